@@ -1,0 +1,58 @@
+package dev.sortie.core.config;
+
+import dev.sortie.core.metrics.MetricPattern;
+import dev.sortie.core.params.Params;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The task of a project, as sortie.yaml declares it: what to run, with which params, what to keep.
+ * Built only by {@link TaskConfigLoader}, which validates every field.
+ *
+ * @param params       inline params ({@code params: {lr: 0.1}}), or the params read from {@code paramsFile}
+ * @param paramsFile   the file params come from (e.g. DVC's params.yaml), relative to the workdir; null when inline
+ * @param metricFiles  metric files relative to the workdir (dvclive's metrics.json and the like)
+ */
+public record TaskConfig(
+        String name,
+        String workdir,
+        String setup,
+        String run,
+        Params params,
+        String paramsFile,
+        Resources resources,
+        List<String> checkpoints,
+        List<String> artifacts,
+        List<String> metricFiles,
+        List<MetricPattern> metricPatterns,
+        Duration timeout,
+        Duration checkpointInterval,
+        Map<String, String> env) {
+
+    public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(30);
+
+    public TaskConfig {
+        checkpoints = List.copyOf(checkpoints);
+        artifacts = List.copyOf(artifacts);
+        metricFiles = List.copyOf(metricFiles);
+        metricPatterns = List.copyOf(metricPatterns);
+        env = Map.copyOf(env);
+    }
+
+    /** The task of a project without sortie.yaml: a command given after {@code --}, nothing else. */
+    public static TaskConfig adHoc(String name) {
+        return new TaskConfig(name, ".", null, null, Params.empty(), null, Resources.NONE, List.of(), List.of(),
+                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, Map.of());
+    }
+
+    public TaskConfig withParams(Params p) {
+        return new TaskConfig(name, workdir, setup, run, p, paramsFile, resources, checkpoints, artifacts, metricFiles,
+                metricPatterns, timeout, checkpointInterval, env);
+    }
+
+    public TaskConfig withTimeout(Duration t) {
+        return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
+                metricPatterns, t, checkpointInterval, env);
+    }
+}

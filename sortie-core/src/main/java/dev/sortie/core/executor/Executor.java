@@ -1,0 +1,49 @@
+package dev.sortie.core.executor;
+
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.RunHandle;
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * A named place to run. The engine decides what runs where and when; an executor only does the mechanics
+ * of starting, watching, stopping and salvaging runs.
+ */
+public interface Executor extends AutoCloseable {
+
+    String name();
+
+    String type();
+
+    /** Starts a run and returns once it has started; the run reports to {@code request.listener()} until it ends. */
+    Execution launch(LaunchRequest request) throws IOException;
+
+    /** Whether the run behind a handle (recorded by another process, perhaps one that died) is still watched. */
+    Liveness probe(RunHandle handle);
+
+    /**
+     * Stops the run behind a handle: SIGTERM to its process group ("checkpoint now and exit"), SIGKILL after
+     * {@code grace}. Returns true if something was running.
+     */
+    boolean stop(RunHandle handle, Duration grace) throws IOException;
+
+    /**
+     * Recovers what a run whose supervisor died left behind (log lines, metrics, checkpoints, artifacts) and
+     * reports it to the listener, then frees what the run held (its leftover processes, its work folder).
+     */
+    void salvage(Experiment experiment, SalvageRequest request) throws IOException;
+
+    @Override
+    default void close() {
+    }
+
+    /** What {@link #probe} found. */
+    enum Liveness {
+        /** The supervisor is alive and watching the run. */
+        ALIVE,
+        /** Nobody watches the run any more: its supervisor is gone. */
+        GONE,
+        /** Cannot tell now (e.g. the host does not answer). */
+        UNKNOWN
+    }
+}

@@ -1,0 +1,64 @@
+package dev.sortie.core.ledger;
+
+import dev.sortie.core.model.ArtifactRecord;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.ExperimentView;
+import dev.sortie.core.model.MetricPoint;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The store of experiments. Implementations must be safe to use from several processes at once (a
+ * {@code sortie run} writing metrics while a {@code sortie show} reads) and from several threads of one
+ * process. Status changes go through {@link #update(Experiment, ExperimentStatus)}, a compare-and-set, so two
+ * processes never both decide an experiment's fate.
+ */
+public interface Ledger extends AutoCloseable {
+
+    /** Adds a new experiment; fails with {@link LedgerException} if its id or name is taken. */
+    void insert(Experiment experiment);
+
+    /**
+     * Replaces the stored row of {@code experiment.id()} with {@code experiment} if the stored status is still
+     * {@code expected}; returns false (changing nothing) otherwise, or when the experiment does not exist.
+     */
+    boolean update(Experiment experiment, ExperimentStatus expected);
+
+    /** By exact id, exact name, or a unique id prefix of at least 4 characters. */
+    Optional<Experiment> find(String idOrName);
+
+    /** All experiments, oldest first. */
+    List<Experiment> list();
+
+    List<Experiment> listByStatus(Collection<ExperimentStatus> statuses);
+
+    /** Every experiment with its latest metric values, oldest first: the experiments table in one call. */
+    List<ExperimentView> views();
+
+    boolean nameExists(String name);
+
+    /**
+     * Records points idempotently: a point with the same (experiment, key, step) replaces the stored one,
+     * and each key's latest value (the point with the highest step) becomes its scalar.
+     */
+    void recordMetrics(String experimentId, Collection<MetricPoint> points);
+
+    /** The step series of one metric, by step. */
+    List<MetricPoint> series(String experimentId, String key);
+
+    /** Deletes all metric points and scalars of an experiment (a retry starts clean). */
+    void clearMetrics(String experimentId);
+
+    /** Adds or replaces (same kind and path) saved files of an experiment. */
+    void recordArtifacts(String experimentId, Collection<ArtifactRecord> artifacts);
+
+    List<ArtifactRecord> artifacts(String experimentId);
+
+    /** Removes an experiment and everything recorded for it. Returns false if it did not exist. */
+    boolean delete(String experimentId);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,3 @@
+package dev.sortie.core.model;
+
+public enum ArtifactKind { ARTIFACT, CHECKPOINT }

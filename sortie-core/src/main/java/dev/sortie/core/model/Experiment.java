@@ -1,0 +1,71 @@
+package dev.sortie.core.model;
+
+import dev.sortie.core.params.Params;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One run of a command with a set of params on one executor, as the ledger keeps it. Immutable: every change
+ * makes a new record through the {@code with*} methods.
+ *
+ * @param task      the task as it was resolved at creation (JSON of {@link dev.sortie.core.config.TaskConfig}),
+ *                  kept so a retry runs exactly the same thing
+ * @param attempt   1 for the first run, incremented by each retry
+ */
+public record Experiment(
+        String id,
+        String name,
+        ExperimentStatus status,
+        String executor,
+        CommandSpec command,
+        Params params,
+        CodeRef code,
+        String task,
+        Instant createdAt,
+        Instant startedAt,
+        Instant endedAt,
+        Integer exitCode,
+        String error,
+        int attempt,
+        RunHandle handle) {
+
+    public Experiment {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(executor, "executor");
+        Objects.requireNonNull(command, "command");
+        Objects.requireNonNull(params, "params");
+        Objects.requireNonNull(createdAt, "createdAt");
+    }
+
+    public Experiment withStatus(ExperimentStatus s) {
+        return new Experiment(id, name, s, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
+    }
+
+    public Experiment started(Instant at, RunHandle h) {
+        return new Experiment(id, name, ExperimentStatus.RUNNING, executor, command, params, code, task, createdAt, at, null, null, null, attempt, h);
+    }
+
+    public Experiment ended(ExperimentStatus s, Instant at, Integer code, String err) {
+        return new Experiment(id, name, s, executor, command, params, this.code, task, createdAt, startedAt, at, code, err, attempt, handle);
+    }
+
+    public Experiment withCode(CodeRef c) {
+        return new Experiment(id, name, status, executor, command, params, c, task, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
+    }
+
+    /** The same experiment made ready to run again: next attempt, no end, no handle. */
+    public Experiment nextAttempt(ExperimentStatus s) {
+        return new Experiment(id, name, s, executor, command, params, code, task, createdAt, null, null, null, null, attempt + 1, null);
+    }
+
+    /** Wall time between start and end, or until {@code now} while running; null if never started. */
+    public java.time.Duration duration(Instant now) {
+        if (startedAt == null) {
+            return null;
+        }
+        Instant end = endedAt != null ? endedAt : (status == ExperimentStatus.RUNNING ? now : startedAt);
+        return java.time.Duration.between(startedAt, end);
+    }
+}

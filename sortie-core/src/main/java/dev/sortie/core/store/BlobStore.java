@@ -1,0 +1,26 @@
+package dev.sortie.core.store;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+
+/**
+ * Content-addressed storage of files: a blob's name is the lowercase hex SHA-256 of its bytes, so the same
+ * content is stored once and a hash always means the same bytes. Writes are atomic: a reader never sees a
+ * partial blob, and a crash mid-write leaves no blob under its hash.
+ */
+public interface BlobStore {
+
+    /** Stores the file's content (if not there already) and returns its hash. */
+    String put(Path file) throws IOException;
+
+    boolean contains(String hash) throws IOException;
+
+    InputStream open(String hash) throws IOException;
+
+    /** Writes the blob to {@code target} (atomically, replacing it), creating parent folders. */
+    void get(String hash, Path target) throws IOException;
+
+    /** Where this store lives, for messages ("file:///..", "s3://bucket/prefix"). */
+    String location();
+}

@@ -1,0 +1,35 @@
+package dev.sortie.core.store;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Records the exact code an experiment runs and gives it back. A snapshot holds the workspace as it is on disk,
+ * committed and uncommitted changes and untracked files alike, minus what .gitignore and .sortieignore exclude
+ * and minus {@code .git/} and {@code .sortie/}. It never touches the user's branches, HEAD or index.
+ */
+public interface CodeSnapshots {
+
+    /**
+     * Snapshots {@code projectDir} for experiment {@code experimentId}, with {@code overrides} (path relative to
+     * the project, '/'-separated, to new content) replacing or adding files in the snapshot only: that is how
+     * the experiment's params file lands in its snapshot without changing the user's workspace.
+     */
+    CodeSnapshot snapshot(String experimentId, Map<String, byte[]> overrides, String message) throws IOException;
+
+    /** Writes the files of a snapshot into an empty or missing folder {@code target}, with their exec bits. */
+    void materialize(String snapshotCommit, Path target) throws IOException;
+
+    /**
+     * Puts a snapshot's files into the workspace (like {@code git checkout COMMIT -- .}), leaving HEAD and the
+     * branch where they are, so the result shows as uncommitted changes. Files absent from the snapshot stay.
+     */
+    void apply(String snapshotCommit) throws IOException;
+
+    /** Creates branch {@code name} at the snapshot commit; fails if the branch exists. */
+    void branch(String snapshotCommit, String name) throws IOException;
+
+    /** Drops the ref that keeps an experiment's snapshot alive (its objects go with the next git gc). */
+    void release(String experimentId) throws IOException;
+}
