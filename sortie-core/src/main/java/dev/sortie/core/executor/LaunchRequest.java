@@ -1,6 +1,7 @@
 package dev.sortie.core.executor;
 
 import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,6 +16,7 @@ import java.util.Map;
  * @param environment variables to add to the command's environment (params, SORTIE_*)
  * @param logFile     where the run's output must end up on this machine, appended to as it is written
  * @param runDir      this experiment's folder on this machine (logs, scratch)
+ * @param restore     checkpoints to put back into the work folder before the command starts (a resumed run)
  */
 public record LaunchRequest(
         Experiment experiment,
@@ -25,11 +27,13 @@ public record LaunchRequest(
         Map<String, String> environment,
         Path logFile,
         Path runDir,
+        List<ArtifactRecord> restore,
         RunListener listener) {
 
     public LaunchRequest {
         files = Map.copyOf(files);
         command = List.copyOf(command);
         environment = Map.copyOf(environment);
+        restore = List.copyOf(restore);
     }
 }

@@ -39,6 +39,12 @@ public interface Ledger extends AutoCloseable {
 
     boolean nameExists(String name);
 
+    /** The latest value of each metric of one experiment. */
+    default java.util.Map<String, Double> latestMetrics(String experimentId) {
+        return views().stream().filter(v -> v.experiment().id().equals(experimentId)).findFirst()
+                .map(ExperimentView::metrics).orElse(java.util.Map.of());
+    }
+
     /**
      * Records points idempotently: a point with the same (experiment, key, step) replaces the stored one,
      * and each key's latest value (the point with the highest step) becomes its scalar.

@@ -51,6 +51,10 @@ public record Experiment(
         return new Experiment(id, name, s, executor, command, params, this.code, task, createdAt, startedAt, at, code, err, attempt, handle);
     }
 
+    public Experiment withHandle(RunHandle h) {
+        return new Experiment(id, name, status, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, h);
+    }
+
     public Experiment withCode(CodeRef c) {
         return new Experiment(id, name, status, executor, command, params, c, task, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
     }

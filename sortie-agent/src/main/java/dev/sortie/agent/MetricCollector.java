@@ -1,0 +1,66 @@
+package dev.sortie.agent;
+
+import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.metrics.MetricFileReader;
+import dev.sortie.core.metrics.MetricLineParser;
+import dev.sortie.core.metrics.RawMetric;
+import dev.sortie.core.metrics.StepCounter;
+import dev.sortie.core.model.MetricPoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Gathers a run's metrics from its output lines and its metric files. Output lines are parsed as they come;
+ * metric files are re-read on each {@link #pollFiles()} and only values that changed are reported, so
+ * polling often costs the ledger nothing when the run is quiet.
+ */
+public final class MetricCollector {
+    /** dvclive's default folder: read without configuration, so a dvclive script needs no change. */
+    static final String DVCLIVE_DEFAULT = "dvclive/metrics.json";
+    private final MetricLineParser parser;
+    private final StepCounter steps = new StepCounter();
+    private final List<Path> files;
+    private final Map<String, Double> fileValues = new HashMap<>();
+
+    public MetricCollector(TaskConfig task, Path workdir) {
+        this.parser = new MetricLineParser(task.metricPatterns());
+        Set<Path> f = new LinkedHashSet<>();
+        for (String m : task.metricFiles()) {
+            f.add(workdir.resolve(m));
+        }
+        f.add(workdir.resolve(DVCLIVE_DEFAULT));
+        this.files = List.copyOf(f);
+    }
+
+    public List<MetricPoint> line(String line, Instant time) {
+        List<RawMetric> raw = parser.parse(line);
+        return raw.isEmpty() ? List.of() : steps.assign(raw, time);
+    }
+
+    /** Values in the metric files that are new or changed since the last poll. Files without a step count as step 0. */
+    public List<MetricPoint> pollFiles() {
+        List<MetricPoint> out = new ArrayList<>();
+        Instant now = Instant.now();
+        for (Path file : files) {
+            if (!Files.isRegularFile(file)) {
+                continue;
+            }
+            for (RawMetric r : MetricFileReader.read(file)) {
+                long step = r.step() == null ? 0 : r.step();
+                String id = r.key() + '\u0000' + step;
+                Double before = fileValues.put(id, r.value());
+                if (before == null || Double.compare(before, r.value()) != 0) {
+                    out.add(new MetricPoint(r.key(), step, r.value(), now));
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,303 @@
+package dev.sortie.agent;
+
+import dev.sortie.core.executor.Execution;
+import dev.sortie.core.executor.RunOutcome;
+import dev.sortie.core.model.ArtifactKind;
+import dev.sortie.core.model.ArtifactRecord;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.MetricPoint;
+import dev.sortie.core.model.RunHandle;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Runs one attempt of an experiment on this machine and watches it: the command writes straight into the log
+ * file; one thread tails that file (streaming lines and metrics), polls metric files, saves checkpoints on an
+ * interval, enforces the timeout, and at the end saves the last checkpoints and the artifacts.
+ *
+ * <p>All listener calls come from that one thread, in order. The same supervisor serves the local executor
+ * (inside {@code sortie run}) and, on remote hosts, the agent.
+ */
+public final class RunSupervisor implements Execution {
+    static final Duration METRIC_FLUSH = Duration.ofMillis(250);
+    static final Duration FILE_POLL = Duration.ofSeconds(2);
+    private static final int TAIL_SLEEP_MS = 20;
+
+    private final RunSpec spec;
+    private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
+    private final CompletableFuture<RunHandle> firstHandle = new CompletableFuture<>();
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private volatile boolean timedOut;
+    private volatile RunHandle handle;
+    private volatile Process current;
+    private final Thread thread;
+
+    private RunSupervisor(RunSpec spec) {
+        this.spec = spec;
+        this.thread = new Thread(this::supervise, "sortie-run-" + spec.experimentId());
+    }
+
+    /** Starts the attempt and returns once its first process runs (or the attempt has already ended). */
+    public static RunSupervisor start(RunSpec spec) throws IOException {
+        RunSupervisor s = new RunSupervisor(spec);
+        Files.createDirectories(spec.logFile().toAbsolutePath().getParent());
+        s.thread.start();
+        try {
+            s.firstHandle.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IOException(e.getCause().getMessage(), e.getCause());
+        }
+        return s;
+    }
+
+    @Override
+    public RunHandle handle() {
+        return handle;
+    }
+
+    @Override
+    public RunOutcome await() throws InterruptedException {
+        try {
+            return outcome.get();
+        } catch (ExecutionException e) {
+            return new RunOutcome(ExperimentStatus.FAILED, null, "supervisor error: " + e.getCause());
+        }
+    }
+
+    /** Stops the attempt: SIGTERM to the process group, SIGKILL after {@code grace}. Returns at once. */
+    @Override
+    public void stop(Duration grace) {
+        if (!stopRequested.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            Process p = current;
+            if (p != null) {
+                ProcessGroups.terminate(p.pid(), grace);
+            }
+        }, "sortie-stop-" + spec.experimentId());
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void supervise() {
+        Watch watch = new Watch();
+        RunOutcome result;
+        try {
+            result = runStages(watch);
+        } catch (Throwable t) {
+            result = new RunOutcome(ExperimentStatus.FAILED, null, "sortie could not run the command: " + t.getMessage());
+            appendToLog("[sortie] " + result.error());
+        }
+        try {
+            watch.finish();
+        } catch (Throwable t) {
+            appendToLog("[sortie] saving outputs failed: " + t.getMessage());
+            if (result.status() == ExperimentStatus.SUCCEEDED) {
+                result = new RunOutcome(ExperimentStatus.FAILED, result.exitCode(), "saving outputs failed: " + t.getMessage());
+            }
+        }
+        firstHandle.complete(handle);
+        outcome.complete(result);
+    }
+
+    private RunOutcome runStages(Watch watch) throws IOException, InterruptedException {
+        List<List<String>> stages = spec.stages();
+        for (int i = 0; i < stages.size(); i++) {
+            boolean last = i == stages.size() - 1;
+            List<String> argv = stages.get(i);
+            String missing = missingProgram(argv);
+            if (missing != null) {
+                appendToLog("[sortie] command '" + missing + "' not found (looked in PATH of the run)");
+                return new RunOutcome(ExperimentStatus.FAILED, 127, "command '" + missing + "' not found");
+            }
+            if (stopRequested.get()) {
+                return new RunOutcome(ExperimentStatus.STOPPED, null, "stopped before it started");
+            }
+            Process p = launch(argv);
+            current = p;
+            handle = new RunHandle(hostName(), ProcessHandle.current().pid(),
+                    ProcessHandle.current().info().startInstant().orElse(null), p.pid(),
+                    p.toHandle().info().startInstant().orElse(null));
+            spec.listener().started(handle);
+            firstHandle.complete(handle);
+            int code = watch.follow(p);
+            if (stopRequested.get()) {
+                if (timedOut) {
+                    return new RunOutcome(ExperimentStatus.FAILED, code, "timed out after " + spec.task().timeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+                }
+                return new RunOutcome(ExperimentStatus.STOPPED, code, "stopped");
+            }
+            if (code != 0) {
+                String what = last ? "" : "setup ";
+                return new RunOutcome(ExperimentStatus.FAILED, code, what + "exited with code " + code + explain(code));
+            }
+        }
+        return new RunOutcome(ExperimentStatus.SUCCEEDED, 0, null);
+    }
+
+    private Process launch(List<String> argv) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(ProcessGroups.inNewGroup(argv));
+        pb.directory(spec.cwd().toFile());
+        Map<String, String> env = pb.environment();
+        env.putAll(spec.environment());
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(spec.logFile().toFile()));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        return pb.start();
+    }
+
+    /** The program of an argv that is neither a path nor on the run's PATH, or null. Shell lines are checked by the shell. */
+    private String missingProgram(List<String> argv) {
+        String program = argv.get(0);
+        if (program.contains("/")) {
+            Path p = spec.cwd().resolve(program);
+            return Files.isExecutable(p) ? null : program;
+        }
+        String path = spec.environment().getOrDefault("PATH", System.getenv().getOrDefault("PATH", ""));
+        for (String dir : path.split(File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return null;
+            }
+        }
+        return program;
+    }
+
+    private static String explain(int code) {
+        if (code == 127) {
+            return " (command not found)";
+        }
+        if (code == 126) {
+            return " (command not executable)";
+        }
+        if (code > 128 && code < 160) {
+            return " (killed by signal " + (code - 128) + ")";
+        }
+        return "";
+    }
+
+    private void appendToLog(String line) {
+        try {
+            Files.writeString(spec.logFile(), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            spec.listener().output(line);
+        } catch (IOException e) {
+            // The log is gone with its folder; nothing more to keep.
+        }
+    }
+
+    static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+
+    /** The watching half: tail, metrics, metric files, checkpoints, timeout. Runs on the supervisor thread. */
+    private final class Watch {
+        private final LogTailer tailer;
+        private final MetricCollector metrics;
+        private final OutputCollector outputs;
+        private final WorkFolders paths = new WorkFolders(spec.task(), spec.workRoot(), spec.cwd());
+        private final List<MetricPoint> pending = new ArrayList<>();
+        private final long started = System.nanoTime();
+        private long lastFlush = System.nanoTime();
+        private long lastFilePoll = System.nanoTime();
+        private long lastCheckpoint = System.nanoTime();
+
+        Watch() {
+            long start;
+            try {
+                start = Files.exists(spec.logFile()) ? Files.size(spec.logFile()) : 0;
+            } catch (IOException e) {
+                start = 0;
+            }
+            this.tailer = new LogTailer(spec.logFile(), start);
+            this.metrics = new MetricCollector(spec.task(), spec.cwd());
+            this.outputs = new OutputCollector(spec.workRoot(), spec.store());
+        }
+
+        int follow(Process p) throws IOException, InterruptedException {
+            while (true) {
+                boolean exited = p.waitFor(TAIL_SLEEP_MS, TimeUnit.MILLISECONDS);
+                tailer.pump(this::line);
+                long now = System.nanoTime();
+                if (now - lastFlush >= METRIC_FLUSH.toNanos()) {
+                    flush();
+                }
+                if (now - lastFilePoll >= FILE_POLL.toNanos()) {
+                    lastFilePoll = now;
+                    pending.addAll(metrics.pollFiles());
+                    flush();
+                }
+                if (now - lastCheckpoint >= spec.task().checkpointInterval().toNanos()) {
+                    lastCheckpoint = now;
+                    saveCheckpoints();
+                }
+                if (spec.task().timeout() != null && !stopRequested.get()
+                        && now - started >= spec.task().timeout().toNanos()) {
+                    timedOut = true;
+                    appendToLog("[sortie] timeout of " + spec.task().timeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT) + " reached: stopping");
+                    stop(Duration.ofSeconds(10));
+                }
+                if (exited) {
+                    return p.exitValue();
+                }
+            }
+        }
+
+        private void line(String line) {
+            spec.listener().output(line);
+            List<MetricPoint> points = metrics.line(line, Instant.now());
+            if (!points.isEmpty()) {
+                pending.addAll(points);
+                if (pending.size() >= 1000) {
+                    flush();
+                }
+            }
+        }
+
+        private void flush() {
+            lastFlush = System.nanoTime();
+            if (!pending.isEmpty()) {
+                spec.listener().metrics(List.copyOf(pending));
+                pending.clear();
+            }
+        }
+
+        private void saveCheckpoints() throws IOException {
+            List<ArtifactRecord> saved = outputs.save(ArtifactKind.CHECKPOINT, paths.checkpoints());
+            if (!saved.isEmpty()) {
+                spec.listener().saved(saved);
+            }
+        }
+
+        void finish() throws IOException {
+            tailer.drain(this::line);
+            tailer.close();
+            pending.addAll(metrics.pollFiles());
+            flush();
+            saveCheckpoints();
+            List<ArtifactRecord> saved = outputs.save(ArtifactKind.ARTIFACT, paths.artifacts());
+            if (!saved.isEmpty()) {
+                spec.listener().saved(saved);
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package dev.sortie.cli;
+
+import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.engine.ExecutorRegistry;
+import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.engine.ProjectPaths;
+import dev.sortie.core.executor.ExecutorContext;
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.store.BlobStore;
+import dev.sortie.ledger.SqliteLedger;
+import dev.sortie.store.GitCodeSnapshots;
+import dev.sortie.store.LocalBlobStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Wires the embedded mode of one command: the project found from the working folder, its SQLite ledger, its
+ * local store, git snapshots, and the executors. Opened lazily, closed when the command ends.
+ */
+public final class CliContext implements AutoCloseable {
+    private final Path workingDir;
+    private ProjectPaths paths;
+    private Ledger ledger;
+    private ExecutorRegistry executors;
+    private ExperimentService service;
+    private BlobStore store;
+
+    public CliContext(Path workingDir) {
+        this.workingDir = workingDir.toAbsolutePath().normalize();
+    }
+
+    public Path workingDir() {
+        return workingDir;
+    }
+
+    /** The project around the working folder, or a clear error saying how to make one. */
+    public ProjectPaths paths() {
+        if (paths == null) {
+            paths = ProjectPaths.find(workingDir).orElseThrow(() -> new ConfigException(
+                    "no Sortie project in " + workingDir + " or above (no sortie.yaml or .sortie/): run 'sortie init' here"));
+        }
+        return paths;
+    }
+
+    /** Like {@link #paths()}, but a folder without a project becomes one (for {@code sortie run -- CMD} anywhere). */
+    public ProjectPaths pathsOrHere() {
+        if (paths == null) {
+            paths = ProjectPaths.find(workingDir).orElseGet(() -> new ProjectPaths(workingDir));
+        }
+        return paths;
+    }
+
+    public BlobStore store() {
+        if (store == null) {
+            store = new LocalBlobStore(paths().storeDir());
+        }
+        return store;
+    }
+
+    public Ledger ledger() {
+        if (ledger == null) {
+            ProjectPaths p = paths();
+            try {
+                StateDir.ensure(p);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create " + p.stateDir() + ": " + e.getMessage(), e);
+            }
+            ledger = SqliteLedger.open(p.ledgerFile());
+        }
+        return ledger;
+    }
+
+    public ExecutorRegistry executors() {
+        if (executors == null) {
+            ProjectPaths p = paths();
+            List<Path> configs = new ArrayList<>();
+            Path user = userConfig();
+            if (user != null) {
+                configs.add(user);
+            }
+            configs.add(p.configFile());
+            executors = new ExecutorRegistry(new ExecutorContext(p.projectDir(), p.stateDir(), store()), configs);
+        }
+        return executors;
+    }
+
+    public ExperimentService service() {
+        if (service == null) {
+            ProjectPaths p = paths();
+            service = new ExperimentService(p, ledger(), () -> {
+                try {
+                    return GitCodeSnapshots.open(p.projectDir(), p.stateDir());
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot open the code snapshots of " + p.projectDir() + ": " + e.getMessage(), e);
+                }
+            }, executors(), Clock.systemUTC());
+        }
+        return service;
+    }
+
+    /** {@code $SORTIE_CONFIG}, else {@code $XDG_CONFIG_HOME/sortie/config.yaml}, else {@code ~/.config/sortie/config.yaml}. */
+    static Path userConfig() {
+        String explicit = System.getenv("SORTIE_CONFIG");
+        if (explicit != null && !explicit.isBlank()) {
+            return Path.of(explicit);
+        }
+        String xdg = System.getenv("XDG_CONFIG_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".config");
+        Path f = base.resolve("sortie").resolve("config.yaml");
+        return Files.exists(f) ? f : null;
+    }
+
+    @Override
+    public void close() {
+        if (executors != null) {
+            executors.close();
+        }
+        if (ledger != null) {
+            ledger.close();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.sortie.cli;
+
+import dev.sortie.cli.commands.ApplyCommand;
+import dev.sortie.cli.commands.BranchCommand;
+import dev.sortie.cli.commands.DiffCommand;
+import dev.sortie.cli.commands.ExecutorCommand;
+import dev.sortie.cli.commands.InitCommand;
+import dev.sortie.cli.commands.LogsCommand;
+import dev.sortie.cli.commands.PullCommand;
+import dev.sortie.cli.commands.RemoveCommand;
+import dev.sortie.cli.commands.RetryCommand;
+import dev.sortie.cli.commands.RunCommand;
+import dev.sortie.cli.commands.ShowCommand;
+import dev.sortie.cli.commands.StatusCommand;
+import dev.sortie.cli.commands.StopCommand;
+import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.engine.ExitCodes;
+import dev.sortie.core.engine.NotFoundException;
+import dev.sortie.core.ledger.LedgerException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code sortie} command. Exit codes: 0 success, 1 the experiment failed, 2 bad usage or config, 3 infrastructure. */
+@Command(name = "sortie", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Run ML experiments wherever the compute is; keep every run in one experiments table.",
+        subcommands = {InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class, LogsCommand.class,
+                StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, ApplyCommand.class,
+                BranchCommand.class, PullCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:the experiment failed, was stopped or interrupted", "2:bad usage or configuration",
+                "3:infrastructure error (ledger, store, host, disk)"})
+public final class Main implements Runnable {
+    @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")
+    Path directory;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private CliContext context;
+
+    public CliContext context() {
+        if (context == null) {
+            context = new CliContext(directory == null ? Path.of("") : directory);
+        }
+        return context;
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed (see 'sortie --help')");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    public static int execute(String... args) {
+        Main main = new Main();
+        CommandLine cl = new CommandLine(main);
+        cl.setExecutionExceptionHandler(Main::handle);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("sortie: " + ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+            err.println("See '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            return ExitCodes.USAGE;
+        });
+        try {
+            return cl.execute(args);
+        } finally {
+            if (main.context != null) {
+                main.context.close();
+            }
+        }
+    }
+
+    private static int handle(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+        PrintWriter err = cl.getErr();
+        int code;
+        String message = ex.getMessage();
+        if (ex instanceof ConfigException || ex instanceof NotFoundException || ex instanceof IllegalArgumentException) {
+            code = ExitCodes.USAGE;
+        } else if (ex instanceof LedgerException le) {
+            code = le.isConflict() ? ExitCodes.USAGE : ExitCodes.INFRASTRUCTURE;
+        } else if (ex instanceof IOException || ex instanceof UncheckedIOException) {
+            code = ExitCodes.INFRASTRUCTURE;
+        } else {
+            code = ExitCodes.INFRASTRUCTURE;
+            message = ex.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        }
+        err.println("sortie: error: " + message);
+        if (System.getenv("SORTIE_DEBUG") != null) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return code;
+    }
+}

@@ -1,0 +1,26 @@
+package dev.sortie.cli.commands;
+
+import dev.sortie.cli.CliContext;
+import dev.sortie.cli.Main;
+import java.io.PrintStream;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ParentCommand;
+
+/** A subcommand that works on the project around the working folder. */
+abstract class ContextCommand implements Callable<Integer> {
+    @ParentCommand
+    Main main;
+
+    CliContext context() {
+        return main.context();
+    }
+
+    static PrintStream out() {
+        return System.out;
+    }
+
+    /** Sortie's own messages go to stderr, so stdout carries only the program's output or the requested data. */
+    static PrintStream err() {
+        return System.err;
+    }
+}

@@ -1,0 +1,90 @@
+package dev.sortie.cli.commands;
+
+import dev.sortie.cli.output.Cells;
+import dev.sortie.cli.output.Table;
+import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.model.Experiment;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "diff", mixinStandardHelpOptions = true,
+        description = "Compare two experiments: params, metrics, status, duration and code. Only differences unless --all.")
+public final class DiffCommand extends ContextCommand {
+    @Parameters(index = "0", paramLabel = "EXP_A")
+    String a;
+
+    @Parameters(index = "1", paramLabel = "EXP_B")
+    String b;
+
+    @Option(names = "--all", description = "Show rows that are equal too.")
+    boolean all;
+
+    @ArgGroup(exclusive = true)
+    OutputFormat format;
+
+    @Override
+    public Integer call() {
+        ExperimentService service = context().service();
+        service.reconcile();
+        Experiment x = service.find(a);
+        Experiment y = service.find(b);
+        Instant now = Instant.now();
+        Table t = new Table(List.of("kind", "field", x.name(), y.name()));
+        row(t, "run", "status", x.status().label(), y.status().label());
+        row(t, "run", "executor", x.executor(), y.executor());
+        row(t, "run", "duration", x.duration(now), y.duration(now));
+        row(t, "run", "exit_code", x.exitCode(), y.exitCode());
+        row(t, "run", "command", x.command().display(), y.command().display());
+        row(t, "code", "base commit", x.code() == null ? null : x.code().baseCommit(), y.code() == null ? null : y.code().baseCommit());
+        row(t, "code", "snapshot", x.code() == null ? null : x.code().snapshotCommit(), y.code() == null ? null : y.code().snapshotCommit());
+        Map<String, Object> px = x.params().flatten();
+        Map<String, Object> py = y.params().flatten();
+        Set<String> keys = new LinkedHashSet<>(px.keySet());
+        keys.addAll(py.keySet());
+        for (String k : keys) {
+            row(t, "param", k, px.get(k), py.get(k));
+        }
+        Map<String, Double> mx = service.ledger().latestMetrics(x.id());
+        Map<String, Double> my = service.ledger().latestMetrics(y.id());
+        Set<String> metrics = new TreeSet<>(mx.keySet());
+        metrics.addAll(my.keySet());
+        for (String k : metrics) {
+            row(t, "metric", k, mx.get(k), my.get(k));
+        }
+        if (t.size() == 0) {
+            err().println("sortie: " + x.name() + " and " + y.name() + " do not differ (--all shows every row)");
+            return 0;
+        }
+        t.print(OutputFormat.of(format), out());
+        if (OutputFormat.of(format) == Table.Format.TEXT && x.code() != null && y.code() != null
+                && !Objects.equals(x.code().snapshotCommit(), y.code().snapshotCommit())) {
+            err().println("code changes: git diff " + abbrev(x.code().snapshotCommit()) + " " + abbrev(y.code().snapshotCommit()));
+        }
+        return 0;
+    }
+
+    private void row(Table t, String kind, String field, Object x, Object y) {
+        if (all || !Objects.equals(Cells.raw(x), Cells.raw(y))) {
+            List<Object> r = new ArrayList<>();
+            r.add(kind);
+            r.add(field);
+            r.add(x);
+            r.add(y);
+            t.add(r);
+        }
+    }
+
+    private static String abbrev(String commit) {
+        return commit == null ? "" : commit.substring(0, Math.min(12, commit.length()));
+    }
+}

@@ -1,0 +1,83 @@
+package dev.sortie.cli.commands;
+
+import dev.sortie.cli.output.Cells;
+import dev.sortie.core.config.Units;
+import dev.sortie.core.engine.AttemptControl;
+import dev.sortie.core.engine.ExitCodes;
+import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.engine.PreparedRun;
+import dev.sortie.core.executor.RunListener;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import sun.misc.Signal;
+
+/**
+ * Runs a prepared experiment while the user watches: output streams to stdout as it is written, Ctrl-C stops
+ * the run (SIGTERM to it, SIGKILL after the grace period), and a SIGTERM or SIGHUP to sortie itself stops the
+ * command and records the experiment as interrupted, so it can be resumed.
+ */
+final class Foreground {
+    static final Duration GRACE = Duration.ofSeconds(10);
+
+    private Foreground() {
+    }
+
+    static int run(ExperimentService service, PreparedRun prepared, boolean quiet) throws Exception {
+        Experiment exp = prepared.experiment();
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        if (!quiet) {
+            err.println("sortie: " + (prepared.resumed() ? "resuming" : exp.attempt() > 1 ? "retrying" : "running") + " experiment "
+                    + exp.name() + " (" + exp.id() + ") on " + exp.executor()
+                    + (exp.attempt() > 1 ? ", attempt " + exp.attempt() : ""));
+        }
+        AttemptControl control = new AttemptControl(GRACE);
+        Thread hook = new Thread(control::interruptAndWait, "sortie-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        Signal.handle(new Signal("INT"), s -> {
+            err.println();
+            err.println("sortie: stopping " + exp.name() + " (SIGTERM, SIGKILL in " + GRACE.getSeconds() + "s)");
+            control.stop();
+        });
+        RunListener console = new RunListener() {
+            @Override
+            public void output(String line) {
+                out.println(line);
+                out.flush();
+            }
+        };
+        Experiment done = service.runAttempt(prepared, console, control);
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // Already shutting down: the hook is running and waits for the record we just wrote.
+        }
+        if (!quiet) {
+            err.println(summary(service, done));
+        }
+        return done.status() == ExperimentStatus.SUCCEEDED ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
+    }
+
+    static String summary(ExperimentService service, Experiment e) {
+        StringBuilder sb = new StringBuilder("sortie: experiment ").append(e.name()).append(' ').append(e.status().label());
+        Duration d = e.duration(Instant.now());
+        if (d != null) {
+            sb.append(" in ").append(Units.human(d));
+        }
+        if (e.status() != ExperimentStatus.SUCCEEDED && e.error() != null) {
+            sb.append(": ").append(e.error());
+        }
+        Map<String, Double> metrics = new TreeMap<>(service.ledger().latestMetrics(e.id()));
+        if (!metrics.isEmpty()) {
+            sb.append("\n  metrics: ").append(metrics.entrySet().stream()
+                    .limit(12).map(m -> m.getKey() + "=" + Cells.number(m.getValue())).collect(Collectors.joining("  ")));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,53 @@
+package dev.sortie.cli.commands;
+
+import dev.sortie.agent.LogTailer;
+import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.model.Experiment;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "logs", mixinStandardHelpOptions = true,
+        description = "Print an experiment's output (stdout and stderr, as written); -f follows it until the run ends.")
+public final class LogsCommand extends ContextCommand {
+    @Parameters(paramLabel = "EXP", description = "Experiment name or id.")
+    String experiment;
+
+    @Option(names = {"-f", "--follow"}, description = "Keep printing new lines until the experiment ends.")
+    boolean follow;
+
+    @Option(names = "--attempt", paramLabel = "N", description = "Which attempt (default: the latest).")
+    Integer attempt;
+
+    @Override
+    public Integer call() throws Exception {
+        ExperimentService service = context().service();
+        service.reconcile();
+        Experiment exp = service.find(experiment);
+        int n = attempt == null ? exp.attempt() : attempt;
+        if (n < 1 || n > exp.attempt()) {
+            throw new IllegalArgumentException("--attempt " + n + ": " + exp.name() + " has attempts 1.." + exp.attempt());
+        }
+        Path log = service.paths().logFile(exp.id(), n);
+        PrintStream out = out();
+        try (LogTailer tailer = new LogTailer(log, 0)) {
+            tailer.pump(out::println);
+            while (follow && !exp.status().isTerminal() && n == exp.attempt()) {
+                Thread.sleep(200);
+                tailer.pump(out::println);
+                out.flush();
+                service.reconcile();
+                exp = service.find(exp.id());
+            }
+            tailer.drain(out::println);
+        }
+        out.flush();
+        if (!Files.exists(log) && !follow) {
+            err().println("sortie: " + exp.name() + " has no output yet");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,62 @@
+package dev.sortie.cli.commands;
+
+import dev.sortie.cli.output.ExperimentTable;
+import dev.sortie.cli.output.RowFilter;
+import dev.sortie.cli.output.Table;
+import dev.sortie.core.engine.ExperimentService;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "show", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Print the experiments table: name, status, executor, created, duration, each param and each metric.",
+        footer = {"", "Examples:",
+                "  sortie show --sort-by loss --filter 'loss<0.3' --filter status=succeeded",
+                "  sortie show --columns name,lr,loss --md",
+                "Filter operators: = != < <= > >= and ~ (contains). Columns: built-ins (id, name, status, executor,",
+                "created, started, ended, duration, exit_code, attempt, commit, command, error), params, metrics."})
+public final class ShowCommand extends ContextCommand {
+    @Option(names = "--sort-by", paramLabel = "COLUMN", description = "Sort by a column (a metric, a param or a built-in).")
+    String sortBy;
+
+    @Option(names = "--sort-order", paramLabel = "asc|desc", description = "Sort order (default: asc).")
+    String sortOrder = "asc";
+
+    @Option(names = "--filter", paramLabel = "EXPR", description = "Keep rows where EXPR holds, e.g. 'loss<0.3' or status=failed. Repeat to AND.")
+    List<String> filters = new ArrayList<>();
+
+    @Option(names = "--columns", split = ",", paramLabel = "COLUMN", description = "Columns to show, comma-separated.")
+    List<String> columns;
+
+    @ArgGroup(exclusive = true)
+    OutputFormat format;
+
+    @Override
+    public Integer call() {
+        ExperimentService service = context().service();
+        service.reconcile();
+        ExperimentTable table = new ExperimentTable(service.ledger().views(), Instant.now());
+        List<RowFilter> parsed = new ArrayList<>();
+        for (String f : filters) {
+            parsed.add(RowFilter.parse(f));
+        }
+        table.filter(parsed);
+        if (sortBy != null) {
+            if (!sortOrder.equalsIgnoreCase("asc") && !sortOrder.equalsIgnoreCase("desc")) {
+                throw new IllegalArgumentException("--sort-order '" + sortOrder + "': expected asc or desc");
+            }
+            table.sort(sortBy, sortOrder.equalsIgnoreCase("desc"));
+        }
+        Table rendered = table.render(columns);
+        Table.Format f = OutputFormat.of(format);
+        if (rendered.size() == 0 && f == Table.Format.TEXT) {
+            err().println(filters.isEmpty() ? "no experiments yet: run one with 'sortie run'" : "no experiment matches the filters");
+            return 0;
+        }
+        rendered.print(f, out());
+        return 0;
+    }
+}

@@ -1,0 +1,143 @@
+package dev.sortie.cli.output;
+
+import dev.sortie.core.config.Suggest;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentView;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The experiments table: one row per experiment, built-in columns, then each param, then each metric. Rows can
+ * be filtered ({@link RowFilter}), sorted by any column and cut to chosen columns.
+ */
+public final class ExperimentTable {
+    public static final List<String> DEFAULT_BUILTINS = List.of("name", "status", "executor", "created", "duration");
+    public static final List<String> ALL_BUILTINS = List.of("id", "name", "status", "executor", "created", "started", "ended",
+            "duration", "exit_code", "attempt", "commit", "command", "error");
+    private final List<Row> rows = new ArrayList<>();
+    private final Set<String> paramKeys = new LinkedHashSet<>();
+    private final Set<String> metricKeys = new TreeSet<>();
+    private final Instant now;
+
+    public ExperimentTable(List<ExperimentView> views, Instant now) {
+        this.now = now;
+        for (ExperimentView v : views) {
+            Map<String, Object> params = v.experiment().params().flatten();
+            paramKeys.addAll(params.keySet());
+            metricKeys.addAll(v.metrics().keySet());
+            rows.add(new Row(v.experiment(), params, v.metrics()));
+        }
+    }
+
+    public List<String> fields() {
+        List<String> f = new ArrayList<>(ALL_BUILTINS);
+        f.addAll(paramKeys);
+        f.addAll(metricKeys);
+        return f;
+    }
+
+    /** The value of a column for a row: built-ins, then params, then metrics (a metric named like a param is {@code m:<name>}). */
+    public Object value(Row r, String field) {
+        Experiment e = r.experiment();
+        switch (field) {
+            case "id": return e.id();
+            case "name": return e.name();
+            case "status": return e.status().label();
+            case "executor": return e.executor();
+            case "created": return e.createdAt();
+            case "started": return e.startedAt();
+            case "ended": return e.endedAt();
+            case "duration": return e.duration(now);
+            case "exit_code": return e.exitCode();
+            case "attempt": return e.attempt();
+            case "commit": return e.code() == null || e.code().baseCommit() == null ? null : e.code().baseCommit().substring(0, Math.min(10, e.code().baseCommit().length()));
+            case "command": return e.command().display();
+            case "error": return e.error();
+            default: break;
+        }
+        if (field.startsWith("m:") && metricKeys.contains(field.substring(2))) {
+            return r.metrics().get(field.substring(2));
+        }
+        if (r.params().containsKey(field)) {
+            return r.params().get(field);
+        }
+        if (paramKeys.contains(field)) {
+            return null;
+        }
+        return r.metrics().get(field);
+    }
+
+    public void checkField(String field, String what) {
+        if (ALL_BUILTINS.contains(field) || paramKeys.contains(field) || metricKeys.contains(field)
+                || (field.startsWith("m:") && metricKeys.contains(field.substring(2)))) {
+            return;
+        }
+        String hint = Suggest.nearest(field, fields()).map(s -> "did you mean '" + s + "'? ").orElse("");
+        throw new IllegalArgumentException(what + ": no column '" + field + "'; " + hint + "columns: " + String.join(", ", fields()));
+    }
+
+    public void filter(List<RowFilter> filters) {
+        for (RowFilter f : filters) {
+            checkField(f.field(), "--filter " + f.text());
+        }
+        rows.removeIf(r -> !filters.stream().allMatch(f -> f.test(value(r, f.field()))));
+    }
+
+    public void sort(String field, boolean descending) {
+        checkField(field, "--sort-by");
+        Comparator<Row> cmp = (a, b) -> RowFilter.compareValues(value(a, field), value(b, field));
+        Comparator<Row> ordered = descending ? cmp.reversed() : cmp;
+        // Rows without the value go last either way: they are the least interesting when ranking.
+        rows.sort((a, b) -> {
+            boolean na = value(a, field) == null;
+            boolean nb = value(b, field) == null;
+            if (na != nb) {
+                return na ? 1 : -1;
+            }
+            return ordered.compare(a, b);
+        });
+    }
+
+    public Table render(List<String> columns) {
+        List<String> cols = columns;
+        if (cols == null || cols.isEmpty()) {
+            cols = new ArrayList<>(DEFAULT_BUILTINS);
+            for (String p : paramKeys) {
+                cols.add(p);
+            }
+            for (String m : metricKeys) {
+                cols.add(paramKeys.contains(m) ? "m:" + m : m);
+            }
+        } else {
+            for (String c : cols) {
+                checkField(c, "--columns");
+            }
+        }
+        Table t = new Table(cols);
+        for (Row r : rows) {
+            List<Object> cells = new ArrayList<>(cols.size());
+            for (String c : cols) {
+                cells.add(value(r, c));
+            }
+            t.add(cells);
+        }
+        return t;
+    }
+
+    public int size() {
+        return rows.size();
+    }
+
+    public record Row(Experiment experiment, Map<String, Object> params, Map<String, Double> metrics) {
+        public Row {
+            params = new LinkedHashMap<>(params);
+        }
+    }
+}

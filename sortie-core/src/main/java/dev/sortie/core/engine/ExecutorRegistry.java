@@ -1,0 +1,119 @@
+package dev.sortie.core.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.config.Suggest;
+import dev.sortie.core.config.YamlDocument;
+import dev.sortie.core.executor.Executor;
+import dev.sortie.core.executor.ExecutorContext;
+import dev.sortie.core.executor.ExecutorProvider;
+import dev.sortie.core.executor.ExecutorSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/**
+ * The executors a project can use, by name: {@code local} always, plus those configured under
+ * {@code executors:} in the user's config file and in the project's {@code .sortie/config.yaml} (the project's
+ * win). Types come from the {@link ExecutorProvider}s on the class path.
+ */
+public final class ExecutorRegistry implements AutoCloseable {
+    public static final String LOCAL = "local";
+    private final Map<String, ExecutorProvider> providers = new LinkedHashMap<>();
+    private final Map<String, ExecutorSpec> specs = new LinkedHashMap<>();
+    private final Map<String, Executor> built = new HashMap<>();
+    private final ExecutorContext context;
+
+    public ExecutorRegistry(ExecutorContext context, List<Path> configFiles) {
+        this.context = context;
+        for (ExecutorProvider p : ServiceLoader.load(ExecutorProvider.class, ExecutorRegistry.class.getClassLoader())) {
+            providers.put(p.type(), p);
+        }
+        if (providers.containsKey(LOCAL)) {
+            specs.put(LOCAL, new ExecutorSpec(LOCAL, LOCAL, null));
+        }
+        for (Path file : configFiles) {
+            if (Files.isRegularFile(file)) {
+                readConfig(file);
+            }
+        }
+    }
+
+    private void readConfig(Path file) {
+        YamlDocument doc = YamlDocument.read(file);
+        JsonNode root = doc.root();
+        if (root.isMissingNode()) {
+            return;
+        }
+        if (!root.isObject()) {
+            throw doc.error("", "expected a mapping with 'executors:'");
+        }
+        doc.requireKnownFields(root, "", List.of("executors"));
+        JsonNode executors = root.get("executors");
+        if (executors == null || executors.isNull()) {
+            return;
+        }
+        if (!executors.isObject()) {
+            throw doc.error("executors", "expected a mapping of executor name to its settings, e.g. executors: {gpu1: {type: ssh, host: gpu1}}");
+        }
+        Iterator<Map.Entry<String, JsonNode>> it = executors.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String path = "executors." + e.getKey();
+            JsonNode type = e.getValue().get("type");
+            if (type == null || !type.isTextual()) {
+                throw doc.error(path, "needs 'type:' (one of: " + String.join(", ", providers.keySet()) + ")");
+            }
+            if (!providers.containsKey(type.asText())) {
+                throw doc.error(path + ".type", "unknown executor type '" + type.asText() + "' (available: "
+                        + String.join(", ", providers.keySet()) + ")");
+            }
+            specs.put(e.getKey(), new ExecutorSpec(e.getKey(), type.asText(), e.getValue()));
+        }
+    }
+
+    public List<String> names() {
+        return new ArrayList<>(specs.keySet());
+    }
+
+    public boolean has(String name) {
+        return specs.containsKey(name);
+    }
+
+    public ExecutorSpec spec(String name) {
+        ExecutorSpec spec = specs.get(name);
+        if (spec == null) {
+            String hint = Suggest.nearest(name, specs.keySet()).map(s -> "did you mean '" + s + "'? ").orElse("");
+            throw new NotFoundException("unknown executor '" + name + "'; " + hint + "configured executors: " + String.join(", ", specs.keySet()));
+        }
+        return spec;
+    }
+
+    public synchronized Executor get(String name) {
+        Executor e = built.get(name);
+        if (e == null) {
+            ExecutorSpec spec = spec(name);
+            try {
+                e = providers.get(spec.type()).create(spec, context);
+            } catch (ConfigException ce) {
+                throw ce;
+            }
+            built.put(name, e);
+        }
+        return e;
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Executor e : built.values()) {
+            e.close();
+        }
+        built.clear();
+    }
+}

@@ -1,0 +1,171 @@
+package dev.sortie.executor.local;
+
+import dev.sortie.agent.OutputCollector;
+import dev.sortie.agent.ProcessGroups;
+import dev.sortie.agent.RunSpec;
+import dev.sortie.agent.RunSupervisor;
+import dev.sortie.agent.Salvage;
+import dev.sortie.agent.WorkFolders;
+import dev.sortie.core.executor.Execution;
+import dev.sortie.core.executor.Executor;
+import dev.sortie.core.executor.LaunchRequest;
+import dev.sortie.core.executor.RunOutcome;
+import dev.sortie.core.executor.SalvageRequest;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.store.BlobStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs experiments on this machine. Each attempt gets its own copy of the code in {@code <runDir>/work}, so
+ * several experiments can run at once without clobbering each other; the copy is removed once its checkpoints
+ * and artifacts are in the store.
+ */
+public final class LocalExecutor implements Executor {
+    static final Duration SALVAGE_GRACE = Duration.ofSeconds(10);
+    private final String name;
+    private final BlobStore store;
+
+    public LocalExecutor(String name, BlobStore store) {
+        this.name = name;
+        this.store = store;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String type() {
+        return LocalExecutorProvider.TYPE;
+    }
+
+    @Override
+    public Execution launch(LaunchRequest request) throws IOException {
+        Path root = request.runDir().resolve("work");
+        deleteTree(root);
+        Files.createDirectories(root);
+        request.code().materialize(root);
+        for (Map.Entry<String, byte[]> f : request.files().entrySet()) {
+            Path target = root.resolve(f.getKey()).normalize();
+            if (!target.startsWith(root)) {
+                throw new IOException("refusing to write '" + f.getKey() + "' outside the work folder");
+            }
+            Files.createDirectories(target.getParent());
+            Files.write(target, f.getValue());
+        }
+        Path cwd = root.resolve(request.task().workdir()).normalize();
+        Files.createDirectories(cwd);
+        WorkFolders folders = new WorkFolders(request.task(), root, cwd);
+        new OutputCollector(root, store).restore(request.restore());
+        Files.createDirectories(folders.checkpointDir());
+        Files.createDirectories(folders.artifactDir());
+
+        Map<String, String> env = new LinkedHashMap<>(request.environment());
+        env.put("SORTIE_CHECKPOINT_DIR", folders.checkpointDir().toString());
+        env.put("SORTIE_ARTIFACT_DIR", folders.artifactDir().toString());
+        List<List<String>> stages = new ArrayList<>();
+        if (request.task().setup() != null) {
+            stages.add(List.of("sh", "-c", request.task().setup()));
+        }
+        stages.add(request.command());
+        RunSpec spec = new RunSpec(request.experiment().id(), request.task(), stages, env, root, cwd,
+                request.logFile(), store, request.listener());
+        return new LocalExecution(RunSupervisor.start(spec), root);
+    }
+
+    @Override
+    public Liveness probe(RunHandle handle) {
+        if (handle == null) {
+            return Liveness.GONE;
+        }
+        if (!handle.host().equals(hostName())) {
+            return Liveness.UNKNOWN;
+        }
+        return ProcessGroups.isAlive(handle.supervisorPid(), handle.supervisorStart()) ? Liveness.ALIVE : Liveness.GONE;
+    }
+
+    @Override
+    public boolean stop(RunHandle handle, Duration grace) {
+        if (handle == null || handle.pid() <= 0 || !ProcessGroups.groupAlive(handle.pid())) {
+            return false;
+        }
+        if (handle.processStart() != null && ProcessGroups.isAlive(handle.pid(), null)
+                && !ProcessGroups.isAlive(handle.pid(), handle.processStart())) {
+            return false; // the pid now belongs to someone else
+        }
+        ProcessGroups.terminate(handle.pid(), grace);
+        return true;
+    }
+
+    @Override
+    public void salvage(Experiment experiment, SalvageRequest request) throws IOException {
+        RunHandle h = experiment.handle();
+        if (h != null && h.host().equals(hostName())) {
+            stop(h, SALVAGE_GRACE);
+        }
+        Path root = request.runDir().resolve("work");
+        Path cwd = root.resolve(request.task().workdir()).normalize();
+        Salvage.collect(new WorkFolders(request.task(), root, cwd), request.logFile(), store, request.listener());
+        deleteTree(root);
+    }
+
+    static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                Files.deleteIfExists(dir);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    /** A local attempt; once it ends and its outputs are saved, its copy of the code goes. */
+    private record LocalExecution(RunSupervisor supervisor, Path root) implements Execution {
+        @Override
+        public RunHandle handle() {
+            return supervisor.handle();
+        }
+
+        @Override
+        public RunOutcome await() throws InterruptedException {
+            RunOutcome outcome = supervisor.await();
+            try {
+                deleteTree(root);
+            } catch (IOException e) {
+                // A leftover copy costs disk, not data: everything declared is already in the store.
+            }
+            return outcome;
+        }
+
+        @Override
+        public void stop(Duration grace) {
+            supervisor.stop(grace);
+        }
+    }
+}
