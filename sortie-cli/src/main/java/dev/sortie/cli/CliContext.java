@@ -29,6 +29,7 @@ public final class CliContext implements AutoCloseable {
     private ExecutorRegistry executors;
     private ExperimentService service;
     private BlobStore store;
+    private GitCodeSnapshots snapshots;
 
     public CliContext(Path workingDir) {
         this.workingDir = workingDir.toAbsolutePath().normalize();
@@ -94,7 +95,8 @@ public final class CliContext implements AutoCloseable {
             ProjectPaths p = paths();
             service = new ExperimentService(p, ledger(), () -> {
                 try {
-                    return GitCodeSnapshots.open(p.projectDir(), p.stateDir());
+                    snapshots = GitCodeSnapshots.open(p.projectDir(), p.stateDir());
+                    return snapshots;
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot open the code snapshots of " + p.projectDir() + ": " + e.getMessage(), e);
                 }
@@ -119,6 +121,9 @@ public final class CliContext implements AutoCloseable {
     public void close() {
         if (executors != null) {
             executors.close();
+        }
+        if (snapshots != null) {
+            snapshots.close();
         }
         if (ledger != null) {
             ledger.close();

@@ -15,7 +15,7 @@ public final class InitCommand extends ContextCommand {
             name: %s
             # workdir: .                 # copied for each experiment; .gitignore and .sortieignore are respected
             # setup: pip install -r requirements.txt
-            run: python train.py --lr ${lr} --epochs ${epochs}
+            run: python3 train.py --lr ${lr} --epochs ${epochs}
             params:                      # or: params: params.yaml (DVC's file); override with -S lr=0.1
               lr: 0.01
               epochs: 10

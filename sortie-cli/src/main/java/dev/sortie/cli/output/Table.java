@@ -69,7 +69,7 @@ public final class Table {
             cells.add(r);
         }
         StringBuilder sb = new StringBuilder();
-        line(sb, headers.toArray(new String[0]), width, new boolean[n]);
+        line(sb, headers.toArray(new String[0]), width, numeric);
         for (String[] r : cells) {
             line(sb, r, width, numeric);
         }

@@ -1,0 +1,106 @@
+package dev.sortie.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A throwaway project in a real git repository, and ways to drive the real CLI against it: in this JVM
+ * ({@link #sortie}, output captured) or as its own process ({@link #spawn}) when a test must kill it.
+ */
+final class TestProject {
+    final Path dir;
+
+    TestProject(Path dir) throws Exception {
+        this(dir, true);
+    }
+
+    private TestProject(Path dir, boolean withGit) throws Exception {
+        this.dir = dir;
+        Files.createDirectories(dir);
+        if (withGit) {
+            git("init", "-q");
+            git("config", "user.email", "test@localhost");
+            git("config", "user.name", "Test");
+        }
+    }
+
+    /** A project folder that is not a git repository. */
+    static TestProject plain(Path dir) throws Exception {
+        return new TestProject(dir, false);
+    }
+
+    TestProject write(String path, String content) throws IOException {
+        Path p = dir.resolve(path);
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, content, StandardCharsets.UTF_8);
+        return this;
+    }
+
+    String read(String path) throws IOException {
+        return Files.readString(dir.resolve(path), StandardCharsets.UTF_8);
+    }
+
+    TestProject commit() throws Exception {
+        git("add", "-A");
+        git("commit", "-q", "-m", "test");
+        return this;
+    }
+
+    String git(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("git");
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("git " + String.join(" ", args) + " failed: " + out);
+        }
+        return out;
+    }
+
+    /** Runs {@code sortie -C dir ARGS} in this JVM. */
+    Result sortie(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            List<String> all = new ArrayList<>(List.of("-C", dir.toString()));
+            all.addAll(List.of(args));
+            code = Main.execute(all.toArray(new String[0]));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        Result r = new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        oldErr.println("$ sortie " + String.join(" ", args) + "  -> " + code + "\n" + r.out + r.err);
+        return r;
+    }
+
+    /** Starts {@code sortie -C dir ARGS} as a separate JVM, output to {@code output}. */
+    Process spawn(Path output, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("-cp");
+        String cp = System.getProperty("surefire.test.class.path");
+        cmd.add(cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.add("-C");
+        cmd.add(dir.toString());
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+    }
+
+    record Result(int code, String out, String err) {
+    }
+}

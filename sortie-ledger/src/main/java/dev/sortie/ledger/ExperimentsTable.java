@@ -1,0 +1,177 @@
+package dev.sortie.ledger;
+
+import dev.sortie.core.ledger.LedgerException;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.ExperimentView;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/** The statements on the {@code experiments} table. Each method runs inside a transaction its caller holds. */
+final class ExperimentsTable {
+    /** Oldest first; {@code seq} orders experiments created in the same millisecond as they were inserted. */
+    private static final String ORDER = " ORDER BY created_at, seq";
+    private static final String SELECT = "SELECT " + ExperimentRows.SELECT_LIST + " FROM experiments";
+    private static final String INSERT = "INSERT INTO experiments (seq, " + ExperimentRows.SELECT_LIST + ") VALUES ("
+            + "(SELECT COALESCE(MAX(seq), 0) + 1 FROM experiments), "
+            + String.join(", ", Collections.nCopies(ExperimentRows.COLUMNS.size(), "?")) + ")";
+    private static final String UPDATE = "UPDATE experiments SET "
+            + ExperimentRows.COLUMNS.subList(1, ExperimentRows.COLUMNS.size()).stream().map(c -> c + " = ?")
+                    .collect(Collectors.joining(", "))
+            + " WHERE id = ? AND status = ?";
+    /** How many prefix matches to fetch: one more than an ambiguity error names. */
+    static final int PREFIX_CANDIDATES = 11;
+
+    private final ExperimentRows rows;
+
+    ExperimentsTable(JsonColumns json) {
+        this.rows = new ExperimentRows(json);
+    }
+
+    /** Inserts each experiment, refusing (and so rolling back the caller's transaction) at the first clash. */
+    void insertAll(Connection c, Collection<Experiment> experiments) throws SQLException {
+        try (PreparedStatement clash = c.prepareStatement("SELECT id, name FROM experiments WHERE id = ? OR name = ?");
+                PreparedStatement insert = c.prepareStatement(INSERT)) {
+            for (Experiment e : experiments) {
+                clash.setString(1, e.id());
+                clash.setString(2, e.name());
+                try (ResultSet rs = clash.executeQuery()) {
+                    if (rs.next()) {
+                        throw rs.getString(1).equals(e.id()) ? conflict("an experiment with id '" + e.id() + "' already exists")
+                                : conflict("an experiment named '" + e.name() + "' already exists");
+                    }
+                }
+                rows.bindAll(insert, 1, e);
+                try {
+                    insert.executeUpdate();
+                } catch (SQLException ex) {
+                    if (SqlErrors.isConstraint(ex)) {
+                        // another writer got there between the check and the insert (PostgreSQL only)
+                        throw new LedgerException("an experiment with id '" + e.id() + "' or named '" + e.name()
+                                + "' already exists", ex, true);
+                    }
+                    throw ex;
+                }
+            }
+        }
+    }
+
+    /** The compare-and-set: replaces the row only while its status is still {@code expected}. */
+    boolean update(Connection c, Experiment e, ExperimentStatus expected) throws SQLException {
+        try (PreparedStatement clash = c.prepareStatement("SELECT id FROM experiments WHERE name = ? AND id <> ?")) {
+            clash.setString(1, e.name());
+            clash.setString(2, e.id());
+            try (ResultSet rs = clash.executeQuery()) {
+                if (rs.next()) {
+                    throw conflict("an experiment named '" + e.name() + "' already exists (" + rs.getString(1) + ")");
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement(UPDATE)) {
+            int i = rows.bindAllButId(ps, 1, e);
+            ps.setString(i++, e.id());
+            ps.setString(i, ExperimentRows.status(expected));
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** The experiment whose id is {@code idOrName}, else the one so named. */
+    Optional<Experiment> findExact(Connection c, String idOrName) throws SQLException {
+        List<Experiment> found = query(c, SELECT + " WHERE id = ? OR name = ?", idOrName, idOrName);
+        return found.stream().filter(e -> e.id().equals(idOrName)).findFirst().or(() -> found.stream().findFirst());
+    }
+
+    /** Experiments whose id starts with {@code prefix}, oldest first, at most {@link #PREFIX_CANDIDATES}. */
+    List<Experiment> findByIdPrefix(Connection c, String prefix) throws SQLException {
+        // substr rather than LIKE: LIKE is case-insensitive in SQLite and treats '_' and '%' as wildcards.
+        try (PreparedStatement ps = c.prepareStatement(
+                SELECT + " WHERE substr(id, 1, ?) = ?" + ORDER + " LIMIT " + PREFIX_CANDIDATES)) {
+            ps.setInt(1, prefix.length());
+            ps.setString(2, prefix);
+            return read(ps);
+        }
+    }
+
+    List<Experiment> list(Connection c) throws SQLException {
+        return query(c, SELECT + ORDER);
+    }
+
+    /** Every experiment with its latest metric values, oldest first, in one query. */
+    List<ExperimentView> views(Connection c) throws SQLException {
+        List<ExperimentView> out = new ArrayList<>();
+        int metricsColumn = ExperimentRows.COLUMNS.size() + 1;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT " + ExperimentRows.SELECT_LIST + ", latest_metrics FROM experiments" + ORDER);
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                Experiment e = rows.read(rs);
+                out.add(new ExperimentView(e, rows.latestMetrics(e.id(), rs.getString(metricsColumn))));
+            }
+        }
+        return out;
+    }
+
+    List<Experiment> listByStatus(Connection c, Collection<ExperimentStatus> statuses) throws SQLException {
+        List<String> labels = statuses.stream().distinct().map(ExperimentRows::status).collect(Collectors.toList());
+        if (labels.isEmpty()) {
+            return List.of();
+        }
+        String in = String.join(", ", Collections.nCopies(labels.size(), "?"));
+        return query(c, SELECT + " WHERE status IN (" + in + ")" + ORDER, labels.toArray(new String[0]));
+    }
+
+    boolean nameExists(Connection c, String name) throws SQLException {
+        return exists(c, "SELECT 1 FROM experiments WHERE name = ?", name);
+    }
+
+    boolean idExists(Connection c, String id) throws SQLException {
+        return exists(c, "SELECT 1 FROM experiments WHERE id = ?", id);
+    }
+
+    boolean delete(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM experiments WHERE id = ?")) {
+            ps.setString(1, id);
+            return ps.executeUpdate() > 0;
+        }
+    }
+
+    private static boolean exists(Connection c, String sql, String arg) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, arg);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private List<Experiment> query(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setString(i + 1, args[i]);
+            }
+            return read(ps);
+        }
+    }
+
+    private List<Experiment> read(PreparedStatement ps) throws SQLException {
+        List<Experiment> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rows.read(rs));
+            }
+        }
+        return out;
+    }
+
+    private static LedgerException conflict(String message) {
+        return new LedgerException(message, null, true);
+    }
+}

@@ -1,0 +1,200 @@
+package dev.sortie.ledger;
+
+import dev.sortie.core.ledger.LedgerException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.ReentrantLock;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+/**
+ * The ledger's one SQLite connection, shared by the threads of a process under a lock, and the only place that
+ * starts and ends transactions.
+ *
+ * <p>Several processes use the same file at once (a {@code sortie run} writing metrics while a
+ * {@code sortie show} reads), so: WAL mode, where readers never block the writer nor the writer readers; a busy
+ * timeout, so a writer waits for another one instead of failing; write transactions that begin with
+ * {@code BEGIN IMMEDIATE}, so they take the write lock up front and never need to upgrade a read lock (an
+ * upgrade that SQLite refuses at once with SQLITE_BUSY, without waiting); and, as a last line of defence, the
+ * whole transaction retried when SQLite still answers SQLITE_BUSY.
+ *
+ * <p>Transactions are begun and ended with explicit statements while the JDBC connection stays in auto-commit
+ * mode: sqlite-jdbc's own transaction handling begins the next transaction right after each commit, which
+ * with IMMEDIATE mode would hold the write lock between calls.
+ */
+final class LedgerDatabase implements AutoCloseable {
+    /** How long a statement waits for another process's lock before SQLite gives up with SQLITE_BUSY. */
+    static final Duration DEFAULT_BUSY_TIMEOUT = Duration.ofSeconds(30);
+    /** Attempts at a transaction that keeps failing with SQLITE_BUSY after the busy timeout. */
+    private static final int MAX_ATTEMPTS = 6;
+    private static final long MAX_BACKOFF_MS = 2_000;
+
+    private final Path file;
+    private final Duration busyTimeout;
+    private final Connection connection;
+    private final ReentrantLock lock = new ReentrantLock();
+    private boolean closed;
+
+    private LedgerDatabase(Path file, Duration busyTimeout, Connection connection) {
+        this.file = file;
+        this.busyTimeout = busyTimeout;
+        this.connection = connection;
+    }
+
+    /** Opens (creating if needed) the database file and switches it to WAL mode. */
+    static LedgerDatabase open(Path file, Duration busyTimeout) {
+        Connection connection;
+        try {
+            connection = config(busyTimeout).createConnection(url(file));
+        } catch (SQLException e) {
+            throw new LedgerException("cannot open the ledger at " + file + ": " + e.getMessage(), e);
+        }
+        LedgerDatabase db = new LedgerDatabase(file, busyTimeout, connection);
+        try {
+            // WAL is a property of the file: this only changes something the first time. Outside a
+            // transaction, as SQLite requires; the busy timeout covers other processes opening it at once.
+            // Where the file system cannot do WAL (some network mounts) SQLite keeps its rollback journal and
+            // says so in the answer, which is not an error: everything still works, only readers then wait
+            // for writers.
+            db.outsideTransaction("switch the ledger at " + file + " to WAL mode", c -> {
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA journal_mode = WAL")) {
+                    return rs.next() ? rs.getString(1) : null;
+                }
+            });
+        } catch (RuntimeException e) {
+            db.close();
+            throw e;
+        }
+        return db;
+    }
+
+    /** Connection settings, shared with the connections Flyway opens for a migration. */
+    private static SQLiteConfig config(Duration busyTimeout) {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setBusyTimeout((int) Math.min(Integer.MAX_VALUE, busyTimeout.toMillis()));
+        config.enforceForeignKeys(true);
+        // In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, which for an
+        // experiments ledger is worth the much cheaper commits (no fsync per metrics batch).
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        return config;
+    }
+
+    /** A data source with this connection's settings, for Flyway to open its own connections with. */
+    SQLiteDataSource dataSource() {
+        SQLiteDataSource ds = new SQLiteDataSource(config(busyTimeout));
+        ds.setUrl(url(file));
+        return ds;
+    }
+
+    private static String url(Path file) {
+        return "jdbc:sqlite:" + file;
+    }
+
+    Path file() {
+        return file;
+    }
+
+    /** Runs {@code work} in a write transaction ({@code BEGIN IMMEDIATE}); {@code what} completes "cannot ...". */
+    <T> T write(String what, SqlWork<T> work) {
+        return run(what, "BEGIN IMMEDIATE", work);
+    }
+
+    /** Runs {@code work} in a read transaction, so several queries see one snapshot. */
+    <T> T read(String what, SqlWork<T> work) {
+        return run(what, "BEGIN", work);
+    }
+
+    /** Runs {@code work} with no transaction around it (pragmas). */
+    <T> T outsideTransaction(String what, SqlWork<T> work) {
+        return run(what, null, work);
+    }
+
+    private <T> T run(String what, String begin, SqlWork<T> work) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new LedgerException("cannot " + what + ": the ledger is closed", null);
+            }
+            long backoff = 25;
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return once(begin, work);
+                } catch (SQLException e) {
+                    if (!SqlErrors.isBusy(e)) {
+                        throw new LedgerException("cannot " + what + ": " + e.getMessage(), e);
+                    }
+                    if (attempt >= MAX_ATTEMPTS) {
+                        throw new LedgerException("cannot " + what + ": the ledger at " + file
+                                + " stayed locked by another process (" + attempt + " tries): " + e.getMessage(), e);
+                    }
+                }
+                sleep(what, backoff + ThreadLocalRandom.current().nextLong(backoff));
+                backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private <T> T once(String begin, SqlWork<T> work) throws SQLException {
+        if (begin == null) {
+            return work.run(connection);
+        }
+        execute(begin);
+        boolean committed = false;
+        try {
+            T result = work.run(connection);
+            execute("COMMIT");
+            committed = true;
+            return result;
+        } finally {
+            if (!committed) {
+                rollbackQuietly();
+            }
+        }
+    }
+
+    private void execute(String sql) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            execute("ROLLBACK");
+        } catch (SQLException ignored) {
+            // SQLite already rolled back (some errors end the transaction themselves); nothing is left open.
+        }
+    }
+
+    private static void sleep(String what, long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LedgerException("cannot " + what + ": interrupted while waiting for the ledger", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            connection.close();
+        } catch (SQLException e) {
+            throw new LedgerException("cannot close the ledger at " + file + ": " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+}
