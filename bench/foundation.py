@@ -49,14 +49,15 @@ def seed_ledger(db, n, n_params, n_metrics):
     for i in range(n):
         eid = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
         params = {f"p{j:02d}": round(rng.random(), 6) for j in range(n_params)}
+        latest = {f"m{k:02d}": rng.random() for k in range(n_metrics)}
         created = now - (n - i) * 60_000
         exps.append((eid, i, f"exp-{i}", "succeeded", "local", json.dumps({"argv": ["python3", "train.py"]}),
-                     json.dumps(params), None, None, None, None, None, created, created, created + 42_000, 0, None, 1,
-                     None, None, None, None, None))
-        for k in range(n_metrics):
-            metrics.append((eid, f"m{k:02d}", 99, rng.random(), created + 42_000))
-    con.executemany("INSERT INTO experiments VALUES (" + ",".join("?" * 23) + ")", exps)
-    con.executemany("INSERT INTO metrics VALUES (?,?,?,?,?)", metrics)
+                     json.dumps(params), created, created, created + 42_000, 0, 1, json.dumps(latest)))
+        for k, v in latest.items():
+            metrics.append((eid, k, 99, v, created + 42_000))
+    con.executemany("INSERT INTO experiments (id, seq, name, status, executor, command, params, created_at, started_at,"
+                    " ended_at, exit_code, attempt, latest_metrics) VALUES (" + ",".join("?" * 13) + ")", exps)
+    con.executemany("INSERT INTO metrics (experiment_id, metric_key, step, value, logged_at) VALUES (?,?,?,?,?)", metrics)
     con.commit()
     con.close()
 

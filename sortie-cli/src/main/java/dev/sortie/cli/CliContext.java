@@ -93,16 +93,39 @@ public final class CliContext implements AutoCloseable {
     public ExperimentService service() {
         if (service == null) {
             ProjectPaths p = paths();
-            service = new ExperimentService(p, ledger(), () -> {
-                try {
-                    snapshots = GitCodeSnapshots.open(p.projectDir(), p.stateDir());
-                    return snapshots;
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot open the code snapshots of " + p.projectDir() + ": " + e.getMessage(), e);
-                }
-            }, executors(), Clock.systemUTC());
+            service = new ExperimentService(p, ledger(), this::snapshots, executors(), Clock.systemUTC());
         }
         return service;
+    }
+
+    /** The project's code snapshots (git); opened on first use. */
+    public synchronized GitCodeSnapshots snapshots() {
+        if (snapshots == null) {
+            ProjectPaths p = paths();
+            try {
+                snapshots = GitCodeSnapshots.open(p.projectDir(), p.stateDir());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot open the code snapshots of " + p.projectDir() + ": " + e.getMessage(), e);
+            }
+        }
+        return snapshots;
+    }
+
+    /**
+     * Opens git in the background while the caller opens the ledger: the two are independent and each costs
+     * a few hundred milliseconds of class loading at start-up, which two cores can overlap.
+     */
+    public void openSnapshotsInBackground() {
+        paths();
+        Thread t = new Thread(() -> {
+            try {
+                snapshots();
+            } catch (RuntimeException e) {
+                // The caller's own snapshots() call reports the error.
+            }
+        }, "sortie-open-git");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** {@code $SORTIE_CONFIG}, else {@code $XDG_CONFIG_HOME/sortie/config.yaml}, else {@code ~/.config/sortie/config.yaml}. */
@@ -122,8 +145,10 @@ public final class CliContext implements AutoCloseable {
         if (executors != null) {
             executors.close();
         }
-        if (snapshots != null) {
-            snapshots.close();
+        synchronized (this) {
+            if (snapshots != null) {
+                snapshots.close();
+            }
         }
         if (ledger != null) {
             ledger.close();

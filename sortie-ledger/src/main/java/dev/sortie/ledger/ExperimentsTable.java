@@ -132,6 +132,14 @@ final class ExperimentsTable {
         return exists(c, "SELECT 1 FROM experiments WHERE name = ?", name);
     }
 
+    int count(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM experiments");
+                java.sql.ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
     boolean idExists(Connection c, String id) throws SQLException {
         return exists(c, "SELECT 1 FROM experiments WHERE id = ?", id);
     }

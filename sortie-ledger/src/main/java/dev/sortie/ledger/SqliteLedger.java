@@ -135,6 +135,11 @@ public final class SqliteLedger implements Ledger {
     }
 
     @Override
+    public int count() {
+        return db.read("count experiments", experiments::count);
+    }
+
+    @Override
     public void recordMetrics(String experimentId, Collection<MetricPoint> points) {
         recordMetrics(Map.of(experimentId, points));
     }

@@ -47,6 +47,7 @@ public final class RunCommand extends ContextCommand {
         }
         Duration t = timeout == null ? null : Units.duration(timeout);
         context().pathsOrHere();
+        context().openSnapshotsInBackground();
         ExperimentService service = context().service();
         PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t));
         return Foreground.run(service, prepared, quiet);

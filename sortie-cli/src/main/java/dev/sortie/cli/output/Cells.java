@@ -40,20 +40,47 @@ public final class Cells {
         return String.valueOf(v);
     }
 
-    /** Four significant digits, like a person would round; integers as integers. */
+    private static final double[] POW10 = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+
+    /**
+     * Four significant digits, like a person would round; integers as integers. Done with integer arithmetic
+     * rather than BigDecimal or String.format: a 10,000-row table formats hundreds of thousands of numbers.
+     */
     public static String number(double d) {
         if (Double.isNaN(d) || Double.isInfinite(d)) {
             return String.valueOf(d);
         }
-        if (d == Math.rint(d) && Math.abs(d) < 1e12) {
-            return String.valueOf((long) d);
-        }
         double abs = Math.abs(d);
-        if (abs >= 1e-4 && abs < 1e6) {
-            String s = new java.math.BigDecimal(d).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString();
-            return s;
+        if (d == Math.rint(d) && abs < 1e12) {
+            return Long.toString((long) d);
         }
-        return String.format(Locale.ROOT, "%.3e", d);
+        if (abs < 1e-4 || abs >= 1e6) {
+            return String.format(Locale.ROOT, "%.3e", d);
+        }
+        int exponent = (int) Math.floor(Math.log10(abs));
+        int decimals = Math.max(0, 3 - exponent);
+        String digits = Long.toString(Math.round(abs * POW10[decimals]));
+        StringBuilder sb = new StringBuilder(12);
+        if (d < 0) {
+            sb.append('-');
+        }
+        if (decimals == 0) {
+            return sb.append(digits).toString();
+        }
+        if (digits.length() <= decimals) {
+            sb.append("0.").append("0".repeat(decimals - digits.length())).append(digits);
+        } else {
+            sb.append(digits, 0, digits.length() - decimals).append('.').append(digits, digits.length() - decimals, digits.length());
+        }
+        int end = sb.length();
+        while (sb.charAt(end - 1) == '0') {
+            end--;
+        }
+        if (sb.charAt(end - 1) == '.') {
+            end--;
+        }
+        sb.setLength(end);
+        return sb.toString();
     }
 
     public static String raw(Object v) {

@@ -37,17 +37,20 @@ public final class Table {
         return rows.size();
     }
 
+    /** Prints in one write: System.out flushes on every line, which costs a syscall per row on big tables. */
     public void print(Format format, PrintStream out) {
+        StringBuilder sb = new StringBuilder(64 + rows.size() * headers.size() * 8);
         switch (format) {
-            case TEXT -> printText(out);
-            case CSV -> printCsv(out);
-            case MARKDOWN -> printMarkdown(out);
-            case JSON -> printJson(out);
+            case TEXT -> text(sb);
+            case CSV -> csv(sb);
+            case MARKDOWN -> markdown(sb);
+            case JSON -> json(sb);
         }
+        out.print(sb);
         out.flush();
     }
 
-    private void printText(PrintStream out) {
+    private void text(StringBuilder sb) {
         int n = headers.size();
         int[] width = new int[n];
         boolean[] numeric = new boolean[n];
@@ -68,32 +71,42 @@ public final class Table {
             }
             cells.add(r);
         }
-        StringBuilder sb = new StringBuilder();
         line(sb, headers.toArray(new String[0]), width, numeric);
         for (String[] r : cells) {
             line(sb, r, width, numeric);
         }
-        out.print(sb);
     }
 
     private static void line(StringBuilder sb, String[] cells, int[] width, boolean[] right) {
-        StringBuilder l = new StringBuilder();
+        int start = sb.length();
         for (int c = 0; c < cells.length; c++) {
             if (c > 0) {
-                l.append("  ");
+                sb.append("  ");
             }
             String s = cells[c];
             int pad = width[c] - s.length();
             if (right[c]) {
-                l.append(" ".repeat(pad)).append(s);
+                pad(sb, pad).append(s);
             } else {
-                l.append(s);
+                sb.append(s);
                 if (c < cells.length - 1) {
-                    l.append(" ".repeat(pad));
+                    pad(sb, pad);
                 }
             }
         }
-        sb.append(l.toString().stripTrailing()).append('\n');
+        int end = sb.length();
+        while (end > start && sb.charAt(end - 1) == ' ') {
+            end--;
+        }
+        sb.setLength(end);
+        sb.append('\n');
+    }
+
+    private static StringBuilder pad(StringBuilder sb, int n) {
+        for (int i = 0; i < n; i++) {
+            sb.append(' ');
+        }
+        return sb;
     }
 
     private static String cut(String s) {
@@ -101,14 +114,16 @@ public final class Table {
         return oneLine.length() <= MAX_CELL ? oneLine : oneLine.substring(0, MAX_CELL - 1) + "…";
     }
 
-    private void printCsv(PrintStream out) {
-        out.println(String.join(",", headers.stream().map(Table::csv).toList()));
+    private void csv(StringBuilder sb) {
+        sb.append(String.join(",", headers.stream().map(Table::csv).toList())).append('\n');
         for (List<Object> row : rows) {
-            List<String> r = new ArrayList<>();
-            for (Object v : row) {
-                r.add(csv(Cells.raw(v)));
+            for (int c = 0; c < row.size(); c++) {
+                if (c > 0) {
+                    sb.append(',');
+                }
+                sb.append(csv(Cells.raw(row.get(c))));
             }
-            out.println(String.join(",", r));
+            sb.append('\n');
         }
     }
 
@@ -119,15 +134,15 @@ public final class Table {
         return s;
     }
 
-    private void printMarkdown(PrintStream out) {
-        out.println("| " + String.join(" | ", headers.stream().map(Table::md).toList()) + " |");
-        out.println("|" + " --- |".repeat(headers.size()));
+    private void markdown(StringBuilder sb) {
+        sb.append("| ").append(String.join(" | ", headers.stream().map(Table::md).toList())).append(" |\n");
+        sb.append('|').append(" --- |".repeat(headers.size())).append('\n');
         for (List<Object> row : rows) {
-            List<String> r = new ArrayList<>();
+            sb.append('|');
             for (Object v : row) {
-                r.add(md(Cells.text(v)));
+                sb.append(' ').append(md(Cells.text(v))).append(" |");
             }
-            out.println("| " + String.join(" | ", r) + " |");
+            sb.append('\n');
         }
     }
 
@@ -135,7 +150,7 @@ public final class Table {
         return s.replace("|", "\\|").replace('\n', ' ');
     }
 
-    private void printJson(PrintStream out) {
+    private void json(StringBuilder sb) {
         List<Map<String, Object>> list = new ArrayList<>();
         for (List<Object> row : rows) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -145,7 +160,7 @@ public final class Table {
             list.add(m);
         }
         try {
-            out.println(JSON.writeValueAsString(list));
+            sb.append(JSON.writeValueAsString(list)).append('\n');
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

@@ -381,7 +381,7 @@ public final class ExperimentService {
     // ---------------------------------------------------------------- helpers
 
     private String nextName(String base) {
-        int n = ledger.list().size() + 1;
+        int n = ledger.count() + 1;
         while (ledger.nameExists(base + "-" + n)) {
             n++;
         }

@@ -39,6 +39,9 @@ public interface Ledger extends AutoCloseable {
 
     boolean nameExists(String name);
 
+    /** How many experiments there are. */
+    int count();
+
     /** The latest value of each metric of one experiment. */
     default java.util.Map<String, Double> latestMetrics(String experimentId) {
         return views().stream().filter(v -> v.experiment().id().equals(experimentId)).findFirst()

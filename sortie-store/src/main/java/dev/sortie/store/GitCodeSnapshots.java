@@ -1,0 +1,501 @@
+package dev.sortie.store;
+
+import dev.sortie.core.model.CodeRef;
+import dev.sortie.core.store.CodeSnapshot;
+import dev.sortie.core.store.CodeSnapshots;
+import org.eclipse.jgit.dircache.DirCache;
+import org.eclipse.jgit.dircache.DirCacheBuilder;
+import org.eclipse.jgit.dircache.DirCacheEditor;
+import org.eclipse.jgit.dircache.DirCacheEntry;
+import org.eclipse.jgit.errors.IncorrectObjectTypeException;
+import org.eclipse.jgit.errors.MissingObjectException;
+import org.eclipse.jgit.lib.CommitBuilder;
+import org.eclipse.jgit.lib.Constants;
+import org.eclipse.jgit.lib.FileMode;
+import org.eclipse.jgit.lib.ObjectId;
+import org.eclipse.jgit.lib.ObjectInserter;
+import org.eclipse.jgit.lib.ObjectReader;
+import org.eclipse.jgit.lib.PersonIdent;
+import org.eclipse.jgit.lib.Ref;
+import org.eclipse.jgit.lib.RefUpdate;
+import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.lib.UserConfig;
+import org.eclipse.jgit.revwalk.RevCommit;
+import org.eclipse.jgit.revwalk.RevWalk;
+import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
+import org.eclipse.jgit.treewalk.TreeWalk;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+
+/**
+ * {@link CodeSnapshots} kept as git commits. In a git work tree the snapshots live in that repository (parent: HEAD,
+ * kept alive by {@code refs/sortie/experiments/<id>}), so {@code git log}, {@code git diff} and {@code git checkout}
+ * work on them and unchanged files cost nothing. Outside git they live in a private bare repository at
+ * {@code <state>/code.git}, as parentless commits of the project folder.
+ * <p>
+ * Nothing here writes the user's index, HEAD, branches or work tree, except {@link #apply} (work tree files, by
+ * request) and {@link #branch} (a new branch, by request).
+ */
+public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
+    /** Sortie's state folder name: never part of a snapshot, at any level. */
+    public static final String STATE_DIR_NAME = ".sortie";
+    public static final String PRIVATE_REPO_NAME = "code.git";
+
+    private static final String FALLBACK_NAME = "Sortie";
+    private static final String FALLBACK_EMAIL = "sortie@localhost";
+    private static final int REF_RETRIES = 50;
+    private static final Pattern HEX_ID = Pattern.compile("[0-9a-fA-F]{4,40}");
+
+    private final Repository repo;
+    private final Path workTree;
+    private final String projectPrefix;
+    private final boolean privateRepo;
+    private final Set<String> excludedPaths;
+
+    private GitCodeSnapshots(Repository repo, Path workTree, String projectPrefix, boolean privateRepo, Set<String> excludedPaths) {
+        this.repo = repo;
+        this.workTree = workTree;
+        this.projectPrefix = projectPrefix;
+        this.privateRepo = privateRepo;
+        this.excludedPaths = excludedPaths;
+    }
+
+    /**
+     * Snapshots for the project in {@code projectDir}: kept in the git repository whose work tree holds it, or, when
+     * there is none, in a private repository under {@code sortieStateDir} (created on first use).
+     */
+    public static GitCodeSnapshots open(Path projectDir, Path sortieStateDir) throws IOException {
+        Path project = projectDir.toAbsolutePath().normalize().toRealPath();
+        Path state = sortieStateDir.toAbsolutePath().normalize();
+        FileRepositoryBuilder finder = new FileRepositoryBuilder().findGitDir(project.toFile());
+        if (finder.getGitDir() != null) {
+            Repository repo = finder.setMustExist(true).build();
+            if (!repo.isBare()) {
+                Path wt = repo.getWorkTree().toPath().toAbsolutePath().normalize().toRealPath();
+                if (project.startsWith(wt)) {
+                    return new GitCodeSnapshots(repo, wt, relative(wt, project), false, excluded(wt, state));
+                }
+            }
+            repo.close();
+        }
+        Path gitDir = state.resolve(PRIVATE_REPO_NAME);
+        createPrivateRepo(gitDir);
+        // The bare repository is only the object store; the project folder is the tree we snapshot. Its index file
+        // (code.git/index) is ours alone and serves as a stat cache, so unchanged files are not re-read next time.
+        Repository repo = new FileRepositoryBuilder()
+                .setGitDir(gitDir.toFile())
+                .setWorkTree(project.toFile())
+                .setMustExist(true)
+                .build();
+        return new GitCodeSnapshots(repo, project, "", true, excluded(project, state));
+    }
+
+    /** The folder whose files a snapshot holds: the git work tree, or the project folder outside git. */
+    public Path workTree() {
+        return workTree;
+    }
+
+    /** The git directory snapshots are stored in. */
+    public Path repositoryDir() {
+        return repo.getDirectory().toPath();
+    }
+
+    /** True when the project is not in a git work tree and snapshots go to the private repository. */
+    public boolean isPrivateRepository() {
+        return privateRepo;
+    }
+
+    /** The project's folder inside the work tree, '/'-separated; "" when it is the work tree's root. */
+    public String projectPrefix() {
+        return projectPrefix;
+    }
+
+    @Override
+    public CodeSnapshot snapshot(String experimentId, Map<String, byte[]> overrides, String message) throws IOException {
+        String ref = GitNames.experimentRef(experimentId);
+        Map<String, byte[]> edits = new LinkedHashMap<>();
+        if (overrides != null) {
+            for (Map.Entry<String, byte[]> e : overrides.entrySet()) {
+                String path = GitNames.requireOverridePath(e.getKey());
+                if (e.getValue() == null) {
+                    throw new IllegalArgumentException("override for '" + path + "' has no content");
+                }
+                edits.put(projectPrefix.isEmpty() ? path : projectPrefix + "/" + path, e.getValue().clone());
+            }
+        }
+        try (ObjectInserter inserter = repo.newObjectInserter(); ObjectReader reader = inserter.newReader()) {
+            ObjectId head = privateRepo ? null : repo.resolve(Constants.HEAD + "^{commit}");
+            DirCache files = new WorkTreeScanner(repo, workTree, projectPrefix, excludedPaths)
+                    .scan(readIndex(reader, head), inserter, reader);
+            ObjectId workspaceTree = files.writeTree(inserter);
+            if (privateRepo) {
+                saveStatCache(files);
+            }
+            // Dirty means the workspace differs from its commit where the run can see it (the project folder);
+            // the overrides Sortie adds itself (the run's params) do not make a clean checkout dirty.
+            boolean dirty = head == null
+                    ? projectTree(reader, workspaceTree) != null
+                    : !sameId(projectTree(reader, workspaceTree), projectTree(reader, commitTree(reader, head)));
+            ObjectId tree = workspaceTree;
+            if (!edits.isEmpty()) {
+                applyOverrides(files, edits, inserter);
+                tree = files.writeTree(inserter);
+            }
+            ObjectId commitId = insertCommit(inserter, tree, head, commitMessage(message, experimentId));
+            inserter.flush();
+            pointRef(ref, commitId);
+            return new CodeSnapshot(new CodeRef(head == null ? null : head.name(), commitId.name(), ref, dirty),
+                    countProjectFiles(files), countProjectBytes(files));
+        }
+    }
+
+    @Override
+    public void materialize(String snapshotCommit, Path target) throws IOException {
+        try (ObjectReader reader = repo.newObjectReader()) {
+            RevCommit commit = parseCommit(reader, snapshotCommit);
+            new SnapshotFiles(reader).materialize(projectTree(reader, commit.getTree()), target.toAbsolutePath().normalize(),
+                    "snapshot " + commit.name());
+        }
+    }
+
+    @Override
+    public void apply(String snapshotCommit) throws IOException {
+        Path projectDir = projectPrefix.isEmpty() ? workTree : workTree.resolve(projectPrefix);
+        try (ObjectReader reader = repo.newObjectReader()) {
+            RevCommit commit = parseCommit(reader, snapshotCommit);
+            // Sortie's own state folder is never overwritten, even if an override put a file there.
+            new SnapshotFiles(reader).apply(projectTree(reader, commit.getTree()), projectDir,
+                    path -> path.equals(STATE_DIR_NAME) || path.startsWith(STATE_DIR_NAME + "/"),
+                    "snapshot " + commit.name());
+        }
+    }
+
+    @Override
+    public void branch(String snapshotCommit, String name) throws IOException {
+        String ref = GitNames.branchRef(name);
+        if (privateRepo) {
+            throw new IllegalStateException("the project at " + workTree + " is not in a git repository, so there is no"
+                    + " branch to create; write the snapshot's files out instead (apply or materialize)");
+        }
+        RevCommit commit;
+        try (ObjectReader reader = repo.newObjectReader()) {
+            commit = parseCommit(reader, snapshotCommit);
+        }
+        Ref existing = repo.exactRef(ref);
+        if (existing != null) {
+            throw new IllegalArgumentException("branch '" + name + "' already exists"
+                    + (existing.getObjectId() == null ? "" : " (at " + existing.getObjectId().abbreviate(10).name() + ")")
+                    + "; pick another name");
+        }
+        if (repo.getRefDatabase().isNameConflicting(ref)) {
+            throw new IllegalArgumentException("branch '" + name + "' cannot be created: it clashes with an existing branch"
+                    + " ('a' and 'a/b' cannot both exist); pick another name");
+        }
+        RefUpdate update = repo.updateRef(ref);
+        update.setExpectedOldObjectId(ObjectId.zeroId());
+        update.setNewObjectId(commit);
+        update.setRefLogMessage("branch: Created from sortie snapshot " + commit.name(), false);
+        RefUpdate.Result result = update.update();
+        if (result != RefUpdate.Result.NEW) {
+            if (repo.exactRef(ref) != null) {
+                throw new IllegalArgumentException("branch '" + name + "' already exists; pick another name");
+            }
+            throw new IOException("could not create branch '" + name + "' in " + repo.getDirectory() + ": " + result);
+        }
+    }
+
+    @Override
+    public void release(String experimentId) throws IOException {
+        String ref = GitNames.experimentRef(experimentId);
+        for (int attempt = 0; ; attempt++) {
+            if (repo.exactRef(ref) == null) {
+                return;
+            }
+            RefUpdate update = repo.updateRef(ref);
+            update.setForceUpdate(true);
+            RefUpdate.Result result = update.delete();
+            switch (result) {
+                case FORCED, NO_CHANGE, FAST_FORWARD, NEW -> {
+                    return;
+                }
+                case LOCK_FAILURE -> backOff(attempt, ref, result);
+                default -> throw new IOException("could not delete " + ref + " in " + repo.getDirectory() + ": " + result);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        repo.close();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private ObjectId insertCommit(ObjectInserter inserter, ObjectId tree, ObjectId parent, String message) throws IOException {
+        CommitBuilder commit = new CommitBuilder();
+        commit.setTreeId(tree);
+        if (parent != null) {
+            commit.setParentId(parent);
+        }
+        PersonIdent who = identity();
+        commit.setAuthor(who);
+        commit.setCommitter(who);
+        commit.setMessage(message);
+        return inserter.insert(commit);
+    }
+
+    /** Files the run gets: those in the project folder, submodule pointers aside. */
+    private int countProjectFiles(DirCache files) {
+        int count = 0;
+        for (int i = 0; i < files.getEntryCount(); i++) {
+            if (inProject(files.getEntry(i))) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private long countProjectBytes(DirCache files) {
+        long bytes = 0;
+        for (int i = 0; i < files.getEntryCount(); i++) {
+            DirCacheEntry e = files.getEntry(i);
+            if (inProject(e)) {
+                // The index keeps sizes in 32 bits, unsigned.
+                bytes += Integer.toUnsignedLong(e.getLength());
+            }
+        }
+        return bytes;
+    }
+
+    private boolean inProject(DirCacheEntry e) {
+        return (projectPrefix.isEmpty() || e.getPathString().startsWith(projectPrefix + "/"))
+                && !FileMode.GITLINK.equals(e.getFileMode());
+    }
+
+    /**
+     * The index to compare the work tree with. The private repository's is only a stat cache, so an unreadable one
+     * just starts over. The user's may use a format JGit cannot read (split or sparse index): then HEAD's tree stands
+     * in for it, which keeps "tracked" meaning what it should and only costs reading every file.
+     */
+    private DirCache readIndex(ObjectReader reader, ObjectId head) throws IOException {
+        try {
+            return repo.readDirCache();
+        } catch (IOException unreadable) {
+            DirCache stand = DirCache.newInCore();
+            DirCacheBuilder builder = stand.builder();
+            if (!privateRepo && head != null) {
+                builder.addTree(new byte[0], DirCacheEntry.STAGE_0, reader, commitTree(reader, head));
+            }
+            builder.finish();
+            return stand;
+        }
+    }
+
+    /** Keeps the stat data of the private repository's last scan; another process holding the lock just wins. */
+    private void saveStatCache(DirCache files) {
+        DirCache cache;
+        try {
+            cache = repo.lockDirCache();
+        } catch (IOException busyOrCorrupt) {
+            return;
+        }
+        try {
+            DirCacheBuilder builder = cache.builder();
+            for (int i = 0; i < files.getEntryCount(); i++) {
+                // Copies: writing smudges racily clean entries, which must not touch the snapshot's own entries.
+                builder.add(new DirCacheEntry(files.getEntry(i)));
+            }
+            builder.commit();
+        } catch (IOException | RuntimeException e) {
+            // best effort: the next snapshot reads every file again
+        } finally {
+            cache.unlock();
+        }
+    }
+
+    private static void applyOverrides(DirCache files, Map<String, byte[]> edits, ObjectInserter inserter) throws IOException {
+        DirCacheEditor editor = files.editor();
+        for (Map.Entry<String, byte[]> e : edits.entrySet()) {
+            byte[] content = e.getValue();
+            ObjectId id = inserter.insert(Constants.OBJ_BLOB, content);
+            editor.add(new DirCacheEditor.PathEdit(e.getKey()) {
+                @Override
+                public void apply(DirCacheEntry ent) {
+                    // An executable file stays executable; anything else (new file, link, submodule) becomes a file.
+                    if (!FileMode.EXECUTABLE_FILE.equals(ent.getFileMode())) {
+                        ent.setFileMode(FileMode.REGULAR_FILE);
+                    }
+                    ent.setObjectId(id);
+                    ent.setLength(content.length);
+                }
+            });
+        }
+        editor.finish();
+    }
+
+    /** The tree of the project's folder inside {@code rootTree}; null when the project has no files there. */
+    private ObjectId projectTree(ObjectReader reader, ObjectId rootTree) throws IOException {
+        if (rootTree == null) {
+            return null;
+        }
+        if (projectPrefix.isEmpty()) {
+            return rootTree;
+        }
+        try (TreeWalk tw = TreeWalk.forPath(reader, projectPrefix, rootTree)) {
+            if (tw == null || !FileMode.TREE.equals(tw.getFileMode(0))) {
+                return null;
+            }
+            return tw.getObjectId(0);
+        }
+    }
+
+    private static ObjectId commitTree(ObjectReader reader, ObjectId commit) throws IOException {
+        try (RevWalk rw = new RevWalk(reader)) {
+            return rw.parseCommit(commit).getTree();
+        }
+    }
+
+    private static boolean sameId(ObjectId a, ObjectId b) {
+        return a == null ? b == null : a.equals(b);
+    }
+
+    private RevCommit parseCommit(ObjectReader reader, String snapshotCommit) throws IOException {
+        if (snapshotCommit == null || !HEX_ID.matcher(snapshotCommit).matches()) {
+            throw new IllegalArgumentException("'" + snapshotCommit + "' is not a commit id (hex digits expected)");
+        }
+        ObjectId id = ObjectId.isId(snapshotCommit) ? ObjectId.fromString(snapshotCommit) : repo.resolve(snapshotCommit);
+        if (id == null) {
+            throw missingCommit(snapshotCommit);
+        }
+        try (RevWalk rw = new RevWalk(reader)) {
+            return rw.parseCommit(id);
+        } catch (MissingObjectException e) {
+            throw missingCommit(snapshotCommit);
+        } catch (IncorrectObjectTypeException e) {
+            throw new IllegalArgumentException(snapshotCommit + " is not a commit in " + repo.getDirectory());
+        }
+    }
+
+    private IOException missingCommit(String id) {
+        return new IOException("snapshot commit " + id + " is not in the repository at " + repo.getDirectory()
+                + (privateRepo ? "" : " (was it created in another clone, or garbage-collected after its experiment was removed?)"));
+    }
+
+    /** The user's git identity where they set one, else Sortie's: never a guess from the OS user and host name. */
+    private PersonIdent identity() {
+        UserConfig user = repo.getConfig().get(UserConfig.KEY);
+        String name = user.isCommitterNameImplicit() ? FALLBACK_NAME : user.getCommitterName();
+        String email = user.isCommitterEmailImplicit() ? FALLBACK_EMAIL : user.getCommitterEmail();
+        return new PersonIdent(name, email);
+    }
+
+    private static String commitMessage(String message, String experimentId) {
+        String m = message == null || message.isBlank() ? "sortie: snapshot for experiment " + experimentId : message;
+        return m.endsWith("\n") ? m : m + "\n";
+    }
+
+    private void pointRef(String ref, ObjectId commit) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            RefUpdate update = repo.updateRef(ref);
+            update.setNewObjectId(commit);
+            update.setForceUpdate(true);
+            update.disableRefLog();
+            RefUpdate.Result result = update.update();
+            switch (result) {
+                case NEW, FORCED, NO_CHANGE, FAST_FORWARD -> {
+                    return;
+                }
+                // Another process holds a lock we need (packed-refs, a reftable stack): wait and retry.
+                case LOCK_FAILURE -> backOff(attempt, ref, result);
+                default -> throw new IOException("could not point " + ref + " at " + commit.name() + " in "
+                        + repo.getDirectory() + ": " + result);
+            }
+        }
+    }
+
+    private void backOff(int attempt, String ref, RefUpdate.Result result) throws IOException {
+        if (attempt >= REF_RETRIES) {
+            throw new IOException("could not update " + ref + " in " + repo.getDirectory() + " after " + attempt
+                    + " tries: " + result);
+        }
+        try {
+            Thread.sleep(10 + ThreadLocalRandom.current().nextInt(10 + attempt * 10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while updating " + ref, e);
+        }
+    }
+
+    private static String relative(Path root, Path inside) {
+        return root.relativize(inside).toString().replace('\\', '/');
+    }
+
+    /** The state folder's path in the work tree, when it is there under a name other than .sortie. */
+    private static Set<String> excluded(Path workTree, Path stateDir) {
+        Set<String> out = new HashSet<>();
+        Path state = stateDir;
+        try {
+            state = stateDir.toRealPath();
+        } catch (IOException notYet) {
+            // not created yet: compare as given
+        }
+        if (state.startsWith(workTree) && !state.equals(workTree)) {
+            out.add(relative(workTree, state));
+        }
+        return Set.copyOf(out);
+    }
+
+    /** Creates the private bare repository whole or not at all: built under a temp name, then renamed into place. */
+    private static void createPrivateRepo(Path gitDir) throws IOException {
+        if (Files.isRegularFile(gitDir.resolve("config")) && Files.isDirectory(gitDir.resolve("objects"))) {
+            return;
+        }
+        Files.createDirectories(gitDir.getParent());
+        Path tmp = gitDir.resolveSibling(gitDir.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        try (Repository r = new FileRepositoryBuilder().setGitDir(tmp.toFile()).setBare().build()) {
+            r.create(true);
+        }
+        try {
+            Files.move(tmp, gitDir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // Another process created it first (rename onto a non-empty folder fails): use theirs.
+            deleteTree(tmp);
+            if (!Files.isRegularFile(gitDir.resolve("config"))) {
+                throw new IOException("cannot create the private code repository at " + gitDir + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try {
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                    Files.deleteIfExists(dir);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            // best effort: a stray temp folder beside code.git is harmless
+        }
+    }
+}
