@@ -49,13 +49,16 @@ public final class ProcessGroups {
         return SETSID != null;
     }
 
-    /** True if {@code pid} is alive and (when known) started at {@code startedAt}, i.e. not a reused pid. */
+    /**
+     * True if {@code pid} is alive and (when known) started at {@code startedAt}, i.e. not a reused pid. A zombie
+     * (dead, not yet reaped: common in containers whose init does not reap orphans) counts as dead.
+     */
     public static boolean isAlive(long pid, Instant startedAt) {
         if (pid <= 0) {
             return false;
         }
         Optional<ProcessHandle> h = ProcessHandle.of(pid);
-        if (h.isEmpty() || !h.get().isAlive()) {
+        if (h.isEmpty() || !h.get().isAlive() || ProcStat.read(pid).map(ProcStat::zombie).orElse(false)) {
             return false;
         }
         if (startedAt == null) {
@@ -110,6 +113,9 @@ public final class ProcessGroups {
     public static boolean groupAlive(long pgid) {
         if (pgid <= 0) {
             return false;
+        }
+        if (ProcStat.available()) {
+            return ProcStat.anyLiveInGroup(pgid);
         }
         if (SETSID != null) {
             try {

@@ -298,7 +298,7 @@ class RunLifecycleTest {
             assertThat(l.series(e.id(), "loss")).hasSize((int) metricLines);
             assertThat(l.artifacts(e.id())).extracting(ArtifactRecord::path).contains("ckpt/last.txt");
         }
-        assertThat(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false)).as("orphaned command is stopped").isFalse();
+        assertThat(dev.sortie.agent.ProcessGroups.isAlive(child, null)).as("orphaned command is stopped").isFalse();
         assertThat(project.sortie("show", "--json").out()).contains("interrupted");
     }
 

@@ -1,0 +1,44 @@
+package dev.sortie.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.model.MetricPoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MetricCollectorTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void readsDvcliveFilesByDefaultAndReportsOnlyChanges() throws Exception {
+        MetricCollector c = new MetricCollector(TaskConfig.adHoc("t"), dir);
+        assertThat(c.pollFiles()).isEmpty();
+        Path live = dir.resolve("dvclive");
+        Files.createDirectories(live.resolve("plots/metrics/train"));
+        Files.writeString(live.resolve("metrics.json"), "{\"step\": 1, \"train\": {\"loss\": 0.5}, \"acc\": 0.7}");
+        Files.writeString(live.resolve("plots/metrics/train/loss.tsv"), "timestamp\tstep\tloss\n1\t0\t0.9\n2\t1\t0.5\n");
+        List<MetricPoint> first = c.pollFiles();
+        assertThat(first).extracting(MetricPoint::key, MetricPoint::step, MetricPoint::value)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple("train/loss", 1L, 0.5),
+                        org.assertj.core.groups.Tuple.tuple("acc", 1L, 0.7),
+                        org.assertj.core.groups.Tuple.tuple("train/loss", 0L, 0.9));
+        assertThat(c.pollFiles()).isEmpty();
+        Files.writeString(live.resolve("plots/metrics/train/loss.tsv"), "timestamp\tstep\tloss\n1\t0\t0.9\n2\t1\t0.5\n3\t2\t0.25\n4\t3");
+        assertThat(c.pollFiles()).extracting(MetricPoint::step).containsExactly(2L);
+    }
+
+    @Test
+    void outputLinesGetStepsPerKey() {
+        MetricCollector c = new MetricCollector(TaskConfig.adHoc("t"), dir);
+        assertThat(c.line("loss=1", Instant.EPOCH)).extracting(MetricPoint::step).containsExactly(0L);
+        assertThat(c.line("loss=2", Instant.EPOCH)).extracting(MetricPoint::step).containsExactly(1L);
+        assertThat(c.line("hello", Instant.EPOCH)).isEmpty();
+    }
+}

@@ -1,0 +1,166 @@
+package dev.sortie.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.config.TaskConfigLoader;
+import dev.sortie.core.executor.RunListener;
+import dev.sortie.core.executor.RunOutcome;
+import dev.sortie.core.model.ArtifactRecord;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.MetricPoint;
+import dev.sortie.core.store.BlobStore;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The supervisor on real processes: process groups, signals, timeouts, setup stages, periodic checkpoints. */
+@Tag("integration")
+class RunSupervisorTest {
+    @TempDir
+    Path dir;
+
+    final List<String> lines = new CopyOnWriteArrayList<>();
+    final List<MetricPoint> metrics = new CopyOnWriteArrayList<>();
+    final List<ArtifactRecord> saved = new CopyOnWriteArrayList<>();
+    final RunListener listener = new RunListener() {
+        @Override
+        public void output(String line) {
+            lines.add(line);
+        }
+
+        @Override
+        public void metrics(List<MetricPoint> points) {
+            metrics.addAll(points);
+        }
+
+        @Override
+        public void saved(List<ArtifactRecord> files) {
+            saved.addAll(files);
+        }
+    };
+
+    /** A store in memory: the agent only needs the SPI. */
+    static final class MemoryStore implements BlobStore {
+        final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+
+        @Override
+        public String put(Path file) throws IOException {
+            byte[] b = Files.readAllBytes(file);
+            String h = Integer.toHexString(java.util.Arrays.hashCode(b));
+            blobs.put(h, b);
+            return h;
+        }
+
+        @Override
+        public boolean contains(String hash) {
+            return blobs.containsKey(hash);
+        }
+
+        @Override
+        public InputStream open(String hash) {
+            return new ByteArrayInputStream(blobs.get(hash));
+        }
+
+        @Override
+        public void get(String hash, Path target) throws IOException {
+            Files.createDirectories(target.getParent());
+            Files.write(target, blobs.get(hash));
+        }
+
+        @Override
+        public String location() {
+            return "memory";
+        }
+    }
+
+    RunSupervisor start(String yaml, List<List<String>> stages) throws Exception {
+        TaskConfig task = TaskConfigLoader.parse(dir, yaml);
+        Path work = dir.resolve("work");
+        Files.createDirectories(work);
+        return RunSupervisor.start(new RunSpec("t1", task, stages, Map.of("X", "1"), work, work, dir.resolve("out.log"),
+                new MemoryStore(), listener));
+    }
+
+    @Test
+    void succeedsAndCollectsMetricsAndArtifacts() throws Exception {
+        RunSupervisor s = start("run: x\nartifacts: [a.txt]\n", List.of(List.of("sh", "-c", "echo loss=1 step=3; echo hi > a.txt; echo $X")));
+        RunOutcome o = s.await();
+        assertThat(o.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        assertThat(lines).containsExactly("loss=1 step=3", "1");
+        assertThat(metrics).extracting(MetricPoint::key, MetricPoint::step).containsExactly(org.assertj.core.groups.Tuple.tuple("loss", 3L));
+        assertThat(saved).extracting(ArtifactRecord::path).containsExactly("a.txt");
+    }
+
+    @Test
+    void failedSetupSkipsTheCommand() throws Exception {
+        RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "echo setting up; exit 4"), List.of("sh", "-c", "echo never")));
+        RunOutcome o = s.await();
+        assertThat(o.status()).isEqualTo(ExperimentStatus.FAILED);
+        assertThat(o.exitCode()).isEqualTo(4);
+        assertThat(o.error()).contains("setup");
+        assertThat(lines).containsExactly("setting up");
+    }
+
+    @Test
+    void stopReachesEveryProcessOfTheGroup() throws Exception {
+        Path pidFile = dir.resolve("child.pid");
+        RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "sleep 300 & echo $! > " + pidFile + "; wait")));
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) {
+            assertThat(System.nanoTime()).isLessThan(end);
+            Thread.sleep(20);
+        }
+        long child = Long.parseLong(Files.readString(pidFile).trim());
+        s.stop(Duration.ofSeconds(5));
+        RunOutcome o = s.await();
+        assertThat(o.status()).isEqualTo(ExperimentStatus.STOPPED);
+        Thread.sleep(200);
+        assertThat(ProcessGroups.isAlive(child, null)).as("grandchild got the signal").isFalse();
+    }
+
+    @Test
+    void processesThatIgnoreSigtermAreKilledAfterTheGrace() throws Exception {
+        RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done")));
+        while (!lines.contains("ready")) {
+            Thread.sleep(20);
+        }
+        long t = System.nanoTime();
+        s.stop(Duration.ofMillis(500));
+        RunOutcome o = s.await();
+        assertThat(o.status()).isEqualTo(ExperimentStatus.STOPPED);
+        assertThat(o.exitCode()).isEqualTo(137);
+        assertThat(Duration.ofNanos(System.nanoTime() - t)).isLessThan(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void timeoutFailsTheRun() throws Exception {
+        RunSupervisor s = start("run: x\ntimeout: 1s\n", List.of(List.of("sleep", "60")));
+        RunOutcome o = s.await();
+        assertThat(o.status()).isEqualTo(ExperimentStatus.FAILED);
+        assertThat(o.error()).contains("timed out after 1s");
+    }
+
+    @Test
+    void checkpointsAreSavedWhileRunning() throws Exception {
+        RunSupervisor s = start("run: x\ncheckpoints: ck/\ncheckpoint_interval: 1\n",
+                List.of(List.of("sh", "-c", "mkdir -p ck; echo 1 > ck/a; sleep 2.5; echo 2 > ck/a")));
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (saved.isEmpty()) {
+            assertThat(System.nanoTime()).as("a checkpoint saved before the end").isLessThan(end);
+            Thread.sleep(50);
+        }
+        assertThat(s.await().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        assertThat(saved.stream().filter(a -> a.path().equals("ck/a")).count()).isEqualTo(2);
+    }
+}
