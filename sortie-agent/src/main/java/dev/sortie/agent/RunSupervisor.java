@@ -7,6 +7,7 @@ import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
 import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.util.Trace;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -101,12 +102,15 @@ public final class RunSupervisor implements Execution {
         RunOutcome result;
         try {
             result = runStages(watch);
+        } catch (InterruptedException e) {
+            result = new RunOutcome(ExperimentStatus.INTERRUPTED, null, "not started: sortie is shutting down");
         } catch (Throwable t) {
             result = new RunOutcome(ExperimentStatus.FAILED, null, "sortie could not run the command: " + t.getMessage());
             appendToLog("[sortie] " + result.error());
         }
         try {
             watch.finish();
+            Trace.mark("outputs saved");
         } catch (Throwable t) {
             appendToLog("[sortie] saving outputs failed: " + t.getMessage());
             if (result.status() == ExperimentStatus.SUCCEEDED) {
@@ -118,6 +122,15 @@ public final class RunSupervisor implements Execution {
     }
 
     private RunOutcome runStages(Watch watch) throws IOException, InterruptedException {
+        try {
+            spec.listener().launching();
+            return runStagesAdmitted(watch);
+        } finally {
+            spec.listener().commandExited();
+        }
+    }
+
+    private RunOutcome runStagesAdmitted(Watch watch) throws IOException, InterruptedException {
         List<List<String>> stages = spec.stages();
         for (int i = 0; i < stages.size(); i++) {
             boolean last = i == stages.size() - 1;
@@ -131,6 +144,7 @@ public final class RunSupervisor implements Execution {
                 return new RunOutcome(ExperimentStatus.STOPPED, null, "stopped before it started");
             }
             Process p = launch(argv);
+            Trace.mark("spawned pid " + p.pid());
             current = p;
             handle = new RunHandle(hostName(), ProcessHandle.current().pid(),
                     ProcessHandle.current().info().startInstant().orElse(null), p.pid(),
@@ -138,6 +152,7 @@ public final class RunSupervisor implements Execution {
             spec.listener().started(handle);
             firstHandle.complete(handle);
             int code = watch.follow(p);
+            Trace.mark("exited pid " + p.pid() + " code " + code);
             if (stopRequested.get()) {
                 if (timedOut) {
                     return new RunOutcome(ExperimentStatus.FAILED, code, "timed out after " + spec.task().timeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT));

@@ -7,6 +7,7 @@ import dev.sortie.cli.commands.ExecutorCommand;
 import dev.sortie.cli.commands.InitCommand;
 import dev.sortie.cli.commands.LogsCommand;
 import dev.sortie.cli.commands.PullCommand;
+import dev.sortie.cli.commands.QueueCommand;
 import dev.sortie.cli.commands.RemoveCommand;
 import dev.sortie.cli.commands.RetryCommand;
 import dev.sortie.cli.commands.RunCommand;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Option;
         description = "Run ML experiments wherever the compute is; keep every run in one experiments table.",
         subcommands = {InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class, LogsCommand.class,
                 StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, ApplyCommand.class,
-                BranchCommand.class, PullCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class},
+                BranchCommand.class, PullCommand.class, QueueCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the experiment failed, was stopped or interrupted", "2:bad usage or configuration",
                 "3:infrastructure error (ledger, store, host, disk)"})

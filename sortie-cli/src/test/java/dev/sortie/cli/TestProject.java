@@ -89,6 +89,11 @@ final class TestProject {
 
     /** Starts {@code sortie -C dir ARGS} as a separate JVM, output to {@code output}. */
     Process spawn(Path output, String... args) throws IOException {
+        return processBuilder(output, args).start();
+    }
+
+    /** The process {@link #spawn} starts, for tests that add to its environment. */
+    ProcessBuilder processBuilder(Path output, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-cp");
@@ -98,7 +103,7 @@ final class TestProject {
         cmd.add("-C");
         cmd.add(dir.toString());
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
     }
 
     record Result(int code, String out, String err) {

@@ -18,6 +18,14 @@ final class ArtifactsTable {
             + " ON CONFLICT (experiment_id, kind, path) DO UPDATE SET hash = excluded.hash, size = excluded.size,"
             + " saved_at = excluded.saved_at";
 
+    void delete(Connection c, String experimentId, dev.sortie.core.model.ArtifactKind kind) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM artifacts WHERE experiment_id = ? AND kind = ?")) {
+            ps.setString(1, experimentId);
+            ps.setString(2, kind(kind));
+            ps.executeUpdate();
+        }
+    }
+
     void record(Connection c, String experimentId, Collection<ArtifactRecord> artifacts) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
             for (ArtifactRecord a : artifacts) {

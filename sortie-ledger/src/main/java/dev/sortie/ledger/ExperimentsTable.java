@@ -83,6 +83,28 @@ final class ExperimentsTable {
         }
     }
 
+    /**
+     * Claims the oldest queued experiment for {@code executor} inside the caller's write transaction. On SQLite
+     * that transaction is BEGIN IMMEDIATE, so claims are serialised; on PostgreSQL the same statements run with
+     * {@code FOR UPDATE SKIP LOCKED} appended to the select ({@link #CLAIM_LOCK}), so workers skip each other's
+     * rows instead of waiting. The status compare-and-set makes a claim exactly-once either way.
+     */
+    Optional<Experiment> claimNext(Connection c, String executor, dev.sortie.core.model.RunHandle handle, java.time.Instant now)
+            throws SQLException {
+        List<Experiment> next = query(c, SELECT + " WHERE status = ? AND (executor = ? OR executor = '')" + ORDER + " LIMIT 1" + CLAIM_LOCK,
+                ExperimentRows.status(ExperimentStatus.QUEUED), executor);
+        if (next.isEmpty()) {
+            return Optional.empty();
+        }
+        Experiment q = next.get(0);
+        Experiment claimed = new Experiment(q.id(), q.name(), ExperimentStatus.RUNNING, executor, q.command(), q.params(), q.code(),
+                q.task(), q.createdAt(), now, null, null, null, q.attempt(), handle);
+        return update(c, claimed, ExperimentStatus.QUEUED) ? Optional.of(claimed) : Optional.empty();
+    }
+
+    /** The row-locking clause of the claim's select: none on SQLite, whose write transactions are already exclusive. */
+    static final String CLAIM_LOCK = "";
+
     /** The experiment whose id is {@code idOrName}, else the one so named. */
     Optional<Experiment> findExact(Connection c, String idOrName) throws SQLException {
         List<Experiment> found = query(c, SELECT + " WHERE id = ? OR name = ?", idOrName, idOrName);
@@ -137,6 +159,16 @@ final class ExperimentsTable {
                 java.sql.ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getInt(1);
+        }
+    }
+
+    int countByStatus(Connection c, ExperimentStatus status) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM experiments WHERE status = ?")) {
+            ps.setString(1, ExperimentRows.status(status));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
         }
     }
 

@@ -2,7 +2,10 @@ package dev.sortie.ledger;
 
 import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.ledger.LedgerException;
+import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
+import dev.sortie.core.model.RunHandle;
+import java.time.Instant;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.ExperimentView;
@@ -32,6 +35,7 @@ public final class SqliteLedger implements Ledger {
     private final ExperimentsTable experiments;
     private final MetricsTable metrics;
     private final ArtifactsTable artifacts = new ArtifactsTable();
+    private final ControlTable controls = new ControlTable();
 
     private SqliteLedger(LedgerDatabase db) {
         this.db = db;
@@ -68,7 +72,7 @@ public final class SqliteLedger implements Ledger {
         insertAll(List.of(experiment));
     }
 
-    /** Inserts several experiments in one transaction: all of them, or none if one clashes. */
+    @Override
     public void insertAll(Collection<Experiment> batch) {
         if (batch.isEmpty()) {
             return;
@@ -77,6 +81,32 @@ public final class SqliteLedger implements Ledger {
                 : "add " + batch.size() + " experiments";
         db.write(what, c -> {
             experiments.insertAll(c, batch);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<Experiment> claimNext(String executor, RunHandle handle, Instant now) {
+        return db.write("claim the next queued experiment for " + executor, c -> experiments.claimNext(c, executor, handle, now));
+    }
+
+    @Override
+    public void deleteArtifacts(String experimentId, ArtifactKind kind) {
+        db.write("forget the " + kind.name().toLowerCase(java.util.Locale.ROOT) + "s of experiment " + experimentId, c -> {
+            artifacts.delete(c, experimentId, kind);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<String> control(String name) {
+        return db.read("read control '" + name + "'", c -> controls.get(c, name));
+    }
+
+    @Override
+    public void setControl(String name, String value) {
+        db.write("set control '" + name + "'", c -> {
+            controls.set(c, name, value, System.currentTimeMillis());
             return null;
         });
     }
@@ -137,6 +167,11 @@ public final class SqliteLedger implements Ledger {
     @Override
     public int count() {
         return db.read("count experiments", experiments::count);
+    }
+
+    @Override
+    public int countByStatus(ExperimentStatus status) {
+        return db.read("count " + status.label() + " experiments", c -> experiments.countByStatus(c, status));
     }
 
     @Override

@@ -40,9 +40,10 @@ class SchemaMigrationTest {
 
         assertThat(file).exists();
         assertThat(query(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"))
-                .contains("artifacts", "experiments", "flyway_schema_history", "metric_points", "metrics");
+                .contains("artifacts", "control", "experiments", "flyway_schema_history", "metric_points", "metrics");
         assertThat(query(file, "PRAGMA journal_mode")).containsExactly("wal");
-        assertThat(query(file, "SELECT version FROM flyway_schema_history WHERE success")).containsExactly("1");
+        assertThat(query(file, "SELECT version FROM flyway_schema_history WHERE success ORDER BY installed_rank"))
+                .containsExactly("1", "2");
     }
 
     @Test
@@ -58,7 +59,7 @@ class SchemaMigrationTest {
         }
 
         assertThat(lockFile).as("the fast path takes neither the lock nor Flyway").doesNotExist();
-        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("1");
+        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("2");
     }
 
     @Test
@@ -87,7 +88,7 @@ class SchemaMigrationTest {
             opened.forEach(SqliteLedger::close);
             pool.shutdownNow();
         }
-        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1");
+        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1");
     }
 
     @Test

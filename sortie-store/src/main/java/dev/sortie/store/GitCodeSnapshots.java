@@ -33,7 +33,9 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashSet;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -124,16 +126,15 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
 
     @Override
     public CodeSnapshot snapshot(String experimentId, Map<String, byte[]> overrides, String message) throws IOException {
-        String ref = GitNames.experimentRef(experimentId);
-        Map<String, byte[]> edits = new LinkedHashMap<>();
-        if (overrides != null) {
-            for (Map.Entry<String, byte[]> e : overrides.entrySet()) {
-                String path = GitNames.requireOverridePath(e.getKey());
-                if (e.getValue() == null) {
-                    throw new IllegalArgumentException("override for '" + path + "' has no content");
-                }
-                edits.put(projectPrefix.isEmpty() ? path : projectPrefix + "/" + path, e.getValue().clone());
-            }
+        return snapshotAll(List.of(new Request(experimentId, overrides, message))).get(0);
+    }
+
+    @Override
+    public List<CodeSnapshot> snapshotAll(List<Request> requests) throws IOException {
+        List<Map<String, byte[]>> allEdits = new ArrayList<>(requests.size());
+        for (Request r : requests) {
+            GitNames.experimentRef(r.experimentId());
+            allEdits.add(edits(r.overrides()));
         }
         try (ObjectInserter inserter = repo.newObjectInserter(); ObjectReader reader = inserter.newReader()) {
             ObjectId head = privateRepo ? null : repo.resolve(Constants.HEAD + "^{commit}");
@@ -148,17 +149,51 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
             boolean dirty = head == null
                     ? projectTree(reader, workspaceTree) != null
                     : !sameId(projectTree(reader, workspaceTree), projectTree(reader, commitTree(reader, head)));
-            ObjectId tree = workspaceTree;
-            if (!edits.isEmpty()) {
-                applyOverrides(files, edits, inserter);
-                tree = files.writeTree(inserter);
+            int scannedFiles = countProjectFiles(files);
+            long scannedBytes = countProjectBytes(files);
+            List<ObjectId> commits = new ArrayList<>(requests.size());
+            int[] fileCount = new int[requests.size()];
+            long[] byteCount = new long[requests.size()];
+            for (int i = 0; i < requests.size(); i++) {
+                ObjectId tree = workspaceTree;
+                fileCount[i] = scannedFiles;
+                byteCount[i] = scannedBytes;
+                if (!allEdits.get(i).isEmpty()) {
+                    // Each request edits a fresh copy of the scanned tree, so one's overrides never leak into the next.
+                    DirCache copy = DirCache.newInCore();
+                    DirCacheBuilder builder = copy.builder();
+                    builder.addTree(new byte[0], DirCacheEntry.STAGE_0, reader, workspaceTree);
+                    builder.finish();
+                    applyOverrides(copy, allEdits.get(i), inserter);
+                    tree = copy.writeTree(inserter);
+                    fileCount[i] = countProjectFiles(copy);
+                    byteCount[i] = countProjectBytes(copy);
+                }
+                commits.add(insertCommit(inserter, tree, head, commitMessage(requests.get(i).message(), requests.get(i).experimentId())));
             }
-            ObjectId commitId = insertCommit(inserter, tree, head, commitMessage(message, experimentId));
             inserter.flush();
-            pointRef(ref, commitId);
-            return new CodeSnapshot(new CodeRef(head == null ? null : head.name(), commitId.name(), ref, dirty),
-                    countProjectFiles(files), countProjectBytes(files));
+            List<CodeSnapshot> out = new ArrayList<>(requests.size());
+            for (int i = 0; i < requests.size(); i++) {
+                String ref = GitNames.experimentRef(requests.get(i).experimentId());
+                pointRef(ref, commits.get(i));
+                out.add(new CodeSnapshot(new CodeRef(head == null ? null : head.name(), commits.get(i).name(), ref, dirty), fileCount[i], byteCount[i]));
+            }
+            return out;
         }
+    }
+
+    private Map<String, byte[]> edits(Map<String, byte[]> overrides) {
+        Map<String, byte[]> edits = new LinkedHashMap<>();
+        if (overrides != null) {
+            for (Map.Entry<String, byte[]> e : overrides.entrySet()) {
+                String path = GitNames.requireOverridePath(e.getKey());
+                if (e.getValue() == null) {
+                    throw new IllegalArgumentException("override for '" + path + "' has no content");
+                }
+                edits.put(projectPrefix.isEmpty() ? path : projectPrefix + "/" + path, e.getValue().clone());
+            }
+        }
+        return edits;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.sortie.store;
 
 import dev.sortie.core.store.CodeSnapshot;
+import dev.sortie.core.store.CodeSnapshots;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.Ref;
@@ -448,6 +449,26 @@ class GitCodeSnapshotsTest {
             // The commit stays readable until git gc removes it.
             snaps.materialize(s.ref().snapshotCommit(), tmp.resolve("out"));
             assertThat(tmp.resolve("out/train.py")).exists();
+        }
+    }
+
+    @Test
+    void aBatchScansOnceAndKeepsEachRequestsOverridesToItself() throws Exception {
+        try (Git git = cleanRepo(); GitCodeSnapshots snaps = open(repoDir())) {
+            List<CodeSnapshots.Request> requests = List.of(
+                    new CodeSnapshots.Request("b1", Map.of("params.yaml", "lr: 1\n".getBytes(StandardCharsets.UTF_8)), "m1"),
+                    new CodeSnapshots.Request("b2", Map.of("other.yaml", "x: 2\n".getBytes(StandardCharsets.UTF_8)), "m2"),
+                    new CodeSnapshots.Request("b3", Map.of(), "m3"));
+            List<CodeSnapshot> out = snaps.snapshotAll(requests);
+            assertThat(out).hasSize(3);
+            assertThat(files(git.getRepository(), out.get(0).ref().snapshotCommit())).containsEntry("params.yaml", "lr: 1\n").doesNotContainKey("other.yaml");
+            assertThat(files(git.getRepository(), out.get(1).ref().snapshotCommit())).containsEntry("other.yaml", "x: 2\n").doesNotContainKey("params.yaml");
+            assertThat(files(git.getRepository(), out.get(2).ref().snapshotCommit())).doesNotContainKeys("params.yaml", "other.yaml");
+            assertThat(out.get(0).files()).isEqualTo(out.get(2).files() + 1);
+            for (int i = 0; i < 3; i++) {
+                assertThat(git.getRepository().exactRef("refs/sortie/experiments/b" + (i + 1)).getObjectId().name())
+                        .isEqualTo(out.get(i).ref().snapshotCommit());
+            }
         }
     }
 

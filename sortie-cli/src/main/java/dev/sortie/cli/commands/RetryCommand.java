@@ -1,16 +1,27 @@
 package dev.sortie.cli.commands;
 
 import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "retry", mixinStandardHelpOptions = true,
-        description = {"Run a finished experiment again: same code snapshot, params and task.",
-                "An interrupted or stopped experiment resumes from its last checkpoints (SORTIE_RESUMED=1)."})
+        description = {"Run finished experiments again: same code snapshot, params and task.",
+                "An interrupted or stopped experiment resumes from its last checkpoints (SORTIE_RESUMED=1);",
+                "a failed one starts clean. One experiment runs here in the foreground unless --queue."})
 public final class RetryCommand extends ContextCommand {
-    @Parameters(paramLabel = "EXP", description = "Experiment name or id.")
-    String experiment;
+    @Parameters(paramLabel = "EXP", arity = "0..*", description = "Experiment names or ids.")
+    List<String> experiments = new ArrayList<>();
+
+    @Option(names = "--queue", description = "Put them back in the queue instead of running here.")
+    boolean queue;
+
+    @Option(names = "--failed", description = "Every failed experiment (implies --queue).")
+    boolean failed;
 
     @Option(names = {"-q", "--quiet"}, description = "Print only the command's output.")
     boolean quiet;
@@ -18,6 +29,28 @@ public final class RetryCommand extends ContextCommand {
     @Override
     public Integer call() throws Exception {
         ExperimentService service = context().service();
-        return Foreground.run(service, service.prepareRetry(experiment), quiet);
+        List<String> refs = new ArrayList<>(experiments);
+        if (failed) {
+            service.reconcile();
+            for (Experiment e : service.ledger().listByStatus(List.of(ExperimentStatus.FAILED))) {
+                refs.add(e.id());
+            }
+            if (refs.isEmpty()) {
+                err().println("sortie: no failed experiments");
+                return 0;
+            }
+        }
+        if (refs.isEmpty()) {
+            throw new IllegalArgumentException("name the experiments to retry, or use --failed");
+        }
+        if (queue || failed || refs.size() > 1) {
+            for (String ref : refs) {
+                Experiment e = service.requeue(ref);
+                err().println("sortie: re-queued " + e.name() + " (attempt " + e.attempt() + ")");
+            }
+            err().println("sortie: run them with 'sortie queue start'");
+            return 0;
+        }
+        return Foreground.run(service, service.prepareRetry(refs.get(0)), quiet);
     }
 }

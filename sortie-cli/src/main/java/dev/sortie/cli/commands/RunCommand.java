@@ -4,6 +4,7 @@ import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.engine.PreparedRun;
 import dev.sortie.core.engine.RunRequest;
+import dev.sortie.core.params.ParamGrid;
 import dev.sortie.core.params.ParamOverride;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ import picocli.CommandLine.Parameters;
                 "  sortie run                               # the task in sortie.yaml",
                 "  sortie run -n baseline -S lr=0.1 -S train.epochs=5",
                 "  sortie run -S +new_param=1               # '+' adds a param the task does not define",
+                "  sortie run --queue -S lr=0.1,0.01 -S bs=32,64   # queue a grid of 4; then: sortie queue start -j 2",
                 "  sortie run -- python train.py --lr '${lr}'"})
 public final class RunCommand extends ContextCommand {
     @Option(names = {"-e", "--executor"}, paramLabel = "EXECUTOR", description = "Where to run (default: local).")
@@ -33,6 +35,13 @@ public final class RunCommand extends ContextCommand {
     @Option(names = "--timeout", paramLabel = "DURATION", description = "Stop the run after this long (e.g. 30m, 2h); overrides sortie.yaml.")
     String timeout;
 
+    @Option(names = "--queue", description = {"Add to the queue and return at once ('sortie queue start' runs it).",
+            "A comma list makes a grid: -S lr=0.1,0.01 -S bs=32,64 queues 4 experiments (a literal comma is \\,)."})
+    boolean queue;
+
+    @Option(names = "--retries", paramLabel = "N", description = "Queued runs: how often an interrupted run is re-queued (default: sortie.yaml's retries, else 1).")
+    Integer retries;
+
     @Option(names = {"-q", "--quiet"}, description = "Print only the command's output.")
     boolean quiet;
 
@@ -41,15 +50,50 @@ public final class RunCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
+        Duration t = timeout == null ? null : Units.duration(timeout);
+        if (retries != null && (retries < 0 || retries > 100)) {
+            throw new IllegalArgumentException("--retries " + retries + ": expected 0 to 100");
+        }
+        if (queue) {
+            return enqueue(t);
+        }
+        if (retries != null) {
+            throw new IllegalArgumentException("--retries applies to queued runs (--queue); a foreground run is retried with 'sortie retry'");
+        }
         List<ParamOverride> overrides = new ArrayList<>();
         for (String p : params) {
             overrides.add(ParamOverride.parse(p));
         }
-        Duration t = timeout == null ? null : Units.duration(timeout);
         context().pathsOrHere();
         context().openSnapshotsInBackground();
         ExperimentService service = context().service();
-        PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t));
+        PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t, null));
         return Foreground.run(service, prepared, quiet);
+    }
+
+    private int enqueue(Duration t) throws Exception {
+        List<List<ParamOverride>> grid = ParamGrid.expand(params);
+        List<RunRequest> requests = new ArrayList<>(grid.size());
+        for (int i = 0; i < grid.size(); i++) {
+            String n = name == null ? null : grid.size() == 1 ? name : name + "-" + (i + 1);
+            requests.add(new RunRequest(n, grid.get(i), command, executor, t, retries));
+        }
+        context().pathsOrHere();
+        context().openSnapshotsInBackground();
+        ExperimentService service = context().service();
+        List<PreparedRun> queued = service.prepareAll(requests, true);
+        if (!quiet) {
+            String where = executor == null ? "any executor" : executor;
+            err().println("sortie: queued " + queued.size() + " experiment" + (queued.size() == 1 ? "" : "s") + " for " + where + ": "
+                    + names(queued) + " (run them with 'sortie queue start')");
+        }
+        return 0;
+    }
+
+    private static String names(List<PreparedRun> runs) {
+        if (runs.size() <= 6) {
+            return String.join(", ", runs.stream().map(r -> r.experiment().name()).toList());
+        }
+        return runs.get(0).experiment().name() + ", " + runs.get(1).experiment().name() + " ... " + runs.get(runs.size() - 1).experiment().name();
     }
 }

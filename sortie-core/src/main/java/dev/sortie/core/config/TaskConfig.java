@@ -13,6 +13,7 @@ import java.util.Map;
  * @param params       inline params ({@code params: {lr: 0.1}}), or the params read from {@code paramsFile}
  * @param paramsFile   the file params come from (e.g. DVC's params.yaml), relative to the workdir; null when inline
  * @param metricFiles  metric files relative to the workdir (dvclive's metrics.json and the like)
+ * @param retries      how many times an interrupted run (its watcher or host died) is re-queued on its own
  */
 public record TaskConfig(
         String name,
@@ -28,9 +29,11 @@ public record TaskConfig(
         List<MetricPattern> metricPatterns,
         Duration timeout,
         Duration checkpointInterval,
+        int retries,
         Map<String, String> env) {
 
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(30);
+    public static final int DEFAULT_RETRIES = 1;
 
     public TaskConfig {
         checkpoints = List.copyOf(checkpoints);
@@ -43,16 +46,21 @@ public record TaskConfig(
     /** The task of a project without sortie.yaml: a command given after {@code --}, nothing else. */
     public static TaskConfig adHoc(String name) {
         return new TaskConfig(name, ".", null, null, Params.empty(), null, Resources.NONE, List.of(), List.of(),
-                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, Map.of());
+                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_RETRIES, Map.of());
     }
 
     public TaskConfig withParams(Params p) {
         return new TaskConfig(name, workdir, setup, run, p, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, timeout, checkpointInterval, env);
+                metricPatterns, timeout, checkpointInterval, retries, env);
     }
 
     public TaskConfig withTimeout(Duration t) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, t, checkpointInterval, env);
+                metricPatterns, t, checkpointInterval, retries, env);
+    }
+
+    public TaskConfig withRetries(int r) {
+        return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
+                metricPatterns, timeout, checkpointInterval, r, env);
     }
 }

@@ -23,7 +23,7 @@ public final class TaskConfigLoader {
     public static final String FILE_NAME = "sortie.yaml";
     public static final String DEFAULT_PARAMS_FILE = "params.yaml";
     static final List<String> FIELDS = List.of("name", "workdir", "setup", "run", "params", "resources", "checkpoints",
-            "artifacts", "metrics", "timeout", "checkpoint_interval", "env");
+            "artifacts", "metrics", "timeout", "checkpoint_interval", "retries", "env");
     static final List<String> RESOURCE_FIELDS = List.of("gpus", "cpus", "memory", "disk", "spot");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -106,8 +106,16 @@ public final class TaskConfigLoader {
         Duration timeout = duration(doc, root, "timeout");
         Duration interval = duration(doc, root, "checkpoint_interval");
         Map<String, String> env = env(doc, root.get("env"));
+        int retries = TaskConfig.DEFAULT_RETRIES;
+        JsonNode r = root.get("retries");
+        if (r != null && !r.isNull()) {
+            if (!r.isIntegralNumber() || r.asInt() < 0 || r.asInt() > 100) {
+                throw doc.error("retries", "expected how many times an interrupted run is re-queued, 0 to 100, found " + r.asText());
+            }
+            retries = r.asInt();
+        }
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                patterns, timeout, interval == null ? TaskConfig.DEFAULT_CHECKPOINT_INTERVAL : interval, env);
+                patterns, timeout, interval == null ? TaskConfig.DEFAULT_CHECKPOINT_INTERVAL : interval, retries, env);
     }
 
     private static String optionalString(YamlDocument doc, JsonNode node, String field) {

@@ -27,6 +27,7 @@ import dev.sortie.core.params.ParamSubstitution;
 import dev.sortie.core.params.Params;
 import dev.sortie.core.store.CodeSnapshot;
 import dev.sortie.core.store.CodeSnapshots;
+import dev.sortie.core.util.Trace;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -59,12 +60,15 @@ public final class ExperimentService {
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
             .build();
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The executor of a queued experiment that may run wherever the queue is drained. */
+    public static final String ANY_EXECUTOR = "";
 
     private final ProjectPaths paths;
     private final Ledger ledger;
     private final Supplier<CodeSnapshots> snapshots;
     private final ExecutorRegistry executors;
     private final Clock clock;
+    private final Map<String, TaskConfig> taskCache = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** @param snapshots built on first use: git is only loaded by commands that need code */
     public ExperimentService(ProjectPaths paths, Ledger ledger, Supplier<CodeSnapshots> snapshots, ExecutorRegistry executors, Clock clock) {
@@ -91,89 +95,174 @@ public final class ExperimentService {
 
     /** Validates a run request, snapshots the code and records the experiment as running on behalf of this process. */
     public PreparedRun prepare(RunRequest request) throws IOException {
+        return prepareAll(List.of(request), false).get(0);
+    }
+
+    /**
+     * Validates run requests (one per experiment; a grid is many), snapshots the code once for all of them, and
+     * records them in one transaction: queued, or running on behalf of this process.
+     */
+    public List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued) throws IOException {
         Path projectDir = paths.projectDir();
         Path yamlFile = projectDir.resolve(TaskConfigLoader.FILE_NAME);
         String yaml = Files.isRegularFile(yamlFile) ? Files.readString(yamlFile, StandardCharsets.UTF_8) : null;
-        if (yaml == null && request.argv() == null) {
-            throw new ConfigException("no " + TaskConfigLoader.FILE_NAME + " in " + projectDir
-                    + " and no command after '--': run 'sortie init' to create one, or give the command, e.g. sortie run -- python train.py");
-        }
-        TaskSource source = new TaskSource(yaml, safeName(projectDir), request.timeout());
-        TaskConfig task = source.resolve(projectDir);
-
-        Params params;
-        try {
-            params = ParamOverride.apply(task.params(), request.overrides());
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(e.getMessage());
-        }
-        CommandSpec command;
-        if (request.argv() != null) {
-            command = CommandSpec.argv(request.argv());
-        } else if (task.run() != null) {
-            command = CommandSpec.shell(task.run());
-            Map<String, String> known = new LinkedHashMap<>(System.getenv());
-            known.putAll(task.env());
-            List<String> unknown = ParamSubstitution.unknownPlaceholders(task.run(), params, known);
-            if (!unknown.isEmpty()) {
-                throw new ConfigException(yamlFile, 0, "run", "${" + unknown.get(0) + "} names no param and no environment variable (params: "
-                        + (params.isEmpty() ? "none" : String.join(", ", params.flatten().keySet())) + ")");
+        List<Planned> planned = new ArrayList<>(requests.size());
+        java.util.Set<String> names = new java.util.HashSet<>();
+        int nextNumber = -1;
+        for (RunRequest request : requests) {
+            if (yaml == null && request.argv() == null) {
+                throw new ConfigException("no " + TaskConfigLoader.FILE_NAME + " in " + projectDir
+                        + " and no command after '--': run 'sortie init' to create one, or give the command, e.g. sortie run -- python train.py");
             }
-        } else {
-            throw new ConfigException(yamlFile, 0, "run", "nothing to run: add 'run: <command>' or give a command after '--'");
-        }
-
-        String executor = request.executor() == null ? ExecutorRegistry.LOCAL : request.executor();
-        executors.spec(executor);
-
-        String name = request.name();
-        if (name != null) {
-            if (!NAME.matcher(name).matches()) {
-                throw new ConfigException("'" + name + "' is not a valid experiment name (letters, digits, '.', '_', '-'; up to 100; starting with a letter or digit)");
+            TaskSource source = new TaskSource(yaml, safeName(projectDir), request.timeout(), request.retries(), queued);
+            TaskConfig task = source.resolve(projectDir);
+            Params params;
+            try {
+                params = ParamOverride.apply(task.params(), request.overrides());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(e.getMessage());
             }
-            if (ledger.nameExists(name)) {
-                throw new ConfigException("an experiment named '" + name + "' already exists; pick another name or 'sortie remove " + name + "'");
+            CommandSpec command = command(request, task, params, yamlFile);
+            String executor = request.executor() == null ? (queued ? ANY_EXECUTOR : ExecutorRegistry.LOCAL) : request.executor();
+            if (!executor.equals(ANY_EXECUTOR)) {
+                executors.spec(executor);
             }
-        } else {
-            name = nextName(task.name());
-        }
-        String id = newId();
-
-        Map<String, byte[]> overrides = new LinkedHashMap<>();
-        if (!params.equals(task.params())) {
-            if (task.paramsFile() != null) {
-                overrides.put(projectRelative(task, task.paramsFile()), yaml(params));
-            } else if (yaml != null) {
-                overrides.put(TaskConfigLoader.FILE_NAME, withParams(yaml, params));
+            String name = request.name();
+            if (name != null) {
+                if (!NAME.matcher(name).matches()) {
+                    throw new ConfigException("'" + name + "' is not a valid experiment name (letters, digits, '.', '_', '-'; up to 100; starting with a letter or digit)");
+                }
+                if (ledger.nameExists(name) || !names.add(name)) {
+                    throw new ConfigException("an experiment named '" + name + "' already exists; pick another name or 'sortie remove " + name + "'");
+                }
+            } else {
+                if (nextNumber < 0) {
+                    nextNumber = ledger.count() + 1;
+                }
+                while (ledger.nameExists(task.name() + "-" + nextNumber) || names.contains(task.name() + "-" + nextNumber)) {
+                    nextNumber++;
+                }
+                name = task.name() + "-" + nextNumber++;
+                names.add(name);
             }
+            Map<String, byte[]> overrides = new LinkedHashMap<>();
+            if (!params.equals(task.params())) {
+                if (task.paramsFile() != null) {
+                    overrides.put(projectRelative(task, task.paramsFile()), yaml(params));
+                } else if (yaml != null) {
+                    overrides.put(TaskConfigLoader.FILE_NAME, withParams(yaml, params));
+                }
+            }
+            planned.add(new Planned(newId(), name, executor, command, params, source, task.withParams(params), overrides));
         }
-        CodeSnapshot snapshot = snapshots.get().snapshot(id, overrides, "sortie: experiment " + name + " (" + id + ")");
+        List<CodeSnapshots.Request> snapshotRequests = new ArrayList<>(planned.size());
+        for (Planned p : planned) {
+            snapshotRequests.add(new CodeSnapshots.Request(p.id(), p.overrides(), "sortie: experiment " + p.name() + " (" + p.id() + ")"));
+        }
+        List<CodeSnapshot> snaps = snapshots.get().snapshotAll(snapshotRequests);
         Instant now = clock.instant();
-        Experiment exp = new Experiment(id, name, ExperimentStatus.RUNNING, executor, command, params, snapshot.ref(),
-                source.toJson(), now, now, null, null, null, 1, watcherHandle());
-        ledger.insert(exp);
-        return new PreparedRun(exp, task.withParams(params), false);
+        List<Experiment> experiments = new ArrayList<>(planned.size());
+        List<PreparedRun> out = new ArrayList<>(planned.size());
+        for (int i = 0; i < planned.size(); i++) {
+            Planned p = planned.get(i);
+            Experiment exp = queued
+                    ? new Experiment(p.id(), p.name(), ExperimentStatus.QUEUED, p.executor(), p.command(), p.params(), snaps.get(i).ref(),
+                            p.source().toJson(), now, null, null, null, null, 1, null)
+                    : new Experiment(p.id(), p.name(), ExperimentStatus.RUNNING, p.executor(), p.command(), p.params(), snaps.get(i).ref(),
+                            p.source().toJson(), now, now, null, null, null, 1, watcherHandle());
+            experiments.add(exp);
+            out.add(new PreparedRun(exp, p.task(), false));
+        }
+        ledger.insertAll(experiments);
+        return out;
     }
 
-    /** Makes a finished experiment run again: same code, params and task; resumed from its checkpoints if it was cut short. */
+    /** An experiment worked out from a request, before its snapshot and record exist. */
+    private record Planned(String id, String name, String executor, CommandSpec command, Params params, TaskSource source,
+            TaskConfig task, Map<String, byte[]> overrides) {
+    }
+
+    private static CommandSpec command(RunRequest request, TaskConfig task, Params params, Path yamlFile) {
+        if (request.argv() != null) {
+            return CommandSpec.argv(request.argv());
+        }
+        if (task.run() == null) {
+            throw new ConfigException(yamlFile, 0, "run", "nothing to run: add 'run: <command>' or give a command after '--'");
+        }
+        Map<String, String> known = new LinkedHashMap<>(System.getenv());
+        known.putAll(task.env());
+        List<String> unknown = ParamSubstitution.unknownPlaceholders(task.run(), params, known);
+        if (!unknown.isEmpty()) {
+            throw new ConfigException(yamlFile, 0, "run", "${" + unknown.get(0) + "} names no param and no environment variable (params: "
+                    + (params.isEmpty() ? "none" : String.join(", ", params.flatten().keySet())) + ")");
+        }
+        return CommandSpec.shell(task.run());
+    }
+
+    /** Makes a finished experiment run again here and now: same code, params and task; resumed from its checkpoints if it was cut short. */
     public PreparedRun prepareRetry(String ref) {
         reconcile();
-        Experiment exp = find(ref);
+        Experiment next = again(find(ref), ExperimentStatus.RUNNING, watcherHandle());
+        return prepared(next);
+    }
+
+    /** Puts a finished experiment back at the end of the queue, to run again like {@link #prepareRetry}. */
+    public Experiment requeue(String ref) {
+        reconcile();
+        return again(find(ref), ExperimentStatus.QUEUED, null);
+    }
+
+    /**
+     * The next attempt of a finished experiment. One that was cut short (interrupted, stopped) keeps its metrics
+     * and checkpoints and resumes from them; one that failed or succeeded starts clean.
+     */
+    private Experiment again(Experiment exp, ExperimentStatus to, RunHandle handle) {
         if (!exp.status().isTerminal()) {
             throw new ConfigException("experiment '" + exp.name() + "' is " + exp.status().label() + "; only finished experiments can be retried");
         }
         boolean cutShort = exp.status() == ExperimentStatus.INTERRUPTED || exp.status() == ExperimentStatus.STOPPED;
-        boolean resumed = cutShort && ledger.artifacts(exp.id()).stream().anyMatch(a -> a.kind() == ArtifactKind.CHECKPOINT);
-        Instant now = clock.instant();
-        Experiment next = exp.nextAttempt(ExperimentStatus.RUNNING).started(now, watcherHandle());
+        Experiment next = exp.nextAttempt(to);
+        if (to == ExperimentStatus.RUNNING) {
+            next = next.started(clock.instant(), handle);
+        } else {
+            next = next.withTask(TaskSource.fromJson(exp.task()).asQueued().toJson());
+        }
         if (!ledger.update(next, exp.status())) {
             throw new ConfigException("experiment '" + exp.name() + "' changed while preparing the retry; try again");
         }
-        if (!resumed) {
+        if (!cutShort) {
             ledger.clearMetrics(exp.id());
+            ledger.deleteArtifacts(exp.id(), ArtifactKind.CHECKPOINT);
         }
-        TaskConfig task = TaskSource.fromJson(exp.task()).resolve(paths.projectDir()).withParams(exp.params());
-        return new PreparedRun(next, task, resumed);
+        return next;
+    }
+
+    /** The run of an experiment claimed from the queue or retried: its recorded task, resumed when it kept checkpoints. */
+    public PreparedRun prepared(Experiment exp) {
+        TaskConfig task = resolveTask(exp.task()).withParams(exp.params());
+        boolean resumed = exp.attempt() > 1 && ledger.artifacts(exp.id()).stream().anyMatch(a -> a.kind() == ArtifactKind.CHECKPOINT);
+        return new PreparedRun(exp, task, resumed);
+    }
+
+    /**
+     * The task of a recorded experiment. A grid of hundreds of experiments shares one task text, so the parse and
+     * validation of sortie.yaml is done once per distinct text, not once per experiment.
+     */
+    private TaskConfig resolveTask(String taskJson) {
+        TaskConfig cached = taskCache.get(taskJson);
+        if (cached == null) {
+            cached = TaskSource.fromJson(taskJson).resolve(paths.projectDir());
+            if (taskCache.size() > 64) {
+                taskCache.clear();
+            }
+            taskCache.put(taskJson, cached);
+        }
+        return cached;
+    }
+
+    /** The handle a queue worker (this process) puts on the experiments it claims. */
+    public RunHandle workerHandle() {
+        return watcherHandle();
     }
 
     // ---------------------------------------------------------------- run
@@ -193,24 +282,34 @@ public final class ExperimentService {
                 : List.of();
         LaunchRequest request = new LaunchRequest(exp, task, codeSource(exp), files, argv(exp), environment(exp, task, paramsFile, run.resumed()),
                 paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore,
-                new LedgerListener(ledger, exp.id(), console));
+                new LedgerListener(ledger, exp, console));
         RunOutcome outcome;
+        Trace.mark("launch " + exp.name());
         try {
             Execution execution = executor.launch(request);
+            Trace.mark("launched " + exp.name());
             control.attach(execution);
             outcome = execution.await();
+            Trace.mark("ended " + exp.name());
         } catch (IOException e) {
             outcome = new RunOutcome(ExperimentStatus.FAILED, null, "could not start: " + e.getMessage());
         }
         ExperimentStatus status = control.interrupted() ? ExperimentStatus.INTERRUPTED : outcome.status();
         String error = control.interrupted() ? "sortie was terminated while the run was going" : outcome.error();
-        Experiment finished = finish(exp.id(), status, outcome.exitCode(), error);
+        Experiment finished = finish(exp, status, outcome.exitCode(), error);
+        Trace.mark("recorded " + exp.name());
         control.markRecorded();
         return finished;
     }
 
     /** Records the end of an attempt unless someone else (a stop) decided it first, in which case only the exit code is added. */
-    private Experiment finish(String id, ExperimentStatus status, Integer exitCode, String error) {
+    private Experiment finish(Experiment known, ExperimentStatus status, Integer exitCode, String error) {
+        // The common case in one statement: nobody else touched the experiment while it ran.
+        Experiment direct = known.ended(status, clock.instant(), exitCode, error);
+        if (known.status() == ExperimentStatus.RUNNING && ledger.update(direct, ExperimentStatus.RUNNING)) {
+            return direct;
+        }
+        String id = known.id();
         for (int i = 0; i < 5; i++) {
             Experiment current = ledger.find(id).orElseThrow(() -> new NotFoundException("experiment " + id + " was removed while it ran"));
             if (current.status() == ExperimentStatus.RUNNING) {
@@ -311,14 +410,56 @@ public final class ExperimentService {
             try {
                 TaskConfig task = TaskSource.fromJson(exp.task()).resolve(paths.projectDir()).withParams(exp.params());
                 executor.salvage(exp, new SalvageRequest(task, paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()),
-                        new LedgerListener(ledger, exp.id(), RunListener.NONE)));
+                        new LedgerListener(ledger, exp, RunListener.NONE)));
             } catch (IOException | RuntimeException e) {
-                ledger.update(interrupted.ended(ExperimentStatus.INTERRUPTED, interrupted.endedAt(), null,
-                        interrupted.error() + "; salvage failed: " + e.getMessage()), ExperimentStatus.INTERRUPTED);
+                Experiment noted = interrupted.ended(ExperimentStatus.INTERRUPTED, interrupted.endedAt(), null,
+                        interrupted.error() + "; salvage failed: " + e.getMessage());
+                if (ledger.update(noted, ExperimentStatus.INTERRUPTED)) {
+                    interrupted = noted;
+                }
             }
+            interrupted = afterInterruption(interrupted);
             changed.add(interrupted);
         }
         return changed;
+    }
+
+    /**
+     * The retry policy. An interruption (the watcher, the worker or the host died) is not the experiment's fault,
+     * so a queued experiment goes back to the queue, to resume from its checkpoints, until it has used its
+     * {@code retries}; a foreground run is left interrupted for its user to retry.
+     */
+    public Experiment afterInterruption(Experiment interrupted) {
+        TaskSource source = TaskSource.fromJson(interrupted.task());
+        if (!source.queued()) {
+            return interrupted;
+        }
+        int retries;
+        try {
+            retries = source.resolve(paths.projectDir()).retries();
+        } catch (RuntimeException e) {
+            retries = TaskConfig.DEFAULT_RETRIES;
+        }
+        if (!interrupted.commandStarted()) {
+            // Claimed but never started (it waited for a slot): it did not use an attempt.
+            Experiment back = interrupted.unclaimed();
+            return ledger.update(back, ExperimentStatus.INTERRUPTED) ? back : interrupted;
+        }
+        if (interrupted.attempt() > retries) {
+            return interrupted;
+        }
+        Experiment again = interrupted.nextAttempt(ExperimentStatus.QUEUED);
+        return ledger.update(again, ExperimentStatus.INTERRUPTED) ? again : interrupted;
+    }
+
+    /** Records a claimed experiment that could not even be started (its task no longer parses, say) as failed. */
+    public Experiment failClaimed(Experiment claimed, Exception cause) {
+        String why = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        return finish(claimed, ExperimentStatus.FAILED, null, "could not start: " + why);
+    }
+
+    public Instant now() {
+        return clock.instant();
     }
 
     /** Stops a running experiment: marks it stopped, then SIGTERM to its process group and SIGKILL after {@code grace}. */
@@ -346,6 +487,19 @@ public final class ExperimentService {
         if (exp.code() != null) {
             snapshots.get().release(exp.id());
         }
+    }
+
+    /**
+     * Takes a queued experiment out of the queue and the ledger; false if a worker claimed it first. The claim and
+     * this removal race through the same status compare-and-set, so a removed experiment never also runs.
+     */
+    public boolean removeQueued(Experiment exp) throws IOException {
+        Experiment tombstone = exp.ended(ExperimentStatus.STOPPED, clock.instant(), null, "removed from the queue");
+        if (!ledger.update(tombstone, ExperimentStatus.QUEUED)) {
+            return false;
+        }
+        remove(tombstone);
+        return true;
     }
 
     public CodeSnapshots snapshots() {

@@ -12,24 +12,35 @@ import java.util.List;
 /** Writes what a run reports into the ledger as it comes, and passes output lines on (to the console). */
 final class LedgerListener implements RunListener {
     private final Ledger ledger;
+    private final Experiment experiment;
     private final String experimentId;
     private final RunListener next;
 
-    LedgerListener(Ledger ledger, String experimentId, RunListener next) {
+    /** @param experiment the experiment as recorded when its attempt starts (status running) */
+    LedgerListener(Ledger ledger, Experiment experiment, RunListener next) {
         this.ledger = ledger;
-        this.experimentId = experimentId;
+        this.experiment = experiment;
+        this.experimentId = experiment.id();
         this.next = next;
     }
 
+    /** Puts the command's pid on the record, unless the experiment stopped being running meanwhile (a stop). */
     @Override
     public void started(RunHandle handle) {
-        ledger.find(experimentId).ifPresent(e -> {
-            if (e.status() == ExperimentStatus.RUNNING) {
-                Experiment withHandle = e.withHandle(handle);
-                ledger.update(withHandle, ExperimentStatus.RUNNING);
-            }
-        });
+        if (experiment.status() == ExperimentStatus.RUNNING) {
+            ledger.update(experiment.withHandle(handle), ExperimentStatus.RUNNING);
+        }
         next.started(handle);
+    }
+
+    @Override
+    public void launching() throws InterruptedException {
+        next.launching();
+    }
+
+    @Override
+    public void commandExited() {
+        next.commandExited();
     }
 
     @Override

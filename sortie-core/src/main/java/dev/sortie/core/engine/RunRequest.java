@@ -6,9 +6,10 @@ import java.util.List;
 
 /**
  * What a user asked {@code sortie run} for. Null fields take the defaults: a generated name, the task's
- * {@code run:}, the {@code local} executor, the task's timeout.
+ * {@code run:}, the {@code local} executor (a queued experiment without one runs wherever the queue is drained),
+ * the task's timeout and retry policy.
  */
-public record RunRequest(String name, List<ParamOverride> overrides, List<String> argv, String executor, Duration timeout) {
+public record RunRequest(String name, List<ParamOverride> overrides, List<String> argv, String executor, Duration timeout, Integer retries) {
     public RunRequest {
         overrides = List.copyOf(overrides);
         argv = argv == null || argv.isEmpty() ? null : List.copyOf(argv);

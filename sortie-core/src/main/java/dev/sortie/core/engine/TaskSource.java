@@ -12,14 +12,22 @@ import java.time.Duration;
 /**
  * The task as an experiment was created with, kept in its record so a retry runs exactly that: the text of
  * sortie.yaml at the time (null when the command came from the command line alone) and the command-line
- * settings that changed it.
+ * settings that changed it. {@code queued} says the experiment goes through the queue, so an interrupted attempt
+ * is re-queued by the retry policy (a run the user watches in the foreground is left for them to retry).
  */
-public record TaskSource(String yaml, String adHocName, Duration timeout) {
+public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public TaskConfig resolve(Path projectDir) {
         TaskConfig task = yaml == null ? TaskConfig.adHoc(adHocName) : TaskConfigLoader.parse(projectDir, yaml);
-        return timeout == null ? task : task.withTimeout(timeout);
+        if (timeout != null) {
+            task = task.withTimeout(timeout);
+        }
+        return retries == null ? task : task.withRetries(retries);
+    }
+
+    public TaskSource asQueued() {
+        return new TaskSource(yaml, adHocName, timeout, retries, true);
     }
 
     public String toJson() {
@@ -27,6 +35,12 @@ public record TaskSource(String yaml, String adHocName, Duration timeout) {
         n.put("yaml", yaml);
         n.put("name", adHocName);
         n.put("timeout", timeout == null ? null : timeout.getSeconds() + "s");
+        if (retries != null) {
+            n.put("retries", retries);
+        }
+        if (queued) {
+            n.put("queued", true);
+        }
         return n.toString();
     }
 
@@ -35,7 +49,8 @@ public record TaskSource(String yaml, String adHocName, Duration timeout) {
             JsonNode n = JSON.readTree(json);
             String t = n.path("timeout").isTextual() ? n.get("timeout").asText() : null;
             return new TaskSource(n.path("yaml").isTextual() ? n.get("yaml").asText() : null,
-                    n.path("name").asText("experiment"), t == null ? null : Units.duration(t));
+                    n.path("name").asText("experiment"), t == null ? null : Units.duration(t),
+                    n.path("retries").isInt() ? n.get("retries").asInt() : null, n.path("queued").asBoolean(false));
         } catch (Exception e) {
             throw new IllegalStateException("unreadable task record: " + e.getMessage(), e);
         }

@@ -11,7 +11,18 @@ import java.util.List;
  */
 public interface RunListener {
 
+    /**
+     * Called once, just before the first process of the attempt starts, on the thread that starts it; may block.
+     * A queue uses it to admit only N commands at a time while the next experiments are prepared.
+     */
+    default void launching() throws InterruptedException {
+    }
+
     default void started(RunHandle handle) {
+    }
+
+    /** The last command of the attempt has exited; outputs are being saved. Called once, even if it never started. */
+    default void commandExited() {
     }
 
     /** A line the command printed (stdout and stderr merged, in order), without its line terminator. */

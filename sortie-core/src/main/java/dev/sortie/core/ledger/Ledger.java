@@ -20,6 +20,16 @@ public interface Ledger extends AutoCloseable {
     /** Adds a new experiment; fails with {@link LedgerException} if its id or name is taken. */
     void insert(Experiment experiment);
 
+    /** Adds several experiments in one transaction: all of them, or none if one clashes. */
+    void insertAll(Collection<Experiment> experiments);
+
+    /**
+     * Takes the oldest queued experiment meant for {@code executor} (or for any executor: queued with executor "")
+     * and marks it running there with {@code handle}, atomically: two workers calling this at once never get the
+     * same experiment. Empty when nothing is queued for it.
+     */
+    Optional<Experiment> claimNext(String executor, dev.sortie.core.model.RunHandle handle, java.time.Instant now);
+
     /**
      * Replaces the stored row of {@code experiment.id()} with {@code experiment} if the stored status is still
      * {@code expected}; returns false (changing nothing) otherwise, or when the experiment does not exist.
@@ -41,6 +51,9 @@ public interface Ledger extends AutoCloseable {
 
     /** How many experiments there are. */
     int count();
+
+    /** How many experiments have this status. */
+    int countByStatus(ExperimentStatus status);
 
     /** The latest value of each metric of one experiment. */
     default java.util.Map<String, Double> latestMetrics(String experimentId) {
@@ -64,6 +77,15 @@ public interface Ledger extends AutoCloseable {
     void recordArtifacts(String experimentId, Collection<ArtifactRecord> artifacts);
 
     List<ArtifactRecord> artifacts(String experimentId);
+
+    /** Forgets the saved files of one kind (their blobs stay in the store). */
+    void deleteArtifacts(String experimentId, dev.sortie.core.model.ArtifactKind kind);
+
+    /** A small named setting shared by every process on this ledger (e.g. a queue stop request); empty if unset. */
+    Optional<String> control(String name);
+
+    /** Sets (or with null, clears) a {@link #control} value. */
+    void setControl(String name, String value);
 
     /** Removes an experiment and everything recorded for it. Returns false if it did not exist. */
     boolean delete(String experimentId);

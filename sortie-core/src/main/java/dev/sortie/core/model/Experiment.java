@@ -55,8 +55,22 @@ public record Experiment(
         return new Experiment(id, name, status, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, h);
     }
 
+    public Experiment withTask(String t) {
+        return new Experiment(id, name, status, executor, command, params, code, t, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
+    }
+
     public Experiment withCode(CodeRef c) {
         return new Experiment(id, name, status, executor, command, params, c, task, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
+    }
+
+    /** Back in the queue at the same attempt: it was claimed but its command never started. */
+    public Experiment unclaimed() {
+        return new Experiment(id, name, ExperimentStatus.QUEUED, executor, command, params, code, task, createdAt, null, null, null, null, attempt, null);
+    }
+
+    /** Whether a command of this attempt was ever started (a claimed experiment may wait for a slot first). */
+    public boolean commandStarted() {
+        return handle != null && handle.pid() > 0;
     }
 
     /** The same experiment made ready to run again: next attempt, no end, no handle. */

@@ -2,6 +2,8 @@ package dev.sortie.core.store;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,6 +19,22 @@ public interface CodeSnapshots {
      * the experiment's params file lands in its snapshot without changing the user's workspace.
      */
     CodeSnapshot snapshot(String experimentId, Map<String, byte[]> overrides, String message) throws IOException;
+
+    /**
+     * Snapshots the workspace once for several experiments that differ only in their overrides (a grid of
+     * params): one scan of the work tree, one commit and ref per request, in request order.
+     */
+    default List<CodeSnapshot> snapshotAll(List<Request> requests) throws IOException {
+        List<CodeSnapshot> out = new ArrayList<>(requests.size());
+        for (Request r : requests) {
+            out.add(snapshot(r.experimentId(), r.overrides(), r.message()));
+        }
+        return out;
+    }
+
+    /** One experiment's part of {@link #snapshotAll}. */
+    record Request(String experimentId, Map<String, byte[]> overrides, String message) {
+    }
 
     /** Writes the files of a snapshot into an empty or missing folder {@code target}, with their exec bits. */
     void materialize(String snapshotCommit, Path target) throws IOException;

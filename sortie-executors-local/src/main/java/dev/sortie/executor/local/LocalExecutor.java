@@ -14,6 +14,7 @@ import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.RunHandle;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.util.Trace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +55,7 @@ public final class LocalExecutor implements Executor {
         deleteTree(root);
         Files.createDirectories(root);
         request.code().materialize(root);
+        Trace.mark("materialized " + request.experiment().name());
         for (Map.Entry<String, byte[]> f : request.files().entrySet()) {
             Path target = root.resolve(f.getKey()).normalize();
             if (!target.startsWith(root)) {

@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""Queue benchmark, side by side in one run: the same N trivial experiments (a Python one-liner that prints
+`metric=2*lr` for its param), two at a time, by
+
+1. the floor: `xargs -P 2` running the N commands directly;
+2. Sortie: one grid call `sortie run --queue -S lr=v1,...,vN`, then `sortie queue start -j 2` (returns when the
+   queue is empty); checked with `sortie show --json` (N experiments, all succeeded, metric = 2*lr);
+3. DVC 3.x (installed from PyPI into bench/.venv-dvc): `dvc exp run --queue -S lr=v1,...,vN`, then
+   `dvc queue start -j 2`, waited on until every task has ended (from DVC's task result files, confirmed by
+   `dvc queue status`; see wait_dvc); checked with `dvc exp show --json`.
+
+Usage: python3 bench/queue.py [--count N] [--dvc-count M] [--dvc-timeout S] [--skip floor|sortie|dvc] [--json] [--keep]
+Build Sortie first (mvn -q -DskipTests package). Work happens in bench/work/queue-* (git-ignored), removed at
+the end unless --keep or something failed. Progress goes to stderr; the table (or --json) to stdout.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SORTIE = os.path.join(ROOT, "sortie")
+SORTIE_LIB = os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")
+WORK = os.path.join(ROOT, "bench", "work")
+VENV = os.path.join(ROOT, "bench", ".venv-dvc")
+REQUIREMENTS = os.path.join(ROOT, "bench", "requirements-queue.txt")
+
+# One interpreter for all three rows, so none pays a different start-up (a pyenv shim, a venv's site-packages).
+PY = sys.executable
+# The experiment. DVC records metrics only from files, so its stage also writes metrics.json (one more tiny
+# write); the printed line is the same everywhere. Double quotes inside, so it reads plainly on a shell line.
+CODE = 'import sys; print("metric=" + str(float(sys.argv[1]) * 2))'
+CODE_DVC = ('import sys, json; m = float(sys.argv[1]) * 2; print("metric=" + str(m)); '
+            'json.dump({"metric": m}, open("metrics.json", "w"))')
+JOBS = 2
+
+# Identity for the throwaway repos' commits (DVC commits each experiment too), and nothing that could prompt
+# or phone home: no git credential prompts, no DVC analytics, update check or Studio, no user-level DVC config.
+BASE_ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost",
+                GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0",
+                DVC_NO_ANALYTICS="1", DVC_STUDIO_OFFLINE="1")
+
+
+def log(msg):
+    print(f"[queue-bench] {msg}", file=sys.stderr, flush=True)
+
+
+def run(args, cwd, env=None, logfile=None, check=True):
+    """Runs a command noninteractively, its output appended to logfile (kept for diagnosis), not shown.
+
+    stderr goes to a file, never a pipe: `dvc queue start` leaves workers behind that inherit it, and reading
+    a pipe would wait for them.
+    """
+    with open(logfile or os.devnull, "ab") as out, tempfile.TemporaryFile() as err:
+        if logfile:
+            out.write(f"$ {shlex.join(args)}\n".encode())
+            out.flush()
+        p = subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        err.seek(0)
+        p.stderr = err.read()
+        out.write(p.stderr)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{shlex.join(args)} exited {p.returncode}: {first_line(p.stderr)}")
+    return p
+
+
+def first_line(stderr):
+    lines = [l.strip() for l in stderr.decode(errors="replace").splitlines() if l.strip()]
+    return lines[0] if lines else "no message"
+
+
+def capture(args, cwd, env=None):
+    return subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def git_repo(path, files):
+    os.makedirs(path)
+    for name, text in files.items():
+        with open(os.path.join(path, name), "w") as f:
+            f.write(text)
+    run(["git", "init", "-q"], path)
+
+
+def git_commit(path, env=None):
+    run(["git", "add", "-A"], path, env)
+    run(["git", "commit", "-qm", "bench"], path, env)
+
+
+def values(n):
+    # Distinct, short, exact in decimal: 0.001, 0.002, ...; 2*lr is compared with isclose anyway.
+    return [repr(round((i + 1) / 1000, 3)) for i in range(n)]
+
+
+def metric_ok(lr, metric):
+    return isinstance(metric, (int, float)) and math.isclose(float(metric), 2 * float(lr), rel_tol=1e-9)
+
+
+def row(name, total, done, expected, **extra):
+    r = {"name": name, "available": True, "total_s": total, "completed": done, "expected": expected,
+         "per_exp_s": (total / done) if total is not None and done else None, "note": ""}
+    r.update(extra)
+    return r
+
+
+def unavailable(name, why, expected):
+    return {"name": name, "available": False, "total_s": None, "completed": 0, "expected": expected,
+            "per_exp_s": None, "note": f"not available ({why})"}
+
+
+# ---------------------------------------------------------------------------------------------------- floor
+
+def bench_floor(work, vals):
+    d = os.path.join(work, "floor")
+    os.makedirs(d)
+    out_path = os.path.join(d, "out.txt")
+    with open(out_path, "wb") as out:
+        t = time.perf_counter()
+        subprocess.run(["xargs", "-P", str(JOBS), "-n", "1", PY, "-c", CODE], cwd=d, env=BASE_ENV,
+                       input="\n".join(vals).encode(), stdout=out, check=True)
+        total = time.perf_counter() - t
+    # The output does not say which lr made which line, so compare the sorted multisets.
+    got = sorted(float(l.split("=", 1)[1]) for l in open(out_path) if l.startswith("metric="))
+    want = sorted(2 * float(v) for v in vals)
+    done = sum(1 for g, w in zip(got, want) if math.isclose(g, w, rel_tol=1e-9)) if len(got) == len(want) else 0
+    return row("floor (`xargs -P 2`)", total, done, len(vals))
+
+
+# --------------------------------------------------------------------------------------------------- sortie
+
+def sortie_version():
+    if not os.path.isdir(SORTIE_LIB):
+        return "not built"
+    try:
+        return "; ".join(l.strip() for l in capture([SORTIE, "--version"], ROOT).splitlines() if l.strip())
+    except (subprocess.CalledProcessError, OSError) as e:
+        return f"unknown ({e})"
+
+
+def bench_sortie(work, vals):
+    name = "Sortie (`run --queue` + `queue start -j 2`)"
+    if not os.path.isdir(SORTIE_LIB):
+        return unavailable(name, "not built: run `mvn -q -DskipTests package` in " + ROOT, len(vals))
+    d = os.path.join(work, "sortie")
+    logfile = os.path.join(work, "sortie.log")
+    # json.dumps gives a YAML-safe double-quoted scalar for the one-liner (it contains quotes).
+    git_repo(d, {"sortie.yaml": f"name: q\nrun: {json.dumps(f'{PY} -c {shlex.quote(CODE)} ${{lr}}')}\n"
+                                f"params: {{lr: 0.1}}\n"})
+    run([SORTIE, "init"], d, logfile=logfile)
+    git_commit(d)
+
+    t0 = time.perf_counter()
+    p = run([SORTIE, "run", "--queue", "-S", "lr=" + ",".join(vals)], d, logfile=logfile, check=False)
+    t1 = time.perf_counter()
+    # A failed queueing call (exit 2, bad usage, while the queue is not in the build) leaves nothing to time.
+    if p.returncode != 0:
+        return unavailable(name, first_line(p.stderr).removeprefix("sortie: "), len(vals))
+    p = run([SORTIE, "queue", "start", "-j", str(JOBS)], d, logfile=logfile, check=False)
+    t2 = time.perf_counter()
+    if p.returncode == 2:  # bad usage: no `queue start` in this build
+        return unavailable(name, first_line(p.stderr).removeprefix("sortie: "), len(vals))
+    note = f"`queue start` exited {p.returncode}: {first_line(p.stderr)}; " if p.returncode else ""
+
+    exps = json.loads(capture([SORTIE, "show", "--json"], d))
+    good = [e for e in exps if e.get("status") == "succeeded" and metric_ok(e.get("lr"), e.get("metric"))]
+    if len(exps) != len(vals) or len(good) != len(vals):
+        note += f"{len(exps)} experiments in the ledger, {len(good)} succeeded with metric = 2*lr"
+    return row(name, t2 - t0, len(good), len(vals), queue_s=t1 - t0, drain_s=t2 - t1, note=note.rstrip("; "))
+
+
+# ------------------------------------------------------------------------------------------------------ DVC
+
+def dvc_env(work):
+    # The workers are spawned as `dvc exp queue-worker`, found on PATH, so the venv's bin must come first.
+    # Site cache and global/system config go under the work dir, so nothing outside it is read or left behind.
+    return dict(BASE_ENV, PATH=os.path.join(VENV, "bin") + os.pathsep + BASE_ENV.get("PATH", ""),
+                DVC_SITE_CACHE_DIR=os.path.join(work, "dvc-site-cache"),
+                DVC_GLOBAL_CONFIG_DIR=os.path.join(work, "dvc-global"),
+                DVC_SYSTEM_CONFIG_DIR=os.path.join(work, "dvc-system"))
+
+
+def ensure_dvc():
+    """Returns DVC's version, installing it into bench/.venv-dvc the first time (the only network use)."""
+    dvc = os.path.join(VENV, "bin", "dvc")
+    try:
+        v = capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
+        if v.startswith("3."):
+            return v
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    log(f"installing DVC into {VENV} (pip, once)")
+    if not os.path.exists(os.path.join(VENV, "bin", "python")):
+        subprocess.run([PY, "-m", "venv", VENV], check=True)
+        # The venv is not covered by the repository's .gitignore; this keeps git from seeing it.
+        with open(os.path.join(VENV, ".gitignore"), "w") as f:
+            f.write("*\n")
+    subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check",
+                    "--no-input", "-r", REQUIREMENTS], check=True, stdin=subprocess.DEVNULL)
+    return capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
+
+
+TASK_LINE = re.compile(r"^[0-9a-f]{7,}\s+\S+\s+.*\s(\w+)\s*$")
+
+
+def queue_counts(d, env):
+    """Tasks by state (Queued, Running, Success, Failed, ...) from `dvc queue status`, the documented view."""
+    counts = {}
+    for line in capture(["dvc", "queue", "status"], d, env).splitlines():
+        m = TASK_LINE.match(line.strip())
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+def dvc_results(d, env):
+    """Experiments that succeeded with metric = 2*lr, read from `dvc exp show --json`."""
+    ok = 0
+    for baseline in json.loads(capture(["dvc", "exp", "show", "--json"], d, env)):
+        for exp in baseline.get("experiments") or []:
+            if (exp.get("executor") or {}).get("state") not in (None, "success"):
+                continue
+            for rev in exp.get("revs") or []:
+                data = rev.get("data") or {}
+                lr = ((data.get("params") or {}).get("params.yaml") or {}).get("data", {}).get("lr")
+                metric = ((data.get("metrics") or {}).get("metrics.json") or {}).get("data", {}).get("metric")
+                ok += lr is not None and metric_ok(lr, metric)
+    return ok
+
+
+def wait_dvc(d, env, n, deadline, logfile):
+    """Waits until the n queued tasks have ended; returns (when the last one ended, task counts, timed out).
+
+    `dvc queue status` is the documented view, but one call takes 2-3 s of CPU on the machine the two workers
+    share, so polling it would slow DVC down and still miss the end by up to a poll interval. So this
+    watches the celery result files DVC writes as each task ends (after the experiment is collected into
+    git), which costs nothing, takes the end from their mtimes, and asks `dvc queue status` only to confirm.
+    The end is thus when DVC finished, before any user could notice: if anything, a figure in DVC's favour.
+    Without that folder (another DVC layout) it polls status alone, every 5 s.
+    """
+    results = os.path.join(d, ".dvc", "tmp", "exps", "celery", "result")
+    last_status, counts = 0.0, {}
+    while True:
+        now = time.time()
+        files = [os.path.join(results, f) for f in os.listdir(results)] if os.path.isdir(results) else None
+        if (files is None or len(files) >= n) and now - last_status >= (5 if files is None else 1):
+            counts, last_status = queue_counts(d, env), now
+            with open(logfile, "a") as f:
+                f.write(f"[{time.strftime('%H:%M:%S')}] dvc queue status: {counts}\n")
+            # Require n tasks in an end state, not just none queued or running: a task passing from queued
+            # to running can be missing from both lists for a moment.
+            ended = sum(v for k, v in counts.items() if k not in ("Queued", "Running"))
+            if ended >= n and not counts.get("Queued") and not counts.get("Running"):
+                return (max(os.path.getmtime(f) for f in files) if files else time.time()), counts, False
+        if now > deadline:
+            return now, counts, True
+        time.sleep(0.5)
+
+
+def bench_dvc(work, vals, count, timeout):
+    name = "DVC (`exp run --queue` + `queue start -j 2`)"
+    env = dvc_env(work)
+    d = os.path.join(work, "dvc")
+    logfile = os.path.join(work, "dvc.log")
+    # `${lr}` is DVC's templating, filled from params.yaml (which `-S` rewrites per experiment); `params: [lr]`
+    # makes lr a tracked param so `exp show` reports it.
+    dvc_yaml = ("stages:\n  train:\n"
+                f"    cmd: {json.dumps(f'{PY} -c {shlex.quote(CODE_DVC)} ${{lr}}')}\n"
+                "    params: [lr]\n"
+                "    metrics:\n      - metrics.json:\n          cache: false\n")
+    git_repo(d, {"params.yaml": "lr: 0.1\n", "dvc.yaml": dvc_yaml})
+    run(["dvc", "init", "-q"], d, env, logfile)
+    run(["dvc", "config", "core.analytics", "false"], d, env, logfile)
+    run(["dvc", "config", "core.check_update", "false"], d, env, logfile)
+    git_commit(d, env)
+
+    # Wall-clock time here (not perf_counter), to compare with the mtimes of DVC's result files below.
+    t0 = time.time()
+    run(["dvc", "exp", "run", "--queue", "-S", "lr=" + ",".join(vals)], d, env, logfile)
+    queue_s = time.time() - t0
+    grid = "one grid call"
+    queued = queue_counts(d, env).get("Queued", 0)  # not timed: a check of this script, not a user's step
+    if queued != len(vals):
+        # A DVC that does not expand comma lists queues one experiment with lr="v1,v2,..."; queue one by one.
+        log(f"DVC queued {queued} experiments for {len(vals)} values; queueing them one at a time instead")
+        run(["dvc", "queue", "remove", "--queued"], d, env, logfile)
+        t0 = time.time()
+        for v in vals:
+            run(["dvc", "exp", "run", "--queue", "-S", f"lr={v}"], d, env, logfile)
+        queue_s = time.time() - t0
+        grid = "one call per value"
+    t1 = time.time()
+    run(["dvc", "queue", "start", "-j", str(JOBS)], d, env, logfile)
+    end, counts, timed_out = wait_dvc(d, env, len(vals), t1 + timeout, logfile)
+    if timed_out:
+        log(f"DVC passed --dvc-timeout {timeout:.0f}s; stopping its queue")
+        run(["dvc", "queue", "remove", "--queued"], d, env, logfile, check=False)
+        run(["dvc", "queue", "stop", "--kill"], d, env, logfile, check=False)
+
+    done = dvc_results(d, env)
+    failed = sum(v for k, v in counts.items() if k not in ("Queued", "Running", "Success"))
+    r = row(name, queue_s + end - t1, done, count, queue_s=queue_s, drain_s=end - t1, ran=len(vals), grid=grid)
+    notes = []
+    if failed:
+        notes.append(f"{failed} did not succeed ({counts})")
+    if timed_out:
+        # The tasks killed at the deadline count in the time but not as done: a little against DVC.
+        notes.append(f"stopped at --dvc-timeout {timeout:.0f}s with {done} of {len(vals)} done")
+    if r["per_exp_s"] is not None and done < count:
+        # Fewer than N ran (by --dvc-count or the timeout): scale the per-experiment time to N.
+        r["extrapolated_total_s"] = r["per_exp_s"] * count
+        notes.append(f"total for {count} extrapolated from {done}")
+    r["note"] = "; ".join(notes)
+    # Let the idle workers go (they would exit after 10 s anyway) before the work dir is removed.
+    run(["dvc", "queue", "stop"], d, env, logfile, check=False)
+    return r
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+def fmt(x, spec=".2f"):
+    return "n/a" if x is None else format(x, spec)
+
+
+def ratio(a, b):
+    return a["per_exp_s"] / b["per_exp_s"] if a and b and a["per_exp_s"] and b["per_exp_s"] else None
+
+
+def complete(r):
+    return r is not None and r["available"] and r["completed"] > 0 and (
+        r["completed"] == r["expected"] or "extrapolated_total_s" in r)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=200, help="experiments per row (default 200)")
+    ap.add_argument("--dvc-count", type=int, help="run DVC on this many only and extrapolate (default: --count)")
+    ap.add_argument("--dvc-timeout", type=float, default=1800, help="stop DVC after this many seconds (default 1800)")
+    ap.add_argument("--skip", action="append", choices=["floor", "sortie", "dvc"], default=[])
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (bench/work/queue-*)")
+    a = ap.parse_args()
+    dvc_count = min(a.dvc_count or a.count, a.count)
+    cmdline = shlex.join(["python3", os.path.relpath(os.path.abspath(sys.argv[0]), ROOT), *sys.argv[1:]])
+
+    os.makedirs(WORK, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="queue-", dir=WORK)
+    vals = values(a.count)
+    versions = {"python": f"{platform.python_version()} ({PY})", "sortie": sortie_version(),
+                "dvc": "skipped", "git": capture(["git", "--version"], ROOT).strip(),
+                "cpus": os.cpu_count(), "load average at start": round(os.getloadavg()[0], 2)}
+    rows = {}
+    try:
+        if "dvc" not in a.skip:
+            versions["dvc"] = ensure_dvc()  # before any timing: pip must not compete for the CPU
+        if "floor" not in a.skip:
+            log(f"floor: {a.count} commands with xargs -P {JOBS}")
+            rows["floor"] = bench_floor(work, vals)
+        if "sortie" not in a.skip:
+            log(f"sortie: {a.count} experiments queued and drained with -j {JOBS}")
+            rows["sortie"] = bench_sortie(work, vals)
+        if "dvc" not in a.skip:
+            log(f"dvc {versions['dvc']}: {dvc_count} experiments queued and drained with -j {JOBS}")
+            rows["dvc"] = bench_dvc(work, vals[:dvc_count], a.count, a.dvc_timeout)
+    except Exception:
+        log(f"failed; work dir kept: {work}")
+        raise
+
+    floor, sortie, dvc = rows.get("floor"), rows.get("sortie"), rows.get("dvc")
+    sf, ds = ratio(sortie, floor), ratio(dvc, sortie)
+    goals = [
+        {"goal": "Sortie within 1.5x of the floor", "ratio": sf,
+         "met": bool(sf is not None and sf <= 1.5 and complete(sortie) and complete(floor))},
+        {"goal": "DVC at least 10x slower than Sortie", "ratio": ds,
+         "met": bool(ds is not None and ds >= 10 and complete(sortie) and complete(dvc))},
+    ]
+    # A row that is not available (Sortie before its queue) is no failure of this run; nothing to look at.
+    all_ok = all(not r["available"] or r["completed"] == r["expected"] or "extrapolated_total_s" in r
+                 for r in rows.values())
+
+    if a.json:
+        print(json.dumps({"command": cmdline, "count": a.count, "jobs": JOBS, "versions": versions,
+                          "rows": rows, "ratios": {"sortie_over_floor": sf, "dvc_over_sortie": ds},
+                          "goals": goals}, indent=2))
+    else:
+        print(f"Queue benchmark: {a.count} experiments, {JOBS} at a time\n")
+        print("| run | total wall s | experiments completed | wall s per experiment | notes |")
+        print("| --- | ---: | ---: | ---: | --- |")
+        for r in rows.values():
+            total = fmt(r["total_s"])
+            if "queue_s" in r and r["available"]:
+                total += f" (queue {r['queue_s']:.2f} + drain {r['drain_s']:.2f})"
+            if "extrapolated_total_s" in r:
+                total += f"; extrapolated to {a.count}: {r['extrapolated_total_s']:.0f}"
+            note = "; ".join(x for x in [r.get("grid", ""), r["note"]] if x)
+            print(f"| {r['name']} | {total} | {r['completed']} of {r.get('ran', r['expected'])} | "
+                  f"{fmt(r['per_exp_s'], '.3f')} | {note} |")
+        print(f"\nSortie/floor (per experiment): {fmt(sf)}{'x' if sf else ''}; "
+              f"DVC/Sortie (per experiment): {fmt(ds, '.1f')}{'x' if ds else ''}\n")
+        for g in goals:
+            print(f"- {g['goal']}: {'met' if g['met'] else 'not met'}"
+                  f"{' (no figure to compare)' if g['ratio'] is None else ''}")
+        print(f"\nCommand: `{cmdline}`")
+        print("Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()))
+
+    if a.keep or not all_ok:
+        log(f"work dir kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+package dev.sortie.cli.commands;
+
+import dev.sortie.cli.Main;
+import dev.sortie.cli.output.Cells;
+import dev.sortie.cli.output.Table;
+import dev.sortie.core.config.Units;
+import dev.sortie.core.engine.ExecutorRegistry;
+import dev.sortie.core.engine.ExitCodes;
+import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.engine.QueueWorker;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import sun.misc.Signal;
+
+@Command(name = "queue", mixinStandardHelpOptions = true,
+        description = {"The experiment queue: durable in the ledger, drained by workers ('sortie queue start').",
+                "Add to it with 'sortie run --queue'."},
+        subcommands = {QueueCommand.ListQueue.class, QueueCommand.Start.class, QueueCommand.Stop.class, QueueCommand.Remove.class})
+public final class QueueCommand {
+    @ParentCommand
+    Main main;
+
+    ExperimentService service() {
+        return main.context().service();
+    }
+
+    @Command(name = "list", aliases = "ls", mixinStandardHelpOptions = true, description = "The queued experiments, next first.")
+    static final class ListQueue implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+
+        @ArgGroup(exclusive = true)
+        OutputFormat format;
+
+        @Override
+        public Integer call() {
+            ExperimentService service = parent.service();
+            service.reconcile();
+            List<Experiment> queued = service.ledger().listByStatus(List.of(ExperimentStatus.QUEUED));
+            Table t = new Table(List.of("position", "name", "params", "executor", "attempt", "queued_at"));
+            int pos = 1;
+            for (Experiment e : queued) {
+                String params = e.params().flatten().entrySet().stream()
+                        .map(x -> x.getKey() + "=" + Cells.text(x.getValue())).collect(Collectors.joining(" "));
+                t.add(List.of(pos++, e.name(), params, e.executor().isEmpty() ? "any" : e.executor(), e.attempt(), e.createdAt()));
+            }
+            Table.Format f = OutputFormat.of(format);
+            if (queued.isEmpty() && f == Table.Format.TEXT) {
+                System.err.println("the queue is empty");
+                return 0;
+            }
+            t.print(f, System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true,
+            description = {"Drain the queue: run N experiments at a time until it is empty (or, with --follow, keep waiting).",
+                    "Several workers may drain one queue at once. Ctrl-C: start no more; again: stop the running ones",
+                    "(they are re-queued per their retry policy)."})
+    static final class Start implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+
+        @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Experiments at a time (default: 1).")
+        int jobs = 1;
+
+        @Option(names = {"-e", "--executor"}, paramLabel = "EXECUTOR", description = "Where to run them (default: local).")
+        String executor = ExecutorRegistry.LOCAL;
+
+        @Option(names = "--follow", description = "Keep waiting for new experiments when the queue is empty.")
+        boolean follow;
+
+        @Option(names = {"-q", "--quiet"}, description = "No line per experiment; only the final summary.")
+        boolean quiet;
+
+        @Override
+        public Integer call() throws Exception {
+            ExperimentService service = parent.service();
+            PrintStream err = System.err;
+            Printer printer = new Printer(err, quiet);
+            QueueWorker worker = new QueueWorker(service, executor, jobs, follow, printer);
+            int[] interrupts = {0};
+            Signal.handle(new Signal("INT"), s -> {
+                if (interrupts[0]++ == 0) {
+                    err.println("sortie: starting no more experiments; the running ones finish (Ctrl-C again stops them)");
+                    worker.drain();
+                } else {
+                    err.println("sortie: stopping the running experiments (they go back to the queue)");
+                    new Thread(worker::shutdown, "sortie-queue-stop").start();
+                }
+            });
+            Thread hook = new Thread(worker::shutdown, "sortie-queue-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            long t0 = System.nanoTime();
+            dev.sortie.core.util.Trace.cpu("queue start");
+            QueueWorker.Progress p = worker.run();
+            dev.sortie.core.util.Trace.cpu("queue drained");
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // shutting down already
+            }
+            printer.end();
+            err.println("sortie: queue " + (p.queued() == 0 ? "drained" : "left with " + p.queued() + " queued") + ": "
+                    + p.succeeded() + " succeeded, " + p.failed() + " failed in " + Units.human(Duration.ofNanos(System.nanoTime() - t0)));
+            return p.failed() == 0 ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
+        }
+    }
+
+    /** Shows a worker's progress: a line per finished experiment, and a progress line that redraws on a terminal. */
+    static final class Printer implements QueueWorker.Listener {
+        private final PrintStream err;
+        private final boolean quiet;
+        private final boolean terminal = System.console() != null;
+        private long lastLine;
+        private String last = "";
+
+        Printer(PrintStream err, boolean quiet) {
+            this.err = err;
+            this.quiet = quiet;
+        }
+
+        @Override
+        public synchronized void finished(Experiment e) {
+            if (quiet) {
+                return;
+            }
+            clear();
+            String mark = e.status() == ExperimentStatus.SUCCEEDED ? "ok  " : e.status() == ExperimentStatus.QUEUED ? "again" : "FAIL";
+            Duration d = e.duration(Instant.now());
+            StringBuilder sb = new StringBuilder(mark).append(' ').append(e.name()).append(' ').append(e.status().label());
+            if (d != null && e.status() != ExperimentStatus.QUEUED) {
+                sb.append(" in ").append(Units.human(d));
+            }
+            if (e.error() != null && e.status() != ExperimentStatus.SUCCEEDED) {
+                sb.append(": ").append(e.error());
+            }
+            err.println(sb);
+        }
+
+        @Override
+        public synchronized void recovered(Experiment e) {
+            clear();
+            err.println("sortie: " + e.name() + " was running under a worker that is gone: "
+                    + (e.status() == ExperimentStatus.QUEUED ? "re-queued (attempt " + e.attempt() + ")" : "marked " + e.status().label()));
+        }
+
+        @Override
+        public synchronized void progress(QueueWorker.Progress p) {
+            String line = "queue: " + p.done() + " done (" + p.failed() + " failed), " + p.running() + " running, " + p.queued() + " queued"
+                    + (p.draining() ? ", draining" : "");
+            long now = System.nanoTime();
+            if (terminal) {
+                if (!line.equals(last)) {
+                    err.print("\r" + line + "\u001b[K");
+                    err.flush();
+                }
+            } else if (!line.equals(last) && now - lastLine > Duration.ofSeconds(2).toNanos()) {
+                err.println(line);
+                lastLine = now;
+            }
+            last = line;
+        }
+
+        private void clear() {
+            if (terminal && !last.isEmpty()) {
+                err.print("\r\u001b[K");
+            }
+        }
+
+        synchronized void end() {
+            if (terminal && !last.isEmpty()) {
+                err.println();
+            }
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true,
+            description = "Tell every worker to start no more experiments; running ones finish.")
+    static final class Stop implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+
+        @Override
+        public Integer call() {
+            ExperimentService service = parent.service();
+            service.ledger().setControl(QueueWorker.STOP_CONTROL, Instant.now().toString());
+            long running = service.ledger().countByStatus(ExperimentStatus.RUNNING);
+            System.err.println("sortie: workers start no more experiments; " + running + " running will finish");
+            return 0;
+        }
+    }
+
+    @Command(name = "remove", aliases = "rm", mixinStandardHelpOptions = true, description = "Take experiments out of the queue (and the ledger).")
+    static final class Remove implements Callable<Integer> {
+        @ParentCommand
+        QueueCommand parent;
+
+        @Parameters(paramLabel = "EXP", arity = "0..*", description = "Queued experiment names or ids.")
+        List<String> experiments = new ArrayList<>();
+
+        @Option(names = "--all", description = "Every queued experiment.")
+        boolean all;
+
+        @Override
+        public Integer call() throws Exception {
+            ExperimentService service = parent.service();
+            List<Experiment> targets = new ArrayList<>();
+            if (all) {
+                targets.addAll(service.ledger().listByStatus(List.of(ExperimentStatus.QUEUED)));
+            } else if (experiments.isEmpty()) {
+                throw new IllegalArgumentException("name the experiments to take out of the queue, or use --all");
+            }
+            for (String ref : experiments) {
+                Experiment e = service.find(ref);
+                if (e.status() != ExperimentStatus.QUEUED) {
+                    throw new IllegalArgumentException(e.name() + " is not queued (" + e.status().label() + "); 'sortie remove' removes finished experiments");
+                }
+                targets.add(e);
+            }
+            int n = 0;
+            for (Experiment e : targets) {
+                if (service.removeQueued(e)) {
+                    n++;
+                }
+            }
+            System.err.println("sortie: removed " + n + " queued experiment" + (n == 1 ? "" : "s"));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package dev.sortie.core.engine;
+
+import dev.sortie.core.executor.RunListener;
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.util.Trace;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Drains the queue onto one executor, {@code slots} experiments at a time. Every decision about an experiment
+ * goes through {@link ExperimentService} and the ledger's atomic claim, so any number of workers (processes) can
+ * drain the same queue: none runs an experiment another has claimed, and a worker that dies has its experiments
+ * found by the next reconcile, marked interrupted and re-queued per their retry policy.
+ *
+ * <p>{@code slots} bounds the commands running at once. Around them the worker keeps up to {@code slots} more
+ * experiments in flight: claimed and laid out ahead, or saving outputs after their command exited. A slot goes to
+ * the next command the moment the previous one exits, so Sortie's own work overlaps the runs instead of adding to
+ * each.
+ */
+public final class QueueWorker {
+    /** The ledger control that {@code sortie queue stop} changes; workers stop claiming when it changes. */
+    public static final String STOP_CONTROL = "queue.stop";
+    static final Duration RECONCILE_EVERY = Duration.ofSeconds(2);
+    static final Duration GRACE = Duration.ofSeconds(10);
+    static final Duration PROGRESS_EVERY = Duration.ofMillis(500);
+    static final Duration STOP_CHECK_EVERY = Duration.ofMillis(250);
+
+    private final ExperimentService service;
+    private final Ledger ledger;
+    private final String executor;
+    private final int slots;
+    private final boolean follow;
+    private final Listener listener;
+    private final Map<String, AttemptControl> running = new ConcurrentHashMap<>();
+    private final Semaphore commands;
+    private final AtomicInteger runningCommands = new AtomicInteger();
+    private final BlockingQueue<Experiment> ended = new LinkedBlockingQueue<>();
+    private final AtomicInteger succeeded = new AtomicInteger();
+    private final AtomicInteger failed = new AtomicInteger();
+    private volatile boolean draining;
+    private volatile boolean shuttingDown;
+
+    public QueueWorker(ExperimentService service, String executor, int slots, boolean follow, Listener listener) {
+        if (slots < 1) {
+            throw new IllegalArgumentException("-j must be 1 or more, not " + slots);
+        }
+        this.service = service;
+        this.ledger = service.ledger();
+        this.executor = executor;
+        this.slots = slots;
+        this.follow = follow;
+        this.listener = listener;
+        this.commands = new Semaphore(slots, true);
+        service.executors().spec(executor);
+    }
+
+    /** Runs until the queue is empty and nothing runs (or, following, until stopped). */
+    public Progress run() throws InterruptedException {
+        String stopBaseline = ledger.control(STOP_CONTROL).orElse("");
+        ExecutorService pool = Executors.newFixedThreadPool(2 * slots, r -> {
+            Thread t = new Thread(r, "sortie-queue-slot");
+            t.setDaemon(true);
+            return t;
+        });
+        long lastReconcile = 0;
+        long lastProgress = 0;
+        long lastStopCheck = 0;
+        try {
+            while (true) {
+                long now = System.nanoTime();
+                if (lastReconcile == 0 || now - lastReconcile >= RECONCILE_EVERY.toNanos()) {
+                    lastReconcile = now;
+                    for (Experiment e : service.reconcile()) {
+                        listener.recovered(e);
+                    }
+                }
+                if (!draining && now - lastStopCheck >= STOP_CHECK_EVERY.toNanos()) {
+                    lastStopCheck = now;
+                    if (!stopBaseline.equals(ledger.control(STOP_CONTROL).orElse(""))) {
+                        drain();
+                    }
+                }
+                boolean claimed = false;
+                while (!draining && running.size() < 2 * slots) {
+                    Optional<Experiment> next = ledger.claimNext(executor, service.workerHandle(), service.now());
+                    if (next.isEmpty()) {
+                        break;
+                    }
+                    claimed = true;
+                    Trace.mark("claimed " + next.get().name());
+                    start(pool, next.get());
+                }
+                if (running.isEmpty() && !claimed && ended.isEmpty() && (draining || !follow)) {
+                    break;
+                }
+                Experiment done = ended.poll(follow && running.isEmpty() ? 1000 : 250, TimeUnit.MILLISECONDS);
+                while (done != null) {
+                    record(done);
+                    done = ended.poll();
+                }
+                if (System.nanoTime() - lastProgress >= PROGRESS_EVERY.toNanos()) {
+                    lastProgress = System.nanoTime();
+                    listener.progress(progress());
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+        return progress();
+    }
+
+    private void start(ExecutorService pool, Experiment claimed) {
+        AttemptControl control = new AttemptControl(GRACE);
+        running.put(claimed.id(), control);
+        listener.started(claimed);
+        pool.execute(() -> {
+            Experiment end;
+            Admission admission = new Admission();
+            try {
+                end = service.runAttempt(service.prepared(claimed), admission, control);
+                if (end.status() == ExperimentStatus.INTERRUPTED) {
+                    end = service.afterInterruption(end);
+                }
+            } catch (Exception e) {
+                end = service.failClaimed(claimed, e);
+            } finally {
+                admission.commandExited();
+                running.remove(claimed.id());
+            }
+            ended.add(end);
+        });
+    }
+
+    /** Holds one of the {@code slots} from just before an experiment's command starts until it exits. */
+    private final class Admission implements RunListener {
+        private final AtomicBoolean held = new AtomicBoolean();
+        private final AtomicBoolean started = new AtomicBoolean();
+
+        @Override
+        public void launching() throws InterruptedException {
+            commands.acquire();
+            held.set(true);
+            if (shuttingDown || draining) {
+                // Claimed ahead but not started: it goes back to the queue as it was.
+                throw new InterruptedException("the worker is draining");
+            }
+            runningCommands.incrementAndGet();
+            started.set(true);
+        }
+
+        @Override
+        public void commandExited() {
+            if (started.compareAndSet(true, false)) {
+                runningCommands.decrementAndGet();
+            }
+            if (held.compareAndSet(true, false)) {
+                commands.release();
+            }
+        }
+    }
+
+    private void record(Experiment e) {
+        if (e.status() == ExperimentStatus.SUCCEEDED) {
+            succeeded.incrementAndGet();
+        } else if (e.status() != ExperimentStatus.QUEUED) {
+            failed.incrementAndGet();
+        }
+        listener.finished(e);
+    }
+
+    public Progress progress() {
+        int queued = ledger.countByStatus(ExperimentStatus.QUEUED);
+        return new Progress(succeeded.get(), failed.get(), runningCommands.get(), queued, draining);
+    }
+
+    /** Start no more experiments; the running ones finish (first Ctrl-C, or {@code sortie queue stop}). */
+    public void drain() {
+        draining = true;
+        // Wake experiments claimed ahead that wait for a slot: they see the drain and go back to the queue.
+        commands.release(2 * slots);
+        listener.draining();
+    }
+
+    /**
+     * Stops the running experiments (SIGTERM, SIGKILL after the grace) and records them interrupted, so the
+     * retry policy re-queues them for the next worker; blocks until recorded. For a second Ctrl-C or a SIGTERM.
+     */
+    public void shutdown() {
+        if (shuttingDown) {
+            return;
+        }
+        shuttingDown = true;
+        draining = true;
+        // Experiments waiting for a slot get one at once, see the shutdown, and go back to the queue unstarted.
+        commands.release(running.size() + slots);
+        List<AttemptControl> controls = List.copyOf(running.values());
+        controls.parallelStream().forEach(AttemptControl::interruptAndWait);
+    }
+
+    /** Counts of this worker's drain: experiments it finished, and what is left. */
+    public record Progress(int succeeded, int failed, int running, int queued, boolean draining) {
+        public int done() {
+            return succeeded + failed;
+        }
+    }
+
+    /** What a worker tells the person watching it. Called from the worker's threads. */
+    public interface Listener {
+        default void started(Experiment e) {
+        }
+
+        default void finished(Experiment e) {
+        }
+
+        default void recovered(Experiment e) {
+        }
+
+        default void draining() {
+        }
+
+        default void progress(Progress p) {
+        }
+    }
+}
