@@ -331,7 +331,8 @@ public final class ExperimentService {
     private List<String> argv(Experiment exp) {
         CommandSpec c = exp.command();
         if (c.isShell()) {
-            return List.of("sh", "-c", ParamSubstitution.shell(c.shell(), exp.params()));
+            Optional<List<String>> direct = dev.sortie.core.params.SimpleCommandLine.argv(c.shell(), exp.params());
+            return direct.orElseGet(() -> List.of("sh", "-c", ParamSubstitution.shell(c.shell(), exp.params())));
         }
         return ParamSubstitution.argv(c.argv(), exp.params());
     }
