@@ -26,6 +26,7 @@ public final class MetricCollector {
     static final String DVCLIVE_DEFAULT = "dvclive/metrics.json";
     private final MetricLineParser parser;
     private final StepCounter steps = new StepCounter();
+    private final StepCounter eventSteps = new StepCounter();
     private final List<Path> files;
     private final Map<String, Double> fileValues = new HashMap<>();
 
@@ -42,6 +43,15 @@ public final class MetricCollector {
     public List<MetricPoint> line(String line, Instant time) {
         List<RawMetric> raw = parser.parse(line);
         return raw.isEmpty() ? List.of() : steps.assign(raw, time);
+    }
+
+    /** The points of an SDK metrics event; values without a step continue each metric's SDK series. */
+    public List<MetricPoint> event(RunEvents.Metrics m, Instant time) {
+        List<RawMetric> raw = new ArrayList<>(m.values().size());
+        for (Map.Entry<String, Double> e : m.values().entrySet()) {
+            raw.add(new RawMetric(e.getKey(), e.getValue(), m.step()));
+        }
+        return eventSteps.assign(raw, time);
     }
 
     /** Values in the metric files that are new or changed since the last poll. Files without a step count as step 0. */

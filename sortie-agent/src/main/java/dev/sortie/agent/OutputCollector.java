@@ -84,6 +84,18 @@ public final class OutputCollector {
         return new ArtifactRecord(kind, rel, hash, a.size(), Instant.now());
     }
 
+    /**
+     * Saves a path an SDK asked to keep: absolute, or relative to {@code cwd}; only inside the work folder (a run
+     * cannot make Sortie read files elsewhere on the machine). Returns what was saved, empty if nothing.
+     */
+    public List<ArtifactRecord> saveRequested(ArtifactKind kind, String path, Path cwd) throws IOException {
+        Path p = cwd.resolve(path).toAbsolutePath().normalize();
+        if (!p.startsWith(workdir)) {
+            return List.of();
+        }
+        return save(kind, List.of(workdir.relativize(p).toString().replace('\\', '/')));
+    }
+
     /** Puts saved files back into the work folder (a resumed run gets its checkpoints). */
     public void restore(List<ArtifactRecord> records) throws IOException {
         for (ArtifactRecord r : records) {

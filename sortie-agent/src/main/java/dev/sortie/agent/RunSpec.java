@@ -13,6 +13,7 @@ import java.util.Map;
  *
  * @param workRoot the experiment's work folder (checkpoint and artifact paths are relative to it)
  * @param cwd      where the commands run: the task's workdir inside {@code workRoot}
+ * @param eventsFile where the SDKs append events ({@code $SORTIE_EVENTS_FILE}); null for none
  */
 public record RunSpec(
         String experimentId,
@@ -22,6 +23,7 @@ public record RunSpec(
         Path workRoot,
         Path cwd,
         Path logFile,
+        Path eventsFile,
         BlobStore store,
         RunListener listener) {
 

@@ -227,6 +227,8 @@ public final class RunSupervisor implements Execution {
     /** The watching half: tail, metrics, metric files, checkpoints, timeout. Runs on the supervisor thread. */
     private final class Watch {
         private final LogTailer tailer;
+        private final LogTailer events;
+        private final List<RunEvents.Artifact> requested = new ArrayList<>();
         private final MetricCollector metrics;
         private final OutputCollector outputs;
         private final WorkFolders paths = new WorkFolders(spec.task(), spec.workRoot(), spec.cwd());
@@ -244,6 +246,7 @@ public final class RunSupervisor implements Execution {
                 start = 0;
             }
             this.tailer = new LogTailer(spec.logFile(), start);
+            this.events = spec.eventsFile() == null ? null : new LogTailer(spec.eventsFile(), 0);
             this.metrics = new MetricCollector(spec.task(), spec.cwd());
             this.outputs = new OutputCollector(spec.workRoot(), spec.store());
         }
@@ -252,6 +255,9 @@ public final class RunSupervisor implements Execution {
             while (true) {
                 boolean exited = p.waitFor(TAIL_SLEEP_MS, TimeUnit.MILLISECONDS);
                 tailer.pump(this::line);
+                if (events != null) {
+                    events.pump(this::event);
+                }
                 long now = System.nanoTime();
                 if (now - lastFlush >= METRIC_FLUSH.toNanos()) {
                     flush();
@@ -288,6 +294,32 @@ public final class RunSupervisor implements Execution {
             }
         }
 
+        /** An SDK event: metrics join the output's; artifacts and checkpoints are saved at once (and again at the end if changed). */
+        private void event(String line) {
+            RunEvents.parse(line).ifPresent(e -> {
+                if (e instanceof RunEvents.Metrics m) {
+                    pending.addAll(metrics.event(m, Instant.now()));
+                    if (pending.size() >= 1000) {
+                        flush();
+                    }
+                } else if (e instanceof RunEvents.Artifact a) {
+                    requested.add(a);
+                    saveRequested(a);
+                }
+            });
+        }
+
+        private void saveRequested(RunEvents.Artifact a) {
+            try {
+                List<ArtifactRecord> saved = outputs.saveRequested(a.kind(), a.path(), spec.cwd());
+                if (!saved.isEmpty()) {
+                    spec.listener().saved(saved);
+                }
+            } catch (IOException ex) {
+                appendToLog("[sortie] could not save " + a.path() + ": " + ex.getMessage());
+            }
+        }
+
         private void flush() {
             lastFlush = System.nanoTime();
             if (!pending.isEmpty()) {
@@ -306,6 +338,13 @@ public final class RunSupervisor implements Execution {
         void finish() throws IOException {
             tailer.drain(this::line);
             tailer.close();
+            if (events != null) {
+                events.drain(this::event);
+                events.close();
+                for (RunEvents.Artifact a : List.copyOf(requested)) {
+                    saveRequested(a);
+                }
+            }
             pending.addAll(metrics.pollFiles());
             flush();
             saveCheckpoints();

@@ -20,12 +20,24 @@ public final class Salvage {
     private Salvage() {
     }
 
-    public static void collect(WorkFolders folders, Path logFile, BlobStore store, RunListener listener) throws IOException {
+    public static void collect(WorkFolders folders, Path logFile, Path eventsFile, BlobStore store, RunListener listener) throws IOException {
         MetricCollector metrics = new MetricCollector(folders.task(), folders.cwd());
         List<MetricPoint> points = new ArrayList<>();
         if (Files.exists(logFile)) {
             try (LogTailer tailer = new LogTailer(logFile, 0)) {
                 tailer.drain(line -> points.addAll(metrics.line(line, Instant.now())));
+            }
+        }
+        List<RunEvents.Artifact> requested = new ArrayList<>();
+        if (eventsFile != null && Files.exists(eventsFile)) {
+            try (LogTailer tailer = new LogTailer(eventsFile, 0)) {
+                tailer.drain(line -> RunEvents.parse(line).ifPresent(e -> {
+                    if (e instanceof RunEvents.Metrics m) {
+                        points.addAll(metrics.event(m, Instant.now()));
+                    } else if (e instanceof RunEvents.Artifact a) {
+                        requested.add(a);
+                    }
+                }));
             }
         }
         if (Files.isDirectory(folders.cwd())) {
@@ -38,6 +50,9 @@ public final class Salvage {
             OutputCollector outputs = new OutputCollector(folders.root(), store);
             List<ArtifactRecord> saved = new ArrayList<>(outputs.save(ArtifactKind.CHECKPOINT, folders.checkpoints()));
             saved.addAll(outputs.save(ArtifactKind.ARTIFACT, folders.artifacts()));
+            for (RunEvents.Artifact a : requested) {
+                saved.addAll(outputs.saveRequested(a.kind(), a.path(), folders.cwd()));
+            }
             if (!saved.isEmpty()) {
                 listener.saved(saved);
             }

@@ -88,8 +88,9 @@ class RunSupervisorTest {
         TaskConfig task = TaskConfigLoader.parse(dir, yaml);
         Path work = dir.resolve("work");
         Files.createDirectories(work);
-        return RunSupervisor.start(new RunSpec("t1", task, stages, Map.of("X", "1"), work, work, dir.resolve("out.log"),
-                new MemoryStore(), listener));
+        Path events = dir.resolve("events.jsonl");
+        return RunSupervisor.start(new RunSpec("t1", task, stages, Map.of("X", "1", "EV", events.toString()), work, work,
+                dir.resolve("out.log"), events, new MemoryStore(), listener));
     }
 
     @Test
@@ -100,6 +101,21 @@ class RunSupervisorTest {
         assertThat(lines).containsExactly("loss=1 step=3", "1");
         assertThat(metrics).extracting(MetricPoint::key, MetricPoint::step).containsExactly(org.assertj.core.groups.Tuple.tuple("loss", 3L));
         assertThat(saved).extracting(ArtifactRecord::path).containsExactly("a.txt");
+    }
+
+    @Test
+    void sdkEventsBecomeMetricsAndSavedFiles() throws Exception {
+        String script = "printf '%s\\n' '{\"e\":\"m\",\"s\":7,\"v\":{\"loss\":0.5,\"acc\":\"NaN\"}}' >> \"$EV\"; "
+                + "printf '%s\\n' '{\"e\":\"m\",\"v\":{\"loss\":0.25}}' >> \"$EV\"; echo w > model.bin; "
+                + "printf '%s\\n' \"{\\\"e\\\":\\\"a\\\",\\\"path\\\":\\\"$PWD/model.bin\\\"}\" >> \"$EV\"; "
+                + "printf '%s\\n' '{\"e\":\"a\",\"path\":\"/etc/passwd\"}' '{\"e\":\"zz\"}' 'garbage' >> \"$EV\"; "
+                + "printf '%s' '{\"e\":\"m\",\"v\":{\"half\":1}' >> \"$EV\"";
+        RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", script)));
+        assertThat(s.await().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        assertThat(metrics).extracting(MetricPoint::key, MetricPoint::step).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("loss", 7L), org.assertj.core.groups.Tuple.tuple("acc", 7L),
+                org.assertj.core.groups.Tuple.tuple("loss", 8L));
+        assertThat(saved).extracting(ArtifactRecord::path).containsExactly("model.bin");
     }
 
     @Test

@@ -14,6 +14,7 @@ import dev.sortie.cli.commands.RunCommand;
 import dev.sortie.cli.commands.ShowCommand;
 import dev.sortie.cli.commands.StatusCommand;
 import dev.sortie.cli.commands.StopCommand;
+import dev.sortie.cli.commands.TrackCommand;
 import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.engine.ExitCodes;
 import dev.sortie.core.engine.NotFoundException;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Option;
         description = "Run ML experiments wherever the compute is; keep every run in one experiments table.",
         subcommands = {InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class, LogsCommand.class,
                 StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, ApplyCommand.class,
-                BranchCommand.class, PullCommand.class, QueueCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class},
+                BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the experiment failed, was stopped or interrupted", "2:bad usage or configuration",
                 "3:infrastructure error (ledger, store, host, disk)"})

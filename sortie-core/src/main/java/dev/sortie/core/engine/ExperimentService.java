@@ -114,7 +114,7 @@ public final class ExperimentService {
                 throw new ConfigException("no " + TaskConfigLoader.FILE_NAME + " in " + projectDir
                         + " and no command after '--': run 'sortie init' to create one, or give the command, e.g. sortie run -- python train.py");
             }
-            TaskSource source = new TaskSource(yaml, safeName(projectDir), request.timeout(), request.retries(), queued);
+            TaskSource source = new TaskSource(yaml, safeName(projectDir), request.timeout(), request.retries(), queued, false);
             TaskConfig task = source.resolve(projectDir);
             Params params;
             try {
@@ -260,6 +260,41 @@ public final class ExperimentService {
         return cached;
     }
 
+    /**
+     * Records a run started by hand (a script or a notebook using an SDK) as a running experiment: a code snapshot
+     * of the workspace as it is, the given params, watched by process {@code watcher} and running as {@code tracked}.
+     */
+    public Experiment openTracked(String id, String name, Params params, List<String> commandLine, RunHandle handle) throws IOException {
+        if (name != null) {
+            if (!NAME.matcher(name).matches()) {
+                throw new ConfigException("'" + name + "' is not a valid experiment name (letters, digits, '.', '_', '-'; starting with a letter or digit)");
+            }
+            if (ledger.nameExists(name)) {
+                throw new ConfigException("an experiment named '" + name + "' already exists; pick another name");
+            }
+        }
+        String base = safeName(paths.projectDir());
+        String finalName = name != null ? name : nextName(base);
+        CodeSnapshot snap = snapshots.get().snapshot(id, Map.of(), "sortie: tracked run " + finalName + " (" + id + ")");
+        Instant now = clock.instant();
+        TaskSource source = new TaskSource(null, base, null, null, false, true);
+        Experiment exp = new Experiment(id, finalName, ExperimentStatus.RUNNING, ExecutorRegistry.LOCAL,
+                CommandSpec.argv(commandLine.isEmpty() ? List.of("(tracked)") : commandLine), params, snap.ref(), source.toJson(),
+                now, now, null, null, null, 1, handle);
+        ledger.insert(exp);
+        return exp;
+    }
+
+    /** Ends a tracked run as its SDK (or the disappearance of its process) says. */
+    public Experiment finishTracked(Experiment exp, ExperimentStatus status, String error) {
+        return finish(exp, status, null, error);
+    }
+
+    /** A fresh experiment id. */
+    public static String newExperimentId() {
+        return newId();
+    }
+
     /** The handle a queue worker (this process) puts on the experiments it claims. */
     public RunHandle workerHandle() {
         return watcherHandle();
@@ -401,6 +436,15 @@ public final class ExperimentService {
             }
             Executor executor = executors.get(exp.executor());
             if (executor.probe(exp.handle()) != Executor.Liveness.GONE) {
+                continue;
+            }
+            if (TaskSource.fromJson(exp.task()).tracked()) {
+                // Sortie does not own a tracked run's process: mark it and leave the process alone. What the
+                // watcher had read is in the ledger; lines after its death stay in the events file.
+                Experiment lost = exp.ended(ExperimentStatus.INTERRUPTED, clock.instant(), null, "the watcher of this tracked run stopped");
+                if (ledger.update(lost, ExperimentStatus.RUNNING)) {
+                    changed.add(lost);
+                }
                 continue;
             }
             Experiment interrupted = exp.ended(ExperimentStatus.INTERRUPTED, clock.instant(), null,

@@ -49,6 +49,11 @@ public record ProjectPaths(Path projectDir) {
         return stateDir().resolve("runs").resolve(experimentId);
     }
 
+    /** Where the SDKs of an attempt append their events (sdk/PROTOCOL.md). */
+    public Path eventsFile(String experimentId, int attempt) {
+        return runDir(experimentId).resolve("logs").resolve("events-" + attempt + ".jsonl");
+    }
+
     public Path logFile(String experimentId, int attempt) {
         return runDir(experimentId).resolve("logs").resolve("attempt-" + attempt + ".log");
     }

@@ -14,8 +14,11 @@ import java.time.Duration;
  * sortie.yaml at the time (null when the command came from the command line alone) and the command-line
  * settings that changed it. {@code queued} says the experiment goes through the queue, so an interrupted attempt
  * is re-queued by the retry policy (a run the user watches in the foreground is left for them to retry).
+ * {@code tracked} marks a run started by hand and reported through an SDK ({@code sortie track}): Sortie does not
+ * own its process, so it never stops or re-runs it.
  */
-public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued) {
+@SuppressWarnings("checkstyle:ParameterNumber")
+public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public TaskConfig resolve(Path projectDir) {
@@ -27,7 +30,7 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
     }
 
     public TaskSource asQueued() {
-        return new TaskSource(yaml, adHocName, timeout, retries, true);
+        return new TaskSource(yaml, adHocName, timeout, retries, true, tracked);
     }
 
     public String toJson() {
@@ -41,6 +44,9 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
         if (queued) {
             n.put("queued", true);
         }
+        if (tracked) {
+            n.put("tracked", true);
+        }
         return n.toString();
     }
 
@@ -50,7 +56,8 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
             String t = n.path("timeout").isTextual() ? n.get("timeout").asText() : null;
             return new TaskSource(n.path("yaml").isTextual() ? n.get("yaml").asText() : null,
                     n.path("name").asText("experiment"), t == null ? null : Units.duration(t),
-                    n.path("retries").isInt() ? n.get("retries").asInt() : null, n.path("queued").asBoolean(false));
+                    n.path("retries").isInt() ? n.get("retries").asInt() : null, n.path("queued").asBoolean(false),
+                    n.path("tracked").asBoolean(false));
         } catch (Exception e) {
             throw new IllegalStateException("unreadable task record: " + e.getMessage(), e);
         }

@@ -74,13 +74,15 @@ public final class LocalExecutor implements Executor {
         Map<String, String> env = new LinkedHashMap<>(request.environment());
         env.put("SORTIE_CHECKPOINT_DIR", folders.checkpointDir().toString());
         env.put("SORTIE_ARTIFACT_DIR", folders.artifactDir().toString());
+        Path events = eventsFile(request.runDir(), request.experiment().attempt());
+        env.put("SORTIE_EVENTS_FILE", events.toString());
         List<List<String>> stages = new ArrayList<>();
         if (request.task().setup() != null) {
             stages.add(List.of("sh", "-c", request.task().setup()));
         }
         stages.add(request.command());
         RunSpec spec = new RunSpec(request.experiment().id(), request.task(), stages, env, root, cwd,
-                request.logFile(), store, request.listener());
+                request.logFile(), events, store, request.listener());
         return new LocalExecution(RunSupervisor.start(spec), root);
     }
 
@@ -116,8 +118,14 @@ public final class LocalExecutor implements Executor {
         }
         Path root = request.runDir().resolve("work");
         Path cwd = root.resolve(request.task().workdir()).normalize();
-        Salvage.collect(new WorkFolders(request.task(), root, cwd), request.logFile(), store, request.listener());
+        Salvage.collect(new WorkFolders(request.task(), root, cwd), request.logFile(),
+                eventsFile(request.runDir(), experiment.attempt()), store, request.listener());
         deleteTree(root);
+    }
+
+    /** Where the SDKs of one attempt append their events (sdk/PROTOCOL.md). */
+    static Path eventsFile(Path runDir, int attempt) {
+        return runDir.resolve("logs").resolve("events-" + attempt + ".jsonl");
     }
 
     static String hostName() {
