@@ -36,6 +36,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class RunSupervisor implements Execution {
     static final Duration METRIC_FLUSH = Duration.ofMillis(250);
     static final Duration FILE_POLL = Duration.ofSeconds(2);
+    /** How often CPU, memory and GPU use are sampled while a command runs. */
+    static final Duration SYSTEM_SAMPLE = Duration.ofSeconds(5);
     private static final int TAIL_SLEEP_MS = 20;
 
     private final RunSpec spec;
@@ -234,6 +236,8 @@ public final class RunSupervisor implements Execution {
         private final WorkFolders paths = new WorkFolders(spec.task(), spec.workRoot(), spec.cwd());
         private final List<MetricPoint> pending = new ArrayList<>();
         private final long started = System.nanoTime();
+        private final java.util.concurrent.ConcurrentLinkedQueue<MetricPoint> sampled = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private java.util.concurrent.ScheduledExecutorService sampler;
         private long lastFlush = System.nanoTime();
         private long lastFilePoll = System.nanoTime();
         private long lastCheckpoint = System.nanoTime();
@@ -251,7 +255,32 @@ public final class RunSupervisor implements Execution {
             this.outputs = new OutputCollector(spec.workRoot(), spec.store());
         }
 
+        /**
+         * Samples the machine and the command's process group on a thread of its own (nvidia-smi can take a while),
+         * handing the points to the watch loop. A command that ends within the first interval gets no samples.
+         */
+        private void startSampling(long processGroup) {
+            if (sampler != null) {
+                return;
+            }
+            SystemSampler system = SystemSampler.forThisMachine();
+            long[] n = {0};
+            sampler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "sortie-sample-" + spec.experimentId());
+                t.setDaemon(true);
+                return t;
+            });
+            sampler.scheduleAtFixedRate(() -> {
+                Process cur = current;
+                Map<String, Double> values = system.sample(cur == null ? processGroup : cur.pid());
+                Instant now = Instant.now();
+                long step = n[0]++;
+                values.forEach((k, v) -> sampled.add(new MetricPoint(k, step, v, now)));
+            }, SYSTEM_SAMPLE.toMillis(), SYSTEM_SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
         int follow(Process p) throws IOException, InterruptedException {
+            startSampling(p.pid());
             while (true) {
                 boolean exited = p.waitFor(TAIL_SLEEP_MS, TimeUnit.MILLISECONDS);
                 tailer.pump(this::line);
@@ -259,6 +288,9 @@ public final class RunSupervisor implements Execution {
                     events.pump(this::event);
                 }
                 long now = System.nanoTime();
+                for (MetricPoint s = sampled.poll(); s != null; s = sampled.poll()) {
+                    pending.add(s);
+                }
                 if (now - lastFlush >= METRIC_FLUSH.toNanos()) {
                     flush();
                 }
@@ -336,6 +368,12 @@ public final class RunSupervisor implements Execution {
         }
 
         void finish() throws IOException {
+            if (sampler != null) {
+                sampler.shutdownNow();
+            }
+            for (MetricPoint s = sampled.poll(); s != null; s = sampled.poll()) {
+                pending.add(s);
+            }
             tailer.drain(this::line);
             tailer.close();
             if (events != null) {

@@ -6,6 +6,7 @@ import dev.sortie.cli.commands.DiffCommand;
 import dev.sortie.cli.commands.ExecutorCommand;
 import dev.sortie.cli.commands.InitCommand;
 import dev.sortie.cli.commands.LogsCommand;
+import dev.sortie.cli.commands.PlotsCommand;
 import dev.sortie.cli.commands.PullCommand;
 import dev.sortie.cli.commands.QueueCommand;
 import dev.sortie.cli.commands.RemoveCommand;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Option;
 @Command(name = "sortie", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Run ML experiments wherever the compute is; keep every run in one experiments table.",
         subcommands = {InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class, LogsCommand.class,
-                StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, ApplyCommand.class,
+                StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, PlotsCommand.class, ApplyCommand.class,
                 BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the experiment failed, was stopped or interrupted", "2:bad usage or configuration",

@@ -1,0 +1,140 @@
+package dev.sortie.cli.commands;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sortie.cli.output.PlotsModel;
+import dev.sortie.cli.output.PlotsModel.Chart;
+import dev.sortie.cli.output.PlotsPng;
+import dev.sortie.cli.output.PlotsSvg;
+import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.model.Experiment;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "plots", mixinStandardHelpOptions = true,
+        description = {"Draw the step series of experiments: one chart per metric, one line per experiment.",
+                "Writes one self-contained HTML file (inline SVG; hover a point for its step and value) or a PNG."},
+        footer = {"", "Examples:",
+                "  sortie plots fast slow                 # every metric, to sortie-plots.html",
+                "  sortie plots fast slow --metric loss,acc -o runs.html",
+                "  sortie plots fast -o fast.png          # the charts stacked in one image",
+                "The file type follows the name: .html (or .htm) or .png. --json prints what was written, for programs."})
+public final class PlotsCommand extends ContextCommand {
+    static final String DEFAULT_FILE = "sortie-plots.html";
+
+    @Parameters(arity = "1..*", paramLabel = "EXP", description = "Experiment names or ids.")
+    List<String> experiments;
+
+    @Option(names = "--metric", paramLabel = "M", split = ",",
+            description = "A metric to draw (repeatable, or comma-separated; default: every metric of the experiments).")
+    List<String> metrics;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Where to write: a .html or .png file (default: " + DEFAULT_FILE + " in the working folder).")
+    Path output;
+
+    @Option(names = "--json", description = "Print the file written, its charts and experiments as JSON on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        Path file = context().workingDir().resolve(output == null ? Path.of(DEFAULT_FILE) : output).toAbsolutePath().normalize();
+        Kind kind = Kind.of(file);
+        ExperimentService service = context().service();
+        service.reconcile();
+        Set<String> seen = new LinkedHashSet<>();
+        List<Experiment> exps = new ArrayList<>();
+        for (String ref : experiments) {
+            Experiment e = service.find(ref);
+            if (seen.add(e.id())) {
+                exps.add(e);
+            }
+        }
+        List<PlotsModel.Source> sources = new ArrayList<>();
+        for (Experiment e : exps) {
+            sources.add(new PlotsModel.Source(e.name(), service.ledger().latestMetrics(e.id()).keySet(),
+                    key -> service.ledger().series(e.id(), key)));
+        }
+        List<Chart> charts = PlotsModel.charts(sources, metrics);
+        if (charts.isEmpty()) {
+            throw new IllegalArgumentException((exps.size() == 1 ? exps.get(0).name() + " has" : "these experiments have")
+                    + " no metrics to plot yet");
+        }
+
+        List<String> names = exps.stream().map(Experiment::name).toList();
+        Path parent = file.getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        // written beside the target and moved into place, so a reader never sees half a file
+        // (a plain new file, not createTempFile, so it gets the umask's permissions rather than owner-only)
+        Path tmp = file.resolveSibling("." + file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            if (kind == Kind.PNG) {
+                PlotsPng.write(charts, PlotsPng.WIDTH, PlotsPng.PLOT_HEIGHT, tmp);
+            } else {
+                String sub = String.join(", ", names) + " · " + count(charts.size(), "chart");
+                Files.writeString(tmp, PlotsSvg.html("Sortie plots: " + String.join(", ", names), sub, charts),
+                        StandardCharsets.UTF_8);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+
+        err().println("sortie: wrote " + count(charts.size(), "chart") + " of " + count(exps.size(), "experiment") + " to " + file);
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("path", file.toString());
+            m.put("format", kind.name().toLowerCase(Locale.ROOT));
+            m.put("experiments", names);
+            List<Map<String, Object>> cs = new ArrayList<>();
+            for (Chart c : charts) {
+                Map<String, Object> cm = new LinkedHashMap<>();
+                cm.put("metric", c.metric());
+                cm.put("experiments", c.series().stream().map(PlotsModel.Series::name).toList());
+                cm.put("points", c.points());
+                cs.add(cm);
+            }
+            m.put("charts", cs);
+            out().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
+        }
+        return 0;
+    }
+
+    private static String count(int n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
+    enum Kind {
+        HTML, PNG;
+
+        static Kind of(Path file) {
+            String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (name.endsWith(".png")) {
+                return PNG;
+            }
+            if (name.endsWith(".html") || name.endsWith(".htm")) {
+                return HTML;
+            }
+            throw new IllegalArgumentException("-o " + file.getFileName() + ": name a .html or a .png file");
+        }
+    }
+}
