@@ -38,6 +38,8 @@ public final class RunSupervisor implements Execution {
     static final Duration FILE_POLL = Duration.ofSeconds(2);
     /** How often CPU, memory and GPU use are sampled while a command runs. */
     static final Duration SYSTEM_SAMPLE = Duration.ofSeconds(5);
+    /** The first sample comes early, so runs of a few seconds show their footprint too. */
+    static final Duration SYSTEM_FIRST_SAMPLE = Duration.ofSeconds(1);
     private static final int TAIL_SLEEP_MS = 20;
 
     private final RunSpec spec;
@@ -257,7 +259,7 @@ public final class RunSupervisor implements Execution {
 
         /**
          * Samples the machine and the command's process group on a thread of its own (nvidia-smi can take a while),
-         * handing the points to the watch loop. A command that ends within the first interval gets no samples.
+         * handing the points to the watch loop. A command that ends within a second gets no samples.
          */
         private void startSampling(long processGroup) {
             if (sampler != null) {
@@ -276,7 +278,7 @@ public final class RunSupervisor implements Execution {
                 Instant now = Instant.now();
                 long step = n[0]++;
                 values.forEach((k, v) -> sampled.add(new MetricPoint(k, step, v, now)));
-            }, SYSTEM_SAMPLE.toMillis(), SYSTEM_SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
+            }, SYSTEM_FIRST_SAMPLE.toMillis(), SYSTEM_SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
         }
 
         int follow(Process p) throws IOException, InterruptedException {
