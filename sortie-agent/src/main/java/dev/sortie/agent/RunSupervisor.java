@@ -35,6 +35,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class RunSupervisor implements Execution {
     static final Duration METRIC_FLUSH = Duration.ofMillis(250);
+    /** A burst of metrics is written in batches this big: one ledger transaction per batch, not per line. */
+    static final int FLUSH_POINTS = 20_000;
     static final Duration FILE_POLL = Duration.ofSeconds(2);
     /** How often CPU, memory and GPU use are sampled while a command runs. */
     static final Duration SYSTEM_SAMPLE = Duration.ofSeconds(5);
@@ -165,7 +167,11 @@ public final class RunSupervisor implements Execution {
             }
             if (code != 0) {
                 String what = last ? "" : "setup ";
-                return new RunOutcome(ExperimentStatus.FAILED, code, what + "exited with code " + code + explain(code));
+                String why = what + "exited with code " + code + explain(code);
+                if (last && watch.sdkError != null) {
+                    why = watch.sdkError + " (" + why + ")";
+                }
+                return new RunOutcome(ExperimentStatus.FAILED, code, why);
             }
         }
         return new RunOutcome(ExperimentStatus.SUCCEEDED, 0, null);
@@ -233,6 +239,8 @@ public final class RunSupervisor implements Execution {
         private final LogTailer tailer;
         private final LogTailer events;
         private final List<RunEvents.Artifact> requested = new ArrayList<>();
+        /** Why the run failed, as the SDK saw it (an exception's type and message): better than an exit code. */
+        private volatile String sdkError;
         private final MetricCollector metrics;
         private final OutputCollector outputs;
         private final WorkFolders paths = new WorkFolders(spec.task(), spec.workRoot(), spec.cwd());
@@ -322,7 +330,7 @@ public final class RunSupervisor implements Execution {
             List<MetricPoint> points = metrics.line(line, Instant.now());
             if (!points.isEmpty()) {
                 pending.addAll(points);
-                if (pending.size() >= 1000) {
+                if (pending.size() >= FLUSH_POINTS) {
                     flush();
                 }
             }
@@ -333,12 +341,14 @@ public final class RunSupervisor implements Execution {
             RunEvents.parse(line).ifPresent(e -> {
                 if (e instanceof RunEvents.Metrics m) {
                     pending.addAll(metrics.event(m, Instant.now()));
-                    if (pending.size() >= 1000) {
+                    if (pending.size() >= FLUSH_POINTS) {
                         flush();
                     }
                 } else if (e instanceof RunEvents.Artifact a) {
                     requested.add(a);
                     saveRequested(a);
+                } else if (e instanceof RunEvents.End end && !end.succeeded() && end.error() != null) {
+                    sdkError = end.error();
                 }
             });
         }

@@ -112,6 +112,17 @@ class PythonSdkTest {
     }
 
     @Test
+    void aScheduledRunThatRaisesIsFailedWithTheExceptionAsItsError() throws Exception {
+        TestProject.Result r = project.sortie("run", "-n", "raises", "--", "env", "PYTHONPATH=" + SDK, "python3", "train.py", "fail");
+        assertThat(r.code()).isEqualTo(1);
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment e = l.find("raises").orElseThrow();
+            assertThat(e.status()).isEqualTo(ExperimentStatus.FAILED);
+            assertThat(e.error()).contains("ValueError: boom").contains("exited with code 1");
+        }
+    }
+
+    @Test
     void theSdksOwnUnitTestsPass() throws Exception {
         Process p = new ProcessBuilder("python3", "-m", "unittest", "discover", "-s", "sdk/python/tests")
                 .directory(REPO.toFile()).redirectErrorStream(true).start();
