@@ -528,7 +528,7 @@ public final class ExperimentService {
             throw new ConfigException("experiment '" + exp.name() + "' is running; stop it first ('sortie stop " + exp.name() + "')");
         }
         ledger.delete(exp.id());
-        deleteTree(paths.runDir(exp.id()));
+        dev.sortie.core.util.FileTrees.delete(paths.runDir(exp.id()));
         if (exp.code() != null) {
             snapshots.get().release(exp.id());
         }
@@ -628,17 +628,6 @@ public final class ExperimentService {
             return YAML.writeValueAsBytes(root);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (var walk = Files.walk(root)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 

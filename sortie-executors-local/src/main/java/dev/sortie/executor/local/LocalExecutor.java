@@ -14,6 +14,7 @@ import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.RunHandle;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.util.FileTrees;
 import dev.sortie.core.util.Trace;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -137,22 +138,7 @@ public final class LocalExecutor implements Executor {
     }
 
     static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
-            @Override
-            public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return java.nio.file.FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.deleteIfExists(dir);
-                return java.nio.file.FileVisitResult.CONTINUE;
-            }
-        });
+        FileTrees.delete(root);
     }
 
     /** A local attempt; once it ends and its outputs are saved, its copy of the code goes. */
