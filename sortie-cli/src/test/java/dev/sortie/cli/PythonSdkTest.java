@@ -123,6 +123,37 @@ class PythonSdkTest {
     }
 
     @Test
+    void metricsOfARunningExperimentShowWithinFiveSeconds() throws Exception {
+        project.write("live.py", """
+                import time, sortie
+                with sortie.start() as run:
+                    run.log(live_metric=42.0, step=1)
+                    print("logged", flush=True)
+                    time.sleep(60)
+                """).commit();
+        ProcessBuilder pb = project.processBuilder(tmp.resolve("cli.log"), "run", "-n", "live", "--", "env", "PYTHONPATH=" + SDK, "python3", "live.py");
+        Process cli = pb.start();
+        try {
+            RunLifecycleTest.waitUntil("the run to log", Duration.ofSeconds(60), () -> {
+                try {
+                    return Files.readString(tmp.resolve("cli.log")).contains("logged");
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            // The promise is "within 5 seconds"; the path is ~0.5 s (SDK flush, tail, ledger batch), so this has margin.
+            RunLifecycleTest.waitUntil("the metric to show", Duration.ofSeconds(5), () -> {
+                TestProject.Result show = project.sortie("show", "--json");
+                return show.out().contains("\"live_metric\" : 42") && show.out().contains("running");
+            });
+            assertThat(project.sortie("status").out()).contains("live_metric=42");
+        } finally {
+            project.sortie("stop", "live", "--grace", "2s");
+            cli.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void theSdksOwnUnitTestsPass() throws Exception {
         Process p = new ProcessBuilder("python3", "-m", "unittest", "discover", "-s", "sdk/python/tests")
                 .directory(REPO.toFile()).redirectErrorStream(true).start();
