@@ -122,7 +122,8 @@ def bench_floor(work, vals):
     d = os.path.join(work, "floor")
     os.makedirs(d)
     out_path = os.path.join(d, "out.txt")
-    with open(out_path, "wb") as out:
+    # O_APPEND: the two commands share this file, and appends never overwrite each other.
+    with open(out_path, "ab") as out:
         t = time.perf_counter()
         subprocess.run(["xargs", "-P", str(JOBS), "-n", "1", PY, "-c", CODE], cwd=d, env=BASE_ENV,
                        input="\n".join(vals).encode(), stdout=out, check=True)
