@@ -1,0 +1,236 @@
+package dev.sortie.core.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.config.TaskConfigLoader;
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.CommandSpec;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.params.ParamOverride;
+import dev.sortie.core.params.ParamSubstitution;
+import dev.sortie.core.params.Params;
+import dev.sortie.core.store.CodeSnapshot;
+import dev.sortie.core.store.CodeSnapshots;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/**
+ * Creates experiments: validates what the user asked for (task, params, command, executor, name), snapshots the
+ * code, and records them. The part of {@link ExperimentService} that runs before anything runs.
+ */
+final class ExperimentFactory {
+    /** The executor of a queued experiment that may run wherever the queue is drained. */
+    static final String ANY_EXECUTOR = "";
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+            .build();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ProjectPaths paths;
+    private final Ledger ledger;
+    private final Supplier<CodeSnapshots> snapshots;
+    private final ExecutorRegistry executors;
+    private final Clock clock;
+
+    ExperimentFactory(ProjectPaths paths, Ledger ledger, Supplier<CodeSnapshots> snapshots, ExecutorRegistry executors, Clock clock) {
+        this.paths = paths;
+        this.ledger = ledger;
+        this.snapshots = snapshots;
+        this.executors = executors;
+        this.clock = clock;
+    }
+
+    /**
+     * Validates run requests (one per experiment; a grid is many), snapshots the code once for all of them, and
+     * records them in one transaction: queued, or running on behalf of this process.
+     */
+    List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued, RunHandle watcher) throws IOException {
+        Path projectDir = paths.projectDir();
+        Path yamlFile = projectDir.resolve(TaskConfigLoader.FILE_NAME);
+        String yaml = Files.isRegularFile(yamlFile) ? Files.readString(yamlFile, StandardCharsets.UTF_8) : null;
+        List<Planned> planned = new ArrayList<>(requests.size());
+        java.util.Set<String> names = new java.util.HashSet<>();
+        int nextNumber = -1;
+        for (RunRequest request : requests) {
+            if (yaml == null && request.argv() == null) {
+                throw new ConfigException("no " + TaskConfigLoader.FILE_NAME + " in " + projectDir
+                        + " and no command after '--': run 'sortie init' to create one, or give the command, e.g. sortie run -- python train.py");
+            }
+            TaskSource source = new TaskSource(yaml, safeName(projectDir), request.timeout(), request.retries(), queued, false);
+            TaskConfig task = source.resolve(projectDir);
+            Params params;
+            try {
+                params = ParamOverride.apply(task.params(), request.overrides());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(e.getMessage());
+            }
+            CommandSpec command = command(request, task, params, yamlFile);
+            String executor = request.executor() == null ? (queued ? ANY_EXECUTOR : ExecutorRegistry.LOCAL) : request.executor();
+            if (!executor.equals(ANY_EXECUTOR)) {
+                executors.spec(executor);
+            }
+            String name = request.name();
+            if (name != null) {
+                if (!NAME.matcher(name).matches()) {
+                    throw new ConfigException("'" + name + "' is not a valid experiment name (letters, digits, '.', '_', '-'; up to 100; starting with a letter or digit)");
+                }
+                if (ledger.nameExists(name) || !names.add(name)) {
+                    throw new ConfigException("an experiment named '" + name + "' already exists; pick another name or 'sortie remove " + name + "'");
+                }
+            } else {
+                if (nextNumber < 0) {
+                    nextNumber = ledger.count() + 1;
+                }
+                while (ledger.nameExists(task.name() + "-" + nextNumber) || names.contains(task.name() + "-" + nextNumber)) {
+                    nextNumber++;
+                }
+                name = task.name() + "-" + nextNumber++;
+                names.add(name);
+            }
+            Map<String, byte[]> overrides = new LinkedHashMap<>();
+            if (!params.equals(task.params())) {
+                if (task.paramsFile() != null) {
+                    overrides.put(projectRelative(task, task.paramsFile()), yaml(params));
+                } else if (yaml != null) {
+                    overrides.put(TaskConfigLoader.FILE_NAME, withParams(yaml, params));
+                }
+            }
+            planned.add(new Planned(newId(), name, executor, command, params, source, task.withParams(params), overrides));
+        }
+        List<CodeSnapshots.Request> snapshotRequests = new ArrayList<>(planned.size());
+        for (Planned p : planned) {
+            snapshotRequests.add(new CodeSnapshots.Request(p.id(), p.overrides(), "sortie: experiment " + p.name() + " (" + p.id() + ")"));
+        }
+        List<CodeSnapshot> snaps = snapshots.get().snapshotAll(snapshotRequests);
+        Instant now = clock.instant();
+        List<Experiment> experiments = new ArrayList<>(planned.size());
+        List<PreparedRun> out = new ArrayList<>(planned.size());
+        for (int i = 0; i < planned.size(); i++) {
+            Planned p = planned.get(i);
+            Experiment exp = queued
+                    ? new Experiment(p.id(), p.name(), ExperimentStatus.QUEUED, p.executor(), p.command(), p.params(), snaps.get(i).ref(),
+                            p.source().toJson(), now, null, null, null, null, 1, null)
+                    : new Experiment(p.id(), p.name(), ExperimentStatus.RUNNING, p.executor(), p.command(), p.params(), snaps.get(i).ref(),
+                            p.source().toJson(), now, now, null, null, null, 1, watcher);
+            experiments.add(exp);
+            out.add(new PreparedRun(exp, p.task(), false));
+        }
+        ledger.insertAll(experiments);
+        return out;
+    }
+
+    /** An experiment worked out from a request, before its snapshot and record exist. */
+    private record Planned(String id, String name, String executor, CommandSpec command, Params params, TaskSource source,
+            TaskConfig task, Map<String, byte[]> overrides) {
+    }
+
+    private static CommandSpec command(RunRequest request, TaskConfig task, Params params, Path yamlFile) {
+        if (request.argv() != null) {
+            return CommandSpec.argv(request.argv());
+        }
+        if (task.run() == null) {
+            throw new ConfigException(yamlFile, 0, "run", "nothing to run: add 'run: <command>' or give a command after '--'");
+        }
+        Map<String, String> known = new LinkedHashMap<>(System.getenv());
+        known.putAll(task.env());
+        List<String> unknown = ParamSubstitution.unknownPlaceholders(task.run(), params, known);
+        if (!unknown.isEmpty()) {
+            throw new ConfigException(yamlFile, 0, "run", "${" + unknown.get(0) + "} names no param and no environment variable (params: "
+                    + (params.isEmpty() ? "none" : String.join(", ", params.flatten().keySet())) + ")");
+        }
+        return CommandSpec.shell(task.run());
+    }
+
+    /**
+     * Records a run started by hand (a script or a notebook using an SDK) as a running experiment: a code snapshot
+     * of the workspace as it is, the given params, watched by process {@code watcher} and running as {@code tracked}.
+     */
+    Experiment openTracked(String id, String name, Params params, List<String> commandLine, RunHandle handle) throws IOException {
+        if (name != null) {
+            if (!NAME.matcher(name).matches()) {
+                throw new ConfigException("'" + name + "' is not a valid experiment name (letters, digits, '.', '_', '-'; starting with a letter or digit)");
+            }
+            if (ledger.nameExists(name)) {
+                throw new ConfigException("an experiment named '" + name + "' already exists; pick another name");
+            }
+        }
+        String base = safeName(paths.projectDir());
+        String finalName = name != null ? name : nextName(base);
+        CodeSnapshot snap = snapshots.get().snapshot(id, Map.of(), "sortie: tracked run " + finalName + " (" + id + ")");
+        Instant now = clock.instant();
+        TaskSource source = new TaskSource(null, base, null, null, false, true);
+        Experiment exp = new Experiment(id, finalName, ExperimentStatus.RUNNING, ExecutorRegistry.LOCAL,
+                CommandSpec.argv(commandLine.isEmpty() ? List.of("(tracked)") : commandLine), params, snap.ref(), source.toJson(),
+                now, now, null, null, null, 1, handle);
+        ledger.insert(exp);
+        return exp;
+    }
+
+    static String projectRelative(TaskConfig task, String workdirRelative) {
+        Path p = Path.of(task.workdir()).resolve(workdirRelative).normalize();
+        return p.toString().replace('\\', '/');
+    }
+
+    private String nextName(String base) {
+        int n = ledger.count() + 1;
+        while (ledger.nameExists(base + "-" + n)) {
+            n++;
+        }
+        return base + "-" + n;
+    }
+
+    private static String safeName(Path dir) {
+        Path f = dir.getFileName();
+        String n = f == null ? "experiment" : f.toString().replaceAll("[^A-Za-z0-9._-]", "-");
+        return n.isEmpty() || !Character.isLetterOrDigit(n.charAt(0)) ? "exp" + n : n;
+    }
+
+    static String newId() {
+        byte[] b = new byte[5];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    static byte[] yaml(Params params) {
+        try {
+            return YAML.writeValueAsBytes(params.asMap());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** sortie.yaml with its inline params replaced (only in the snapshot: the user's file is never rewritten). */
+    static byte[] withParams(String yaml, Params params) {
+        try {
+            JsonNode root = YAML.readTree(yaml);
+            ((ObjectNode) root).set("params", JSON.valueToTree(params.asMap()));
+            return YAML.writeValueAsBytes(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+}
