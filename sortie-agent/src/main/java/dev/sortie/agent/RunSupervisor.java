@@ -267,7 +267,7 @@ public final class RunSupervisor implements Execution {
 
         /**
          * Samples the machine and the command's process group on a thread of its own (nvidia-smi can take a while),
-         * handing the points to the watch loop. A command that ends within a second gets no samples.
+         * handing the points to the watch loop. It starts after the command's first second.
          */
         private void startSampling(long processGroup) {
             if (sampler != null) {
@@ -286,11 +286,10 @@ public final class RunSupervisor implements Execution {
                 Instant now = Instant.now();
                 long step = n[0]++;
                 values.forEach((k, v) -> sampled.add(new MetricPoint(k, step, v, now)));
-            }, SYSTEM_FIRST_SAMPLE.toMillis(), SYSTEM_SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
+            }, 0, SYSTEM_SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
         }
 
         int follow(Process p) throws IOException, InterruptedException {
-            startSampling(p.pid());
             while (true) {
                 boolean exited = p.waitFor(TAIL_SLEEP_MS, TimeUnit.MILLISECONDS);
                 tailer.pump(this::line);
@@ -298,6 +297,10 @@ public final class RunSupervisor implements Execution {
                     events.pump(this::event);
                 }
                 long now = System.nanoTime();
+                // Sampling starts once a command has run a second: a queue of short runs pays nothing for it.
+                if (sampler == null && now - started >= SYSTEM_FIRST_SAMPLE.toNanos()) {
+                    startSampling(p.pid());
+                }
                 for (MetricPoint s = sampled.poll(); s != null; s = sampled.poll()) {
                     pending.add(s);
                 }
