@@ -42,6 +42,15 @@ print(json.dumps({"id": "f00dfeed42", "name": "notebook-3", "events_file": os.pa
 '''
 
 
+def complete_events(path):
+    """The complete lines so far, as Sortie's watcher reads them: a write in progress may end mid-line."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        data = f.read()
+    return [json.loads(line) for line in data[:data.rfind(b"\n") + 1].decode("utf-8").splitlines()]
+
+
 def read_events(path):
     """Every line of the events file, parsed; fails on a line that is not a complete JSON object."""
     if not os.path.exists(path):
@@ -177,7 +186,7 @@ class InsideRunTest(Base):
         run = sortie.start()
         run.log(loss=1.0, step=0)
         deadline = time.time() + 3
-        while time.time() < deadline and not read_events(path):
+        while time.time() < deadline and not complete_events(path):
             time.sleep(0.05)
         self.assertEqual(metric_values(read_events(path), "loss"), [1.0])
         run.finish()
@@ -189,7 +198,7 @@ class InsideRunTest(Base):
         for i in range(100):
             run.log_metrics({"m%d" % j: i for j in range(100)}, step=i)
         deadline = time.time() + 5
-        while time.time() < deadline and len(read_events(path)) < 100:
+        while time.time() < deadline and len(complete_events(path)) < 100:
             time.sleep(0.02)
         self.assertEqual(len(read_events(path)), 100)
         run.finish()
