@@ -199,7 +199,9 @@ public final class ExperimentService {
             control.attach(execution);
             outcome = execution.await();
             Trace.mark("ended " + exp.name());
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // Whatever keeps the executor from starting the run, the experiment ends failed with the reason,
+            // rather than staying "running" until a reconcile notices.
             outcome = new RunOutcome(ExperimentStatus.FAILED, null, "could not start: " + e.getMessage());
         }
         ExperimentStatus status = control.interrupted() ? ExperimentStatus.INTERRUPTED : outcome.status();
@@ -302,8 +304,15 @@ public final class ExperimentService {
             if (!executors.has(exp.executor())) {
                 continue;
             }
-            Executor executor = executors.get(exp.executor());
-            if (executor.probe(exp.handle()) != Executor.Liveness.GONE) {
+            Executor executor;
+            Executor.Liveness liveness;
+            try {
+                executor = executors.get(exp.executor());
+                liveness = executor.probe(exp.handle());
+            } catch (RuntimeException e) {
+                continue; // an executor that cannot tell (or whose config broke) leaves its runs as they are
+            }
+            if (liveness != Executor.Liveness.GONE) {
                 continue;
             }
             if (TaskSource.fromJson(exp.task()).tracked()) {

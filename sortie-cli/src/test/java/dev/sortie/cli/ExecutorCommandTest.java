@@ -1,0 +1,43 @@
+package dev.sortie.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Executors configured in .sortie/config.yaml, as the CLI shows and checks them. */
+@Tag("integration")
+class ExecutorCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void listTestAndRunReportBadConfigAndUnreachableHostsClearly() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("README", "x\n").commit();
+        project.sortie("init");
+        project.write(".sortie/config.yaml", """
+                executors:
+                  closed: {type: ssh, host: 127.0.0.1, port: 1, identity: %s}
+                  typo: {type: ssh, hots: gpu1}
+                """.formatted(tmp.resolve("no-such-key")));
+        TestProject.Result list = project.sortie("executor", "list");
+        assertThat(list.code()).isZero();
+        assertThat(list.out()).contains("local").contains("closed").contains("'executors.typo.hots'");
+
+        TestProject.Result typo = project.sortie("executor", "test", "typo");
+        assertThat(typo.code()).isEqualTo(2);
+        assertThat(typo.err()).contains("did you mean 'host'");
+
+        TestProject.Result closed = project.sortie("executor", "test", "closed");
+        assertThat(closed.code()).isEqualTo(3);
+        assertThat(closed.err()).contains("closed").contains("no-such-key");
+
+        TestProject.Result run = project.sortie("run", "-n", "remote", "-e", "closed", "--", "true");
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err()).contains("remote failed").contains("not yet");
+        assertThat(project.sortie("show", "--columns", "name,status").out()).contains("failed");
+    }
+}

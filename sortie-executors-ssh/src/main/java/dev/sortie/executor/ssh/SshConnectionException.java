@@ -1,0 +1,20 @@
+package dev.sortie.executor.ssh;
+
+import java.io.IOException;
+
+/** An SSH connection or command that failed, told the way a user can fix it (the host, what happened, what to do). */
+public class SshConnectionException extends IOException {
+    /** What went wrong, for callers that react differently (e.g. the CLI offering to accept a new host key). */
+    public enum Kind { UNREACHABLE, HOST_KEY_UNKNOWN, HOST_KEY_CHANGED, HOST_KEY_REVOKED, AUTH_FAILED, BAD_IDENTITY, TIMEOUT, DISCONNECTED, OTHER }
+
+    private final Kind kind;
+
+    public SshConnectionException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+}
