@@ -128,16 +128,22 @@ public final class CliContext implements AutoCloseable {
         t.start();
     }
 
-    /** {@code $SORTIE_CONFIG}, else {@code $XDG_CONFIG_HOME/sortie/config.yaml}, else {@code ~/.config/sortie/config.yaml}. */
-    static Path userConfig() {
+    /** The user's config file, whether it exists or not (see {@link #userConfig()}). */
+    public static Path userConfigPath() {
         String explicit = System.getenv("SORTIE_CONFIG");
         if (explicit != null && !explicit.isBlank()) {
             return Path.of(explicit);
         }
         String xdg = System.getenv("XDG_CONFIG_HOME");
         Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".config");
-        Path f = base.resolve("sortie").resolve("config.yaml");
-        return Files.exists(f) ? f : null;
+        return base.resolve("sortie").resolve("config.yaml");
+    }
+
+    /** The user's config file if it exists, or {@code $SORTIE_CONFIG} as given (a missing one is then an error). */
+    static Path userConfig() {
+        Path f = userConfigPath();
+        String explicit = System.getenv("SORTIE_CONFIG");
+        return (explicit != null && !explicit.isBlank()) || Files.exists(f) ? f : null;
     }
 
     @Override

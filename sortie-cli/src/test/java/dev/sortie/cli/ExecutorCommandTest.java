@@ -40,4 +40,28 @@ class ExecutorCommandTest {
         assertThat(run.err()).contains("remote failed").contains("not yet");
         assertThat(project.sortie("show", "--columns", "name,status").out()).contains("failed");
     }
+
+    @Test
+    void addAndRemoveWriteTheProjectsConfigAfterCheckingTheSettings() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj2"));
+        project.write("README", "x\n").commit();
+        project.sortie("init");
+        assertThat(project.sortie("executor", "add", "gpu1", "--type", "ssh", "--host", "127.0.0.1", "--port", "2222").code()).isZero();
+        assertThat(project.read(".sortie/config.yaml")).contains("gpu1").contains("host: 127.0.0.1").contains("port: 2222");
+        assertThat(project.sortie("executor", "list").out()).contains("gpu1").contains("ssh");
+        TestProject.Result again = project.sortie("executor", "add", "gpu1", "--type", "ssh", "--host", "x");
+        assertThat(again.code()).isEqualTo(2);
+        assertThat(again.err()).contains("exists").contains("--force");
+        TestProject.Result badType = project.sortie("executor", "add", "k", "--type", "kube", "--host", "x");
+        assertThat(badType.code()).isEqualTo(2);
+        assertThat(badType.err()).contains("unknown executor type 'kube'").contains("ssh");
+        TestProject.Result noHost = project.sortie("executor", "add", "h", "--type", "ssh");
+        assertThat(noHost.code()).isEqualTo(2);
+        assertThat(noHost.err()).contains("host");
+        assertThat(project.sortie("executor", "add", "local", "--type", "ssh", "--host", "x").code()).isEqualTo(2);
+        assertThat(project.sortie("executor", "add", "bad name", "--type", "ssh", "--host", "x").code()).isEqualTo(2);
+        assertThat(project.sortie("executor", "remove", "gpu1").code()).isZero();
+        assertThat(project.read(".sortie/config.yaml")).doesNotContain("gpu1");
+        assertThat(project.sortie("executor", "remove", "gpu1").code()).isEqualTo(2);
+    }
 }

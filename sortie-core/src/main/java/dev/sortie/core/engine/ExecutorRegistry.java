@@ -78,6 +78,20 @@ public final class ExecutorRegistry implements AutoCloseable {
         }
     }
 
+    /** The executor types the class path provides. */
+    public List<String> types() {
+        return new ArrayList<>(providers.keySet());
+    }
+
+    /** Checks a new executor's settings the way its type will read them (ConfigException if they are wrong). */
+    public void validate(ExecutorSpec spec) {
+        ExecutorProvider p = providers.get(spec.type());
+        if (p == null) {
+            throw new ConfigException("unknown executor type '" + spec.type() + "' (available: " + String.join(", ", providers.keySet()) + ")");
+        }
+        p.create(spec, context).close();
+    }
+
     public List<String> names() {
         return new ArrayList<>(specs.keySet());
     }
