@@ -8,9 +8,9 @@ import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
 import dev.sortie.core.model.RunHandle;
 import dev.sortie.core.util.Trace;
+import dev.sortie.core.util.Hosts;
 import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -152,7 +152,7 @@ public final class RunSupervisor implements Execution {
             Process p = launch(argv);
             Trace.mark("spawned pid " + p.pid());
             current = p;
-            handle = new RunHandle(hostName(), ProcessHandle.current().pid(),
+            handle = new RunHandle(Hosts.name(), ProcessHandle.current().pid(),
                     ProcessHandle.current().info().startInstant().orElse(null), p.pid(),
                     p.toHandle().info().startInstant().orElse(null));
             spec.listener().started(handle);
@@ -226,13 +226,6 @@ public final class RunSupervisor implements Execution {
         }
     }
 
-    static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            return "localhost";
-        }
-    }
 
     /** The watching half: tail, metrics, metric files, checkpoints, timeout. Runs on the supervisor thread. */
     private final class Watch {

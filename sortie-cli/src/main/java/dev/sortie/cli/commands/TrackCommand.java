@@ -19,8 +19,8 @@ import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
 import dev.sortie.core.model.RunHandle;
 import dev.sortie.core.params.Params;
+import dev.sortie.core.util.Hosts;
 import java.io.File;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,7 +97,7 @@ public final class TrackCommand {
             Process watcher = startWatcher(paths, id, tracked);
             Experiment exp;
             try {
-                RunHandle handle = new RunHandle(hostName(), watcher.pid(), watcher.toHandle().info().startInstant().orElse(null),
+                RunHandle handle = new RunHandle(Hosts.name(), watcher.pid(), watcher.toHandle().info().startInstant().orElse(null),
                         tracked, ProcessGroups.startTime(tracked));
                 exp = service.openTracked(id, name, p, commandLine(tracked), handle);
             } catch (RuntimeException | java.io.IOException e) {
@@ -261,11 +261,4 @@ public final class TrackCommand {
         }
     }
 
-    static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
-            return "localhost";
-        }
-    }
 }

@@ -21,8 +21,8 @@ import dev.sortie.core.params.ParamSubstitution;
 import dev.sortie.core.params.Params;
 import dev.sortie.core.store.CodeSnapshots;
 import dev.sortie.core.util.Trace;
+import dev.sortie.core.util.Hosts;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -458,16 +458,9 @@ public final class ExperimentService {
 
     private RunHandle watcherHandle() {
         ProcessHandle me = ProcessHandle.current();
-        return new RunHandle(hostName(), me.pid(), me.info().startInstant().orElse(null), 0, null);
+        return new RunHandle(Hosts.name(), me.pid(), me.info().startInstant().orElse(null), 0, null);
     }
 
-    static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            return "localhost";
-        }
-    }
 
     private static <T> Supplier<T> memoize(Supplier<T> s) {
         return new Supplier<>() {

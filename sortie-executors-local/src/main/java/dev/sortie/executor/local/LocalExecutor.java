@@ -16,6 +16,7 @@ import dev.sortie.core.model.RunHandle;
 import dev.sortie.core.store.BlobStore;
 import dev.sortie.core.util.FileTrees;
 import dev.sortie.core.util.Trace;
+import dev.sortie.core.util.Hosts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +54,7 @@ public final class LocalExecutor implements Executor {
     @Override
     public Execution launch(LaunchRequest request) throws IOException {
         Path root = request.runDir().resolve("work");
-        deleteTree(root);
+        FileTrees.delete(root);
         Files.createDirectories(root);
         request.code().materialize(root);
         Trace.mark("materialized " + request.experiment().name());
@@ -92,7 +93,7 @@ public final class LocalExecutor implements Executor {
         if (handle == null) {
             return Liveness.GONE;
         }
-        if (!handle.host().equals(hostName())) {
+        if (!handle.host().equals(Hosts.name())) {
             return Liveness.UNKNOWN;
         }
         return ProcessGroups.isAlive(handle.supervisorPid(), handle.supervisorStart()) ? Liveness.ALIVE : Liveness.GONE;
@@ -114,14 +115,14 @@ public final class LocalExecutor implements Executor {
     @Override
     public void salvage(Experiment experiment, SalvageRequest request) throws IOException {
         RunHandle h = experiment.handle();
-        if (h != null && h.host().equals(hostName())) {
+        if (h != null && h.host().equals(Hosts.name())) {
             stop(h, SALVAGE_GRACE);
         }
         Path root = request.runDir().resolve("work");
         Path cwd = root.resolve(request.task().workdir()).normalize();
         Salvage.collect(new WorkFolders(request.task(), root, cwd), request.logFile(),
                 eventsFile(request.runDir(), experiment.attempt()), store, request.listener());
-        deleteTree(root);
+        FileTrees.delete(root);
     }
 
     /** Where the SDKs of one attempt append their events (sdk/PROTOCOL.md). */
@@ -129,17 +130,7 @@ public final class LocalExecutor implements Executor {
         return runDir.resolve("logs").resolve("events-" + attempt + ".jsonl");
     }
 
-    static String hostName() {
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            return "localhost";
-        }
-    }
 
-    static void deleteTree(Path root) throws IOException {
-        FileTrees.delete(root);
-    }
 
     /** A local attempt; once it ends and its outputs are saved, its copy of the code goes. */
     private record LocalExecution(RunSupervisor supervisor, Path root) implements Execution {
@@ -152,7 +143,7 @@ public final class LocalExecutor implements Executor {
         public RunOutcome await() throws InterruptedException {
             RunOutcome outcome = supervisor.await();
             try {
-                deleteTree(root);
+                FileTrees.delete(root);
             } catch (IOException e) {
                 // A leftover copy costs disk, not data: everything declared is already in the store.
             }
