@@ -199,6 +199,20 @@ class QueueTest {
     }
 
     @Test
+    void queuedExperimentsRunWhatWasQueuedEvenIfTheWorkspaceChangedSince() throws Exception {
+        project.write("sortie.yaml", "run: python3 job.py ${lr} ${sleep}\nparams: params.yaml\ncheckpoints: ck/\n")
+                .write("params.yaml", "lr: 0.1\nsleep: 0\n").commit();
+        project.sortie("run", "--queue", "-q", "-n", "p", "-S", "lr=1,2");
+        Files.delete(project.dir.resolve("params.yaml")); // the workspace moves on; the snapshot holds the params
+        Process w = spawnWorker(tmp.resolve("runs.txt"), "queue", "start");
+        assertThat(w.waitFor()).isZero();
+        try (Ledger l = ledger()) {
+            assertThat(l.find("p-1").orElseThrow().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+            assertThat(l.latestMetrics(l.find("p-2").orElseThrow().id())).containsEntry("metric", 4.0);
+        }
+    }
+
+    @Test
     void badQueueInputIsAUsageError() throws Exception {
         assertThat(project.sortie("run", "--queue", "-S", "nope=1,2").code()).isEqualTo(2);
         assertThat(project.sortie("queue", "start", "-e", "nowhere").code()).isEqualTo(2);

@@ -39,10 +39,22 @@ public final class TaskConfigLoader {
 
     /** Parses sortie.yaml text as it was when an experiment was created (retries run exactly that). */
     public static TaskConfig parse(Path projectDir, String text) {
-        return fromDocument(YamlDocument.parse(projectDir.resolve(FILE_NAME), text), projectDir);
+        return fromDocument(YamlDocument.parse(projectDir.resolve(FILE_NAME), text), projectDir, true);
+    }
+
+    /**
+     * Parses the sortie.yaml of a recorded experiment without reading its params file: the experiment carries
+     * its params, and the workspace's params file may have changed or gone since it was queued.
+     */
+    public static TaskConfig parseRecorded(Path projectDir, String text) {
+        return fromDocument(YamlDocument.parse(projectDir.resolve(FILE_NAME), text), projectDir, false);
     }
 
     static TaskConfig fromDocument(YamlDocument doc, Path projectDir) {
+        return fromDocument(doc, projectDir, true);
+    }
+
+    static TaskConfig fromDocument(YamlDocument doc, Path projectDir, boolean readParamsFile) {
         JsonNode root = doc.root();
         if (root.isMissingNode()) {
             throw doc.error("", "the file is empty; it needs at least 'run: <command>' (see 'sortie init')");
@@ -82,7 +94,7 @@ public final class TaskConfigLoader {
             throw doc.error("params", "expected a mapping of params (params: {lr: 0.01}) or the name of a params file (params: params.yaml), found "
                     + YamlDocument.typeName(p));
         }
-        if (paramsFile != null) {
+        if (paramsFile != null && readParamsFile) {
             Path pf = projectDir.resolve(workdir).resolve(paramsFile);
             if (!Files.isRegularFile(pf)) {
                 throw doc.error("params", "params file '" + paramsFile + "' not found in " + projectDir.resolve(workdir).normalize());

@@ -154,7 +154,7 @@ public final class ExperimentService {
     private TaskConfig resolveTask(String taskJson) {
         TaskConfig cached = taskCache.get(taskJson);
         if (cached == null) {
-            cached = TaskSource.fromJson(taskJson).resolve(paths.projectDir());
+            cached = TaskSource.fromJson(taskJson).resolveRecorded(paths.projectDir());
             if (taskCache.size() > 64) {
                 taskCache.clear();
             }
@@ -330,7 +330,7 @@ public final class ExperimentService {
                 continue;
             }
             try {
-                TaskConfig task = TaskSource.fromJson(exp.task()).resolve(paths.projectDir()).withParams(exp.params());
+                TaskConfig task = TaskSource.fromJson(exp.task()).resolveRecorded(paths.projectDir()).withParams(exp.params());
                 executor.salvage(exp, new SalvageRequest(task, paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()),
                         new LedgerListener(ledger, exp, RunListener.NONE)));
             } catch (IOException | RuntimeException e) {
@@ -358,7 +358,7 @@ public final class ExperimentService {
         }
         int retries;
         try {
-            retries = source.resolve(paths.projectDir()).retries();
+            retries = source.resolveRecorded(paths.projectDir()).retries();
         } catch (RuntimeException e) {
             retries = TaskConfig.DEFAULT_RETRIES;
         }

@@ -21,8 +21,17 @@ import java.time.Duration;
 public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The task as a new experiment gets it: its params read from sortie.yaml or the params file. */
     public TaskConfig resolve(Path projectDir) {
-        TaskConfig task = yaml == null ? TaskConfig.adHoc(adHocName) : TaskConfigLoader.parse(projectDir, yaml);
+        return apply(yaml == null ? TaskConfig.adHoc(adHocName) : TaskConfigLoader.parse(projectDir, yaml));
+    }
+
+    /** The task of a recorded experiment, whose params are in its record: the params file is not read again. */
+    public TaskConfig resolveRecorded(Path projectDir) {
+        return apply(yaml == null ? TaskConfig.adHoc(adHocName) : TaskConfigLoader.parseRecorded(projectDir, yaml));
+    }
+
+    private TaskConfig apply(TaskConfig task) {
         if (timeout != null) {
             task = task.withTimeout(timeout);
         }
