@@ -1,5 +1,10 @@
 package dev.sortie.store;
 
+import dev.sortie.core.executor.CodeFile;
+import java.io.InputStream;
+import org.eclipse.jgit.lib.Constants;
+import org.eclipse.jgit.lib.FileMode;
+
 import dev.sortie.core.model.CodeRef;
 import dev.sortie.core.store.CodeSnapshot;
 import dev.sortie.core.store.CodeSnapshots;
@@ -201,6 +206,36 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
             new SnapshotFiles(reader).materialize(projectTree(reader, commit.getTree()), target.toAbsolutePath().normalize(),
                     "snapshot " + commit.name());
         }
+    }
+
+    @Override
+    public List<CodeFile> files(String snapshotCommit) throws IOException {
+        try (ObjectReader reader = repo.newObjectReader()) {
+            RevCommit commit = parseCommit(reader, snapshotCommit);
+            List<CodeFile> files = new ArrayList<>();
+            for (SnapshotFiles.Item item : new SnapshotFiles(reader).list(projectTree(reader, commit.getTree()), "snapshot " + commit.name())) {
+                CodeFile.Kind kind;
+                if (FileMode.GITLINK.equals(item.mode())) {
+                    continue;
+                } else if (FileMode.SYMLINK.equals(item.mode())) {
+                    kind = CodeFile.Kind.SYMLINK;
+                } else if (FileMode.EXECUTABLE_FILE.equals(item.mode())) {
+                    kind = CodeFile.Kind.EXECUTABLE;
+                } else {
+                    kind = CodeFile.Kind.FILE;
+                }
+                files.add(new CodeFile(item.path(), kind, item.id().name(), reader.getObjectSize(item.id(), Constants.OBJ_BLOB)));
+            }
+            return files;
+        }
+    }
+
+    @Override
+    public InputStream openBlob(String blobId) throws IOException {
+        if (!ObjectId.isId(blobId)) {
+            throw new IOException("not a blob id: '" + blobId + "'");
+        }
+        return repo.open(ObjectId.fromString(blobId), Constants.OBJ_BLOB).openStream();
     }
 
     @Override

@@ -288,6 +288,19 @@ public final class ExperimentService {
                 }
                 snaps.materialize(commit, target);
             }
+
+            @Override
+            public List<dev.sortie.core.executor.CodeFile> files() throws IOException {
+                if (commit == null) {
+                    throw new IOException("experiment " + exp.name() + " has no code snapshot");
+                }
+                return snaps.files(commit);
+            }
+
+            @Override
+            public java.io.InputStream open(String blobId) throws IOException {
+                return snaps.openBlob(blobId);
+            }
         };
     }
 

@@ -1,7 +1,9 @@
 package dev.sortie.core.executor;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.List;
 
 /** The code of an experiment, able to write itself into a folder (local executors) or to be synced (remote ones). */
 public interface CodeSource {
@@ -11,4 +13,10 @@ public interface CodeSource {
 
     /** Writes the code's files into {@code target}. */
     void materialize(Path target) throws IOException;
+
+    /** The code's files, laid out as {@link #materialize} would write them, for executors that sync them by content. */
+    List<CodeFile> files() throws IOException;
+
+    /** The bytes of one of {@link #files()}' blobs. */
+    InputStream open(String blobId) throws IOException;
 }

@@ -39,6 +39,12 @@ public interface CodeSnapshots {
     /** Writes the files of a snapshot into an empty or missing folder {@code target}, with their exec bits. */
     void materialize(String snapshotCommit, Path target) throws IOException;
 
+    /** The files of a snapshot as {@link #materialize} lays them out: path, kind, git blob id, size; gitlinks left out. */
+    List<dev.sortie.core.executor.CodeFile> files(String snapshotCommit) throws IOException;
+
+    /** The bytes of a blob named by one of {@link #files}. */
+    java.io.InputStream openBlob(String blobId) throws IOException;
+
     /**
      * Puts a snapshot's files into the workspace (like {@code git checkout COMMIT -- .}), leaving HEAD and the
      * branch where they are, so the result shows as uncommitted changes. Files absent from the snapshot stay.

@@ -1,21 +1,23 @@
 package dev.sortie.executor.ssh;
 
+import dev.sortie.core.executor.DetachableExecutor;
+import dev.sortie.core.executor.DetachedExecution;
 import dev.sortie.core.executor.Execution;
-import dev.sortie.core.executor.Executor;
 import dev.sortie.core.executor.LaunchRequest;
 import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.RunHandle;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
- * A remote machine over SSH. For now it can connect and tell what the host is ({@link #test()}); running
- * experiments on it arrives with the remote agent.
+ * A remote machine over SSH. A run is handed to Sortie's agent on the host (uploaded once per version, by content
+ * hash), with its code synced content-addressed into a node-local cache; the agent runs it detached from the SSH
+ * session and keeps a journal of what it reports, which this side follows and collects into the local ledger
+ * and store. See {@link RemoteLayout} for what lives where on the host.
  */
-public final class SshExecutor implements Executor {
-    static final String NOT_YET = "not yet: running on ssh executors arrives with the remote agent; "
-            + "`sortie executor test %s` checks the connection and the host meanwhile";
+public final class SshExecutor implements DetachableExecutor {
     private final SshExecutorConfig config;
     private final SshPaths paths;
 
@@ -55,28 +57,52 @@ public final class SshExecutor implements Executor {
         return SshConnection.open(config, paths);
     }
 
+    /** The host as it was when first probed by this executor (cached): GPUs decide a pool's slots. */
+    public HostReport report() throws IOException {
+        throw new UnsupportedOperationException("TODO");
+    }
+
+    /** Whether a run handle names a run on this executor's host. */
+    public boolean owns(RunHandle handle) {
+        throw new UnsupportedOperationException("TODO");
+    }
+
     @Override
-    public Execution launch(LaunchRequest request) {
-        throw notYet();
+    public DetachedExecution launch(LaunchRequest request) throws IOException {
+        return launch(request, null);
+    }
+
+    /**
+     * Launches a run into one of the host's slots (null: no slot accounting, the host runs whatever it is given):
+     * fails with {@link SlotBusyException} when another run holds the slot, and with {@link SshConnectionException}
+     * when the host cannot be reached.
+     */
+    public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException {
+        throw new UnsupportedOperationException("TODO");
     }
 
     @Override
     public Liveness probe(RunHandle handle) {
-        // Nothing runs on ssh executors yet, so nothing can be known to be gone.
         return Liveness.UNKNOWN;
     }
 
     @Override
-    public boolean stop(RunHandle handle, Duration grace) {
-        throw notYet();
+    public boolean stop(RunHandle handle, Duration grace) throws IOException {
+        throw new UnsupportedOperationException("TODO");
     }
 
     @Override
     public void salvage(Experiment experiment, SalvageRequest request) {
-        throw notYet();
+        throw new UnsupportedOperationException("TODO");
     }
 
-    private UnsupportedOperationException notYet() {
-        return new UnsupportedOperationException("executor '" + name() + "': " + String.format(NOT_YET, name()));
+    @Override
+    public Collection catchUp(Experiment experiment, SalvageRequest request) throws IOException {
+        throw new UnsupportedOperationException("TODO");
+    }
+
+    @Override
+    public Optional<DetachedExecution> attach(Experiment experiment, SalvageRequest request) throws IOException {
+        throw new UnsupportedOperationException("TODO");
     }
 }

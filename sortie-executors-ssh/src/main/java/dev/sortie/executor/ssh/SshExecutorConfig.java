@@ -32,6 +32,8 @@ import org.apache.sshd.client.config.hosts.HostConfigEntry;
  * @param identity a private key, or null to take the ssh config's IdentityFile (else the default identities)
  * @param acceptNewHostKey trust a host key seen for the first time and append it to known_hosts (like
  *                         {@code StrictHostKeyChecking=accept-new}); a changed key is refused regardless
+ * @param remoteDir where Sortie keeps its agent, node-local cache, store and runs on the host ({@code ~/...} or absolute)
+ * @param lostAfter how long the host may not answer before its runs are declared lost
  */
 public record SshExecutorConfig(
         String name,
@@ -41,10 +43,17 @@ public record SshExecutorConfig(
         String identity,
         boolean acceptNewHostKey,
         Duration connectTimeout,
-        Duration keepalive) {
+        Duration keepalive,
+        String remoteDir,
+        Duration lostAfter) {
 
     public static final List<String> FIELDS = List.of(
-            "type", "host", "port", "user", "identity", "accept_new_host_key", "connect_timeout", "keepalive");
+            "type", "host", "port", "user", "identity", "accept_new_host_key", "connect_timeout", "keepalive",
+            "remote_dir", "lost_after");
+    /** Where Sortie keeps its things on the host (agent, cache, store, runs); {@code ~} is the remote user's home. */
+    public static final String DEFAULT_REMOTE_DIR = "~/.sortie";
+    /** A host that does not answer for this long is lost: its runs are marked interrupted and re-queued per the retry policy. */
+    public static final Duration DEFAULT_LOST_AFTER = Duration.ofMinutes(5);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(15);
     public static final Duration DEFAULT_KEEPALIVE = Duration.ofSeconds(15);
 
@@ -105,12 +114,21 @@ public record SshExecutorConfig(
         }
         Duration connectTimeout = duration(options, where, "connect_timeout", DEFAULT_CONNECT_TIMEOUT, false);
         Duration keepalive = duration(options, where, "keepalive", DEFAULT_KEEPALIVE, true);
-        return new SshExecutorConfig(name, host, port, user, identity, acceptNew, connectTimeout, keepalive);
+        String remoteDir = text(options, where, "remote_dir", false);
+        if (remoteDir == null) {
+            remoteDir = DEFAULT_REMOTE_DIR;
+        } else if (!(remoteDir.startsWith("/") || remoteDir.equals("~") || remoteDir.startsWith("~/")) || remoteDir.contains("\n")
+                || remoteDir.contains("\0")) {
+            throw new ConfigException(null, 0, where + ".remote_dir", "expected an absolute path or one under ~/ on the host, got '"
+                    + remoteDir + "'");
+        }
+        Duration lostAfter = duration(options, where, "lost_after", DEFAULT_LOST_AFTER, false);
+        return new SshExecutorConfig(name, host, port, user, identity, acceptNew, connectTimeout, keepalive, remoteDir, lostAfter);
     }
 
     /** The same executor, with the host key opt-in set (for {@code sortie executor test --accept-new-host-key}). */
     public SshExecutorConfig withAcceptNewHostKey(boolean accept) {
-        return new SshExecutorConfig(name, host, port, user, identity, accept, connectTimeout, keepalive);
+        return new SshExecutorConfig(name, host, port, user, identity, accept, connectTimeout, keepalive, remoteDir, lostAfter);
     }
 
     /**

@@ -49,7 +49,8 @@ class SshExecutorConfigTest {
     void allOptions() throws Exception {
         SshExecutorConfig c = parse("{type: ssh, host: 10.0.0.7, port: 2222, user: alice, identity: ~/.ssh/lab,"
                 + " accept_new_host_key: true, connect_timeout: 1m, keepalive: 0}");
-        assertThat(c).isEqualTo(new SshExecutorConfig("gpu1", "10.0.0.7", 2222, "alice", "~/.ssh/lab", true, Duration.ofMinutes(1), Duration.ZERO));
+        assertThat(c).isEqualTo(new SshExecutorConfig("gpu1", "10.0.0.7", 2222, "alice", "~/.ssh/lab", true, Duration.ofMinutes(1), Duration.ZERO,
+                SshExecutorConfig.DEFAULT_REMOTE_DIR, SshExecutorConfig.DEFAULT_LOST_AFTER));
         SshPaths p = paths(null);
         assertThat(c.resolve(p).identities()).containsExactly(p.home().resolve(".ssh/lab"));
         assertThat(parse("{host: h, port: '2200'}").port()).isEqualTo(2200);
