@@ -56,7 +56,12 @@ class RunSupervisorTest {
 
         @Override
         public String put(Path file) throws IOException {
-            byte[] b = Files.readAllBytes(file);
+            return put(Files.newInputStream(file));
+        }
+
+        @Override
+        public String put(InputStream in) throws IOException {
+            byte[] b = in.readAllBytes();
             String h = Integer.toHexString(java.util.Arrays.hashCode(b));
             blobs.put(h, b);
             return h;

@@ -47,7 +47,7 @@ public final class LocalBlobStore implements BlobStore {
         }
     }
 
-    /** Stores a stream's content (read to its end, not closed) and returns its hash. */
+    @Override
     public String put(InputStream in) throws IOException {
         Path tmpDir = root.resolve(TMP);
         Files.createDirectories(tmpDir);

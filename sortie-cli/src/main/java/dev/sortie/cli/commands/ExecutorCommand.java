@@ -8,7 +8,9 @@ import dev.sortie.cli.Main;
 import dev.sortie.cli.output.Table;
 import dev.sortie.core.engine.ExecutorRegistry;
 import dev.sortie.core.executor.ExecutorSpec;
+import dev.sortie.executor.ssh.HostProbe;
 import dev.sortie.executor.ssh.HostReport;
+import dev.sortie.executor.ssh.SshConnection;
 import dev.sortie.executor.ssh.SshConnectionException;
 import dev.sortie.executor.ssh.SshExecutor;
 import dev.sortie.executor.ssh.SshPaths;
@@ -76,8 +78,9 @@ public final class ExecutorCommand {
     }
 
     @Command(name = "test", mixinStandardHelpOptions = true,
-            description = {"Connect to an executor and report what the host is: OS, CPUs, memory, free disk, GPUs, Java,",
-                    "and whether it can run Sortie (what is missing and how to fix it)."})
+            description = {"Connect to an executor and report what the host is: OS, CPUs, memory, GPUs, Java, free disk and",
+                    "whether remote_dir can be written, and whether it can run Sortie (what is missing and how to fix it).",
+                    "Exits 3 when something is missing; warnings (little disk, a failing nvidia-smi) do not change the exit code."})
     static final class TestExecutor implements Callable<Integer> {
         @ParentCommand
         ExecutorCommand parent;
@@ -96,8 +99,9 @@ public final class ExecutorCommand {
                     ssh = new SshExecutor(ssh.config().withAcceptNewHostKey(true), SshPaths.defaults());
                 }
                 HostReport report;
-                try {
-                    report = ssh.test();
+                try (SshConnection c = ssh.connect()) {
+                    // the executor's own remote_dir is the one checked for being writable and for free disk
+                    report = HostProbe.probe(c, ssh.config().remoteDir());
                 } catch (SshConnectionException e) {
                     System.err.println("sortie: executor '" + name + "': " + e.getMessage());
                     return dev.sortie.core.engine.ExitCodes.INFRASTRUCTURE;

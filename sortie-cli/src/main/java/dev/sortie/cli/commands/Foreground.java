@@ -20,7 +20,8 @@ import sun.misc.Signal;
 /**
  * Runs a prepared experiment while the user watches: output streams to stdout as it is written, Ctrl-C stops
  * the run (SIGTERM to it, SIGKILL after the grace period), and a SIGTERM or SIGHUP to sortie itself stops the
- * command and records the experiment as interrupted, so it can be resumed.
+ * command and records the experiment as interrupted, so it can be resumed. A run on a remote host is detached
+ * from instead: it goes on there, and any later sortie collects it.
  */
 final class Foreground {
     static final Duration GRACE = Duration.ofSeconds(10);
@@ -29,6 +30,11 @@ final class Foreground {
     }
 
     static int run(ExperimentService service, PreparedRun prepared, boolean quiet) throws Exception {
+        return run(service, prepared, quiet, false);
+    }
+
+    /** @param detach return as soon as a detachable run has started (it goes on without this process) */
+    static int run(ExperimentService service, PreparedRun prepared, boolean quiet, boolean detach) throws Exception {
         Experiment exp = prepared.experiment();
         PrintStream out = System.out;
         PrintStream err = System.err;
@@ -42,10 +48,34 @@ final class Foreground {
         Runtime.getRuntime().addShutdownHook(hook);
         Signal.handle(new Signal("INT"), s -> {
             err.println();
-            err.println("sortie: stopping " + exp.name() + " (SIGTERM, SIGKILL in " + GRACE.getSeconds() + "s)");
+            if (control.detached()) {
+                err.println("sortie: detaching from " + exp.name() + "; it goes on on " + exp.executor());
+            } else {
+                err.println("sortie: stopping " + exp.name() + " (SIGTERM, SIGKILL in " + GRACE.getSeconds() + "s)");
+            }
             control.stop();
         });
+        if (detach) {
+            control.detach();
+        }
+        ProgressLine progress = new ProgressLine(err, quiet);
         RunListener console = new RunListener() {
+            private boolean told;
+
+            @Override
+            public void started(dev.sortie.core.model.RunHandle handle) {
+                if (!told && control.detached() && !quiet && !detach) {
+                    told = true;
+                    err.println("sortie: running on " + handle.host() + "; Ctrl-C detaches (the run goes on: 'sortie logs -f "
+                            + exp.name() + "' follows it again, 'sortie stop " + exp.name() + "' stops it)");
+                }
+            }
+
+            @Override
+            public void progress(String message) {
+                progress.show(message);
+            }
+
             @Override
             public void output(String line) {
                 out.println(line);
@@ -53,10 +83,19 @@ final class Foreground {
             }
         };
         Experiment done = service.runAttempt(prepared, console, control);
+        progress.show("");
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
             // Already shutting down: the hook is running and waits for the record we just wrote.
+        }
+        if (done.status() == ExperimentStatus.RUNNING) {
+            if (!quiet) {
+                err.println("sortie: " + done.name() + " (" + done.id() + ") runs on " + done.executor()
+                        + (done.handle() == null ? "" : " (" + done.handle().host() + ")") + "; follow it with 'sortie logs -f "
+                        + done.name() + "', stop it with 'sortie stop " + done.name() + "'");
+            }
+            return ExitCodes.OK;
         }
         if (!quiet) {
             err.println(summary(service, done));

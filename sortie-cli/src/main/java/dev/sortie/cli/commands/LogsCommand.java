@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "logs", mixinStandardHelpOptions = true,
-        description = "Print an experiment's output (stdout and stderr, as written); -f follows it until the run ends.")
+        description = {"Print an experiment's output (stdout and stderr, as written); -f follows it until the run ends.",
+                "For a run on a remote host, -f picks up where this machine's copy of its log ends, however long ago sortie let go of it."})
 public final class LogsCommand extends ContextCommand {
     @Parameters(paramLabel = "EXP", description = "Experiment name or id.")
     String experiment;
@@ -39,8 +40,8 @@ public final class LogsCommand extends ContextCommand {
                 Thread.sleep(200);
                 tailer.pump(out::println);
                 out.flush();
-                service.reconcile();
-                exp = service.find(exp.id());
+                // A run on a remote host is collected as it goes (its log mirrored here), whoever launched it.
+                exp = service.refresh(exp);
             }
             tailer.drain(out::println);
         }

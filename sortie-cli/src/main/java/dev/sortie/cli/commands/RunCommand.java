@@ -21,7 +21,8 @@ import picocli.CommandLine.Parameters;
                 "  sortie run -n baseline -S lr=0.1 -S train.epochs=5",
                 "  sortie run -S +new_param=1               # '+' adds a param the task does not define",
                 "  sortie run --queue -S lr=0.1,0.01 -S bs=32,64   # queue a grid of 4; then: sortie queue start -j 2",
-                "  sortie run -- python train.py --lr '${lr}'"})
+                "  sortie run -- python train.py --lr '${lr}'",
+                "  sortie run -e gpu1 --detach              # start on host gpu1 and return; sortie logs -f follows it"})
 public final class RunCommand extends ContextCommand {
     @Option(names = {"-e", "--executor"}, paramLabel = "EXECUTOR", description = "Where to run (default: local).")
     String executor;
@@ -41,6 +42,10 @@ public final class RunCommand extends ContextCommand {
 
     @Option(names = "--retries", paramLabel = "N", description = "Queued runs: how often an interrupted run is re-queued (default: sortie.yaml's retries, else 1).")
     Integer retries;
+
+    @Option(names = {"-d", "--detach"}, description = {"Return once the run has started on a remote executor (ssh, pool); it goes on there.",
+            "Follow it with 'sortie logs -f', see it in 'sortie status'."})
+    boolean detach;
 
     @Option(names = {"-q", "--quiet"}, description = "Print only the command's output.")
     boolean quiet;
@@ -67,8 +72,15 @@ public final class RunCommand extends ContextCommand {
         context().pathsOrHere();
         context().openSnapshotsInBackground();
         ExperimentService service = context().service();
+        if (detach && queue) {
+            throw new IllegalArgumentException("--detach and --queue do not go together: a queued run starts from 'sortie queue start'");
+        }
+        if (detach && !service.executors().detachable(executor == null ? "local" : executor)) {
+            throw new IllegalArgumentException("--detach needs an executor whose runs outlive sortie (type ssh or pool); '"
+                    + (executor == null ? "local" : executor) + "' runs inside this process");
+        }
         PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t, null));
-        return Foreground.run(service, prepared, quiet);
+        return Foreground.run(service, prepared, quiet, detach);
     }
 
     private int enqueue(Duration t) throws Exception {

@@ -1,5 +1,6 @@
 package dev.sortie.core.engine;
 
+import dev.sortie.core.executor.DetachedExecution;
 import dev.sortie.core.executor.Execution;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -7,7 +8,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Lets a signal handler stop the attempt a foreground {@code sortie run} is watching: Ctrl-C stops it (status
- * stopped), a SIGTERM/SIGHUP to sortie itself interrupts it (status interrupted, it can be resumed).
+ * stopped), a SIGTERM/SIGHUP to sortie itself interrupts it (status interrupted, it can be resumed). A detached
+ * run (on a remote host) is not stopped by either: sortie stops following it and it goes on.
  */
 public final class AttemptControl {
     private final Duration grace;
@@ -20,11 +22,24 @@ public final class AttemptControl {
         this.grace = grace;
     }
 
-    void attach(Execution e) {
+    public void attach(Execution e) {
         this.execution = e;
         if (stopped || interrupted) {
+            halt(e);
+        }
+    }
+
+    private void halt(Execution e) {
+        if (e instanceof DetachedExecution d) {
+            d.detach();
+        } else {
             e.stop(grace);
         }
+    }
+
+    /** Whether the attempt runs detached from this process: Ctrl-C and signals only stop following it. */
+    public boolean detached() {
+        return execution instanceof DetachedExecution;
     }
 
     /** The user asked to stop (Ctrl-C). */
@@ -32,7 +47,16 @@ public final class AttemptControl {
         stopped = true;
         Execution e = execution;
         if (e != null) {
-            e.stop(grace);
+            halt(e);
+        }
+    }
+
+    /** Stop following a detached run, now or as soon as it has started, leaving it running. */
+    public void detach() {
+        stopped = true;
+        Execution e = execution;
+        if (e instanceof DetachedExecution d) {
+            d.detach();
         }
     }
 
@@ -41,7 +65,7 @@ public final class AttemptControl {
         interrupted = true;
         Execution e = execution;
         if (e != null) {
-            e.stop(grace);
+            halt(e);
         }
         try {
             recorded.await(grace.toMillis() + 5000, TimeUnit.MILLISECONDS);
@@ -54,7 +78,7 @@ public final class AttemptControl {
         return interrupted;
     }
 
-    void markRecorded() {
+    public void markRecorded() {
         recorded.countDown();
     }
 }

@@ -11,6 +11,7 @@ import dev.sortie.core.executor.ExecutorSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -31,7 +32,8 @@ public final class ExecutorRegistry implements AutoCloseable {
     private final ExecutorContext context;
 
     public ExecutorRegistry(ExecutorContext context, List<Path> configFiles) {
-        this.context = context;
+        // Providers see every configured executor (a pool resolves the names of its hosts); a live view, filled below.
+        this.context = context.withExecutors(Collections.unmodifiableMap(specs));
         for (ExecutorProvider p : ServiceLoader.load(ExecutorProvider.class, ExecutorRegistry.class.getClassLoader())) {
             providers.put(p.type(), p);
         }
@@ -107,6 +109,11 @@ public final class ExecutorRegistry implements AutoCloseable {
             throw new NotFoundException("unknown executor '" + name + "'; " + hint + "configured executors: " + String.join(", ", specs.keySet()));
         }
         return spec;
+    }
+
+    /** Whether runs on the named executor outlive the sortie process that starts them (remote agents). */
+    public boolean detachable(String name) {
+        return get(name) instanceof dev.sortie.core.executor.DetachableExecutor;
     }
 
     public synchronized Executor get(String name) {

@@ -4,6 +4,7 @@ import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.config.TaskConfigLoader;
 import dev.sortie.core.executor.CodeSource;
+import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.executor.Execution;
 import dev.sortie.core.executor.Executor;
 import dev.sortie.core.executor.LaunchRequest;
@@ -188,9 +189,9 @@ public final class ExperimentService {
         List<ArtifactRecord> restore = run.resumed()
                 ? ledger.artifacts(exp.id()).stream().filter(a -> a.kind() == ArtifactKind.CHECKPOINT).toList()
                 : List.of();
+        LedgerListener recorder = new LedgerListener(ledger, exp, console);
         LaunchRequest request = new LaunchRequest(exp, task, codeSource(exp), files, argv(exp), environment(exp, task, paramsFile, run.resumed()),
-                paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore,
-                new LedgerListener(ledger, exp, console));
+                paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore, recorder);
         RunOutcome outcome;
         Trace.mark("launch " + exp.name());
         try {
@@ -204,9 +205,14 @@ public final class ExperimentService {
             // rather than staying "running" until a reconcile notices.
             outcome = new RunOutcome(ExperimentStatus.FAILED, null, "could not start: " + e.getMessage());
         }
+        if (outcome.status() == ExperimentStatus.RUNNING) {
+            // Detached: the run goes on where it runs, recorded as running; any later sortie collects it.
+            control.markRecorded();
+            return ledger.find(exp.id()).orElse(exp);
+        }
         ExperimentStatus status = control.interrupted() ? ExperimentStatus.INTERRUPTED : outcome.status();
         String error = control.interrupted() ? "sortie was terminated while the run was going" : outcome.error();
-        Experiment finished = finish(exp, status, outcome.exitCode(), error);
+        Experiment finished = finish(recorder.current(), status, outcome.exitCode(), error);
         Trace.mark("recorded " + exp.name());
         control.markRecorded();
         return finished;
@@ -321,6 +327,13 @@ public final class ExperimentService {
             Executor.Liveness liveness;
             try {
                 executor = executors.get(exp.executor());
+                if (executor instanceof DetachableExecutor detachable) {
+                    Experiment ended = collect(detachable, exp);
+                    if (ended != null) {
+                        changed.add(ended);
+                    }
+                    continue;
+                }
                 liveness = executor.probe(exp.handle());
             } catch (RuntimeException e) {
                 continue; // an executor that cannot tell (or whose config broke) leaves its runs as they are
@@ -357,6 +370,82 @@ public final class ExperimentService {
             changed.add(interrupted);
         }
         return changed;
+    }
+
+    /**
+     * Brings a detached run's records up to date (its metrics, log, outputs) and, when it has ended, records how;
+     * returns the experiment if it ended, null if it goes on (or another process collects it, or its host does not
+     * answer yet).
+     */
+    private Experiment collect(DetachableExecutor executor, Experiment exp) {
+        DetachableExecutor.Collection c;
+        try {
+            c = executor.catchUp(exp, salvageRequest(exp, RunListener.NONE));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        if (c.state() != DetachableExecutor.Collection.State.ENDED) {
+            return null;
+        }
+        return recordDetachedEnd(exp, c.outcome());
+    }
+
+    /** Records the end of a detached attempt, and applies the retry policy if it was cut short by its host. */
+    private Experiment recordDetachedEnd(Experiment exp, RunOutcome outcome) {
+        // as recorded now: the collection may have put the host's handle on it since
+        Experiment current = ledger.find(exp.id()).filter(e -> e.attempt() == exp.attempt()).orElse(exp);
+        Experiment ended = finish(current, outcome.status(), outcome.exitCode(), outcome.error());
+        if (ended.status() == ExperimentStatus.INTERRUPTED && ended.attempt() == exp.attempt()) {
+            ended = afterInterruption(ended);
+        }
+        return ended;
+    }
+
+    private SalvageRequest salvageRequest(Experiment exp, RunListener next) {
+        TaskConfig task = resolveTask(exp.task()).withParams(exp.params());
+        return new SalvageRequest(task, paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()),
+                new LedgerListener(ledger, exp, next));
+    }
+
+    /**
+     * Follows a detached run until it ends, collecting as it goes, and records its end: how {@code sortie logs -f}
+     * re-attaches. Empty if the experiment is not a detached run or another process already follows it (its
+     * log file grows as that one collects).
+     */
+    public Optional<Experiment> follow(Experiment exp, RunListener console, AttemptControl control) throws IOException, InterruptedException {
+        if (exp.status() != ExperimentStatus.RUNNING || !executors.has(exp.executor())
+                || !(executors.get(exp.executor()) instanceof DetachableExecutor detachable)) {
+            return Optional.empty();
+        }
+        Optional<dev.sortie.core.executor.DetachedExecution> attached = detachable.attach(exp, salvageRequest(exp, console));
+        if (attached.isEmpty()) {
+            return Optional.empty();
+        }
+        control.attach(attached.get());
+        RunOutcome outcome = attached.get().await();
+        control.markRecorded();
+        if (outcome.status() == ExperimentStatus.RUNNING) {
+            return Optional.of(ledger.find(exp.id()).orElse(exp));
+        }
+        return Optional.of(recordDetachedEnd(exp, outcome));
+    }
+
+    /**
+     * Brings one experiment's record up to date: a detached run's progress is collected, a local run whose watcher
+     * died is found (as {@link #reconcile()} does). Returns the experiment as recorded now.
+     */
+    public Experiment refresh(Experiment exp) {
+        if (exp.status() == ExperimentStatus.RUNNING && isDetachable(exp)) {
+            Experiment ended = collect((DetachableExecutor) executors.get(exp.executor()), exp);
+            return ended != null ? ended : find(exp.id());
+        }
+        reconcile();
+        return find(exp.id());
+    }
+
+    /** Whether an experiment runs on an executor whose runs outlive this process. */
+    public boolean isDetachable(Experiment exp) {
+        return executors.has(exp.executor()) && executors.get(exp.executor()) instanceof DetachableExecutor;
     }
 
     /**
@@ -408,8 +497,45 @@ public final class ExperimentService {
         if (!ledger.update(stopped, ExperimentStatus.RUNNING)) {
             return find(exp.id());
         }
-        executors.get(exp.executor()).stop(exp.handle(), grace);
+        Executor executor = executors.get(exp.executor());
+        if (executor instanceof DetachableExecutor detachable) {
+            detachable.stop(exp, grace);
+            return collectAfterStop(detachable, exp, stopped, grace);
+        }
+        executor.stop(exp.handle(), grace);
         return stopped;
+    }
+
+    /**
+     * A detached run that was asked to stop still saves its checkpoints and artifacts on its way out; unless
+     * another process collects it, this one does, waiting up to the grace period and a minute more.
+     */
+    private Experiment collectAfterStop(DetachableExecutor executor, Experiment running, Experiment stopped, Duration grace) throws IOException {
+        Optional<dev.sortie.core.executor.DetachedExecution> attached = executor.attach(running, salvageRequest(running, RunListener.NONE));
+        if (attached.isEmpty()) {
+            return stopped;
+        }
+        dev.sortie.core.executor.DetachedExecution e = attached.get();
+        Thread timer = new Thread(() -> {
+            try {
+                Thread.sleep(grace.plusMinutes(1).toMillis());
+                e.detach();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }, "sortie-stop-timer");
+        timer.setDaemon(true);
+        timer.start();
+        try {
+            RunOutcome outcome = e.await();
+            timer.interrupt();
+            if (outcome.status() != ExperimentStatus.RUNNING) {
+                return finish(stopped, ExperimentStatus.STOPPED, outcome.exitCode(), "stopped by user");
+            }
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        return find(stopped.id());
     }
 
     /** Removes experiments and everything kept for them except store blobs other experiments may share. */

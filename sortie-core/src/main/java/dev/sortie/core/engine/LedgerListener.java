@@ -15,6 +15,7 @@ final class LedgerListener implements RunListener {
     private final Experiment experiment;
     private final String experimentId;
     private final RunListener next;
+    private volatile RunHandle handle;
 
     /** @param experiment the experiment as recorded when its attempt starts (status running) */
     LedgerListener(Ledger ledger, Experiment experiment, RunListener next) {
@@ -27,10 +28,22 @@ final class LedgerListener implements RunListener {
     /** Puts the command's pid on the record, unless the experiment stopped being running meanwhile (a stop). */
     @Override
     public void started(RunHandle handle) {
+        this.handle = handle;
         if (experiment.status() == ExperimentStatus.RUNNING) {
             ledger.update(experiment.withHandle(handle), ExperimentStatus.RUNNING);
         }
         next.started(handle);
+    }
+
+    /** The experiment with the latest handle its run reported (where it ran), for recording its end. */
+    Experiment current() {
+        RunHandle h = handle;
+        return h == null ? experiment : experiment.withHandle(h);
+    }
+
+    @Override
+    public void progress(String message) {
+        next.progress(message);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.sortie.core.executor;
 
 import dev.sortie.core.model.Experiment;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -26,6 +27,12 @@ public interface DetachableExecutor extends Executor {
      * {@link DetachedExecution#detach()} stops following and leaves the run going.
      */
     Optional<DetachedExecution> attach(Experiment experiment, SalvageRequest request) throws IOException;
+
+    /**
+     * Asks a running experiment's attempt to stop (SIGTERM to its command, SIGKILL after {@code grace}) wherever
+     * it runs; returns at once, true if something was running. Its last outputs are collected like any end.
+     */
+    boolean stop(Experiment experiment, Duration grace) throws IOException;
 
     /** What {@link #catchUp} found. */
     record Collection(State state, RunOutcome outcome) {

@@ -25,6 +25,13 @@ public interface RunListener {
     default void commandExited() {
     }
 
+    /**
+     * How preparing the run goes, for people (syncing code to a host: files and bytes sent so far). Called
+     * repeatedly, each message replacing the last; an empty message means done.
+     */
+    default void progress(String message) {
+    }
+
     /** A line the command printed (stdout and stderr merged, in order), without its line terminator. */
     default void output(String line) {
     }

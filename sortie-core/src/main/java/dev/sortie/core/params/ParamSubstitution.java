@@ -38,10 +38,20 @@ public final class ParamSubstitution {
         return env;
     }
 
-    /** Literal substitution into an argv; placeholders that name no param are left as written. */
+    /**
+     * Literal substitution into an argv; placeholders that name no param are left as written. The one exception is
+     * a script handed to a shell ({@code sh -c SCRIPT}, bash, dash, zsh, ksh, flags like {@code -ec} included): it is
+     * shell code, so its placeholders become quoted variable references as in {@link #shell}, never spliced text.
+     */
     public static List<String> argv(List<String> argv, Params params) {
         List<String> out = new ArrayList<>(argv.size());
-        for (String arg : argv) {
+        int script = shellScriptIndex(argv);
+        for (int i = 0; i < argv.size(); i++) {
+            String arg = argv.get(i);
+            if (i == script) {
+                out.add(shell(arg, params));
+                continue;
+            }
             Matcher m = PLACEHOLDER.matcher(arg);
             StringBuilder sb = new StringBuilder();
             while (m.find()) {
@@ -53,6 +63,33 @@ public final class ParamSubstitution {
             out.add(sb.toString());
         }
         return out;
+    }
+
+    private static final java.util.Set<String> SHELLS = java.util.Set.of("sh", "bash", "dash", "zsh", "ksh", "ash", "mksh");
+
+    /** The index of the script in {@code sh [flags] -c SCRIPT ...}, or -1 when the argv does not start a shell script. */
+    static int shellScriptIndex(List<String> argv) {
+        if (argv.isEmpty()) {
+            return -1;
+        }
+        String program = argv.get(0).substring(argv.get(0).lastIndexOf('/') + 1);
+        if (!SHELLS.contains(program)) {
+            return -1;
+        }
+        for (int i = 1; i < argv.size() - 1; i++) {
+            String a = argv.get(i);
+            if (a.equals("-o") || a.equals("+o") || a.equals("-O") || a.equals("+O")) {
+                i++; // an option name follows (bash -o pipefail -c ...)
+                continue;
+            }
+            if (!a.startsWith("-") && !a.startsWith("+")) {
+                return -1; // a script file: its arguments are plain arguments
+            }
+            if (a.startsWith("-") && !a.startsWith("--") && a.indexOf('c') > 0) {
+                return i + 1;
+            }
+        }
+        return -1;
     }
 
     /**

@@ -14,6 +14,9 @@ public interface BlobStore {
     /** Stores the file's content (if not there already) and returns its hash. */
     String put(Path file) throws IOException;
 
+    /** Stores a stream's content (read to its end, not closed) and returns its hash. */
+    String put(InputStream in) throws IOException;
+
     boolean contains(String hash) throws IOException;
 
     InputStream open(String hash) throws IOException;

@@ -77,4 +77,33 @@ class ParamSubstitutionTest {
             assertThat(marker).doesNotExist();
         }
     }
+
+    /** A script handed to a shell in an argv is shell code: its placeholders are quoted references, never spliced text. */
+    @Tag("integration")
+    @ParameterizedTest
+    @ValueSource(strings = {"sh|-c|printf '%s' \"${v}\" > out", "bash|-ec|printf '%s' ${v} > out", "/bin/sh|-o|errexit|-c|printf '%s' '${v}' > out"})
+    void aShellScriptInAnArgvGetsQuotedReferences(String argvSpec, @TempDir Path dir) throws Exception {
+        Path marker = Path.of("/tmp/sortie-pwned");
+        Files.deleteIfExists(marker);
+        for (String value : HOSTILE) {
+            Params p = Params.of(Map.of("v", value));
+            List<String> cmd = ParamSubstitution.argv(List.of(argvSpec.split("\\|")), p);
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+            pb.environment().putAll(ParamSubstitution.environment(p));
+            Process proc = pb.start();
+            proc.getInputStream().readAllBytes();
+            assertThat(proc.waitFor()).isZero();
+            assertThat(Files.readString(dir.resolve("out"), StandardCharsets.UTF_8)).as(argvSpec + " with " + value).isEqualTo(value);
+            assertThat(marker).doesNotExist();
+        }
+    }
+
+    @Test
+    void onlyTheScriptOfAShellIsTreatedAsShellCode() {
+        Params p = Params.of(Map.of("v", "$(x)"));
+        assertThat(ParamSubstitution.argv(List.of("python", "-c", "print('${v}')"), p)).containsExactly("python", "-c", "print('$(x)')");
+        assertThat(ParamSubstitution.argv(List.of("sh", "script.sh", "${v}"), p)).containsExactly("sh", "script.sh", "$(x)");
+        assertThat(ParamSubstitution.argv(List.of("sh", "-c", "echo ${v}", "${v}"), p))
+                .containsExactly("sh", "-c", "echo \"${SORTIE_PARAM_V}\"", "$(x)");
+    }
 }

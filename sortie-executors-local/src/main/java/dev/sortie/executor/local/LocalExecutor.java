@@ -6,6 +6,7 @@ import dev.sortie.agent.RunSpec;
 import dev.sortie.agent.RunSupervisor;
 import dev.sortie.agent.Salvage;
 import dev.sortie.agent.WorkFolders;
+import dev.sortie.agent.WorkSetup;
 import dev.sortie.core.executor.Execution;
 import dev.sortie.core.executor.Executor;
 import dev.sortie.core.executor.LaunchRequest;
@@ -53,39 +54,11 @@ public final class LocalExecutor implements Executor {
 
     @Override
     public Execution launch(LaunchRequest request) throws IOException {
-        Path root = request.runDir().resolve("work");
-        FileTrees.delete(root);
-        Files.createDirectories(root);
-        request.code().materialize(root);
+        RunSpec spec = WorkSetup.prepare(request.experiment().id(), request.experiment().attempt(), request.task(),
+                request.code()::materialize, request.files(), request.command(), request.environment(), request.runDir(),
+                request.logFile(), request.restore(), store, request.listener());
         Trace.mark("materialized " + request.experiment().name());
-        for (Map.Entry<String, byte[]> f : request.files().entrySet()) {
-            Path target = root.resolve(f.getKey()).normalize();
-            if (!target.startsWith(root)) {
-                throw new IOException("refusing to write '" + f.getKey() + "' outside the work folder");
-            }
-            Files.createDirectories(target.getParent());
-            Files.write(target, f.getValue());
-        }
-        Path cwd = root.resolve(request.task().workdir()).normalize();
-        Files.createDirectories(cwd);
-        WorkFolders folders = new WorkFolders(request.task(), root, cwd);
-        new OutputCollector(root, store).restore(request.restore());
-        Files.createDirectories(folders.checkpointDir());
-        Files.createDirectories(folders.artifactDir());
-
-        Map<String, String> env = new LinkedHashMap<>(request.environment());
-        env.put("SORTIE_CHECKPOINT_DIR", folders.checkpointDir().toString());
-        env.put("SORTIE_ARTIFACT_DIR", folders.artifactDir().toString());
-        Path events = eventsFile(request.runDir(), request.experiment().attempt());
-        env.put("SORTIE_EVENTS_FILE", events.toString());
-        List<List<String>> stages = new ArrayList<>();
-        if (request.task().setup() != null) {
-            stages.add(List.of("sh", "-c", request.task().setup()));
-        }
-        stages.add(request.command());
-        RunSpec spec = new RunSpec(request.experiment().id(), request.task(), stages, env, root, cwd,
-                request.logFile(), events, store, request.listener());
-        return new LocalExecution(RunSupervisor.start(spec), root);
+        return new LocalExecution(RunSupervisor.start(spec), spec.workRoot());
     }
 
     @Override
@@ -118,16 +91,11 @@ public final class LocalExecutor implements Executor {
         if (h != null && h.host().equals(Hosts.name())) {
             stop(h, SALVAGE_GRACE);
         }
-        Path root = request.runDir().resolve("work");
+        Path root = WorkSetup.workRoot(request.runDir());
         Path cwd = root.resolve(request.task().workdir()).normalize();
         Salvage.collect(new WorkFolders(request.task(), root, cwd), request.logFile(),
-                eventsFile(request.runDir(), experiment.attempt()), store, request.listener());
+                WorkSetup.eventsFile(request.runDir(), experiment.attempt()), store, request.listener());
         FileTrees.delete(root);
-    }
-
-    /** Where the SDKs of one attempt append their events (sdk/PROTOCOL.md). */
-    static Path eventsFile(Path runDir, int attempt) {
-        return runDir.resolve("logs").resolve("events-" + attempt + ".jsonl");
     }
 
 

@@ -4,10 +4,13 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.security.PublicKey;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.sshd.client.config.hosts.KnownHostEntry;
 import org.apache.sshd.client.keyverifier.KnownHostsServerKeyVerifier;
 import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.client.session.ClientSessionCreator;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.util.net.SshdSocketAddress;
 
@@ -60,6 +63,17 @@ final class HostKeyChecker extends KnownHostsServerKeyVerifier {
         return false;
     }
 
+    /**
+     * Behind a ProxyJump the session's own addresses are a local tunnel's (a random port); only the real target is
+     * matched against known_hosts and written there, or a tunnel port could end up trusted for whichever host it
+     * reaches next.
+     */
+    @Override
+    protected Collection<SshdSocketAddress> resolveHostNetworkIdentities(ClientSession session, SocketAddress remote) {
+        SshdSocketAddress target = session.getAttribute(ClientSessionCreator.TARGET_SERVER);
+        return target != null ? List.of(target) : super.resolveHostNetworkIdentities(session, remote);
+    }
+
     @Override
     protected void handleRevokedKey(ClientSession session, SocketAddress remote, PublicKey key) {
         rejection.compareAndSet(null, new SshConnectionException(SshConnectionException.Kind.HOST_KEY_REVOKED,
@@ -68,8 +82,20 @@ final class HostKeyChecker extends KnownHostsServerKeyVerifier {
         super.handleRevokedKey(session, remote, key);
     }
 
+    /**
+     * The host as the user named it: behind a ProxyJump the session's connect address is a local tunnel port, and the
+     * real target is the TARGET_SERVER attribute MINA sets on it.
+     */
+    private static SocketAddress addressOf(ClientSession session, SocketAddress remote) {
+        SshdSocketAddress target = session.getAttribute(ClientSessionCreator.TARGET_SERVER);
+        if (target != null) {
+            return target;
+        }
+        return session.getConnectAddress() != null ? session.getConnectAddress() : remote;
+    }
+
     private static String hostNameOf(ClientSession session, SocketAddress remote) {
-        SocketAddress a = session.getConnectAddress() != null ? session.getConnectAddress() : remote;
+        SocketAddress a = addressOf(session, remote);
         if (a instanceof SshdSocketAddress s) {
             return s.getHostName();
         }
@@ -80,7 +106,7 @@ final class HostKeyChecker extends KnownHostsServerKeyVerifier {
     }
 
     private static int portOf(ClientSession session, SocketAddress remote) {
-        SocketAddress a = session.getConnectAddress() != null ? session.getConnectAddress() : remote;
+        SocketAddress a = addressOf(session, remote);
         if (a instanceof SshdSocketAddress s) {
             return s.getPort();
         }

@@ -9,36 +9,80 @@ import java.util.regex.Pattern;
 
 /**
  * Finds out what a host is with ONE remote command (a small POSIX sh script printing {@code key=value} lines):
- * OS, CPUs, memory, free disk in the home folder, NVIDIA GPUs, Java, and whether it can run Sortie.
+ * OS, CPUs, memory, NVIDIA GPUs, Java, whether the executor's {@code remote_dir} can be created and written and how
+ * much disk is free there, and so whether it can run Sortie and what to fix.
  */
 public final class HostProbe {
     public static final int MIN_JAVA = 17;
+    /** Less free disk than this in remote_dir's filesystem is warned about: code, checkpoints and artifacts go there. */
+    public static final long LOW_DISK_BYTES = 1L << 30;
     static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final Pattern JAVA_VERSION = Pattern.compile("version \"([^\"]+)\"");
-
-    /** The probe script; each fact on its own {@code key=value} line, none of them fatal when absent. */
-    static final String SCRIPT = String.join("\n",
-            "echo \"os=$(uname -sr 2>/dev/null)\"",
-            "echo \"arch=$(uname -m 2>/dev/null)\"",
-            "if [ -r /etc/os-release ]; then (. /etc/os-release 2>/dev/null; echo \"distro=${PRETTY_NAME:-$NAME}\"); fi",
-            "echo \"cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)\"",
-            "echo \"mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)\"",
-            "echo \"home=$HOME\"",
-            "echo \"disk_free_kb=$(df -Pk \"$HOME\" 2>/dev/null | awk 'NR==2 {print $4}')\"",
-            "if command -v nvidia-smi >/dev/null 2>&1; then",
-            "  nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader,nounits 2>/dev/null | sed 's/^/gpu=/'",
-            "fi",
-            "J=$(command -v java 2>/dev/null)",
-            "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi",
-            "if [ -n \"$J\" ]; then echo \"java_path=$J\"; \"$J\" -version 2>&1 | head -n 1 | sed 's/^/java=/'; fi",
-            "echo end=1",
-            "");
+    private static final String INSTALL_JAVA = "install one (Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless; "
+            + "RHEL/Fedora: sudo dnf install -y java-17-openjdk-headless) so that `java` is on the PATH of a "
+            + "non-interactive ssh session (or JAVA_HOME is set there)";
 
     private HostProbe() {
     }
 
+    /**
+     * The probe script for a remote_dir ({@code ~}, {@code ~/...} or absolute); each fact on its own {@code key=value}
+     * line, none of them fatal when absent. It creates remote_dir ({@code mkdir -p}) and writes a file in it to know
+     * it can, then removes the file.
+     */
+    static String script(String remoteDir) {
+        return String.join("\n",
+                "D=" + shellPath(remoteDir),
+                "echo \"os=$(uname -sr 2>/dev/null)\"",
+                "echo \"arch=$(uname -m 2>/dev/null)\"",
+                "if [ -r /etc/os-release ]; then (. /etc/os-release 2>/dev/null; echo \"distro=${PRETTY_NAME:-$NAME}\"); fi",
+                "echo \"cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)\"",
+                "echo \"mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)\"",
+                "echo \"home=$HOME\"",
+                "echo \"user=$(id -un 2>/dev/null)\"",
+                "echo \"remote_dir=$D\"",
+                "if E=$(mkdir -p -- \"$D\" 2>&1); then",
+                "  T=\"$D/.sortie-probe.$$\"",
+                "  if E=$( (echo ok > \"$T\") 2>&1 ) && [ -s \"$T\" ]; then echo remote_dir_ok=1;",
+                "  else echo \"remote_dir_error=cannot write in it: $(printf '%s' \"$E\" | tr '\\n' ' ')\"; fi",
+                "  rm -f -- \"$T\"",
+                "else",
+                "  echo \"remote_dir_error=cannot create it: $(printf '%s' \"$E\" | tr '\\n' ' ')\"",
+                "fi",
+                // free space where remote_dir is, or would be: its nearest existing folder
+                "P=\"$D\"; while [ ! -d \"$P\" ] && [ \"$P\" != / ]; do P=$(dirname -- \"$P\"); done",
+                "echo \"disk_free_kb=$(df -Pk -- \"$P\" 2>/dev/null | awk 'NR==2 {print $4}')\"",
+                "if command -v nvidia-smi >/dev/null 2>&1; then",
+                "  if G=$(nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader,nounits 2>&1); then",
+                "    printf '%s\\n' \"$G\" | sed 's/^/gpu=/'",
+                "  else R=$?; echo \"nvidia_smi_error=exit $R: $(printf '%s' \"$G\" | head -n 3 | tr '\\n' ' ')\"; fi",
+                "fi",
+                "J=$(command -v java 2>/dev/null)",
+                "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi",
+                "if [ -n \"$J\" ]; then echo \"java_path=$J\"; \"$J\" -version 2>&1 | head -n 1 | sed 's/^/java=/'; fi",
+                "echo end=1",
+                "");
+    }
+
+    /** remote_dir as one shell word: {@code ~} is the remote user's $HOME (expanded there), the rest quoted literally. */
+    static String shellPath(String remoteDir) {
+        if (remoteDir.equals("~")) {
+            return "\"$HOME\"";
+        }
+        if (remoteDir.startsWith("~/")) {
+            return "\"$HOME\"/" + ShellQuote.quote(remoteDir.substring(2));
+        }
+        return ShellQuote.quote(remoteDir);
+    }
+
+    /** Probes with the default remote_dir ({@value SshExecutorConfig#DEFAULT_REMOTE_DIR}). */
     public static HostReport probe(SshConnection connection) throws IOException {
-        SshConnection.Result r = connection.script(SCRIPT, TIMEOUT);
+        return probe(connection, SshExecutorConfig.DEFAULT_REMOTE_DIR);
+    }
+
+    /** Probes the host, checking the executor's {@code remote_dir} (creating it when missing). */
+    public static HostReport probe(SshConnection connection, String remoteDir) throws IOException {
+        SshConnection.Result r = connection.script(script(remoteDir), TIMEOUT);
         if (!r.stdout().contains("end=1")) {
             throw new SshConnectionException(SshConnectionException.Kind.OTHER, "probing " + connection.target().display()
                     + " failed (exit " + r.exitCode() + "): " + r.stderr().strip(), null);
@@ -46,9 +90,10 @@ public final class HostProbe {
         return parse(connection.target().display(), r.stdout());
     }
 
-    /** Parses the script's output. */
+    /** Parses the script's output and says what is missing (blocks running) and what is worth a warning. */
     static HostReport parse(String target, String output) {
-        String os = null, distro = null, arch = null, home = null, javaPath = null, javaLine = null;
+        String os = null, distro = null, arch = null, home = null, user = null, javaPath = null, javaLine = null;
+        String remoteDir = null, remoteDirError = null, gpuError = null;
         int cpus = -1;
         long mem = -1, disk = -1;
         List<HostReport.Gpu> gpus = new ArrayList<>();
@@ -66,6 +111,9 @@ public final class HostProbe {
                 case "cpus" -> cpus = (int) number(v);
                 case "mem_kb" -> mem = times1024(number(v));
                 case "home" -> home = blankToNull(v);
+                case "user" -> user = blankToNull(v);
+                case "remote_dir" -> remoteDir = blankToNull(v);
+                case "remote_dir_error" -> remoteDirError = v;
                 case "disk_free_kb" -> disk = times1024(number(v));
                 case "gpu" -> {
                     String[] f = v.split("\\s*,\\s*");
@@ -73,6 +121,7 @@ public final class HostProbe {
                         gpus.add(new HostReport.Gpu((int) number(f[0]), f[1], number(f[2])));
                     }
                 }
+                case "nvidia_smi_error" -> gpuError = v;
                 case "java_path" -> javaPath = blankToNull(v);
                 case "java" -> javaLine = v;
                 default -> {
@@ -89,17 +138,35 @@ public final class HostProbe {
             }
         }
         List<String> missing = new ArrayList<>();
-        String install = "install one (Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless; "
-                + "RHEL/Fedora: sudo dnf install -y java-17-openjdk-headless) so that `java` is on the PATH of a "
-                + "non-interactive ssh session (or JAVA_HOME is set there)";
         if (javaPath == null) {
-            missing.add("Java " + MIN_JAVA + " or newer: no java found; " + install);
+            missing.add("Java " + MIN_JAVA + " or newer: no java found; " + INSTALL_JAVA);
         } else if (major < 0) {
-            missing.add("Java " + MIN_JAVA + " or newer: " + javaPath + " did not tell its version (" + javaLine + "); " + install);
+            missing.add("Java " + MIN_JAVA + " or newer: " + javaPath + " did not tell its version (" + javaLine + "); " + INSTALL_JAVA);
         } else if (major < MIN_JAVA) {
-            missing.add("Java " + MIN_JAVA + " or newer: found Java " + javaVersion + " at " + javaPath + ", too old; " + install);
+            missing.add("Java " + MIN_JAVA + " or newer: found Java " + javaVersion + " at " + javaPath + ", too old; " + INSTALL_JAVA);
         }
-        return new HostReport(target, os, distro, arch, cpus, mem, home, disk, gpus, javaPath, javaVersion, major, missing);
+        if (remoteDirError != null) {
+            String who = user == null ? "the ssh user" : user;
+            String dir = remoteDir == null ? "remote_dir" : remoteDir;
+            // a permission problem can be fixed in place; anything else (a file in the way, a read-only filesystem) cannot
+            boolean permission = remoteDirError.contains("Permission denied");
+            missing.add("a writable remote_dir: " + dir + ": " + remoteDirError.strip() + "; set 'remote_dir:' on the executor to a "
+                    + "folder " + who + " can write" + (permission ? ", or make this one theirs (sudo mkdir -p " + ShellQuote.quote(dir)
+                    + " && sudo chown " + who + " " + ShellQuote.quote(dir) + ")" : ""));
+        }
+        List<String> warnings = new ArrayList<>();
+        if (disk >= 0 && disk < LOW_DISK_BYTES) {
+            warnings.add("low disk: only " + (disk >> 20) + " MiB free in the filesystem of " + (remoteDir == null ? "remote_dir" : remoteDir)
+                    + " (under 1 GiB); code, checkpoints and artifacts are kept there: free some space, or set 'remote_dir:' on the "
+                    + "executor to a bigger filesystem");
+        }
+        if (gpuError != null) {
+            warnings.add("GPUs: nvidia-smi is installed but failed (" + gpuError.strip() + "); runs that need a GPU will fail until it "
+                    + "works: run nvidia-smi on the host and fix the NVIDIA driver (often: it is not loaded, or does not match the "
+                    + "kernel after an update; reboot or reinstall the driver)");
+        }
+        return new HostReport(target, os, distro, arch, cpus, mem, home, disk, gpus, javaPath, javaVersion, major, missing,
+                user, remoteDir, gpuError, warnings);
     }
 
     /** 17 from "17.0.15", "17", "21-ea", "17.0.2+8"; 8 from "1.8.0_292". */

@@ -3,40 +3,28 @@ package dev.sortie.executor.ssh;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.sshd.client.SshClient;
 import org.apache.sshd.client.channel.ChannelExec;
 import org.apache.sshd.client.channel.ClientChannelEvent;
-import org.apache.sshd.client.config.hosts.ConfigFileHostEntryResolver;
-import org.apache.sshd.client.config.hosts.HostConfigEntryResolver;
 import org.apache.sshd.client.session.ClientSession;
-import org.apache.sshd.common.keyprovider.KeyIdentityProvider;
-import org.apache.sshd.core.CoreModuleProperties;
 
 /**
  * One SSH connection to an executor's host, with Apache MINA SSHD: its own client, host keys checked against
- * known_hosts (see {@link HostKeyChecker}), public-key authentication with the target's identities, keepalives
- * (OpenSSH's {@code keepalive@openssh.com}; the connection is dropped after 4 unanswered ones), and commands whose
- * arguments are quoted for the remote POSIX shell.
+ * known_hosts (see {@link HostKeyChecker}), public-key authentication with ssh-agent's keys and the target's
+ * identities, keepalives (OpenSSH's {@code keepalive@openssh.com}; the connection is dropped after 4 unanswered ones;
+ * see {@link ConnectionOpener}), and commands whose arguments are quoted for the remote POSIX shell.
  */
 public final class SshConnection implements AutoCloseable {
-    private static final int KEEPALIVE_MAX_MISSED = 4;
     private final SshTarget target;
     private final SshClient client;
     private final ClientSession session;
 
-    private SshConnection(SshTarget target, SshClient client, ClientSession session) {
+    SshConnection(SshTarget target, SshClient client, ClientSession session) {
         this.target = target;
         this.client = client;
         this.session = session;
@@ -49,88 +37,13 @@ public final class SshConnection implements AutoCloseable {
         }
     }
 
-    /** Connects and authenticates, or fails with an {@link SshConnectionException} that says what to fix. */
+    /**
+     * Connects and authenticates as {@code ssh} would (ssh config, known_hosts, ProxyJump, ssh-agent then identity
+     * files, passphrases asked on the terminal if there is one), or fails with an {@link SshConnectionException}
+     * that says what to fix.
+     */
     public static SshConnection open(SshExecutorConfig config, SshPaths paths) throws SshConnectionException {
-        SshTarget target = config.resolve(paths);
-        for (Path id : target.identities()) {
-            if (config.identity() != null && !Files.isReadable(id)) {
-                throw new SshConnectionException(SshConnectionException.Kind.BAD_IDENTITY, "executor '" + config.name()
-                        + "': identity " + id + " does not exist or cannot be read; fix 'identity:' or create the key with "
-                        + "ssh-keygen -t ed25519 -f " + id, null);
-            }
-        }
-        if (target.identities().isEmpty()) {
-            throw new SshConnectionException(SshConnectionException.Kind.BAD_IDENTITY, "no private key to log in to "
-                    + target.display() + " with: set 'identity:' on the executor or IdentityFile in " + paths.configFile()
-                    + ", or create a key with ssh-keygen -t ed25519 (then ssh-copy-id " + target.user() + "@" + target.hostName()
-                    + "). (ssh-agent is not used yet.)", null);
-        }
-        HostKeyChecker checker = new HostKeyChecker(paths.knownHosts(), config.acceptNewHostKey());
-        SshClient client = SshClient.setUpDefaultClient();
-        client.setServerKeyVerifier(checker);
-        client.setHostConfigEntryResolver(paths.configFile() != null && Files.isRegularFile(paths.configFile())
-                ? new ConfigFileHostEntryResolver(paths.configFile()) : HostConfigEntryResolver.EMPTY);
-        client.setKeyIdentityProvider(KeyIdentityProvider.EMPTY_KEYS_PROVIDER);
-        CoreModuleProperties.IO_CONNECT_TIMEOUT.set(client, config.connectTimeout());
-        CoreModuleProperties.AUTH_TIMEOUT.set(client, config.connectTimeout().multipliedBy(2));
-        if (!config.keepalive().isZero()) {
-            CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, config.keepalive());
-            CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(client, KEEPALIVE_MAX_MISSED);
-            // with keepalives on, an idle connection is kept (the heartbeat answers tell it is alive)
-            CoreModuleProperties.IDLE_TIMEOUT.set(client, Duration.ZERO);
-        }
-        client.start();
-        ClientSession session = null;
-        try {
-            session = client.connect(target.toHostConfigEntry(), null, null).verify(config.connectTimeout()).getSession();
-            session.auth().verify(config.connectTimeout().multipliedBy(2));
-            return new SshConnection(target, client, session);
-        } catch (IOException | RuntimeException e) {
-            SshConnectionException clear = explain(target, checker, session, e, paths);
-            if (session != null) {
-                session.close(true);
-            }
-            client.stop();
-            throw clear;
-        }
-    }
-
-    private static SshConnectionException explain(SshTarget t, HostKeyChecker checker, ClientSession session, Exception e, SshPaths paths) {
-        if (checker.rejection() != null) {
-            SshConnectionException r = checker.rejection();
-            return new SshConnectionException(r.kind(), r.getMessage(), e);
-        }
-        String where = t.display() + (t.proxyJump() != null ? " via ProxyJump " + t.proxyJump() : "");
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        if (root instanceof ConnectException || root instanceof NoRouteToHostException) {
-            return new SshConnectionException(SshConnectionException.Kind.UNREACHABLE, "cannot connect to " + where + ": "
-                    + root.getMessage() + " (is the host up and sshd listening on port " + t.port() + "? check 'host:' and 'port:')", e);
-        }
-        if (root instanceof UnknownHostException) {
-            return new SshConnectionException(SshConnectionException.Kind.UNREACHABLE, "cannot connect to " + where
-                    + ": unknown host '" + t.hostName() + "' (neither a resolvable name nor a Host alias in " + paths.configFile() + ")", e);
-        }
-        if (root instanceof SocketTimeoutException || String.valueOf(e.getMessage()).toLowerCase().contains("timeout")
-                || String.valueOf(e.getMessage()).toLowerCase().contains("timed out")) {
-            return new SshConnectionException(SshConnectionException.Kind.TIMEOUT, "cannot connect to " + where
-                    + ": timed out (" + e.getMessage() + "); is the host reachable? raise 'connect_timeout:' for slow links", e);
-        }
-        if (session != null && session.isOpen() && !session.isAuthenticated()) {
-            String keys = t.identities().stream().map(Path::toString).collect(Collectors.joining(", "));
-            return new SshConnectionException(SshConnectionException.Kind.AUTH_FAILED, "authentication failed for " + where
-                    + ": the host refused the key(s) " + keys + ". Add the public key to ~" + t.user()
-                    + "/.ssh/authorized_keys on the host (ssh-copy-id -i " + (t.identities().isEmpty() ? "KEY" : t.identities().get(0))
-                    + ".pub -p " + t.port() + " " + t.user() + "@" + t.hostName() + "), or set 'user:'/'identity:' on the executor. ("
-                    + e.getMessage() + ")", e);
-        }
-        if (session != null && !session.isAuthenticated() && String.valueOf(e.getMessage()).contains("authentication")) {
-            return new SshConnectionException(SshConnectionException.Kind.AUTH_FAILED, "authentication failed for " + where
-                    + ": " + e.getMessage(), e);
-        }
-        return new SshConnectionException(SshConnectionException.Kind.OTHER, "ssh to " + where + " failed: " + e, e);
+        return new ConnectionOpener(config, paths, System.console()).open();
     }
 
     public SshTarget target() {
@@ -177,6 +90,35 @@ public final class SshConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code argv} on the host (each argument quoted), streaming {@code stdin} to it (then EOF) and its
+     * output into {@code stdout} as it comes; stderr is captured into the result.
+     */
+    public Result exec(List<String> argv, java.io.InputStream stdin, java.io.OutputStream stdout, Duration timeout) throws IOException {
+        String commandLine = ShellQuote.join(argv);
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (ChannelExec ch = session.createExecChannel(commandLine)) {
+            ch.setIn(stdin);
+            ch.setOut(stdout);
+            ch.setErr(err);
+            ch.open().verify(timeout);
+            Set<ClientChannelEvent> ev = ch.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), timeout);
+            if (ev.contains(ClientChannelEvent.TIMEOUT)) {
+                throw new SshConnectionException(SshConnectionException.Kind.TIMEOUT, "command on " + target.display()
+                        + " did not finish within " + timeout.toSeconds() + "s: " + abbreviate(commandLine), null);
+            }
+            return new Result(ch.getExitStatus(), "", err.toString(StandardCharsets.UTF_8));
+        } catch (SshConnectionException e) {
+            throw e;
+        } catch (IOException e) {
+            if (!session.isOpen()) {
+                throw new SshConnectionException(SshConnectionException.Kind.DISCONNECTED, "lost the connection to "
+                        + target.display() + " while running " + abbreviate(commandLine) + ": " + e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
     private static String abbreviate(String s) {
         return s.length() > 120 ? s.substring(0, 117) + "..." : s;
     }
@@ -190,5 +132,39 @@ public final class SshConnection implements AutoCloseable {
         } finally {
             client.stop();
         }
+    }
+
+    /** Writes a command's stdin; EOF follows when it returns (it need not close the stream it is given). */
+    @FunctionalInterface
+    public interface StdinWriter {
+        void writeTo(java.io.OutputStream stdin) throws IOException;
+    }
+
+    /** Reads a command's stdout as it arrives, on the calling thread. */
+    @FunctionalInterface
+    public interface StdoutReader {
+        void readFrom(java.io.InputStream stdout) throws IOException;
+    }
+
+    /**
+     * Runs {@code argv} on the host (each argument quoted) with {@code stdin} written by the calling thread straight
+     * into the channel, then EOF; stdout goes into {@code stdout} as it arrives (from SSH's I/O thread: keep it quick),
+     * stderr into the result (whose stdout is empty). Streams of any size are fine: the command is stopped only when
+     * no byte moved either way for {@code idleTimeout}. If the writer itself fails, the command is aborted without
+     * EOF and the writer's exception is thrown; if the command exits without reading all of stdin, its exit status
+     * is returned (as ssh does).
+     */
+    public Result exec(List<String> argv, StdinWriter stdin, java.io.OutputStream stdout, Duration idleTimeout) throws IOException {
+        return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), stdin, stdout, null, idleTimeout);
+    }
+
+    /**
+     * Like {@link #exec(List, StdinWriter, java.io.OutputStream, Duration)}, but the calling thread reads stdout with
+     * {@code stdout}, after the stdin writer returned (what the reader leaves is drained). So the command must read
+     * all of its stdin before it writes more than a channel window (2 MiB) of output, as {@code tar -c} of paths
+     * read first does.
+     */
+    public Result exec(List<String> argv, StdinWriter stdin, StdoutReader stdout, Duration idleTimeout) throws IOException {
+        return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), stdin, null, stdout, idleTimeout);
     }
 }

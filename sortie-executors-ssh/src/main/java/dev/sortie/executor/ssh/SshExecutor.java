@@ -1,29 +1,51 @@
 package dev.sortie.executor.ssh;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sortie.agent.remote.AgentRun;
+import dev.sortie.core.executor.CodeFile;
 import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.executor.DetachedExecution;
-import dev.sortie.core.executor.Execution;
 import dev.sortie.core.executor.LaunchRequest;
+import dev.sortie.core.executor.RunListener;
+import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.executor.SalvageRequest;
+import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.util.Trace;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * A remote machine over SSH. A run is handed to Sortie's agent on the host (uploaded once per version, by content
  * hash), with its code synced content-addressed into a node-local cache; the agent runs it detached from the SSH
  * session and keeps a journal of what it reports, which this side follows and collects into the local ledger
- * and store. See {@link RemoteLayout} for what lives where on the host.
+ * and store ({@link RemoteAttempt}). See {@link RemoteLayout} for what lives where on the host.
  */
 public final class SshExecutor implements DetachableExecutor {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final SshExecutorConfig config;
     private final SshPaths paths;
+    private final BlobStore store;
+    private final SshHost host;
+    private HostReport report;
 
-    public SshExecutor(SshExecutorConfig config, SshPaths paths) {
+    /** @param stateDir the project's .sortie folder (null: remember nothing between processes); store: where outputs are collected */
+    public SshExecutor(SshExecutorConfig config, SshPaths paths, Path stateDir, BlobStore store) {
         this.config = config;
         this.paths = paths;
+        this.store = store;
+        this.host = new SshHost(this, stateDir, store);
+    }
+
+    /** An executor that can connect, probe and test, but not run (no store to collect into). */
+    public SshExecutor(SshExecutorConfig config, SshPaths paths) {
+        this(config, paths, null, null);
     }
 
     public SshExecutorConfig config() {
@@ -58,13 +80,16 @@ public final class SshExecutor implements DetachableExecutor {
     }
 
     /** The host as it was when first probed by this executor (cached): GPUs decide a pool's slots. */
-    public HostReport report() throws IOException {
-        throw new UnsupportedOperationException("TODO");
+    public synchronized HostReport report() throws IOException {
+        if (report == null) {
+            report = HostProbe.probe(host.connection());
+        }
+        return report;
     }
 
     /** Whether a run handle names a run on this executor's host. */
     public boolean owns(RunHandle handle) {
-        throw new UnsupportedOperationException("TODO");
+        return handle != null && handle.host().equals(host.key());
     }
 
     @Override
@@ -75,34 +100,185 @@ public final class SshExecutor implements DetachableExecutor {
     /**
      * Launches a run into one of the host's slots (null: no slot accounting, the host runs whatever it is given):
      * fails with {@link SlotBusyException} when another run holds the slot, and with {@link SshConnectionException}
-     * when the host cannot be reached.
+     * when the host cannot be reached. Returns once the agent runs on the host; the execution then collects.
      */
     public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        if (store == null) {
+            throw new IllegalStateException("executor '" + name() + "' was built without a store to collect into");
+        }
+        Experiment exp = request.experiment();
+        CollectLock lock = CollectLock.tryAcquire(request.runDir()).orElseThrow(() -> new IOException(
+                "experiment " + exp.name() + " is being collected by another sortie process"));
+        boolean admitted = false;
+        try {
+            SshConnection c = host.connection();
+            RemoteLayout layout = host.layout();
+            String classpath = host.agentClasspath(c);
+            Trace.mark("agent ready on " + host.key());
+            List<CodeFile> files = request.code().files();
+            RunListener listener = request.listener();
+            new CodeSync(c, layout).sync(files, request.code()::open, new SyncProgressLine(listener, host.display()));
+            listener.progress("");
+            Trace.mark("code synced");
+            List<String> restore = request.restore().stream().map(ArtifactRecord::hash).distinct().toList();
+            if (!restore.isEmpty()) {
+                StoreTransfer.upload(c, layout, store, restore);
+            }
+            AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
+                    request.command(), request.environment(), files, request.files(), request.restore(), layout.root());
+            try {
+                listener.launching();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                lock.close();
+                listener.commandExited();
+                return finished(new RunOutcome(ExperimentStatus.INTERRUPTED, null, "not started: sortie is shutting down"));
+            }
+            admitted = true;
+            long agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
+                    run.toJson(), host.display());
+            Trace.mark("agent started, pid " + agentPid);
+            // The run is on the host from now on: its record says so before anything else can happen to this process.
+            RunHandle handle = new RunHandle(host.key(), agentPid, null, agentPid, null);
+            listener.started(handle);
+            RemoteAttempt attempt = new RemoteAttempt(host, exp.id(), exp.attempt(), request.runDir(), request.logFile(), 0, listener);
+            return new RemoteExecution(attempt, lock, exp, handle);
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            if (admitted) {
+                request.listener().commandExited();
+            }
+            throw e;
+        }
     }
 
     @Override
     public Liveness probe(RunHandle handle) {
+        // Remote runs are looked after by catchUp/attach, never salvaged as if their watcher were local.
         return Liveness.UNKNOWN;
     }
 
     @Override
-    public boolean stop(RunHandle handle, Duration grace) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+    public boolean stop(RunHandle handle, Duration grace) {
+        // Stopping needs the experiment (its run folder on the host): see stop(Experiment, Duration).
+        return false;
     }
 
     @Override
-    public void salvage(Experiment experiment, SalvageRequest request) {
-        throw new UnsupportedOperationException("TODO");
+    public boolean stop(Experiment experiment, Duration grace) throws IOException {
+        SshConnection c = host.connection();
+        long group = experiment.handle() != null && owns(experiment.handle()) ? experiment.handle().pid() : 0;
+        return AgentLaunch.requestStop(c, host.layout(), experiment.id(), experiment.attempt(), grace, group);
+    }
+
+    @Override
+    public void salvage(Experiment experiment, SalvageRequest request) throws IOException {
+        // Not reached (probe never says GONE); a run whose agent died is salvaged on its host by catchUp.
+        catchUp(experiment, request);
     }
 
     @Override
     public Collection catchUp(Experiment experiment, SalvageRequest request) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        Optional<CollectLock> lock = CollectLock.tryAcquire(request.runDir());
+        if (lock.isEmpty()) {
+            return Collection.BUSY;
+        }
+        try (CollectLock held = lock.get()) {
+            return attempt(experiment, request).catchUp();
+        }
     }
 
     @Override
     public Optional<DetachedExecution> attach(Experiment experiment, SalvageRequest request) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        Optional<CollectLock> lock = CollectLock.tryAcquire(request.runDir());
+        if (lock.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new RemoteExecution(attempt(experiment, request), lock.get(), experiment, experiment.handle()));
+    }
+
+    private RemoteAttempt attempt(Experiment experiment, SalvageRequest request) throws IOException {
+        long group = experiment.handle() != null && owns(experiment.handle()) ? experiment.handle().pid() : 0;
+        return new RemoteAttempt(host, experiment.id(), experiment.attempt(), request.runDir(), request.logFile(), group,
+                request.listener());
+    }
+
+    @Override
+    public void close() {
+        host.close();
+    }
+
+    private static DetachedExecution finished(RunOutcome outcome) {
+        return new DetachedExecution() {
+            @Override
+            public RunHandle handle() {
+                return null;
+            }
+
+            @Override
+            public RunOutcome await() {
+                return outcome;
+            }
+
+            @Override
+            public void stop(Duration grace) {
+            }
+
+            @Override
+            public void detach() {
+            }
+        };
+    }
+
+    /** A run on the host as this process follows it; the collect lock is held until it ends or is detached. */
+    private final class RemoteExecution implements DetachedExecution {
+        private final RemoteAttempt attempt;
+        private final CollectLock lock;
+        private final Experiment experiment;
+        private final RunHandle handle;
+
+        RemoteExecution(RemoteAttempt attempt, CollectLock lock, Experiment experiment, RunHandle handle) {
+            this.attempt = attempt;
+            this.lock = lock;
+            this.experiment = experiment;
+            this.handle = handle;
+        }
+
+        @Override
+        public RunHandle handle() {
+            return handle;
+        }
+
+        @Override
+        public RunOutcome await() throws InterruptedException {
+            try {
+                return attempt.follow();
+            } finally {
+                try {
+                    lock.close();
+                } catch (IOException e) {
+                    // the lock goes with the process anyway
+                }
+            }
+        }
+
+        /** Asks the agent to stop the command; the follow goes on until the run's end is collected. */
+        @Override
+        public void stop(Duration grace) {
+            Thread t = new Thread(() -> {
+                try {
+                    SshExecutor.this.stop(experiment.withHandle(handle), grace);
+                } catch (IOException e) {
+                    // unreachable host: the run goes on there; the follow reports what happens
+                }
+            }, "sortie-stop-" + experiment.id());
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public void detach() {
+            attempt.detach();
+        }
     }
 }

@@ -16,6 +16,7 @@ public final class SshExecutorProvider implements ExecutorProvider {
 
     @Override
     public Executor create(ExecutorSpec spec, ExecutorContext context) {
-        return new SshExecutor(SshExecutorConfig.fromOptions(spec.name(), spec.options()), SshPaths.defaults());
+        return new SshExecutor(SshExecutorConfig.fromOptions(spec.name(), spec.options()), SshPaths.defaults(), context.stateDir(),
+                context.store());
     }
 }

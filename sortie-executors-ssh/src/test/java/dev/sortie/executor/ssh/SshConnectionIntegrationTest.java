@@ -192,6 +192,29 @@ class SshConnectionIntegrationTest {
         assertThat(report.render()).contains("cpus:").contains("ready:");
     }
 
+    @Test
+    void hostProbeChecksTheExecutorsRemoteDir() throws Exception {
+        Path remoteDir = sshd.hostDir().resolve("sortie dir");
+        Files.writeString(sshd.hostDir().resolve("a-file"), "not a folder");
+        HostReport ok;
+        HostReport blocked;
+        try (SshConnection c = SshConnection.open(config(sshd.clientKey, false), sshd.paths(sshd.knownHostsLine()))) {
+            ok = HostProbe.probe(c, remoteDir.toString());
+            blocked = HostProbe.probe(c, sshd.hostDir().resolve("a-file/sortie").toString());
+        }
+        assertThat(remoteDir).isDirectory().isEmptyDirectory(); // made by the probe; its write test cleaned up
+        assertThat(ok.remoteDir()).isEqualTo(remoteDir.toString());
+        assertThat(ok.user()).isEqualTo(sshd.user);
+        assertThat(ok.diskFreeBytes()).isPositive();
+        assertThat(ok.missing()).noneMatch(m -> m.contains("remote_dir"));
+        assertThat(ok.render()).contains("free in " + remoteDir + " (remote_dir)");
+        assertThat(blocked.canRunSortie()).isFalse();
+        assertThat(blocked.missing()).anySatisfy(m -> assertThat(m)
+                .contains("a writable remote_dir: " + sshd.hostDir().resolve("a-file/sortie") + ": cannot create it")
+                .contains("Not a directory")
+                .contains("set 'remote_dir:' on the executor to a folder " + sshd.user + " can write"));
+    }
+
     private static int localNproc() throws Exception {
         Process p = new ProcessBuilder("nproc").start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();

@@ -8,33 +8,49 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * A real OpenSSH sshd on loopback for tests: its own ed25519 host key, one freshly made client key in its
- * authorized_keys, the current user allowed, everything in a temp folder (never the user's ~/.ssh).
+ * A real OpenSSH sshd on loopback for tests, standing for one remote host: its own port, ed25519 host key, client key
+ * (in its authorized_keys) and temp folder, the current user allowed; never the user's ~/.ssh. Several can run at once
+ * (a jump host and a target, a pool).
+ *
+ * <p>For host-loss tests: {@link #kill()} is the host dying (sshd and every process started through it, detached
+ * ones included), {@link #restart()} the host coming back (same port, same host key), and {@link #hostDir()} a folder
+ * of this host only, for the executor's {@code remote_dir} (every instance shares this machine's filesystem).
  */
-final class SshdFixture implements AutoCloseable {
+public final class SshdFixture implements AutoCloseable {
     static final Path SSHD = Path.of("/usr/sbin/sshd");
-    final Path dir;
-    final int port;
-    final Path hostKey;
-    final Path clientKey;
-    final String user = System.getProperty("user.name");
-    private final Process process;
+    /** Set by sshd in every session's environment, and so inherited by whatever a session starts, detached or not. */
+    private static final String MARKER = "SORTIE_SSHD_FIXTURE";
+    /** The fixture's own folder (keys, sshd_config, sshd.log); tests may put files there; deleted by {@link #close()}. */
+    public final Path dir;
+    /** The port sshd listens on, on 127.0.0.1; the same after {@link #restart()}. */
+    public final int port;
+    /** The host's private key ({@code .pub} beside it). */
+    public final Path hostKey;
+    /** A private key (no passphrase) that may log in ({@code .pub} beside it). */
+    public final Path clientKey;
+    /** The user that may log in: the one running the tests. */
+    public final String user = System.getProperty("user.name");
+    private final Path config;
+    private Process process;
 
-    private SshdFixture(Path dir, int port, Path hostKey, Path clientKey, Process process) {
+    private SshdFixture(Path dir, int port, Path hostKey, Path clientKey, Path config) {
         this.dir = dir;
         this.port = port;
         this.hostKey = hostKey;
         this.clientKey = clientKey;
-        this.process = process;
+        this.config = config;
     }
 
-    static SshdFixture start() throws Exception {
+    /** Starts a new host (skips the test when sshd is not installed, outside CI). */
+    public static SshdFixture start() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(SSHD) || System.getenv("CI") != null,
                 "OpenSSH sshd is not installed (apt-get install -y openssh-server); the ssh integration tests need it");
         Path dir = Files.createTempDirectory("sortie-sshd");
@@ -42,6 +58,7 @@ final class SshdFixture implements AutoCloseable {
         Path clientKey = keygen(dir, "client_ed25519");
         Path authorized = dir.resolve("authorized_keys");
         Files.copy(Path.of(clientKey + ".pub"), authorized);
+        Files.createDirectories(dir.resolve("host"));
         if (isRoot()) {
             Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege separation folder, as the Debian service makes it
         }
@@ -61,14 +78,22 @@ final class SshdFixture implements AutoCloseable {
                 "KbdInteractiveAuthentication no",
                 "PermitRootLogin prohibit-password",
                 "AllowUsers " + user,
+                "AllowTcpForwarding yes", // a ProxyJump host forwards to the target (direct-tcpip)
+                "SetEnv " + MARKER + "=" + dir,
                 "LogLevel VERBOSE",
                 ""));
+        SshdFixture f = new SshdFixture(dir, port, hostKey, clientKey, config);
+        f.launch();
+        return f;
+    }
+
+    private void launch() throws IOException, InterruptedException {
         Process p = new ProcessBuilder(SSHD.toString(), "-D", "-e", "-f", config.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("sshd.log").toFile()).start();
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("sshd.log").toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (true) {
             if (!p.isAlive()) {
-                throw new IllegalStateException("sshd exited with " + p.exitValue() + ": " + Files.readString(dir.resolve("sshd.log")));
+                throw new IllegalStateException("sshd exited with " + p.exitValue() + ": " + log());
             }
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.1", port), 500);
@@ -76,16 +101,116 @@ final class SshdFixture implements AutoCloseable {
             } catch (IOException e) {
                 if (System.nanoTime() > deadline) {
                     p.destroyForcibly();
-                    throw new IllegalStateException("sshd did not listen on " + port + ": " + Files.readString(dir.resolve("sshd.log")));
+                    throw new IllegalStateException("sshd did not listen on " + port + ": " + log());
                 }
                 Thread.sleep(50);
             }
         }
-        return new SshdFixture(dir, port, hostKey, clientKey, p);
+        process = p;
+    }
+
+    /** A folder of this host only, for the executor's {@code remote_dir} (absolute). */
+    public Path hostDir() {
+        return dir.resolve("host");
+    }
+
+    /** Lets {@code publicKey} (a {@code .pub} file) log in too, e.g. a key that only an ssh-agent holds. */
+    public void authorize(Path publicKey) throws IOException {
+        Files.writeString(dir.resolve("authorized_keys"), Files.readString(publicKey), java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    /**
+     * The host dies: SIGKILL to sshd and to every process started through it, found by parent pid (/proc) and, for
+     * those that detached (setsid, double fork) and were re-parented, by the marker sshd puts in every session's
+     * environment or a working folder under this fixture's. Returns once they are gone and the port refuses.
+     */
+    public void kill() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        Set<ProcessHandle> victims;
+        while (!(victims = processes()).isEmpty()) {
+            victims.forEach(ProcessHandle::destroyForcibly);
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("processes of sshd on port " + port + " survive SIGKILL: " + victims);
+            }
+            Thread.sleep(20);
+        }
+        if (process != null) {
+            process.waitFor(10, TimeUnit.SECONDS); // reaps it: our child
+        }
+    }
+
+    /** The host comes back after {@link #kill()}: sshd again on the same port with the same host key. */
+    public void restart() throws IOException, InterruptedException {
+        kill();
+        launch();
+    }
+
+    /** Whether sshd is running (false after {@link #kill()}). */
+    public boolean isRunning() {
+        return process != null && process.isAlive();
+    }
+
+    /** This sshd, its descendants, and whatever carries this fixture's marker or works in its folder. */
+    private Set<ProcessHandle> processes() {
+        Set<ProcessHandle> found = new LinkedHashSet<>();
+        if (process != null && process.isAlive()) {
+            found.add(process.toHandle());
+            process.descendants().forEach(found::add);
+        }
+        String marker = MARKER + "=" + dir;
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                long pid = Long.parseLong(p.getFileName().toString());
+                if (pid == ProcessHandle.current().pid()) {
+                    continue;
+                }
+                if (environContains(p, marker) || worksUnder(p, dir)) {
+                    ProcessHandle.of(pid).ifPresent(h -> {
+                        found.add(h);
+                        h.descendants().forEach(found::add);
+                    });
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list /proc", e);
+        }
+        found.removeIf(h -> !h.isAlive() || isZombie(h.pid()));
+        return found;
+    }
+
+    /** Dead but not yet reaped (its parent died too and init has not got to it): nothing left to kill. */
+    private static boolean isZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException | RuntimeException e) {
+            return true; // gone
+        }
+    }
+
+    private static boolean environContains(Path proc, String entry) {
+        try {
+            for (String e : Files.readString(proc.resolve("environ"), StandardCharsets.ISO_8859_1).split("\0")) {
+                if (e.equals(entry)) {
+                    return true;
+                }
+            }
+        } catch (IOException | SecurityException e) {
+            // gone, or not ours to read
+        }
+        return false;
+    }
+
+    private static boolean worksUnder(Path proc, Path folder) {
+        try {
+            return Files.readSymbolicLink(proc.resolve("cwd")).startsWith(folder);
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
     }
 
     /** A known_hosts line for this sshd's host key, as OpenSSH writes it for a non-22 port. */
-    String knownHostsLine() throws IOException {
+    public String knownHostsLine() throws IOException {
         return knownHostsLine(Path.of(hostKey + ".pub"));
     }
 
@@ -94,8 +219,8 @@ final class SshdFixture implements AutoCloseable {
         return "[127.0.0.1]:" + port + " " + f[0] + " " + f[1] + "\n";
     }
 
-    /** Paths in a fresh folder: empty ssh dir, no config, known_hosts with {@code knownHosts} (or none when null). */
-    SshPaths paths(String knownHosts) throws IOException {
+    /** Paths in a fresh folder: empty ssh dir, no config, known_hosts with {@code knownHosts} (or none when null), no agent. */
+    public SshPaths paths(String knownHosts) throws IOException {
         Path home = Files.createTempDirectory(dir, "home");
         Path ssh = Files.createDirectories(home.resolve(".ssh"));
         if (knownHosts != null) {
@@ -104,13 +229,20 @@ final class SshdFixture implements AutoCloseable {
         return new SshPaths(home, ssh, ssh.resolve("config"), ssh.resolve("known_hosts"), user);
     }
 
-    String log() throws IOException {
+    /** What sshd logged (VERBOSE: connections, accepted keys), across restarts. */
+    public String log() throws IOException {
         return Files.readString(dir.resolve("sshd.log"), StandardCharsets.UTF_8);
     }
 
-    static Path keygen(Path dir, String name) throws IOException, InterruptedException {
+    /** A new ed25519 key pair without a passphrase. */
+    public static Path keygen(Path dir, String name) throws IOException, InterruptedException {
+        return keygen(dir, name, "");
+    }
+
+    /** A new ed25519 key pair, its private half encrypted with {@code passphrase} (none when empty). */
+    public static Path keygen(Path dir, String name, String passphrase) throws IOException, InterruptedException {
         Path key = dir.resolve(name);
-        Process p = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.toString())
+        Process p = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-C", name, "-f", key.toString())
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
@@ -129,11 +261,14 @@ final class SshdFixture implements AutoCloseable {
         return "root".equals(System.getProperty("user.name"));
     }
 
+    /** Kills the host (see {@link #kill()}) and deletes its folder. */
     @Override
-    public void close() throws Exception {
-        process.destroy();
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    public void close() throws IOException {
+        try {
+            kill();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while killing sshd on port " + port, e);
         }
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {

@@ -1,0 +1,281 @@
+package dev.sortie.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.ArtifactKind;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.executor.ssh.SshdFixture;
+import dev.sortie.ledger.SqliteLedger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs on a "remote" host end to end: a real OpenSSH sshd on loopback, the real agent started on it over SSH,
+ * code synced into its cache, the run detached from the connection, collected into the real ledger and store.
+ * The host's Sortie folder is a temp folder (remote_dir), so several tests never share a cache by accident.
+ */
+@Tag("integration")
+class RemoteRunTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static SshdFixture sshd;
+    static Path sshDir;
+
+    @TempDir
+    Path tmp;
+    TestProject project;
+    Path remote;
+
+    @BeforeAll
+    static void startSshd() throws Exception {
+        sshd = SshdFixture.start();
+        sshDir = Files.createTempDirectory("sortie-test-ssh");
+        Files.writeString(sshDir.resolve("known_hosts"), sshd.knownHostsLine());
+        System.setProperty("sortie.ssh.dir", sshDir.toString());
+    }
+
+    @AfterAll
+    static void stopSshd() throws Exception {
+        System.clearProperty("sortie.ssh.dir");
+        if (sshd != null) {
+            sshd.close();
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        remote = tmp.resolve("host");
+        project = new TestProject(tmp.resolve("proj"));
+        project.write("train.py", """
+                        import os, sys, time
+                        steps = int(sys.argv[1]); pause = float(sys.argv[2])
+                        os.makedirs("checkpoints", exist_ok=True)
+                        start = 0
+                        if os.path.exists("checkpoints/step.txt"):
+                            start = int(open("checkpoints/step.txt").read()) + 1
+                            print("resumed at", start, flush=True)
+                        for i in range(start, steps):
+                            print(f"loss={1.0 / (i + 1):.4f} step={i}", flush=True)
+                            open("checkpoints/step.txt", "w").write(str(i))
+                            time.sleep(pause)
+                        open("model.bin", "w").write("weights")
+                        """)
+                .write("sortie.yaml", """
+                        name: remote
+                        run: python3 train.py ${steps} ${pause}
+                        params: {steps: 3, pause: 0}
+                        checkpoints: checkpoints/
+                        checkpoint_interval: 1s
+                        artifacts: [model.bin]
+                        """)
+                .write(".sortie/config.yaml", """
+                        executors:
+                          box:
+                            type: ssh
+                            host: 127.0.0.1
+                            port: %d
+                            user: %s
+                            identity: %s
+                            remote_dir: %s
+                            lost_after: 5s
+                        """.formatted(sshd.port, sshd.user, sshd.clientKey, remote))
+                .commit();
+    }
+
+    @AfterEach
+    void killLeftovers() throws Exception {
+        // Agents are detached on purpose; a failed test must not leave them running.
+        new ProcessBuilder("pkill", "-f", "AgentMain run " + remote).start().waitFor();
+    }
+
+    Ledger ledger() {
+        return SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"));
+    }
+
+    Experiment only() {
+        try (Ledger l = ledger()) {
+            List<Experiment> all = l.list();
+            assertThat(all).hasSize(1);
+            return all.get(0);
+        }
+    }
+
+    @Test
+    void runsOnTheHostAndCollectsEverythingIntoTheLocalLedgerAndStore() throws Exception {
+        TestProject.Result r = project.sortie("run", "-e", "box");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("loss=0.3333 step=2");
+        Experiment exp = only();
+        assertThat(exp.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        assertThat(exp.executor()).isEqualTo("box");
+        assertThat(exp.handle().host()).contains("127.0.0.1:" + sshd.port);
+        try (Ledger l = ledger()) {
+            assertThat(l.latestMetrics(exp.id())).containsEntry("loss", 0.3333);
+            assertThat(l.series(exp.id(), "loss")).hasSize(3);
+            assertThat(l.artifacts(exp.id())).anySatisfy(a -> {
+                assertThat(a.kind()).isEqualTo(ArtifactKind.ARTIFACT);
+                assertThat(a.path()).isEqualTo("model.bin");
+            });
+        }
+        // the artifact is in the local store: pull writes it out
+        assertThat(project.sortie("pull", exp.name(), "model.bin").code()).isZero();
+        assertThat(project.read("model.bin")).isEqualTo("weights");
+        // the local log is the remote log, byte for byte
+        Path local = project.dir.resolve(".sortie/runs/" + exp.id() + "/logs/attempt-1.log");
+        Path onHost = remote.resolve("runs/" + exp.id() + "/logs/attempt-1.log");
+        assertThat(Files.readAllBytes(local)).isEqualTo(Files.readAllBytes(onHost));
+        // the work copy on the host is gone once its outputs are saved; the code cache stays for the next run
+        assertThat(remote.resolve("runs/" + exp.id() + "/work")).doesNotExist();
+        try (Stream<Path> cached = Files.list(remote.resolve("cache/code"))) {
+            assertThat(cached.count()).isGreaterThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void hostileParamsPassThroughLiterally() throws Exception {
+        Path canary = tmp.resolve("pwned");
+        String hostile = "a \"b\" 'c' $(touch " + canary + ") `touch " + canary + "` ; touch " + canary + " \n next line";
+        TestProject.Result r = project.sortie("run", "-e", "box", "-S", "+msg=" + hostile, "--", "printf", "%s|", "${msg}");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains(hostile.replace("\n", "\n").split("\n")[0]);
+        assertThat(canary).doesNotExist();
+        TestProject.Result shell = project.sortie("run", "-e", "box", "-S", "+msg=" + hostile, "--", "sh", "-c", "echo \"${msg}\"");
+        assertThat(shell.code()).as(shell.err()).isZero();
+        assertThat(canary).doesNotExist();
+    }
+
+    @Test
+    void aCommandMissingOnTheHostFailsClearly() {
+        TestProject.Result r = project.sortie("run", "-e", "box", "--", "no-such-program-xyz", "--flag");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("no-such-program-xyz").contains("not found");
+    }
+
+    @Test
+    void aDetachedRunGoesOnAndIsFollowedAgainWithLogsF() throws Exception {
+        TestProject.Result r = project.sortie("run", "-e", "box", "--detach", "-S", "steps=6", "-S", "pause=0.4");
+        assertThat(r.code()).as(r.err()).isZero();
+        Experiment exp = only();
+        assertThat(exp.status()).isEqualTo(ExperimentStatus.RUNNING);
+        TestProject.Result logs = project.sortie("logs", "-f", exp.name());
+        assertThat(logs.out()).contains("loss=1.0000 step=0").contains("loss=0.1667 step=5");
+        Experiment done = only();
+        assertThat(done.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        try (Ledger l = ledger()) {
+            assertThat(l.series(done.id(), "loss")).hasSize(6);
+        }
+    }
+
+    @Test
+    void theRunSurvivesAKilledSortieAndIsCollectedByTheNextStatus() throws Exception {
+        Path out = tmp.resolve("run.out");
+        ProcessBuilder pb = project.processBuilder(out, "run", "-e", "box", "-S", "steps=8", "-S", "pause=0.5");
+        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
+        Process p = pb.start();
+        RunLifecycleTest.waitUntil("the run to print on the host", Duration.ofSeconds(60), () -> {
+            try {
+                return Files.readString(out).contains("step=1");
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+        p.destroyForcibly().waitFor();
+        Experiment exp = only();
+        assertThat(exp.status()).isEqualTo(ExperimentStatus.RUNNING);
+        RunLifecycleTest.waitUntil("the run to end on the host", Duration.ofSeconds(60), () -> {
+            project.sortie("status");
+            return only().status().isTerminal();
+        });
+        Experiment done = only();
+        assertThat(done.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        try (Ledger l = ledger()) {
+            assertThat(l.series(done.id(), "loss")).hasSize(8);
+            assertThat(l.artifacts(done.id())).anySatisfy(a -> assertThat(a.path()).isEqualTo("model.bin"));
+        }
+        String log = Files.readString(project.dir.resolve(".sortie/runs/" + done.id() + "/logs/attempt-1.log"), StandardCharsets.UTF_8);
+        assertThat(log).contains("step=0").contains("step=7");
+    }
+
+    @Test
+    void stopStopsTheRemoteProcessGroupAndCollectsItsOutputs() throws Exception {
+        assertThat(project.sortie("run", "-e", "box", "--detach", "-S", "steps=100", "-S", "pause=0.3").code()).isZero();
+        Experiment exp = only();
+        RunLifecycleTest.waitUntil("the first checkpoint", Duration.ofSeconds(60), () -> {
+            project.sortie("status");
+            try (Ledger l = ledger()) {
+                return !l.series(exp.id(), "loss").isEmpty();
+            }
+        });
+        TestProject.Result stop = project.sortie("stop", exp.name());
+        assertThat(stop.code()).as(stop.err()).isZero();
+        Experiment stopped = only();
+        assertThat(stopped.status()).isEqualTo(ExperimentStatus.STOPPED);
+        RunLifecycleTest.waitUntil("the command to be gone", Duration.ofSeconds(30), () -> !pythonRunning(exp.id()));
+        try (Ledger l = ledger()) {
+            assertThat(l.artifacts(exp.id())).anySatisfy(a -> assertThat(a.kind()).isEqualTo(ArtifactKind.CHECKPOINT));
+        }
+    }
+
+    @Test
+    void anAgentKilledOnTheHostLeavesAnInterruptedRunWithItsCheckpoints() throws Exception {
+        assertThat(project.sortie("run", "-e", "box", "--detach", "-S", "steps=100", "-S", "pause=0.3").code()).isZero();
+        Experiment exp = only();
+        RunLifecycleTest.waitUntil("a few steps", Duration.ofSeconds(60), () -> {
+            project.sortie("status");
+            try (Ledger l = ledger()) {
+                return l.series(exp.id(), "loss").size() >= 3;
+            }
+        });
+        new ProcessBuilder("pkill", "-9", "-f", "AgentMain run " + remote).start().waitFor();
+        RunLifecycleTest.waitUntil("the run to be found interrupted", Duration.ofSeconds(60), () -> {
+            project.sortie("status");
+            return only().status().isTerminal();
+        });
+        Experiment done = only();
+        assertThat(done.status()).isEqualTo(ExperimentStatus.INTERRUPTED);
+        assertThat(done.error()).contains("agent");
+        RunLifecycleTest.waitUntil("the command to be gone", Duration.ofSeconds(30), () -> !pythonRunning(exp.id()));
+        try (Ledger l = ledger()) {
+            assertThat(l.artifacts(exp.id())).anySatisfy(a -> assertThat(a.kind()).isEqualTo(ArtifactKind.CHECKPOINT));
+        }
+        // and a retry resumes it from its checkpoint, on the host
+        TestProject.Result again = project.sortie("retry", done.name());
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.out()).contains("resumed at");
+        assertThat(only().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+    }
+
+    /** Whether a process of the experiment still runs (its environment names it). */
+    static boolean pythonRunning(String experimentId) {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().matches("\\d+")).anyMatch(p -> {
+                try {
+                    return new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.UTF_8)
+                            .contains("SORTIE_EXPERIMENT_ID=" + experimentId);
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    static JsonNode json(String s) throws Exception {
+        return JSON.readTree(s);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.sortie.executor.ssh;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Puts the agent on a host: {@code <remote_dir>/agent/<sha256>.jar} for each jar of an {@link AgentBundle}. One
+ * command finds the missing jars, one tar stream sends them (atomically, like all uploads: see
+ * {@link RemoteFiles#upload}); a host that has this version already costs one round trip and no bytes.
+ */
+public final class AgentInstall {
+    private AgentInstall() {
+    }
+
+    /**
+     * Makes sure every jar of {@code bundle} is on the host.
+     *
+     * @return the remote classpath: the jars' absolute paths on the host, colon-separated, in the bundle's order
+     * @throws IllegalArgumentException if the remote_dir holds a ':', which a Java classpath cannot carry
+     */
+    public static String ensure(SshConnection c, RemoteLayout layout, AgentBundle bundle) throws IOException {
+        if (layout.root().contains(":")) {
+            throw new IllegalArgumentException("remote_dir " + layout.root() + " on " + c.target().display()
+                    + " contains ':', which cannot be in a Java classpath; choose another remote_dir");
+        }
+        List<AgentBundle.Jar> jars = bundle.jars();
+        Map<String, AgentBundle.Jar> byName = new HashMap<>();
+        for (AgentBundle.Jar j : jars) {
+            byName.put(j.fileName(), j);
+        }
+        List<String> missing = RemoteFiles.missing(c, layout.agentDir(), byName.keySet(), null, "agent jars");
+        if (!missing.isEmpty()) {
+            List<RemoteFiles.Upload> uploads = new ArrayList<>();
+            for (String name : missing) {
+                AgentBundle.Jar j = byName.get(name);
+                uploads.add(new RemoteFiles.Upload(name, j.size(), () -> Files.newInputStream(j.local())));
+            }
+            RemoteFiles.upload(c, RemoteFiles.incoming(layout.agentDir() + "/tmp"), layout.agentDir(), uploads, null,
+                    SyncProgress.NONE, "agent jars");
+        }
+        return classpath(layout, jars);
+    }
+
+    /** The classpath of {@code jars} once they are in the host's agent folder. */
+    static String classpath(RemoteLayout layout, List<AgentBundle.Jar> jars) {
+        return jars.stream().map(j -> layout.agentDir() + "/" + j.fileName()).collect(Collectors.joining(":"));
+    }
+}

@@ -1,0 +1,107 @@
+package dev.sortie.executor.ssh;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The two remote steps that start and stop an agent, each ONE command whose inputs arrive as positional
+ * parameters of a fixed script (never spliced into it), so no name, path or param can become shell code.
+ */
+final class AgentLaunch {
+    static final String MAIN = "dev.sortie.agent.remote.AgentMain";
+    /** Small and quick to start: the agent mostly waits; C1 alone starts faster and is plenty for parsing output. */
+    static final String JVM_FLAGS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx1g";
+    /** Finds java as a login would: PATH, then JAVA_HOME; sets J or exits 127. */
+    static final String JAVA = "J=$(command -v java 2>/dev/null); "
+            + "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi; "
+            + "if [ -z \"$J\" ]; then echo 'no java on PATH (nor in JAVA_HOME)' >&2; exit 127; fi; ";
+    static final int EXIT_SLOT_BUSY = 75;
+    static final int EXIT_NO_JAVA = 127;
+    static final int EXIT_CANNOT_WRITE = 73;
+
+    /**
+     * Positional parameters: agent classpath, run dir, attempt, slots dir ('' for none), slot index. Stdin: the run
+     * file. The agent runs in a session of its own (setsid), its stdio away from the SSH channel, so closing the
+     * connection does not touch it. A slot is held through an open file descriptor the agent inherits: the lock
+     * lives exactly as long as the agent (Java does not pass it on to the command).
+     */
+    static final String LAUNCH = String.join("\n",
+            "cp=$1; d=$2; n=$3; sd=$4; si=$5",
+            "mkdir -p \"$d/logs\" || exit " + EXIT_CANNOT_WRITE,
+            "cat > \"$d/run-$n.json.tmp\" && mv -f \"$d/run-$n.json.tmp\" \"$d/run-$n.json\" || exit " + EXIT_CANNOT_WRITE,
+            "rm -f \"$d/stop-$n\" \"$d/journal-$n.jsonl\" \"$d/agent-$n.pid\" \"$d/agent-$n.out\"",
+            JAVA,
+            "if [ -n \"$sd\" ]; then",
+            "  mkdir -p \"$sd\" || exit " + EXIT_CANNOT_WRITE,
+            "  exec 9>\"$sd/$si.lock\"",
+            "  flock -n 9 || exit " + EXIT_SLOT_BUSY,
+            "fi",
+            "setsid \"$J\" " + JVM_FLAGS + " -cp \"$cp\" " + MAIN + " run \"$d\" \"$n\" </dev/null >\"$d/agent-$n.out\" 2>&1 &",
+            "echo $! > \"$d/agent-$n.pid\"",
+            "echo $!");
+
+    /**
+     * Positional parameters: run dir, attempt, grace seconds, the command's process group (0 if unknown), experiment
+     * id. The agent, if alive, sees the stop file and stops its command itself (and records the stop); if it is
+     * dead, the command's group is signalled here, but only if it still is that experiment's (its environment says so).
+     */
+    static final String STOP = String.join("\n",
+            "d=$1; n=$2; g=$3; pg=$4; id=$5",
+            "[ -d \"$d\" ] || exit 0",
+            "printf '%s' \"$g\" > \"$d/stop-$n\"",
+            "p=$(cat \"$d/agent-$n.pid\" 2>/dev/null)",
+            "case \"$p\" in ''|*[!0-9]*) p=0;; esac",
+            "if [ \"$p\" -gt 0 ] && [ -r \"/proc/$p/cmdline\" ] && tr '\\000' ' ' < \"/proc/$p/cmdline\" | grep -qF \"AgentMain run $d $n \"; then echo agent; exit 0; fi",
+            "case \"$pg\" in ''|*[!0-9]*) pg=0;; esac",
+            "if [ \"$pg\" -gt 0 ] && tr '\\000' '\\n' < \"/proc/$pg/environ\" 2>/dev/null | grep -qxF \"SORTIE_EXPERIMENT_ID=$id\"; then",
+            "  kill -TERM -- \"-$pg\" 2>/dev/null",
+            "  (sleep \"$g\"; kill -KILL -- \"-$pg\" 2>/dev/null) >/dev/null 2>&1 </dev/null &",
+            "  echo group; exit 0",
+            "fi",
+            "echo none");
+
+    private AgentLaunch() {
+    }
+
+    /** Starts the agent on the host and returns its pid. */
+    static long launch(SshConnection c, String classpath, String runDir, int attempt, String slotsDir, Slot slot, byte[] runFile,
+                       String hostDisplay) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        SshConnection.Result r = c.exec(List.of("sh", "-c", LAUNCH, "sortie-launch", classpath, runDir, Integer.toString(attempt),
+                        slot == null ? "" : slotsDir, slot == null ? "" : Integer.toString(slot.index())),
+                new ByteArrayInputStream(runFile), out, SshHost.COMMAND_TIMEOUT);
+        String stdout = out.toString(StandardCharsets.UTF_8).strip();
+        if (r.exitCode() != null && r.exitCode() == EXIT_SLOT_BUSY) {
+            throw new SlotBusyException("slot " + slot.index() + " on " + hostDisplay + " is taken by another run");
+        }
+        if (r.exitCode() != null && r.exitCode() == EXIT_NO_JAVA) {
+            throw new IOException("no Java on " + hostDisplay + ": the agent needs Java " + HostProbe.MIN_JAVA
+                    + "+ there (e.g. sudo apt-get install -y openjdk-17-jre-headless); 'sortie executor test' checks the host");
+        }
+        if (!r.ok() || !stdout.matches("\\d+")) {
+            throw new IOException("starting the agent on " + hostDisplay + " failed (exit " + r.exitCode() + "): "
+                    + (r.stderr().isBlank() ? stdout : r.stderr().strip())
+                    + (r.exitCode() != null && r.exitCode() == EXIT_CANNOT_WRITE ? " (cannot write under " + runDir + ": disk full or no permission?)" : ""));
+        }
+        return Long.parseLong(stdout);
+    }
+
+    /** Asks a run to stop; true if something was running (an agent, or a leftover process group). */
+    static boolean requestStop(SshConnection c, RemoteLayout layout, String experimentId, int attempt, Duration grace,
+                               long processGroup) throws IOException {
+        SshConnection.Result r = c.exec(List.of("sh", "-c", STOP, "sortie-stop", layout.runDir(experimentId), Integer.toString(attempt),
+                Long.toString(Math.max(1, grace.toSeconds())), Long.toString(processGroup), experimentId), SshHost.COMMAND_TIMEOUT);
+        if (!r.ok()) {
+            throw new IOException("stopping the run on " + c.target().display() + " failed (exit " + r.exitCode() + "): " + r.stderr().strip());
+        }
+        return !r.stdout().strip().equals("none");
+    }
+
+    static boolean requestStop(SshConnection c, RemoteLayout layout, String experimentId, int attempt, Duration grace) throws IOException {
+        return requestStop(c, layout, experimentId, attempt, grace, 0);
+    }
+}

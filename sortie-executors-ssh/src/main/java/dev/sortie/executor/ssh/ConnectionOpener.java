@@ -1,0 +1,142 @@
+package dev.sortie.executor.ssh;
+
+import java.io.Console;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Predicate;
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.config.hosts.ConfigFileHostEntryResolver;
+import org.apache.sshd.client.config.hosts.HostConfigEntry;
+import org.apache.sshd.client.config.hosts.HostConfigEntryResolver;
+import org.apache.sshd.client.config.keys.ClientIdentityLoader;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.util.io.resource.PathResource;
+import org.apache.sshd.core.CoreModuleProperties;
+
+/**
+ * Opens an {@link SshConnection} the way {@code ssh} would: the ssh config, strict known_hosts, ProxyJump hosts, and
+ * public-key authentication with ssh-agent's keys first, then the identity files (asking for passphrases on a
+ * terminal). Failures become an {@link SshConnectionException} that says what to fix ({@link ConnectFailure}).
+ */
+final class ConnectionOpener {
+    private static final int KEEPALIVE_MAX_MISSED = 4;
+    /** Long enough to type a passphrase: authentication waits for the person at the terminal. */
+    private static final Duration INTERACTIVE_AUTH_TIMEOUT = Duration.ofMinutes(2);
+    private final SshExecutorConfig config;
+    private final SshPaths paths;
+    private final Console console;
+
+    /** @param console where to ask for key passphrases; null when nobody can answer */
+    ConnectionOpener(SshExecutorConfig config, SshPaths paths, Console console) {
+        this.config = config;
+        this.paths = paths;
+        this.console = console;
+    }
+
+    SshConnection open() throws SshConnectionException {
+        SshTarget target = config.resolve(paths);
+        checkIdentities(target);
+        HostConfigEntryResolver resolver = resolver();
+        HostKeyChecker checker = new HostKeyChecker(paths.knownHosts(), config.acceptNewHostKey());
+        IdentityFiles files = new IdentityFiles(console);
+        UnixSocketAgentFactory agent = paths.agentSocket() == null ? null : new UnixSocketAgentFactory(paths.agentSocket());
+        SshClient client = SshClient.setUpDefaultClient();
+        client.setServerKeyVerifier(checker);
+        client.setHostConfigEntryResolver(resolver);
+        client.setClientIdentityLoader(files);
+        client.setFilePasswordProvider(files);
+        // The executor's host is offered exactly its identities (SshTarget); these defaults are for ProxyJump hosts
+        // with no IdentityFile of their own, as with ssh.
+        client.setKeyIdentityProvider(ClientIdentityLoader.asKeyIdentityProvider(files,
+                defaultIdentities().stream().map(PathResource::new).toList(), files, true));
+        if (agent != null) {
+            client.setAgentFactory(agent);
+        }
+        Duration authTimeout = config.connectTimeout().multipliedBy(2);
+        if (files.interactive() && authTimeout.compareTo(INTERACTIVE_AUTH_TIMEOUT) < 0) {
+            authTimeout = INTERACTIVE_AUTH_TIMEOUT;
+        }
+        CoreModuleProperties.IO_CONNECT_TIMEOUT.set(client, config.connectTimeout());
+        CoreModuleProperties.AUTH_TIMEOUT.set(client, authTimeout);
+        if (!config.keepalive().isZero()) {
+            CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, config.keepalive());
+            CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(client, KEEPALIVE_MAX_MISSED);
+            // with keepalives on, an idle connection is kept (the heartbeat answers tell it is alive)
+            CoreModuleProperties.IDLE_TIMEOUT.set(client, Duration.ZERO);
+        }
+        client.start();
+        ClientSession session = null;
+        try {
+            // a ProxyJump chain is connected and authenticated within this wait, hence the auth time on top
+            session = client.connect(target.toHostConfigEntry(), null, null)
+                    .verify(target.proxyJump() == null ? config.connectTimeout() : config.connectTimeout().plus(authTimeout))
+                    .getSession();
+            session.setAttribute(UnixSocketAgentFactory.OFFER, agentKeysFor(target, resolver));
+            session.auth().verify(authTimeout);
+            return new SshConnection(target, client, session);
+        } catch (IOException | RuntimeException e) {
+            SshConnectionException clear = new ConnectFailure(target, paths, resolver, checker, files, agent).explain(session, e);
+            if (session != null) {
+                session.close(true);
+            }
+            client.stop();
+            throw clear;
+        } finally {
+            files.forgetPassphrases();
+        }
+    }
+
+    /** Fails early, before any network, when there is nothing to log in with. */
+    private void checkIdentities(SshTarget target) throws SshConnectionException {
+        for (Path id : target.identities()) {
+            if (config.identity() != null && !Files.isReadable(id)) {
+                throw new SshConnectionException(SshConnectionException.Kind.BAD_IDENTITY, "executor '" + config.name()
+                        + "': identity " + id + " does not exist or cannot be read; fix 'identity:' or create the key with "
+                        + "ssh-keygen -t ed25519 -f " + id, null);
+            }
+        }
+        if (target.identities().isEmpty() && paths.agentSocket() == null) {
+            throw new SshConnectionException(SshConnectionException.Kind.BAD_IDENTITY, "no private key to log in to "
+                    + target.display() + " with: no ssh-agent (SSH_AUTH_SOCK is not set) and no identity file; set 'identity:' on "
+                    + "the executor or IdentityFile in " + paths.configFile() + ", or create a key with ssh-keygen -t ed25519 "
+                    + "(then ssh-copy-id " + target.user() + "@" + target.hostName() + ") and add it to a running ssh-agent "
+                    + "with ssh-add", null);
+        }
+    }
+
+    /**
+     * The ssh config, for the executor's host and its ProxyJump hosts. A jump host that no {@code Host} block names is
+     * reached as ssh would: port 22 and the local user unless the ProxyJump spec says otherwise.
+     */
+    private HostConfigEntryResolver resolver() {
+        HostConfigEntryResolver file = paths.configFile() != null && Files.isRegularFile(paths.configFile())
+                ? new ConfigFileHostEntryResolver(paths.configFile()) : HostConfigEntryResolver.EMPTY;
+        return (host, port, local, user, proxyJump, context) -> {
+            HostConfigEntry e = file.resolveEffectiveHost(host, port, local, user, proxyJump, context);
+            return e != null ? e : new HostConfigEntry(host, host, port > 0 ? port : 22, user != null ? user : paths.localUser());
+        };
+    }
+
+    /** ssh's IdentitiesOnly: with it, only the agent's keys that are also the host's identity files are offered. */
+    private Predicate<PublicKey> agentKeysFor(SshTarget target, HostConfigEntryResolver resolver) {
+        HostConfigEntry entry;
+        try {
+            entry = resolver.resolveEffectiveHost(config.host(), config.port() == null ? 0 : config.port(), null, config.user(), null, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return entry != null && entry.isIdentitiesOnly() ? UnixSocketAgentFactory.onlyKeysOf(target.identities()) : k -> true;
+    }
+
+    private List<Path> defaultIdentities() {
+        if (paths.sshDir() == null) {
+            return List.of();
+        }
+        return SshPaths.DEFAULT_IDENTITIES.stream().map(paths.sshDir()::resolve).filter(Files::isRegularFile).toList();
+    }
+}

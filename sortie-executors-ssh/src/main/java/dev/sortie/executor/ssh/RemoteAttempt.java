@@ -1,0 +1,280 @@
+package dev.sortie.executor.ssh;
+
+import dev.sortie.agent.remote.JournalRecord;
+import dev.sortie.core.executor.DetachableExecutor.Collection;
+import dev.sortie.core.executor.RunListener;
+import dev.sortie.core.executor.RunOutcome;
+import dev.sortie.core.model.ArtifactRecord;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.util.Trace;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One attempt running on a host, as this machine collects it: looks at it ({@link RunPoll}), mirrors its log
+ * into the local log file byte for byte (streaming complete lines to the listener), applies its journal to the
+ * listener (metrics, checkpoints and artifacts, fetched into the local store first), and knows when it is over:
+ * the journal's end record, an agent that died (then what it left is salvaged on the host), or a host that has
+ * not answered for {@code lostAfter}.
+ *
+ * <p>Everything applied is idempotent and the offsets are kept in {@link FollowState}, so collecting can stop at
+ * any moment (detach, a killed sortie) and go on later from another process.
+ */
+final class RemoteAttempt {
+    static final Duration IDLE_POLL = Duration.ofMillis(500);
+    static final Duration BUSY_POLL = Duration.ofMillis(50);
+    static final Duration RETRY_POLL = Duration.ofSeconds(2);
+
+    private final SshHost host;
+    private final String experimentId;
+    private final int attempt;
+    private final Path localLog;
+    private final RunListener listener;
+    private final FollowState state;
+    private final String remoteRunDir;
+    private final StringBuilder partialLine = new StringBuilder();
+    private long processGroup;
+    private JournalRecord.End end;
+    private boolean exited;
+    private boolean salvaged;
+    private volatile boolean detached;
+    private final Object wake = new Object();
+
+    /** @param knownProcessGroup the command's process group as recorded, 0 if unknown (for salvage) */
+    RemoteAttempt(SshHost host, String experimentId, int attempt, Path localRunDir, Path localLog, long knownProcessGroup,
+                  RunListener listener) throws IOException {
+        this.host = host;
+        this.experimentId = experimentId;
+        this.attempt = attempt;
+        this.localLog = localLog;
+        this.listener = listener;
+        this.processGroup = knownProcessGroup;
+        this.state = FollowState.load(localRunDir, attempt);
+        this.remoteRunDir = host.layout().runDir(experimentId);
+    }
+
+    /** Follows until the attempt is over (its outcome), or until {@link #detach()} (an outcome whose status is RUNNING). */
+    RunOutcome follow() throws InterruptedException {
+        while (true) {
+            if (detached) {
+                return detachedOutcome();
+            }
+            Duration pause;
+            try {
+                Step s = step();
+                if (s.outcome() != null) {
+                    return s.outcome();
+                }
+                pause = s.progressed() ? BUSY_POLL : IDLE_POLL;
+            } catch (IOException e) {
+                RunOutcome lost = unreachable(e);
+                if (lost != null) {
+                    return lost;
+                }
+                pause = RETRY_POLL;
+            }
+            synchronized (wake) {
+                if (!detached) {
+                    wake.wait(pause.toMillis());
+                }
+            }
+        }
+    }
+
+    /** Collects what there is now, without waiting for more. */
+    Collection catchUp() {
+        try {
+            while (true) {
+                Step s = step();
+                if (s.outcome() != null) {
+                    return Collection.ended(s.outcome());
+                }
+                if (!s.more()) {
+                    return Collection.RUNNING;
+                }
+            }
+        } catch (IOException e) {
+            RunOutcome lost = unreachable(e);
+            return lost != null ? Collection.ended(lost) : Collection.UNREACHABLE;
+        }
+    }
+
+    void detach() {
+        detached = true;
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+    }
+
+    static RunOutcome detachedOutcome() {
+        return new RunOutcome(ExperimentStatus.RUNNING, null, null);
+    }
+
+    private record Step(RunOutcome outcome, boolean progressed, boolean more) {
+    }
+
+    private Step step() throws IOException {
+        SshConnection c = host.connection();
+        long logOffset = Files.exists(localLog) ? Files.size(localLog) : 0;
+        RunPoll.Look look = RunPoll.look(c, remoteRunDir, attempt, state.journalOffset, logOffset);
+        if (state.unreachableSince != null) {
+            state.unreachableSince = null;
+            listener.output("[sortie] " + host.display() + " answers again");
+            state.save();
+        }
+        appendLog(look.log());
+        int consumed = applyJournal(c, look.journal());
+        if (consumed > 0) {
+            state.journalOffset += consumed;
+            state.save();
+        }
+        long localLogSize = logOffset + look.log().length;
+        // The end record is written after the log is complete; a log found shorter than it says was cut on the host.
+        if (end != null && (localLogSize >= end.logSize() || (look.log().length == 0 && !look.more()))) {
+            flushPartialLine();
+            if (!exited) {
+                exited = true;
+                listener.commandExited();
+            }
+            return new Step(end.outcome(), true, false);
+        }
+        boolean progressed = consumed > 0 || look.log().length > 0;
+        if (end == null && !look.agentAlive() && !look.more() && consumed == look.journal().length) {
+            // The agent is gone and its journal has no end: nothing more will come unless we salvage.
+            if (!look.launched()) {
+                return new Step(new RunOutcome(ExperimentStatus.INTERRUPTED, null,
+                        "sortie stopped before the run was handed to " + host.display()), false, false);
+            }
+            if (look.journalSize() < 0) {
+                String why = look.agentOutput().isBlank() ? "it printed nothing" : lastLines(look.agentOutput());
+                return new Step(new RunOutcome(ExperimentStatus.FAILED, null, "the agent did not start on " + host.display()
+                        + ": " + why), false, false);
+            }
+            if (!salvaged) {
+                salvaged = true;
+                listener.output("[sortie] the agent on " + host.display() + " died; collecting what the run left there");
+                host.salvage(c, experimentId, attempt, processGroup);
+                return new Step(null, true, true);
+            }
+            return new Step(new RunOutcome(ExperimentStatus.INTERRUPTED, null, "the agent on " + host.display()
+                    + " died and what it left could not be collected: " + lastLines(look.agentOutput())), false, false);
+        }
+        return new Step(null, progressed, look.more() || (end != null));
+    }
+
+    /** Applies the complete lines of a journal chunk; returns how many bytes they took. */
+    private int applyJournal(SshConnection c, byte[] chunk) throws IOException {
+        int lineStart = 0;
+        for (int i = 0; i < chunk.length; i++) {
+            if (chunk[i] != '\n') {
+                continue;
+            }
+            JournalRecord r = JournalRecord.parse(new String(chunk, lineStart, i - lineStart, StandardCharsets.UTF_8));
+            lineStart = i + 1;
+            if (r != null) {
+                apply(c, r);
+            }
+        }
+        return lineStart;
+    }
+
+    private void apply(SshConnection c, JournalRecord r) throws IOException {
+        if (r instanceof JournalRecord.Started s) {
+            processGroup = s.pid();
+            listener.started(new RunHandle(host.key(), s.agentPid(), s.agentStart(), s.pid(), s.processStart()));
+        } else if (r instanceof JournalRecord.Exited) {
+            if (!exited) {
+                exited = true;
+                listener.commandExited();
+            }
+        } else if (r instanceof JournalRecord.Metrics m) {
+            listener.metrics(m.points());
+        } else if (r instanceof JournalRecord.Saved s) {
+            List<String> hashes = s.files().stream().map(ArtifactRecord::hash).distinct().toList();
+            host.fetch(c, hashes);
+            Trace.mark("fetched " + hashes.size() + " blobs");
+            listener.saved(s.files());
+        } else if (r instanceof JournalRecord.End e) {
+            end = e;
+        }
+    }
+
+    private void appendLog(byte[] bytes) throws IOException {
+        if (bytes.length == 0) {
+            return;
+        }
+        Files.createDirectories(localLog.toAbsolutePath().getParent());
+        try (OutputStream out = Files.newOutputStream(localLog, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            out.write(bytes);
+        }
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        int start = 0;
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) == '\n') {
+                partialLine.append(text, start, i);
+                String line = partialLine.toString();
+                partialLine.setLength(0);
+                listener.output(line.endsWith("\r") ? line.substring(0, line.length() - 1) : line);
+                start = i + 1;
+            }
+        }
+        partialLine.append(text, start, text.length());
+    }
+
+    private void flushPartialLine() {
+        if (partialLine.length() > 0) {
+            listener.output(partialLine.toString());
+            partialLine.setLength(0);
+        }
+    }
+
+    /** Notes that the host did not answer; returns the lost outcome once it has not answered for long enough. */
+    private RunOutcome unreachable(IOException e) {
+        host.drop();
+        Instant now = Instant.now();
+        if (state.unreachableSince == null) {
+            state.unreachableSince = now;
+            listener.output("[sortie] cannot reach " + host.display() + " (" + e.getMessage() + "); the run goes on there, retrying"
+                    + " (it is declared lost after " + human(host.lostAfter()) + ")");
+            saveQuietly();
+        }
+        if (Duration.between(state.unreachableSince, now).compareTo(host.lostAfter()) >= 0) {
+            flushPartialLine();
+            if (!exited) {
+                exited = true;
+                listener.commandExited();
+            }
+            host.rememberLost(experimentId, attempt);
+            return new RunOutcome(ExperimentStatus.INTERRUPTED, null, "host " + host.display() + " lost: it did not answer for "
+                    + human(Duration.between(state.unreachableSince, now)) + " (" + e.getMessage() + ")");
+        }
+        return null;
+    }
+
+    private void saveQuietly() {
+        try {
+            state.save();
+        } catch (IOException e) {
+            // the state is an optimisation; without it the next collector starts from the beginning
+        }
+    }
+
+    private static String lastLines(String text) {
+        String t = text.strip();
+        String[] lines = t.split("\n");
+        int from = Math.max(0, lines.length - 3);
+        return String.join(" | ", java.util.Arrays.copyOfRange(lines, from, lines.length));
+    }
+
+    private static String human(Duration d) {
+        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,188 @@
+package dev.sortie.executor.ssh;
+
+import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.util.Trace;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * One host as an ssh executor uses it: ONE multiplexed connection shared by every run and look (opened on first
+ * use, reopened after a drop), the host's Sortie folder resolved once per connection, the agent installed once
+ * per connection, and the remote steps every run needs (fetching blobs from the host's store, salvaging what a
+ * dead agent left, stopping runs of attempts given up on while the host was unreachable).
+ */
+final class SshHost implements AutoCloseable {
+    static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
+    private final SshExecutor executor;
+    private final Path lostDir;
+    private final BlobStore store;
+    private SshConnection connection;
+    private RemoteLayout layout;
+    private String agentClasspath;
+
+    SshHost(SshExecutor executor, Path stateDir, BlobStore store) {
+        this.executor = executor;
+        this.store = store;
+        this.lostDir = stateDir == null ? null : stateDir.resolve("ssh-lost").resolve(sha1(executor.target().display()));
+    }
+
+    /** The identity of the host in run handles: who to ask about a run. */
+    String key() {
+        return executor.target().display();
+    }
+
+    String display() {
+        return executor.name() + " (" + executor.target().display() + ")";
+    }
+
+    Duration lostAfter() {
+        return executor.config().lostAfter();
+    }
+
+    BlobStore store() {
+        return store;
+    }
+
+    /** The live connection, opening one (and resolving the host's Sortie folder) if there is none. */
+    synchronized SshConnection connection() throws IOException {
+        if (connection != null && connection.isOpen()) {
+            return connection;
+        }
+        drop();
+        SshConnection c = executor.connect();
+        try {
+            layout = new RemoteLayout(resolveRoot(c));
+            stopLostRuns(c);
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        connection = c;
+        Trace.mark("connected to " + key());
+        return c;
+    }
+
+    /** The host's Sortie folder; valid once {@link #connection()} succeeded. */
+    synchronized RemoteLayout layout() throws IOException {
+        if (layout == null) {
+            connection();
+        }
+        return layout;
+    }
+
+    /** The agent's classpath on the host, uploading what it lacks the first time on each connection. */
+    synchronized String agentClasspath(SshConnection c) throws IOException {
+        if (agentClasspath == null) {
+            agentClasspath = AgentInstall.ensure(c, layout, AgentBundle.current());
+        }
+        return agentClasspath;
+    }
+
+    /** Forgets the connection (it broke); the next {@link #connection()} opens a new one. */
+    synchronized void drop() {
+        if (connection != null) {
+            connection.close();
+        }
+        connection = null;
+        agentClasspath = null;
+    }
+
+    /** Copies blobs of the host's store that the local store lacks into it. */
+    void fetch(SshConnection c, Collection<String> hashes) throws IOException {
+        List<String> missing = new ArrayList<>();
+        for (String h : hashes) {
+            if (!store.contains(h)) {
+                missing.add(h);
+            }
+        }
+        if (!missing.isEmpty()) {
+            StoreTransfer.download(c, layout(), store, missing);
+        }
+    }
+
+    /** Runs the agent's salvage on the host: kills the leftover process group, saves what the run left, ends its journal. */
+    void salvage(SshConnection c, String experimentId, int attempt, long processGroup) throws IOException {
+        String cp = agentClasspath(c);
+        SshConnection.Result r = c.exec(List.of("sh", "-c", AgentLaunch.JAVA + "exec \"$J\" " + AgentLaunch.JVM_FLAGS
+                        + " -cp \"$1\" " + AgentLaunch.MAIN + " salvage \"$2\" \"$3\" \"$4\"", "sortie-salvage", cp,
+                layout().runDir(experimentId), Integer.toString(attempt), Long.toString(processGroup)), COMMAND_TIMEOUT);
+        if (!r.ok()) {
+            throw new IOException("salvaging the run on " + display() + " failed (exit " + r.exitCode() + "): " + r.stderr().strip());
+        }
+    }
+
+    /**
+     * Notes an attempt given up on because the host did not answer. If the host comes back with the attempt still
+     * going (a network cut, not a dead host), the next connection stops it: its experiment runs elsewhere now.
+     */
+    void rememberLost(String experimentId, int attempt) {
+        if (lostDir == null) {
+            return;
+        }
+        try {
+            Files.createDirectories(lostDir);
+            Files.writeString(lostDir.resolve(experimentId + "-" + attempt), experimentId + " " + attempt, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            // best effort: without the note a run that comes back runs to its end, collected by nobody
+        }
+    }
+
+    private void stopLostRuns(SshConnection c) throws IOException {
+        if (lostDir == null || !Files.isDirectory(lostDir)) {
+            return;
+        }
+        List<Path> notes;
+        try (Stream<Path> s = Files.list(lostDir)) {
+            notes = s.toList();
+        }
+        for (Path note : notes) {
+            String[] f = Files.readString(note, StandardCharsets.UTF_8).trim().split(" ");
+            if (f.length == 2) {
+                AgentLaunch.requestStop(c, layout, f[0], Integer.parseInt(f[1]), Duration.ofSeconds(10));
+            }
+            Files.deleteIfExists(note);
+        }
+    }
+
+    /** {@code remote_dir} with {@code ~} replaced by the remote user's home. */
+    private String resolveRoot(SshConnection c) throws IOException {
+        String dir = executor.config().remoteDir();
+        if (!dir.startsWith("~")) {
+            return stripSlash(dir);
+        }
+        SshConnection.Result r = c.exec(List.of("sh", "-c", "printf '%s' \"$HOME\""), COMMAND_TIMEOUT);
+        String home = r.stdout().strip();
+        if (!r.ok() || !home.startsWith("/")) {
+            throw new IOException("cannot find the home folder of " + key() + " (" + r.stderr().strip()
+                    + "); set 'remote_dir:' to an absolute path");
+        }
+        return stripSlash(home + dir.substring(1));
+    }
+
+    private static String stripSlash(String s) {
+        return s.length() > 1 && s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    private static String sha1(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        drop();
+    }
+}
