@@ -259,6 +259,55 @@ class RemoteRunTest {
         assertThat(only().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
     }
 
+    @Test
+    void aHostThatDiesMidRunIsDeclaredLostAndTheRunResumesWhenItIsBack() throws Exception {
+        try (SshdFixture dying = SshdFixture.start()) {
+            Files.writeString(sshDir.resolve("known_hosts"), dying.knownHostsLine(), java.nio.file.StandardOpenOption.APPEND);
+            project.write(".sortie/config.yaml", project.read(".sortie/config.yaml") + """
+                      dying:
+                        type: ssh
+                        host: 127.0.0.1
+                        port: %d
+                        user: %s
+                        identity: %s
+                        remote_dir: %s
+                        lost_after: 3s
+                        keepalive: 1s
+                        connect_timeout: 2s
+                    """.formatted(dying.port, dying.user, dying.clientKey, dying.hostDir()));
+            Path out = tmp.resolve("run.out");
+            ProcessBuilder pb = project.processBuilder(out, "run", "-e", "dying", "-S", "steps=12", "-S", "pause=0.5");
+            pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
+            Process p = pb.start();
+            RunLifecycleTest.waitUntil("two steps on the host", Duration.ofSeconds(60), () -> {
+                try {
+                    return Files.readString(out).contains("step=2");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            Thread.sleep(1200); // a checkpoint interval, so a checkpoint is collected before the host dies
+            dying.kill();
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("sortie run gives up on the lost host").isTrue();
+            String printed = Files.readString(out);
+            assertThat(p.exitValue()).as(printed).isEqualTo(1);
+            assertThat(printed).contains("cannot reach").contains("lost");
+            Experiment lost = only();
+            assertThat(lost.status()).isEqualTo(ExperimentStatus.INTERRUPTED);
+            assertThat(lost.error()).contains("lost");
+            try (Ledger l = ledger()) {
+                assertThat(l.series(lost.id(), "loss").size()).isGreaterThanOrEqualTo(3);
+                assertThat(l.artifacts(lost.id())).anySatisfy(a -> assertThat(a.kind()).isEqualTo(ArtifactKind.CHECKPOINT));
+            }
+            // the host comes back: a retry resumes from the checkpoint collected before it died
+            dying.restart();
+            TestProject.Result again = project.sortie("retry", lost.name());
+            assertThat(again.code()).as(again.err()).isZero();
+            assertThat(again.out()).contains("resumed at");
+            assertThat(only().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        }
+    }
+
     /** Whether a process of the experiment still runs (its environment names it). */
     static boolean pythonRunning(String experimentId) {
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {

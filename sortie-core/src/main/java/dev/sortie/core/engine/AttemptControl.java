@@ -17,6 +17,7 @@ public final class AttemptControl {
     private volatile Execution execution;
     private volatile boolean interrupted;
     private volatile boolean stopped;
+    private volatile Thread launcher;
 
     public AttemptControl(Duration grace) {
         this.grace = grace;
@@ -24,6 +25,7 @@ public final class AttemptControl {
 
     public void attach(Execution e) {
         this.execution = e;
+        this.launcher = null;
         if (stopped || interrupted) {
             halt(e);
         }
@@ -48,7 +50,18 @@ public final class AttemptControl {
         Execution e = execution;
         if (e != null) {
             halt(e);
+        } else if (launcher != null) {
+            launcher.interrupt(); // still launching (waiting for a pool slot, say): give up on it
         }
+    }
+
+    /** The thread that launches the attempt; interrupted by a stop that comes before the run has started. */
+    void launching(Thread t) {
+        launcher = t;
+    }
+
+    boolean stopped() {
+        return stopped;
     }
 
     /** Stop following a detached run, now or as soon as it has started, leaving it running. */
@@ -66,6 +79,8 @@ public final class AttemptControl {
         Execution e = execution;
         if (e != null) {
             halt(e);
+        } else if (launcher != null) {
+            launcher.interrupt();
         }
         try {
             recorded.await(grace.toMillis() + 5000, TimeUnit.MILLISECONDS);

@@ -195,11 +195,20 @@ public final class ExperimentService {
         RunOutcome outcome;
         Trace.mark("launch " + exp.name());
         try {
+            control.launching(Thread.currentThread());
             Execution execution = executor.launch(request);
+            // A stop that came while launching interrupted this thread to cut a wait short; the run started
+            // anyway, so the stop now goes to it (attach) and the flag must not break the wait for its end.
+            Thread.interrupted();
             Trace.mark("launched " + exp.name());
             control.attach(execution);
             outcome = execution.await();
             Trace.mark("ended " + exp.name());
+        } catch (java.io.InterruptedIOException e) {
+            Thread.interrupted(); // a stop or a shutdown gave up on the launch (a wait for a slot); clear it
+            outcome = control.stopped() && !control.interrupted()
+                    ? new RunOutcome(ExperimentStatus.STOPPED, null, "stopped before it started")
+                    : new RunOutcome(ExperimentStatus.INTERRUPTED, null, "not started: sortie was stopped while launching");
         } catch (IOException | RuntimeException e) {
             // Whatever keeps the executor from starting the run, the experiment ends failed with the reason,
             // rather than staying "running" until a reconcile notices.

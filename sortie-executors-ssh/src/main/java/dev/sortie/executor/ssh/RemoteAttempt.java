@@ -63,6 +63,7 @@ final class RemoteAttempt {
 
     /** Follows until the attempt is over (its outcome), or until {@link #detach()} (an outcome whose status is RUNNING). */
     RunOutcome follow() throws InterruptedException {
+        int quiet = 0;
         while (true) {
             if (detached) {
                 return detachedOutcome();
@@ -73,7 +74,10 @@ final class RemoteAttempt {
                 if (s.outcome() != null) {
                     return s.outcome();
                 }
-                pause = s.progressed() ? BUSY_POLL : IDLE_POLL;
+                // Looks come quickly while the run talks and slow down (to IDLE_POLL) while it is quiet, so a short
+                // run's end is seen within tens of milliseconds and a long quiet one costs two looks a second.
+                quiet = s.progressed() ? 0 : Math.min(quiet + 1, 8);
+                pause = Duration.ofMillis(Math.min(IDLE_POLL.toMillis(), BUSY_POLL.toMillis() << quiet));
             } catch (IOException e) {
                 RunOutcome lost = unreachable(e);
                 if (lost != null) {

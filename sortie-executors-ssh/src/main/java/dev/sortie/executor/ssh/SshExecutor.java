@@ -135,8 +135,16 @@ public final class SshExecutor implements DetachableExecutor {
                 return finished(new RunOutcome(ExperimentStatus.INTERRUPTED, null, "not started: sortie is shutting down"));
             }
             admitted = true;
-            long agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
-                    run.toJson(), host.display());
+            long agentPid;
+            try {
+                agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
+                        run.toJson(), host.display());
+            } catch (SshConnectionException e) {
+                // The connection broke while the agent was being started: it may run on the host now. Not "host
+                // down" (a pool would start the experiment again elsewhere): the attempt fails with the reason.
+                throw new IOException("lost the connection to " + host.display() + " while starting the agent; the run may have"
+                        + " started there (" + e.getMessage() + ")", e);
+            }
             Trace.mark("agent started, pid " + agentPid);
             // The run is on the host from now on: its record says so before anything else can happen to this process.
             RunHandle handle = new RunHandle(host.key(), agentPid, null, agentPid, null);

@@ -16,7 +16,8 @@ public final class SshExecutorProvider implements ExecutorProvider {
 
     @Override
     public Executor create(ExecutorSpec spec, ExecutorContext context) {
-        return new SshExecutor(SshExecutorConfig.fromOptions(spec.name(), spec.options()), SshPaths.defaults(), context.stateDir(),
-                context.store());
+        SshExecutorConfig config = SshExecutorConfig.fromOptions(spec.name(), spec.options());
+        return context == null ? new SshExecutor(config, SshPaths.defaults())
+                : new SshExecutor(config, SshPaths.defaults(), context.stateDir(), context.store());
     }
 }

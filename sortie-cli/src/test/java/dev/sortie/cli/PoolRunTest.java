@@ -1,0 +1,197 @@
+package dev.sortie.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.executor.ssh.SshdFixture;
+import dev.sortie.ledger.SqliteLedger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A pool of two "remote" hosts end to end: two real OpenSSH sshd on loopback (one named ssh executor, one inline
+ * host), the real agent on each, one slot per host. Each run proves it had its slot to itself: it makes a marker
+ * folder named after its host and slot, which fails if another run holds it.
+ */
+@Tag("integration")
+class PoolRunTest {
+    static SshdFixture h1;
+    static SshdFixture h2;
+    static Path sshDir;
+
+    @TempDir
+    Path tmp;
+    TestProject project;
+    Path marks;
+    Path remote1;
+    Path remote2;
+
+    @BeforeAll
+    static void startHosts() throws Exception {
+        h1 = SshdFixture.start();
+        h2 = SshdFixture.start();
+        sshDir = Files.createTempDirectory("sortie-test-ssh");
+        Files.writeString(sshDir.resolve("known_hosts"), h1.knownHostsLine() + h2.knownHostsLine());
+        System.setProperty("sortie.ssh.dir", sshDir.toString());
+    }
+
+    @AfterAll
+    static void stopHosts() throws Exception {
+        System.clearProperty("sortie.ssh.dir");
+        // closing a fixture kills whatever runs on that host, detached agents included
+        if (h1 != null) {
+            h1.close();
+        }
+        if (h2 != null) {
+            h2.close();
+        }
+    }
+
+    @BeforeEach
+    void setUp(TestInfo test) throws Exception {
+        String name = test.getTestMethod().orElseThrow().getName();
+        // each test its own remote_dir (and so its own slot locks) on each host
+        remote1 = Files.createDirectories(h1.hostDir().resolve(name)).toRealPath();
+        remote2 = Files.createDirectories(h2.hostDir().resolve(name)).toRealPath();
+        marks = Files.createDirectories(tmp.resolve("marks"));
+        project = new TestProject(tmp.resolve("proj"));
+        project.write("check.sh", """
+                        here=$(pwd -P)
+                        case "$here" in
+                          %s/*) h=h1 ;;
+                          %s/*) h=h2 ;;
+                          *) echo "not on a pool host: $here"; exit 4 ;;
+                        esac
+                        mark="%s/$h-slot$SORTIE_SLOT"
+                        mkdir "$mark" || { echo "two runs at once in slot $SORTIE_SLOT of $h"; exit 3; }
+                        echo "ran on $h slot=$SORTIE_SLOT host=$SORTIE_HOST n=$1"
+                        sleep "$2"
+                        rmdir "$mark"
+                        """.formatted(remote1, remote2, marks))
+                .write("sortie.yaml", """
+                        name: pooled
+                        run: sh check.sh ${n} ${pause}
+                        params: {n: 0, pause: 1}
+                        """)
+                .write(".sortie/config.yaml", """
+                        executors:
+                          box1:
+                            type: ssh
+                            host: 127.0.0.1
+                            port: %d
+                            user: %s
+                            identity: %s
+                            remote_dir: %s
+                          gpus:
+                            type: pool
+                            slots: 1
+                            lost_after: 30s
+                            hosts:
+                              - box1
+                              - {host: 127.0.0.1, port: %d, user: %s, identity: %s, remote_dir: %s}
+                        """.formatted(h1.port, h1.user, h1.clientKey, remote1, h2.port, h2.user, h2.clientKey, remote2))
+                .commit();
+    }
+
+    Ledger ledger() {
+        return SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"));
+    }
+
+    List<Experiment> all() {
+        try (Ledger l = ledger()) {
+            return l.list();
+        }
+    }
+
+    String log(Experiment e) throws Exception {
+        return Files.readString(project.dir.resolve(".sortie/runs/" + e.id() + "/logs/attempt-1.log"), StandardCharsets.UTF_8);
+    }
+
+    static boolean ranOn(Experiment e, SshdFixture host) {
+        return e.handle() != null && e.handle().host().contains("127.0.0.1:" + host.port);
+    }
+
+    @Test
+    void aQueueDrainsOverBothHostsOneRunPerSlot() throws Exception {
+        TestProject.Result q = project.sortie("run", "--queue", "-S", "n=1,2,3,4,5,6", "-S", "pause=1");
+        assertThat(q.code()).as(q.err()).isZero();
+        TestProject.Result r = project.sortie("queue", "start", "-e", "gpus", "-j", "4");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        List<Experiment> done = all();
+        assertThat(done).hasSize(6).allSatisfy(e -> assertThat(e.status()).as(e.name() + ": " + e.error()).isEqualTo(ExperimentStatus.SUCCEEDED));
+        assertThat(done).anySatisfy(e -> assertThat(ranOn(e, h1)).isTrue());
+        assertThat(done).anySatisfy(e -> assertThat(ranOn(e, h2)).isTrue());
+        for (Experiment e : done) {
+            String log = log(e);
+            assertThat(log).contains("slot=0 host=127.0.0.1").contains(ranOn(e, h1) ? "ran on h1" : "ran on h2");
+        }
+        try (var left = Files.list(marks)) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
+    void slotsHeldByAnotherSortieProcessAreWaitedFor() throws Exception {
+        // two detached runs fill both slots; each sortie process knows only its own runs, the agents' slot locks tell the rest
+        TestProject.Result d1 = project.sortie("run", "-e", "gpus", "--detach", "-S", "n=1", "-S", "pause=5");
+        assertThat(d1.code()).as(d1.err()).isZero();
+        TestProject.Result d2 = project.sortie("run", "-e", "gpus", "--detach", "-S", "n=2", "-S", "pause=5");
+        assertThat(d2.code()).as(d2.err()).isZero();
+        List<Experiment> detached = all();
+        assertThat(detached).hasSize(2);
+        assertThat(detached).anySatisfy(e -> assertThat(ranOn(e, h1)).isTrue());
+        assertThat(detached).anySatisfy(e -> assertThat(ranOn(e, h2)).isTrue());
+
+        TestProject.Result third = project.sortie("run", "-e", "gpus", "-S", "n=3", "-S", "pause=0");
+        assertThat(third.code()).as(third.out() + third.err()).isZero();
+        assertThat(third.out() + third.err()).containsOnlyOnce("[sortie] waiting for a free slot on pool gpus: 2 of 2 busy");
+        assertThat(third.out()).contains("n=3");
+
+        RunLifecycleTest.waitUntil("the detached runs to be collected", Duration.ofSeconds(60), () -> {
+            project.sortie("status");
+            return all().stream().allMatch(e -> e.status().isTerminal());
+        });
+        assertThat(all()).hasSize(3).allSatisfy(e -> assertThat(e.status()).isEqualTo(ExperimentStatus.SUCCEEDED));
+    }
+
+    @Test
+    void aHostThatIsDownIsSkippedAndRejoinsWhenItComesBack() throws Exception {
+        h1.kill();
+        try {
+            TestProject.Result q = project.sortie("run", "--queue", "-S", "n=1,2,3,4", "-S", "pause=3");
+            assertThat(q.code()).as(q.err()).isZero();
+            Path out = tmp.resolve("worker.out");
+            ProcessBuilder pb = project.processBuilder(out, "queue", "start", "-e", "gpus", "-j", "2");
+            pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
+            Process worker = pb.start();
+            try {
+                RunLifecycleTest.waitUntil("a run on the host that is up", Duration.ofSeconds(60), () -> Files.exists(marks.resolve("h2-slot0")));
+                h1.restart();
+                assertThat(worker.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as("the worker drains the queue").isTrue();
+            } finally {
+                worker.destroyForcibly().waitFor();
+            }
+            String printed = Files.readString(out, StandardCharsets.UTF_8);
+            assertThat(worker.exitValue()).as(printed).isZero();
+            List<Experiment> done = all();
+            assertThat(done).hasSize(4).allSatisfy(e -> assertThat(e.status()).as(e.name() + ": " + e.error()).isEqualTo(ExperimentStatus.SUCCEEDED));
+            assertThat(done).as("box1 rejoined the pool").anySatisfy(e -> assertThat(ranOn(e, h1)).isTrue());
+        } finally {
+            if (!h1.isRunning()) {
+                h1.restart();
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package dev.sortie.executor.ssh;
+
+import dev.sortie.core.executor.CodeFile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.NamedFactory;
+import org.apache.sshd.common.cipher.BuiltinCiphers;
+import org.apache.sshd.common.cipher.Cipher;
+import org.apache.sshd.common.config.keys.FilePasswordProvider;
+import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
+import org.apache.sshd.core.CoreModuleProperties;
+
+/**
+ * Throwaway measurement, not a test (surefire never picks it up: no Test in its name, a main): code sync of 5,000
+ * files / ~500 MB of random bytes (100 x 4.5 MB + 4,900 small ones) to the loopback sshd of {@link SshdFixture},
+ * first sync and re-sync after one file changed, with MINA's cipher choices, against {@code rsync -a} over OpenSSH.
+ *
+ * <pre>
+ * mvn -o -q -pl sortie-executors-ssh test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
+ * java -cp sortie-executors-ssh/target/test-classes:sortie-executors-ssh/target/classes:$(cat sortie-executors-ssh/target/cp.txt) \
+ *     dev.sortie.executor.ssh.CodeSyncBench [rounds]
+ * </pre>
+ */
+public final class CodeSyncBench {
+    private static final int BIG = 100;
+    private static final int BIG_SIZE = 4_500_000;
+    private static final int SMALL = 4_900;
+
+    private CodeSyncBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 1;
+        try (SshdFixture sshd = SshdFixture.start()) {
+            Path src = sshd.dir.resolve("src");
+            long t0 = System.nanoTime();
+            long bytes = generate(src);
+            System.out.printf("data: %d files, %.1f MB in %s (%.1f s to write)%n", BIG + SMALL, bytes / 1e6, src, secs(t0));
+            Path changed = src.resolve("small/d07/f0700.py");
+
+            t0 = System.nanoTime();
+            Map<String, Path> blobs = new HashMap<>();
+            List<CodeFile> files = list(src, blobs);
+            System.out.printf("git blob ids of all files (the snapshot's job, not sync's): %.2f s%n", secs(t0));
+
+            List<String[]> rows = new ArrayList<>();
+            for (int round = 0; round < rounds; round++) {
+                for (String cipher : new String[] {"default", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+                        "chacha20-poly1305@openssh.com", "aes128-ctr"}) {
+                    rows.add(ours(sshd, cipher, src, changed, files, blobs));
+                }
+                for (String cipher : new String[] {"default", "aes128-gcm@openssh.com"}) {
+                    rows.add(rsync(sshd, cipher, src, changed));
+                }
+            }
+            System.out.println();
+            System.out.printf("%-42s %10s %12s %14s %16s%n", "", "connect s", "first sync s", "no-change s", "one changed s");
+            for (String[] r : rows) {
+                System.out.printf("%-42s %10s %12s %14s %16s%n", (Object[]) r);
+            }
+        }
+    }
+
+    private static String[] ours(SshdFixture sshd, String cipher, Path src, Path changed, List<CodeFile> files,
+                                 Map<String, Path> blobs) throws Exception {
+        RemoteLayout layout = new RemoteLayout(Files.createTempDirectory(sshd.dir, "ours").toString());
+        long t0 = System.nanoTime();
+        ClientSession[] session = new ClientSession[1];
+        try (SshConnection c = connect(sshd, cipher, session)) {
+            double connect = secs(t0);
+            CodeSync sync = new CodeSync(c, layout);
+            CodeSync.BlobOpener opener = id -> Files.newInputStream(blobs.get(id));
+            t0 = System.nanoTime();
+            CodeSync.SyncResult first = sync.sync(files, opener, SyncProgress.NONE);
+            double firstS = secs(t0);
+            t0 = System.nanoTime();
+            CodeSync.SyncResult same = sync.sync(files, opener, SyncProgress.NONE);
+            double sameS = secs(t0);
+            List<CodeFile> after = change(src, changed, files, blobs);
+            t0 = System.nanoTime();
+            CodeSync.SyncResult one = sync.sync(after, opener, SyncProgress.NONE);
+            double oneS = secs(t0);
+            if (first.filesSent() != first.filesTotal() || !same.upToDate() || one.filesSent() != 1) {
+                throw new IllegalStateException("unexpected: " + first + " " + same + " " + one);
+            }
+            files.clear();
+            files.addAll(after);
+            String negotiated = session[0].getNegotiatedKexParameter(org.apache.sshd.common.kex.KexProposalOption.C2SENC);
+            String mac = session[0].getNegotiatedKexParameter(org.apache.sshd.common.kex.KexProposalOption.C2SMAC);
+            delete(Path.of(layout.root()));
+            return new String[] {"sortie/MINA " + negotiated + (negotiated.contains("gcm") || negotiated.contains("chacha") ? "" : "+" + mac),
+                    f(connect), f(firstS), f(sameS), f(oneS)};
+        }
+    }
+
+    private static String[] rsync(SshdFixture sshd, String cipher, Path src, Path changed) throws Exception {
+        Path dest = Files.createTempDirectory(sshd.dir, "rsync");
+        Path known = sshd.dir.resolve("bench_known_hosts");
+        Files.writeString(known, sshd.knownHostsLine());
+        String ssh = "ssh -p " + sshd.port + " -i " + sshd.clientKey + " -o UserKnownHostsFile=" + known
+                + " -o StrictHostKeyChecking=yes -o BatchMode=yes" + (cipher.equals("default") ? "" : " -c " + cipher);
+        List<String> cmd = List.of("rsync", "-a", "-e", ssh, src + "/", sshd.user + "@127.0.0.1:" + dest + "/");
+        long t0 = System.nanoTime();
+        run(cmd);
+        double first = secs(t0);
+        t0 = System.nanoTime();
+        run(cmd);
+        double same = secs(t0);
+        Files.write(changed, random(new Random(System.nanoTime()), 5000));
+        t0 = System.nanoTime();
+        run(cmd);
+        double one = secs(t0);
+        if (!java.util.Arrays.equals(Files.readAllBytes(changed), Files.readAllBytes(dest.resolve(src.relativize(changed))))) {
+            throw new IllegalStateException("rsync did not copy the change");
+        }
+        delete(dest);
+        return new String[] {"rsync -a over OpenSSH " + cipher + " (incl. ssh start)", "-", f(first), f(same), f(one)};
+    }
+
+    /** A connection like {@link SshConnection#open}'s, with the cipher chosen (the bench's one knob MINA exposes here). */
+    private static SshConnection connect(SshdFixture sshd, String cipher, ClientSession[] out) throws Exception {
+        SshClient client = SshClient.setUpDefaultClient();
+        if (!cipher.equals("default")) {
+            List<NamedFactory<Cipher>> ciphers = new ArrayList<>();
+            ciphers.add(BuiltinCiphers.fromFactoryName(cipher));
+            client.setCipherFactories(ciphers);
+        }
+        client.setServerKeyVerifier((s, a, k) -> true);
+        client.setKeyIdentityProvider(new FileKeyPairProvider(sshd.clientKey));
+        client.setFilePasswordProvider(FilePasswordProvider.EMPTY);
+        CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, Duration.ofSeconds(15));
+        client.start();
+        ClientSession session = client.connect(sshd.user, "127.0.0.1", sshd.port).verify(Duration.ofSeconds(10)).getSession();
+        session.auth().verify(Duration.ofSeconds(10));
+        out[0] = session;
+        return new SshConnection(new SshTarget("bench", "127.0.0.1", sshd.port, sshd.user, List.of(sshd.clientKey), null),
+                client, session);
+    }
+
+    private static List<CodeFile> change(Path src, Path changed, List<CodeFile> files, Map<String, Path> blobs) throws Exception {
+        byte[] content = random(new Random(System.nanoTime()), 5000);
+        Files.write(changed, content);
+        String rel = src.relativize(changed).toString();
+        String id = TransferFixture.gitBlobId(content);
+        Path copy = Files.createTempFile(src.getParent(), "changed", ".py");
+        Files.write(copy, content);
+        blobs.put(id, copy);
+        List<CodeFile> out = new ArrayList<>();
+        for (CodeFile f : files) {
+            out.add(f.path().equals(rel) ? new CodeFile(rel, CodeFile.Kind.FILE, id, content.length) : f);
+        }
+        return out;
+    }
+
+    private static long generate(Path src) throws IOException {
+        Random r = new Random(1);
+        long total = 0;
+        Files.createDirectories(src.resolve("big"));
+        for (int i = 0; i < BIG; i++) {
+            Files.write(src.resolve("big/b" + i + ".bin"), random(r, BIG_SIZE));
+            total += BIG_SIZE;
+        }
+        for (int i = 0; i < SMALL; i++) {
+            Path p = src.resolve(String.format("small/d%02d/f%04d.py", i / 100, i));
+            Files.createDirectories(p.getParent());
+            int size = 2048 + r.nextInt(16384);
+            Files.write(p, random(r, size));
+            total += size;
+        }
+        return total;
+    }
+
+    private static List<CodeFile> list(Path src, Map<String, Path> blobs) throws Exception {
+        List<CodeFile> out = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(src)) {
+            for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
+                MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
+                long size = Files.size(p);
+                sha1.update(("blob " + size + "\0").getBytes(StandardCharsets.US_ASCII));
+                try (InputStream in = Files.newInputStream(p)) {
+                    byte[] buf = new byte[1 << 16];
+                    int n;
+                    while ((n = in.read(buf)) > 0) {
+                        sha1.update(buf, 0, n);
+                    }
+                }
+                String id = HexFormat.of().formatHex(sha1.digest());
+                blobs.put(id, p);
+                out.add(new CodeFile(src.relativize(p).toString(), CodeFile.Kind.FILE, id, size));
+            }
+        }
+        return out;
+    }
+
+    private static void run(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException(cmd + " failed: " + out);
+        }
+    }
+
+    private static byte[] random(Random r, int n) {
+        byte[] b = new byte[n];
+        r.nextBytes(b);
+        return b;
+    }
+
+    private static void delete(Path dir) throws IOException {
+        new ProcessBuilder("rm", "-rf", dir.toString()).inheritIO().start().onExit().join();
+    }
+
+    private static double secs(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static String f(double s) {
+        return String.format("%.2f", s);
+    }
+}

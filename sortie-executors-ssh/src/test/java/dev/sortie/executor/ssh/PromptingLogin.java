@@ -1,0 +1,27 @@
+package dev.sortie.executor.ssh;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Logs in to one executor host from a terminal: run by {@link PassphrasePromptIntegrationTest} under {@code script}
+ * (a real pseudo-terminal), so that {@code System.console()} exists and key passphrases are asked for.
+ * Arguments: home, ssh config file, known_hosts, host alias.
+ */
+public final class PromptingLogin {
+    private PromptingLogin() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path home = Path.of(args[0]);
+        SshPaths paths = new SshPaths(home, home.resolve(".ssh"), Path.of(args[1]), Path.of(args[2]), System.getProperty("user.name"));
+        SshExecutorConfig config = SshExecutorConfig.fromOptions("prompt", new ObjectMapper().createObjectNode().put("host", args[3]));
+        try (SshConnection c = SshConnection.open(config, paths)) {
+            System.out.println("logged in as " + c.exec(List.of("id", "-un"), java.time.Duration.ofSeconds(30)).stdout().strip());
+        } catch (SshConnectionException e) {
+            System.out.println("failed: [" + e.kind() + "] " + e.getMessage());
+            System.exit(1);
+        }
+    }
+}
