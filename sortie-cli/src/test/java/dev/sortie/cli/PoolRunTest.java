@@ -76,6 +76,7 @@ class PoolRunTest {
                         esac
                         mark="%s/$h-slot$SORTIE_SLOT"
                         mkdir "$mark" || { echo "two runs at once in slot $SORTIE_SLOT of $h"; exit 3; }
+                        trap 'rmdir "$mark"; exit 143' TERM
                         echo "ran on $h slot=$SORTIE_SLOT host=$SORTIE_HOST n=$1"
                         sleep "$2"
                         rmdir "$mark"
@@ -145,25 +146,40 @@ class PoolRunTest {
     @Test
     void slotsHeldByAnotherSortieProcessAreWaitedFor() throws Exception {
         // two detached runs fill both slots; each sortie process knows only its own runs, the agents' slot locks tell the rest
-        TestProject.Result d1 = project.sortie("run", "-e", "gpus", "--detach", "-S", "n=1", "-S", "pause=5");
+        TestProject.Result d1 = project.sortie("run", "-e", "gpus", "--detach", "-n", "d1", "-S", "n=1", "-S", "pause=300");
         assertThat(d1.code()).as(d1.err()).isZero();
-        TestProject.Result d2 = project.sortie("run", "-e", "gpus", "--detach", "-S", "n=2", "-S", "pause=5");
+        TestProject.Result d2 = project.sortie("run", "-e", "gpus", "--detach", "-n", "d2", "-S", "n=2", "-S", "pause=300");
         assertThat(d2.code()).as(d2.err()).isZero();
         List<Experiment> detached = all();
         assertThat(detached).hasSize(2);
         assertThat(detached).anySatisfy(e -> assertThat(ranOn(e, h1)).isTrue());
         assertThat(detached).anySatisfy(e -> assertThat(ranOn(e, h2)).isTrue());
 
-        TestProject.Result third = project.sortie("run", "-e", "gpus", "-S", "n=3", "-S", "pause=0");
-        assertThat(third.code()).as(third.out() + third.err()).isZero();
-        assertThat(third.out() + third.err()).containsOnlyOnce("[sortie] waiting for a free slot on pool gpus: 2 of 2 busy");
-        assertThat(third.out()).contains("n=3");
-
-        RunLifecycleTest.waitUntil("the detached runs to be collected", Duration.ofSeconds(60), () -> {
-            project.sortie("status");
-            return all().stream().allMatch(e -> e.status().isTerminal());
-        });
-        assertThat(all()).hasSize(3).allSatisfy(e -> assertThat(e.status()).isEqualTo(ExperimentStatus.SUCCEEDED));
+        // a third run (its own process) finds both slots held, says so once, and waits...
+        Path out = tmp.resolve("third.out");
+        ProcessBuilder pb = project.processBuilder(out, "run", "-e", "gpus", "-n", "third", "-S", "n=3", "-S", "pause=0");
+        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
+        Process third = pb.start();
+        try {
+            RunLifecycleTest.waitUntil("the third run to wait", Duration.ofSeconds(60), () -> {
+                try {
+                    return Files.readString(out).contains("[sortie] waiting for a free slot on pool gpus: 2 of 2 busy");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            // ...until one of them is stopped and its slot frees up
+            assertThat(project.sortie("stop", "d1").code()).isZero();
+            assertThat(third.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } finally {
+            third.destroyForcibly().waitFor();
+        }
+        String printed = Files.readString(out);
+        assertThat(third.exitValue()).as(printed).isZero();
+        assertThat(printed).containsOnlyOnce("[sortie] waiting for a free slot on pool gpus").contains("n=3");
+        assertThat(project.sortie("stop", "d2").code()).isZero();
+        assertThat(all()).hasSize(3).allSatisfy(e -> assertThat(e.status()).as(e.name())
+                .isEqualTo(e.name().equals("third") ? ExperimentStatus.SUCCEEDED : ExperimentStatus.STOPPED));
     }
 
     @Test
@@ -192,6 +208,71 @@ class PoolRunTest {
             if (!h1.isRunning()) {
                 h1.restart();
             }
+        }
+    }
+
+    @Test
+    void aHostThatDiesMidRunLosesItsRunWhichIsRequeuedOntoTheOtherHostAndResumed() throws Exception {
+        // the run keeps a checkpoint (its step); a resumed attempt starts after it
+        project.write("steps.sh", """
+                        mkdir -p ckpt
+                        i=0
+                        if [ -f ckpt/step ]; then i=$(( $(cat ckpt/step) + 1 )); echo "resumed at $i"; fi
+                        while [ "$i" -lt "$1" ]; do echo "step=$i loss=$i"; echo "$i" > ckpt/step; i=$((i + 1)); sleep 0.5; done
+                        """)
+                .write("sortie.yaml", """
+                        name: pooled
+                        run: sh steps.sh ${steps}
+                        params: {steps: 10}
+                        checkpoints: ckpt/
+                        checkpoint_interval: 1s
+                        retries: 2
+                        """)
+                .write(".sortie/config.yaml", """
+                        executors:
+                          gpus:
+                            type: pool
+                            slots: 1
+                            lost_after: 3s
+                            keepalive: 1s
+                            connect_timeout: 2s
+                            hosts:
+                              - {host: 127.0.0.1, port: %d, user: %s, identity: %s, remote_dir: %s}
+                              - {host: 127.0.0.1, port: %d, user: %s, identity: %s, remote_dir: %s}
+                        """.formatted(h1.port, h1.user, h1.clientKey, remote1, h2.port, h2.user, h2.clientKey, remote2))
+                .commit();
+        TestProject.Result q = project.sortie("run", "--queue", "-n", "a", "-S", "steps=10");
+        assertThat(q.code()).as(q.err()).isZero();
+        Path out = tmp.resolve("worker.out");
+        ProcessBuilder pb = project.processBuilder(out, "queue", "start", "-e", "gpus", "-j", "1");
+        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
+        Process worker = pb.start();
+        SshdFixture victim = null;
+        try {
+            RunLifecycleTest.waitUntil("a few steps on a host", Duration.ofSeconds(60), () -> {
+                try (Ledger l = ledger()) {
+                    return l.list().get(0).handle() != null && l.series(l.list().get(0).id(), "loss").size() >= 4;
+                }
+            });
+            Experiment running = all().get(0);
+            victim = ranOn(running, h1) ? h1 : h2;
+            victim.kill();
+            assertThat(worker.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as("the worker drains the queue").isTrue();
+        } finally {
+            worker.destroyForcibly().waitFor();
+            if (victim != null && !victim.isRunning()) {
+                victim.restart();
+            }
+        }
+        String printed = Files.readString(out, StandardCharsets.UTF_8);
+        Experiment done = all().get(0);
+        assertThat(done.status()).as(printed + done.error()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        assertThat(done.attempt()).isEqualTo(2);
+        assertThat(ranOn(done, victim == h1 ? h2 : h1)).as("the second attempt ran on the other host").isTrue();
+        String second = Files.readString(project.dir.resolve(".sortie/runs/" + done.id() + "/logs/attempt-2.log"), StandardCharsets.UTF_8);
+        assertThat(second).contains("resumed at").contains("step=9");
+        try (Ledger l = ledger()) {
+            assertThat(l.series(done.id(), "loss")).hasSize(10);
         }
     }
 }

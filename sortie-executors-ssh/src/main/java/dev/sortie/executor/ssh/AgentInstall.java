@@ -10,8 +10,8 @@ import java.util.stream.Collectors;
 
 /**
  * Puts the agent on a host: {@code <remote_dir>/agent/<sha256>.jar} for each jar of an {@link AgentBundle}. One
- * command finds the missing jars, one tar stream sends them (atomically, like all uploads: see
- * {@link RemoteFiles#upload}); a host that has this version already costs one round trip and no bytes.
+ * command finds the missing jars (usually none: a host that has this version costs one round trip), one tar stream
+ * sends them, atomically like all uploads (see {@link RemoteFiles#send}); no jar is ever sent twice.
  */
 public final class AgentInstall {
     private AgentInstall() {
@@ -33,16 +33,14 @@ public final class AgentInstall {
         for (AgentBundle.Jar j : jars) {
             byName.put(j.fileName(), j);
         }
-        List<String> missing = RemoteFiles.missing(c, layout.agentDir(), byName.keySet(), null, "agent jars");
-        if (!missing.isEmpty()) {
+        RemoteFiles.send(c, layout.agentDir(), byName.keySet(), null, layout.agentDir() + "/tmp", missing -> {
             List<RemoteFiles.Upload> uploads = new ArrayList<>();
             for (String name : missing) {
                 AgentBundle.Jar j = byName.get(name);
                 uploads.add(new RemoteFiles.Upload(name, j.size(), () -> Files.newInputStream(j.local())));
             }
-            RemoteFiles.upload(c, RemoteFiles.incoming(layout.agentDir() + "/tmp"), layout.agentDir(), uploads, null,
-                    SyncProgress.NONE, "agent jars");
-        }
+            return uploads;
+        }, SyncProgress.NONE, "agent jars", false);
         return classpath(layout, jars);
     }
 

@@ -29,8 +29,13 @@ final class ChannelStreams {
     private ChannelStreams() {
     }
 
-    static SshConnection.Result run(ClientSession session, String host, String commandLine, SshConnection.StdinWriter stdin,
-                                    OutputStream stdout, SshConnection.StdoutReader reader, Duration idleTimeout) throws IOException {
+    /**
+     * Runs {@code commandLine} with {@code conversation} on its stdin and stdout; with {@code pushStdout}, stdout goes
+     * there instead (from SSH's I/O thread) and the conversation only writes. EOF is sent when the conversation
+     * closes stdin or returns; what it left of stdout is drained so the command can finish.
+     */
+    static SshConnection.Result run(ClientSession session, String host, String commandLine, SshConnection.Conversation conversation,
+                                    OutputStream pushStdout, Duration idleTimeout) throws IOException {
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("idle timeout must be positive, got " + idleTimeout);
         }
@@ -40,8 +45,8 @@ final class ChannelStreams {
         ScheduledFuture<?> watchdog = null;
         try {
             ch.setErr(activity.watch(err));
-            if (stdout != null) {
-                ch.setOut(activity.watch(stdout));
+            if (pushStdout != null) {
+                ch.setOut(activity.watch(pushStdout));
             }
             ch.open().verify(idleTimeout);
             long period = Math.max(50, Math.min(1000, idleTimeout.toMillis() / 4));
@@ -51,10 +56,7 @@ final class ChannelStreams {
                 }
             }, period, period, TimeUnit.MILLISECONDS);
 
-            IOException channelError = writeStdin(ch, stdin, activity);
-            if (reader != null && channelError == null) {
-                readStdout(ch, reader, activity);
-            }
+            IOException channelError = talk(ch, conversation, pushStdout == null, activity);
             ch.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), 0L); // the watchdog or the session's end bound the wait
             Integer exit = ch.getExitStatus();
             if (activity.timedOut) {
@@ -86,34 +88,25 @@ final class ChannelStreams {
     }
 
     /**
-     * Runs the caller's writer on the channel's stdin, then sends EOF. A failure of the writer's own (a local file
-     * that cannot be read) aborts the channel without EOF, so the command sees a cut stream, never a short complete
-     * one. A failure of the channel (the command exited without reading everything, or the connection dropped) is
-     * returned: the exit status, when there is one, says more than the write error.
+     * Runs the conversation, then sends EOF and drains stdout. A failure of the conversation's own (a local file
+     * that cannot be read, a reply it cannot parse) aborts the channel without EOF, so the command sees a cut
+     * stream, never a short complete one, and the failure is thrown. A failure of the channel (the command exited
+     * without reading everything, or the connection dropped) is returned: the exit status, when there is one, says
+     * more than the write error.
      */
-    private static IOException writeStdin(ChannelExec ch, SshConnection.StdinWriter stdin, Activity activity) throws IOException {
-        OutputStream raw = ch.getInvertedIn();
-        ChannelOut in = new ChannelOut(raw, activity);
+    private static IOException talk(ChannelExec ch, SshConnection.Conversation conversation, boolean pull, Activity activity)
+            throws IOException {
+        ChannelOut in = new ChannelOut(ch.getInvertedIn(), activity);
+        InputStream out = pull ? activity.watch(ch.getInvertedOut()) : InputStream.nullInputStream();
         try {
-            stdin.writeTo(in);
-            raw.close(); // flushes, then EOF
-            return null;
+            conversation.talk(in, out);
+            in.close();
+            out.transferTo(OutputStream.nullOutputStream());
+            return in.failure;
         } catch (IOException | RuntimeException e) {
-            if (in.failure != null || !ch.isOpen()) {
-                return in.failure != null ? in.failure : e instanceof IOException io ? io : new IOException(e);
+            if (in.failure != null) {
+                return in.failure;
             }
-            ch.close(true);
-            throw e;
-        }
-    }
-
-    /** Hands stdout to the caller's reader; on a failure the channel is closed and {@link #run} says why it failed. */
-    private static void readStdout(ChannelExec ch, SshConnection.StdoutReader reader, Activity activity) throws IOException {
-        InputStream out = activity.watch(ch.getInvertedOut());
-        try {
-            reader.readFrom(out);
-            out.transferTo(OutputStream.nullOutputStream()); // what the reader left: the command must be able to finish
-        } catch (IOException | RuntimeException e) {
             ch.close(true);
             throw e;
         }
@@ -190,12 +183,13 @@ final class ChannelStreams {
     }
 
     /**
-     * The channel's stdin as the caller's writer sees it: counts as activity, remembers a failure of the channel itself
-     * (to tell it from the writer's own), and ignores close (EOF is sent after the writer returned, not before).
+     * The channel's stdin as the conversation sees it: counts as activity, remembers a failure of the channel itself
+     * (to tell it from the conversation's own), and sends EOF on the first close.
      */
     private static final class ChannelOut extends OutputStream {
         private final OutputStream channel;
         private final Activity activity;
+        private boolean closed;
         IOException failure;
 
         ChannelOut(OutputStream channel, Activity activity) {
@@ -230,8 +224,17 @@ final class ChannelStreams {
         }
 
         @Override
-        public void close() {
-            // EOF is the caller's, after the writer returned
+        public void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                channel.close(); // flushes, then EOF
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
         }
     }
 

@@ -6,7 +6,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HexFormat;
@@ -18,14 +17,15 @@ import java.util.regex.Pattern;
 
 /**
  * Puts an experiment's code into the host's node-local cache ({@code cache/code/<git blob id>}), sending only what
- * the host lacks, in at most three commands:
+ * the host lacks:
  *
  * <ol>
- *   <li>{@code test -e cache/trees/<tree id>}: a host that already had this exact set of blobs answers in one
- *       round trip (the usual case: re-running, or running again after a small change is the next case);</li>
- *   <li>the blob ids on stdin to one shell loop that prints the missing ones (and writes the marker itself when
- *       none is missing);</li>
- *   <li>the missing blobs in one tar stream, moved into place only once complete, then the marker.</li>
+ *   <li>one shell first looks for the tree marker {@code cache/trees/<tree id>}: a host that already had this exact
+ *       set of blobs answers at once, before any id is sent (the usual case: re-running). Otherwise it reads the
+ *       blob ids on stdin and prints the missing ones;</li>
+ *   <li>the missing blobs go in one tar stream, moved into place only once complete, then the marker is written.
+ *       This command starts on a second channel the moment the first asks for the ids, so a changed tree costs
+ *       about one round trip and one start of the user's login shell, not two (see {@link RemoteFiles#send}).</li>
  * </ol>
  *
  * Nothing is verified on arrival: SSH's MAC guarantees the bytes, and the completion entry of the stream guarantees
@@ -34,7 +34,6 @@ import java.util.regex.Pattern;
  */
 public final class CodeSync {
     private static final Pattern BLOB_ID = Pattern.compile("[0-9a-f]{40}|[0-9a-f]{64}");
-    private static final Duration MARKER_CHECK = Duration.ofSeconds(30);
 
     private final SshConnection c;
     private final RemoteLayout layout;
@@ -75,28 +74,16 @@ public final class CodeSync {
         }
         long bytesTotal = blobs.values().stream().mapToLong(Long::longValue).sum();
         String marker = layout.treeMarkers() + "/" + treeId(blobs.keySet());
-        String host = c.target().display();
 
-        SshConnection.Result probe = c.exec(List.of("test", "-e", marker), MARKER_CHECK);
-        if (probe.ok()) {
-            return new SyncResult(blobs.size(), bytesTotal, 0, 0, true);
-        }
-        if (probe.exitCode() == null || probe.exitCode() != 1) {
-            throw new IOException("cannot check the code cache on " + host + " (" + marker + "): " + RemoteFiles.failure(probe));
-        }
-
-        List<String> missing = RemoteFiles.missing(c, layout.codeCache(), blobs.keySet(), marker, "code files");
-        if (missing.isEmpty()) {
-            return new SyncResult(blobs.size(), bytesTotal, 0, 0, false);
-        }
-        List<RemoteFiles.Upload> uploads = new ArrayList<>(missing.size());
-        for (String id : missing) {
-            uploads.add(new RemoteFiles.Upload(id, blobs.get(id), () -> opener.open(id)));
-        }
-        String tmp = RemoteFiles.incoming(layout.root() + "/cache/tmp");
-        long sent = RemoteFiles.upload(c, tmp, layout.codeCache(), uploads, marker, progress == null ? SyncProgress.NONE : progress,
-                "code files");
-        return new SyncResult(blobs.size(), bytesTotal, uploads.size(), sent, false);
+        RemoteFiles.Sent sent = RemoteFiles.send(c, layout.codeCache(), blobs.keySet(), marker, layout.root() + "/cache/tmp",
+                missing -> {
+                    List<RemoteFiles.Upload> uploads = new ArrayList<>(missing.size());
+                    for (String id : missing) {
+                        uploads.add(new RemoteFiles.Upload(id, blobs.get(id), () -> opener.open(id)));
+                    }
+                    return uploads;
+                }, progress == null ? SyncProgress.NONE : progress, "code files", true);
+        return new SyncResult(blobs.size(), bytesTotal, sent.files(), sent.bytes(), sent.markerFound());
     }
 
     /**

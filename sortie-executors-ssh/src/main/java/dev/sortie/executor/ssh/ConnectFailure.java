@@ -6,6 +6,7 @@ import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -141,7 +142,7 @@ final class ConnectFailure {
     private String offeredToJump(Hop jump) {
         List<Path> ids = new ArrayList<>(jump.identities);
         if (ids.isEmpty() && paths.sshDir() != null) {
-            SshPaths.DEFAULT_IDENTITIES.stream().map(paths.sshDir()::resolve).filter(java.nio.file.Files::isRegularFile).forEach(ids::add);
+            SshPaths.DEFAULT_IDENTITIES.stream().map(paths.sshDir()::resolve).filter(Files::isRegularFile).forEach(ids::add);
         }
         String tried = offered(ids);
         return tried == null ? "no key could be offered" : "it refused " + tried;

@@ -7,6 +7,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +28,7 @@ final class IdentityFiles implements ClientIdentityLoader, FilePasswordProvider 
     private final Console console;
     private final Map<String, String> passphrases = new ConcurrentHashMap<>();
     /** Keys that could not be used, in the order met, with why (no passphrase available, wrong passphrase). */
-    private final Map<String, String> skipped = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+    private final Map<String, String> skipped = Collections.synchronizedMap(new LinkedHashMap<>());
 
     /** @param console where to ask for passphrases, or null when nobody can answer */
     IdentityFiles(Console console) {

@@ -1,6 +1,5 @@
 package dev.sortie.executor.ssh;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -39,13 +38,16 @@ final class RemoteFiles {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /**
-     * $1 the folder, $2 a marker to create when nothing is missing (or empty); stdin: names, one a line. Prints the
-     * missing names. {@code cat} once and a loop of builtins: ~10 ms for 5,000 names, where a {@code read} loop
-     * would make a system call per byte.
+     * $1 the folder, $2 a marker (or empty); stdin: names, one a line. Answers "have" and stops when the marker
+     * exists (before the names are even sent), else "need", then prints the missing names and creates the marker
+     * when none is missing. {@code cat} once and a loop of builtins: ~10 ms for 5,000 names, where a {@code read}
+     * loop would make a system call per byte.
      */
     private static final String MISSING = """
             dir=$1 marker=$2
+            if [ -n "$marker" ] && [ -e "$marker" ]; then echo have; exit 0; fi
             cd "$dir" 2>/dev/null || { mkdir -p "$dir" && cd "$dir"; } || exit 1
+            echo need
             set -f
             names=$(cat) || exit 1
             all=1
@@ -126,25 +128,44 @@ final class RemoteFiles {
     }
 
     /**
-     * Which of {@code names} are not in {@code dir} on the host (created if missing), in one command. When none is
-     * missing and {@code marker} is not null, the same command creates the marker, saving a round trip.
+     * Which of {@code names} are not in {@code dir} on the host (created if missing), in one command. With a
+     * {@code marker}: when it exists, the answer comes before any name is sent (null: nothing to do), and when
+     * none is missing, the same command creates it.
      *
      * @param what what the files are, for messages ("code files", "store blobs")
+     * @return the missing names, or null when the marker was there
      */
     static List<String> missing(SshConnection c, String dir, Collection<String> names, String marker, String what) throws IOException {
+        return missing(c, dir, names, marker, what, () -> { });
+    }
+
+    /** {@link #missing(SshConnection, String, Collection, String, String)}, calling {@code onNeed} when the host asked for the names. */
+    private static List<String> missing(SshConnection c, String dir, Collection<String> names, String marker, String what,
+                                        Runnable onNeed) throws IOException {
         Set<String> asked = new LinkedHashSet<>();
         for (String n : names) {
             asked.add(checkName(n));
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        String[] reply = new String[2];
         SshConnection.Result r = c.exec(List.of("sh", "-c", MISSING, "sortie-missing", dir, marker == null ? "" : marker),
-                stdin -> writeLines(stdin, asked), out, IDLE_TIMEOUT);
-        if (!r.ok()) {
+                (stdin, stdout) -> {
+                    reply[0] = firstLine(stdout);
+                    if ("need".equals(reply[0])) {
+                        onNeed.run();
+                        writeLines(stdin, asked);
+                        stdin.close();
+                        reply[1] = new String(stdout.readAllBytes(), StandardCharsets.US_ASCII);
+                    }
+                }, IDLE_TIMEOUT);
+        if (!r.ok() || reply[0] == null || !(reply[0].equals("have") || reply[0].equals("need"))) {
             throw new IOException("cannot check which of " + asked.size() + " " + what + " " + c.target().display() + " has in "
-                    + dir + ": " + failure(r));
+                    + dir + ": " + (r.ok() ? "unexpected answer '" + reply[0] + "'" : failure(r)));
+        }
+        if (reply[0].equals("have")) {
+            return null;
         }
         List<String> missing = new ArrayList<>();
-        for (String line : out.toString(StandardCharsets.US_ASCII).split("\n")) {
+        for (String line : reply[1].split("\n")) {
             if (line.isEmpty()) {
                 continue;
             }
@@ -157,6 +178,104 @@ final class RemoteFiles {
         return missing;
     }
 
+    /** The first line of a reply (without its newline), or null at EOF; reads no further. */
+    private static String firstLine(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int b;
+        while ((b = in.read()) >= 0 && b != '\n') {
+            if (sb.length() > 100) {
+                break;
+            }
+            sb.append((char) b);
+        }
+        return b < 0 && sb.length() == 0 ? null : sb.toString();
+    }
+
+    /** Chooses what to send once the missing names are known. */
+    @FunctionalInterface
+    interface Planner {
+        List<Upload> plan(List<String> missing) throws IOException;
+    }
+
+    /** What {@link #send} did: the marker was there (nothing listed), or how many files and bytes went. */
+    record Sent(boolean markerFound, int files, long bytes) {
+    }
+
+    /**
+     * The files of {@code names} that {@code dir} lacks, sent: {@link #missing}, then {@link #upload} of what it found.
+     *
+     * <p>With {@code overlap}, the two round trips overlap: as soon as the host asks for the names, the upload's
+     * command starts on a second channel of the same connection, so its login shell starts while the listing runs
+     * and the tar stream begins the moment the list is known. A changed tree then costs the time of about one
+     * command, not two (each is a round trip and a start of the user's login shell, ~0.1 s with a .bashrc that sets
+     * up pyenv or conda). When nothing turns out to be missing, that command gets an empty stream and just creates
+     * the marker. Without {@code overlap} (for sets that are usually all there), nothing missing costs one command.
+     * A marker that exists costs one command either way.
+     */
+    static Sent send(SshConnection c, String dir, Collection<String> names, String marker, String tmpParent, Planner planner,
+                     SyncProgress progress, String what, boolean overlap) throws IOException {
+        if (!overlap) {
+            List<String> missing = missing(c, dir, names, marker, what);
+            if (missing == null) {
+                return new Sent(true, 0, 0);
+            }
+            List<Upload> plan = missing.isEmpty() ? List.of() : planner.plan(missing);
+            long bytes = plan.isEmpty() ? 0 : upload(c, incoming(tmpParent), dir, () -> plan, marker, progress, what);
+            return new Sent(false, plan.size(), bytes);
+        }
+        java.util.concurrent.CompletableFuture<Boolean> need = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<List<Upload>> plan = new java.util.concurrent.CompletableFuture<>();
+        Thread lister = new Thread(() -> {
+            try {
+                List<String> missing = missing(c, dir, names, marker, what, () -> need.complete(true));
+                if (missing == null) {
+                    need.complete(false);
+                } else {
+                    plan.complete(planner.plan(missing));
+                }
+            } catch (Throwable e) {
+                need.completeExceptionally(e);
+                plan.completeExceptionally(e);
+            }
+        }, "sortie-list " + c.target().display());
+        lister.setDaemon(true);
+        lister.start();
+        if (!join(need)) {
+            return new Sent(true, 0, 0);
+        }
+        List<Upload> sent = new ArrayList<>();
+        long bytes = upload(c, incoming(tmpParent), dir, () -> {
+            sent.addAll(join(plan));
+            return sent;
+        }, marker, progress, what);
+        return new Sent(false, sent.size(), bytes);
+    }
+
+    /** The future's value, or what made it fail (an IOException as it was thrown). */
+    private static <T> T join(java.util.concurrent.CompletableFuture<T> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while listing files on the host");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(cause);
+        }
+    }
+
+    /** The files to upload, possibly not known yet when the upload's command starts. */
+    @FunctionalInterface
+    interface Uploads {
+        List<Upload> get() throws IOException;
+    }
+
     /**
      * Sends {@code files} as one tar stream into {@code dest} on the host: extracted into {@code tmp} (a fresh
      * {@link #incoming} folder on the same file system), then renamed into place, so a cut stream (dropped
@@ -164,24 +283,26 @@ final class RemoteFiles {
      * written read-only: they are content-addressed and must never change in place. With {@code marker}, the
      * host creates it after the last file is in place.
      *
+     * @param files called once the command runs; a failure of its own aborts the upload with that failure
      * @return the bytes sent (the files' contents)
      */
-    static long upload(SshConnection c, String tmp, String dest, List<Upload> files, String marker, SyncProgress progress,
+    static long upload(SshConnection c, String tmp, String dest, Uploads files, String marker, SyncProgress progress,
                        String what) throws IOException {
-        long total = 0;
-        for (Upload u : files) {
-            total += u.size();
-        }
-        Meter meter = new Meter(progress, files.size(), total);
-        meter.report();
+        Meter[] meter = new Meter[1];
         SshConnection.Result r = c.exec(List.of("sh", "-c", UPLOAD, "sortie-upload", tmp, dest, marker == null ? "" : marker),
-                stdin -> writeTar(stdin, files, meter, c.target().display()), OutputStream.nullOutputStream(), IDLE_TIMEOUT);
+                stdin -> {
+                    List<Upload> list = files.get();
+                    meter[0] = new Meter(list.isEmpty() ? SyncProgress.NONE : progress, list.size(),
+                            list.stream().mapToLong(Upload::size).sum());
+                    writeTar(stdin, list, meter[0], c.target().display());
+                }, OutputStream.nullOutputStream(), IDLE_TIMEOUT);
         if (!r.ok()) {
-            throw new IOException("cannot upload " + files.size() + " " + what + " (" + total + " bytes) to " + dest + " on "
-                    + c.target().display() + ": " + failure(r));
+            String size = meter[0] == null ? "" : " (" + meter[0].files + " files, " + meter[0].total + " bytes)";
+            throw new IOException("cannot upload " + what + size + " to " + dest + " on " + c.target().display() + ": "
+                    + failure(r));
         }
-        meter.done();
-        return total;
+        meter[0].done();
+        return meter[0].total;
     }
 
     private static void writeTar(OutputStream stdin, List<Upload> files, Meter meter, String host) throws IOException {
@@ -243,7 +364,7 @@ final class RemoteFiles {
         return err.isEmpty() ? status : err + " (" + status + ")";
     }
 
-    /** Counts what went out and calls the progress callback, at most every 200 ms. */
+    /** Counts what goes through and calls the progress callback: at the start, at most every 200 ms, at the end. */
     static final class Meter {
         private final SyncProgress progress;
         private final long files;
@@ -256,6 +377,7 @@ final class RemoteFiles {
             this.progress = progress;
             this.files = files;
             this.total = total;
+            report();
         }
 
         void bytes(long n) {
@@ -271,7 +393,7 @@ final class RemoteFiles {
             filesDone++;
         }
 
-        void report() {
+        private void report() {
             progress.update(filesDone, files, bytesDone, total);
         }
 

@@ -92,31 +92,11 @@ public final class SshConnection implements AutoCloseable {
 
     /**
      * Runs {@code argv} on the host (each argument quoted), streaming {@code stdin} to it (then EOF) and its
-     * output into {@code stdout} as it comes; stderr is captured into the result.
+     * output into {@code stdout} as it comes; stderr is captured into the result. Stopped only when nothing moved
+     * for {@code idleTimeout}.
      */
-    public Result exec(List<String> argv, java.io.InputStream stdin, java.io.OutputStream stdout, Duration timeout) throws IOException {
-        String commandLine = ShellQuote.join(argv);
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try (ChannelExec ch = session.createExecChannel(commandLine)) {
-            ch.setIn(stdin);
-            ch.setOut(stdout);
-            ch.setErr(err);
-            ch.open().verify(timeout);
-            Set<ClientChannelEvent> ev = ch.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), timeout);
-            if (ev.contains(ClientChannelEvent.TIMEOUT)) {
-                throw new SshConnectionException(SshConnectionException.Kind.TIMEOUT, "command on " + target.display()
-                        + " did not finish within " + timeout.toSeconds() + "s: " + abbreviate(commandLine), null);
-            }
-            return new Result(ch.getExitStatus(), "", err.toString(StandardCharsets.UTF_8));
-        } catch (SshConnectionException e) {
-            throw e;
-        } catch (IOException e) {
-            if (!session.isOpen()) {
-                throw new SshConnectionException(SshConnectionException.Kind.DISCONNECTED, "lost the connection to "
-                        + target.display() + " while running " + abbreviate(commandLine) + ": " + e.getMessage(), e);
-            }
-            throw e;
-        }
+    public Result exec(List<String> argv, java.io.InputStream stdin, java.io.OutputStream stdout, Duration idleTimeout) throws IOException {
+        return exec(argv, (StdinWriter) stdin::transferTo, stdout, idleTimeout);
     }
 
     private static String abbreviate(String s) {
@@ -147,6 +127,16 @@ public final class SshConnection implements AutoCloseable {
     }
 
     /**
+     * Talks with a command over its stdin and stdout, on the calling thread: write, flush, read a reply, write
+     * more. Closing stdin sends EOF (so does returning). Mind the windows: neither side should write more than
+     * ~2 MiB that the other is not reading at the same time.
+     */
+    @FunctionalInterface
+    public interface Conversation {
+        void talk(java.io.OutputStream stdin, java.io.InputStream stdout) throws IOException;
+    }
+
+    /**
      * Runs {@code argv} on the host (each argument quoted) with {@code stdin} written by the calling thread straight
      * into the channel, then EOF; stdout goes into {@code stdout} as it arrives (from SSH's I/O thread: keep it quick),
      * stderr into the result (whose stdout is empty). Streams of any size are fine: the command is stopped only when
@@ -155,16 +145,26 @@ public final class SshConnection implements AutoCloseable {
      * is returned (as ssh does).
      */
     public Result exec(List<String> argv, StdinWriter stdin, java.io.OutputStream stdout, Duration idleTimeout) throws IOException {
-        return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), stdin, stdout, null, idleTimeout);
+        return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), (in, out) -> stdin.writeTo(in), stdout,
+                idleTimeout);
     }
 
     /**
      * Like {@link #exec(List, StdinWriter, java.io.OutputStream, Duration)}, but the calling thread reads stdout with
-     * {@code stdout}, after the stdin writer returned (what the reader leaves is drained). So the command must read
-     * all of its stdin before it writes more than a channel window (2 MiB) of output, as {@code tar -c} of paths
-     * read first does.
+     * {@code stdout}, after the stdin writer returned and EOF was sent (what the reader leaves is drained). So the
+     * command must read all of its stdin before it writes more than a channel window (2 MiB) of output, as
+     * {@code tar -c} of paths read first does.
      */
     public Result exec(List<String> argv, StdinWriter stdin, StdoutReader stdout, Duration idleTimeout) throws IOException {
-        return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), stdin, null, stdout, idleTimeout);
+        return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), (in, out) -> {
+            stdin.writeTo(in);
+            in.close();
+            stdout.readFrom(out);
+        }, null, idleTimeout);
+    }
+
+    /** Runs {@code argv} on the host (each argument quoted), talking with it; same rules as the other streaming execs. */
+    public Result exec(List<String> argv, Conversation conversation, Duration idleTimeout) throws IOException {
+        return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), conversation, null, idleTimeout);
     }
 }

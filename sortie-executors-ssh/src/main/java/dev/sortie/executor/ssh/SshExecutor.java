@@ -70,7 +70,7 @@ public final class SshExecutor implements DetachableExecutor {
     /** Connects, probes the host and disconnects: {@code sortie executor test NAME}. */
     public HostReport test() throws IOException {
         try (SshConnection c = connect()) {
-            return HostProbe.probe(c);
+            return HostProbe.probe(c, config.remoteDir());
         }
     }
 
@@ -82,7 +82,7 @@ public final class SshExecutor implements DetachableExecutor {
     /** The host as it was when first probed by this executor (cached): GPUs decide a pool's slots. */
     public synchronized HostReport report() throws IOException {
         if (report == null) {
-            report = HostProbe.probe(host.connection());
+            report = HostProbe.probe(host.connection(), config.remoteDir());
         }
         return report;
     }

@@ -66,18 +66,15 @@ public final class StoreTransfer {
             return new Result(0, 0, 0);
         }
         List<String> names = hashes.stream().map(StoreTransfer::path).toList();
-        List<String> missing = RemoteFiles.missing(c, objects(layout), names, null, "store blobs");
-        if (missing.isEmpty()) {
-            return new Result(hashes.size(), 0, 0);
-        }
-        List<RemoteFiles.Upload> uploads = new ArrayList<>(missing.size());
-        for (String name : missing) {
-            String hash = name.replace("/", "");
-            uploads.add(new RemoteFiles.Upload(name, sizeOf(local, hash), () -> local.open(hash)));
-        }
-        long sent = RemoteFiles.upload(c, RemoteFiles.incoming(layout.store() + "/tmp"), objects(layout), uploads, null,
-                progress == null ? SyncProgress.NONE : progress, "store blobs");
-        return new Result(hashes.size(), uploads.size(), sent);
+        RemoteFiles.Sent sent = RemoteFiles.send(c, objects(layout), names, null, layout.store() + "/tmp", missing -> {
+            List<RemoteFiles.Upload> uploads = new ArrayList<>(missing.size());
+            for (String name : missing) {
+                String hash = name.replace("/", "");
+                uploads.add(new RemoteFiles.Upload(name, sizeOf(local, hash), () -> local.open(hash)));
+            }
+            return uploads;
+        }, progress == null ? SyncProgress.NONE : progress, "store blobs", true);
+        return new Result(hashes.size(), sent.files(), sent.bytes());
     }
 
     /** Fetches the blobs that {@code local} lacks from the host's store. */
@@ -107,7 +104,6 @@ public final class StoreTransfer {
         }
         String host = c.target().display();
         RemoteFiles.Meter meter = new RemoteFiles.Meter(progress == null ? SyncProgress.NONE : progress, wanted.size(), -1);
-        meter.report();
         Set<String> received = new HashSet<>();
         long[] bytes = {0};
         for (int i = 0; i < wanted.size(); i += DOWNLOAD_BATCH) {

@@ -40,11 +40,20 @@ public final class CodeSyncBench {
     private static final int BIG = 100;
     private static final int BIG_SIZE = 4_500_000;
     private static final int SMALL = 4_900;
+    /** The JVM as tests run it (C2 on), and as the sortie launcher starts it (C1 only, for start-up time). */
+    private static final List<String> JVM_OPTS = List.of(System.getenv().getOrDefault("BENCH_JVMS", "|-XX:+UseSerialGC -XX:TieredStopAtLevel=1").split("\\|", -1));
+    private static final List<String> CIPHERS = List.of(System.getenv().getOrDefault("BENCH_CIPHERS",
+            "default,aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr").split(","));
 
     private CodeSyncBench() {
     }
 
+    /** Driver: makes the data once, then runs each variant in a fresh JVM, as a CLI would (JIT warm-up included). */
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("ours")) {
+            ours(args);
+            return;
+        }
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         try (SshdFixture sshd = SshdFixture.start()) {
             Path src = sshd.dir.resolve("src");
@@ -52,42 +61,58 @@ public final class CodeSyncBench {
             long bytes = generate(src);
             System.out.printf("data: %d files, %.1f MB in %s (%.1f s to write)%n", BIG + SMALL, bytes / 1e6, src, secs(t0));
             Path changed = src.resolve("small/d07/f0700.py");
-
-            t0 = System.nanoTime();
-            Map<String, Path> blobs = new HashMap<>();
-            List<CodeFile> files = list(src, blobs);
-            System.out.printf("git blob ids of all files (the snapshot's job, not sync's): %.2f s%n", secs(t0));
-
-            List<String[]> rows = new ArrayList<>();
+            List<String> rows = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
-                for (String cipher : new String[] {"default", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
-                        "chacha20-poly1305@openssh.com", "aes128-ctr"}) {
-                    rows.add(ours(sshd, cipher, src, changed, files, blobs));
+                for (String jit : JVM_OPTS) {
+                    for (String cipher : CIPHERS) {
+                        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+                        if (!jit.isEmpty()) {
+                            cmd.addAll(List.of(jit.split(" ")));
+                        }
+                        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CodeSyncBench.class.getName(),
+                                "ours", cipher, src.toString(), changed.toString(), sshd.dir.toString(), Integer.toString(sshd.port),
+                                sshd.clientKey.toString(), sshd.user, jit.isEmpty() ? "(C2)" : "(C1 only)"));
+                        rows.add(run(cmd).strip());
+                    }
                 }
                 for (String cipher : new String[] {"default", "aes128-gcm@openssh.com"}) {
                     rows.add(rsync(sshd, cipher, src, changed));
                 }
             }
             System.out.println();
-            System.out.printf("%-42s %10s %12s %14s %16s%n", "", "connect s", "first sync s", "no-change s", "one changed s");
-            for (String[] r : rows) {
-                System.out.printf("%-42s %10s %12s %14s %16s%n", (Object[]) r);
-            }
+            System.out.printf("%-52s %9s %9s %9s %9s %9s%n", "", "connect", "first", "listed", "no-change", "1 changed");
+            rows.forEach(System.out::println);
         }
     }
 
-    private static String[] ours(SshdFixture sshd, String cipher, Path src, Path changed, List<CodeFile> files,
-                                 Map<String, Path> blobs) throws Exception {
-        RemoteLayout layout = new RemoteLayout(Files.createTempDirectory(sshd.dir, "ours").toString());
-        long t0 = System.nanoTime();
+    /** One variant, in its own JVM: connect, first sync, same list again, one file changed. Prints one row. */
+    private static void ours(String[] a) throws Exception {
+        String cipher = a[1];
+        Path src = Path.of(a[2]);
+        Path changed = Path.of(a[3]);
+        Path scratch = Path.of(a[4]);
+        int port = Integer.parseInt(a[5]);
+        Path key = Path.of(a[6]);
+        String user = a[7];
+        Map<String, Path> blobs = new HashMap<>();
+        List<CodeFile> files = list(src, blobs); // the snapshot's work (git has the ids already): not timed
+        RemoteLayout layout = new RemoteLayout(Files.createTempDirectory(scratch, "ours").toString());
         ClientSession[] session = new ClientSession[1];
-        try (SshConnection c = connect(sshd, cipher, session)) {
+        long t0 = System.nanoTime();
+        try (SshConnection c = connect(port, key, user, cipher, session)) {
             double connect = secs(t0);
             CodeSync sync = new CodeSync(c, layout);
             CodeSync.BlobOpener opener = id -> Files.newInputStream(blobs.get(id));
+            long[] uploadStart = {0};
             t0 = System.nanoTime();
-            CodeSync.SyncResult first = sync.sync(files, opener, SyncProgress.NONE);
+            long start = t0;
+            CodeSync.SyncResult first = sync.sync(files, opener, (fd, ft, bd, bt) -> {
+                if (uploadStart[0] == 0) {
+                    uploadStart[0] = System.nanoTime();
+                }
+            });
             double firstS = secs(t0);
+            double listed = (uploadStart[0] - start) / 1e9;
             t0 = System.nanoTime();
             CodeSync.SyncResult same = sync.sync(files, opener, SyncProgress.NONE);
             double sameS = secs(t0);
@@ -98,17 +123,16 @@ public final class CodeSyncBench {
             if (first.filesSent() != first.filesTotal() || !same.upToDate() || one.filesSent() != 1) {
                 throw new IllegalStateException("unexpected: " + first + " " + same + " " + one);
             }
-            files.clear();
-            files.addAll(after);
-            String negotiated = session[0].getNegotiatedKexParameter(org.apache.sshd.common.kex.KexProposalOption.C2SENC);
+            String enc = session[0].getNegotiatedKexParameter(org.apache.sshd.common.kex.KexProposalOption.C2SENC);
             String mac = session[0].getNegotiatedKexParameter(org.apache.sshd.common.kex.KexProposalOption.C2SMAC);
+            String name = "sortie " + a[8] + " " + enc + (enc.contains("gcm") || enc.contains("chacha") ? "" : "+" + mac);
+            System.out.printf("%-52s %9s %9s %9s %9s %9s%n", name, f(connect), f(firstS), f(listed), f(sameS), f(oneS));
+        } finally {
             delete(Path.of(layout.root()));
-            return new String[] {"sortie/MINA " + negotiated + (negotiated.contains("gcm") || negotiated.contains("chacha") ? "" : "+" + mac),
-                    f(connect), f(firstS), f(sameS), f(oneS)};
         }
     }
 
-    private static String[] rsync(SshdFixture sshd, String cipher, Path src, Path changed) throws Exception {
+    private static String rsync(SshdFixture sshd, String cipher, Path src, Path changed) throws Exception {
         Path dest = Files.createTempDirectory(sshd.dir, "rsync");
         Path known = sshd.dir.resolve("bench_known_hosts");
         Files.writeString(known, sshd.knownHostsLine());
@@ -129,11 +153,11 @@ public final class CodeSyncBench {
             throw new IllegalStateException("rsync did not copy the change");
         }
         delete(dest);
-        return new String[] {"rsync -a over OpenSSH " + cipher + " (incl. ssh start)", "-", f(first), f(same), f(one)};
+        return String.format("%-52s %9s %9s %9s %9s %9s", "rsync -a, OpenSSH " + cipher, "-", f(first), "-", f(same), f(one));
     }
 
     /** A connection like {@link SshConnection#open}'s, with the cipher chosen (the bench's one knob MINA exposes here). */
-    private static SshConnection connect(SshdFixture sshd, String cipher, ClientSession[] out) throws Exception {
+    private static SshConnection connect(int port, Path key, String user, String cipher, ClientSession[] out) throws Exception {
         SshClient client = SshClient.setUpDefaultClient();
         if (!cipher.equals("default")) {
             List<NamedFactory<Cipher>> ciphers = new ArrayList<>();
@@ -141,14 +165,14 @@ public final class CodeSyncBench {
             client.setCipherFactories(ciphers);
         }
         client.setServerKeyVerifier((s, a, k) -> true);
-        client.setKeyIdentityProvider(new FileKeyPairProvider(sshd.clientKey));
+        client.setKeyIdentityProvider(new FileKeyPairProvider(key));
         client.setFilePasswordProvider(FilePasswordProvider.EMPTY);
         CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, Duration.ofSeconds(15));
         client.start();
-        ClientSession session = client.connect(sshd.user, "127.0.0.1", sshd.port).verify(Duration.ofSeconds(10)).getSession();
+        ClientSession session = client.connect(user, "127.0.0.1", port).verify(Duration.ofSeconds(10)).getSession();
         session.auth().verify(Duration.ofSeconds(10));
         out[0] = session;
-        return new SshConnection(new SshTarget("bench", "127.0.0.1", sshd.port, sshd.user, List.of(sshd.clientKey), null),
+        return new SshConnection(new SshTarget("bench", "127.0.0.1", port, user, List.of(key), null),
                 client, session);
     }
 
@@ -207,12 +231,13 @@ public final class CodeSyncBench {
         return out;
     }
 
-    private static void run(List<String> cmd) throws Exception {
+    private static String run(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IOException(cmd + " failed: " + out);
         }
+        return out;
     }
 
     private static byte[] random(Random r, int n) {

@@ -87,7 +87,7 @@ class ProxyJumpIntegrationTest {
     }
 
     @Test
-    void theJumpHostCanBeLoggedInWithTheAgentsKey() throws Exception {
+    void aJumpHostWithoutIdentityFileGetsTheAgentsKeysOrTheDefaultKeys() throws Exception {
         SshPaths paths = paths(jump.port, jump.clientKey);
         // the bastion has no IdentityFile: only the agent holds its key
         Files.writeString(paths.configFile(), Files.readString(paths.configFile()).replace("  IdentityFile " + jump.clientKey + "\n", ""));
@@ -101,6 +101,11 @@ class ProxyJumpIntegrationTest {
                 .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
                 .hasMessageContaining("jump host " + jump.user + "@127.0.0.1:" + jump.port + " (bastion)")
                 .hasMessageContaining("no key could be offered");
+        // as with ssh, a jump host without IdentityFile gets the default keys (~/.ssh/id_*)
+        Files.copy(jump.clientKey, paths.sshDir().resolve("id_ed25519"));
+        try (SshConnection c = SshConnection.open(executor(), paths)) {
+            assertThat(c.exec(List.of("true"), T).ok()).isTrue();
+        }
     }
 
     @Test
