@@ -275,4 +275,33 @@ class PoolRunTest {
             assertThat(l.series(done.id(), "loss")).hasSize(10);
         }
     }
+
+    @Test
+    void aWorkerKilledMidDrainLeavesItsRunsGoingAndTheNextWorkerCollectsThem() throws Exception {
+        TestProject.Result q = project.sortie("run", "--queue", "-S", "n=1,2,3", "-S", "pause=4");
+        assertThat(q.code()).as(q.err()).isZero();
+        Path out = tmp.resolve("worker1.out");
+        ProcessBuilder pb = project.processBuilder(out, "queue", "start", "-e", "gpus", "-j", "2");
+        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
+        Process first = pb.start();
+        try {
+            RunLifecycleTest.waitUntil("two runs on the hosts", Duration.ofSeconds(60),
+                    () -> Files.exists(marks.resolve("h1-slot0")) && Files.exists(marks.resolve("h2-slot0")));
+        } finally {
+            first.destroyForcibly().waitFor(); // SIGKILL: no chance to detach or record anything
+        }
+        // two on the hosts, and the third claimed ahead by the dead worker
+        assertThat(all().stream().filter(e -> e.status() == ExperimentStatus.RUNNING)).hasSize(3);
+        // the runs go on on their hosts; the next worker follows them to their end and drains the rest
+        TestProject.Result second = project.sortie("queue", "start", "-e", "gpus", "-j", "2");
+        assertThat(second.code()).as(second.out() + second.err()).isZero();
+        List<Experiment> done = all();
+        assertThat(done).hasSize(3).allSatisfy(e -> {
+            assertThat(e.status()).as(e.name() + ": " + e.error()).isEqualTo(ExperimentStatus.SUCCEEDED);
+            assertThat(e.attempt()).as("ran once, never re-run").isEqualTo(1);
+        });
+        for (Experiment e : done) {
+            assertThat(log(e)).contains("n=");
+        }
+    }
 }

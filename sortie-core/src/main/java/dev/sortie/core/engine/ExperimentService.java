@@ -387,6 +387,9 @@ public final class ExperimentService {
      * answer yet).
      */
     private Experiment collect(DetachableExecutor executor, Experiment exp) {
+        if (launcherAlive(exp)) {
+            return null;
+        }
         DetachableExecutor.Collection c;
         try {
             c = executor.catchUp(exp, salvageRequest(exp, RunListener.NONE));
@@ -397,6 +400,20 @@ public final class ExperimentService {
             return null;
         }
         return recordDetachedEnd(exp, c.outcome());
+    }
+
+    /**
+     * Whether the sortie process that claimed or started an attempt is still launching it (syncing code, waiting
+     * for a slot): until its run is on a host the record carries that process's handle with no command pid.
+     */
+    private static boolean launcherAlive(Experiment exp) {
+        RunHandle h = exp.handle();
+        if (h == null || h.pid() != 0 || !h.host().equals(Hosts.name())) {
+            return false;
+        }
+        return ProcessHandle.of(h.supervisorPid()).filter(ProcessHandle::isAlive)
+                .map(p -> h.supervisorStart() == null || p.info().startInstant().map(h.supervisorStart()::equals).orElse(true))
+                .orElse(false);
     }
 
     /** Records the end of a detached attempt, and applies the retry policy if it was cut short by its host. */
@@ -423,7 +440,7 @@ public final class ExperimentService {
      */
     public Optional<Experiment> follow(Experiment exp, RunListener console, AttemptControl control) throws IOException, InterruptedException {
         if (exp.status() != ExperimentStatus.RUNNING || !executors.has(exp.executor())
-                || !(executors.get(exp.executor()) instanceof DetachableExecutor detachable)) {
+                || !(executors.get(exp.executor()) instanceof DetachableExecutor detachable) || launcherAlive(exp)) {
             return Optional.empty();
         }
         Optional<dev.sortie.core.executor.DetachedExecution> attached = detachable.attach(exp, salvageRequest(exp, console));

@@ -29,6 +29,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * experiments in flight: claimed and laid out ahead, or saving outputs after their command exited. A slot goes to
  * the next command the moment the previous one exits, so Sortie's own work overlaps the runs instead of adding to
  * each.
+ *
+ * <p>On executors whose runs outlive the worker (remote hosts), a worker that is stopped leaves its runs going
+ * there, and a worker that starts follows such runs that nobody follows, so they are collected and counted.
  */
 public final class QueueWorker {
     /** The ledger control that {@code sortie queue stop} changes; workers stop claiming when it changes. */
@@ -75,6 +78,11 @@ public final class QueueWorker {
             t.setDaemon(true);
             return t;
         });
+        ExecutorService adopted = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "sortie-queue-adopted");
+            t.setDaemon(true);
+            return t;
+        });
         long lastReconcile = 0;
         long lastProgress = 0;
         long lastStopCheck = 0;
@@ -85,6 +93,9 @@ public final class QueueWorker {
                     lastReconcile = now;
                     for (Experiment e : service.reconcile()) {
                         listener.recovered(e);
+                    }
+                    if (!draining) {
+                        adoptDetached(adopted);
                     }
                 }
                 if (!draining && now - lastStopCheck >= STOP_CHECK_EVERY.toNanos()) {
@@ -118,8 +129,40 @@ public final class QueueWorker {
             }
         } finally {
             pool.shutdown();
+            adopted.shutdown();
         }
         return progress();
+    }
+
+    /**
+     * Follows this executor's runs that outlive the worker that launched them (on remote hosts) and that nobody
+     * follows any more: a worker killed mid-drain leaves them running there, and the next worker sees them to
+     * their end (and the queue counts as drained only then). Runs another live process follows are left to it.
+     */
+    private void adoptDetached(ExecutorService threads) {
+        for (Experiment e : ledger.listByStatus(List.of(ExperimentStatus.RUNNING))) {
+            if (!e.executor().equals(executor) || running.containsKey(e.id()) || !service.isDetachable(e)) {
+                continue;
+            }
+            AttemptControl control = new AttemptControl(GRACE);
+            if (running.putIfAbsent(e.id(), control) != null) {
+                continue;
+            }
+            threads.execute(() -> {
+                Experiment end = null;
+                try {
+                    end = service.follow(e, RunListener.NONE, control).orElse(null);
+                } catch (Exception ex) {
+                    // its host does not answer, say: the next reconcile tries again
+                } finally {
+                    running.remove(e.id());
+                }
+                if (end != null && end.status() != ExperimentStatus.RUNNING) {
+                    listener.recovered(end);
+                    ended.add(end);
+                }
+            });
+        }
     }
 
     private void start(ExecutorService pool, Experiment claimed) {
@@ -173,6 +216,9 @@ public final class QueueWorker {
     }
 
     private void record(Experiment e) {
+        if (e.status() == ExperimentStatus.RUNNING) {
+            return; // detached at shutdown: it goes on on its host, the next worker (or status) collects it
+        }
         if (e.status() == ExperimentStatus.SUCCEEDED) {
             succeeded.incrementAndGet();
         } else if (e.status() != ExperimentStatus.QUEUED) {

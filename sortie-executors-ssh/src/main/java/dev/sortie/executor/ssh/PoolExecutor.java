@@ -330,14 +330,43 @@ public final class PoolExecutor implements DetachableExecutor {
         ownerOrFail(experiment, "salvage").executor().salvage(experiment, request);
     }
 
+    /**
+     * Collects from the host the run is on. A run whose record names no host of the pool was being launched by a
+     * sortie that died (the engine only asks once that process is gone): it may have reached a host before its
+     * record said so, so every host is asked; if none has it, it never started.
+     */
     @Override
     public Collection catchUp(Experiment experiment, SalvageRequest request) throws IOException {
-        return ownerOrFail(experiment, "collect").executor().catchUp(experiment, request);
+        PoolMember m = owner(experiment.handle());
+        if (m != null) {
+            return m.executor().catchUp(experiment, request);
+        }
+        Collection neverHanded = null;
+        boolean unreachable = false;
+        for (PoolMember member : members) {
+            Collection c;
+            try {
+                c = member.executor().catchUp(experiment, request);
+            } catch (IOException e) {
+                unreachable = true;
+                continue;
+            }
+            if (c.state() == Collection.State.ENDED && RemoteAttempt.neverHanded(c.outcome())) {
+                neverHanded = c;
+            } else if (c.state() == Collection.State.UNREACHABLE) {
+                unreachable = true;
+            } else {
+                return c;
+            }
+        }
+        // a host that does not answer may have it: wait for it rather than run the experiment twice
+        return unreachable || neverHanded == null ? Collection.UNREACHABLE : neverHanded;
     }
 
     @Override
     public Optional<DetachedExecution> attach(Experiment experiment, SalvageRequest request) throws IOException {
-        return ownerOrFail(experiment, "follow").executor().attach(experiment, request);
+        PoolMember m = owner(experiment.handle());
+        return m == null ? Optional.empty() : m.executor().attach(experiment, request);
     }
 
     private PoolMember owner(RunHandle handle) {

@@ -118,6 +118,14 @@ final class RemoteAttempt {
         }
     }
 
+    /** The start of the error of an attempt whose launcher died before its agent was started on the host. */
+    static final String NEVER_HANDED = "sortie stopped before the run was handed to ";
+
+    /** Whether an outcome says the attempt never reached the host (it did not start anywhere). */
+    static boolean neverHanded(RunOutcome outcome) {
+        return outcome != null && outcome.error() != null && outcome.error().startsWith(NEVER_HANDED);
+    }
+
     static RunOutcome detachedOutcome() {
         return new RunOutcome(ExperimentStatus.RUNNING, null, null);
     }
@@ -154,8 +162,7 @@ final class RemoteAttempt {
         if (end == null && !look.agentAlive() && !look.more() && consumed == look.journal().length) {
             // The agent is gone and its journal has no end: nothing more will come unless we salvage.
             if (!look.launched()) {
-                return new Step(new RunOutcome(ExperimentStatus.INTERRUPTED, null,
-                        "sortie stopped before the run was handed to " + host.display()), false, false);
+                return new Step(new RunOutcome(ExperimentStatus.INTERRUPTED, null, NEVER_HANDED + host.display()), false, false);
             }
             if (look.journalSize() < 0) {
                 String why = look.agentOutput().isBlank() ? "it printed nothing" : lastLines(look.agentOutput());
