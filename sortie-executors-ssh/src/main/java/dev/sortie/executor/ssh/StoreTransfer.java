@@ -92,6 +92,11 @@ public final class StoreTransfer {
      */
     public static Result download(SshConnection c, RemoteLayout layout, BlobStore local, Collection<String> sha256s,
                                   SyncProgress progress) throws IOException {
+        return download(c, layout, local, sha256s, progress, DOWNLOAD_BATCH);
+    }
+
+    static Result download(SshConnection c, RemoteLayout layout, BlobStore local, Collection<String> sha256s,
+                           SyncProgress progress, int batchSize) throws IOException {
         Set<String> hashes = distinct(sha256s);
         List<String> wanted = new ArrayList<>();
         for (String h : hashes) {
@@ -106,8 +111,8 @@ public final class StoreTransfer {
         RemoteFiles.Meter meter = new RemoteFiles.Meter(progress == null ? SyncProgress.NONE : progress, wanted.size(), -1);
         Set<String> received = new HashSet<>();
         long[] bytes = {0};
-        for (int i = 0; i < wanted.size(); i += DOWNLOAD_BATCH) {
-            List<String> batch = wanted.subList(i, Math.min(wanted.size(), i + DOWNLOAD_BATCH));
+        for (int i = 0; i < wanted.size(); i += batchSize) {
+            List<String> batch = wanted.subList(i, Math.min(wanted.size(), i + batchSize));
             Set<String> asked = new HashSet<>(batch);
             SshConnection.Result r = c.exec(List.of("sh", "-c", DOWNLOAD, "sortie-download", objects(layout)),
                     stdin -> RemoteFiles.writeLines(stdin, batch.stream().map(StoreTransfer::path).toList()),
