@@ -59,6 +59,14 @@ public final class StatusCommand extends ContextCommand {
             }
             doc.put("experiments", exps);
             doc.put("executors", perExecutor.entrySet().stream().map(x -> Map.of("name", x.getKey(), "running", x.getValue())).toList());
+            doc.put("instances", instances(service, inFlight).stream().map(i -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("executor", i.executor());
+                m.put("type", i.type());
+                m.put("host", i.host());
+                m.put("running", i.running());
+                return m;
+            }).toList());
             doc.put("interrupted_now", changed.stream().map(Experiment::name).toList());
             out().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
             return 0;
@@ -72,12 +80,39 @@ public final class StatusCommand extends ContextCommand {
             table.print(Table.Format.TEXT, out());
         }
         out().println();
-        Table executors = new Table(List.of("executor", "type", "state", "running"));
-        for (Map.Entry<String, Long> x : perExecutor.entrySet()) {
-            String type = service.executors().spec(x.getKey()).type();
-            executors.add(List.of(x.getKey(), type, x.getValue() > 0 ? "busy" : "idle", x.getValue()));
+        Table executors = new Table(List.of("executor", "type", "instance", "state", "running"));
+        for (Instance i : instances(service, inFlight)) {
+            executors.add(List.of(i.executor(), i.type(), i.host(), i.running() > 0 ? "busy" : "idle", i.running()));
         }
         executors.print(Table.Format.TEXT, out());
         return 0;
+    }
+
+    /** One machine of an executor and how many experiments run there now. */
+    record Instance(String executor, String type, String host, long running) {
+    }
+
+    /** Each executor's machines as configured (this machine for local ones), with the experiments running on each. */
+    private static List<Instance> instances(ExperimentService service, List<Experiment> inFlight) {
+        List<Instance> out = new ArrayList<>();
+        for (String name : service.executors().names()) {
+            String type = service.executors().spec(name).type();
+            List<String> hosts;
+            try {
+                hosts = service.executors().get(name).instances();
+            } catch (RuntimeException e) {
+                hosts = List.of(); // a broken config is reported by 'sortie executor list'; status still shows the rest
+            }
+            List<Experiment> here = inFlight.stream()
+                    .filter(e -> e.executor().equals(name) && e.status() == ExperimentStatus.RUNNING).toList();
+            if (hosts.isEmpty()) {
+                out.add(new Instance(name, type, "this machine", here.size()));
+                continue;
+            }
+            for (String host : hosts) {
+                out.add(new Instance(name, type, host, here.stream().filter(e -> e.handle() != null && host.equals(e.handle().host())).count()));
+            }
+        }
+        return out;
     }
 }

@@ -33,6 +33,14 @@ public interface Executor extends AutoCloseable {
      */
     void salvage(Experiment experiment, SalvageRequest request) throws IOException;
 
+    /**
+     * The machines this executor runs on, as run handles name them ({@link dev.sortie.core.model.RunHandle#host()}),
+     * for {@code sortie status}; known from config, without connecting anywhere. Empty: this machine.
+     */
+    default java.util.List<String> instances() {
+        return java.util.List.of();
+    }
+
     @Override
     default void close() {
     }

@@ -15,8 +15,8 @@ import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.session.ClientSession;
 
 /**
- * The streaming commands of {@link SshConnection}: stdin written by the caller straight into the channel (no pump
- * thread, no copy), stdout either pushed into a stream by SSH's I/O thread or pulled by the caller, stderr kept.
+ * The streaming commands of {@link SshConnection}: stdin written by the calling thread straight into the channel (no
+ * pump thread, no pipe), stdout either pushed into a stream by SSH's I/O thread or pulled by the caller, stderr kept.
  *
  * <p>Streams of any length are allowed, so the limit is on inactivity, not on the total: a watchdog closes the channel
  * when no byte has moved either way for the idle timeout (a dead connection is also caught by keepalives, and a

@@ -120,6 +120,11 @@ public final class PoolExecutor implements DetachableExecutor {
         return members.stream().map(PoolMember::executor).toList();
     }
 
+    @Override
+    public List<String> instances() {
+        return members.stream().flatMap(m -> m.executor().instances().stream()).toList();
+    }
+
     // ---------------------------------------------------------------- launch
 
     @Override

@@ -2,6 +2,7 @@ package dev.sortie.executor.ssh;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.attribute.FileTime;
@@ -14,6 +15,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.regex.Pattern;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -223,8 +226,8 @@ final class RemoteFiles {
             long bytes = plan.isEmpty() ? 0 : upload(c, incoming(tmpParent), dir, () -> plan, marker, progress, what);
             return new Sent(false, plan.size(), bytes);
         }
-        java.util.concurrent.CompletableFuture<Boolean> need = new java.util.concurrent.CompletableFuture<>();
-        java.util.concurrent.CompletableFuture<List<Upload>> plan = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<Boolean> need = new CompletableFuture<>();
+        CompletableFuture<List<Upload>> plan = new CompletableFuture<>();
         Thread lister = new Thread(() -> {
             try {
                 List<String> missing = missing(c, dir, names, marker, what, () -> need.complete(true));
@@ -252,13 +255,13 @@ final class RemoteFiles {
     }
 
     /** The future's value, or what made it fail (an IOException as it was thrown). */
-    private static <T> T join(java.util.concurrent.CompletableFuture<T> f) throws IOException {
+    private static <T> T join(CompletableFuture<T> f) throws IOException {
         try {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while listing files on the host");
-        } catch (java.util.concurrent.ExecutionException e) {
+            throw new InterruptedIOException("interrupted while listing files on the host");
+        } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof IOException io) {
                 throw io;

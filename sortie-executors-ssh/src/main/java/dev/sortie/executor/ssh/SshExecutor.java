@@ -87,6 +87,11 @@ public final class SshExecutor implements DetachableExecutor {
         return report;
     }
 
+    @Override
+    public List<String> instances() {
+        return List.of(host.key());
+    }
+
     /** Whether a run handle names a run on this executor's host. */
     public boolean owns(RunHandle handle) {
         return handle != null && handle.host().equals(host.key());
