@@ -14,25 +14,22 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code sortie executor test} against a real sshd: the host report, and a remote_dir that cannot be written. */
 @Tag("integration")
 class ExecutorTestCommandTest {
+    static SshHosts hosts;
     static SshdFixture sshd;
-    static Path sshDir;
 
     @TempDir
     Path tmp;
 
     @BeforeAll
     static void startSshd() throws Exception {
-        sshd = SshdFixture.start();
-        sshDir = Files.createTempDirectory("sortie-test-ssh");
-        Files.writeString(sshDir.resolve("known_hosts"), sshd.knownHostsLine());
-        System.setProperty("sortie.ssh.dir", sshDir.toString());
+        hosts = SshHosts.start(1);
+        sshd = hosts.get(0);
     }
 
     @AfterAll
     static void stopSshd() throws Exception {
-        System.clearProperty("sortie.ssh.dir");
-        if (sshd != null) {
-            sshd.close();
+        if (hosts != null) {
+            hosts.close();
         }
     }
 

@@ -27,9 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("integration")
 class PoolRunTest {
+    static SshHosts hosts;
     static SshdFixture h1;
     static SshdFixture h2;
-    static Path sshDir;
 
     @TempDir
     Path tmp;
@@ -40,22 +40,15 @@ class PoolRunTest {
 
     @BeforeAll
     static void startHosts() throws Exception {
-        h1 = SshdFixture.start();
-        h2 = SshdFixture.start();
-        sshDir = Files.createTempDirectory("sortie-test-ssh");
-        Files.writeString(sshDir.resolve("known_hosts"), h1.knownHostsLine() + h2.knownHostsLine());
-        System.setProperty("sortie.ssh.dir", sshDir.toString());
+        hosts = SshHosts.start(2);
+        h1 = hosts.get(0);
+        h2 = hosts.get(1);
     }
 
     @AfterAll
     static void stopHosts() throws Exception {
-        System.clearProperty("sortie.ssh.dir");
-        // closing a fixture kills whatever runs on that host, detached agents included
-        if (h1 != null) {
-            h1.close();
-        }
-        if (h2 != null) {
-            h2.close();
+        if (hosts != null) {
+            hosts.close();
         }
     }
 
@@ -86,23 +79,15 @@ class PoolRunTest {
                         run: sh check.sh ${n} ${pause}
                         params: {n: 0, pause: 1}
                         """)
-                .write(".sortie/config.yaml", """
-                        executors:
-                          box1:
-                            type: ssh
-                            host: 127.0.0.1
-                            port: %d
-                            user: %s
-                            identity: %s
-                            remote_dir: %s
+                .write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box1", h1, remote1) + """
                           gpus:
                             type: pool
                             slots: 1
                             lost_after: 30s
                             hosts:
                               - box1
-                              - {host: 127.0.0.1, port: %d, user: %s, identity: %s, remote_dir: %s}
-                        """.formatted(h1.port, h1.user, h1.clientKey, remote1, h2.port, h2.user, h2.clientKey, remote2))
+                              - %s
+                        """.formatted(SshHosts.inlineHost(h2, remote2)))
                 .commit();
     }
 
@@ -157,17 +142,9 @@ class PoolRunTest {
 
         // a third run (its own process) finds both slots held, says so once, and waits...
         Path out = tmp.resolve("third.out");
-        ProcessBuilder pb = project.processBuilder(out, "run", "-e", "gpus", "-n", "third", "-S", "n=3", "-S", "pause=0");
-        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
-        Process third = pb.start();
+        Process third = project.spawn(out, "run", "-e", "gpus", "-n", "third", "-S", "n=3", "-S", "pause=0");
         try {
-            RunLifecycleTest.waitUntil("the third run to wait", Duration.ofSeconds(60), () -> {
-                try {
-                    return Files.readString(out).contains("[sortie] waiting for a free slot on pool gpus: 2 of 2 busy");
-                } catch (java.io.IOException e) {
-                    return false;
-                }
-            });
+            RunLifecycleTest.waitForText(out, "[sortie] waiting for a free slot on pool gpus: 2 of 2 busy", Duration.ofSeconds(60));
             // ...until one of them is stopped and its slot frees up
             assertThat(project.sortie("stop", "d1").code()).isZero();
             assertThat(third.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
@@ -189,9 +166,7 @@ class PoolRunTest {
             TestProject.Result q = project.sortie("run", "--queue", "-S", "n=1,2,3,4", "-S", "pause=3");
             assertThat(q.code()).as(q.err()).isZero();
             Path out = tmp.resolve("worker.out");
-            ProcessBuilder pb = project.processBuilder(out, "queue", "start", "-e", "gpus", "-j", "2");
-            pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
-            Process worker = pb.start();
+            Process worker = project.spawn(out, "queue", "start", "-e", "gpus", "-j", "2");
             try {
                 RunLifecycleTest.waitUntil("a run on the host that is up", Duration.ofSeconds(60), () -> Files.exists(marks.resolve("h2-slot0")));
                 h1.restart();
@@ -237,16 +212,14 @@ class PoolRunTest {
                             keepalive: 1s
                             connect_timeout: 2s
                             hosts:
-                              - {host: 127.0.0.1, port: %d, user: %s, identity: %s, remote_dir: %s}
-                              - {host: 127.0.0.1, port: %d, user: %s, identity: %s, remote_dir: %s}
-                        """.formatted(h1.port, h1.user, h1.clientKey, remote1, h2.port, h2.user, h2.clientKey, remote2))
+                              - %s
+                              - %s
+                        """.formatted(SshHosts.inlineHost(h1, remote1), SshHosts.inlineHost(h2, remote2)))
                 .commit();
         TestProject.Result q = project.sortie("run", "--queue", "-n", "a", "-S", "steps=10");
         assertThat(q.code()).as(q.err()).isZero();
         Path out = tmp.resolve("worker.out");
-        ProcessBuilder pb = project.processBuilder(out, "queue", "start", "-e", "gpus", "-j", "1");
-        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
-        Process worker = pb.start();
+        Process worker = project.spawn(out, "queue", "start", "-e", "gpus", "-j", "1");
         SshdFixture victim = null;
         try {
             RunLifecycleTest.waitUntil("a few steps on a host", Duration.ofSeconds(60), () -> {
@@ -281,9 +254,7 @@ class PoolRunTest {
         TestProject.Result q = project.sortie("run", "--queue", "-S", "n=1,2,3", "-S", "pause=4");
         assertThat(q.code()).as(q.err()).isZero();
         Path out = tmp.resolve("worker1.out");
-        ProcessBuilder pb = project.processBuilder(out, "queue", "start", "-e", "gpus", "-j", "2");
-        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
-        Process first = pb.start();
+        Process first = project.spawn(out, "queue", "start", "-e", "gpus", "-j", "2");
         try {
             RunLifecycleTest.waitUntil("two runs on the hosts", Duration.ofSeconds(60),
                     () -> Files.exists(marks.resolve("h1-slot0")) && Files.exists(marks.resolve("h2-slot0")));

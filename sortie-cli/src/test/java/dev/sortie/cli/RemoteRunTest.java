@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("integration")
 class RemoteRunTest {
     static final ObjectMapper JSON = new ObjectMapper();
+    static SshHosts hosts;
     static SshdFixture sshd;
-    static Path sshDir;
 
     @TempDir
     Path tmp;
@@ -42,17 +42,14 @@ class RemoteRunTest {
 
     @BeforeAll
     static void startSshd() throws Exception {
-        sshd = SshdFixture.start();
-        sshDir = Files.createTempDirectory("sortie-test-ssh");
-        Files.writeString(sshDir.resolve("known_hosts"), sshd.knownHostsLine());
-        System.setProperty("sortie.ssh.dir", sshDir.toString());
+        hosts = SshHosts.start(1);
+        sshd = hosts.get(0);
     }
 
     @AfterAll
     static void stopSshd() throws Exception {
-        System.clearProperty("sortie.ssh.dir");
-        if (sshd != null) {
-            sshd.close();
+        if (hosts != null) {
+            hosts.close();
         }
     }
 
@@ -82,17 +79,7 @@ class RemoteRunTest {
                         checkpoint_interval: 1s
                         artifacts: [model.bin]
                         """)
-                .write(".sortie/config.yaml", """
-                        executors:
-                          box:
-                            type: ssh
-                            host: 127.0.0.1
-                            port: %d
-                            user: %s
-                            identity: %s
-                            remote_dir: %s
-                            lost_after: 5s
-                        """.formatted(sshd.port, sshd.user, sshd.clientKey, remote))
+                .write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", sshd, remote, "lost_after: 5s"))
                 .commit();
     }
 
@@ -183,16 +170,8 @@ class RemoteRunTest {
     @Test
     void theRunSurvivesAKilledSortieAndIsCollectedByTheNextStatus() throws Exception {
         Path out = tmp.resolve("run.out");
-        ProcessBuilder pb = project.processBuilder(out, "run", "-e", "box", "-S", "steps=8", "-S", "pause=0.5");
-        pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
-        Process p = pb.start();
-        RunLifecycleTest.waitUntil("the run to print on the host", Duration.ofSeconds(60), () -> {
-            try {
-                return Files.readString(out).contains("step=1");
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        });
+        Process p = project.spawn(out, "run", "-e", "box", "-S", "steps=8", "-S", "pause=0.5");
+        RunLifecycleTest.waitForText(out, "step=1", Duration.ofSeconds(60));
         p.destroyForcibly().waitFor();
         Experiment exp = only();
         assertThat(exp.status()).isEqualTo(ExperimentStatus.RUNNING);
@@ -261,31 +240,13 @@ class RemoteRunTest {
 
     @Test
     void aHostThatDiesMidRunIsDeclaredLostAndTheRunResumesWhenItIsBack() throws Exception {
-        try (SshdFixture dying = SshdFixture.start()) {
-            Files.writeString(sshDir.resolve("known_hosts"), dying.knownHostsLine(), java.nio.file.StandardOpenOption.APPEND);
-            project.write(".sortie/config.yaml", project.read(".sortie/config.yaml") + """
-                      dying:
-                        type: ssh
-                        host: 127.0.0.1
-                        port: %d
-                        user: %s
-                        identity: %s
-                        remote_dir: %s
-                        lost_after: 3s
-                        keepalive: 1s
-                        connect_timeout: 2s
-                    """.formatted(dying.port, dying.user, dying.clientKey, dying.hostDir()));
+        SshdFixture dying = hosts.add();
+        try {
+            project.write(".sortie/config.yaml", project.read(".sortie/config.yaml")
+                    + SshHosts.executor("dying", dying, dying.hostDir(), "lost_after: 3s", "keepalive: 1s", "connect_timeout: 2s"));
             Path out = tmp.resolve("run.out");
-            ProcessBuilder pb = project.processBuilder(out, "run", "-e", "dying", "-S", "steps=12", "-S", "pause=0.5");
-            pb.environment().put("SORTIE_SSH_DIR", sshDir.toString());
-            Process p = pb.start();
-            RunLifecycleTest.waitUntil("two steps on the host", Duration.ofSeconds(60), () -> {
-                try {
-                    return Files.readString(out).contains("step=2");
-                } catch (java.io.IOException e) {
-                    return false;
-                }
-            });
+            Process p = project.spawn(out, "run", "-e", "dying", "-S", "steps=12", "-S", "pause=0.5");
+            RunLifecycleTest.waitForText(out, "step=2", Duration.ofSeconds(60));
             Thread.sleep(1200); // a checkpoint interval, so a checkpoint is collected before the host dies
             dying.kill();
             assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("sortie run gives up on the lost host").isTrue();
@@ -305,6 +266,10 @@ class RemoteRunTest {
             assertThat(again.code()).as(again.err()).isZero();
             assertThat(again.out()).contains("resumed at");
             assertThat(only().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        } finally {
+            if (!dying.isRunning()) {
+                dying.restart(); // closed with the others at the end
+            }
         }
     }
 

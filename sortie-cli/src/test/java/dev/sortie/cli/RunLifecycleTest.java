@@ -68,6 +68,17 @@ class RunLifecycleTest {
         return JSON.readTree(r.out());
     }
 
+    /** Waits until a file (a spawned sortie's output) contains {@code text}. */
+    static void waitForText(Path file, String text, Duration timeout) throws InterruptedException {
+        waitUntil("'" + text + "' in " + file.getFileName(), timeout, () -> {
+            try {
+                return Files.readString(file).contains(text);
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+    }
+
     static void waitUntil(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long end = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {

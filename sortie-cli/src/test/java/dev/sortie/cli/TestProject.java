@@ -103,7 +103,12 @@ final class TestProject {
         cmd.add("-C");
         cmd.add(dir.toString());
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
+        String sshDir = System.getProperty(SshHosts.PROPERTY);
+        if (sshDir != null) {
+            pb.environment().put("SORTIE_SSH_DIR", sshDir); // the test's ssh folder, as the in-JVM commands get it
+        }
+        return pb;
     }
 
     record Result(int code, String out, String err) {
