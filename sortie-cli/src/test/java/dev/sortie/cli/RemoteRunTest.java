@@ -133,6 +133,33 @@ class RemoteRunTest {
     }
 
     @Test
+    void theAgentIsUploadedOnceAndAgainWhenTheHostLostIt() throws Exception {
+        assertThat(project.sortie("run", "-e", "box", "--", "true").code()).isZero();
+        Path agent = remote.resolve("agent");
+        long jars;
+        try (Stream<Path> s = Files.list(agent)) {
+            jars = s.filter(p -> p.toString().endsWith(".jar")).count();
+        }
+        assertThat(jars).isGreaterThanOrEqualTo(5);
+        // this machine remembers the install: a second run does not send the jars again (same files, same inodes)
+        Path aJar;
+        try (Stream<Path> s = Files.list(agent)) {
+            aJar = s.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
+        }
+        Object inode = Files.getAttribute(aJar, "unix:ino");
+        assertThat(project.sortie("run", "-e", "box", "--", "true").code()).isZero();
+        assertThat(Files.getAttribute(aJar, "unix:ino")).isEqualTo(inode);
+        // someone cleans the host up: the next run finds the agent gone and installs it again
+        dev.sortie.core.util.FileTrees.delete(agent);
+        TestProject.Result r = project.sortie("run", "-e", "box", "--", "echo", "back");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("back");
+        try (Stream<Path> s = Files.list(agent)) {
+            assertThat(s.filter(p -> p.toString().endsWith(".jar")).count()).isEqualTo(jars);
+        }
+    }
+
+    @Test
     void hostileParamsPassThroughLiterally() throws Exception {
         Path canary = tmp.resolve("pwned");
         String hostile = "a \"b\" 'c' $(touch " + canary + ") `touch " + canary + "` ; touch " + canary + " \n next line";

@@ -13,14 +13,40 @@ import java.util.Set;
 
 /**
  * The host's node-local cache of code blobs ({@code cache/code/<git blob id>}), shared by every experiment on
- * the host. A run's work folder is a copy of its files out of it: copies, not links, so a command that writes
- * into one of its files never changes the cache under the next experiment.
+ * the host. A run's work folder is laid out from it so that no run can change the cache under the next one:
+ * small files are copies; files of {@link #LINK_AT_LEAST} bytes or more (data, weights) are hard links to the
+ * cache's read-only blob, which costs nothing however big they are, and which the run can replace or delete but
+ * not change in place. Where read-only does not hold (the agent runs as root, or the blob is writable), and for
+ * executables, they are copied.
  */
 public final class CodeCache {
+    /** Below this a copy is as cheap as a link. */
+    static final long LINK_AT_LEAST = 1 << 20;
     private final Path dir;
+    private final boolean mayLink;
 
     public CodeCache(Path dir) {
+        this(dir, !runsAsRoot());
+    }
+
+    CodeCache(Path dir, boolean mayLink) {
         this.dir = dir;
+        this.mayLink = mayLink;
+    }
+
+    /** No write bit for anyone (the sync makes cache blobs 0444), whoever asks: root would pass an access check. */
+    private static boolean readOnly(Path blob) throws IOException {
+        Set<PosixFilePermission> p = Files.getPosixFilePermissions(blob);
+        return !p.contains(PosixFilePermission.OWNER_WRITE) && !p.contains(PosixFilePermission.GROUP_WRITE)
+                && !p.contains(PosixFilePermission.OTHERS_WRITE);
+    }
+
+    private static boolean runsAsRoot() {
+        try {
+            return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0;
+        } catch (IOException | RuntimeException e) {
+            return true; // cannot tell: copy, the safe side
+        }
     }
 
     /** Writes {@code files} into {@code root} (a fresh folder). */
@@ -40,6 +66,14 @@ public final class CodeCache {
                 if (f.kind() == CodeFile.Kind.SYMLINK) {
                     Files.createSymbolicLink(target, Path.of(Files.readString(blob, StandardCharsets.UTF_8)));
                     continue;
+                }
+                if (mayLink && f.kind() == CodeFile.Kind.FILE && f.size() >= LINK_AT_LEAST && readOnly(blob)) {
+                    try {
+                        Files.createLink(target, blob);
+                        continue;
+                    } catch (IOException | UnsupportedOperationException e) {
+                        // another file system, or links not allowed: copy
+                    }
                 }
                 Files.copy(blob, target);
             } catch (NoSuchFileException e) {

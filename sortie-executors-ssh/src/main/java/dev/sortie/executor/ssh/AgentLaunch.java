@@ -22,6 +22,7 @@ final class AgentLaunch {
     static final int EXIT_SLOT_BUSY = 75;
     static final int EXIT_NO_JAVA = 127;
     static final int EXIT_CANNOT_WRITE = 73;
+    static final int EXIT_AGENT_MISSING = 76;
 
     /**
      * Positional parameters: agent classpath, run dir, attempt, slots dir ('' for none), slot index. Stdin: the run
@@ -31,6 +32,8 @@ final class AgentLaunch {
      */
     static final String LAUNCH = String.join("\n",
             "cp=$1; d=$2; n=$3; sd=$4; si=$5",
+            // the classpath may come from this machine's memory of an earlier install: check it is still there
+            "old=$IFS; IFS=:; set -f; for f in $cp; do [ -f \"$f\" ] || exit " + EXIT_AGENT_MISSING + "; done; IFS=$old; set +f",
             "mkdir -p \"$d/logs\" || exit " + EXIT_CANNOT_WRITE,
             "cat > \"$d/run-$n.json.tmp\" && mv -f \"$d/run-$n.json.tmp\" \"$d/run-$n.json\" || exit " + EXIT_CANNOT_WRITE,
             "rm -f \"$d/stop-$n\" \"$d/journal-$n.jsonl\" \"$d/agent-$n.pid\" \"$d/agent-$n.out\"",
@@ -67,6 +70,13 @@ final class AgentLaunch {
     private AgentLaunch() {
     }
 
+    /** The host lost the agent this machine remembered installing there (remote_dir cleaned up): install it again. */
+    static final class AgentMissingException extends IOException {
+        AgentMissingException(String message) {
+            super(message);
+        }
+    }
+
     /** Starts the agent on the host and returns its pid. */
     static long launch(SshConnection c, String classpath, String runDir, int attempt, String slotsDir, Slot slot, byte[] runFile,
                        String hostDisplay) throws IOException {
@@ -77,6 +87,10 @@ final class AgentLaunch {
         String stdout = out.toString(StandardCharsets.UTF_8).strip();
         if (r.exitCode() != null && r.exitCode() == EXIT_SLOT_BUSY) {
             throw new SlotBusyException("slot " + slot.index() + " on " + hostDisplay + " is taken by another run");
+        }
+        if (r.exitCode() != null && r.exitCode() == EXIT_AGENT_MISSING) {
+            throw new AgentMissingException("the agent's jars are no longer in " + runDir.substring(0, Math.max(0, runDir.indexOf("/runs/")))
+                    + "/agent on " + hostDisplay);
         }
         if (r.exitCode() != null && r.exitCode() == EXIT_NO_JAVA) {
             throw new IOException("no Java on " + hostDisplay + ": the agent needs Java " + HostProbe.MIN_JAVA

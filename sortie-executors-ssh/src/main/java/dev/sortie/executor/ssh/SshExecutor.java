@@ -142,8 +142,13 @@ public final class SshExecutor implements DetachableExecutor {
             admitted = true;
             long agentPid;
             try {
-                agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
-                        run.toJson(), host.display());
+                try {
+                    agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
+                            run.toJson(), host.display());
+                } catch (AgentLaunch.AgentMissingException gone) {
+                    agentPid = AgentLaunch.launch(c, host.reinstallAgent(c), layout.runDir(exp.id()), exp.attempt(), layout.slots(),
+                            slot, run.toJson(), host.display());
+                }
             } catch (SshConnectionException e) {
                 // The connection broke while the agent was being started: it may run on the host now. Not "host
                 // down" (a pool would start the experiment again elsewhere): the attempt fails with the reason.

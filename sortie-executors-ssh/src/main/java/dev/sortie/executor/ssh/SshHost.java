@@ -25,6 +25,7 @@ final class SshHost implements AutoCloseable {
     static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
     private final SshExecutor executor;
     private final Path lostDir;
+    private final Path installedDir;
     private final BlobStore store;
     private SshConnection connection;
     private RemoteLayout layout;
@@ -34,6 +35,7 @@ final class SshHost implements AutoCloseable {
         this.executor = executor;
         this.store = store;
         this.lostDir = stateDir == null ? null : stateDir.resolve("ssh-lost").resolve(sha1(executor.target().display()));
+        this.installedDir = stateDir == null ? null : stateDir.resolve("ssh-agents").resolve(sha1(executor.target().display()));
     }
 
     /** The identity of the host in run handles: who to ask about a run. */
@@ -80,12 +82,39 @@ final class SshHost implements AutoCloseable {
         return layout;
     }
 
-    /** The agent's classpath on the host, uploading what it lacks the first time on each connection. */
+    /**
+     * The agent's classpath on the host. This machine remembers (in the project's .sortie) which agent versions it
+     * installed on which host, so a warm host costs no round trip here; the launch checks the jars are still there
+     * and {@link #reinstallAgent} puts them back if not.
+     */
     synchronized String agentClasspath(SshConnection c) throws IOException {
         if (agentClasspath == null) {
-            agentClasspath = AgentInstall.ensure(c, layout, AgentBundle.current());
+            AgentBundle bundle = AgentBundle.current();
+            String classpath = AgentInstall.classpath(layout, bundle.jars());
+            Path installed = installedDir == null ? null : installedDir.resolve(sha1(key() + "\n" + classpath));
+            if (installed == null || !Files.exists(installed)) {
+                classpath = AgentInstall.ensure(c, layout, bundle);
+                if (installed != null) {
+                    Files.createDirectories(installedDir);
+                    Files.writeString(installed, classpath, StandardCharsets.UTF_8);
+                }
+            }
+            agentClasspath = classpath;
         }
         return agentClasspath;
+    }
+
+    /** The launch found the agent gone from the host: upload it again (and forget that it was there). */
+    synchronized String reinstallAgent(SshConnection c) throws IOException {
+        agentClasspath = null;
+        if (installedDir != null && Files.isDirectory(installedDir)) {
+            try (Stream<Path> s = Files.list(installedDir)) {
+                for (Path p : s.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        return agentClasspath(c);
     }
 
     /** Forgets the connection (it broke); the next {@link #connection()} opens a new one. */
