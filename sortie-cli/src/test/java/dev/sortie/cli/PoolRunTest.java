@@ -275,4 +275,69 @@ class PoolRunTest {
             assertThat(log(e)).contains("n=");
         }
     }
+
+    /**
+     * A host with 4 GPUs runs four 1-GPU experiments at once, each with its own CUDA_VISIBLE_DEVICES. The GPUs are
+     * a fake {@code nvidia-smi} first on the host's PATH (no GPU machine here): it answers the host probe's query
+     * and the system sampler's with four GPUs.
+     */
+    @Test
+    void aFourGpuHostRunsFourOneGpuExperimentsEachWithItsOwnDevice() throws Exception {
+        Path fakeBin = Files.createDirectories(tmp.resolve("fake-bin"));
+        Path smi = fakeBin.resolve("nvidia-smi");
+        Files.writeString(smi, """
+                #!/bin/sh
+                q=""
+                for a in "$@"; do case "$a" in --query-gpu=*) q="${a#--query-gpu=}" ;; esac; done
+                [ -n "$q" ] || { echo "NVIDIA-SMI fake"; exit 0; }
+                for i in 0 1 2 3; do
+                  line=""
+                  for f in $(echo "$q" | tr ',' ' '); do
+                    case "$f" in index) v=$i ;; name) v="Fake GPU" ;; memory.total) v=16384 ;; *) v=0 ;; esac
+                    line="${line:+$line, }$v"
+                  done
+                  echo "$line"
+                done
+                """);
+        smi.toFile().setExecutable(true);
+        SshdFixture gpuHost = hosts.add(java.util.Map.of("PATH", fakeBin + ":/usr/local/bin:/usr/bin:/bin"));
+        Path remote = Files.createDirectories(gpuHost.hostDir().resolve("gpus")).toRealPath();
+        Path running = Files.createDirectories(tmp.resolve("running"));
+        project.write("gpu.sh", """
+                        echo "devices=$CUDA_VISIBLE_DEVICES slot=$SORTIE_SLOT order=$CUDA_DEVICE_ORDER"
+                        touch "%s/$CUDA_VISIBLE_DEVICES"
+                        i=0
+                        while [ "$(ls %s | wc -l)" -lt 4 ] && [ "$i" -lt "$1" ]; do sleep 0.1; i=$((i + 1)); done
+                        echo "saw $(ls %s | wc -l) running"
+                        """.formatted(running, running, running))
+                .write("sortie.yaml", """
+                        name: gpu
+                        run: sh gpu.sh ${pause}
+                        params: {pause: 600}
+                        """)
+                .write(".sortie/config.yaml", """
+                        executors:
+                          four:
+                            type: pool
+                            hosts: [%s]
+                        """.formatted(SshHosts.inlineHost(gpuHost, remote)))
+                .commit();
+        TestProject.Result q = project.sortie("run", "--queue", "-S", "pause=600,601,602,603");
+        assertThat(q.code()).as(q.err()).isZero();
+        TestProject.Result r = project.sortie("queue", "start", "-e", "four", "-j", "4");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        List<Experiment> done = all();
+        assertThat(done).hasSize(4).allSatisfy(e -> assertThat(e.status()).as(e.name() + ": " + e.error()).isEqualTo(ExperimentStatus.SUCCEEDED));
+        java.util.Set<String> devices = new java.util.TreeSet<>();
+        for (Experiment e : done) {
+            String log = log(e);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("devices=(\\S*) slot=(\\d+) order=PCI_BUS_ID").matcher(log);
+            assertThat(m.find()).as(log).isTrue();
+            assertThat(m.group(1)).as("one GPU, the slot's").isEqualTo(m.group(2));
+            devices.add(m.group(1));
+            // each run waited (up to a minute) until all four were running: four slots at once
+            assertThat(log).contains("saw 4 running");
+        }
+        assertThat(devices).containsExactly("0", "1", "2", "3");
+    }
 }

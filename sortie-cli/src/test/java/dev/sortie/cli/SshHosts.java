@@ -38,7 +38,12 @@ final class SshHosts implements AutoCloseable {
 
     /** One more host, trusted like the others; the caller may close it early (closing this closes it too). */
     SshdFixture add() throws Exception {
-        SshdFixture f = SshdFixture.start();
+        return add(java.util.Map.of());
+    }
+
+    /** One more host whose sessions get {@code sessionEnv} (see {@link SshdFixture#start(java.util.Map)}). */
+    SshdFixture add(java.util.Map<String, String> sessionEnv) throws Exception {
+        SshdFixture f = SshdFixture.start(sessionEnv);
         hosts.add(f);
         Files.writeString(sshDir.resolve("known_hosts"), f.knownHostsLine(), StandardOpenOption.APPEND);
         return f;

@@ -292,13 +292,19 @@ final class RemoteFiles {
     static long upload(SshConnection c, String tmp, String dest, Uploads files, String marker, SyncProgress progress,
                        String what) throws IOException {
         Meter[] meter = new Meter[1];
-        SshConnection.Result r = c.exec(List.of("sh", "-c", UPLOAD, "sortie-upload", tmp, dest, marker == null ? "" : marker),
-                stdin -> {
-                    List<Upload> list = files.get();
-                    meter[0] = new Meter(list.isEmpty() ? SyncProgress.NONE : progress, list.size(),
-                            list.stream().mapToLong(Upload::size).sum());
-                    writeTar(stdin, list, meter[0], c.target().display());
-                }, OutputStream.nullOutputStream(), IDLE_TIMEOUT);
+        SshConnection.Result r;
+        try {
+            r = c.exec(List.of("sh", "-c", UPLOAD, "sortie-upload", tmp, dest, marker == null ? "" : marker),
+                    stdin -> {
+                        List<Upload> list = files.get();
+                        meter[0] = new Meter(list.isEmpty() ? SyncProgress.NONE : progress, list.size(),
+                                list.stream().mapToLong(Upload::size).sum());
+                        writeTar(stdin, list, meter[0], c.target().display());
+                    }, OutputStream.nullOutputStream(), IDLE_TIMEOUT);
+        } catch (IOException e) {
+            removeQuietly(c, tmp);
+            throw e;
+        }
         if (!r.ok()) {
             String size = meter[0] == null ? "" : " (" + meter[0].files + " files, " + meter[0].total + " bytes)";
             throw new IOException("cannot upload " + what + size + " to " + dest + " on " + c.target().display() + ": "
@@ -306,6 +312,21 @@ final class RemoteFiles {
         }
         meter[0].done();
         return meter[0].total;
+    }
+
+    /**
+     * An upload cut on this side (a local read error) leaves the host's shell waiting on a stream that has no end
+     * until the connection closes (sshd keeps its stdin open when no EOF came): its temp folder goes now, on the
+     * same connection if it still works. The completion entry never arrived, so nothing of it was moved into place.
+     */
+    private static void removeQuietly(SshConnection c, String tmp) {
+        try {
+            if (c.isOpen()) {
+                c.exec(List.of("rm", "-rf", "--", tmp), java.time.Duration.ofSeconds(30));
+            }
+        } catch (IOException | RuntimeException e) {
+            // the sweep of old incoming-* folders gets it later
+        }
     }
 
     private static void writeTar(OutputStream stdin, List<Upload> files, Meter meter, String host) throws IOException {

@@ -24,7 +24,12 @@ class AgentLaunchScriptTest {
     }
 
     Ran launch(Path bin, String slotsDir, String slot) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch", "/nonexistent.jar",
+        Path jar = tmp.resolve("agent/a.jar");
+        Files.createDirectories(jar.getParent());
+        if (!Files.exists(jar)) {
+            Files.write(jar, new byte[0]); // the script checks the classpath is there; its content is not run here
+        }
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch", jar.toString(),
                 tmp.resolve("runs/e1").toString(), "1", slotsDir, slot);
         pb.environment().clear();
         pb.environment().put("PATH", bin.toString());
@@ -49,6 +54,17 @@ class AgentLaunchScriptTest {
             Files.createSymbolicLink(bin.resolve("java"), Path.of(ProcessHandle.current().info().command().orElseThrow()));
         }
         return bin;
+    }
+
+    @Test
+    void anAgentGoneFromTheHostIsReportedBeforeAnythingIsWritten() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch",
+                tmp.resolve("agent/gone.jar") + ":" + tmp.resolve("agent/also-gone.jar"), tmp.resolve("runs/e1").toString(), "1", "", "");
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Process p = pb.start();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(AgentLaunch.EXIT_AGENT_MISSING);
+        assertThat(tmp.resolve("runs/e1")).doesNotExist();
     }
 
     @Test

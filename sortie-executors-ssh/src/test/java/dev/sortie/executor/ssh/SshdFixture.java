@@ -51,6 +51,14 @@ public final class SshdFixture implements AutoCloseable {
 
     /** Starts a new host (skips the test when sshd is not installed, outside CI). */
     public static SshdFixture start() throws Exception {
+        return start(java.util.Map.of());
+    }
+
+    /**
+     * Starts a new host whose sessions get {@code sessionEnv} (sshd's SetEnv, set after its defaults: a PATH here
+     * replaces the host's, e.g. to put a fake {@code nvidia-smi} first). Values must not hold spaces or quotes.
+     */
+    public static SshdFixture start(java.util.Map<String, String> sessionEnv) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(SSHD) || System.getenv("CI") != null,
                 "OpenSSH sshd is not installed (apt-get install -y openssh-server); the ssh integration tests need it");
         Path dir = Files.createTempDirectory("sortie-sshd");
@@ -59,6 +67,10 @@ public final class SshdFixture implements AutoCloseable {
         Path authorized = dir.resolve("authorized_keys");
         Files.copy(Path.of(clientKey + ".pub"), authorized);
         Files.createDirectories(dir.resolve("host"));
+        Files.createDirectories(dir.resolve("home"));
+        Files.writeString(dir.resolve("home/.bashrc"), "# a host's own, empty: this machine's is not run by the test sessions\ntrue\n");
+        Files.createDirectories(dir.resolve("home"));
+        Files.writeString(dir.resolve("home/.bashrc"), "true\n");
         if (isRoot()) {
             Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege separation folder, as the Debian service makes it
         }
@@ -79,7 +91,12 @@ public final class SshdFixture implements AutoCloseable {
                 "PermitRootLogin prohibit-password",
                 "AllowUsers " + user,
                 "AllowTcpForwarding yes", // a ProxyJump host forwards to the target (direct-tcpip)
-                "SetEnv " + MARKER + "=" + dir,
+                // sshd takes the first SetEnv line only: every variable goes on it. HOME is a folder of this host
+                // with a .bashrc of its own: sessions do not run this machine's (whose tools may hang on a lock
+                // left by a session that kill() cut short).
+                "SetEnv " + MARKER + "=" + dir + " HOME=" + dir.resolve("home")
+                        + sessionEnv.entrySet().stream().map(e -> " " + e.getKey() + "=" + e.getValue())
+                        .collect(java.util.stream.Collectors.joining()),
                 "LogLevel VERBOSE",
                 ""));
         SshdFixture f = new SshdFixture(dir, port, hostKey, clientKey, config);
