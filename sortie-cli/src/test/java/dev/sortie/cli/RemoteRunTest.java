@@ -133,7 +133,7 @@ class RemoteRunTest {
     }
 
     @Test
-    void theAgentIsUploadedOnceAndAgainWhenTheHostLostIt() throws Exception {
+    void theAgentAndCodeAreSentOnceAndAgainWhenTheHostLostThem() throws Exception {
         assertThat(project.sortie("run", "-e", "box", "--", "true").code()).isZero();
         Path agent = remote.resolve("agent");
         long jars;
@@ -149,8 +149,9 @@ class RemoteRunTest {
         Object inode = Files.getAttribute(aJar, "unix:ino");
         assertThat(project.sortie("run", "-e", "box", "--", "true").code()).isZero();
         assertThat(Files.getAttribute(aJar, "unix:ino")).isEqualTo(inode);
-        // someone cleans the host up: the next run finds the agent gone and installs it again
+        // someone cleans the host up: the next run finds the agent and the code gone and sends them again
         dev.sortie.core.util.FileTrees.delete(agent);
+        dev.sortie.core.util.FileTrees.delete(remote.resolve("cache"));
         TestProject.Result r = project.sortie("run", "-e", "box", "--", "echo", "back");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("back");

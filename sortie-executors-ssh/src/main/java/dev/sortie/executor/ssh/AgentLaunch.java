@@ -23,15 +23,19 @@ final class AgentLaunch {
     static final int EXIT_NO_JAVA = 127;
     static final int EXIT_CANNOT_WRITE = 73;
     static final int EXIT_AGENT_MISSING = 76;
+    static final int EXIT_CODE_MISSING = 77;
 
     /**
-     * Positional parameters: agent classpath, run dir, attempt, slots dir ('' for none), slot index. Stdin: the run
+     * Positional parameters: agent classpath, run dir, attempt, slots dir ('' for none), slot index, a code marker
+     * that must exist ('' for none). Stdin: the run
      * file. The agent runs in a session of its own (setsid), its stdio away from the SSH channel, so closing the
      * connection does not touch it. A slot is held through an open file descriptor the agent inherits: the lock
      * lives exactly as long as the agent (Java does not pass it on to the command).
      */
     static final String LAUNCH = String.join("\n",
-            "cp=$1; d=$2; n=$3; sd=$4; si=$5",
+            "cp=$1; d=$2; n=$3; sd=$4; si=$5; mk=$6",
+            // the code's cache marker, when this machine remembers syncing that tree here: check it is still there
+            "if [ -n \"$mk\" ] && [ ! -e \"$mk\" ]; then exit " + EXIT_CODE_MISSING + "; fi",
             // the classpath may come from this machine's memory of an earlier install: check it is still there
             "old=$IFS; IFS=:; set -f; for f in $cp; do [ -f \"$f\" ] || exit " + EXIT_AGENT_MISSING + "; done; IFS=$old; set +f",
             "mkdir -p \"$d/logs\" || exit " + EXIT_CANNOT_WRITE,
@@ -70,6 +74,13 @@ final class AgentLaunch {
     private AgentLaunch() {
     }
 
+    /** The host lost code this machine remembered syncing there (its cache was cleaned up): sync it again. */
+    static final class CodeMissingException extends IOException {
+        CodeMissingException(String message) {
+            super(message);
+        }
+    }
+
     /** The host lost the agent this machine remembered installing there (remote_dir cleaned up): install it again. */
     static final class AgentMissingException extends IOException {
         AgentMissingException(String message) {
@@ -79,12 +90,16 @@ final class AgentLaunch {
 
     /** Starts the agent on the host and returns its pid. */
     static long launch(SshConnection c, String classpath, String runDir, int attempt, String slotsDir, Slot slot, byte[] runFile,
-                       String hostDisplay) throws IOException {
+                       String codeMarker, String hostDisplay) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         SshConnection.Result r = c.exec(List.of("sh", "-c", LAUNCH, "sortie-launch", classpath, runDir, Integer.toString(attempt),
-                        slot == null ? "" : slotsDir, slot == null ? "" : Integer.toString(slot.index())),
+                        slot == null ? "" : slotsDir, slot == null ? "" : Integer.toString(slot.index()),
+                        codeMarker == null ? "" : codeMarker),
                 new ByteArrayInputStream(runFile), out, SshHost.COMMAND_TIMEOUT);
         String stdout = out.toString(StandardCharsets.UTF_8).strip();
+        if (r.exitCode() != null && r.exitCode() == EXIT_CODE_MISSING) {
+            throw new CodeMissingException("the code's cache marker is gone from " + hostDisplay);
+        }
         if (r.exitCode() != null && r.exitCode() == EXIT_SLOT_BUSY) {
             throw new SlotBusyException("slot " + slot.index() + " on " + hostDisplay + " is taken by another run");
         }

@@ -209,13 +209,37 @@ final class RemoteAttempt {
         } else if (r instanceof JournalRecord.Metrics m) {
             listener.metrics(m.points());
         } else if (r instanceof JournalRecord.Saved s) {
-            List<String> hashes = s.files().stream().map(ArtifactRecord::hash).distinct().toList();
+            // What a host reports is checked like any input: a record naming a path outside the run's folder or a
+            // malformed hash never reaches the ledger (where 'sortie pull' would write that path).
+            List<ArtifactRecord> files = s.files().stream().filter(RemoteAttempt::wellFormed).toList();
+            if (files.size() < s.files().size()) {
+                listener.output("[sortie] ignored " + (s.files().size() - files.size()) + " malformed output record(s) from "
+                        + host.display());
+            }
+            List<String> hashes = files.stream().map(ArtifactRecord::hash).distinct().toList();
             host.fetch(c, hashes);
             Trace.mark("fetched " + hashes.size() + " blobs");
-            listener.saved(s.files());
+            if (!files.isEmpty()) {
+                listener.saved(files);
+            }
         } else if (r instanceof JournalRecord.End e) {
             end = e;
         }
+    }
+
+    /** A relative path that stays inside the run's folder, and a SHA-256 hash. */
+    static boolean wellFormed(ArtifactRecord r) {
+        String p = r.path();
+        if (p == null || p.isEmpty() || p.startsWith("/") || p.contains("\\") || p.indexOf('\0') >= 0
+                || r.hash() == null || !r.hash().matches("[0-9a-f]{64}")) {
+            return false;
+        }
+        for (String part : p.split("/")) {
+            if (part.equals("..")) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void appendLog(byte[] bytes) throws IOException {

@@ -122,8 +122,14 @@ public final class SshExecutor implements DetachableExecutor {
             Trace.mark("agent ready on " + host.key());
             List<CodeFile> files = request.code().files();
             RunListener listener = request.listener();
-            new CodeSync(c, layout).sync(files, request.code()::open, new SyncProgressLine(listener, host.display()));
-            listener.progress("");
+            // A file list this machine synced to the host before is not asked about again: the launch checks its
+            // marker, and a host that lost it is synced then (see below).
+            String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
+            boolean known = host.knowsTree(tree);
+            if (!known) {
+                sync(c, layout, files, request);
+                host.rememberTree(tree);
+            }
             Trace.mark("code synced");
             List<String> restore = request.restore().stream().map(ArtifactRecord::hash).distinct().toList();
             if (!restore.isEmpty()) {
@@ -140,14 +146,29 @@ public final class SshExecutor implements DetachableExecutor {
                 return finished(new RunOutcome(ExperimentStatus.INTERRUPTED, null, "not started: sortie is shutting down"));
             }
             admitted = true;
-            long agentPid;
+            long agentPid = 0;
+            String marker = known ? layout.treeMarkers() + "/" + tree : "";
             try {
-                try {
-                    agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
-                            run.toJson(), host.display());
-                } catch (AgentLaunch.AgentMissingException gone) {
-                    agentPid = AgentLaunch.launch(c, host.reinstallAgent(c), layout.runDir(exp.id()), exp.attempt(), layout.slots(),
-                            slot, run.toJson(), host.display());
+                // What this machine remembers of the host (agent installed, code synced) is checked by the launch
+                // itself; whatever the host lost (its remote_dir cleaned up) is sent again and the launch retried.
+                for (int tries = 0; agentPid == 0; tries++) {
+                    try {
+                        agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
+                                run.toJson(), marker, host.display());
+                    } catch (AgentLaunch.AgentMissingException gone) {
+                        if (tries >= 2) {
+                            throw gone;
+                        }
+                        classpath = host.reinstallAgent(c);
+                    } catch (AgentLaunch.CodeMissingException gone) {
+                        if (tries >= 2) {
+                            throw gone;
+                        }
+                        host.forgetTree(tree);
+                        sync(c, layout, files, request);
+                        host.rememberTree(tree);
+                        marker = "";
+                    }
                 }
             } catch (SshConnectionException e) {
                 // The connection broke while the agent was being started: it may run on the host now. Not "host
@@ -168,6 +189,11 @@ public final class SshExecutor implements DetachableExecutor {
             }
             throw e;
         }
+    }
+
+    private void sync(SshConnection c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
+        new CodeSync(c, layout).sync(files, request.code()::open, new SyncProgressLine(request.listener(), host.display()));
+        request.listener().progress("");
     }
 
     @Override

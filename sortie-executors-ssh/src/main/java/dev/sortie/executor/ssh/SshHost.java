@@ -104,13 +104,42 @@ final class SshHost implements AutoCloseable {
         return agentClasspath;
     }
 
+    /** Whether this machine remembers syncing a whole file list (by its tree id) to this host. */
+    boolean knowsTree(String treeId) {
+        return installedDir != null && Files.exists(installedDir.resolve("trees").resolve(treeId));
+    }
+
+    void rememberTree(String treeId) {
+        if (installedDir == null) {
+            return;
+        }
+        try {
+            Files.createDirectories(installedDir.resolve("trees"));
+            Files.writeString(installedDir.resolve("trees").resolve(treeId), "", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            // a memory only: the next run asks the host instead
+        }
+    }
+
+    void forgetTree(String treeId) {
+        if (installedDir != null) {
+            try {
+                Files.deleteIfExists(installedDir.resolve("trees").resolve(treeId));
+            } catch (IOException e) {
+                // next time the launch says it is gone again
+            }
+        }
+    }
+
     /** The launch found the agent gone from the host: upload it again (and forget that it was there). */
     synchronized String reinstallAgent(SshConnection c) throws IOException {
         agentClasspath = null;
         if (installedDir != null && Files.isDirectory(installedDir)) {
             try (Stream<Path> s = Files.list(installedDir)) {
                 for (Path p : s.toList()) {
-                    Files.deleteIfExists(p);
+                    if (Files.isRegularFile(p)) {
+                        Files.deleteIfExists(p);
+                    }
                 }
             }
         }

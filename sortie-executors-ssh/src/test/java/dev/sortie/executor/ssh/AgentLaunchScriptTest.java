@@ -30,7 +30,7 @@ class AgentLaunchScriptTest {
             Files.write(jar, new byte[0]); // the script checks the classpath is there; its content is not run here
         }
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch", jar.toString(),
-                tmp.resolve("runs/e1").toString(), "1", slotsDir, slot);
+                tmp.resolve("runs/e1").toString(), "1", slotsDir, slot, "");
         pb.environment().clear();
         pb.environment().put("PATH", bin.toString());
         pb.redirectInput(ProcessBuilder.Redirect.PIPE);
@@ -59,11 +59,24 @@ class AgentLaunchScriptTest {
     @Test
     void anAgentGoneFromTheHostIsReportedBeforeAnythingIsWritten() throws Exception {
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch",
-                tmp.resolve("agent/gone.jar") + ":" + tmp.resolve("agent/also-gone.jar"), tmp.resolve("runs/e1").toString(), "1", "", "");
+                tmp.resolve("agent/gone.jar") + ":" + tmp.resolve("agent/also-gone.jar"), tmp.resolve("runs/e1").toString(), "1", "", "", "");
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Process p = pb.start();
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isEqualTo(AgentLaunch.EXIT_AGENT_MISSING);
+        assertThat(tmp.resolve("runs/e1")).doesNotExist();
+    }
+
+    @Test
+    void codeRememberedButGoneFromTheHostIsReportedBeforeAnythingIsWritten() throws Exception {
+        Path jar = Files.createDirectories(tmp.resolve("agent")).resolve("a.jar");
+        Files.write(jar, new byte[0]);
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch", jar.toString(),
+                tmp.resolve("runs/e1").toString(), "1", "", "", tmp.resolve("cache/trees/abc").toString());
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Process p = pb.start();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(AgentLaunch.EXIT_CODE_MISSING);
         assertThat(tmp.resolve("runs/e1")).doesNotExist();
     }
 
