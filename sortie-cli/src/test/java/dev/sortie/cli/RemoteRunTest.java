@@ -301,6 +301,42 @@ class RemoteRunTest {
         }
     }
 
+    @Test
+    void aQueueOnAHostThatIsDownWaitsForItInsteadOfFailingItsExperiments() throws Exception {
+        SshdFixture down = hosts.add();
+        try {
+            project.write(".sortie/config.yaml", project.read(".sortie/config.yaml")
+                    + SshHosts.executor("down", down, down.hostDir(), "connect_timeout: 2s"));
+            down.kill();
+            // a foreground run cannot start: an infrastructure error (exit 3), nothing ran
+            TestProject.Result now = project.sortie("run", "-e", "down", "--", "true");
+            assertThat(now.code()).as(now.err()).isEqualTo(3);
+            assertThat(now.err()).contains("not started").contains("cannot connect");
+            assertThat(project.sortie("run", "--queue", "-S", "steps=2,3").code()).isZero();
+            Path out = tmp.resolve("worker.out");
+            Process worker = project.spawn(out, "queue", "start", "-e", "down", "-j", "1");
+            try {
+                RunLifecycleTest.waitForText(out, "executor down cannot start runs now", Duration.ofSeconds(60));
+                down.restart();
+                assertThat(worker.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as("the worker drains the queue").isTrue();
+            } finally {
+                worker.destroyForcibly().waitFor();
+            }
+            assertThat(worker.exitValue()).as(Files.readString(out)).isZero();
+            try (Ledger l = ledger()) {
+                List<Experiment> queued = l.list().stream().filter(e -> !e.name().equals(l.list().get(0).name())).toList();
+                assertThat(queued).hasSize(2).allSatisfy(e -> {
+                    assertThat(e.status()).as(e.name() + ": " + e.error()).isEqualTo(ExperimentStatus.SUCCEEDED);
+                    assertThat(e.attempt()).as("waiting for the host used no attempt").isEqualTo(1);
+                });
+            }
+        } finally {
+            if (!down.isRunning()) {
+                down.restart();
+            }
+        }
+    }
+
     /** Whether a process of the experiment still runs (its environment names it). */
     static boolean pythonRunning(String experimentId) {
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {

@@ -100,6 +100,9 @@ final class Foreground {
         if (!quiet) {
             err.println(summary(service, done));
         }
+        if (done.status() == ExperimentStatus.INTERRUPTED && !done.commandStarted()) {
+            return ExitCodes.INFRASTRUCTURE; // it never started: the executor's host could not be reached, say
+        }
         return done.status() == ExperimentStatus.SUCCEEDED ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
     }
 

@@ -127,6 +127,7 @@ public final class QueueCommand {
         private final boolean terminal = System.console() != null;
         private long lastLine;
         private String last = "";
+        private String lastWait;
 
         Printer(PrintStream err, boolean quiet) {
             this.err = err;
@@ -149,6 +150,16 @@ public final class QueueCommand {
                 sb.append(": ").append(e.error());
             }
             err.println(sb);
+        }
+
+        @Override
+        public synchronized void waiting(String executor, String why) {
+            if (quiet || why.equals(lastWait)) {
+                return;
+            }
+            lastWait = why;
+            clear();
+            err.println("sortie: executor " + executor + " cannot start runs now (" + why + "); its experiments stay queued, trying again");
         }
 
         @Override

@@ -44,6 +44,8 @@ import java.util.function.Supplier;
 public final class ExperimentService {
     /** The executor of a queued experiment that may run wherever the queue is drained. */
     public static final String ANY_EXECUTOR = ExperimentFactory.ANY_EXECUTOR;
+    /** How the error of an attempt starts when its executor's host could not be reached and nothing started. */
+    public static final String HOST_UNAVAILABLE = "not started, host unavailable: ";
 
     private final ProjectPaths paths;
     private final Ledger ledger;
@@ -204,6 +206,9 @@ public final class ExperimentService {
             control.attach(execution);
             outcome = execution.await();
             Trace.mark("ended " + exp.name());
+        } catch (dev.sortie.core.executor.HostUnavailableException e) {
+            // nothing started anywhere: a queued experiment goes back to the queue as it was (see afterInterruption)
+            outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, null, HOST_UNAVAILABLE + e.getMessage());
         } catch (java.io.InterruptedIOException e) {
             Thread.interrupted(); // a stop or a shutdown gave up on the launch (a wait for a slot); clear it
             outcome = control.stopped() && !control.interrupted()

@@ -54,6 +54,10 @@ public final class QueueWorker {
     private final AtomicInteger succeeded = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
     private volatile boolean draining;
+    /** Until when no experiment is claimed because the executor's host did not answer (System.nanoTime). */
+    private volatile long pausedUntil;
+    static final Duration UNAVAILABLE_PAUSE = Duration.ofSeconds(5);
+    private static final String NOT_STARTED = ExperimentService.HOST_UNAVAILABLE;
     private volatile boolean shuttingDown;
 
     public QueueWorker(ExperimentService service, String executor, int slots, boolean follow, Listener listener) {
@@ -105,7 +109,7 @@ public final class QueueWorker {
                     }
                 }
                 boolean claimed = false;
-                while (!draining && running.size() < 2 * slots) {
+                while (!draining && running.size() < 2 * slots && System.nanoTime() - pausedUntil >= 0) {
                     Optional<Experiment> next = ledger.claimNext(executor, service.workerHandle(), service.now());
                     if (next.isEmpty()) {
                         break;
@@ -114,7 +118,7 @@ public final class QueueWorker {
                     Trace.mark("claimed " + next.get().name());
                     start(pool, next.get());
                 }
-                if (running.isEmpty() && !claimed && ended.isEmpty() && (draining || !follow)) {
+                if (running.isEmpty() && !claimed && ended.isEmpty() && (draining || !follow) && System.nanoTime() - pausedUntil >= 0) {
                     break;
                 }
                 Experiment done = ended.poll(follow && running.isEmpty() ? 1000 : 250, TimeUnit.MILLISECONDS);
@@ -175,7 +179,15 @@ public final class QueueWorker {
             try {
                 end = service.runAttempt(service.prepared(claimed), admission, control);
                 if (end.status() == ExperimentStatus.INTERRUPTED) {
+                    String why = !end.commandStarted() && end.error() != null && end.error().startsWith(NOT_STARTED)
+                            ? end.error().substring(NOT_STARTED.length()) : null;
                     end = service.afterInterruption(end);
+                    if (why != null && !shuttingDown) {
+                        // the host did not answer: the experiment is back in the queue; wait before the next claim
+                        // instead of claiming it again at once (and say why)
+                        pausedUntil = System.nanoTime() + UNAVAILABLE_PAUSE.toNanos();
+                        listener.waiting(executor, why);
+                    }
                 }
             } catch (Exception e) {
                 end = service.failClaimed(claimed, e);
@@ -275,6 +287,10 @@ public final class QueueWorker {
         }
 
         default void draining() {
+        }
+
+        /** The executor could not start runs (its host does not answer); the queue tries again shortly. */
+        default void waiting(String executor, String why) {
         }
 
         default void progress(Progress p) {

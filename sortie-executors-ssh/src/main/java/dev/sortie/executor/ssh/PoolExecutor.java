@@ -178,7 +178,7 @@ public final class PoolExecutor implements DetachableExecutor {
                     } finally {
                         lock.unlock();
                     }
-                } catch (SshConnectionException down) {
+                } catch (SshConnectionException | dev.sortie.core.executor.HostUnavailableException down) {
                     attempt.failed();
                     boolean wasUp;
                     lock.lock();

@@ -17,4 +17,9 @@ public class SshConnectionException extends IOException {
     public Kind kind() {
         return kind;
     }
+
+    /** The host did not answer (down, unreachable, gone quiet), as opposed to answering with a refusal to fix (keys, auth). */
+    public boolean hostUnreachable() {
+        return kind == Kind.UNREACHABLE || kind == Kind.TIMEOUT || kind == Kind.DISCONNECTED;
+    }
 }

@@ -116,7 +116,15 @@ public final class SshExecutor implements DetachableExecutor {
                 "experiment " + exp.name() + " is being collected by another sortie process"));
         boolean admitted = false;
         try {
-            SshConnection c = host.connection();
+            SshConnection c;
+            try {
+                c = host.connection();
+            } catch (SshConnectionException e) {
+                if (!e.hostUnreachable()) {
+                    throw e;
+                }
+                throw new dev.sortie.core.executor.HostUnavailableException(e.getMessage(), e);
+            }
             RemoteLayout layout = host.layout();
             String classpath = host.agentClasspath(c);
             Trace.mark("agent ready on " + host.key());
