@@ -65,4 +65,24 @@ class ExecutorCommandTest {
         assertThat(project.read(".sortie/config.yaml")).doesNotContain("gpu1");
         assertThat(project.sortie("executor", "remove", "gpu1").code()).isEqualTo(2);
     }
+
+    @Test
+    void addAPoolOverSshExecutorsCheckedByName() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj3"));
+        project.write("README", "x\n").commit();
+        project.sortie("init");
+        assertThat(project.sortie("executor", "add", "gpu1", "--type", "ssh", "--host", "10.0.0.1", "--remote-dir", "/scratch/sortie").code()).isZero();
+        assertThat(project.sortie("executor", "add", "gpu2", "--type", "ssh", "--host", "10.0.0.2", "--lost-after", "10m").code()).isZero();
+        TestProject.Result typo = project.sortie("executor", "add", "gpus", "--type", "pool", "--hosts", "gpu1,gpu3");
+        assertThat(typo.code()).isEqualTo(2);
+        assertThat(typo.err()).contains("executors.gpus.hosts[1]").contains("gpu3").contains("did you mean");
+        TestProject.Result ok = project.sortie("executor", "add", "gpus", "--type", "pool", "--hosts", "gpu1,gpu2", "--gpus-per-slot", "2");
+        assertThat(ok.code()).as(ok.err()).isZero();
+        String config = project.read(".sortie/config.yaml");
+        assertThat(config).contains("gpus").contains("pool").contains("gpus_per_slot").contains("/scratch/sortie").contains("10m");
+        TestProject.Result list = project.sortie("executor", "list");
+        assertThat(list.out()).contains("gpus").contains("pool");
+        TestProject.Result status = project.sortie("status");
+        assertThat(status.out()).contains("gpus").contains("10.0.0.1").contains("10.0.0.2").contains("idle");
+    }
 }

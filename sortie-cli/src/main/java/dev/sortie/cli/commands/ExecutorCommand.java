@@ -118,7 +118,8 @@ public final class ExecutorCommand {
             description = {"Configure an executor: in the project's .sortie/config.yaml (committed with it), or with --global in",
                     "the user's config file. Its settings are checked before anything is written."},
             footer = {"", "Examples:", "  sortie executor add gpu1 --type ssh --host gpu1.example.com --user me --identity ~/.ssh/id_ed25519",
-                    "  sortie executor add box --type ssh --host box        # 'box' may be a Host alias of ~/.ssh/config"})
+                    "  sortie executor add box --type ssh --host box        # 'box' may be a Host alias of ~/.ssh/config",
+                    "  sortie executor add gpus --type pool --hosts gpu1,gpu2 --gpus-per-slot 1   # one run per GPU of each host"})
     static final class AddExecutor implements Callable<Integer> {
         @ParentCommand
         ExecutorCommand parent;
@@ -140,6 +141,21 @@ public final class ExecutorCommand {
 
         @Option(names = "--identity", paramLabel = "FILE", description = "ssh: private key file.")
         String identity;
+
+        @Option(names = "--remote-dir", paramLabel = "DIR", description = "ssh, pool: where Sortie keeps its things on the host (default ~/.sortie).")
+        String remoteDir;
+
+        @Option(names = "--lost-after", paramLabel = "DURATION", description = "ssh, pool: a host silent this long is lost (default 5m).")
+        String lostAfter;
+
+        @Option(names = "--hosts", paramLabel = "NAME,...", split = ",", description = "pool: the ssh executors it is made of.")
+        List<String> hosts;
+
+        @Option(names = "--slots", paramLabel = "N", description = "pool: runs per host (default: one per GPU, 1 without).")
+        Integer slots;
+
+        @Option(names = "--gpus-per-slot", paramLabel = "N", description = "pool: GPUs per run (default 1).")
+        Integer gpusPerSlot;
 
         @Option(names = "--global", description = "Write to the user's config file instead of the project's.")
         boolean global;
@@ -169,6 +185,21 @@ public final class ExecutorCommand {
             }
             if (identity != null) {
                 settings.put("identity", identity);
+            }
+            if (remoteDir != null) {
+                settings.put("remote_dir", remoteDir);
+            }
+            if (lostAfter != null) {
+                settings.put("lost_after", lostAfter);
+            }
+            if (hosts != null) {
+                hosts.forEach(settings.putArray("hosts")::add);
+            }
+            if (slots != null) {
+                settings.put("slots", slots);
+            }
+            if (gpusPerSlot != null) {
+                settings.put("gpus_per_slot", gpusPerSlot);
             }
             context.executors().validate(new ExecutorSpec(name, type, settings));
             ExecutorConfigFile file = new ExecutorConfigFile(global ? CliContext.userConfigPath() : context.paths().configFile());

@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"Experiments in flight with their latest metrics, and the executors they run on.",
-                "Runs whose watching process died are marked interrupted here."})
+                "Runs whose watching process died are marked interrupted here; runs on remote hosts are collected here (latest",
+                "metrics, output, their end)."})
 public final class StatusCommand extends ContextCommand {
     @Option(names = "--json", description = "Print JSON for programs.")
     boolean json;
@@ -72,7 +73,7 @@ public final class StatusCommand extends ContextCommand {
             return 0;
         }
         for (Experiment e : changed) {
-            err().println("sortie: " + e.name() + " was running but its watcher is gone: marked interrupted ('sortie retry " + e.name() + "' resumes it)");
+            err().println(changeLine(e));
         }
         if (inFlight.isEmpty()) {
             out().println("no experiments in flight");
@@ -86,6 +87,16 @@ public final class StatusCommand extends ContextCommand {
         }
         executors.print(Table.Format.TEXT, out());
         return 0;
+    }
+
+    /** What this status found out about an experiment that was running: a remote run's end, or a lost watcher. */
+    static String changeLine(Experiment e) {
+        return switch (e.status()) {
+            case INTERRUPTED -> "sortie: " + e.name() + " was interrupted: " + e.error() + " ('sortie retry " + e.name() + "' resumes it)";
+            case QUEUED -> "sortie: " + e.name() + " was interrupted: back in the queue (attempt " + e.attempt() + ")";
+            default -> "sortie: " + e.name() + " ended on " + e.executor() + ": " + e.status().label()
+                    + (e.error() == null ? "" : " (" + e.error() + ")");
+        };
     }
 
     /** One machine of an executor and how many experiments run there now. */
