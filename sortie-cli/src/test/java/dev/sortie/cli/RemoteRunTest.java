@@ -161,6 +161,29 @@ class RemoteRunTest {
     }
 
     @Test
+    void thePythonSdkReportsFromInsideARemoteRun() throws Exception {
+        project.write("sdk_train.py", """
+                import sortie
+                with sortie.start() as run:
+                    for step in range(5):
+                        run.log(acc=step / 10, step=step)
+                    open("report.txt", "w").write("made on the host")
+                    run.log_artifact("report.txt")
+                """).commit();
+        TestProject.Result r = project.sortie("run", "-e", "box", "-n", "sdk", "--", "env", "PYTHONPATH=" + PythonSdkTest.SDK,
+                "python3", "sdk_train.py");
+        assertThat(r.code()).as(r.err()).isZero();
+        Experiment exp = only();
+        try (Ledger l = ledger()) {
+            assertThat(l.series(exp.id(), "acc")).hasSize(5);
+            assertThat(l.latestMetrics(exp.id())).containsEntry("acc", 0.4);
+            assertThat(l.artifacts(exp.id())).anySatisfy(a -> assertThat(a.path()).endsWith("report.txt"));
+        }
+        assertThat(project.sortie("pull", "sdk", "report.txt").code()).isZero();
+        assertThat(project.read("report.txt")).isEqualTo("made on the host");
+    }
+
+    @Test
     void hostileParamsPassThroughLiterally() throws Exception {
         Path canary = tmp.resolve("pwned");
         String hostile = "a \"b\" 'c' $(touch " + canary + ") `touch " + canary + "` ; touch " + canary + " \n next line";
