@@ -77,14 +77,17 @@ public final class AgentMain {
             journal.write(new JournalRecord.Agent(me.pid(), me.info().startInstant().orElse(null)));
             Path root = Path.of(run.root());
             LocalBlobStore store = new LocalBlobStore(root.resolve("store"));
+            WorkFolderReuse spares = new WorkFolderReuse(root.resolve("spare"));
             RunSupervisor supervisor;
             try {
                 TaskConfig task = TaskSource.fromJson(run.task()).resolveRecorded(WorkSetup.workRoot(runDir))
                         .withParams(Params.of(JSON.convertValue(run.params(), Map.class)));
                 Map<String, String> env = new LinkedHashMap<>(run.environment());
                 env.put("SORTIE_PROJECT_DIR", WorkSetup.workRoot(runDir).toString());
-                RunSpec spec = WorkSetup.prepare(run.experimentId(), attempt, task,
-                        work -> new CodeCache(root.resolve("cache").resolve("code")).materialize(run.files(), work),
+                RunSpec spec = WorkSetup.prepare(run.experimentId(), attempt, task, work -> {
+                            spares.claim(work);
+                            new CodeCache(root.resolve("cache").resolve("code")).materialize(run.files(), work);
+                        },
                         run.extraFiles(), run.command(), env, runDir, log, run.restore(), store, journal);
                 supervisor = RunSupervisor.start(spec);
             } catch (IOException | RuntimeException e) {
@@ -118,7 +121,7 @@ public final class AgentMain {
             journal.write(new JournalRecord.End(outcome, Files.exists(log) ? Files.size(log) : 0));
             ended.countDown();
             try {
-                FileTrees.delete(WorkSetup.workRoot(runDir));
+                spares.retire(WorkSetup.workRoot(runDir)); // the next run on this host starts from it
             } catch (IOException e) {
                 // A leftover work copy costs disk, not data: everything declared is in the host's store.
             }

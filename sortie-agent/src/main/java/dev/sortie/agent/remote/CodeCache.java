@@ -7,7 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 
@@ -49,47 +52,70 @@ public final class CodeCache {
         }
     }
 
-    /** Writes {@code files} into {@code root} (a fresh folder). */
+    /**
+     * Lays {@code files} out in {@code root}: a fresh folder, or the work folder of a finished run on this host
+     * (see {@link WorkFolderReuse}), whose {@link WorkFolderReuse#LAYOUT layout record} says what was written. A
+     * file is kept when it is still exactly as written (same blob, kind, size and modification time, the check
+     * rsync makes); everything else the old run left (changed files, outputs, new folders) goes, and what is
+     * missing is written. Then the layout is recorded for the next reuse.
+     */
     public void materialize(List<CodeFile> files, Path root) throws IOException {
         Path base = root.toAbsolutePath().normalize();
+        Map<String, WorkFolderReuse.Entry> before = WorkFolderReuse.readLayout(base);
+        Map<String, CodeFile> wanted = new HashMap<>();
         for (CodeFile f : files) {
             Path target = base.resolve(f.path()).normalize();
             if (!target.startsWith(base) || target.equals(base)) {
                 throw new IOException("refusing to write '" + f.path() + "' outside the work folder");
             }
-            Path blob = dir.resolve(f.blobId());
             if (!f.blobId().matches("[0-9a-f]{40}([0-9a-f]{24})?")) {
                 throw new IOException("'" + f.path() + "' names a malformed blob id '" + f.blobId() + "'");
             }
-            Files.createDirectories(target.getParent());
-            try {
-                if (f.kind() == CodeFile.Kind.SYMLINK) {
-                    Files.createSymbolicLink(target, Path.of(Files.readString(blob, StandardCharsets.UTF_8)));
-                    continue;
-                }
-                if (mayLink && f.kind() == CodeFile.Kind.FILE && f.size() >= LINK_AT_LEAST && readOnly(blob)) {
-                    try {
-                        Files.createLink(target, blob);
-                        continue;
-                    } catch (IOException | UnsupportedOperationException e) {
-                        // another file system, or links not allowed: copy
-                    }
-                }
-                Files.copy(blob, target);
-            } catch (NoSuchFileException e) {
-                if (!Files.exists(blob)) {
-                    throw new IOException("the code of '" + f.path() + "' (blob " + f.blobId() + ") is not in the host's cache "
-                            + dir + ": the sync did not complete", e);
-                }
-                throw e;
-            }
-            Set<PosixFilePermission> perms = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-                    PosixFilePermission.GROUP_READ, PosixFilePermission.OTHERS_READ);
-            if (f.kind() == CodeFile.Kind.EXECUTABLE) {
-                perms.addAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE,
-                        PosixFilePermission.OTHERS_EXECUTE));
-            }
-            Files.setPosixFilePermissions(target, perms);
+            wanted.put(base.relativize(target).toString(), f);
         }
+        java.util.Set<String> kept = before.isEmpty() ? java.util.Set.of() : WorkFolderReuse.prune(base, before, wanted);
+        List<WorkFolderReuse.Entry> layout = new ArrayList<>(files.size());
+        for (CodeFile f : files) {
+            Path target = base.resolve(f.path()).normalize();
+            String rel = base.relativize(target).toString();
+            if (!kept.contains(rel)) {
+                write(f, target);
+            }
+            layout.add(WorkFolderReuse.entry(rel, f, target));
+        }
+        WorkFolderReuse.writeLayout(base, layout);
+    }
+
+    private void write(CodeFile f, Path target) throws IOException {
+        Path blob = dir.resolve(f.blobId());
+        Files.createDirectories(target.getParent());
+        try {
+            if (f.kind() == CodeFile.Kind.SYMLINK) {
+                Files.createSymbolicLink(target, Path.of(Files.readString(blob, StandardCharsets.UTF_8)));
+                return;
+            }
+            if (mayLink && f.kind() == CodeFile.Kind.FILE && f.size() >= LINK_AT_LEAST && readOnly(blob)) {
+                try {
+                    Files.createLink(target, blob);
+                    return;
+                } catch (IOException | UnsupportedOperationException e) {
+                    // another file system, or links not allowed: copy
+                }
+            }
+            Files.copy(blob, target);
+        } catch (NoSuchFileException e) {
+            if (!Files.exists(blob)) {
+                throw new IOException("the code of '" + f.path() + "' (blob " + f.blobId() + ") is not in the host's cache "
+                        + dir + ": the sync did not complete", e);
+            }
+            throw e;
+        }
+        Set<PosixFilePermission> perms = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+                PosixFilePermission.GROUP_READ, PosixFilePermission.OTHERS_READ);
+        if (f.kind() == CodeFile.Kind.EXECUTABLE) {
+            perms.addAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE,
+                    PosixFilePermission.OTHERS_EXECUTE));
+        }
+        Files.setPosixFilePermissions(target, perms);
     }
 }

@@ -11,6 +11,7 @@ package dev.sortie.executor.ssh;
  *   store/objects/ab/cdef..   checkpoints and artifacts by SHA-256 (the same layout as the local store)
  *   runs/&lt;experiment id&gt;/    run-N.json (what to run), journal-N.jsonl (what it reported), logs/, work/
  *   slots/&lt;n&gt;.lock          held by the agent of the run in slot n
+ *   spare/w-&lt;token&gt;/        finished runs' work folders, the next runs start from (a few at most)
  * </pre>
  *
  * @param root the absolute remote_dir, without a trailing slash
