@@ -104,9 +104,9 @@ final class SshHost implements AutoCloseable {
         return agentClasspath;
     }
 
-    /** Whether this machine remembers syncing a whole file list (by its tree id) to this host. */
-    boolean knowsTree(String treeId) {
-        return installedDir != null && Files.exists(installedDir.resolve("trees").resolve(treeId));
+    /** Whether this machine remembers syncing a whole file list (by its tree id) into this host's remote_dir. */
+    boolean knowsTree(String treeId) throws IOException {
+        return installedDir != null && Files.exists(treeNote(treeId));
     }
 
     void rememberTree(String treeId) {
@@ -114,8 +114,9 @@ final class SshHost implements AutoCloseable {
             return;
         }
         try {
-            Files.createDirectories(installedDir.resolve("trees"));
-            Files.writeString(installedDir.resolve("trees").resolve(treeId), "", StandardCharsets.UTF_8);
+            Path note = treeNote(treeId);
+            Files.createDirectories(note.getParent());
+            Files.writeString(note, "", StandardCharsets.UTF_8);
         } catch (IOException e) {
             // a memory only: the next run asks the host instead
         }
@@ -124,11 +125,16 @@ final class SshHost implements AutoCloseable {
     void forgetTree(String treeId) {
         if (installedDir != null) {
             try {
-                Files.deleteIfExists(installedDir.resolve("trees").resolve(treeId));
+                Files.deleteIfExists(treeNote(treeId));
             } catch (IOException e) {
                 // next time the launch says it is gone again
             }
         }
+    }
+
+    /** One note per tree and remote_dir: another remote_dir on the same host is another cache. */
+    private Path treeNote(String treeId) throws IOException {
+        return installedDir.resolve("trees").resolve(sha1(layout().root() + "\n" + treeId));
     }
 
     /** The launch found the agent gone from the host: upload it again (and forget that it was there). */
