@@ -389,6 +389,8 @@ def bench_sync(host, work, n_files, total_mb, reps):
         host.kill_agents()
         shutil.rmtree(remote, ignore_errors=True)
         shutil.rmtree(dst, ignore_errors=True)
+        # and this machine's memory of what it sent there (agent installed, trees synced): a new host, not a wiped one
+        shutil.rmtree(os.path.join(proj, ".sortie", "ssh-agents"), ignore_errors=True)
         rsync_s = timed(host.rsync(proj, dst), work, logfile=logfile)[0]
         if count_files(dst) != ws_files:
             notes.append(f"rsync dst holds {count_files(dst)} files, the workspace {ws_files}")
