@@ -255,6 +255,7 @@ public final class RunSupervisor implements Execution {
             this.tailer = new LogTailer(spec.logFile(), start);
             this.events = spec.eventsFile() == null ? null : new LogTailer(spec.eventsFile(), 0);
             this.metrics = new MetricCollector(spec.task(), spec.cwd());
+            this.sdkEvents = sdkEvents();
             this.outputs = new OutputCollector(spec.workRoot(), spec.store());
         }
 
@@ -334,17 +335,33 @@ public final class RunSupervisor implements Execution {
 
         /** An SDK event: metrics join the output's; artifacts and checkpoints are saved at once (and again at the end if changed). */
         private void event(String line) {
-            RunEvents.parse(line).ifPresent(e -> {
-                if (e instanceof RunEvents.Metrics m) {
-                    pending.addAll(metrics.event(m, Instant.now()));
+            sdkEvents.line(line);
+        }
+
+        private final RunEventDispatch sdkEvents;
+
+        /** Reads SDK events with the same collector as the output, so a metric from both is numbered once. */
+        private RunEventDispatch sdkEvents() {
+            return new RunEventDispatch(metrics, new RunEventDispatch.Handler() {
+                @Override
+                public void metrics(List<MetricPoint> points) {
+                    pending.addAll(points);
                     if (pending.size() >= FLUSH_POINTS) {
                         flush();
                     }
-                } else if (e instanceof RunEvents.Artifact a) {
+                }
+
+                @Override
+                public void artifact(RunEvents.Artifact a) {
                     requested.add(a);
                     saveRequested(a);
-                } else if (e instanceof RunEvents.End end && !end.succeeded() && end.error() != null) {
-                    sdkError = end.error();
+                }
+
+                @Override
+                public void end(RunEvents.End end) {
+                    if (!end.succeeded() && end.error() != null) {
+                        sdkError = end.error();
+                    }
                 }
             });
         }

@@ -30,14 +30,19 @@ public final class Salvage {
         }
         List<RunEvents.Artifact> requested = new ArrayList<>();
         if (eventsFile != null && Files.exists(eventsFile)) {
+            RunEventDispatch events = new RunEventDispatch(metrics, new RunEventDispatch.Handler() {
+                @Override
+                public void metrics(List<MetricPoint> p) {
+                    points.addAll(p);
+                }
+
+                @Override
+                public void artifact(RunEvents.Artifact a) {
+                    requested.add(a);
+                }
+            });
             try (LogTailer tailer = new LogTailer(eventsFile, 0)) {
-                tailer.drain(line -> RunEvents.parse(line).ifPresent(e -> {
-                    if (e instanceof RunEvents.Metrics m) {
-                        points.addAll(metrics.event(m, Instant.now()));
-                    } else if (e instanceof RunEvents.Artifact a) {
-                        requested.add(a);
-                    }
-                }));
+                tailer.drain(events::line);
             }
         }
         if (Files.isDirectory(folders.cwd())) {

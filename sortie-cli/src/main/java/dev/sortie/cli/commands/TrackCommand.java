@@ -7,6 +7,7 @@ import dev.sortie.agent.LogTailer;
 import dev.sortie.agent.MetricCollector;
 import dev.sortie.agent.OutputCollector;
 import dev.sortie.agent.ProcessGroups;
+import dev.sortie.agent.RunEventDispatch;
 import dev.sortie.agent.RunEvents;
 import dev.sortie.cli.Main;
 import dev.sortie.core.config.ConfigException;
@@ -180,24 +181,35 @@ public final class TrackCommand {
             RunEvents.End[] end = {null};
             Experiment[] current = {exp};
             long lastFlush = System.nanoTime();
+            RunEventDispatch events = new RunEventDispatch(metrics, new RunEventDispatch.Handler() {
+                @Override
+                public void metrics(List<MetricPoint> points) {
+                    pending.addAll(points);
+                }
+
+                @Override
+                public void params(Map<String, Object> values) {
+                    Experiment withParams = withParams(current[0], values);
+                    if (service.ledger().update(withParams, ExperimentStatus.RUNNING)) {
+                        current[0] = withParams;
+                    }
+                }
+
+                @Override
+                public void artifact(RunEvents.Artifact a) {
+                    requested.add(a);
+                    save(service, outputs, a, paths.projectDir());
+                }
+
+                @Override
+                public void end(RunEvents.End en) {
+                    end[0] = en;
+                }
+            });
             try (LogTailer tailer = new LogTailer(paths.eventsFile(exp.id(), exp.attempt()), 0)) {
                 while (true) {
                     boolean alive = ProcessGroups.isAlive(pid, trackedStart);
-                    java.util.function.Consumer<String> onLine = line -> RunEvents.parse(line).ifPresent(e -> {
-                        if (e instanceof RunEvents.Metrics m) {
-                            pending.addAll(metrics.event(m, Instant.now()));
-                        } else if (e instanceof RunEvents.Params pe) {
-                            Experiment withParams = withParams(current[0], pe.values());
-                            if (service.ledger().update(withParams, ExperimentStatus.RUNNING)) {
-                                current[0] = withParams;
-                            }
-                        } else if (e instanceof RunEvents.Artifact a) {
-                            requested.add(a);
-                            save(service, outputs, a, paths.projectDir());
-                        } else if (e instanceof RunEvents.End en) {
-                            end[0] = en;
-                        }
-                    });
+                    java.util.function.Consumer<String> onLine = events::line;
                     if (alive && end[0] == null) {
                         tailer.pump(onLine);
                     } else {
