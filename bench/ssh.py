@@ -460,6 +460,8 @@ def main():
         sys.exit("build Sortie first: mvn -q -B install -DskipTests && mvn -q -B package -DskipTests -pl sortie-cli")
     if not os.access(SSHD, os.X_OK):
         sys.exit(f"{SSHD} is missing: apt-get install -y openssh-server")
+    if shutil.which("rsync") is None and "sync" not in a.skip:
+        sys.exit("rsync (the sync floor) is missing: apt-get install -y rsync, or --skip sync")
 
     os.makedirs(WORK, exist_ok=True)
     work = tempfile.mkdtemp(prefix="ssh-", dir=WORK)

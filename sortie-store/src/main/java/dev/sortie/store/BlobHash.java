@@ -35,6 +35,15 @@ public final class BlobHash {
         return hash.toLowerCase(java.util.Locale.ROOT);
     }
 
+    /** The hash a blob of this file's content would have. */
+    public static String of(java.nio.file.Path file) throws java.io.IOException {
+        MessageDigest digest = newDigest();
+        try (java.io.InputStream in = new java.security.DigestInputStream(java.nio.file.Files.newInputStream(file), digest)) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        return hex(digest.digest());
+    }
+
     static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");

@@ -19,6 +19,17 @@ final class AgentLaunch {
     static final String JAVA = "J=$(command -v java 2>/dev/null); "
             + "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi; "
             + "if [ -z \"$J\" ]; then echo 'no java on PATH (nor in JAVA_HOME)' >&2; exit 127; fi; ";
+    /**
+     * A shell function: {@code agent_alive DIR N} succeeds if the agent started for attempt N of the run in DIR (its
+     * pid in {@code agent-N.pid}, written by the launch) is still that agent: a reused pid has another command line.
+     */
+    static final String AGENT_ALIVE = String.join("\n",
+            "agent_alive() {",
+            "  p=$(cat \"$1/agent-$2.pid\" 2>/dev/null)",
+            "  case \"$p\" in ''|*[!0-9]*) return 1;; esac",
+            "  [ -r \"/proc/$p/cmdline\" ] && tr '\\000' ' ' < \"/proc/$p/cmdline\" | grep -qF \"AgentMain run $1 $2 \"",
+            "}",
+            "");
     static final int EXIT_SLOT_BUSY = 75;
     static final int EXIT_NO_JAVA = 127;
     static final int EXIT_CANNOT_WRITE = 73;
@@ -56,13 +67,11 @@ final class AgentLaunch {
      * id. The agent, if alive, sees the stop file and stops its command itself (and records the stop); if it is
      * dead, the command's group is signalled here, but only if it still is that experiment's (its environment says so).
      */
-    static final String STOP = String.join("\n",
+    static final String STOP = AGENT_ALIVE + String.join("\n",
             "d=$1; n=$2; g=$3; pg=$4; id=$5",
             "[ -d \"$d\" ] || exit 0",
             "printf '%s' \"$g\" > \"$d/stop-$n\"",
-            "p=$(cat \"$d/agent-$n.pid\" 2>/dev/null)",
-            "case \"$p\" in ''|*[!0-9]*) p=0;; esac",
-            "if [ \"$p\" -gt 0 ] && [ -r \"/proc/$p/cmdline\" ] && tr '\\000' ' ' < \"/proc/$p/cmdline\" | grep -qF \"AgentMain run $d $n \"; then echo agent; exit 0; fi",
+            "if agent_alive \"$d\" \"$n\"; then echo agent; exit 0; fi",
             "case \"$pg\" in ''|*[!0-9]*) pg=0;; esac",
             "if [ \"$pg\" -gt 0 ] && tr '\\000' '\\n' < \"/proc/$pg/environ\" 2>/dev/null | grep -qxF \"SORTIE_EXPERIMENT_ID=$id\"; then",
             "  kill -TERM -- \"-$pg\" 2>/dev/null",

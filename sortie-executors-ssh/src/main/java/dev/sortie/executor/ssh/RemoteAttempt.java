@@ -310,6 +310,6 @@ final class RemoteAttempt {
     }
 
     private static String human(Duration d) {
-        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+        return dev.sortie.core.config.Units.human(d);
     }
 }

@@ -21,19 +21,14 @@ final class RunPoll {
     static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. */
-    static final String SCRIPT = String.join("\n",
+    static final String SCRIPT = AgentLaunch.AGENT_ALIVE + String.join("\n",
             "d=$1; n=$2; jo=$3; lo=$4; max=$5",
             "j=\"$d/journal-$n.jsonl\"; l=\"$d/logs/attempt-$n.log\"; o=\"$d/agent-$n.out\"",
             "js=$(stat -c %s \"$j\" 2>/dev/null || echo -1)",
             "ls=$(stat -c %s \"$l\" 2>/dev/null || echo -1)",
             "alive=0; launched=0",
-            "if [ -r \"$d/agent-$n.pid\" ]; then",
-            "  launched=1",
-            "  p=$(cat \"$d/agent-$n.pid\")",
-            "  case \"$p\" in ''|*[!0-9]*) ;; *)",
-            "    if [ -r \"/proc/$p/cmdline\" ] && tr '\\000' ' ' < \"/proc/$p/cmdline\" | grep -qF \"AgentMain run $d $n \"; then alive=1; fi;;",
-            "  esac",
-            "fi",
+            "if [ -r \"$d/agent-$n.pid\" ]; then launched=1; fi",
+            "if agent_alive \"$d\" \"$n\"; then alive=1; fi",
             "jl=0; if [ \"$js\" -gt \"$jo\" ]; then jl=$((js - jo)); fi; if [ \"$jl\" -gt \"$max\" ]; then jl=$max; fi",
             "ll=0; if [ \"$ls\" -gt \"$lo\" ]; then ll=$((ls - lo)); fi; if [ \"$ll\" -gt \"$max\" ]; then ll=$max; fi",
             "ol=0; if [ \"$alive\" = 0 ] && [ -s \"$o\" ]; then ol=$(stat -c %s \"$o\"); if [ \"$ol\" -gt 4000 ]; then ol=4000; fi; fi",
