@@ -27,7 +27,11 @@ final class SshHost implements AutoCloseable {
     private final Path lostDir;
     private final Path installedDir;
     private final BlobStore store;
+    /** How long a connect that found the host unreachable is taken as the answer for the next ones. */
+    static final Duration RECENT_FAILURE = Duration.ofSeconds(3);
     private SshConnection connection;
+    private SshConnectionException lastFailure;
+    private long lastFailureAt;
     private RemoteLayout layout;
     private String agentClasspath;
 
@@ -61,7 +65,22 @@ final class SshHost implements AutoCloseable {
             return connection;
         }
         drop();
-        SshConnection c = executor.connect();
+        // A host that just did not answer is not asked again at once: 'sortie show' with ten runs on a dead host
+        // waits for one connect timeout, not ten.
+        if (lastFailure != null && System.nanoTime() - lastFailureAt < RECENT_FAILURE.toNanos()) {
+            throw new SshConnectionException(lastFailure.kind(), lastFailure.getMessage(), lastFailure);
+        }
+        SshConnection c;
+        try {
+            c = executor.connect();
+        } catch (SshConnectionException e) {
+            if (e.hostUnreachable()) {
+                lastFailure = e;
+                lastFailureAt = System.nanoTime();
+            }
+            throw e;
+        }
+        lastFailure = null;
         try {
             layout = new RemoteLayout(resolveRoot(c));
             stopLostRuns(c);
