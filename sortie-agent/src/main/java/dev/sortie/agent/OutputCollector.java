@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -23,9 +24,11 @@ import java.util.stream.Stream;
  * Paths are relative to the work folder; nothing outside it is followed.
  */
 public final class OutputCollector {
+    private static final int STABLE_COPY_TRIES = 3;
+
     private final Path workdir;
     private final BlobStore store;
-    private final Map<String, Long[]> seen = new HashMap<>();
+    private final Map<String, Stamp> seen = new HashMap<>();
 
     public OutputCollector(Path workdir, BlobStore store) {
         this.workdir = workdir.toAbsolutePath().normalize();
@@ -62,26 +65,43 @@ public final class OutputCollector {
 
     private ArtifactRecord saveFile(ArtifactKind kind, Path f) throws IOException {
         String rel = workdir.relativize(f).toString().replace('\\', '/');
-        BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
         String key = kind + ":" + rel;
-        Long[] stamp = {a.size(), a.lastModifiedTime().toMillis()};
-        Long[] before = seen.get(key);
-        if (before != null && before[0].equals(stamp[0]) && before[1].equals(stamp[1])) {
-            return null;
+        // A run writes its checkpoints while they are saved. A copy counts only if the file was the same file, of
+        // the same size and time, before and after it: otherwise it may be torn (torch.save half done, or a file
+        // truncated by open('w') and not written yet) and recording it could resume a run from garbage. Such a
+        // copy is tried again at once a few times, then left for the next round (the end of the run saves again).
+        for (int attempt = 0; attempt < STABLE_COPY_TRIES; attempt++) {
+            Stamp before = Stamp.of(f);
+            if (before == null) {
+                return null;
+            }
+            if (before.equals(seen.get(key))) {
+                return null;
+            }
+            String hash;
+            try {
+                hash = store.put(f);
+            } catch (NoSuchFileException e) {
+                return null;
+            }
+            if (before.equals(Stamp.of(f))) {
+                seen.put(key, before);
+                return new ArtifactRecord(kind, rel, hash, before.size(), Instant.now());
+            }
         }
-        String hash;
-        try {
-            hash = store.put(f);
-        } catch (NoSuchFileException e) {
-            return null;
+        return null;
+    }
+
+    /** What tells one state of a file from another without reading it: which file, its size and its time. */
+    private record Stamp(Object fileKey, long size, long modifiedNanos) {
+        static Stamp of(Path f) throws IOException {
+            try {
+                BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                return new Stamp(a.fileKey(), a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS));
+            } catch (NoSuchFileException e) {
+                return null;
+            }
         }
-        seen.put(key, stamp);
-        return new ArtifactRecord(kind, rel, hash, a.size(), Instant.now());
     }
 
     /**

@@ -193,7 +193,7 @@ class PoolRunTest {
                         mkdir -p ckpt
                         i=0
                         if [ -f ckpt/step ]; then i=$(( $(cat ckpt/step) + 1 )); echo "resumed at $i"; fi
-                        while [ "$i" -lt "$1" ]; do echo "step=$i loss=$i"; echo "$i" > ckpt/step; i=$((i + 1)); sleep 0.5; done
+                        while [ "$i" -lt "$1" ]; do echo "step=$i loss=$i"; echo "$i" > ckpt/step.tmp; mv ckpt/step.tmp ckpt/step; i=$((i + 1)); sleep 0.5; done
                         """)
                 .write("sortie.yaml", """
                         name: pooled

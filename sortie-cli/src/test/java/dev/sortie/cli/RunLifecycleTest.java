@@ -325,7 +325,10 @@ class RunLifecycleTest {
                             print('got SIGTERM', flush=True); sys.exit(143)
                         signal.signal(signal.SIGTERM, term)
                         for i in range(start, start + 100000 if start == 0 else start + 3):
-                            open('ckpt/step', 'w').write(str(i))
+                            # a checkpoint is written whole or not at all (the SIGTERM handler may run between
+                            # any two statements; open('w') alone would leave an empty file behind)
+                            open('ckpt/step.tmp', 'w').write(str(i))
+                            os.replace('ckpt/step.tmp', 'ckpt/step')
                             print(f'step={i} x={i}', flush=True)
                             time.sleep(0.05)
                         """)
