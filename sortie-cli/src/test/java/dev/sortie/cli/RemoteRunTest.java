@@ -67,7 +67,9 @@ class RemoteRunTest {
                             print("resumed at", start, flush=True)
                         for i in range(start, steps):
                             print(f"loss={1.0 / (i + 1):.4f} step={i}", flush=True)
-                            open("checkpoints/step.txt", "w").write(str(i))
+                            # whole or not at all: a host or agent killed between open('w') and write would leave it empty
+                            open("checkpoints/step.tmp", "w").write(str(i))
+                            os.replace("checkpoints/step.tmp", "checkpoints/step.txt")
                             time.sleep(pause)
                         open("model.bin", "w").write("weights")
                         """)
