@@ -49,6 +49,14 @@ final class SshHosts implements AutoCloseable {
         return f;
     }
 
+    /** One more host whose remote folder is a file system of {@code size} bytes (see {@link SshdFixture#startWithDisk}). */
+    SshdFixture addWithDisk(String size) throws Exception {
+        SshdFixture f = SshdFixture.startWithDisk(size);
+        hosts.add(f);
+        Files.writeString(sshDir.resolve("known_hosts"), f.knownHostsLine(), StandardOpenOption.APPEND);
+        return f;
+    }
+
     SshdFixture get(int i) {
         return hosts.get(i);
     }

@@ -35,6 +35,8 @@ public final class WorkFolderReuse {
     /** The record of what was written into a work folder: path, blob, kind, size, mtime (µs), one per line. */
     public static final String LAYOUT = ".sortie/layout.tsv";
     static final int MAX_SPARES = 4;
+    /** Below this much free space (or a tenth of the disk) finished work folders are deleted, not kept. */
+    static final long MIN_FREE_BYTES = 1L << 30;
     private static final SecureRandom RANDOM = new SecureRandom();
     private final Path spares;
 
@@ -77,13 +79,24 @@ public final class WorkFolderReuse {
         try (Stream<Path> s = Files.list(spares)) {
             kept = s.count();
         }
-        if (kept >= MAX_SPARES) {
+        if (kept >= MAX_SPARES || !roomToKeep(spares)) {
             FileTrees.delete(root);
             return;
         }
         byte[] token = new byte[8];
         RANDOM.nextBytes(token);
         Files.move(root, spares.resolve("w-" + HexFormat.of().formatHex(token)), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Whether the disk has room for a spare folder: one holds a whole workspace and whatever the run wrote, so on a
+     * disk with less than {@link #MIN_FREE_BYTES} or a tenth of it free, the speed it buys is not worth the space
+     * the next sync or checkpoint may need.
+     */
+    static boolean roomToKeep(Path folder) throws IOException {
+        java.nio.file.FileStore fs = Files.getFileStore(folder);
+        long free = fs.getUsableSpace();
+        return free >= MIN_FREE_BYTES && free >= fs.getTotalSpace() / 10;
     }
 
     static Map<String, Entry> readLayout(Path root) throws IOException {

@@ -103,6 +103,12 @@ final class Foreground {
         if (done.status() == ExperimentStatus.INTERRUPTED && !done.commandStarted()) {
             return ExitCodes.INFRASTRUCTURE; // it never started: the executor's host could not be reached, say
         }
+        if (done.status() == ExperimentStatus.FAILED && control.launchFailure() != null) {
+            // The executor could not start it (a full disk on the host, an upload that failed): not the
+            // experiment's failure, so not exit code 1; a setting that cannot work is the user's to fix.
+            return control.launchFailure() instanceof dev.sortie.core.config.ConfigException
+                    ? ExitCodes.USAGE : ExitCodes.INFRASTRUCTURE;
+        }
         return done.status() == ExperimentStatus.SUCCEEDED ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
     }
 

@@ -18,6 +18,7 @@ public final class AttemptControl {
     private volatile boolean interrupted;
     private volatile boolean stopped;
     private volatile Thread launcher;
+    private volatile Exception launchFailure;
 
     public AttemptControl(Duration grace) {
         this.grace = grace;
@@ -53,6 +54,19 @@ public final class AttemptControl {
         } else if (launcher != null) {
             launcher.interrupt(); // still launching (waiting for a pool slot, say): give up on it
         }
+    }
+
+    /** The executor could not start the run (the attempt is recorded failed with this reason). */
+    void launchFailed(Exception e) {
+        launchFailure = e;
+    }
+
+    /**
+     * Why the executor could not start the run, or null if it started (or has not been launched): a
+     * {@link dev.sortie.core.config.ConfigException} is the user's to fix, anything else is the infrastructure's.
+     */
+    public Exception launchFailure() {
+        return launchFailure;
     }
 
     /** The thread that launches the attempt; interrupted by a stop that comes before the run has started. */

@@ -217,6 +217,7 @@ public final class ExperimentService {
         } catch (IOException | RuntimeException e) {
             // Whatever keeps the executor from starting the run, the experiment ends failed with the reason,
             // rather than staying "running" until a reconcile notices.
+            control.launchFailed(e);
             outcome = new RunOutcome(ExperimentStatus.FAILED, null, "could not start: " + e.getMessage());
         }
         if (outcome.status() == ExperimentStatus.RUNNING) {

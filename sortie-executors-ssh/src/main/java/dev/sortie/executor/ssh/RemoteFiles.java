@@ -306,6 +306,11 @@ final class RemoteFiles {
             throw e;
         }
         if (!r.ok()) {
+            HostDiskFull full = HostDiskFull.check(c, r, dest, meter[0] == null ? what : meter[0].files + " " + what,
+                    meter[0] == null ? -1 : meter[0].total);
+            if (full != null) {
+                throw full;
+            }
             String size = meter[0] == null ? "" : " (" + meter[0].files + " files, " + meter[0].total + " bytes)";
             throw new IOException("cannot upload " + what + size + " to " + dest + " on " + c.target().display() + ": "
                     + failure(r));

@@ -41,4 +41,9 @@ public record RemoteLayout(String root) {
     public String slots() {
         return root + "/slots";
     }
+
+    /** Finished runs' work folders (kept by the agent's WorkFolderReuse): a cache, freed first when the disk is full. */
+    public String spare() {
+        return root + "/spare";
+    }
 }

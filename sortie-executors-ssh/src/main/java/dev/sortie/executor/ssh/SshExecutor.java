@@ -126,7 +126,8 @@ public final class SshExecutor implements DetachableExecutor {
                 throw new dev.sortie.core.executor.HostUnavailableException(e.getMessage(), e);
             }
             RemoteLayout layout = host.layout();
-            String classpath = host.agentClasspath(c);
+            // Each step that writes to the host may find its disk full: the host's spare work folders go first.
+            String classpath = SpareFolders.withRoom(c, layout, () -> host.agentClasspath(c));
             Trace.mark("agent ready on " + host.key());
             List<CodeFile> files = request.code().files();
             RunListener listener = request.listener();
@@ -135,13 +136,13 @@ public final class SshExecutor implements DetachableExecutor {
             String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
             boolean known = host.knowsTree(tree);
             if (!known) {
-                sync(c, layout, files, request);
+                SpareFolders.withRoom(c, layout, () -> sync(c, layout, files, request));
                 host.rememberTree(tree);
             }
             Trace.mark("code synced");
             List<String> restore = request.restore().stream().map(ArtifactRecord::hash).distinct().toList();
             if (!restore.isEmpty()) {
-                StoreTransfer.upload(c, layout, store, restore);
+                SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
             }
             AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
                     request.command(), request.environment(), files, request.files(), request.restore(), layout.root());
@@ -199,9 +200,10 @@ public final class SshExecutor implements DetachableExecutor {
         }
     }
 
-    private void sync(SshConnection c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
-        new CodeSync(c, layout).sync(files, request.code()::open, new SyncProgressLine(request.listener(), host.display()));
+    private CodeSync.SyncResult sync(SshConnection c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
+        CodeSync.SyncResult r = new CodeSync(c, layout).sync(files, request.code()::open, new SyncProgressLine(request.listener(), host.display()));
         request.listener().progress("");
+        return r;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.sortie.executor.ssh;
 
+import dev.sortie.core.config.Units;
 import dev.sortie.core.executor.RunListener;
 
 /** Turns code-sync progress into the one-line messages a listener shows while a run is prepared. */
@@ -15,19 +16,6 @@ final class SyncProgressLine implements SyncProgress {
     @Override
     public void update(long filesDone, long filesTotal, long bytesDone, long bytesTotal) {
         listener.progress(String.format("syncing code to %s: %d/%d files, %s/%s", where, filesDone, filesTotal,
-                bytes(bytesDone), bytesTotal < 0 ? "?" : bytes(bytesTotal)));
-    }
-
-    static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        if (n < 1024 * 1024) {
-            return String.format("%.1f KiB", n / 1024.0);
-        }
-        if (n < 1024L * 1024 * 1024) {
-            return String.format("%.1f MiB", n / (1024.0 * 1024));
-        }
-        return String.format("%.2f GiB", n / (1024.0 * 1024 * 1024));
+                Units.human(bytesDone), bytesTotal < 0 ? "?" : Units.human(bytesTotal)));
     }
 }

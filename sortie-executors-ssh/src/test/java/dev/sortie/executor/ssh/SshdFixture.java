@@ -39,14 +39,17 @@ public final class SshdFixture implements AutoCloseable {
     /** The user that may log in: the one running the tests. */
     public final String user = System.getProperty("user.name");
     private final Path config;
+    /** The size of {@link #hostDir()}'s own file system (tmpfs), or null when it is a folder of this machine's. */
+    private final String diskSize;
     private Process process;
 
-    private SshdFixture(Path dir, int port, Path hostKey, Path clientKey, Path config) {
+    private SshdFixture(Path dir, int port, Path hostKey, Path clientKey, Path config, String diskSize) {
         this.dir = dir;
         this.port = port;
         this.hostKey = hostKey;
         this.clientKey = clientKey;
         this.config = config;
+        this.diskSize = diskSize;
     }
 
     /** Starts a new host (skips the test when sshd is not installed, outside CI). */
@@ -59,6 +62,21 @@ public final class SshdFixture implements AutoCloseable {
      * replaces the host's, e.g. to put a fake {@code nvidia-smi} first). Values must not hold spaces or quotes.
      */
     public static SshdFixture start(java.util.Map<String, String> sessionEnv) throws Exception {
+        return start(sessionEnv, null);
+    }
+
+    /**
+     * Starts a new host whose {@link #hostDir()} is a file system of its own of {@code size} bytes ("20m"): a
+     * tmpfs mounted in sshd's private mount namespace, so only this host's sessions see it, and a full disk is
+     * a real ENOSPC. It is empty again after {@link #restart()}. Needs root (skips the test otherwise).
+     */
+    public static SshdFixture startWithDisk(String size) throws Exception {
+        Assumptions.assumeTrue(isRoot() && Files.isExecutable(Path.of("/usr/bin/unshare")),
+                "a host with a small disk needs root and unshare (util-linux) to mount a private tmpfs");
+        return start(java.util.Map.of(), size);
+    }
+
+    private static SshdFixture start(java.util.Map<String, String> sessionEnv, String diskSize) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(SSHD) || System.getenv("CI") != null,
                 "OpenSSH sshd is not installed (apt-get install -y openssh-server); the ssh integration tests need it");
         Path dir = Files.createTempDirectory("sortie-sshd");
@@ -69,8 +87,6 @@ public final class SshdFixture implements AutoCloseable {
         Files.createDirectories(dir.resolve("host"));
         Files.createDirectories(dir.resolve("home"));
         Files.writeString(dir.resolve("home/.bashrc"), "# a host's own, empty: this machine's is not run by the test sessions\ntrue\n");
-        Files.createDirectories(dir.resolve("home"));
-        Files.writeString(dir.resolve("home/.bashrc"), "true\n");
         if (isRoot()) {
             Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege separation folder, as the Debian service makes it
         }
@@ -99,13 +115,18 @@ public final class SshdFixture implements AutoCloseable {
                         .collect(java.util.stream.Collectors.joining()),
                 "LogLevel VERBOSE",
                 ""));
-        SshdFixture f = new SshdFixture(dir, port, hostKey, clientKey, config);
+        SshdFixture f = new SshdFixture(dir, port, hostKey, clientKey, config, diskSize);
         f.launch();
         return f;
     }
 
     private void launch() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(SSHD.toString(), "-D", "-e", "-f", config.toString())
+        List<String> command = diskSize == null
+                ? list(SSHD.toString(), "-D", "-e", "-f", config.toString())
+                : list("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        "mount -t tmpfs -o size=\"$1\" sortie-test-disk \"$2\" && exec \"$3\" -D -e -f \"$4\"",
+                        "sh", diskSize, hostDir().toString(), SSHD.toString(), config.toString());
+        Process p = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("sshd.log").toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (true) {
