@@ -128,6 +128,27 @@ public final class CliContext implements AutoCloseable {
         t.start();
     }
 
+    /**
+     * Lets the executor a run will go to get ready (an ssh host: connect and log in) in the background, while this
+     * thread opens the ledger and snapshots the code. The config is read here, so its errors are reported as usual;
+     * anything else the warm-up meets, the launch meets again and reports.
+     */
+    public void warmUpInBackground(String executor) {
+        ExecutorRegistry registry = executors();
+        if (executor == null || !registry.has(executor)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                registry.get(executor).warmUp();
+            } catch (RuntimeException e) {
+                // the launch reports it
+            }
+        }, "sortie-warm-up");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** The user's config file, whether it exists or not (see {@link #userConfig()}). */
     public static Path userConfigPath() {
         String explicit = System.getenv("SORTIE_CONFIG");

@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,13 +32,20 @@ import picocli.CommandLine.Option;
 /** The {@code sortie} command. Exit codes: 0 success, 1 the experiment failed, 2 bad usage or config, 3 infrastructure. */
 @Command(name = "sortie", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Run ML experiments wherever the compute is; keep every run in one experiments table.",
-        subcommands = {InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class, LogsCommand.class,
-                StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, PlotsCommand.class, ApplyCommand.class,
-                BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the experiment failed, was stopped or interrupted", "2:bad usage or configuration",
                 "3:infrastructure error (ledger, store, host, disk)"})
 public final class Main implements Runnable {
+    /**
+     * The commands, in the order help lists them. Not in {@code @Command(subcommands)}: picocli would build the
+     * model of every command (reflection over all their options, ~0.1 s) on every start; {@link #commandLine}
+     * builds only the one a command line names.
+     */
+    static final List<Class<?>> COMMANDS = List.of(InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class,
+            LogsCommand.class, StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, PlotsCommand.class,
+            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class,
+            CommandLine.HelpCommand.class);
+
     @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")
     Path directory;
 
@@ -69,8 +77,9 @@ public final class Main implements Runnable {
     }
 
     public static int execute(String... args) {
+        dev.sortie.core.util.Trace.mark("main");
         Main main = new Main();
-        CommandLine cl = new CommandLine(main);
+        CommandLine cl = commandLine(main, args);
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
@@ -86,6 +95,44 @@ public final class Main implements Runnable {
                 main.context.close();
             }
         }
+    }
+
+    /**
+     * The command line for {@code args}: with only the command they name when they name one (its options are all
+     * that can be parsed), with every command otherwise (help, a typo to suggest a command for, no command).
+     */
+    static CommandLine commandLine(Main main, String... args) {
+        CommandLine cl = new CommandLine(main);
+        Class<?> named = namedCommand(args);
+        for (Class<?> c : COMMANDS) {
+            if (named == null || named == c) {
+                cl.addSubcommand(c);
+            }
+        }
+        return cl;
+    }
+
+    /** The command {@code args} name (the first word that is not an option of {@code sortie} itself), or null. */
+    static Class<?> namedCommand(String... args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-C")) {
+                i++; // its value
+                continue;
+            }
+            if (a.startsWith("-")) {
+                return null; // -CDIR, --help, --version, or an option picocli will explain
+            }
+            for (Class<?> c : COMMANDS) {
+                Command command = c.getAnnotation(Command.class);
+                if (c != CommandLine.HelpCommand.class
+                        && (command.name().equals(a) || java.util.Arrays.asList(command.aliases()).contains(a))) {
+                    return c;
+                }
+            }
+            return null;
+        }
+        return null;
     }
 
     private static int handle(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {

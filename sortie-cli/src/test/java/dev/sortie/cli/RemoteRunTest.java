@@ -199,6 +199,26 @@ class RemoteRunTest {
     }
 
     @Test
+    void theAgentStartsFromAClassArchiveMadeOnTheHostAfterItsFirstRuns() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            TestProject.Result r = project.sortie("run", "-e", "box", "--", "true");
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        Path cds = remote.resolve("agent/cds");
+        RunLifecycleTest.waitUntil("the agent's class archive", Duration.ofSeconds(60), () -> {
+            try (Stream<Path> s = Files.list(cds)) {
+                return s.anyMatch(p -> p.getFileName().toString().endsWith(".jsa"));
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+        // the command's parent is the agent's JVM: its memory maps show the archive in use
+        TestProject.Result r = project.sortie("run", "-e", "box", "--", "sh", "-c", "grep -F .jsa /proc/$PPID/maps | head -1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains(cds.toString());
+    }
+
+    @Test
     void aCommandMissingOnTheHostFailsClearly() {
         TestProject.Result r = project.sortie("run", "-e", "box", "--", "no-such-program-xyz", "--flag");
         assertThat(r.code()).isEqualTo(1);

@@ -14,6 +14,7 @@ import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.params.Params;
 import dev.sortie.core.util.FileTrees;
 import dev.sortie.core.util.Hosts;
+import dev.sortie.core.util.Trace;
 import dev.sortie.store.LocalBlobStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,9 @@ public final class AgentMain {
     }
 
     static int run(Path runDir, int attempt) throws IOException, InterruptedException {
+        Trace.mark("agent main");
         AgentRun run = AgentRun.fromJson(Files.readAllBytes(runFile(runDir, attempt)));
+        Trace.mark("run file read");
         Path log = logFile(runDir, attempt);
         Files.createDirectories(log.getParent());
         try (JournalWriter journal = new JournalWriter(journalFile(runDir, attempt))) {
@@ -89,6 +92,7 @@ public final class AgentMain {
                             new CodeCache(root.resolve("cache").resolve("code")).materialize(run.files(), work);
                         },
                         run.extraFiles(), run.command(), env, runDir, log, run.restore(), store, journal);
+                Trace.mark("work folder laid out");
                 supervisor = RunSupervisor.start(spec);
             } catch (IOException | RuntimeException e) {
                 String why = "could not prepare the run on " + Hosts.name() + ": " + e.getMessage();
@@ -119,12 +123,14 @@ public final class AgentMain {
                         "the agent on " + Hosts.name() + " was terminated (host shutting down?)");
             }
             journal.write(new JournalRecord.End(outcome, Files.exists(log) ? Files.size(log) : 0));
+            Trace.mark("end written");
             ended.countDown();
             try {
                 spares.retire(WorkSetup.workRoot(runDir)); // the next run on this host starts from it
             } catch (IOException e) {
                 // A leftover work copy costs disk, not data: everything declared is in the host's store.
             }
+            Trace.mark("work folder set aside");
             return 0;
         }
     }
@@ -158,7 +164,9 @@ public final class AgentMain {
 
     /** Collects what an attempt whose agent died left (log metrics, SDK events, checkpoints, artifacts) and ends its journal. */
     static int salvage(Path runDir, int attempt, long processGroup) throws IOException {
+        Trace.mark("agent main");
         AgentRun run = AgentRun.fromJson(Files.readAllBytes(runFile(runDir, attempt)));
+        Trace.mark("run file read");
         if (processGroup > 0 && ProcessGroups.groupAlive(processGroup)) {
             ProcessGroups.terminate(processGroup, DEFAULT_GRACE);
         }

@@ -71,6 +71,7 @@ public final class RunCommand extends ContextCommand {
         }
         context().pathsOrHere();
         context().openSnapshotsInBackground();
+        context().warmUpInBackground(executor);
         ExperimentService service = context().service();
         if (detach && queue) {
             throw new IllegalArgumentException("--detach and --queue do not go together: a queued run starts from 'sortie queue start'");
@@ -79,7 +80,9 @@ public final class RunCommand extends ContextCommand {
             throw new IllegalArgumentException("--detach needs an executor whose runs outlive sortie (type ssh or pool); '"
                     + (executor == null ? "local" : executor) + "' runs inside this process");
         }
+        dev.sortie.core.util.Trace.mark("config read, ledger open");
         PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t, null));
+        dev.sortie.core.util.Trace.mark("prepared (code snapshot, experiment recorded)");
         return Foreground.run(service, prepared, quiet, detach);
     }
 

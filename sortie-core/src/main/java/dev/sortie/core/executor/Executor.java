@@ -41,6 +41,15 @@ public interface Executor extends AutoCloseable {
         return java.util.List.of();
     }
 
+    /**
+     * A run is about to be launched here: do what the launch will need and can be done now (connect to the host),
+     * so it overlaps with the caller's own preparation (opening the ledger, snapshotting the code). Called on a
+     * thread of its own and may block; failures are kept quiet, since the launch meets them again and reports
+     * them. Nothing by default.
+     */
+    default void warmUp() {
+    }
+
     @Override
     default void close() {
     }

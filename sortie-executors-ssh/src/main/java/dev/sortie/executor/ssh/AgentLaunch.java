@@ -37,14 +37,43 @@ final class AgentLaunch {
     static final int EXIT_CODE_MISSING = 77;
 
     /**
+     * A class-data-sharing archive for the agent's JVM, so it starts in about half the time (the classes it loads
+     * are mapped from one file instead of read, verified and parsed from jars). Made on the host by the host's own
+     * java, since an archive fits only the JVM that made it: the first launch records which classes the agent
+     * loads; the next one makes the archive from that list in the background (nice, its own session; one at a
+     * time, by flock); later launches use it. {@code $ck} names it: the agent's classpath (content-named jars), and
+     * the java binary's change time and size are added here, so a new agent or a new JDK gets a new archive. A JVM
+     * that cannot use an archive ignores it ({@code -Xshare:auto}); one that failed to be made is not tried again.
+     * JDK 17 crashes dumping some lambda proxies, so those lines of the list are left out (lambdas load as usual).
+     */
+    static final String CDS = String.join("\n",
+            "set --", // the JVM's archive flag, if any, as "$@": remote_dir may hold spaces
+            "if [ -n \"$ck\" ]; then",
+            "  a=\"$ck-$(stat -L -c %Z-%s \"$J\" 2>/dev/null).jsa\"",
+            "  if [ -f \"$a\" ]; then set -- \"-XX:SharedArchiveFile=$a\"",
+            "  elif [ ! -e \"$a.failed\" ] && mkdir -p \"${a%/*}\" 2>/dev/null; then",
+            "    l=''; for f in \"$a\".list.*; do [ -s \"$f\" ] && l=$f && break; done",
+            "    if [ -n \"$l\" ]; then",
+            "      setsid sh -c 'exec 9>\"$1.lock\"; flock -n 9 || exit 0; [ -f \"$1\" ] && exit 0",
+            "        grep -v \"^@lambda\" \"$3\" > \"$1.classes\" || exit 0",
+            "        if nice -n 10 \"$2\" -Xshare:dump -XX:SharedClassListFile=\"$1.classes\" -XX:SharedArchiveFile=\"$1.tmp\" -cp \"$4\"; then",
+            "          mv -f \"$1.tmp\" \"$1\"; else : > \"$1.failed\"; rm -f \"$1.tmp\"; fi",
+            // archives of other agent versions or JDKs go after a week unused (mapping one reads it; another laptop may still use it)
+            "        rm -f \"$1.classes\" \"$1\".list.*; find \"${1%/*}\" -maxdepth 1 -type f -atime +7 -exec rm -f {} +' sortie-cds \"$a\" \"$J\" \"$l\" \"$cp\" </dev/null >/dev/null 2>&1 &",
+            "    else set -- \"-XX:DumpLoadedClassList=$a.list.$$\"; fi",
+            "  fi",
+            "fi");
+
+    /**
      * Positional parameters: agent classpath, run dir, attempt, slots dir ('' for none), slot index, a code marker
-     * that must exist ('' for none). Stdin: the run
+     * that must exist ('' for none), the agent's class-data archive name without its suffix ('' for none, see
+     * {@link #CDS}). Stdin: the run
      * file. The agent runs in a session of its own (setsid), its stdio away from the SSH channel, so closing the
      * connection does not touch it. A slot is held through an open file descriptor the agent inherits: the lock
      * lives exactly as long as the agent (Java does not pass it on to the command).
      */
     static final String LAUNCH = String.join("\n",
-            "cp=$1; d=$2; n=$3; sd=$4; si=$5; mk=$6",
+            "cp=$1; d=$2; n=$3; sd=$4; si=$5; mk=$6; ck=$7",
             // the code's cache marker, when this machine remembers syncing that tree here: check it is still there
             "if [ -n \"$mk\" ] && [ ! -e \"$mk\" ]; then exit " + EXIT_CODE_MISSING + "; fi",
             // the classpath may come from this machine's memory of an earlier install: check it is still there
@@ -53,12 +82,13 @@ final class AgentLaunch {
             "cat > \"$d/run-$n.json.tmp\" && mv -f \"$d/run-$n.json.tmp\" \"$d/run-$n.json\" || exit " + EXIT_CANNOT_WRITE,
             "rm -f \"$d/stop-$n\" \"$d/journal-$n.jsonl\" \"$d/agent-$n.pid\" \"$d/agent-$n.out\"",
             JAVA,
+            CDS, // before the slot's lock is taken: the archive's maker must not inherit it
             "if [ -n \"$sd\" ]; then",
             "  mkdir -p \"$sd\" || exit " + EXIT_CANNOT_WRITE,
             "  exec 9>\"$sd/$si.lock\"",
             "  flock -n 9 || exit " + EXIT_SLOT_BUSY,
             "fi",
-            "setsid \"$J\" " + JVM_FLAGS + " -cp \"$cp\" " + MAIN + " run \"$d\" \"$n\" </dev/null >\"$d/agent-$n.out\" 2>&1 &",
+            "setsid \"$J\" " + JVM_FLAGS + " \"$@\" -cp \"$cp\" " + MAIN + " run \"$d\" \"$n\" </dev/null >\"$d/agent-$n.out\" 2>&1 &",
             "echo $! > \"$d/agent-$n.pid\"",
             "echo $!");
 
@@ -97,13 +127,29 @@ final class AgentLaunch {
         }
     }
 
+    /**
+     * The name (without suffix) of the class-data archive for an agent with this classpath, or null when archives
+     * are turned off ({@code SORTIE_AGENT_CDS=off}, for a host whose JVM misbehaves with them).
+     */
+    static String archiveName(RemoteLayout layout, String classpath, String setting) {
+        if ("off".equalsIgnoreCase(setting) || "0".equals(setting) || "false".equalsIgnoreCase(setting)) {
+            return null;
+        }
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(classpath.getBytes(StandardCharsets.UTF_8));
+            return layout.agentDir() + "/cds/" + java.util.HexFormat.of().formatHex(h, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
     /** Starts the agent on the host and returns its pid. */
     static long launch(SshConnection c, String classpath, String runDir, int attempt, String slotsDir, Slot slot, byte[] runFile,
-                       String codeMarker, String hostDisplay) throws IOException {
+                       String codeMarker, String archive, String hostDisplay) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         SshConnection.Result r = c.exec(List.of("sh", "-c", LAUNCH, "sortie-launch", classpath, runDir, Integer.toString(attempt),
                         slot == null ? "" : slotsDir, slot == null ? "" : Integer.toString(slot.index()),
-                        codeMarker == null ? "" : codeMarker),
+                        codeMarker == null ? "" : codeMarker, archive == null ? "" : archive),
                 new ByteArrayInputStream(runFile), out, SshHost.COMMAND_TIMEOUT);
         String stdout = out.toString(StandardCharsets.UTF_8).strip();
         if (r.exitCode() != null && r.exitCode() == EXIT_CODE_MISSING) {

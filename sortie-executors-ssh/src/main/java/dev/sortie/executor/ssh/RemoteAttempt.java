@@ -31,6 +31,8 @@ import java.util.List;
 final class RemoteAttempt {
     static final Duration IDLE_POLL = Duration.ofMillis(500);
     static final Duration BUSY_POLL = Duration.ofMillis(50);
+    /** Quiet looks at BUSY_POLL before the pauses grow. */
+    static final int QUICK_LOOKS = 4;
     static final Duration RETRY_POLL = Duration.ofSeconds(2);
 
     private final SshHost host;
@@ -46,6 +48,10 @@ final class RemoteAttempt {
     private boolean exited;
     private boolean salvaged;
     private volatile boolean detached;
+    /** Looks go through {@link #shell} while {@link #follow} runs; {@link #catchUp} takes one look on its own. */
+    private boolean following;
+    private RunPoll.Shell shell;
+    private int shellFailures;
     private final Object wake = new Object();
 
     /** @param knownProcessGroup the command's process group as recorded, 0 if unknown (for salvage) */
@@ -63,6 +69,15 @@ final class RemoteAttempt {
 
     /** Follows until the attempt is over (its outcome), or until {@link #detach()} (an outcome whose status is RUNNING). */
     RunOutcome follow() throws InterruptedException {
+        try {
+            return followWithShell();
+        } finally {
+            closeShell();
+        }
+    }
+
+    private RunOutcome followWithShell() throws InterruptedException {
+        following = true;
         int quiet = 0;
         while (true) {
             if (detached) {
@@ -74,10 +89,12 @@ final class RemoteAttempt {
                 if (s.outcome() != null) {
                     return s.outcome();
                 }
-                // Looks come quickly while the run talks and slow down (to IDLE_POLL) while it is quiet, so a short
-                // run's end is seen within tens of milliseconds and a long quiet one costs two looks a second.
-                quiet = s.progressed() ? 0 : Math.min(quiet + 1, 8);
-                pause = Duration.ofMillis(Math.min(IDLE_POLL.toMillis(), BUSY_POLL.toMillis() << quiet));
+                // Looks come quickly while the run talks and for a few looks after it went quiet, then slow down
+                // (to IDLE_POLL), so a short run's end is seen within tens of milliseconds (a run that is over in
+                // a quarter second, not when the next of 100, 200, 400 ms comes) and a long quiet one costs two
+                // looks a second.
+                quiet = s.progressed() ? 0 : Math.min(quiet + 1, QUICK_LOOKS + 8);
+                pause = Duration.ofMillis(Math.min(IDLE_POLL.toMillis(), BUSY_POLL.toMillis() << Math.max(0, quiet - QUICK_LOOKS)));
             } catch (IOException e) {
                 RunOutcome lost = unreachable(e);
                 if (lost != null) {
@@ -133,10 +150,37 @@ final class RemoteAttempt {
     private record Step(RunOutcome outcome, boolean progressed, boolean more) {
     }
 
+    /**
+     * One look: through the look shell while following (opened at the first look, again after a reconnection),
+     * else, or when the shell fails, as a command of its own (whose errors say what went wrong).
+     */
+    private RunPoll.Look look(SshConnection c, long logOffset) throws IOException {
+        if (following && shellFailures < 2) {
+            try {
+                if (shell == null || !shell.usableOn(c)) {
+                    closeShell();
+                    shell = RunPoll.Shell.open(c, remoteRunDir, attempt);
+                }
+                return shell.look(state.journalOffset, logOffset);
+            } catch (IOException | RuntimeException e) {
+                closeShell();
+                shellFailures++; // twice, and this follow looks with a command each time, as before shells
+            }
+        }
+        return RunPoll.look(c, remoteRunDir, attempt, state.journalOffset, logOffset);
+    }
+
+    private void closeShell() {
+        if (shell != null) {
+            shell.close();
+            shell = null;
+        }
+    }
+
     private Step step() throws IOException {
         SshConnection c = host.connection();
         long logOffset = Files.exists(localLog) ? Files.size(localLog) : 0;
-        RunPoll.Look look = RunPoll.look(c, remoteRunDir, attempt, state.journalOffset, logOffset);
+        RunPoll.Look look = look(c, logOffset);
         if (state.unreachableSince != null) {
             state.unreachableSince = null;
             listener.output("[sortie] " + host.display() + " answers again");

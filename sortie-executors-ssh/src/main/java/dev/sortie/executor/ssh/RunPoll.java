@@ -20,9 +20,8 @@ final class RunPoll {
     static final int MAX_CHUNK = 4 << 20;
     static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-    /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. */
-    static final String SCRIPT = AgentLaunch.AGENT_ALIVE + String.join("\n",
-            "d=$1; n=$2; jo=$3; lo=$4; max=$5",
+    /** What a look does, with d (run dir), n (attempt), jo and lo (offsets), max (chunk) set: a header line, then the bytes. */
+    private static final String BODY = String.join("\n",
             "j=\"$d/journal-$n.jsonl\"; l=\"$d/logs/attempt-$n.log\"; o=\"$d/agent-$n.out\"",
             "js=$(stat -c %s \"$j\" 2>/dev/null || echo -1)",
             "ls=$(stat -c %s \"$l\" 2>/dev/null || echo -1)",
@@ -36,7 +35,26 @@ final class RunPoll {
             "if [ \"$jl\" -gt 0 ]; then tail -c +$((jo + 1)) \"$j\" | head -c \"$jl\"; fi",
             "if [ \"$ll\" -gt 0 ]; then tail -c +$((lo + 1)) \"$l\" | head -c \"$ll\"; fi",
             "if [ \"$ol\" -gt 0 ]; then tail -c \"$ol\" \"$o\"; fi",
-            "exit 0");
+            "");
+
+    /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. One look, then exit. */
+    static final String SCRIPT = AgentLaunch.AGENT_ALIVE + "d=$1; n=$2; jo=$3; lo=$4; max=$5\n" + BODY + "exit 0";
+
+    /** The line after each answer of {@link #SERVE}: a reader that finds anything else there has lost the thread. */
+    static final String ANSWER_END = "sortie-look-end";
+
+    /**
+     * Positional parameters: run dir, attempt, max chunk. Answers looks for as long as its stdin stays open: each
+     * line "JOURNAL_OFFSET LOG_OFFSET" gets one look's answer, then {@link #ANSWER_END} on a line of its own.
+     */
+    static final String SERVE = AgentLaunch.AGENT_ALIVE + String.join("\n",
+            "d=$1; n=$2; max=$3",
+            "while read -r jo lo; do",
+            "  case \"$jo:$lo\" in *[!0-9:]*|:*|*:) exit 2;; esac",
+            "  {", // the look's commands read nothing from the requests' stdin
+            BODY + "  } </dev/null",
+            "  printf '%s\\n' " + ANSWER_END,
+            "done");
 
     /**
      * What one look found.
@@ -66,6 +84,73 @@ final class RunPoll {
                     + r.stderr().strip());
         }
         return parse(out.toByteArray(), c.target().display());
+    }
+
+    /**
+     * A shell on the host that answers looks at one attempt ({@link #SERVE}): one process start for a whole follow
+     * instead of one per look (on a host whose ~/.bashrc does real work, each SSH command pays for it).
+     */
+    static final class Shell implements AutoCloseable {
+        private final SshConnection connection;
+        private final SshConnection.OpenCommand command;
+        private final java.io.BufferedInputStream in;
+
+        private Shell(SshConnection connection, SshConnection.OpenCommand command) {
+            this.connection = connection;
+            this.command = command;
+            this.in = new java.io.BufferedInputStream(command.stdout(), 1 << 16);
+        }
+
+        static Shell open(SshConnection c, String runDir, int attempt) throws IOException {
+            return new Shell(c, c.start(List.of("sh", "-c", SERVE, "sortie-looks", runDir, Integer.toString(attempt),
+                    Integer.toString(MAX_CHUNK)), TIMEOUT));
+        }
+
+        /** Whether it still answers over {@code c} (a reconnection needs a new shell). */
+        boolean usableOn(SshConnection c) {
+            return connection == c && command.isOpen();
+        }
+
+        /** One look; any failure leaves the shell unusable (close it; a one-shot look says what is wrong). */
+        Look look(long journalOffset, long logOffset) throws IOException {
+            command.stdin().write((journalOffset + " " + logOffset + "\n").getBytes(StandardCharsets.US_ASCII));
+            command.stdin().flush();
+            String where = connection.target().display();
+            ByteArrayOutputStream answer = new ByteArrayOutputStream();
+            String header = readLine(in, where);
+            answer.writeBytes(header.getBytes(StandardCharsets.US_ASCII));
+            answer.write('\n');
+            String[] h = header.trim().split(" ");
+            if (h.length != 7) {
+                throw new IOException("unexpected answer from " + where + " when looking at a run: " + header);
+            }
+            long body = Long.parseLong(h[3]) + Long.parseLong(h[4]) + Long.parseLong(h[5]);
+            answer.writeBytes(in.readNBytes((int) body));
+            String end = readLine(in, where);
+            if (!end.equals(ANSWER_END)) {
+                throw new IOException("the look at a run on " + where + " answered out of step");
+            }
+            return parse(answer.toByteArray(), where);
+        }
+
+        private static String readLine(InputStream in, String where) throws IOException {
+            StringBuilder sb = new StringBuilder();
+            for (int b = in.read(); b != '\n'; b = in.read()) {
+                if (b < 0) {
+                    throw new IOException("the look at a run on " + where + " ended early");
+                }
+                if (sb.length() > 200) {
+                    throw new IOException("unexpected answer from " + where + " when looking at a run: " + sb);
+                }
+                sb.append((char) b);
+            }
+            return sb.toString();
+        }
+
+        @Override
+        public void close() {
+            command.close();
+        }
     }
 
     static Look parse(byte[] bytes, String where) throws IOException {

@@ -163,6 +163,57 @@ public final class SshConnection implements AutoCloseable {
         }, null, idleTimeout);
     }
 
+    /**
+     * A command left running on the host to talk with over its stdin and stdout, request after request, from the
+     * caller's thread (a shell that answers many small questions costs one process start, not one each). Its
+     * stderr is dropped. Closing it closes the channel.
+     */
+    public interface OpenCommand extends AutoCloseable {
+        java.io.OutputStream stdin();
+
+        java.io.InputStream stdout();
+
+        boolean isOpen();
+
+        @Override
+        void close();
+    }
+
+    /** Starts {@code argv} on the host (each argument quoted) and returns it running; see {@link OpenCommand}. */
+    public OpenCommand start(List<String> argv, Duration openTimeout) throws IOException {
+        ChannelExec ch = session.createExecChannel(ShellQuote.join(argv));
+        ch.setErr(java.io.OutputStream.nullOutputStream());
+        try {
+            ch.open().verify(openTimeout);
+        } catch (IOException | RuntimeException e) {
+            ch.close(true);
+            throw e;
+        }
+        java.io.OutputStream in = ch.getInvertedIn();
+        java.io.InputStream out = ch.getInvertedOut();
+        return new OpenCommand() {
+            @Override
+            public java.io.OutputStream stdin() {
+                return in;
+            }
+
+            @Override
+            public java.io.InputStream stdout() {
+                return out;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return ch.isOpen() && !ch.isClosing() && session.isOpen();
+            }
+
+            @Override
+            public void close() {
+                ch.close(true);
+            }
+        };
+    }
+
     /** Runs {@code argv} on the host (each argument quoted), talking with it; same rules as the other streaming execs. */
     public Result exec(List<String> argv, Conversation conversation, Duration idleTimeout) throws IOException {
         return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), conversation, null, idleTimeout);

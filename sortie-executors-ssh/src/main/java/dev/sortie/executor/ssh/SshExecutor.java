@@ -102,6 +102,17 @@ public final class SshExecutor implements DetachableExecutor {
         return launch(request, null);
     }
 
+    /** Logs in and makes sure the agent is on the host, while the caller snapshots the code; the launch reuses both. */
+    @Override
+    public void warmUp() {
+        try {
+            SshConnection c = host.connection();
+            host.agentClasspath(c);
+        } catch (IOException | RuntimeException e) {
+            // the launch meets it again and says what to do
+        }
+    }
+
     /**
      * Launches a run into one of the host's slots (null: no slot accounting, the host runs whatever it is given):
      * fails with {@link SlotBusyException} when another run holds the slot, and with {@link SshConnectionException}
@@ -163,7 +174,8 @@ public final class SshExecutor implements DetachableExecutor {
                 for (int tries = 0; agentPid == 0; tries++) {
                     try {
                         agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
-                                run.toJson(), marker, host.display());
+                                run.toJson(), marker, AgentLaunch.archiveName(layout, classpath, System.getenv("SORTIE_AGENT_CDS")),
+                                host.display());
                     } catch (AgentLaunch.AgentMissingException gone) {
                         if (tries >= 2) {
                             throw gone;

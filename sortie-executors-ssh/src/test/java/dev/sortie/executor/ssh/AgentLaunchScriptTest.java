@@ -111,4 +111,104 @@ class AgentLaunchScriptTest {
             holder.destroyForcibly().waitFor();
         }
     }
+
+    /** A "java" that writes its arguments (one call a line) and, asked to dump an archive, makes the file. */
+    Path recordingJava() throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve("bin-recording"));
+        for (String tool : List.of("mkdir", "cat", "mv", "rm", "setsid", "flock", "sh", "stat", "grep", "nice", "sleep")) {
+            Path real = Path.of("/usr/bin", tool);
+            Files.createSymbolicLink(bin.resolve(tool), Files.exists(real) ? real : Path.of("/bin", tool));
+        }
+        Path java = bin.resolve("java");
+        Files.writeString(java, """
+                #!/bin/sh
+                echo "$*" >> "%s"
+                for a in "$@"; do
+                  case "$a" in
+                    -XX:SharedArchiveFile=*) [ "$1" = -Xshare:dump ] && echo archive > "${a#*=}" ;;
+                    -XX:DumpLoadedClassList=*) echo "dev/sortie/agent/remote/AgentMain" > "${a#*=}"; echo "@lambda-proxy x" >> "${a#*=}" ;;
+                  esac
+                done
+                """.formatted(tmp.resolve("java-calls")));
+        java.toFile().setExecutable(true);
+        return bin;
+    }
+
+    Ran launchWithArchive(Path bin, String archive) throws Exception {
+        Path jar = tmp.resolve("agent/a b.jar");
+        Files.createDirectories(jar.getParent());
+        if (!Files.exists(jar)) {
+            Files.write(jar, new byte[0]);
+        }
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch", jar.toString(),
+                tmp.resolve("runs/e1").toString(), "1", "", "", "", archive);
+        pb.environment().clear();
+        pb.environment().put("PATH", bin.toString());
+        Process p = pb.start();
+        p.getOutputStream().write("{}".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return new Ran(p.exitValue(), out, err);
+    }
+
+    List<String> javaCalls() {
+        try {
+            Path calls = tmp.resolve("java-calls");
+            return Files.exists(calls) ? Files.readAllLines(calls) : List.of();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    void waitFor(String what, java.util.function.BooleanSupplier done) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!done.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void theAgentsClassArchiveIsRecordedThenMadeInTheBackgroundThenUsed() throws Exception {
+        Path bin = recordingJava();
+        String archive = tmp.resolve("agent/cds dir/k1").toString(); // a space: every use must be quoted
+
+        // first launch: the agent records the classes it loads
+        assertThat(launchWithArchive(bin, archive).code()).isZero();
+        waitFor("the first agent", () -> javaCalls().size() == 1);
+        assertThat(javaCalls().get(0)).contains("-XX:DumpLoadedClassList=" + archive + "-").contains("AgentMain run");
+        Path cds = tmp.resolve("agent/cds dir");
+        waitFor("the class list", () -> list(cds).stream().anyMatch(f -> f.contains(".jsa.list.")));
+
+        // second launch: runs as before, and makes the archive from that list in the background
+        assertThat(launchWithArchive(bin, archive).code()).isZero();
+        waitFor("the archive", () -> list(cds).stream().anyMatch(f -> f.endsWith(".jsa")));
+        assertThat(javaCalls()).anySatisfy(c -> assertThat(c).startsWith("-Xshare:dump -XX:SharedClassListFile="));
+        waitFor("the class lists to be cleaned up", () -> list(cds).stream().noneMatch(f -> f.contains(".list.") || f.endsWith(".classes")));
+
+        // third launch: the agent's JVM maps the archive
+        int before = javaCalls().size();
+        assertThat(launchWithArchive(bin, archive).code()).isZero();
+        waitFor("the third agent", () -> javaCalls().size() > before);
+        String jsa = list(cds).stream().filter(f -> f.endsWith(".jsa")).findFirst().orElseThrow();
+        assertThat(javaCalls().get(before)).contains("-XX:SharedArchiveFile=" + cds.resolve(jsa)).contains("AgentMain run");
+    }
+
+    @Test
+    void withoutAnArchiveNameTheAgentStartsPlain() throws Exception {
+        Path bin = recordingJava();
+        assertThat(launchWithArchive(bin, "").code()).isZero();
+        waitFor("the agent", () -> javaCalls().size() == 1);
+        assertThat(javaCalls().get(0)).doesNotContain("SharedArchiveFile").doesNotContain("DumpLoadedClassList").contains("AgentMain run");
+    }
+
+    static List<String> list(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        } catch (java.io.IOException e) {
+            return List.of();
+        }
+    }
 }
