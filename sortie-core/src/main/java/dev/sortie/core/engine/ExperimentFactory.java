@@ -136,7 +136,7 @@ final class ExperimentFactory {
                     : new Experiment(p.id(), p.name(), ExperimentStatus.RUNNING, p.executor(), p.command(), p.params(), snaps.get(i).ref(),
                             p.source().toJson(), now, now, null, null, null, 1, watcher);
             experiments.add(exp);
-            out.add(new PreparedRun(exp, p.task(), false));
+            out.add(new PreparedRun(exp, p.task(), List.of()));
         }
         ledger.insertAll(experiments);
         return out;

@@ -146,8 +146,10 @@ public final class ExperimentService {
     /** The run of an experiment claimed from the queue or retried: its recorded task, resumed when it kept checkpoints. */
     public PreparedRun prepared(Experiment exp) {
         TaskConfig task = resolveTask(exp.task()).withParams(exp.params());
-        boolean resumed = exp.attempt() > 1 && ledger.artifacts(exp.id()).stream().anyMatch(a -> a.kind() == ArtifactKind.CHECKPOINT);
-        return new PreparedRun(exp, task, resumed);
+        List<ArtifactRecord> checkpoints = exp.attempt() > 1
+                ? ledger.artifacts(exp.id()).stream().filter(a -> a.kind() == ArtifactKind.CHECKPOINT).toList()
+                : List.of();
+        return new PreparedRun(exp, task, checkpoints);
     }
 
     /**
@@ -188,9 +190,7 @@ public final class ExperimentService {
         if (task.paramsFile() == null) {
             files.put(ExperimentFactory.projectRelative(task, paramsFile), ExperimentFactory.yaml(exp.params()));
         }
-        List<ArtifactRecord> restore = run.resumed()
-                ? ledger.artifacts(exp.id()).stream().filter(a -> a.kind() == ArtifactKind.CHECKPOINT).toList()
-                : List.of();
+        List<ArtifactRecord> restore = run.checkpoints();
         LedgerListener recorder = new LedgerListener(ledger, exp, console);
         LaunchRequest request = new LaunchRequest(exp, task, codeSource(exp), files, argv(exp), environment(exp, task, paramsFile, run.resumed()),
                 paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore, recorder);

@@ -88,7 +88,8 @@ final class AgentLaunch {
             "  exec 9>\"$sd/$si.lock\"",
             "  flock -n 9 || exit " + EXIT_SLOT_BUSY,
             "fi",
-            "setsid \"$J\" " + JVM_FLAGS + " \"$@\" -cp \"$cp\" " + MAIN + " run \"$d\" \"$n\" </dev/null >\"$d/agent-$n.out\" 2>&1 &",
+            // a JVM without class-data sharing ignores the archive flags rather than refusing to start
+            "setsid \"$J\" " + JVM_FLAGS + " -XX:+IgnoreUnrecognizedVMOptions \"$@\" -cp \"$cp\" " + MAIN + " run \"$d\" \"$n\" </dev/null >\"$d/agent-$n.out\" 2>&1 &",
             "echo $! > \"$d/agent-$n.pid\"",
             "echo $!");
 
