@@ -145,13 +145,14 @@ final class AgentLaunch {
     }
 
     /** Starts the agent on the host and returns its pid. */
-    static long launch(SshConnection c, String classpath, String runDir, int attempt, String slotsDir, Slot slot, byte[] runFile,
-                       String codeMarker, String archive, String hostDisplay) throws IOException {
+    static long launch(SshHost host, SshConnection c, String classpath, String runDir, int attempt, String slotsDir, Slot slot,
+                       byte[] runFile, String codeMarker, String archive) throws IOException {
+        String hostDisplay = host.display();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        SshConnection.Result r = c.exec(List.of("sh", "-c", LAUNCH, "sortie-launch", classpath, runDir, Integer.toString(attempt),
+        SshConnection.Result r = host.call(c, "sortie_launch", List.of(classpath, runDir, Integer.toString(attempt),
                         slot == null ? "" : slotsDir, slot == null ? "" : Integer.toString(slot.index()),
                         codeMarker == null ? "" : codeMarker, archive == null ? "" : archive),
-                new ByteArrayInputStream(runFile), out, SshHost.COMMAND_TIMEOUT);
+                new String(runFile, StandardCharsets.UTF_8), out, SshHost.COMMAND_TIMEOUT, false);
         String stdout = out.toString(StandardCharsets.UTF_8).strip();
         if (r.exitCode() != null && r.exitCode() == EXIT_CODE_MISSING) {
             throw new CodeMissingException("the code's cache marker is gone from " + hostDisplay);

@@ -48,10 +48,6 @@ final class RemoteAttempt {
     private boolean exited;
     private boolean salvaged;
     private volatile boolean detached;
-    /** Looks go through {@link #shell} while {@link #follow} runs; {@link #catchUp} takes one look on its own. */
-    private boolean following;
-    private RunPoll.Shell shell;
-    private int shellFailures;
     private final Object wake = new Object();
 
     /** @param knownProcessGroup the command's process group as recorded, 0 if unknown (for salvage) */
@@ -69,15 +65,6 @@ final class RemoteAttempt {
 
     /** Follows until the attempt is over (its outcome), or until {@link #detach()} (an outcome whose status is RUNNING). */
     RunOutcome follow() throws InterruptedException {
-        try {
-            return followWithShell();
-        } finally {
-            closeShell();
-        }
-    }
-
-    private RunOutcome followWithShell() throws InterruptedException {
-        following = true;
         int quiet = 0;
         while (true) {
             if (detached) {
@@ -150,37 +137,10 @@ final class RemoteAttempt {
     private record Step(RunOutcome outcome, boolean progressed, boolean more) {
     }
 
-    /**
-     * One look: through the look shell while following (opened at the first look, again after a reconnection),
-     * else, or when the shell fails, as a command of its own (whose errors say what went wrong).
-     */
-    private RunPoll.Look look(SshConnection c, long logOffset) throws IOException {
-        if (following && shellFailures < 2) {
-            try {
-                if (shell == null || !shell.usableOn(c)) {
-                    closeShell();
-                    shell = RunPoll.Shell.open(c, remoteRunDir, attempt);
-                }
-                return shell.look(state.journalOffset, logOffset);
-            } catch (IOException | RuntimeException e) {
-                closeShell();
-                shellFailures++; // twice, and this follow looks with a command each time, as before shells
-            }
-        }
-        return RunPoll.look(c, remoteRunDir, attempt, state.journalOffset, logOffset);
-    }
-
-    private void closeShell() {
-        if (shell != null) {
-            shell.close();
-            shell = null;
-        }
-    }
-
     private Step step() throws IOException {
         SshConnection c = host.connection();
         long logOffset = Files.exists(localLog) ? Files.size(localLog) : 0;
-        RunPoll.Look look = look(c, logOffset);
+        RunPoll.Look look = RunPoll.look(host, c, remoteRunDir, attempt, state.journalOffset, logOffset);
         if (state.unreachableSince != null) {
             state.unreachableSince = null;
             listener.output("[sortie] " + host.display() + " answers again");

@@ -37,24 +37,8 @@ final class RunPoll {
             "if [ \"$ol\" -gt 0 ]; then tail -c \"$ol\" \"$o\"; fi",
             "");
 
-    /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. One look, then exit. */
+    /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. */
     static final String SCRIPT = AgentLaunch.AGENT_ALIVE + "d=$1; n=$2; jo=$3; lo=$4; max=$5\n" + BODY + "exit 0";
-
-    /** The line after each answer of {@link #SERVE}: a reader that finds anything else there has lost the thread. */
-    static final String ANSWER_END = "sortie-look-end";
-
-    /**
-     * Positional parameters: run dir, attempt, max chunk. Answers looks for as long as its stdin stays open: each
-     * line "JOURNAL_OFFSET LOG_OFFSET" gets one look's answer, then {@link #ANSWER_END} on a line of its own.
-     */
-    static final String SERVE = AgentLaunch.AGENT_ALIVE + String.join("\n",
-            "d=$1; n=$2; max=$3",
-            "while read -r jo lo; do",
-            "  case \"$jo:$lo\" in *[!0-9:]*|:*|*:) exit 2;; esac",
-            "  {", // the look's commands read nothing from the requests' stdin
-            BODY + "  } </dev/null",
-            "  printf '%s\\n' " + ANSWER_END,
-            "done");
 
     /**
      * What one look found.
@@ -74,83 +58,16 @@ final class RunPoll {
     private RunPoll() {
     }
 
-    static Look look(SshConnection c, String runDir, int attempt, long journalOffset, long logOffset) throws IOException {
+    /** One look, through the host's shell when it answers (see {@link SshHost#call}). */
+    static Look look(SshHost host, SshConnection c, String runDir, int attempt, long journalOffset, long logOffset) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        SshConnection.Result r = c.exec(List.of("sh", "-c", SCRIPT, "sortie-poll", runDir, Integer.toString(attempt),
-                Long.toString(journalOffset), Long.toString(logOffset), Integer.toString(MAX_CHUNK)),
-                InputStream.nullInputStream(), out, TIMEOUT);
+        SshConnection.Result r = host.call(c, "sortie_look", List.of(runDir, Integer.toString(attempt),
+                Long.toString(journalOffset), Long.toString(logOffset), Integer.toString(MAX_CHUNK)), "", out, TIMEOUT, true);
         if (!r.ok()) {
             throw new IOException("looking at the run on " + c.target().display() + " failed (exit " + r.exitCode() + "): "
                     + r.stderr().strip());
         }
         return parse(out.toByteArray(), c.target().display());
-    }
-
-    /**
-     * A shell on the host that answers looks at one attempt ({@link #SERVE}): one process start for a whole follow
-     * instead of one per look (on a host whose ~/.bashrc does real work, each SSH command pays for it).
-     */
-    static final class Shell implements AutoCloseable {
-        private final SshConnection connection;
-        private final SshConnection.OpenCommand command;
-        private final java.io.BufferedInputStream in;
-
-        private Shell(SshConnection connection, SshConnection.OpenCommand command) {
-            this.connection = connection;
-            this.command = command;
-            this.in = new java.io.BufferedInputStream(command.stdout(), 1 << 16);
-        }
-
-        static Shell open(SshConnection c, String runDir, int attempt) throws IOException {
-            return new Shell(c, c.start(List.of("sh", "-c", SERVE, "sortie-looks", runDir, Integer.toString(attempt),
-                    Integer.toString(MAX_CHUNK)), TIMEOUT));
-        }
-
-        /** Whether it still answers over {@code c} (a reconnection needs a new shell). */
-        boolean usableOn(SshConnection c) {
-            return connection == c && command.isOpen();
-        }
-
-        /** One look; any failure leaves the shell unusable (close it; a one-shot look says what is wrong). */
-        Look look(long journalOffset, long logOffset) throws IOException {
-            command.stdin().write((journalOffset + " " + logOffset + "\n").getBytes(StandardCharsets.US_ASCII));
-            command.stdin().flush();
-            String where = connection.target().display();
-            ByteArrayOutputStream answer = new ByteArrayOutputStream();
-            String header = readLine(in, where);
-            answer.writeBytes(header.getBytes(StandardCharsets.US_ASCII));
-            answer.write('\n');
-            String[] h = header.trim().split(" ");
-            if (h.length != 7) {
-                throw new IOException("unexpected answer from " + where + " when looking at a run: " + header);
-            }
-            long body = Long.parseLong(h[3]) + Long.parseLong(h[4]) + Long.parseLong(h[5]);
-            answer.writeBytes(in.readNBytes((int) body));
-            String end = readLine(in, where);
-            if (!end.equals(ANSWER_END)) {
-                throw new IOException("the look at a run on " + where + " answered out of step");
-            }
-            return parse(answer.toByteArray(), where);
-        }
-
-        private static String readLine(InputStream in, String where) throws IOException {
-            StringBuilder sb = new StringBuilder();
-            for (int b = in.read(); b != '\n'; b = in.read()) {
-                if (b < 0) {
-                    throw new IOException("the look at a run on " + where + " ended early");
-                }
-                if (sb.length() > 200) {
-                    throw new IOException("unexpected answer from " + where + " when looking at a run: " + sb);
-                }
-                sb.append((char) b);
-            }
-            return sb.toString();
-        }
-
-        @Override
-        public void close() {
-            command.close();
-        }
     }
 
     static Look parse(byte[] bytes, String where) throws IOException {

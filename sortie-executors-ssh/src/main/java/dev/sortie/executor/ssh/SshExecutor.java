@@ -102,12 +102,16 @@ public final class SshExecutor implements DetachableExecutor {
         return launch(request, null);
     }
 
-    /** Logs in and makes sure the agent is on the host, while the caller snapshots the code; the launch reuses both. */
+    /**
+     * Logs in, makes sure the agent is on the host and opens the host's shell, while the caller snapshots the code;
+     * the launch reuses all three.
+     */
     @Override
     public void warmUp() {
         try {
             SshConnection c = host.connection();
             host.agentClasspath(c);
+            host.shell(c); // its login (and the host's ~/.bashrc) now, not at the launch
         } catch (IOException | RuntimeException e) {
             // the launch meets it again and says what to do
         }
@@ -173,9 +177,8 @@ public final class SshExecutor implements DetachableExecutor {
                 // itself; whatever the host lost (its remote_dir cleaned up) is sent again and the launch retried.
                 for (int tries = 0; agentPid == 0; tries++) {
                     try {
-                        agentPid = AgentLaunch.launch(c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(), slot,
-                                run.toJson(), marker, AgentLaunch.archiveName(layout, classpath, System.getenv("SORTIE_AGENT_CDS")),
-                                host.display());
+                        agentPid = AgentLaunch.launch(host, c, classpath, layout.runDir(exp.id()), exp.attempt(), layout.slots(),
+                                slot, run.toJson(), marker, AgentLaunch.archiveName(layout, classpath, System.getenv("SORTIE_AGENT_CDS")));
                     } catch (AgentLaunch.AgentMissingException gone) {
                         if (tries >= 2) {
                             throw gone;

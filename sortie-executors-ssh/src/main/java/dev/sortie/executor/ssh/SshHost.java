@@ -2,6 +2,7 @@ package dev.sortie.executor.ssh;
 
 import dev.sortie.core.store.BlobStore;
 import dev.sortie.core.util.Trace;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,6 +35,8 @@ final class SshHost implements AutoCloseable {
     private long lastFailureAt;
     private RemoteLayout layout;
     private String agentClasspath;
+    private HostShell shell;
+    private int shellFailures;
 
     SshHost(SshExecutor executor, Path stateDir, BlobStore store) {
         this.executor = executor;
@@ -173,11 +176,80 @@ final class SshHost implements AutoCloseable {
 
     /** Forgets the connection (it broke); the next {@link #connection()} opens a new one. */
     synchronized void drop() {
+        closeShell();
         if (connection != null) {
             connection.close();
         }
         connection = null;
         agentClasspath = null;
+    }
+
+    /**
+     * The host's shell for small commands over {@code c} ({@link HostShell}), opened if there is none; null once
+     * it failed twice in this process (the commands then run on their own, as they would without it).
+     */
+    synchronized HostShell shell(SshConnection c) {
+        if (shell != null && shell.usableOn(c)) {
+            return shell;
+        }
+        closeShell();
+        if (shellFailures >= 2) {
+            return null;
+        }
+        try {
+            shell = HostShell.open(c);
+            return shell;
+        } catch (IOException | RuntimeException e) {
+            shellFailures++;
+            return null;
+        }
+    }
+
+    private synchronized void shellFailed(HostShell failed) {
+        if (shell == failed) {
+            closeShell();
+        } else {
+            failed.close();
+        }
+        shellFailures++;
+    }
+
+    private synchronized void closeShell() {
+        if (shell != null) {
+            shell.close();
+            shell = null;
+        }
+    }
+
+    /**
+     * Runs one of {@link HostShell#FUNCTIONS} on the host: through the host's shell when it answers, else (or when it
+     * fails, or the inputs hold a newline) as a command of its own, {@code sh -c SCRIPT} with the same arguments.
+     * Either way the script gets its inputs as positional parameters and {@code input} on its stdin. A call that is
+     * not {@code repeatable} (a launch) is not run again when the shell lost its answer.
+     */
+    SshConnection.Result call(SshConnection c, String function, List<String> args, String input, java.io.OutputStream stdout,
+                              Duration timeout, boolean repeatable) throws IOException {
+        HostShell sh = HostShell.accepts(args, input) ? shell(c) : null;
+        if (sh != null) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try {
+                SshConnection.Result r = sh.call(function, args, input, out);
+                out.writeTo(stdout);
+                return r;
+            } catch (HostShell.NotSent e) {
+                shellFailed(sh);
+            } catch (IOException | RuntimeException e) {
+                shellFailed(sh);
+                if (!repeatable) {
+                    // it may have run: running it again could start a second agent
+                    throw new SshConnectionException(SshConnectionException.Kind.DISCONNECTED, "lost the answer of "
+                            + display() + " to " + function.replace('_', ' ') + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        List<String> argv = new ArrayList<>(List.of("sh", "-c", HostShell.FUNCTIONS.get(function), function.replace('_', '-')));
+        argv.addAll(args);
+        return c.exec(argv, new java.io.ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)), stdout, timeout);
     }
 
     /** Copies blobs of the host's store that the local store lacks into it. */
