@@ -37,6 +37,7 @@ final class HostShell implements AutoCloseable {
             + String.join("\n",
             "t=$(mktemp -d) || exit 1",
             "trap 'rm -rf \"$t\"' EXIT",
+            "trap 'exit 1' HUP INT TERM PIPE", // and so through the EXIT trap: no temp folder left behind
             "while IFS= read -r fn && IFS= read -r argc; do",
             "  case \"$fn\" in sortie_launch|sortie_look) ;; *) exit 2;; esac",
             "  case \"$argc\" in ''|*[!0-9]*) exit 2;; esac",
