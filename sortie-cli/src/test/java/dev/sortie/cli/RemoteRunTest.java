@@ -241,6 +241,32 @@ class RemoteRunTest {
     }
 
     @Test
+    void aKilledHostShellCostsNothing() throws Exception {
+        Path out = tmp.resolve("run.out");
+        Process p = project.spawn(out, "run", "-e", "box", "-S", "steps=10", "-S", "pause=0.3");
+        RunLifecycleTest.waitForText(out, "step=1", Duration.ofSeconds(60));
+        // the shell that answers this sortie's looks dies on the host (twice: then looks are commands of their own)
+        for (int i = 0; i < 2; i++) {
+            int found = new ProcessBuilder("pkill", "-9", "-f", "sortie-shell").start().waitFor();
+            if (i == 0) {
+                assertThat(found).as("a host shell answered the looks").isZero();
+            }
+            Thread.sleep(700);
+        }
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(Files.readString(out)).isZero();
+        Experiment done = only();
+        assertThat(done.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        try (Ledger l = ledger()) {
+            assertThat(l.series(done.id(), "loss")).hasSize(10);
+        }
+        String log = Files.readString(project.dir.resolve(".sortie/runs/" + done.id() + "/logs/attempt-1.log"), StandardCharsets.UTF_8);
+        for (int i = 0; i < 10; i++) {
+            assertThat(log).contains("step=" + i + "\n");
+        }
+    }
+
+    @Test
     void theRunSurvivesAKilledSortieAndIsCollectedByTheNextStatus() throws Exception {
         Path out = tmp.resolve("run.out");
         Process p = project.spawn(out, "run", "-e", "box", "-S", "steps=8", "-S", "pause=0.5");
