@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-import sun.misc.Signal;
 
 /**
  * Runs a prepared experiment while the user watches: output streams to stdout as it is written, Ctrl-C stops
@@ -44,9 +43,7 @@ final class Foreground {
                     + (exp.attempt() > 1 ? ", attempt " + exp.attempt() : ""));
         }
         AttemptControl control = new AttemptControl(GRACE);
-        Thread hook = new Thread(control::interruptAndWait, "sortie-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        Signal.handle(new Signal("INT"), s -> {
+        Interrupts interrupts = Interrupts.install("sortie", () -> {
             err.println();
             if (control.detached()) {
                 err.println("sortie: detaching from " + exp.name() + "; it goes on on " + exp.executor());
@@ -54,7 +51,7 @@ final class Foreground {
                 err.println("sortie: stopping " + exp.name() + " (SIGTERM, SIGKILL in " + GRACE.getSeconds() + "s)");
             }
             control.stop();
-        });
+        }, control::interruptAndWait);
         if (detach) {
             control.detach();
         }
@@ -84,11 +81,7 @@ final class Foreground {
         };
         Experiment done = service.runAttempt(prepared, console, control);
         progress.show("");
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // Already shutting down: the hook is running and waits for the record we just wrote.
-        }
+        interrupts.close();
         if (done.status() == ExperimentStatus.RUNNING) {
             if (!quiet) {
                 err.println("sortie: " + done.name() + " (" + done.id() + ") runs on " + done.executor()

@@ -22,7 +22,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
-import sun.misc.Signal;
 
 @Command(name = "queue", mixinStandardHelpOptions = true,
         description = {"The experiment queue: durable in the ledger, drained by workers ('sortie queue start').",
@@ -92,27 +91,21 @@ public final class QueueCommand {
             PrintStream err = System.err;
             Printer printer = new Printer(err, quiet);
             QueueWorker worker = new QueueWorker(service, executor, jobs, follow, printer);
-            int[] interrupts = {0};
-            Signal.handle(new Signal("INT"), s -> {
-                if (interrupts[0]++ == 0) {
+            int[] ctrlCs = {0};
+            Interrupts interrupts = Interrupts.install("sortie-queue", () -> {
+                if (ctrlCs[0]++ == 0) {
                     err.println("sortie: starting no more experiments; the running ones finish (Ctrl-C again stops them)");
                     worker.drain();
                 } else {
                     err.println("sortie: stopping the running experiments (they go back to the queue)");
                     new Thread(worker::shutdown, "sortie-queue-stop").start();
                 }
-            });
-            Thread hook = new Thread(worker::shutdown, "sortie-queue-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
+            }, worker::shutdown);
             long t0 = System.nanoTime();
             dev.sortie.core.util.Trace.cpu("queue start");
             QueueWorker.Progress p = worker.run();
             dev.sortie.core.util.Trace.cpu("queue drained");
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // shutting down already
-            }
+            interrupts.close();
             printer.end();
             err.println("sortie: queue " + (p.queued() == 0 ? "drained" : "left with " + p.queued() + " queued") + ": "
                     + p.succeeded() + " succeeded, " + p.failed() + " failed in " + Units.human(Duration.ofNanos(System.nanoTime() - t0)));
