@@ -125,6 +125,19 @@ public final class PoolExecutor implements DetachableExecutor {
 
     // ---------------------------------------------------------------- launch
 
+    /** Probes the hosts not heard from yet (login, GPUs) while the caller prepares the run; the launch uses what they found. */
+    @Override
+    public void warmUp() {
+        lock.lock();
+        try {
+            if (!closed) {
+                startProbes(table.claimProbes(clock.getAsLong()));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     @Override
     public DetachedExecution launch(LaunchRequest request) throws IOException {
         PoolLaunch launch = new PoolLaunch(request.listener());

@@ -96,6 +96,22 @@ class PoolExecutorTest {
     }
 
     @Test
+    void warmingUpProbesEveryHostOnceBeforeAnyLaunch() throws Exception {
+        FakeMember a = new FakeMember("a", List.of(0));
+        FakeMember b = new FakeMember("b", List.of());
+        PoolExecutor p = pool(2, null, a, b);
+        p.warmUp();
+        eventually(() -> a.probes.get() == 1 && b.probes.get() == 1, "both hosts probed");
+        eventually(() -> p.summary().unknown() == 0, "both hosts known to the pool");
+        p.warmUp(); // known now: not probed again
+        DetachedExecution e = p.launch(request(new Recorder()));
+        run(e, a, b).finish(ExperimentStatus.SUCCEEDED);
+        e.await();
+        assertThat(a.probes.get()).isEqualTo(1);
+        assertThat(b.probes.get()).isEqualTo(1);
+    }
+
+    @Test
     void eachRunSeesItsSlotsGpusItsSlotAndItsHost() throws Exception {
         FakeMember a = new FakeMember("a", List.of(0, 1, 2, 3));
         PoolExecutor p = pool(null, 2, a);
