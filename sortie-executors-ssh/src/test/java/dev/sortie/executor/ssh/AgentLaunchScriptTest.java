@@ -24,13 +24,18 @@ class AgentLaunchScriptTest {
     }
 
     Ran launch(Path bin, String slotsDir, String slot) throws Exception {
-        Path jar = tmp.resolve("agent/a.jar");
+        return launch(bin, "agent/a.jar", slotsDir, slot, "");
+    }
+
+    /** Runs the launch script with {@code bin} as PATH, a jar (empty: its content is not run here) and "{}" as run file. */
+    Ran launch(Path bin, String jarName, String slotsDir, String slot, String archive) throws Exception {
+        Path jar = tmp.resolve(jarName);
         Files.createDirectories(jar.getParent());
         if (!Files.exists(jar)) {
-            Files.write(jar, new byte[0]); // the script checks the classpath is there; its content is not run here
+            Files.write(jar, new byte[0]); // the script checks the classpath is there
         }
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch", jar.toString(),
-                tmp.resolve("runs/e1").toString(), "1", slotsDir, slot, "");
+                tmp.resolve("runs/e1").toString(), "1", slotsDir, slot, "", archive);
         pb.environment().clear();
         pb.environment().put("PATH", bin.toString());
         pb.redirectInput(ProcessBuilder.Redirect.PIPE);
@@ -135,22 +140,7 @@ class AgentLaunchScriptTest {
     }
 
     Ran launchWithArchive(Path bin, String archive) throws Exception {
-        Path jar = tmp.resolve("agent/a b.jar");
-        Files.createDirectories(jar.getParent());
-        if (!Files.exists(jar)) {
-            Files.write(jar, new byte[0]);
-        }
-        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", AgentLaunch.LAUNCH, "sortie-launch", jar.toString(),
-                tmp.resolve("runs/e1").toString(), "1", "", "", "", archive);
-        pb.environment().clear();
-        pb.environment().put("PATH", bin.toString());
-        Process p = pb.start();
-        p.getOutputStream().write("{}".getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        return new Ran(p.exitValue(), out, err);
+        return launch(bin, "agent/a b.jar", "", "", archive);
     }
 
     List<String> javaCalls() {
