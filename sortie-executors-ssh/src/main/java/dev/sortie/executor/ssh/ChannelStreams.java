@@ -41,7 +41,7 @@ final class ChannelStreams {
         }
         Activity activity = new Activity(idleTimeout);
         CappedBuffer err = new CappedBuffer(MAX_STDERR);
-        ChannelExec ch = session.createExecChannel(commandLine);
+        ChannelExec ch = SshConnection.newChannel(session, host, commandLine);
         ScheduledFuture<?> watchdog = null;
         try {
             ch.setErr(activity.watch(err));

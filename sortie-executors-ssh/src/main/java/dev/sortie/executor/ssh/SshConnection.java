@@ -54,6 +54,22 @@ public final class SshConnection implements AutoCloseable {
         return session.isOpen() && session.isAuthenticated();
     }
 
+    /**
+     * A channel for {@code commandLine}; on a connection that is closing (the host went away a moment ago) an
+     * {@link SshConnectionException} of kind {@code CLOSED}: the command certainly did not reach the host.
+     */
+    static ChannelExec newChannel(ClientSession session, String host, String commandLine) throws IOException {
+        try {
+            return session.createExecChannel(commandLine);
+        } catch (IOException | RuntimeException e) {
+            if (!session.isOpen()) {
+                throw new SshConnectionException(SshConnectionException.Kind.CLOSED, "the connection to " + host
+                        + " closed before " + abbreviate(commandLine) + " could start: " + e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
     /** Runs {@code argv} on the host, each argument quoted so it arrives literally; no stdin. */
     public Result exec(List<String> argv, Duration timeout) throws IOException {
         return execLine(ShellQuote.join(argv), timeout);
@@ -68,7 +84,7 @@ public final class SshConnection implements AutoCloseable {
     Result execLine(String commandLine, Duration timeout) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try (ChannelExec ch = session.createExecChannel(commandLine)) {
+        try (ChannelExec ch = newChannel(session, target.display(), commandLine)) {
             ch.setIn(new ByteArrayInputStream(new byte[0]));
             ch.setOut(out);
             ch.setErr(err);
@@ -181,7 +197,7 @@ public final class SshConnection implements AutoCloseable {
 
     /** Starts {@code argv} on the host (each argument quoted) and returns it running; see {@link OpenCommand}. */
     public OpenCommand start(List<String> argv, Duration openTimeout) throws IOException {
-        ChannelExec ch = session.createExecChannel(ShellQuote.join(argv));
+        ChannelExec ch = newChannel(session, target.display(), ShellQuote.join(argv));
         ch.setErr(java.io.OutputStream.nullOutputStream());
         try {
             ch.open().verify(openTimeout);

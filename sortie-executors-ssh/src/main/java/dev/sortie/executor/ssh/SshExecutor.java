@@ -140,25 +140,23 @@ public final class SshExecutor implements DetachableExecutor {
                 }
                 throw new dev.sortie.core.executor.HostUnavailableException(e.getMessage(), e);
             }
-            RemoteLayout layout = host.layout();
-            // Each step that writes to the host may find its disk full: the host's spare work folders go first.
-            String classpath = SpareFolders.withRoom(c, layout, () -> host.agentClasspath(c));
-            Trace.mark("agent ready on " + host.key());
+            HostReady ready;
+            try {
+                ready = ready(c, request);
+            } catch (SshConnectionException e) {
+                // Nothing was started yet: a host that went away meanwhile is "unavailable" (the queue keeps the
+                // experiment, a pool tries its other hosts), not a failed experiment.
+                if (!e.hostUnreachable()) {
+                    throw e;
+                }
+                throw new dev.sortie.core.executor.HostUnavailableException(e.getMessage(), e);
+            }
+            RemoteLayout layout = ready.layout();
+            String classpath = ready.classpath();
             List<CodeFile> files = request.code().files();
             RunListener listener = request.listener();
-            // A file list this machine synced to the host before is not asked about again: the launch checks its
-            // marker, and a host that lost it is synced then (see below).
-            String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
-            boolean known = host.knowsTree(tree);
-            if (!known) {
-                SpareFolders.withRoom(c, layout, () -> sync(c, layout, files, request));
-                host.rememberTree(tree);
-            }
-            Trace.mark("code synced");
-            List<String> restore = request.restore().stream().map(ArtifactRecord::hash).distinct().toList();
-            if (!restore.isEmpty()) {
-                SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
-            }
+            String tree = ready.tree();
+            boolean known = ready.known();
             AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
                     request.command(), request.environment(), files, request.files(), request.restore(), layout.root());
             try {
@@ -195,6 +193,10 @@ public final class SshExecutor implements DetachableExecutor {
                     }
                 }
             } catch (SshConnectionException e) {
+                if (e.kind() == SshConnectionException.Kind.CLOSED) {
+                    // the command never reached the host: nothing started there
+                    throw new dev.sortie.core.executor.HostUnavailableException(e.getMessage(), e);
+                }
                 // The connection broke while the agent was being started: it may run on the host now. Not "host
                 // down" (a pool would start the experiment again elsewhere): the attempt fails with the reason.
                 throw new IOException("lost the connection to " + host.display() + " while starting the agent; the run may have"
@@ -213,6 +215,33 @@ public final class SshExecutor implements DetachableExecutor {
             }
             throw e;
         }
+    }
+
+    /** What a launch found or made ready on the host before starting the agent. */
+    private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known) {
+    }
+
+    /** The agent installed, the code synced (unless this machine knows the host has it), checkpoints to resume from sent. */
+    private HostReady ready(SshConnection c, LaunchRequest request) throws IOException {
+        RemoteLayout layout = host.layout();
+        // Each step that writes to the host may find its disk full: the host's spare work folders go first.
+        String classpath = SpareFolders.withRoom(c, layout, () -> host.agentClasspath(c));
+        Trace.mark("agent ready on " + host.key());
+        List<CodeFile> files = request.code().files();
+        // A file list this machine synced to the host before is not asked about again: the launch checks its
+        // marker, and a host that lost it is synced then (see launch).
+        String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
+        boolean known = host.knowsTree(tree);
+        if (!known) {
+            SpareFolders.withRoom(c, layout, () -> sync(c, layout, files, request));
+            host.rememberTree(tree);
+        }
+        Trace.mark("code synced");
+        List<String> restore = request.restore().stream().map(ArtifactRecord::hash).distinct().toList();
+        if (!restore.isEmpty()) {
+            SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
+        }
+        return new HostReady(layout, classpath, tree, known);
     }
 
     private CodeSync.SyncResult sync(SshConnection c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {

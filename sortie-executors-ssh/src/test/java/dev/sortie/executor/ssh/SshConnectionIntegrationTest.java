@@ -62,6 +62,22 @@ class SshConnectionIntegrationTest {
     }
 
     @Test
+    void aCommandOnAConnectionThatClosedNeverStartsAndSaysSo() throws Exception {
+        SshConnection c = SshConnection.open(config(sshd.clientKey, false), sshd.paths(sshd.knownHostsLine()));
+        c.close();
+        for (org.junit.jupiter.api.function.Executable command : List.<org.junit.jupiter.api.function.Executable>of(
+                () -> c.exec(List.of("true"), java.time.Duration.ofSeconds(5)),
+                () -> c.exec(List.of("cat"), new java.io.ByteArrayInputStream(new byte[0]), java.io.OutputStream.nullOutputStream(),
+                        java.time.Duration.ofSeconds(5)),
+                () -> c.start(List.of("cat"), java.time.Duration.ofSeconds(5)))) {
+            SshConnectionException e = org.junit.jupiter.api.Assertions.assertThrows(SshConnectionException.class, command);
+            assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.CLOSED);
+            assertThat(e.hostUnreachable()).isTrue();
+            assertThat(e.getMessage()).contains("closed before");
+        }
+    }
+
+    @Test
     void refusesAnUnknownHostKeyAndSaysHowToAcceptIt() throws Exception {
         SshPaths paths = sshd.paths(null);
         assertThatThrownBy(() -> SshConnection.open(config(sshd.clientKey, false), paths))
