@@ -43,7 +43,15 @@ public final class SshConnection implements AutoCloseable {
      * that says what to fix.
      */
     public static SshConnection open(SshExecutorConfig config, SshPaths paths) throws SshConnectionException {
-        return new ConnectionOpener(config, paths, System.console()).open();
+        return open(config, paths, true);
+    }
+
+    /**
+     * Like {@link #open(SshExecutorConfig, SshPaths)}; without {@code mayAsk} a key with a passphrase is skipped
+     * rather than asked for on the terminal (a login in the background must not prompt between other output).
+     */
+    public static SshConnection open(SshExecutorConfig config, SshPaths paths, boolean mayAsk) throws SshConnectionException {
+        return new ConnectionOpener(config, paths, mayAsk ? System.console() : null).open();
     }
 
     public SshTarget target() {

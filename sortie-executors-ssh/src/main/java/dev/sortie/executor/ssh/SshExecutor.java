@@ -76,7 +76,12 @@ public final class SshExecutor implements DetachableExecutor {
 
     /** A new connection to the host; the caller closes it. */
     public SshConnection connect() throws SshConnectionException {
-        return SshConnection.open(config, paths);
+        return connect(true);
+    }
+
+    /** A new connection; without {@code mayAsk}, no passphrase is asked for (see {@link SshConnection#open}). */
+    SshConnection connect(boolean mayAsk) throws SshConnectionException {
+        return SshConnection.open(config, paths, mayAsk);
     }
 
     /** The host as it was when first probed by this executor (cached): GPUs decide a pool's slots. */
@@ -109,7 +114,9 @@ public final class SshExecutor implements DetachableExecutor {
     @Override
     public void warmUp() {
         try {
-            SshConnection c = host.connection();
+            // No passphrase prompt from here: it would land between the CLI's own lines; a key that needs one is
+            // asked for by the launch, which logs in again if this could not.
+            SshConnection c = host.connection(false);
             host.agentClasspath(c);
             host.shell(c); // its login (and the host's ~/.bashrc) now, not at the launch
         } catch (IOException | RuntimeException e) {

@@ -64,6 +64,11 @@ final class SshHost implements AutoCloseable {
 
     /** The live connection, opening one (and resolving the host's Sortie folder) if there is none. */
     synchronized SshConnection connection() throws IOException {
+        return connection(true);
+    }
+
+    /** {@link #connection()}; without {@code mayAsk}, no passphrase is asked for on the terminal. */
+    synchronized SshConnection connection(boolean mayAsk) throws IOException {
         if (connection != null && connection.isOpen()) {
             return connection;
         }
@@ -75,7 +80,7 @@ final class SshHost implements AutoCloseable {
         }
         SshConnection c;
         try {
-            c = executor.connect();
+            c = executor.connect(mayAsk);
         } catch (SshConnectionException e) {
             if (e.hostUnreachable()) {
                 lastFailure = e;

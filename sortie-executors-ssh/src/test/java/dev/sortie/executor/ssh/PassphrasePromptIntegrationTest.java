@@ -66,11 +66,15 @@ class PassphrasePromptIntegrationTest {
 
     /** Runs {@link PromptingLogin} in a pseudo-terminal, typing {@code typed} at each passphrase prompt. */
     private static String loginTyping(String typed) throws Exception {
+        return loginTyping(typed, "ask");
+    }
+
+    private static String loginTyping(String typed, String mode) throws Exception {
         SshPaths paths = paths();
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = ProcessHandle.current().info().command().orElse("java");
         String command = ShellQuote.join(List.of(java, "-cp", cp, PromptingLogin.class.getName(), paths.home().toString(),
-                paths.configFile().toString(), paths.knownHosts().toString(), "gpu-behind"));
+                paths.configFile().toString(), paths.knownHosts().toString(), "gpu-behind", mode));
         Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true).start();
         ByteArrayOutputStream seen = new ByteArrayOutputStream();
         int answered = 0;
@@ -104,6 +108,14 @@ class PassphrasePromptIntegrationTest {
         assertThat(out).contains("logged in as " + target.user);
         assertThat(prompts(out)).as(out).isEqualTo(1);
         assertThat(out).contains(PROMPT + " '" + key + "'").doesNotContain(PASSPHRASE);
+    }
+
+    @Test
+    void aLoginThatMayNotAskSkipsTheKeyWithoutAPromptEvenOnATerminal() throws Exception {
+        // the warm-up's login in the background: it must not print a prompt between the CLI's lines
+        String out = loginTyping(PASSPHRASE, "quiet");
+        assertThat(prompts(out)).as(out).isZero();
+        assertThat(out).contains("failed: [AUTH_FAILED]").doesNotContain("logged in");
     }
 
     @Test
