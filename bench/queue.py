@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import Commands, first_line
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
 SORTIE_LIB = os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")
@@ -48,38 +50,16 @@ BASE_ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@loc
                 GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0",
                 DVC_NO_ANALYTICS="1", DVC_STUDIO_OFFLINE="1")
 
-
-def log(msg):
-    print(f"[queue-bench] {msg}", file=sys.stderr, flush=True)
-
-
-def run(args, cwd, env=None, logfile=None, check=True):
-    """Runs a command noninteractively, its output appended to logfile (kept for diagnosis), not shown.
-
-    stderr goes to a file, never a pipe: `dvc queue start` leaves workers behind that inherit it, and reading
-    a pipe would wait for them.
-    """
-    with open(logfile or os.devnull, "ab") as out, tempfile.TemporaryFile() as err:
-        if logfile:
-            out.write(f"$ {shlex.join(args)}\n".encode())
-            out.flush()
-        p = subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        err.seek(0)
-        p.stderr = err.read()
-        out.write(p.stderr)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{shlex.join(args)} exited {p.returncode}: {first_line(p.stderr)}")
-    return p
+_commands = Commands(BASE_ENV, "queue-bench")
+log, run, capture = _commands.log, _commands.run, _commands.capture
 
 
-def first_line(stderr):
-    lines = [l.strip() for l in stderr.decode(errors="replace").splitlines() if l.strip()]
-    return lines[0] if lines else "no message"
 
 
-def capture(args, cwd, env=None):
-    return subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, check=True).stdout
+
+
+
+
 
 
 def git_repo(path, files):

@@ -47,6 +47,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import Commands
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
 SORTIE_LIB = os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")
@@ -64,6 +66,8 @@ for _k in list(BASE_ENV):
     if _k.startswith("SORTIE_") or _k.startswith("MLFLOW_TRACKING") or _k.startswith("DVC_STUDIO_TOKEN"):
         if _k != "SORTIE_JAVA_OPTS":
             BASE_ENV.pop(_k)
+_commands = Commands(BASE_ENV, "sdk-bench")
+log, run, capture = _commands.log, _commands.run, _commands.capture
 
 # The logging script, the same file for every row. It writes its timings to a file, never to stdout: Sortie
 # reads JSON lines on stdout as metrics.
@@ -140,28 +144,10 @@ elif lib == "dvclive":
 '''
 
 
-def log(msg):
-    print(f"[sdk-bench] {msg}", file=sys.stderr, flush=True)
 
 
-def run(args, cwd, env=None, logfile=None, check=True):
-    """Runs a command noninteractively, its output appended to logfile (kept for diagnosis), not shown."""
-    with open(logfile or os.devnull, "ab") as out, tempfile.TemporaryFile() as err:
-        if logfile:
-            out.write(f"$ {shlex.join(args)}\n".encode())
-            out.flush()
-        p = subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        err.seek(0)
-        p.stderr = err.read()
-        out.write(p.stderr)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{shlex.join(args)} exited {p.returncode}: {first_line(p.stderr)}")
-    return p
 
 
-def first_line(stderr):
-    lines = [l.strip() for l in stderr.decode(errors="replace").splitlines() if l.strip()]
-    return lines[0] if lines else "no message"
 
 
 def last_line(stderr):
@@ -170,9 +156,6 @@ def last_line(stderr):
     return lines[-1] if lines else "no message"
 
 
-def capture(args, cwd, env=None):
-    return subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, check=True).stdout
 
 
 def ensure_venv():

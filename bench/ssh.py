@@ -46,6 +46,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import Commands
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")  # main() points this at a copy in the work dir
 SORTIE_LIB = os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")
@@ -64,41 +66,18 @@ TRACE_LINE = re.compile(r"^\[trace\s+([\d.]+) ms ([^\]]*)\] (.*)$")
 PHASES = [("connected to", "connect"), ("agent ready on", "agent ready"), ("code synced", "code synced"),
           ("agent started", "agent started"), ("ended ", "ended"), ("recorded ", "recorded")]
 
-
-def log(msg):
-    print(f"[ssh-bench] {msg}", file=sys.stderr, flush=True)
-
-
-def run(args, cwd, env=None, logfile=None, check=True):
-    """Runs a command noninteractively; stdout and stderr go to logfile (kept for diagnosis) and p.stderr."""
-    with open(logfile or os.devnull, "ab") as out, tempfile.TemporaryFile() as err:
-        if logfile:
-            out.write(f"$ {shlex.join(args)}\n".encode())
-            out.flush()
-        # stderr to a file, never a pipe: a detached agent inheriting it would keep the pipe open.
-        p = subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        err.seek(0)
-        p.stderr = err.read()
-        out.write(p.stderr)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{shlex.join(args)} exited {p.returncode}: {first_line(p.stderr)}")
-    return p
+_commands = Commands(BASE_ENV, "ssh-bench")
+log, run, capture, timed = _commands.log, _commands.run, _commands.capture, _commands.timed
 
 
-def timed(args, cwd, env=None, logfile=None):
-    t = time.perf_counter()
-    p = run(args, cwd, env, logfile)
-    return time.perf_counter() - t, p
 
 
-def first_line(stderr):
-    lines = [l.strip() for l in stderr.decode(errors="replace").splitlines() if l.strip() and not l.startswith("[trace")]
-    return lines[0] if lines else "no message"
 
 
-def capture(args, cwd, env=None):
-    return subprocess.run(args, cwd=cwd, env=env or BASE_ENV, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, check=True).stdout
+
+
+
+
 
 
 def version_of(args):

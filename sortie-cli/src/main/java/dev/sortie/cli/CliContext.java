@@ -117,15 +117,7 @@ public final class CliContext implements AutoCloseable {
      */
     public void openSnapshotsInBackground() {
         paths();
-        Thread t = new Thread(() -> {
-            try {
-                snapshots();
-            } catch (RuntimeException e) {
-                // The caller's own snapshots() call reports the error.
-            }
-        }, "sortie-open-git");
-        t.setDaemon(true);
-        t.start();
+        inBackground("sortie-open-git", this::snapshots); // the caller's own snapshots() call reports an error
     }
 
     /**
@@ -138,13 +130,18 @@ public final class CliContext implements AutoCloseable {
         if (executor == null || !registry.has(executor)) {
             return;
         }
+        inBackground("sortie-warm-up", () -> registry.get(executor).warmUp()); // the launch reports an error
+    }
+
+    /** Start-up work that overlaps the caller's; its failures are left to the caller's own later call to report. */
+    private static void inBackground(String name, Runnable work) {
         Thread t = new Thread(() -> {
             try {
-                registry.get(executor).warmUp();
+                work.run();
             } catch (RuntimeException e) {
-                // the launch reports it
+                // reported by the caller's own call
             }
-        }, "sortie-warm-up");
+        }, name);
         t.setDaemon(true);
         t.start();
     }

@@ -15,9 +15,11 @@ final class AgentLaunch {
     static final String MAIN = "dev.sortie.agent.remote.AgentMain";
     /** Small and quick to start: the agent mostly waits; C1 alone starts faster and is plenty for parsing output. */
     static final String JVM_FLAGS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx1g";
-    /** Finds java as a login would: PATH, then JAVA_HOME; sets J or exits 127. */
-    static final String JAVA = "J=$(command -v java 2>/dev/null); "
-            + "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi; "
+    /** Finds java as a login would: PATH, then JAVA_HOME; sets J (empty when there is none). */
+    static final String FIND_JAVA = "J=$(command -v java 2>/dev/null); "
+            + "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi; ";
+    /** {@link #FIND_JAVA}, or exit 127 when there is none. */
+    static final String JAVA = FIND_JAVA
             + "if [ -z \"$J\" ]; then echo 'no java on PATH (nor in JAVA_HOME)' >&2; exit 127; fi; ";
     /**
      * A shell function: {@code agent_alive DIR N} succeeds if the agent started for attempt N of the run in DIR (its

@@ -57,8 +57,7 @@ public final class HostProbe {
                 "    printf '%s\\n' \"$G\" | sed 's/^/gpu=/'",
                 "  else R=$?; echo \"nvidia_smi_error=exit $R: $(printf '%s' \"$G\" | head -n 3 | tr '\\n' ' ')\"; fi",
                 "fi",
-                "J=$(command -v java 2>/dev/null)",
-                "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi",
+                AgentLaunch.FIND_JAVA, // java as the agent's launch finds it
                 "if [ -n \"$J\" ]; then echo \"java_path=$J\"; \"$J\" -version 2>&1 | head -n 1 | sed 's/^/java=/'; fi",
                 "echo end=1",
                 "");

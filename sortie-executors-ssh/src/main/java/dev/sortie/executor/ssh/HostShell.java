@@ -24,34 +24,37 @@ import java.util.Map;
  * ({@link #accepts}); the caller then runs the command on its own.
  */
 final class HostShell implements AutoCloseable {
-    /** The scripts the shell can run, by function name. */
+    /** The scripts the shell can run, by function name (a name may only hold letters and '_'). */
     static final Map<String, String> FUNCTIONS = Map.of(
             "sortie_launch", AgentLaunch.LAUNCH,
             "sortie_look", RunPoll.SCRIPT);
     static final String REPLY = "sortie-reply";
-
-    /** The shell: the functions, then a loop that answers calls until stdin closes. */
-    static final String SERVE = AgentLaunch.AGENT_ALIVE
-            + "sortie_launch() {\n" + AgentLaunch.LAUNCH + "\n}\n"
-            + "sortie_look() {\n" + RunPoll.SCRIPT + "\n}\n"
-            + String.join("\n",
-            "t=$(mktemp -d) || exit 1",
-            "trap 'rm -rf \"$t\"' EXIT",
-            "trap 'exit 1' HUP INT TERM PIPE", // and so through the EXIT trap: no temp folder left behind
-            "while IFS= read -r fn && IFS= read -r argc; do",
-            "  case \"$fn\" in sortie_launch|sortie_look) ;; *) exit 2;; esac",
-            "  case \"$argc\" in ''|*[!0-9]*) exit 2;; esac",
-            "  set --",
-            "  i=0",
-            "  while [ \"$i\" -lt \"$argc\" ]; do IFS= read -r a || exit 2; set -- \"$@\" \"$a\"; i=$((i + 1)); done",
-            "  IFS= read -r input || exit 2",
-            // a subshell: the scripts' own 'exit N' ends the call, not this loop
-            "  printf '%s' \"$input\" | (\"$fn\" \"$@\") >\"$t/o\" 2>\"$t/e\"; rc=$?",
-            "  printf '" + REPLY + " %s %s %s\\n' \"$rc\" $(($(wc -c <\"$t/o\"))) $(($(wc -c <\"$t/e\")))",
-            "  cat \"$t/o\" \"$t/e\"",
-            "done",
-            "");
     private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(30);
+
+    /** The shell: each script as a function, then a loop that answers calls until stdin closes. */
+    static final String SERVE = serve();
+
+    private static String serve() {
+        StringBuilder sb = new StringBuilder();
+        FUNCTIONS.forEach((name, script) -> sb.append(name).append("() {\n").append(script).append("\n}\n"));
+        return sb + String.join("\n",
+                "t=$(mktemp -d) || exit 1",
+                "trap 'rm -rf \"$t\"' EXIT",
+                "trap 'exit 1' HUP INT TERM PIPE", // and so through the EXIT trap: no temp folder left behind
+                "while IFS= read -r fn && IFS= read -r argc; do",
+                "  case \"$fn\" in " + String.join("|", new java.util.TreeSet<>(FUNCTIONS.keySet())) + ") ;; *) exit 2;; esac",
+                "  case \"$argc\" in ''|*[!0-9]*) exit 2;; esac",
+                "  set --",
+                "  i=0",
+                "  while [ \"$i\" -lt \"$argc\" ]; do IFS= read -r a || exit 2; set -- \"$@\" \"$a\"; i=$((i + 1)); done",
+                "  IFS= read -r input || exit 2",
+                // a subshell: the scripts' own 'exit N' ends the call, not this loop
+                "  printf '%s' \"$input\" | (\"$fn\" \"$@\") >\"$t/o\" 2>\"$t/e\"; rc=$?",
+                "  printf '" + REPLY + " %s %s %s\\n' \"$rc\" $(($(wc -c <\"$t/o\"))) $(($(wc -c <\"$t/e\")))",
+                "  cat \"$t/o\" \"$t/e\"",
+                "done",
+                "");
+    }
 
     private final SshConnection connection;
     private final SshConnection.OpenCommand command;

@@ -2,16 +2,15 @@ package dev.sortie.executor.ssh;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * One look at a remote attempt, in ONE command: whether its agent is alive, and what its journal and log hold
- * past the offsets this machine has (at most {@link #MAX_CHUNK} bytes of each per look). Every look is complete
- * on its own, so a dropped connection costs one look and nothing else.
+ * One look at a remote attempt, in ONE call (through the host's shell, see {@link HostShell}): whether its agent is
+ * alive, and what its journal and log hold past the offsets this machine has (at most {@link #MAX_CHUNK} bytes of
+ * each per look). Every look is complete on its own, so a dropped connection costs one look and nothing else.
  *
  * <p>The agent is alive if the pid it was started with ({@code agent-N.pid}, written by the launch) is still a
  * process whose command line is that agent's: a reused pid does not pass.
@@ -20,8 +19,9 @@ final class RunPoll {
     static final int MAX_CHUNK = 4 << 20;
     static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-    /** What a look does, with d (run dir), n (attempt), jo and lo (offsets), max (chunk) set: a header line, then the bytes. */
-    private static final String BODY = String.join("\n",
+    /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. A header line, then the bytes. */
+    static final String SCRIPT = AgentLaunch.AGENT_ALIVE + String.join("\n",
+            "d=$1; n=$2; jo=$3; lo=$4; max=$5",
             "j=\"$d/journal-$n.jsonl\"; l=\"$d/logs/attempt-$n.log\"; o=\"$d/agent-$n.out\"",
             "js=$(stat -c %s \"$j\" 2>/dev/null || echo -1)",
             "ls=$(stat -c %s \"$l\" 2>/dev/null || echo -1)",
@@ -35,10 +35,7 @@ final class RunPoll {
             "if [ \"$jl\" -gt 0 ]; then tail -c +$((jo + 1)) \"$j\" | head -c \"$jl\"; fi",
             "if [ \"$ll\" -gt 0 ]; then tail -c +$((lo + 1)) \"$l\" | head -c \"$ll\"; fi",
             "if [ \"$ol\" -gt 0 ]; then tail -c \"$ol\" \"$o\"; fi",
-            "");
-
-    /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. */
-    static final String SCRIPT = AgentLaunch.AGENT_ALIVE + "d=$1; n=$2; jo=$3; lo=$4; max=$5\n" + BODY + "exit 0";
+            "exit 0");
 
     /**
      * What one look found.
