@@ -5,28 +5,22 @@ import dev.sortie.core.util.Trace;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * One host as an ssh executor uses it: ONE multiplexed connection shared by every run and look (opened on first
- * use, reopened after a drop), the host's Sortie folder resolved once per connection, the agent installed once
- * per connection, and the remote steps every run needs (fetching blobs from the host's store, salvaging what a
+ * use, reopened after a drop), the host's Sortie folder resolved once per connection, the host's shell for small
+ * commands, the agent installed once per version (remembered in {@link HostMemory}), and the remote steps every run needs (fetching blobs from the host's store, salvaging what a
  * dead agent left, stopping runs of attempts given up on while the host was unreachable).
  */
 final class SshHost implements AutoCloseable {
     static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
     private final SshExecutor executor;
-    private final Path lostDir;
-    private final Path installedDir;
+    private final HostMemory memory;
     private final BlobStore store;
     /** How long a connect that found the host unreachable is taken as the answer for the next ones. */
     static final Duration RECENT_FAILURE = Duration.ofSeconds(3);
@@ -41,8 +35,7 @@ final class SshHost implements AutoCloseable {
     SshHost(SshExecutor executor, Path stateDir, BlobStore store) {
         this.executor = executor;
         this.store = store;
-        this.lostDir = stateDir == null ? null : stateDir.resolve("ssh-lost").resolve(sha1(executor.target().display()));
-        this.installedDir = stateDir == null ? null : stateDir.resolve("ssh-agents").resolve(sha1(executor.target().display()));
+        this.memory = new HostMemory(stateDir, executor.target().display());
     }
 
     /** The identity of the host in run handles: who to ask about a run. */
@@ -118,13 +111,9 @@ final class SshHost implements AutoCloseable {
         if (agentClasspath == null) {
             AgentBundle bundle = AgentBundle.current();
             String classpath = AgentInstall.classpath(layout, bundle.jars());
-            Path installed = installedDir == null ? null : installedDir.resolve(sha1(key() + "\n" + classpath));
-            if (installed == null || !Files.exists(installed)) {
+            if (!memory.installed(classpath)) {
                 classpath = AgentInstall.ensure(c, layout, bundle);
-                if (installed != null) {
-                    Files.createDirectories(installedDir);
-                    Files.writeString(installed, classpath, StandardCharsets.UTF_8);
-                }
+                memory.rememberInstall(classpath);
             }
             agentClasspath = classpath;
         }
@@ -133,49 +122,21 @@ final class SshHost implements AutoCloseable {
 
     /** Whether this machine remembers syncing a whole file list (by its tree id) into this host's remote_dir. */
     boolean knowsTree(String treeId) throws IOException {
-        return installedDir != null && Files.exists(treeNote(treeId));
+        return memory.knowsTree(layout().root(), treeId);
     }
 
-    void rememberTree(String treeId) {
-        if (installedDir == null) {
-            return;
-        }
-        try {
-            Path note = treeNote(treeId);
-            Files.createDirectories(note.getParent());
-            Files.writeString(note, "", StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            // a memory only: the next run asks the host instead
-        }
+    void rememberTree(String treeId) throws IOException {
+        memory.rememberTree(layout().root(), treeId);
     }
 
-    void forgetTree(String treeId) {
-        if (installedDir != null) {
-            try {
-                Files.deleteIfExists(treeNote(treeId));
-            } catch (IOException e) {
-                // next time the launch says it is gone again
-            }
-        }
-    }
-
-    /** One note per tree and remote_dir: another remote_dir on the same host is another cache. */
-    private Path treeNote(String treeId) throws IOException {
-        return installedDir.resolve("trees").resolve(sha1(layout().root() + "\n" + treeId));
+    void forgetTree(String treeId) throws IOException {
+        memory.forgetTree(layout().root(), treeId);
     }
 
     /** The launch found the agent gone from the host: upload it again (and forget that it was there). */
     synchronized String reinstallAgent(SshConnection c) throws IOException {
         agentClasspath = null;
-        if (installedDir != null && Files.isDirectory(installedDir)) {
-            try (Stream<Path> s = Files.list(installedDir)) {
-                for (Path p : s.toList()) {
-                    if (Files.isRegularFile(p)) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            }
-        }
+        memory.forgetInstalls();
         return agentClasspath(c);
     }
 
@@ -281,36 +242,17 @@ final class SshHost implements AutoCloseable {
         }
     }
 
-    /**
-     * Notes an attempt given up on because the host did not answer. If the host comes back with the attempt still
-     * going (a network cut, not a dead host), the next connection stops it: its experiment runs elsewhere now.
-     */
+    /** Notes an attempt given up on because the host did not answer (see {@link HostMemory#rememberLost}). */
     void rememberLost(String experimentId, int attempt) {
-        if (lostDir == null) {
-            return;
-        }
-        try {
-            Files.createDirectories(lostDir);
-            Files.writeString(lostDir.resolve(experimentId + "-" + attempt), experimentId + " " + attempt, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            // best effort: without the note a run that comes back runs to its end, collected by nobody
-        }
+        memory.rememberLost(experimentId, attempt);
     }
 
     private void stopLostRuns(SshConnection c) throws IOException {
-        if (lostDir == null || !Files.isDirectory(lostDir)) {
-            return;
-        }
-        List<Path> notes;
-        try (Stream<Path> s = Files.list(lostDir)) {
-            notes = s.toList();
-        }
-        for (Path note : notes) {
-            String[] f = Files.readString(note, StandardCharsets.UTF_8).trim().split(" ");
-            if (f.length == 2) {
-                AgentLaunch.requestStop(c, layout, f[0], Integer.parseInt(f[1]), Duration.ofSeconds(10));
+        for (HostMemory.LostAttempt lost : memory.lostAttempts()) {
+            if (lost.wellFormed()) {
+                AgentLaunch.requestStop(c, layout, lost.experimentId(), lost.attempt(), Duration.ofSeconds(10));
             }
-            Files.deleteIfExists(note);
+            memory.forgetLost(lost);
         }
     }
 
@@ -331,14 +273,6 @@ final class SshHost implements AutoCloseable {
 
     private static String stripSlash(String s) {
         return s.length() > 1 && s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
-    }
-
-    private static String sha1(String s) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(s.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Override
