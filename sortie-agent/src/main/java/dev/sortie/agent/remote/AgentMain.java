@@ -83,6 +83,10 @@ public final class AgentMain {
             WorkFolderReuse spares = new WorkFolderReuse(root.resolve("spare"));
             RunSupervisor supervisor;
             try {
+                String encoding = HostEncoding.problem(run);
+                if (encoding != null) {
+                    throw new IOException(encoding);
+                }
                 TaskConfig task = TaskSource.fromJson(run.task()).resolveRecorded(WorkSetup.workRoot(runDir))
                         .withParams(Params.of(JSON.convertValue(run.params(), Map.class)));
                 Map<String, String> env = new LinkedHashMap<>(run.environment());
