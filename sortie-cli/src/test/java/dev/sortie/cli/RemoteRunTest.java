@@ -198,6 +198,39 @@ class RemoteRunTest {
         assertThat(canary).doesNotExist();
     }
 
+    /** What the program saw, as hex of its bytes, and the locale variables of its environment (the host session's). */
+    static final String SHOW_BYTES = """
+            import os, sys
+            print("argv=" + os.fsencode(sys.argv[1]).hex(), "env=" + os.environb[b"SORTIE_PARAM_NAME"].hex(),
+                  "lang=" + str(os.environb.get(b"LANG")), "lc_all=" + str(os.environb.get(b"LC_ALL")))
+            for name in sorted(os.listdir(b".")):
+                if name.startswith(b"d"):
+                    print("file=" + name.hex(), "holds=" + open(name, "rb").read().hex())
+            """;
+
+    static String hex(String s) {
+        return java.util.HexFormat.of().formatHex(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void nonAsciiParamsReachTheProgramByteForByteOnAHostWithoutALocale() throws Exception {
+        project.write("show.py", SHOW_BYTES).commit();
+        TestProject.Result r = project.sortie("run", "-e", "box", "-S", "+name=dätä☃", "--", "python3", "show.py", "${name}");
+        assertThat(r.code()).as(r.err()).isZero();
+        // the host's session has no locale (sshd without PAM sets none): what made the agent's JVM ASCII
+        assertThat(r.out()).contains("lang=None lc_all=None");
+        assertThat(r.out()).contains("argv=" + hex("dätä☃") + " env=" + hex("dätä☃"));
+    }
+
+    @Test
+    void aCommittedFileWithANonAsciiNameIsSyncedAndReadOnAHostWithoutALocale() throws Exception {
+        project.write("show.py", SHOW_BYTES).write("dätä ☃.txt", "snow ☃\n").commit();
+        TestProject.Result r = project.sortie("run", "-e", "box", "-S", "+name=x", "--", "python3", "show.py", "${name}");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("lang=None lc_all=None");
+        assertThat(r.out()).contains("file=" + hex("dätä ☃.txt") + " holds=" + hex("snow ☃\n"));
+    }
+
     @Test
     void theAgentStartsFromAClassArchiveMadeOnTheHostAfterItsFirstRuns() throws Exception {
         for (int i = 0; i < 3; i++) {

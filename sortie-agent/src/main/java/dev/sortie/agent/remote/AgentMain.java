@@ -83,6 +83,10 @@ public final class AgentMain {
             WorkFolderReuse spares = new WorkFolderReuse(root.resolve("spare"));
             RunSupervisor supervisor;
             try {
+                String encoding = HostEncoding.problem(run);
+                if (encoding != null) {
+                    throw new IOException(encoding);
+                }
                 TaskConfig task = TaskSource.fromJson(run.task()).resolveRecorded(WorkSetup.workRoot(runDir))
                         .withParams(Params.of(JSON.convertValue(run.params(), Map.class)));
                 Map<String, String> env = new LinkedHashMap<>(run.environment());
@@ -98,7 +102,7 @@ public final class AgentMain {
                 String why = "could not prepare the run on " + Hosts.name() + ": " + e.getMessage();
                 Files.writeString(log, "[sortie] " + why + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                 journal.commandExited();
-                journal.write(new JournalRecord.End(new RunOutcome(ExperimentStatus.FAILED, null, why), Files.size(log)));
+                journal.endOnce(() -> new JournalRecord.End(new RunOutcome(ExperimentStatus.FAILED, null, why), Files.size(log)));
                 return 1;
             }
             CountDownLatch ended = new CountDownLatch(1);
@@ -122,7 +126,9 @@ public final class AgentMain {
                 outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, outcome.exitCode(),
                         "the agent on " + Hosts.name() + " was terminated (host shutting down?)");
             }
-            journal.write(new JournalRecord.End(outcome, Files.exists(log) ? Files.size(log) : 0));
+            RunOutcome last = outcome;
+            // not written if a salvage ended the journal already (it took this agent for dead): one end per attempt
+            journal.endOnce(() -> new JournalRecord.End(last, Files.exists(log) ? Files.size(log) : 0));
             Trace.mark("end written");
             ended.countDown();
             try {
@@ -162,24 +168,32 @@ public final class AgentMain {
         }
     }
 
-    /** Collects what an attempt whose agent died left (log metrics, SDK events, checkpoints, artifacts) and ends its journal. */
+    /**
+     * Collects what an attempt whose agent died left (log metrics, SDK events, checkpoints, artifacts) and ends its
+     * journal, unless the journal has an end already: an agent that wrote its end and exited just before it was
+     * found dead finished its run, and nothing is touched then.
+     */
     static int salvage(Path runDir, int attempt, long processGroup) throws IOException {
         Trace.mark("agent main");
         AgentRun run = AgentRun.fromJson(Files.readAllBytes(runFile(runDir, attempt)));
         Trace.mark("run file read");
-        if (processGroup > 0 && ProcessGroups.groupAlive(processGroup)) {
-            ProcessGroups.terminate(processGroup, DEFAULT_GRACE);
-        }
         Path log = logFile(runDir, attempt);
         try (JournalWriter journal = new JournalWriter(journalFile(runDir, attempt))) {
-            TaskConfig task = TaskSource.fromJson(run.task()).resolveRecorded(WorkSetup.workRoot(runDir))
-                    .withParams(Params.of(JSON.convertValue(run.params(), Map.class)));
             Path root = WorkSetup.workRoot(runDir);
-            Salvage.collect(new WorkFolders(task, root, root.resolve(task.workdir()).normalize()), log,
-                    WorkSetup.eventsFile(runDir, attempt), new LocalBlobStore(Path.of(run.root()).resolve("store")), journal);
-            journal.write(new JournalRecord.End(new RunOutcome(ExperimentStatus.INTERRUPTED, null,
-                    "the agent watching it on " + Hosts.name() + " died"), Files.exists(log) ? Files.size(log) : 0));
-            FileTrees.delete(root);
+            boolean salvaged = journal.endOnce(() -> {
+                if (processGroup > 0 && ProcessGroups.groupAlive(processGroup)) {
+                    ProcessGroups.terminate(processGroup, DEFAULT_GRACE);
+                }
+                TaskConfig task = TaskSource.fromJson(run.task()).resolveRecorded(root)
+                        .withParams(Params.of(JSON.convertValue(run.params(), Map.class)));
+                Salvage.collect(new WorkFolders(task, root, root.resolve(task.workdir()).normalize()), log,
+                        WorkSetup.eventsFile(runDir, attempt), new LocalBlobStore(Path.of(run.root()).resolve("store")), journal);
+                return new JournalRecord.End(new RunOutcome(ExperimentStatus.INTERRUPTED, null,
+                        "the agent watching it on " + Hosts.name() + " died"), Files.exists(log) ? Files.size(log) : 0);
+            });
+            if (salvaged) {
+                FileTrees.delete(root);
+            }
         }
         return 0;
     }

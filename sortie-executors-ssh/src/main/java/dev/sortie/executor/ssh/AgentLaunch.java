@@ -14,13 +14,31 @@ import java.util.List;
 final class AgentLaunch {
     static final String MAIN = "dev.sortie.agent.remote.AgentMain";
     /** Small and quick to start: the agent mostly waits; C1 alone starts faster and is plenty for parsing output. */
-    static final String JVM_FLAGS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx1g";
+    static final String JVM_FLAGS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx1g -Dfile.encoding=UTF-8";
     /** Finds java as a login would: PATH, then JAVA_HOME; sets J (empty when there is none). */
     static final String FIND_JAVA = "J=$(command -v java 2>/dev/null); "
             + "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi; ";
     /** {@link #FIND_JAVA}, or exit 127 when there is none. */
     static final String JAVA = FIND_JAVA
             + "if [ -z \"$J\" ]; then echo 'no java on PATH (nor in JAVA_HOME)' >&2; exit 127; fi; ";
+    /**
+     * Gives the agent's JVM a UTF-8 locale when the host's session has none (sshd sets no LANG without PAM, and
+     * many hosts set none): JDK 17 takes the charset of file names, argv and the environment it passes on
+     * (sun.jnu.encoding) from the locale alone, so in ASCII every non-ASCII param reached the program as '?' and a
+     * non-ASCII file name failed the run. The first UTF-8 locale the host has (C.UTF-8 on Debian, Ubuntu, glibc
+     * 2.35+), or C.UTF-8 untested where there is no {@code locale}. Only LC_CTYPE is set (LC_ALL only where the
+     * session forces one, which would override it): messages, collation and number formats stay the host's. The
+     * run's program inherits it, as Python's own locale coercion would set it.
+     */
+    static final String UTF8_LOCALE = String.join("\n",
+            "case $(locale charmap 2>/dev/null) in UTF-8|utf8|utf-8) ;; *)",
+            "  lu=C.UTF-8",
+            "  for lc in C.UTF-8 C.utf8 en_US.UTF-8 en_US.utf8; do",
+            "    case $(LC_ALL=$lc locale charmap 2>/dev/null) in UTF-8|utf8|utf-8) lu=$lc; break;; esac",
+            "  done",
+            "  if [ -n \"${LC_ALL-}\" ]; then LC_ALL=$lu; export LC_ALL; else LC_CTYPE=$lu; export LC_CTYPE; fi;;",
+            "esac",
+            "");
     /**
      * A shell function: {@code agent_alive DIR N} succeeds if the agent started for attempt N of the run in DIR (its
      * pid in {@code agent-N.pid}, written by the launch) is still that agent: a reused pid has another command line.
@@ -84,6 +102,7 @@ final class AgentLaunch {
             "cat > \"$d/run-$n.json.tmp\" && mv -f \"$d/run-$n.json.tmp\" \"$d/run-$n.json\" || exit " + EXIT_CANNOT_WRITE,
             "rm -f \"$d/stop-$n\" \"$d/journal-$n.jsonl\" \"$d/agent-$n.pid\" \"$d/agent-$n.out\"",
             JAVA,
+            UTF8_LOCALE,
             CDS, // before the slot's lock is taken: the archive's maker must not inherit it
             "if [ -n \"$sd\" ]; then",
             "  mkdir -p \"$sd\" || exit " + EXIT_CANNOT_WRITE,

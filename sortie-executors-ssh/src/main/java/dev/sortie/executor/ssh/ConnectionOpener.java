@@ -89,12 +89,22 @@ final class ConnectionOpener {
         ClientSession session = null;
         try {
             // a ProxyJump chain is connected and authenticated within this wait, hence the auth time on top
+            long started = System.nanoTime();
             session = client.connect(target.toHostConfigEntry(), null, null)
                     .verify(target.proxyJump() == null ? config.connectTimeout() : config.connectTimeout().plus(authTimeout))
                     .getSession();
+            SshConnectionException silent = awaitHandshake(target, session, target.proxyJump() == null
+                    ? config.connectTimeout().minusNanos(System.nanoTime() - started) : config.connectTimeout());
+            if (silent != null) {
+                session.close(true);
+                client.stop();
+                throw silent;
+            }
             session.setAttribute(UnixSocketAgentFactory.OFFER, agentKeysFor(target, resolver));
             session.auth().verify(authTimeout);
             return new SshConnection(target, client, session);
+        } catch (SshConnectionException e) {
+            throw e; // already says what happened
         } catch (IOException | RuntimeException e) {
             SshConnectionException clear = new ConnectFailure(target, paths, resolver, checker, files, agent).explain(session, e);
             if (session != null) {
@@ -105,6 +115,31 @@ final class ConnectionOpener {
         } finally {
             files.forgetPassphrases();
         }
+    }
+
+    /**
+     * Waits, within what is left of the connect timeout, for the host to speak SSH and agree keys. The connect
+     * future is done once TCP is up; without this wait a host that accepts the connection and never answers (a
+     * port forward to nothing, a tarpit, a service that is not sshd) was only given up on by the login's own
+     * timeout, after three connect timeouts in all, and reported as a plain time-out. Returns why it failed, or null.
+     */
+    private static SshConnectionException awaitHandshake(SshTarget target, ClientSession session, Duration left) {
+        Duration wait = left.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : left;
+        java.util.Set<ClientSession.ClientSessionEvent> events = session.waitFor(java.util.EnumSet.of(
+                ClientSession.ClientSessionEvent.WAIT_AUTH, ClientSession.ClientSessionEvent.AUTHED,
+                ClientSession.ClientSessionEvent.CLOSED), wait);
+        if (!events.contains(ClientSession.ClientSessionEvent.TIMEOUT) || events.contains(ClientSession.ClientSessionEvent.WAIT_AUTH)
+                || events.contains(ClientSession.ClientSessionEvent.AUTHED) || events.contains(ClientSession.ClientSessionEvent.CLOSED)) {
+            return null; // ready to log in, or closed: the login's failure says why
+        }
+        String where = target.display() + (target.proxyJump() != null ? " via ProxyJump " + target.proxyJump() : "");
+        String limit = dev.sortie.core.config.Units.human(wait);
+        return new SshConnectionException(SshConnectionException.Kind.TIMEOUT, session.getServerVersion() == null
+                ? "cannot connect to " + where + ": the host accepted the connection but never spoke SSH within " + limit
+                        + " (no SSH banner: is it sshd listening on port " + target.port() + ", or a port forward or firewall"
+                        + " that accepts and drops? check 'host:' and 'port:'; raise 'connect_timeout:' for slow links)"
+                : "cannot connect to " + where + ": it speaks SSH (" + session.getServerVersion() + ") but the key exchange did not"
+                        + " finish within " + limit + "; raise 'connect_timeout:' for slow links", null);
     }
 
     /** Fails early, before any network, when there is nothing to log in with. */

@@ -226,8 +226,8 @@ final class RemoteAttempt {
             if (!files.isEmpty()) {
                 listener.saved(files);
             }
-        } else if (r instanceof JournalRecord.End e) {
-            end = e;
+        } else if (r instanceof JournalRecord.End e && end == null) {
+            end = e; // the first end is the attempt's (a journal of an older agent may hold a salvage's second one)
         }
     }
 

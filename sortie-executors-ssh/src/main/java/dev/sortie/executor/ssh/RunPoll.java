@@ -23,11 +23,14 @@ final class RunPoll {
     static final String SCRIPT = AgentLaunch.AGENT_ALIVE + String.join("\n",
             "d=$1; n=$2; jo=$3; lo=$4; max=$5",
             "j=\"$d/journal-$n.jsonl\"; l=\"$d/logs/attempt-$n.log\"; o=\"$d/agent-$n.out\"",
-            "js=$(stat -c %s \"$j\" 2>/dev/null || echo -1)",
-            "ls=$(stat -c %s \"$l\" 2>/dev/null || echo -1)",
             "alive=0; launched=0",
             "if [ -r \"$d/agent-$n.pid\" ]; then launched=1; fi",
+            // life first, sizes after: the agent writes its end before it exits, so an agent found dead here left
+            // a complete journal to read. (The other way round, an agent that ended between the two would look
+            // dead with no end, and be salvaged: a second end, 'interrupted', after its own.)
             "if agent_alive \"$d\" \"$n\"; then alive=1; fi",
+            "js=$(stat -c %s \"$j\" 2>/dev/null || echo -1)",
+            "ls=$(stat -c %s \"$l\" 2>/dev/null || echo -1)",
             "jl=0; if [ \"$js\" -gt \"$jo\" ]; then jl=$((js - jo)); fi; if [ \"$jl\" -gt \"$max\" ]; then jl=$max; fi",
             "ll=0; if [ \"$ls\" -gt \"$lo\" ]; then ll=$((ls - lo)); fi; if [ \"$ll\" -gt \"$max\" ]; then ll=$max; fi",
             "ol=0; if [ \"$alive\" = 0 ] && [ -s \"$o\" ]; then ol=$(stat -c %s \"$o\"); if [ \"$ol\" -gt 4000 ]; then ol=4000; fi; fi",

@@ -234,7 +234,7 @@ final class SshHost implements AutoCloseable {
     /** Runs the agent's salvage on the host: kills the leftover process group, saves what the run left, ends its journal. */
     void salvage(SshConnection c, String experimentId, int attempt, long processGroup) throws IOException {
         String cp = agentClasspath(c);
-        SshConnection.Result r = c.exec(List.of("sh", "-c", AgentLaunch.JAVA + "exec \"$J\" " + AgentLaunch.JVM_FLAGS
+        SshConnection.Result r = c.exec(List.of("sh", "-c", AgentLaunch.JAVA + AgentLaunch.UTF8_LOCALE + "exec \"$J\" " + AgentLaunch.JVM_FLAGS
                         + " -cp \"$1\" " + AgentLaunch.MAIN + " salvage \"$2\" \"$3\" \"$4\"", "sortie-salvage", cp,
                 layout().runDir(experimentId), Integer.toString(attempt), Long.toString(processGroup)), COMMAND_TIMEOUT);
         if (!r.ok()) {
