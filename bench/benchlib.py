@@ -52,3 +52,49 @@ class Commands:
         """A command's stdout (it must succeed)."""
         return subprocess.run(args, cwd=cwd, env=env or self.base_env, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, check=True).stdout
+
+
+def load_average():
+    """The 1-minute load average, rounded: printed beside each figure (a loaded machine explains a slow one)."""
+    return round(os.getloadavg()[0], 2)
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def interleaved(rows, rounds, log=None):
+    """Measures rows in turn, round after round (A, B, C, A, B, C, ...), so a change in the machine's load falls
+    on every row alike instead of on whichever ran while it lasted; one pass per row times one run only.
+
+    rows: [(name, measure)] where measure(round_index) returns a dict of figures (or None to skip that round).
+    Returns {name: [dict, ...]}, one dict per round it ran, each with "round" and "load" (the load average as
+    the measurement started) added."""
+    out = {name: [] for name, _ in rows}
+    for i in range(rounds):
+        for name, measure in rows:
+            load = load_average()
+            if log:
+                log(f"round {i + 1}/{rounds}: {name} (load {load})")
+            r = measure(i)
+            if r is not None:
+                out[name].append(dict(r, round=i, load=load))
+    return out
+
+
+def paired_ratios(a, b, key):
+    """a[key] / b[key] for each round both ran (lists of interleaved()'s dicts): ratios of runs made side by side."""
+    by_round = {r["round"]: r for r in b}
+    return [r[key] / by_round[r["round"]][key] for r in a
+            if r["round"] in by_round and r.get(key) and by_round[r["round"]].get(key)]
+
+
+def work_dir(root, bench):
+    """This bench's own folder under bench/work (bench/work/BENCH): benches running at once do not meet."""
+    d = os.path.join(root, "bench", "work", bench)
+    os.makedirs(d, exist_ok=True)
+    return d

@@ -17,6 +17,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -69,8 +70,17 @@ def main():
     a = ap.parse_args()
     if not os.path.isdir(os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")):
         sys.exit("build Sortie first: mvn -q -DskipTests package")
-    shutil.rmtree(WORK, ignore_errors=True)
-    show_dir = os.path.join(WORK, "show")
+    # Its own folder (bench/work/foundation-*), removed at the end: other benches may be using bench/work.
+    os.makedirs(WORK, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="foundation-", dir=WORK)
+    try:
+        measure(a, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(a, work):
+    show_dir = os.path.join(work, "show")
     os.makedirs(show_dir)
     sh([SORTIE, "init"], show_dir)
     t = time.perf_counter()
@@ -81,7 +91,7 @@ def main():
     json_med, _ = timed([SORTIE, "show", "--json"], show_dir, a.runs)
     version_med, _ = timed([SORTIE, "--version"], show_dir, a.runs)
 
-    run_dir = os.path.join(WORK, "overhead")
+    run_dir = os.path.join(work, "overhead")
     os.makedirs(run_dir)
     sh(["git", "init", "-q"], run_dir)
     sh([SORTIE, "init"], run_dir)

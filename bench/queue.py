@@ -9,7 +9,13 @@
    `dvc queue start -j 2`, waited on until every task has ended (from DVC's task result files, confirmed by
    `dvc queue status`; see wait_dvc); checked with `dvc exp show --json`.
 
-Usage: python3 bench/queue.py [--count N] [--dvc-count M] [--dvc-timeout S] [--skip floor|sortie|dvc] [--json] [--keep]
+The rows are timed in turn, round after round (Sortie, floor, DVC, Sortie, floor, DVC, ...: --rounds, default 5;
+DVC, which takes minutes a round, in the first --dvc-rounds only, default 1), and each figure is the median of its
+rounds, with the load average as each round started beside it; Sortie/floor is the median of the ratios of the
+pairs timed side by side. (Timed once each, one after the other, one run's Sortie/floor moved from 0.77x to 3.04x.)
+
+Usage: python3 bench/queue.py [--count N] [--rounds R] [--dvc-rounds D] [--dvc-count M] [--dvc-timeout S]
+                              [--skip floor|sortie|dvc] [--json] [--keep]
 Build Sortie first (mvn -q -DskipTests package). Work happens in bench/work/queue-* (git-ignored), removed at
 the end unless --keep or something failed. Progress goes to stderr; the table (or --json) to stdout.
 """
@@ -26,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import Commands, first_line
+from benchlib import Commands, first_line, interleaved, median, paired_ratios
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
@@ -49,6 +55,10 @@ JOBS = 2
 BASE_ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost",
                 GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0",
                 DVC_NO_ANALYTICS="1", DVC_STUDIO_OFFLINE="1")
+# Every row's experiment prints as Python does when its output is a file or a pipe: one write per process. With
+# PYTHONUNBUFFERED=1 each print is two writes (the text, then the newline), and the floor's two commands, which
+# share one output file, interleave them (`metric=0.002metric=0.004`, then two newlines).
+BASE_ENV.pop("PYTHONUNBUFFERED", None)
 
 _commands = Commands(BASE_ENV, "queue-bench")
 log, run, capture = _commands.log, _commands.run, _commands.capture
@@ -109,7 +119,8 @@ def bench_floor(work, vals):
                        input="\n".join(vals).encode(), stdout=out, check=True)
         total = time.perf_counter() - t
     # The output does not say which lr made which line, so compare the sorted multisets.
-    got = sorted(float(l.split("=", 1)[1]) for l in open(out_path) if l.startswith("metric="))
+    # Read the values wherever they are (not line by line), in case writes were interleaved after all.
+    got = sorted(float(m) for m in re.findall(r"metric=(-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)", open(out_path).read()))
     want = sorted(2 * float(v) for v in vals)
     done = sum(1 for g, w in zip(got, want) if math.isclose(g, w, rel_tol=1e-9)) if len(got) == len(want) else 0
     return row("floor (`xargs -P 2`)", total, done, len(vals))
@@ -324,6 +335,8 @@ def main():
     ap.add_argument("--count", type=int, default=200, help="experiments per row (default 200)")
     ap.add_argument("--dvc-count", type=int, help="run DVC on this many only and extrapolate (default: --count)")
     ap.add_argument("--dvc-timeout", type=float, default=1800, help="stop DVC after this many seconds (default 1800)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the rows, interleaved (default 5)")
+    ap.add_argument("--dvc-rounds", type=int, default=1, help="rounds DVC runs in, the first ones (default 1)")
     ap.add_argument("--skip", action="append", choices=["floor", "sortie", "dvc"], default=[])
     ap.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (bench/work/queue-*)")
@@ -337,25 +350,48 @@ def main():
     versions = {"python": f"{platform.python_version()} ({PY})", "sortie": sortie_version(),
                 "dvc": "skipped", "git": capture(["git", "--version"], ROOT).strip(),
                 "cpus": os.cpu_count(), "load average at start": round(os.getloadavg()[0], 2)}
-    rows = {}
+
+    def in_round(i, name):
+        d = os.path.join(work, f"round-{i + 1}")
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    measures = []
+    if "sortie" not in a.skip:
+        measures.append(("sortie", lambda i: bench_sortie(in_round(i, "sortie"), vals)))
+    if "floor" not in a.skip:
+        measures.append(("floor", lambda i: bench_floor(in_round(i, "floor"), vals)))
+    if "dvc" not in a.skip:
+        measures.append(("dvc", lambda i: bench_dvc(in_round(i, "dvc"), vals[:dvc_count], a.count, a.dvc_timeout)
+                         if i < a.dvc_rounds else None))
     try:
         if "dvc" not in a.skip:
             versions["dvc"] = ensure_dvc()  # before any timing: pip must not compete for the CPU
-        if "floor" not in a.skip:
-            log(f"floor: {a.count} commands with xargs -P {JOBS}")
-            rows["floor"] = bench_floor(work, vals)
-        if "sortie" not in a.skip:
-            log(f"sortie: {a.count} experiments queued and drained with -j {JOBS}")
-            rows["sortie"] = bench_sortie(work, vals)
-        if "dvc" not in a.skip:
-            log(f"dvc {versions['dvc']}: {dvc_count} experiments queued and drained with -j {JOBS}")
-            rows["dvc"] = bench_dvc(work, vals[:dvc_count], a.count, a.dvc_timeout)
+        log(f"{a.count} experiments, {JOBS} at a time, {a.rounds} rounds of: " + ", ".join(n for n, _ in measures))
+        runs = interleaved(measures, a.rounds, log)
     except Exception:
         log(f"failed; work dir kept: {work}")
         raise
 
+    # Each row: its median round's figures (by total), every round's total and load beside them.
+    rows = {}
+    for name, rs in runs.items():
+        if not rs:
+            continue
+        totals = [r["total_s"] for r in rs if r["available"] and r["total_s"] is not None]
+        mid = median(totals)
+        r = dict(min(rs, key=lambda x: abs((x["total_s"] or 0) - (mid or 0))))
+        r.update(total_s=mid, per_exp_s=(mid / r["completed"]) if mid is not None and r["completed"] else None,
+                 rounds=[{"total_s": x["total_s"], "load": x["load"], "completed": x["completed"]} for x in rs],
+                 completed=min(x["completed"] for x in rs))
+        for key in ("queue_s", "drain_s"):  # Sortie's two steps: their own medians
+            if key in r:
+                r[key] = median([x.get(key) for x in rs])
+        rows[name] = r
+
     floor, sortie, dvc = rows.get("floor"), rows.get("sortie"), rows.get("dvc")
-    sf, ds = ratio(sortie, floor), ratio(dvc, sortie)
+    sf = median(paired_ratios(runs.get("sortie", []), runs.get("floor", []), "per_exp_s"))
+    ds = median(paired_ratios(runs.get("dvc", []), runs.get("sortie", []), "per_exp_s"))
     goals = [
         {"goal": "Sortie within 1.5x of the floor", "ratio": sf,
          "met": bool(sf is not None and sf <= 1.5 and complete(sortie) and complete(floor))},
@@ -363,17 +399,18 @@ def main():
          "met": bool(ds is not None and ds >= 10 and complete(sortie) and complete(dvc))},
     ]
     # A row that is not available (Sortie before its queue) is no failure of this run; nothing to look at.
-    all_ok = all(not r["available"] or r["completed"] == r["expected"] or "extrapolated_total_s" in r
-                 for r in rows.values())
+    all_ok = all(not x["available"] or x["completed"] == x["expected"] or "extrapolated_total_s" in x
+                 for rs in runs.values() for x in rs)
 
     if a.json:
-        print(json.dumps({"command": cmdline, "count": a.count, "jobs": JOBS, "versions": versions,
+        print(json.dumps({"command": cmdline, "count": a.count, "jobs": JOBS, "rounds": a.rounds, "versions": versions,
                           "rows": rows, "ratios": {"sortie_over_floor": sf, "dvc_over_sortie": ds},
                           "goals": goals}, indent=2))
     else:
-        print(f"Queue benchmark: {a.count} experiments, {JOBS} at a time\n")
-        print("| run | total wall s | experiments completed | wall s per experiment | notes |")
-        print("| --- | ---: | ---: | ---: | --- |")
+        print(f"Queue benchmark: {a.count} experiments, {JOBS} at a time; rows interleaved, {a.rounds} rounds; "
+              "each figure the median of its rounds\n")
+        print("| run | total wall s | experiments completed | wall s per experiment | each round: total s (load) | notes |")
+        print("| --- | ---: | ---: | ---: | --- | --- |")
         for r in rows.values():
             total = fmt(r["total_s"])
             if "queue_s" in r and r["available"]:
@@ -381,9 +418,10 @@ def main():
             if "extrapolated_total_s" in r:
                 total += f"; extrapolated to {a.count}: {r['extrapolated_total_s']:.0f}"
             note = "; ".join(x for x in [r.get("grid", ""), r["note"]] if x)
+            each = ", ".join(f"{fmt(x['total_s'])} ({x['load']})" for x in r["rounds"])
             print(f"| {r['name']} | {total} | {r['completed']} of {r.get('ran', r['expected'])} | "
-                  f"{fmt(r['per_exp_s'], '.3f')} | {note} |")
-        print(f"\nSortie/floor (per experiment): {fmt(sf)}{'x' if sf else ''}; "
+                  f"{fmt(r['per_exp_s'], '.3f')} | {each} | {note} |")
+        print(f"\nSortie/floor (per experiment, median of the rounds' pairs): {fmt(sf)}{'x' if sf else ''}; "
               f"DVC/Sortie (per experiment): {fmt(ds, '.1f')}{'x' if ds else ''}\n")
         for g in goals:
             print(f"- {g['goal']}: {'met' if g['met'] else 'not met'}"

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -137,25 +138,20 @@ class RunSupervisorTest {
     void stopReachesEveryProcessOfTheGroup() throws Exception {
         Path pidFile = dir.resolve("child.pid");
         RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "sleep 300 & echo $! > " + pidFile + "; wait")));
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) {
-            assertThat(System.nanoTime()).isLessThan(end);
-            Thread.sleep(20);
-        }
+        Awaitility.await("the child's pid").atMost(Duration.ofSeconds(20))
+                .until(() -> Files.exists(pidFile) && Files.readString(pidFile).endsWith("\n"));
         long child = Long.parseLong(Files.readString(pidFile).trim());
         s.stop(Duration.ofSeconds(5));
         RunOutcome o = s.await();
         assertThat(o.status()).isEqualTo(ExperimentStatus.STOPPED);
-        Thread.sleep(200);
-        assertThat(ProcessGroups.isAlive(child, null)).as("grandchild got the signal").isFalse();
+        Awaitility.await("the grandchild to end").atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(ProcessGroups.isAlive(child, null)).as("grandchild got the signal").isFalse());
     }
 
     @Test
     void processesThatIgnoreSigtermAreKilledAfterTheGrace() throws Exception {
         RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done")));
-        while (!lines.contains("ready")) {
-            Thread.sleep(20);
-        }
+        Awaitility.await("ready").atMost(Duration.ofSeconds(20)).until(() -> lines.contains("ready"));
         long t = System.nanoTime();
         s.stop(Duration.ofMillis(500));
         RunOutcome o = s.await();
@@ -176,11 +172,7 @@ class RunSupervisorTest {
     void checkpointsAreSavedWhileRunning() throws Exception {
         RunSupervisor s = start("run: x\ncheckpoints: ck/\ncheckpoint_interval: 1\n",
                 List.of(List.of("sh", "-c", "mkdir -p ck; echo 1 > ck/a; sleep 2.5; echo 2 > ck/a")));
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (saved.isEmpty()) {
-            assertThat(System.nanoTime()).as("a checkpoint saved before the end").isLessThan(end);
-            Thread.sleep(50);
-        }
+        Awaitility.await("a checkpoint saved before the end").atMost(Duration.ofSeconds(20)).until(() -> !saved.isEmpty());
         assertThat(s.await().status()).isEqualTo(ExperimentStatus.SUCCEEDED);
         assertThat(saved.stream().filter(a -> a.path().equals("ck/a")).count()).isEqualTo(2);
     }

@@ -88,11 +88,27 @@ public final class Main implements Runnable {
             err.println("See '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCodes.USAGE;
         });
+        cl.setExecutionStrategy(parsed -> {
+            rejectUnmatched(parsed);
+            return new CommandLine.RunLast().execute(parsed);
+        });
         try {
             return cl.execute(args);
         } finally {
             if (main.context != null) {
                 main.context.close();
+            }
+        }
+    }
+
+    /**
+     * Words no command takes are an error even with {@code --help}: picocli tolerates them when help is asked for,
+     * so {@code sortie serve --help} would print the main help and exit 0 instead of suggesting a command.
+     */
+    private static void rejectUnmatched(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (!p.unmatched().isEmpty()) {
+                throw new CommandLine.UnmatchedArgumentException(p.commandSpec().commandLine(), p.unmatched());
             }
         }
     }

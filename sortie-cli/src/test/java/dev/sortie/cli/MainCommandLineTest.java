@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sortie.cli.commands.RemoveCommand;
 import dev.sortie.cli.commands.RunCommand;
 import dev.sortie.cli.commands.ShowCommand;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /** Only the command a command line names is built; help and typos get every command. */
@@ -28,5 +31,34 @@ class MainCommandLineTest {
         assertThat(Main.commandLine(new Main(), "--help").getSubcommands()).hasSize(Main.COMMANDS.size() + 1) // rm: an alias
                 .containsKeys("init", "run", "show", "status", "logs", "stop", "retry", "remove", "executor", "help");
         assertThat(Main.commandLine(new Main(), "sow").getSubcommands()).containsKey("show");
+    }
+
+    @Test
+    void anUnknownCommandWithHelpIsAUsageErrorWithASuggestion() {
+        for (String[] args : new String[][] {{"sow", "--help"}, {"--help", "sow"}, {"-C", ".", "sow", "-h"}}) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            PrintStream oldOut = System.out;
+            PrintStream oldErr = System.err;
+            int code;
+            try {
+                System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+                System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+                code = Main.execute(args);
+            } finally {
+                System.setOut(oldOut);
+                System.setErr(oldErr);
+            }
+            assertThat(code).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("'sow'").contains("Did you mean").contains("show");
+            assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("Usage:");
+        }
+    }
+
+    @Test
+    void helpForAKnownCommandStillExitsZero() {
+        assertThat(Main.execute("show", "--help")).isZero();
+        assertThat(Main.execute("--help")).isZero();
+        assertThat(Main.execute("help", "run")).isZero();
     }
 }

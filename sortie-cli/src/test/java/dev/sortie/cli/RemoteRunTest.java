@@ -283,8 +283,15 @@ class RemoteRunTest {
             int found = new ProcessBuilder("pkill", "-9", "-f", "sortie-shell").start().waitFor();
             if (i == 0) {
                 assertThat(found).as("a host shell answered the looks").isZero();
+                // the next look starts a shell again (unless the run ended first): that one dies too
+                RunLifecycleTest.waitUntil("a new host shell", Duration.ofSeconds(30), () -> {
+                    try {
+                        return new ProcessBuilder("pgrep", "-f", "sortie-shell").start().waitFor() == 0 || !p.isAlive();
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
             }
-            Thread.sleep(700);
         }
         assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(Files.readString(out)).isZero();
@@ -379,7 +386,12 @@ class RemoteRunTest {
             Path out = tmp.resolve("run.out");
             Process p = project.spawn(out, "run", "-e", "dying", "-S", "steps=12", "-S", "pause=0.5");
             RunLifecycleTest.waitForText(out, "step=2", Duration.ofSeconds(60));
-            Thread.sleep(1200); // a checkpoint interval, so a checkpoint is collected before the host dies
+            // a checkpoint is collected before the host dies
+            RunLifecycleTest.waitUntil("a checkpoint collected", Duration.ofSeconds(60), () -> {
+                try (Ledger l = ledger()) {
+                    return l.artifacts(only().id()).stream().anyMatch(a -> a.kind() == ArtifactKind.CHECKPOINT);
+                }
+            });
             dying.kill();
             assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("sortie run gives up on the lost host").isTrue();
             String printed = Files.readString(out);

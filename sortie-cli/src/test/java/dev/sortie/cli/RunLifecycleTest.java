@@ -15,7 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -80,13 +82,7 @@ class RunLifecycleTest {
     }
 
     static void waitUntil(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
+        Awaitility.await(what).atMost(timeout).pollInterval(Duration.ofMillis(50)).until(condition::getAsBoolean);
     }
 
     @Test
@@ -290,8 +286,7 @@ class RunLifecycleTest {
             child = e.handle().pid();
         }
         p.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
-        p.waitFor();
-        Thread.sleep(300);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the killed sortie is gone").isTrue();
 
         TestProject.Result status = project.sortie("status");
         assertThat(status.code()).isZero();
@@ -342,7 +337,11 @@ class RunLifecycleTest {
                 return false;
             }
         });
-        Thread.sleep(1500); // let a checkpoint interval pass
+        waitUntil("a checkpoint saved", Duration.ofSeconds(60), () -> {
+            try (Ledger l = ledger()) {
+                return l.find("stoppable").map(e -> !l.artifacts(e.id()).isEmpty()).orElse(false);
+            }
+        });
         TestProject.Result stop = project.sortie("stop", "stoppable", "--grace", "5s");
         assertThat(stop.code()).isZero();
         assertThat(p.waitFor()).isEqualTo(1);

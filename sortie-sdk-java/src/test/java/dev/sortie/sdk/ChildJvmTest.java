@@ -7,11 +7,13 @@ import java.io.File;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,7 +56,12 @@ class ChildJvmTest {
             });
             listener.setDaemon(true);
             listener.start();
-            Thread.sleep(1500);
+            // the child has logged for more than a second
+            Awaitility.await("a second of steps").atMost(Duration.ofSeconds(60)).until(() -> {
+                synchronized (heard) {
+                    return !heard.isEmpty() && System.currentTimeMillis() - heard.get(0)[0] > 1000;
+                }
+            });
             long killedAt = System.currentTimeMillis();
             p.destroy(); // SIGTERM
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the child exits on SIGTERM").isTrue();

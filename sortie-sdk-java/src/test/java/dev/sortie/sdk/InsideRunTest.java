@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -276,10 +278,7 @@ class InsideRunTest {
     void flushesInTheBackgroundWithoutClose() throws Exception {
         try (Run run = start()) {
             run.log("loss", 0.5, 1);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (Events.completeLines(events) == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
+            Awaitility.await("a line flushed").atMost(Duration.ofSeconds(5)).until(() -> Events.completeLines(events) > 0);
             assertThat(Events.metric(Events.read(events), "loss")).containsExactly(0.5);
             run.log("loss", 0.4, 2);
             run.flush(); // and at once on flush()
@@ -295,13 +294,10 @@ class InsideRunTest {
             for (int i = 0; i < 9_999; i++) {
                 w.add("x", i, i);
             }
-            Thread.sleep(300);
-            assertThat(Events.completeLines(file)).isZero(); // not yet: the interval is an hour
+            // not yet: the interval is an hour
+            Awaitility.await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> Events.completeLines(file) == 0);
             w.add("x", 9_999, 9_999);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (Events.completeLines(file) < 10_000 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Awaitility.await("10000 lines").atMost(Duration.ofSeconds(10)).until(() -> Events.completeLines(file) >= 10_000);
             assertThat(Events.metric(Events.read(file), "x")).hasSize(10_000);
         } finally {
             w.close(null);

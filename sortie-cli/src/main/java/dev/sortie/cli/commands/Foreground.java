@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
 /**
  * Runs a prepared experiment while the user watches: output streams to stdout as it is written, Ctrl-C stops
  * the run (SIGTERM to it, SIGKILL after the grace period), and a SIGTERM or SIGHUP to sortie itself stops the
- * command and records the experiment as interrupted, so it can be resumed. A run on a remote host is detached
+ * command and records the experiment as interrupted, so it can be resumed (exit 1). A run on a remote host is detached
  * from instead: it goes on there, and any later sortie collects it.
  */
 final class Foreground {
@@ -82,6 +82,15 @@ final class Foreground {
         Experiment done = service.runAttempt(prepared, console, control);
         progress.show("");
         interrupts.close();
+        if (interrupts.terminated() && done.status() != ExperimentStatus.SUCCEEDED) {
+            // SIGTERM/SIGHUP: the run was interrupted (or, on a remote host, left running): exit 1 as the README says
+            if (!quiet) {
+                err.println(done.status() == ExperimentStatus.RUNNING
+                        ? "sortie: " + done.name() + " goes on on " + done.executor() + "; sortie was terminated"
+                        : summary(service, done));
+            }
+            return ExitCodes.EXPERIMENT_FAILED;
+        }
         if (done.status() == ExperimentStatus.RUNNING) {
             if (!quiet) {
                 err.println("sortie: " + done.name() + " (" + done.id() + ") runs on " + done.executor()

@@ -92,15 +92,20 @@ public final class QueueCommand {
             Printer printer = new Printer(err, quiet);
             QueueWorker worker = new QueueWorker(service, executor, jobs, follow, printer);
             int[] ctrlCs = {0};
+            java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
             Interrupts interrupts = Interrupts.install("sortie-queue", () -> {
                 if (ctrlCs[0]++ == 0) {
                     err.println("sortie: starting no more experiments; the running ones finish (Ctrl-C again stops them)");
                     worker.drain();
                 } else {
                     err.println("sortie: stopping the running experiments (they go back to the queue)");
+                    stopped.set(true);
                     new Thread(worker::shutdown, "sortie-queue-stop").start();
                 }
-            }, worker::shutdown);
+            }, () -> {
+                stopped.set(true);
+                worker.shutdown();
+            });
             long t0 = System.nanoTime();
             dev.sortie.core.util.Trace.cpu("queue start");
             QueueWorker.Progress p = worker.run();
@@ -109,7 +114,8 @@ public final class QueueCommand {
             printer.end();
             err.println("sortie: queue " + (p.queued() == 0 ? "drained" : "left with " + p.queued() + " queued") + ": "
                     + p.succeeded() + " succeeded, " + p.failed() + " failed in " + Units.human(Duration.ofNanos(System.nanoTime() - t0)));
-            return p.failed() == 0 ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
+            // Experiments stopped by a second Ctrl-C or a SIGTERM/SIGHUP: exit 1, "stopped or interrupted"
+            return p.failed() == 0 && !stopped.get() ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
         }
     }
 

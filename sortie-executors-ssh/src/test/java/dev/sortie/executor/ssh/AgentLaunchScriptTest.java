@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -100,11 +102,9 @@ class AgentLaunchScriptTest {
         Process holder = new ProcessBuilder("flock", slots.resolve("0.lock").toString(), "sleep", "30").start();
         try {
             Path lock = slots.resolve("0.lock");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!Files.exists(lock) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            Thread.sleep(200);
+            // held: a non-blocking flock of it fails
+            Awaitility.await("the slot's lock held").atMost(Duration.ofSeconds(10)).until(() -> Files.exists(lock)
+                    && new ProcessBuilder("flock", "-n", lock.toString(), "true").start().waitFor() == 1);
             Path bin = bin(true);
             Ran r = launch(bin, slots.toString(), "0");
             assertThat(r.code()).isEqualTo(AgentLaunch.EXIT_SLOT_BUSY);

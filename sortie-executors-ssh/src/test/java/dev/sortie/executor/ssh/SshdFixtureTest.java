@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -65,9 +66,8 @@ class SshdFixtureTest {
                 long detached = pid(c, "setsid sh -c 'sleep 302' >/dev/null 2>&1 < /dev/null & echo $!");
                 long clean = pid(c, "cd " + ShellQuote.quote(f.hostDir().toString())
                         + " || exit 1; setsid env -i /bin/sh -c 'sleep 303' >/dev/null 2>&1 < /dev/null & echo $!");
-                while (!Files.exists(pidFile) || !Files.readString(pidFile).endsWith("\n")) {
-                    Thread.sleep(20);
-                }
+                Awaitility.await("the session's pid").atMost(Duration.ofSeconds(30))
+                        .until(() -> Files.exists(pidFile) && Files.readString(pidFile).endsWith("\n"));
                 pids = List.of(Long.parseLong(Files.readString(pidFile).strip()), background, detached, clean);
                 for (long p : pids) {
                     assertThat(ProcessHandle.of(p)).as("pid " + p).isPresent();
