@@ -187,6 +187,42 @@ class PoolRunTest {
     }
 
     @Test
+    void aQueueWorkerSaysItWaitsForASlotAndWhichHostIsDownAndCountsTheWaitingRuns() throws Exception {
+        h1.kill();
+        try {
+            TestProject.Result q = project.sortie("run", "--queue", "-S", "n=1,2,3", "-S", "pause=3");
+            assertThat(q.code()).as(q.err()).isZero();
+            Path out = tmp.resolve("worker.out");
+            Process worker = project.spawn(out, "queue", "start", "-e", "gpus", "-j", "2");
+            try {
+                try {
+                    RunLifecycleTest.waitForText(out, "[sortie] waiting for a free slot on pool gpus: 1 of 1 busy, 1 host down (box1: ",
+                            Duration.ofSeconds(60));
+                    RunLifecycleTest.waitForText(out, "1 running, 1 waiting for a slot, 0 queued", Duration.ofSeconds(30));
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "; the worker printed:\n" + Files.readString(out), e);
+                }
+                h1.restart();
+                assertThat(worker.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as("the worker drains the queue").isTrue();
+            } finally {
+                worker.destroyForcibly().waitFor();
+            }
+            String printed = Files.readString(out, StandardCharsets.UTF_8);
+            assertThat(worker.exitValue()).as(printed).isZero();
+            // said once per change, not once per waiting run
+            List<String> waits = printed.lines().filter(l -> l.contains("waiting for a free slot")).toList();
+            for (int i = 1; i < waits.size(); i++) {
+                assertThat(waits.get(i)).as(printed).isNotEqualTo(waits.get(i - 1));
+            }
+            assertThat(all()).hasSize(3).allSatisfy(e -> assertThat(e.status()).as(e.name() + ": " + e.error()).isEqualTo(ExperimentStatus.SUCCEEDED));
+        } finally {
+            if (!h1.isRunning()) {
+                h1.restart();
+            }
+        }
+    }
+
+    @Test
     void aHostThatDiesMidRunLosesItsRunWhichIsRequeuedOntoTheOtherHostAndResumed() throws Exception {
         // the run keeps a checkpoint (its step); a resumed attempt starts after it
         project.write("steps.sh", """

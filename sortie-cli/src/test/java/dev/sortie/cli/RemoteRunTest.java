@@ -453,6 +453,142 @@ class RemoteRunTest {
         }
     }
 
+    /** A host of its own for a test that takes it down: sshd killed (and brought back), lost_after short. */
+    SshdFixture hostToTakeDown(String name, String... extra) throws Exception {
+        SshdFixture h = hosts.add();
+        List<String> settings = new java.util.ArrayList<>(List.of("keepalive: 1s", "connect_timeout: 2s"));
+        settings.addAll(List.of(extra));
+        project.write(".sortie/config.yaml", project.read(".sortie/config.yaml")
+                + SshHosts.executor(name, h, h.hostDir(), settings.toArray(new String[0])));
+        return h;
+    }
+
+    /** Waits until the experiment's first metrics were collected, so its run is going on the host. */
+    void waitForMetrics(Experiment exp, int points) throws InterruptedException {
+        RunLifecycleTest.waitUntil(points + " metric points", Duration.ofSeconds(60), () -> {
+            project.sortie("status");
+            try (Ledger l = ledger()) {
+                return l.series(exp.id(), "loss").size() >= points;
+            }
+        });
+    }
+
+    @Test
+    void aStopWhileTheHostIsDownIsDeliveredWhenItAnswersAndTheRunIsCollected() throws Exception {
+        SshdFixture h = hostToTakeDown("flaky", "lost_after: 10m");
+        try {
+            assertThat(project.sortie("run", "-e", "flaky", "--detach", "-S", "steps=400", "-S", "pause=0.2").code()).isZero();
+            Experiment exp = only();
+            waitForMetrics(exp, 3);
+            h.killSshdOnly(); // the agent and its run go on, nobody can reach them
+            TestProject.Result stop = project.sortie("stop", exp.name());
+            assertThat(stop.code()).as(stop.err()).isEqualTo(3);
+            assertThat(stop.err()).contains("cannot be reached").contains("will be delivered when it answers");
+            Experiment pending = only();
+            assertThat(pending.status()).as("not stopped: the stop did not reach the host").isEqualTo(ExperimentStatus.RUNNING);
+            assertThat(pending.error()).startsWith("stop requested");
+            assertThat(project.sortie("status").out()).contains("stop pending");
+            assertThat(pythonRunning(exp.id())).as("the run goes on on the host").isTrue();
+            h.resume();
+            RunLifecycleTest.waitUntil("the stop delivered and the run's end collected", Duration.ofSeconds(60), () -> {
+                project.sortie("status");
+                return only().status().isTerminal();
+            });
+            Experiment done = only();
+            assertThat(done.status()).as(done.error()).isEqualTo(ExperimentStatus.STOPPED);
+            assertThat(done.error()).isEqualTo("stopped by user");
+            RunLifecycleTest.waitUntil("the command to be gone", Duration.ofSeconds(30), () -> !pythonRunning(exp.id()));
+            String log = Files.readString(project.dir.resolve(".sortie/runs/" + done.id() + "/logs/attempt-1.log"), StandardCharsets.UTF_8);
+            try (Ledger l = ledger()) {
+                int points = l.series(done.id(), "loss").size();
+                assertThat(points).isGreaterThan(3);
+                // every step the run printed was collected, the ones while the host was away included
+                assertThat(log.lines().filter(x -> x.startsWith("loss=")).count()).isEqualTo(points);
+                assertThat(l.artifacts(done.id())).anySatisfy(a -> assertThat(a.kind()).isEqualTo(ArtifactKind.CHECKPOINT));
+            }
+        } finally {
+            if (!h.isRunning()) {
+                h.restart();
+            }
+        }
+    }
+
+    @Test
+    void aStopWhileTheHostIsDownKeepsTheRealEndOfARunThatFinishedMeanwhile() throws Exception {
+        SshdFixture h = hostToTakeDown("flaky", "lost_after: 10m");
+        try {
+            assertThat(project.sortie("run", "-e", "flaky", "--detach", "-S", "steps=30", "-S", "pause=0.2").code()).isZero();
+            Experiment exp = only();
+            waitForMetrics(exp, 2);
+            h.killSshdOnly();
+            TestProject.Result stop = project.sortie("stop", exp.name());
+            assertThat(stop.code()).as(stop.err()).isEqualTo(3);
+            assertThat(only().status()).isEqualTo(ExperimentStatus.RUNNING);
+            // the run finishes on the host while nobody can reach it
+            RunLifecycleTest.waitUntil("the run to finish on the host", Duration.ofSeconds(60), () -> !pythonRunning(exp.id()));
+            h.resume();
+            TestProject.Result status = project.sortie("status");
+            assertThat(status.code()).as(status.err()).isZero();
+            Experiment done = only();
+            assertThat(done.status()).as(done.error()).isEqualTo(ExperimentStatus.SUCCEEDED);
+            assertThat(done.exitCode()).isZero();
+            String log = Files.readString(project.dir.resolve(".sortie/runs/" + done.id() + "/logs/attempt-1.log"), StandardCharsets.UTF_8);
+            for (int i = 0; i < 30; i++) {
+                assertThat(log).contains("step=" + i + "\n");
+            }
+            try (Ledger l = ledger()) {
+                assertThat(l.series(done.id(), "loss")).hasSize(30);
+                assertThat(l.artifacts(done.id())).anySatisfy(a -> assertThat(a.path()).isEqualTo("model.bin"));
+            }
+        } finally {
+            if (!h.isRunning()) {
+                h.restart();
+            }
+        }
+    }
+
+    @Test
+    void statusAndLogsFSayAHostIsDownAndDeclareItsRunLostAfterLostAfter() throws Exception {
+        SshdFixture h = hostToTakeDown("dying", "lost_after: 4s");
+        try {
+            assertThat(project.sortie("run", "-e", "dying", "--detach", "-S", "steps=400", "-S", "pause=0.2").code()).isZero();
+            Experiment exp = only();
+            waitForMetrics(exp, 3);
+            h.kill(); // sshd and everything it started: the host is gone
+            Path out = tmp.resolve("logs.out");
+            Process logs = project.spawn(out, "logs", "-f", exp.name());
+            try {
+                RunLifecycleTest.waitForText(out, "[sortie] waiting for dying", Duration.ofSeconds(30));
+                RunLifecycleTest.waitUntil("status to say the host cannot be reached", Duration.ofSeconds(30), () -> {
+                    long t0 = System.nanoTime();
+                    TestProject.Result status = project.sortie("status");
+                    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+                    assertThat(took).as("status answers within about one connect timeout").isLessThan(Duration.ofSeconds(8));
+                    // (logs -f may be collecting at that moment: then this status leaves the run to it)
+                    return status.err().contains("dying") && status.err().contains("cannot be reached since")
+                            && status.out().contains("unreachable") && only().status() == ExperimentStatus.RUNNING;
+                });
+                RunLifecycleTest.waitUntil("the run declared lost", Duration.ofSeconds(60), () -> {
+                    project.sortie("status");
+                    return only().status().isTerminal();
+                });
+                Experiment lost = only();
+                assertThat(lost.status()).isEqualTo(ExperimentStatus.INTERRUPTED);
+                assertThat(lost.error()).contains("lost");
+                assertThat(logs.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("logs -f ends when the run is lost").isTrue();
+                String printed = Files.readString(out);
+                assertThat(printed.split("waiting for dying", -1)).as("said once: " + printed).hasSize(2);
+                assertThat(printed).contains("interrupted");
+            } finally {
+                logs.destroyForcibly().waitFor();
+            }
+        } finally {
+            if (!h.isRunning()) {
+                h.restart();
+            }
+        }
+    }
+
     /** Whether a process of the experiment still runs (its environment names it). */
     static boolean pythonRunning(String experimentId) {
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {

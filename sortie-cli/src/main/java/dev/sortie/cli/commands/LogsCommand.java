@@ -1,11 +1,14 @@
 package dev.sortie.cli.commands;
 
 import dev.sortie.agent.LogTailer;
+import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.model.Experiment;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,6 +37,7 @@ public final class LogsCommand extends ContextCommand {
         }
         Path log = service.paths().logFile(exp.id(), n);
         PrintStream out = out();
+        String waitingFor = null;
         try (LogTailer tailer = new LogTailer(log, 0)) {
             tailer.pump(out::println);
             while (follow && !exp.status().isTerminal() && n == exp.attempt()) {
@@ -42,8 +46,21 @@ public final class LogsCommand extends ContextCommand {
                 out.flush();
                 // A run on a remote host is collected as it goes (its log mirrored here), whoever launched it.
                 exp = service.refresh(exp);
+                // Its host not answering is said once, and its return once: the follow ends if it is declared lost.
+                Optional<DetachableExecutor.HostSilence> silence = service.silence(exp.id());
+                if (silence.isPresent() && waitingFor == null) {
+                    waitingFor = silence.get().display();
+                    err().println("[sortie] waiting for " + waitingFor + ": it cannot be reached (" + silence.get().reason()
+                            + "); the run is declared lost after " + Units.human(silence.get().lostAfter()) + " without an answer");
+                } else if (silence.isEmpty() && waitingFor != null && !exp.status().isTerminal()) {
+                    err().println("[sortie] " + waitingFor + " answers again");
+                    waitingFor = null;
+                }
             }
             tailer.drain(out::println);
+        }
+        if (follow && exp.status().isTerminal() && waitingFor != null) {
+            err().println("[sortie] " + exp.name() + " " + exp.status().label() + (exp.error() == null ? "" : ": " + exp.error()));
         }
         out.flush();
         if (!Files.exists(log) && !follow) {

@@ -127,6 +127,7 @@ public final class QueueCommand {
         private long lastLine;
         private String last = "";
         private String lastWait;
+        private String lastSlotWait;
 
         Printer(PrintStream err, boolean quiet) {
             this.err = err;
@@ -161,6 +162,17 @@ public final class QueueCommand {
             err.println("sortie: executor " + executor + " cannot start runs now (" + why + "); its experiments stay queued, trying again");
         }
 
+        /** The pool's line, once per change (several launches waiting at once say the same). */
+        @Override
+        public synchronized void waitingForSlot(String message) {
+            if (quiet || message.equals(lastSlotWait)) {
+                return;
+            }
+            lastSlotWait = message;
+            clear();
+            err.println(message);
+        }
+
         @Override
         public synchronized void recovered(Experiment e) {
             clear();
@@ -170,7 +182,8 @@ public final class QueueCommand {
 
         @Override
         public synchronized void progress(QueueWorker.Progress p) {
-            String line = "queue: " + p.done() + " done (" + p.failed() + " failed), " + p.running() + " running, " + p.queued() + " queued"
+            String line = "queue: " + p.done() + " done (" + p.failed() + " failed), " + p.running() + " running, "
+                    + (p.waiting() > 0 ? p.waiting() + " waiting for a slot, " : "") + p.queued() + " queued"
                     + (p.draining() ? ", draining" : "");
             long now = System.nanoTime();
             if (terminal) {

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sortie.cli.output.Cells;
 import dev.sortie.cli.output.Table;
+import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.engine.PendingStop;
+import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import java.time.Instant;
@@ -29,12 +32,13 @@ public final class StatusCommand extends ContextCommand {
     public Integer call() throws Exception {
         ExperimentService service = context().service();
         List<Experiment> changed = service.reconcile();
+        List<DetachableExecutor.HostSilence> silent = service.silentHosts();
         List<Experiment> inFlight = service.ledger().listByStatus(List.of(ExperimentStatus.RUNNING, ExperimentStatus.QUEUED));
         Instant now = Instant.now();
         Table table = new Table(List.of("name", "status", "executor", "host", "pid", "started", "duration", "metrics"));
         for (Experiment e : inFlight) {
             Map<String, Double> m = new TreeMap<>(service.ledger().latestMetrics(e.id()));
-            table.add(List.of(e.name(), e.status().label(), e.executor(), e.handle() == null ? "" : e.handle().host(),
+            table.add(List.of(e.name(), statusCell(e), e.executor(), e.handle() == null ? "" : e.handle().host(),
                     e.handle() == null || e.handle().pid() == 0 ? "" : e.handle().pid(),
                     e.startedAt() == null ? "" : e.startedAt(), e.duration(now) == null ? "" : e.duration(now),
                     m.entrySet().stream().map(x -> x.getKey() + "=" + Cells.number(x.getValue())).collect(Collectors.joining(" "))));
@@ -51,6 +55,7 @@ public final class StatusCommand extends ContextCommand {
                 m.put("id", e.id());
                 m.put("name", e.name());
                 m.put("status", e.status().label());
+                PendingStop.of(e).ifPresent(p -> m.put("stop", p.delivered() ? "delivered" : "pending"));
                 m.put("executor", e.executor());
                 m.put("host", e.handle() == null ? null : e.handle().host());
                 m.put("pid", e.handle() == null ? null : e.handle().pid());
@@ -66,6 +71,15 @@ public final class StatusCommand extends ContextCommand {
                 m.put("type", i.type());
                 m.put("host", i.host());
                 m.put("running", i.running());
+                m.put("state", i.state());
+                return m;
+            }).toList());
+            doc.put("unreachable", silent.stream().map(h -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("host", h.host());
+                m.put("since", h.since() == null ? null : h.since().toString());
+                m.put("reason", h.reason());
+                m.put("lost_after_seconds", h.lostAfter() == null ? null : h.lostAfter().toSeconds());
                 return m;
             }).toList());
             doc.put("interrupted_now", changed.stream().map(Experiment::name).toList());
@@ -75,6 +89,9 @@ public final class StatusCommand extends ContextCommand {
         for (Experiment e : changed) {
             err().println(changeLine(e));
         }
+        for (DetachableExecutor.HostSilence h : silent) {
+            err().println(silenceLine(h, now));
+        }
         if (inFlight.isEmpty()) {
             out().println("no experiments in flight");
         } else {
@@ -83,7 +100,7 @@ public final class StatusCommand extends ContextCommand {
         out().println();
         Table executors = new Table(List.of("executor", "type", "instance", "state", "running"));
         for (Instance i : instances(service, inFlight)) {
-            executors.add(List.of(i.executor(), i.type(), i.host(), i.running() > 0 ? "busy" : "idle", i.running()));
+            executors.add(List.of(i.executor(), i.type(), i.host(), i.state(), i.running()));
         }
         executors.print(Table.Format.TEXT, out());
         return 0;
@@ -99,12 +116,35 @@ public final class StatusCommand extends ContextCommand {
         };
     }
 
-    /** One machine of an executor and how many experiments run there now. */
-    record Instance(String executor, String type, String host, long running) {
+    /** "sortie: gpu1 (10.0.0.5:22) cannot be reached since 12:01:02Z (2m10s; connection refused); its runs are declared lost after 5m". */
+    static String silenceLine(DetachableExecutor.HostSilence h, Instant now) {
+        StringBuilder sb = new StringBuilder("sortie: ").append(h.display()).append(" cannot be reached");
+        if (h.since() != null) {
+            sb.append(" since ").append(h.since().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))
+                    .append(" (").append(Units.human(java.time.Duration.between(h.since(), now))).append(')');
+        }
+        if (h.reason() != null) {
+            sb.append(": ").append(h.reason());
+        }
+        if (h.lostAfter() != null) {
+            sb.append("; its runs are declared lost after ").append(Units.human(h.lostAfter())).append(" without an answer");
+        }
+        return sb.toString();
+    }
+
+    /** A running experiment's status, with a stop waiting for its host or for the run's end. */
+    private static String statusCell(Experiment e) {
+        return PendingStop.of(e).map(p -> p.delivered() ? "stopping" : "running, stop pending").orElse(e.status().label());
+    }
+
+    /** One machine of an executor, how many experiments run there now, and whether it answered (busy, idle, unreachable). */
+    record Instance(String executor, String type, String host, long running, String state) {
     }
 
     /** Each executor's machines as configured (this machine for local ones), with the experiments running on each. */
     private static List<Instance> instances(ExperimentService service, List<Experiment> inFlight) {
+        java.util.Set<String> unreachable = service.silentHosts().stream().map(DetachableExecutor.HostSilence::host)
+                .collect(Collectors.toSet());
         List<Instance> out = new ArrayList<>();
         for (String name : service.executors().names()) {
             String type = service.executors().spec(name).type();
@@ -117,11 +157,12 @@ public final class StatusCommand extends ContextCommand {
             List<Experiment> here = inFlight.stream()
                     .filter(e -> e.executor().equals(name) && e.status() == ExperimentStatus.RUNNING).toList();
             if (hosts.isEmpty()) {
-                out.add(new Instance(name, type, "this machine", here.size()));
+                out.add(new Instance(name, type, "this machine", here.size(), here.isEmpty() ? "idle" : "busy"));
                 continue;
             }
             for (String host : hosts) {
-                out.add(new Instance(name, type, host, here.stream().filter(e -> e.handle() != null && host.equals(e.handle().host())).count()));
+                long n = here.stream().filter(e -> e.handle() != null && host.equals(e.handle().host())).count();
+                out.add(new Instance(name, type, host, n, unreachable.contains(host) ? "unreachable" : n > 0 ? "busy" : "idle"));
             }
         }
         return out;

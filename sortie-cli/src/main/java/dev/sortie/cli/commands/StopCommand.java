@@ -1,11 +1,14 @@
 package dev.sortie.cli.commands;
 
 import dev.sortie.core.config.Units;
+import dev.sortie.core.engine.ExitCodes;
 import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.engine.PendingStop;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -23,6 +26,7 @@ public final class StopCommand extends ContextCommand {
     public Integer call() throws Exception {
         Duration g = Units.duration(grace);
         ExperimentService service = context().service();
+        int code = ExitCodes.OK;
         for (String ref : experiments) {
             Experiment before = service.find(ref);
             if (before.status() != ExperimentStatus.RUNNING) {
@@ -31,8 +35,17 @@ public final class StopCommand extends ContextCommand {
             }
             err().println("sortie: stopping " + before.name() + " (SIGTERM, SIGKILL after " + Units.human(g) + " if still running)");
             Experiment after = service.stop(ref, g);
+            Optional<PendingStop> pending = PendingStop.of(after);
+            if (pending.isPresent() && !pending.get().delivered()) {
+                // recorded, not done: an infrastructure problem the user may want a script to notice
+                err().println("sortie: " + pending.get().host() + " cannot be reached; the stop of " + after.name()
+                        + " will be delivered when it answers (the next 'sortie status', 'show', 'logs' or 'queue start' that reaches it)"
+                        + " and its end collected then");
+                code = ExitCodes.INFRASTRUCTURE;
+                continue;
+            }
             err().println("sortie: " + after.name() + " " + after.status().label());
         }
-        return 0;
+        return code;
     }
 }

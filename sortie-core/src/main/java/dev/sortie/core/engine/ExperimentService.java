@@ -54,6 +54,9 @@ public final class ExperimentService {
     private final Clock clock;
     private final Map<String, TaskConfig> taskCache = new java.util.concurrent.ConcurrentHashMap<>();
     private final ExperimentFactory factory;
+    /** Runs whose host did not answer when this process last looked at them, by experiment id. */
+    private final Map<String, DetachableExecutor.HostSilence> silent = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final System.Logger LOG = System.getLogger(ExperimentService.class.getName());
 
     /** @param snapshots built on first use: git is only loaded by commands that need code */
     public ExperimentService(ProjectPaths paths, Ledger ledger, Supplier<CodeSnapshots> snapshots, ExecutorRegistry executors, Clock clock) {
@@ -396,16 +399,59 @@ public final class ExperimentService {
         if (launcherAlive(exp)) {
             return null;
         }
+        exp = deliverPendingStop(executor, exp);
         DetachableExecutor.Collection c;
         try {
             c = executor.catchUp(exp, salvageRequest(exp, RunListener.NONE));
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "collecting {0} failed: {1}", exp.name(), e.getMessage());
             return null;
+        }
+        if (c.state() == DetachableExecutor.Collection.State.UNREACHABLE && c.silence() != null) {
+            silent.put(exp.id(), c.silence());
+        } else if (c.state() != DetachableExecutor.Collection.State.BUSY) {
+            silent.remove(exp.id());
         }
         if (c.state() != DetachableExecutor.Collection.State.ENDED) {
             return null;
         }
         return recordDetachedEnd(exp, c.outcome());
+    }
+
+    /**
+     * Delivers a stop that could not reach the run's host when it was asked for (see {@link PendingStop}), if the
+     * host answers now; returns the experiment as recorded after. A host still down leaves the stop pending, and the
+     * collection that follows applies {@code lost_after} as for any run.
+     */
+    private Experiment deliverPendingStop(DetachableExecutor executor, Experiment exp) {
+        Optional<PendingStop> pending = PendingStop.of(exp);
+        if (pending.isEmpty() || pending.get().delivered()) {
+            return exp;
+        }
+        try {
+            executor.stop(exp, pending.get().grace());
+        } catch (dev.sortie.core.executor.HostUnavailableException e) {
+            return exp;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "delivering the pending stop of {0} failed: {1}", exp.name(), e.getMessage());
+            return exp;
+        }
+        Experiment delivered = exp.ended(ExperimentStatus.RUNNING, null, null, pending.get().deliveredNote());
+        return ledger.update(delivered, ExperimentStatus.RUNNING) ? delivered : ledger.find(exp.id()).orElse(exp);
+    }
+
+    /** The host of a running experiment that did not answer when this process last looked at the run, if so. */
+    public Optional<DetachableExecutor.HostSilence> silence(String experimentId) {
+        return Optional.ofNullable(silent.get(experimentId));
+    }
+
+    /** The hosts that did not answer when this process last looked at their runs, one each (the longest silence). */
+    public List<DetachableExecutor.HostSilence> silentHosts() {
+        Map<String, DetachableExecutor.HostSilence> byHost = new java.util.TreeMap<>();
+        for (DetachableExecutor.HostSilence s : silent.values()) {
+            byHost.merge(s.host(), s, (a, b) -> a.since() == null || (b.since() != null && b.since().isBefore(a.since())) ? b : a);
+        }
+        return List.copyOf(byHost.values());
     }
 
     /**
@@ -426,6 +472,11 @@ public final class ExperimentService {
     private Experiment recordDetachedEnd(Experiment exp, RunOutcome outcome) {
         // as recorded now: the collection may have put the host's handle on it since
         Experiment current = ledger.find(exp.id()).filter(e -> e.attempt() == exp.attempt()).orElse(exp);
+        if (PendingStop.of(current).isPresent() && (outcome.status() == ExperimentStatus.STOPPED || outcome.status() == ExperimentStatus.INTERRUPTED)) {
+            // The user asked for a stop while the host was away: an end the stop caused, or a host lost meanwhile,
+            // is the user's stop (and not re-queued); a run that had ended by itself keeps its own end.
+            return finish(current, ExperimentStatus.STOPPED, outcome.exitCode(), PendingStop.endError(outcome.error()));
+        }
         Experiment ended = finish(current, outcome.status(), outcome.exitCode(), outcome.error());
         if (ended.status() == ExperimentStatus.INTERRUPTED && ended.attempt() == exp.attempt()) {
             ended = afterInterruption(ended);
@@ -449,6 +500,7 @@ public final class ExperimentService {
                 || !(executors.get(exp.executor()) instanceof DetachableExecutor detachable) || launcherAlive(exp)) {
             return Optional.empty();
         }
+        exp = deliverPendingStop(detachable, exp);
         Optional<dev.sortie.core.executor.DetachedExecution> attached = detachable.attach(exp, salvageRequest(exp, console));
         if (attached.isEmpty()) {
             return Optional.empty();
@@ -525,17 +577,34 @@ public final class ExperimentService {
         if (exp.status() != ExperimentStatus.RUNNING) {
             return exp;
         }
+        Executor executor = executors.get(exp.executor());
+        if (executor instanceof DetachableExecutor detachable) {
+            // The stop goes to the host first: one that cannot be reached leaves the run going there (or ended
+            // there, uncollected), so it is not recorded stopped but as a stop to deliver when the host answers.
+            try {
+                detachable.stop(exp, grace);
+            } catch (dev.sortie.core.executor.HostUnavailableException e) {
+                return recordPendingStop(exp, grace, e);
+            }
+            Experiment stopped = exp.ended(ExperimentStatus.STOPPED, clock.instant(), null, "stopped by user");
+            if (!ledger.update(stopped, ExperimentStatus.RUNNING)) {
+                return find(exp.id()); // it ended meanwhile; whoever collected it recorded how
+            }
+            return collectAfterStop(detachable, exp, stopped, grace);
+        }
         Experiment stopped = exp.ended(ExperimentStatus.STOPPED, clock.instant(), null, "stopped by user");
         if (!ledger.update(stopped, ExperimentStatus.RUNNING)) {
             return find(exp.id());
         }
-        Executor executor = executors.get(exp.executor());
-        if (executor instanceof DetachableExecutor detachable) {
-            detachable.stop(exp, grace);
-            return collectAfterStop(detachable, exp, stopped, grace);
-        }
         executor.stop(exp.handle(), grace);
         return stopped;
+    }
+
+    /** Notes a stop whose host could not be reached on the running experiment (see {@link PendingStop}). */
+    private Experiment recordPendingStop(Experiment exp, Duration grace, IOException why) {
+        String host = exp.handle() != null && !exp.handle().host().isEmpty() ? exp.handle().host() : exp.executor();
+        Experiment pending = exp.ended(ExperimentStatus.RUNNING, null, null, PendingStop.pendingNote(grace, host, why.getMessage()));
+        return ledger.update(pending, ExperimentStatus.RUNNING) ? pending : find(exp.id());
     }
 
     /**

@@ -52,6 +52,11 @@ final class LedgerListener implements RunListener {
     }
 
     @Override
+    public void waiting(String message) {
+        next.waiting(message);
+    }
+
+    @Override
     public void commandExited() {
         next.commandExited();
     }

@@ -50,6 +50,8 @@ public final class QueueWorker {
     private final Map<String, AttemptControl> running = new ConcurrentHashMap<>();
     private final Semaphore commands;
     private final AtomicInteger runningCommands = new AtomicInteger();
+    /** Experiments claimed and launching whose executor said they wait (for a free slot of a pool). */
+    private final AtomicInteger waitingForSlot = new AtomicInteger();
     private final BlockingQueue<Experiment> ended = new LinkedBlockingQueue<>();
     private final AtomicInteger succeeded = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
@@ -203,9 +205,26 @@ public final class QueueWorker {
     private final class Admission implements RunListener {
         private final AtomicBoolean held = new AtomicBoolean();
         private final AtomicBoolean started = new AtomicBoolean();
+        private final AtomicBoolean waiting = new AtomicBoolean();
+
+        /** The executor says the run waits (a pool with no free slot): counted, and told to the worker's listener. */
+        @Override
+        public void waiting(String message) {
+            if (!started.get() && waiting.compareAndSet(false, true)) {
+                waitingForSlot.incrementAndGet();
+            }
+            listener.waitingForSlot(message);
+        }
+
+        private void doneWaiting() {
+            if (waiting.compareAndSet(true, false)) {
+                waitingForSlot.decrementAndGet();
+            }
+        }
 
         @Override
         public void launching() throws InterruptedException {
+            doneWaiting();
             commands.acquire();
             held.set(true);
             if (shuttingDown || draining) {
@@ -218,6 +237,7 @@ public final class QueueWorker {
 
         @Override
         public void commandExited() {
+            doneWaiting();
             if (started.compareAndSet(true, false)) {
                 runningCommands.decrementAndGet();
             }
@@ -241,7 +261,7 @@ public final class QueueWorker {
 
     public Progress progress() {
         int queued = ledger.countByStatus(ExperimentStatus.QUEUED);
-        return new Progress(succeeded.get(), failed.get(), runningCommands.get(), queued, draining);
+        return new Progress(succeeded.get(), failed.get(), runningCommands.get(), waitingForSlot.get(), queued, draining);
     }
 
     /** Start no more experiments; the running ones finish (first Ctrl-C, or {@code sortie queue stop}). */
@@ -268,8 +288,13 @@ public final class QueueWorker {
         controls.parallelStream().forEach(AttemptControl::interruptAndWait);
     }
 
-    /** Counts of this worker's drain: experiments it finished, and what is left. */
-    public record Progress(int succeeded, int failed, int running, int queued, boolean draining) {
+    /**
+     * Counts of this worker's drain: experiments it finished, and what is left.
+     *
+     * @param running  commands running now
+     * @param waiting  experiments claimed and waiting for a free slot of the executor (a pool), not in {@code queued}
+     */
+    public record Progress(int succeeded, int failed, int running, int waiting, int queued, boolean draining) {
         public int done() {
             return succeeded + failed;
         }
@@ -287,6 +312,13 @@ public final class QueueWorker {
         }
 
         default void draining() {
+        }
+
+        /**
+         * An experiment of the worker waits for a free slot of the executor (a pool): the executor's line saying why
+         * (how many slots are busy, which hosts are down), from each waiting launch when its wait begins or changes.
+         */
+        default void waitingForSlot(String message) {
         }
 
         /** The executor could not start runs (its host does not answer); the queue tries again shortly. */

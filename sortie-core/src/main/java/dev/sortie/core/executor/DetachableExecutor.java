@@ -34,14 +34,27 @@ public interface DetachableExecutor extends Executor {
      */
     boolean stop(Experiment experiment, Duration grace) throws IOException;
 
-    /** What {@link #catchUp} found. */
-    record Collection(State state, RunOutcome outcome) {
+    /**
+     * What {@link #catchUp} found.
+     *
+     * @param silence for {@link State#UNREACHABLE}: which host does not answer, since when and why (null if unknown)
+     */
+    record Collection(State state, RunOutcome outcome, HostSilence silence) {
         public static final Collection BUSY = new Collection(State.BUSY, null);
         public static final Collection RUNNING = new Collection(State.RUNNING, null);
         public static final Collection UNREACHABLE = new Collection(State.UNREACHABLE, null);
 
+        public Collection(State state, RunOutcome outcome) {
+            this(state, outcome, null);
+        }
+
         public static Collection ended(RunOutcome outcome) {
             return new Collection(State.ENDED, outcome);
+        }
+
+        /** The run's host does not answer (since {@code silence.since()}); it is not lost yet. */
+        public static Collection unreachable(HostSilence silence) {
+            return new Collection(State.UNREACHABLE, null, silence);
         }
 
         public enum State {
@@ -54,5 +67,13 @@ public interface DetachableExecutor extends Executor {
             /** The run has ended (or its host was lost) and everything it left is collected: see {@link #outcome}. */
             ENDED
         }
+    }
+
+    /**
+     * A host that does not answer, as a collection saw it: its key (as run handles and {@link Executor#instances()}
+     * name it), how to show it, since when it has not answered (the first failed look after the last one that
+     * answered), why, and after how long of that its runs are declared lost.
+     */
+    record HostSilence(String host, String display, java.time.Instant since, String reason, Duration lostAfter) {
     }
 }

@@ -32,6 +32,16 @@ public interface RunListener {
     default void progress(String message) {
     }
 
+    /**
+     * The run cannot start yet and waits (for a free slot of a pool): why, in one line for people ("waiting for a
+     * free slot on pool gpus: 4 of 4 busy, 1 host down (gpu2: ...)"). Said when the wait begins and again when what
+     * it waits on changes; the wait ends with {@link #launching()} or with the launch giving up. By default the line
+     * is shown like the run's own output.
+     */
+    default void waiting(String message) {
+        output(message);
+    }
+
     /** A line the command printed (stdout and stderr merged, in order), without its line terminator. */
     default void output(String line) {
     }

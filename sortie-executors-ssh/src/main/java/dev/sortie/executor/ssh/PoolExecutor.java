@@ -141,7 +141,7 @@ public final class PoolExecutor implements DetachableExecutor {
     @Override
     public DetachedExecution launch(LaunchRequest request) throws IOException {
         PoolLaunch launch = new PoolLaunch(request.listener());
-        boolean announced = false;
+        String announced = null; // the hosts down when the wait was last announced
         try {
             while (true) {
                 SlotTable.Reservation r;
@@ -158,9 +158,11 @@ public final class PoolExecutor implements DetachableExecutor {
                             r = o.get();
                             break;
                         }
-                        if (!announced && !table.anyUnknown()) {
-                            announced = true;
-                            say(request.listener(), waitingMessage());
+                        // Said when the wait begins and when the hosts that are down change (not at every busy count).
+                        String down = downHosts();
+                        if (!down.equals(announced) && !table.anyUnknown()) {
+                            announced = down;
+                            sayWaiting(request.listener(), waitingMessage());
                         }
                         long wait = Math.max(1, Math.min(table.nextEvent(now) - now, probeEveryMs));
                         changed.await(wait, TimeUnit.MILLISECONDS);
@@ -300,6 +302,25 @@ public final class PoolExecutor implements DetachableExecutor {
             sb.append(String.join("; ", parts)).append(')');
         }
         return sb.toString();
+    }
+
+    /** The names of the hosts that are down, in config order. Under the lock. */
+    private String downHosts() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < table.size(); i++) {
+            if (table.state(i) == SlotTable.HostState.DOWN) {
+                sb.append(members.get(i).name()).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void sayWaiting(RunListener listener, String line) {
+        try {
+            listener.waiting(line);
+        } catch (RuntimeException ignored) {
+            // a message about waiting must not fail the launch
+        }
     }
 
     private static void say(RunListener listener, String line) {

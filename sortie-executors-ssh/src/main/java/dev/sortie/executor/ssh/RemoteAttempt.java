@@ -41,7 +41,8 @@ final class RemoteAttempt {
     private final Path localLog;
     private final RunListener listener;
     private final FollowState state;
-    private final String remoteRunDir;
+    /** The run's folder on the host, known once the host answered (a collector may start while it is down). */
+    private String remoteRunDir;
     private final StringBuilder partialLine = new StringBuilder();
     private long processGroup;
     private JournalRecord.End end;
@@ -60,7 +61,6 @@ final class RemoteAttempt {
         this.listener = listener;
         this.processGroup = knownProcessGroup;
         this.state = FollowState.load(localRunDir, attempt);
-        this.remoteRunDir = host.layout().runDir(experimentId);
     }
 
     /** Follows until the attempt is over (its outcome), or until {@link #detach()} (an outcome whose status is RUNNING). */
@@ -111,7 +111,8 @@ final class RemoteAttempt {
             }
         } catch (IOException e) {
             RunOutcome lost = unreachable(e);
-            return lost != null ? Collection.ended(lost) : Collection.UNREACHABLE;
+            return lost != null ? Collection.ended(lost) : Collection.unreachable(new dev.sortie.core.executor.DetachableExecutor.HostSilence(
+                    host.key(), host.display(), state.unreachableSince, e.getMessage(), host.lostAfter()));
         }
     }
 
@@ -139,6 +140,9 @@ final class RemoteAttempt {
 
     private Step step() throws IOException {
         SshConnection c = host.connection();
+        if (remoteRunDir == null) {
+            remoteRunDir = host.layout().runDir(experimentId);
+        }
         long logOffset = Files.exists(localLog) ? Files.size(localLog) : 0;
         RunPoll.Look look = RunPoll.look(host, c, remoteRunDir, attempt, state.journalOffset, logOffset);
         if (state.unreachableSince != null) {

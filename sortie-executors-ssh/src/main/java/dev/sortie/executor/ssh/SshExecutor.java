@@ -271,9 +271,18 @@ public final class SshExecutor implements DetachableExecutor {
 
     @Override
     public boolean stop(Experiment experiment, Duration grace) throws IOException {
-        SshConnection c = host.connection();
         long group = experiment.handle() != null && owns(experiment.handle()) ? experiment.handle().pid() : 0;
-        return AgentLaunch.requestStop(c, host.layout(), experiment.id(), experiment.attempt(), grace, group);
+        try {
+            SshConnection c = host.connection();
+            return AgentLaunch.requestStop(c, host.layout(), experiment.id(), experiment.attempt(), grace, group);
+        } catch (SshConnectionException e) {
+            if (!e.hostUnreachable()) {
+                throw e;
+            }
+            // the stop did not reach the host: the engine keeps it to deliver when the host answers
+            host.drop();
+            throw new dev.sortie.core.executor.HostUnavailableException(e.getMessage(), e);
+        }
     }
 
     @Override

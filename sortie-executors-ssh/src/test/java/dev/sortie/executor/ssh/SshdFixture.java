@@ -177,6 +177,42 @@ public final class SshdFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * Only sshd dies: SIGKILL to it and to its sessions (its descendants), while what was started detached on the
+     * host (an agent and its run) goes on, as on a host whose network or sshd went away. Returns once the port
+     * refuses; {@link #resume()} brings sshd back.
+     */
+    public void killSshdOnly() throws IOException, InterruptedException {
+        if (process == null) {
+            return;
+        }
+        // Agents are started through the host's shell (a session of sshd's): the agent and its run are spared,
+        // as they would be on a host whose agent was started by a session that has ended since.
+        Set<ProcessHandle> spared = new LinkedHashSet<>();
+        process.descendants().filter(h -> h.info().commandLine().orElse("").contains("AgentMain"))
+                .forEach(h -> {
+                    spared.add(h);
+                    h.descendants().forEach(spared::add);
+                });
+        List<ProcessHandle> victims = new java.util.ArrayList<>();
+        victims.add(process.toHandle());
+        process.descendants().filter(h -> !spared.contains(h)).forEach(victims::add);
+        victims.forEach(ProcessHandle::destroyForcibly);
+        process.waitFor(10, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (victims.stream().anyMatch(h -> h.isAlive() && !isZombie(h.pid()))) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("sshd on port " + port + " or its sessions survive SIGKILL");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** sshd again after {@link #killSshdOnly()}, on the same port with the same host key; what ran on the host is left as it is. */
+    public void resume() throws IOException, InterruptedException {
+        launch();
+    }
+
     /** The host comes back after {@link #kill()}: sshd again on the same port with the same host key. */
     public void restart() throws IOException, InterruptedException {
         kill();
