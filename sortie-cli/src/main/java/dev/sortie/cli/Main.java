@@ -20,6 +20,9 @@ import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.engine.ExitCodes;
 import dev.sortie.core.engine.NotFoundException;
 import dev.sortie.core.ledger.LedgerException;
+import dev.sortie.core.log.ConsoleLog;
+import dev.sortie.core.log.LogFile;
+import dev.sortie.core.log.Logging;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -49,14 +52,21 @@ public final class Main implements Runnable {
     @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")
     Path directory;
 
+    @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+            description = "Also print Sortie's log (.sortie/logs/sortie.log: why something was skipped or retried) to stderr; "
+                    + "twice (-vv) with stack traces.")
+    boolean[] verbose = new boolean[0];
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** This command's log file: records wait in memory until the project (and so the file) is known. */
+    private final LogFile log = new LogFile();
     private CliContext context;
 
     public CliContext context() {
         if (context == null) {
-            context = new CliContext(directory == null ? Path.of("") : directory);
+            context = new CliContext(directory == null ? Path.of("") : directory, p -> log.attach(p.sortieLogFile()));
         }
         return context;
     }
@@ -78,8 +88,16 @@ public final class Main implements Runnable {
 
     public static int execute(String... args) {
         dev.sortie.core.util.Trace.mark("main");
+        Logging.skipConfigFile();
         Main main = new Main();
+        Logging.install(main.log);
         CommandLine cl = commandLine(main, args);
+        cl.setExecutionStrategy(parsed -> {
+            if (main.verbose.length > 0) {
+                Logging.add(new ConsoleLog(cl.getErr(), main.verbose.length > 1));
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
@@ -120,6 +138,9 @@ public final class Main implements Runnable {
                 i++; // its value
                 continue;
             }
+            if (a.equals("--verbose") || a.matches("-v+")) {
+                continue;
+            }
             if (a.startsWith("-")) {
                 return null; // -CDIR, --help, --version, or an option picocli will explain
             }
@@ -149,6 +170,9 @@ public final class Main implements Runnable {
             code = ExitCodes.INFRASTRUCTURE;
             message = ex.getClass().getSimpleName() + (message == null ? "" : ": " + message);
         }
+        // In the log too, with its stack trace: what a user sends along with a report
+        System.getLogger(Main.class.getName()).log(code == ExitCodes.INFRASTRUCTURE ? System.Logger.Level.WARNING
+                : System.Logger.Level.DEBUG, "the command failed: " + message, ex);
         err.println("sortie: error: " + message);
         if (System.getenv("SORTIE_DEBUG") != null) {
             ex.printStackTrace(err);
