@@ -42,6 +42,7 @@ import java.util.function.Supplier;
  * call the same methods. Mechanics (processes, hosts, files) belong to the executors.
  */
 public final class ExperimentService {
+    private static final System.Logger LOG = System.getLogger(ExperimentService.class.getName());
     /** The executor of a queued experiment that may run wherever the queue is drained. */
     public static final String ANY_EXECUTOR = ExperimentFactory.ANY_EXECUTOR;
     /** How the error of an attempt starts when its executor's host could not be reached and nothing started. */
@@ -351,6 +352,7 @@ public final class ExperimentService {
                 }
                 liveness = executor.probe(exp.handle());
             } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "cannot tell whether " + exp.id() + " on " + exp.executor() + " still runs; left as it is", e);
                 continue; // an executor that cannot tell (or whose config broke) leaves its runs as they are
             }
             if (liveness != Executor.Liveness.GONE) {
@@ -400,6 +402,7 @@ public final class ExperimentService {
         try {
             c = executor.catchUp(exp, salvageRequest(exp, RunListener.NONE));
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "could not catch up with " + exp.id() + " on " + exp.executor() + " now; tried again later", e);
             return null;
         }
         if (c.state() != DetachableExecutor.Collection.State.ENDED) {
@@ -494,6 +497,7 @@ public final class ExperimentService {
         try {
             retries = source.resolveRecorded(paths.projectDir()).retries();
         } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the task of {0} no longer resolves ({1}); it gets the default retries", interrupted.id(), e);
             retries = TaskConfig.DEFAULT_RETRIES;
         }
         if (!interrupted.commandStarted()) {
