@@ -60,15 +60,28 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** This command's log file: records wait in memory until the project (and so the file) is known. */
-    private final LogFile log = new LogFile();
+    /** This command's log file, once started: records wait in memory until the project (and so the file) is known. */
+    private LogFile log;
     private CliContext context;
 
     public CliContext context() {
         if (context == null) {
+            startLogging();
             context = new CliContext(directory == null ? Path.of("") : directory, p -> log.attach(p.sortieLogFile()));
         }
         return context;
+    }
+
+    /**
+     * Points the JDK's logging at this command's log, once. Not at start-up: the JDK's logging, when first used, looks
+     * for a LoggerFinder in every jar of the classpath (~20 ms that --version and --help need not pay); a command
+     * that opens the project (the log's home) or asks for --verbose starts it.
+     */
+    private void startLogging() {
+        if (log == null) {
+            log = new LogFile(); // a JUL handler: making one starts the JDK's logging
+            Logging.install(log);
+        }
     }
 
     @Override
@@ -90,15 +103,18 @@ public final class Main implements Runnable {
         dev.sortie.core.util.Trace.mark("main");
         Logging.skipConfigFile();
         Main main = new Main();
-        Logging.install(main.log);
         CommandLine cl = commandLine(main, args);
         cl.setExecutionStrategy(parsed -> {
             if (main.verbose.length > 0) {
+                main.startLogging();
                 Logging.add(new ConsoleLog(cl.getErr(), main.verbose.length > 1));
             }
             return new CommandLine.RunLast().execute(parsed);
         });
-        cl.setExecutionExceptionHandler(Main::handle);
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            main.startLogging();
+            return handle(ex, c, parsed);
+        });
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("sortie: " + ex.getMessage());

@@ -15,7 +15,7 @@ import java.util.logging.LogRecord;
 public final class LogLine extends Formatter {
     private final boolean timeAndPid;
     private final boolean stackTraces;
-    private final String pid = Long.toString(ProcessHandle.current().pid());
+    private String pid; // looked up on first use: ProcessHandle's set-up costs a little of every start
 
     /** {@code timeAndPid}: for a file that several processes share; {@code stackTraces}: the exception's frames too. */
     public LogLine(boolean timeAndPid, boolean stackTraces) {
@@ -27,6 +27,9 @@ public final class LogLine extends Formatter {
     public String format(LogRecord record) {
         StringBuilder line = new StringBuilder(160);
         if (timeAndPid) {
+            if (pid == null) {
+                pid = Long.toString(ProcessHandle.current().pid());
+            }
             line.append(record.getInstant().truncatedTo(ChronoUnit.MILLIS)).append(' ').append(pid).append(' ');
         }
         line.append(levelName(record.getLevel())).append(' ').append(shortName(record.getLoggerName())).append(": ");

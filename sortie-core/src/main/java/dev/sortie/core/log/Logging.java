@@ -15,12 +15,6 @@ public final class Logging {
     /** Sortie's own loggers' names start with this. */
     public static final String OURS = "dev.sortie";
 
-    /**
-     * Strong references: JUL keeps loggers weakly, and a logger collected and made again would lose its level.
-     * Only the JDK's own configuration is held here, no state of Sortie's.
-     */
-    private static final Logger OURS_LOGGER = Logger.getLogger(OURS);
-
     private Logging() {
     }
 
@@ -42,7 +36,7 @@ public final class Logging {
             h.close();
         }
         root.setLevel(Level.WARNING);
-        OURS_LOGGER.setLevel(Level.FINE);
+        Ours.LOGGER.setLevel(Level.FINE);
         for (Handler h : handlers) {
             root.addHandler(h);
         }
@@ -60,6 +54,14 @@ public final class Logging {
             root.removeHandler(h);
             h.close();
         }
+    }
+
+    /**
+     * A strong reference: JUL keeps loggers weakly, and a logger collected and made again would lose its level.
+     * In a class of its own so that {@link #skipConfigFile} does not start the JDK's logging.
+     */
+    private static final class Ours {
+        static final Logger LOGGER = Logger.getLogger(OURS);
     }
 
     /** Instantiated by the JDK in place of reading a logging.properties file; {@link #install} configures. */
