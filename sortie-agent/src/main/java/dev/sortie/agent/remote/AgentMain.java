@@ -107,6 +107,7 @@ public final class AgentMain {
                 Trace.mark("work folder laid out");
                 supervisor = RunSupervisor.start(spec);
             } catch (IOException | RuntimeException e) {
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING, "could not prepare the run in " + runDir, e);
                 String why = "could not prepare the run on " + Hosts.name() + ": " + e.getMessage();
                 Files.writeString(log, "[sortie] " + why + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                 journal.commandExited();
@@ -140,6 +141,7 @@ public final class AgentMain {
             try {
                 spares.retire(WorkSetup.workRoot(runDir)); // the next run on this host starts from it
             } catch (IOException e) {
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.DEBUG, "the work folder of {0} was not set aside for reuse: {1}", runDir, e);
                 // A leftover work copy costs disk, not data: everything declared is in the host's store.
             }
             Trace.mark("work folder set aside");
@@ -170,6 +172,7 @@ public final class AgentMain {
         try {
             return Duration.ofSeconds(Long.parseLong(Files.readString(stopFile).strip()));
         } catch (IOException | RuntimeException e) {
+            System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.DEBUG, "the stop request {0} gives no grace period ({1}); the default applies", stopFile, e);
             return DEFAULT_GRACE;
         }
     }
