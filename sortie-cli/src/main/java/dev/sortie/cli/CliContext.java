@@ -24,6 +24,7 @@ import java.util.function.Consumer;
  * local store, git snapshots, and the executors. Opened lazily, closed when the command ends.
  */
 public final class CliContext implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CliContext.class.getName());
     private final Path workingDir;
     private final Consumer<ProjectPaths> projectFound;
     private ProjectPaths paths;
@@ -149,6 +150,7 @@ public final class CliContext implements AutoCloseable {
             try {
                 work.run();
             } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "background start-up work failed (the command meets it again and reports it): {0}", e);
                 // reported by the caller's own call
             }
         }, name);
