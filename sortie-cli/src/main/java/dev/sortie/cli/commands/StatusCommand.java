@@ -22,7 +22,6 @@ import picocli.CommandLine.Option;
                 "Runs whose watching process died are marked interrupted here; runs on remote hosts are collected here (latest",
                 "metrics, output, their end)."})
 public final class StatusCommand extends ContextCommand {
-    private static final System.Logger LOG = System.getLogger(StatusCommand.class.getName());
     @Option(names = "--json", description = "Print JSON for programs.")
     boolean json;
 
@@ -113,7 +112,7 @@ public final class StatusCommand extends ContextCommand {
             try {
                 hosts = service.executors().get(name).instances();
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.DEBUG, "executor {0} lists no hosts: {1}", name, e);
+                System.getLogger(StatusCommand.class.getName()).log(System.Logger.Level.DEBUG, "executor {0} lists no hosts: {1}", name, e);
                 hosts = List.of(); // a broken config is reported by 'sortie executor list'; status still shows the rest
             }
             List<Experiment> here = inFlight.stream()

@@ -47,7 +47,6 @@ import picocli.CommandLine.ParentCommand;
         description = {"Track a run started by hand (used by the Python and Java SDKs; see sdk/PROTOCOL.md)."},
         subcommands = {TrackCommand.Open.class, TrackCommand.Watch.class})
 public final class TrackCommand {
-    private static final System.Logger LOG = System.getLogger(TrackCommand.class.getName());
     static final ObjectMapper JSON = new ObjectMapper();
     static final Duration POLL = Duration.ofMillis(50);
     static final Duration FLUSH = Duration.ofMillis(250);
@@ -151,7 +150,7 @@ public final class TrackCommand {
                 }
                 return argv;
             } catch (Exception e) {
-                LOG.log(System.Logger.Level.DEBUG, "the command line of process {0} is unreadable in /proc: {1}", String.valueOf(pid), e);
+                System.getLogger(TrackCommand.class.getName()).log(System.Logger.Level.DEBUG, "the command line of process {0} is unreadable in /proc: {1}", String.valueOf(pid), e);
                 return ProcessHandle.of(pid).flatMap(h -> h.info().command()).map(List::of).orElse(List.of());
             }
         }
