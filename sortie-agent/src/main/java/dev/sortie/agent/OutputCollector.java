@@ -24,6 +24,7 @@ import java.util.stream.Stream;
  * Paths are relative to the work folder; nothing outside it is followed.
  */
 public final class OutputCollector {
+    private static final System.Logger LOG = System.getLogger(OutputCollector.class.getName());
     private static final int STABLE_COPY_TRIES = 3;
 
     private final Path workdir;
@@ -48,6 +49,7 @@ public final class OutputCollector {
                 try (Stream<Path> walk = Files.walk(root)) {
                     files = walk.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
                 } catch (UncheckedIOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "outputs under {0} not saved this time, the folder could not be walked: {1}", root, e);
                     files = List.of();
                 }
             } else {

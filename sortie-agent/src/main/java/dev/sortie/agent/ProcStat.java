@@ -12,6 +12,7 @@ import java.util.Optional;
  * zombies as alive, and because scanning /proc for a group's members is cheaper than forking {@code kill -0}.
  */
 record ProcStat(long pid, char state, long pgid) {
+    private static final System.Logger LOG = System.getLogger(ProcStat.class.getName());
     private static final Path PROC = Path.of("/proc");
 
     static boolean available() {
@@ -44,6 +45,7 @@ record ProcStat(long pid, char state, long pgid) {
             }
             return false;
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "/proc cannot be listed ({0}); asking the JDK whether {1} lives", e, String.valueOf(pgid));
             return ProcessHandle.of(pgid).map(ProcessHandle::isAlive).orElse(false);
         }
     }

@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
  * the group id. Signals go through {@code kill -- -PGID}.
  */
 public final class ProcessGroups {
+    private static final System.Logger LOG = System.getLogger(ProcessGroups.class.getName());
     private static final String SETSID = findSetsid();
 
     private ProcessGroups() {
@@ -87,6 +88,7 @@ public final class ProcessGroups {
                     return;
                 }
             } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "kill -s {0} of group {1} did not run ({2}); signalling its processes one by one", signal, String.valueOf(pgid), e);
                 // fall through to the JDK's per-process signals
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -14,6 +14,7 @@ import java.util.Optional;
  * end of a tracked run. Unknown or malformed lines are ignored, so a newer SDK never breaks an older Sortie.
  */
 public final class RunEvents {
+    private static final System.Logger LOG = System.getLogger(RunEvents.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private RunEvents() {
@@ -45,6 +46,7 @@ public final class RunEvents {
         try {
             n = JSON.readTree(line);
         } catch (Exception e) {
+            LOG.log(System.Logger.Level.DEBUG, "an SDK event line that is not JSON was skipped: {0}", e);
             return Optional.empty();
         }
         if (n == null || !n.isObject()) {

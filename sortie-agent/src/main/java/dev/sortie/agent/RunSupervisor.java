@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * (inside {@code sortie run}) and, on remote hosts, the agent.
  */
 public final class RunSupervisor implements Execution {
+    private static final System.Logger LOG = System.getLogger(RunSupervisor.class.getName());
     static final Duration METRIC_FLUSH = Duration.ofMillis(250);
     /** A burst of metrics is written in batches this big: one ledger transaction per batch, not per line. */
     static final int FLUSH_POINTS = 20_000;
@@ -83,6 +84,7 @@ public final class RunSupervisor implements Execution {
         try {
             return outcome.get();
         } catch (ExecutionException e) {
+            LOG.log(System.Logger.Level.WARNING, "the supervisor of a run failed", e.getCause());
             return new RunOutcome(ExperimentStatus.FAILED, null, "supervisor error: " + e.getCause());
         }
     }
@@ -111,6 +113,7 @@ public final class RunSupervisor implements Execution {
         } catch (InterruptedException e) {
             result = new RunOutcome(ExperimentStatus.INTERRUPTED, null, "not started: sortie is shutting down");
         } catch (Throwable t) {
+            LOG.log(System.Logger.Level.WARNING, "sortie could not run the command", t);
             result = new RunOutcome(ExperimentStatus.FAILED, null, "sortie could not run the command: " + t.getMessage());
             appendToLog("[sortie] " + result.error());
         }
@@ -118,6 +121,7 @@ public final class RunSupervisor implements Execution {
             watch.finish();
             Trace.mark("outputs saved");
         } catch (Throwable t) {
+            LOG.log(System.Logger.Level.WARNING, "saving the outputs of a run failed", t);
             appendToLog("[sortie] saving outputs failed: " + t.getMessage());
             if (result.status() == ExperimentStatus.SUCCEEDED) {
                 result = new RunOutcome(ExperimentStatus.FAILED, result.exitCode(), "saving outputs failed: " + t.getMessage());
@@ -222,6 +226,7 @@ public final class RunSupervisor implements Execution {
             Files.writeString(spec.logFile(), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             spec.listener().output(line);
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "a line for the run log {0} was dropped: {1}", spec.logFile(), e);
             // The log is gone with its folder; nothing more to keep.
         }
     }
@@ -250,6 +255,7 @@ public final class RunSupervisor implements Execution {
             try {
                 start = Files.exists(spec.logFile()) ? Files.size(spec.logFile()) : 0;
             } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "the size of {0} is unknown ({1}); it is tailed from the start", spec.logFile(), e);
                 start = 0;
             }
             this.tailer = new LogTailer(spec.logFile(), start);

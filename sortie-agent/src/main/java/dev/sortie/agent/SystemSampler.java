@@ -51,6 +51,7 @@ import java.util.concurrent.TimeUnit;
  * wait for nvidia-smi should sample off their main loop.
  */
 public final class SystemSampler {
+    private static final System.Logger LOG = System.getLogger(SystemSampler.class.getName());
     static final int GPU_FAILURES_BEFORE_GIVING_UP = 3;
     private static final double MIB_PER_KIB = 1.0 / 1024;
     private static final List<String> SAMPLE_QUERY =
@@ -128,6 +129,7 @@ public final class SystemSampler {
         try {
             out = run(nvidiaSmiCommand, INFO_QUERY, timeout);
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no GPUs listed: {0} failed: {1}", nvidiaSmiCommand, e);
             return List.of();
         }
         if (out == null) {
@@ -167,6 +169,7 @@ public final class SystemSampler {
         try {
             cpu = readCpu();
         } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no CPU sample this time: {0}", e);
             // no /proc/stat
         }
         if (cpu != null && lastCpu != null) {
@@ -179,12 +182,14 @@ public final class SystemSampler {
         try {
             memory(m);
         } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no memory sample this time: {0}", e);
             // no /proc/meminfo
         }
         if (processGroupId > 0) {
             try {
                 group(m, processGroupId, cpu);
             } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "no sample of process group {0} this time: {1}", String.valueOf(processGroupId), e);
                 // /proc unreadable
             }
         } else {
@@ -279,6 +284,7 @@ public final class SystemSampler {
                 rssKb += vmRssKb(d);
             }
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no sample of process group {0} this time, /proc unreadable: {1}", String.valueOf(pgid), e);
             return;
         }
         boolean first = pgid != lastPgid;
@@ -342,6 +348,7 @@ public final class SystemSampler {
         try {
             out = run(nvidiaSmi, SAMPLE_QUERY, gpuTimeout);
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "GPU sampling off for this run: {0} did not start: {1}", nvidiaSmi, e);
             gpuDisabled = true; // not there, or not executable: asking again will not help
             return;
         }

@@ -17,13 +17,16 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Wires the embedded mode of one command: the project found from the working folder, its SQLite ledger, its
  * local store, git snapshots, and the executors. Opened lazily, closed when the command ends.
  */
 public final class CliContext implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CliContext.class.getName());
     private final Path workingDir;
+    private final Consumer<ProjectPaths> projectFound;
     private ProjectPaths paths;
     private Ledger ledger;
     private ExecutorRegistry executors;
@@ -32,7 +35,13 @@ public final class CliContext implements AutoCloseable {
     private GitCodeSnapshots snapshots;
 
     public CliContext(Path workingDir) {
+        this(workingDir, p -> { });
+    }
+
+    /** {@code projectFound}: told the project once it is known (the CLI's log file goes into it). */
+    public CliContext(Path workingDir, Consumer<ProjectPaths> projectFound) {
         this.workingDir = workingDir.toAbsolutePath().normalize();
+        this.projectFound = projectFound;
     }
 
     public Path workingDir() {
@@ -44,6 +53,7 @@ public final class CliContext implements AutoCloseable {
         if (paths == null) {
             paths = ProjectPaths.find(workingDir).orElseThrow(() -> new ConfigException(
                     "no Sortie project in " + workingDir + " or above (no sortie.yaml or .sortie/): run 'sortie init' here"));
+            projectFound.accept(paths);
         }
         return paths;
     }
@@ -52,6 +62,7 @@ public final class CliContext implements AutoCloseable {
     public ProjectPaths pathsOrHere() {
         if (paths == null) {
             paths = ProjectPaths.find(workingDir).orElseGet(() -> new ProjectPaths(workingDir));
+            projectFound.accept(paths);
         }
         return paths;
     }
@@ -139,6 +150,7 @@ public final class CliContext implements AutoCloseable {
             try {
                 work.run();
             } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "background start-up work failed (the command meets it again and reports it): {0}", e);
                 // reported by the caller's own call
             }
         }, name);

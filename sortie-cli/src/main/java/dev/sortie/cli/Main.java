@@ -20,6 +20,9 @@ import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.engine.ExitCodes;
 import dev.sortie.core.engine.NotFoundException;
 import dev.sortie.core.ledger.LedgerException;
+import dev.sortie.core.log.ConsoleLog;
+import dev.sortie.core.log.LogFile;
+import dev.sortie.core.log.Logging;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -49,16 +52,36 @@ public final class Main implements Runnable {
     @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")
     Path directory;
 
+    @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+            description = "Also print Sortie's log (.sortie/logs/sortie.log: why something was skipped or retried) to stderr; "
+                    + "twice (-vv) with stack traces.")
+    boolean[] verbose = new boolean[0];
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** This command's log file, once started: records wait in memory until the project (and so the file) is known. */
+    private LogFile log;
     private CliContext context;
 
     public CliContext context() {
         if (context == null) {
-            context = new CliContext(directory == null ? Path.of("") : directory);
+            startLogging();
+            context = new CliContext(directory == null ? Path.of("") : directory, p -> log.attach(p.sortieLogFile()));
         }
         return context;
+    }
+
+    /**
+     * Points the JDK's logging at this command's log, once. Not at start-up: the JDK's logging, when first used, looks
+     * for a LoggerFinder in every jar of the classpath (~20 ms that --version and --help need not pay); a command
+     * that opens the project (the log's home) or asks for --verbose starts it.
+     */
+    private void startLogging() {
+        if (log == null) {
+            log = new LogFile(); // a JUL handler: making one starts the JDK's logging
+            Logging.install(log);
+        }
     }
 
     @Override
@@ -78,9 +101,20 @@ public final class Main implements Runnable {
 
     public static int execute(String... args) {
         dev.sortie.core.util.Trace.mark("main");
+        Logging.skipConfigFile();
         Main main = new Main();
         CommandLine cl = commandLine(main, args);
-        cl.setExecutionExceptionHandler(Main::handle);
+        cl.setExecutionStrategy(parsed -> {
+            if (main.verbose.length > 0) {
+                main.startLogging();
+                Logging.add(new ConsoleLog(cl.getErr(), main.verbose.length > 1));
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            main.startLogging();
+            return handle(ex, c, parsed);
+        });
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("sortie: " + ex.getMessage());
@@ -136,6 +170,9 @@ public final class Main implements Runnable {
                 i++; // its value
                 continue;
             }
+            if (a.equals("--verbose") || a.matches("-v+")) {
+                continue;
+            }
             if (a.startsWith("-")) {
                 return null; // -CDIR, --help, --version, or an option picocli will explain
             }
@@ -165,6 +202,9 @@ public final class Main implements Runnable {
             code = ExitCodes.INFRASTRUCTURE;
             message = ex.getClass().getSimpleName() + (message == null ? "" : ": " + message);
         }
+        // In the log too, with its stack trace: what a user sends along with a report
+        System.getLogger(Main.class.getName()).log(code == ExitCodes.INFRASTRUCTURE ? System.Logger.Level.WARNING
+                : System.Logger.Level.DEBUG, "the command failed: " + message, ex);
         err.println("sortie: error: " + message);
         if (System.getenv("SORTIE_DEBUG") != null) {
             ex.printStackTrace(err);

@@ -15,6 +15,7 @@ final class StateDir {
             runs/
             code.git/
             *.lock
+            logs/
             """;
 
     private StateDir() {

@@ -17,6 +17,8 @@ class MainCommandLineTest {
         assertThat(Main.namedCommand("run", "-e", "gpu1", "--", "python", "show")).isEqualTo(RunCommand.class);
         assertThat(Main.namedCommand("-C", "some/dir", "show", "--json")).isEqualTo(ShowCommand.class);
         assertThat(Main.namedCommand("rm", "exp-1")).isEqualTo(RemoveCommand.class);
+        assertThat(Main.namedCommand("-v", "show")).isEqualTo(ShowCommand.class);
+        assertThat(Main.namedCommand("--verbose", "-C", "d", "-vv", "show")).isEqualTo(ShowCommand.class);
         assertThat(Main.namedCommand()).isNull();
         assertThat(Main.namedCommand("--help")).isNull();
         assertThat(Main.namedCommand("help", "run")).isNull();

@@ -28,6 +28,7 @@ import org.sqlite.SQLiteDataSource;
  * with IMMEDIATE mode would hold the write lock between calls.
  */
 final class LedgerDatabase implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(LedgerDatabase.class.getName());
     /** How long a statement waits for another process's lock before SQLite gives up with SQLITE_BUSY. */
     static final Duration DEFAULT_BUSY_TIMEOUT = Duration.ofSeconds(30);
     /** Attempts at a transaction that keeps failing with SQLITE_BUSY after the busy timeout. */
@@ -169,6 +170,7 @@ final class LedgerDatabase implements AutoCloseable {
         try {
             execute("ROLLBACK");
         } catch (SQLException ignored) {
+            LOG.log(System.Logger.Level.DEBUG, "ROLLBACK after a failed transaction: {0}", ignored);
             // SQLite already rolled back (some errors end the transaction themselves); nothing is left open.
         }
     }

@@ -20,6 +20,7 @@ import java.time.Duration;
  * process holds on it.
  */
 final class MigrationLock implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(MigrationLock.class.getName());
     private static final long POLL_MS = 20;
 
     private final FileChannel channel;
@@ -46,6 +47,7 @@ final class MigrationLock implements AutoCloseable {
                         return new MigrationLock(channel, lock);
                     }
                 } catch (OverlappingFileLockException heldByAnotherThread) {
+                    LOG.log(System.Logger.Level.DEBUG, "another thread of this process migrates the ledger; waiting: {0}", heldByAnotherThread);
                     // another thread of this process is migrating: wait like for another process
                 }
                 if (System.nanoTime() > deadline) {
@@ -71,6 +73,7 @@ final class MigrationLock implements AutoCloseable {
         try {
             channel.close();
         } catch (IOException ignored) {
+            LOG.log(System.Logger.Level.DEBUG, "the migration lock file did not close: {0}", ignored);
             // nothing was written through it
         }
     }
@@ -80,6 +83,7 @@ final class MigrationLock implements AutoCloseable {
         try {
             lock.release();
         } catch (IOException ignored) {
+            LOG.log(System.Logger.Level.DEBUG, "the migration lock was not released (closing its file does): {0}", ignored);
             // closing the channel below releases it too
         }
         closeQuietly(channel);

@@ -54,6 +54,7 @@ import java.util.regex.Pattern;
  * request) and {@link #branch} (a new branch, by request).
  */
 public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(GitCodeSnapshots.class.getName());
     /** Sortie's state folder name: never part of a snapshot, at any level. */
     public static final String STATE_DIR_NAME = ".sortie";
     public static final String PRIVATE_REPO_NAME = "code.git";
@@ -361,6 +362,7 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
         try {
             return repo.readDirCache();
         } catch (IOException unreadable) {
+            LOG.log(System.Logger.Level.DEBUG, "the git index is unreadable ({0}); {1}", unreadable, privateRepo ? "the stat cache starts over" : "HEAD stands in for it");
             DirCache stand = DirCache.newInCore();
             DirCacheBuilder builder = stand.builder();
             if (!privateRepo && head != null) {
@@ -377,6 +379,7 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
         try {
             cache = repo.lockDirCache();
         } catch (IOException busyOrCorrupt) {
+            LOG.log(System.Logger.Level.DEBUG, "the stat cache was not saved, its lock is busy or it is corrupt: {0}", busyOrCorrupt);
             return;
         }
         try {
@@ -387,6 +390,7 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
             }
             builder.commit();
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the stat cache was not saved: {0}", e);
             // best effort: the next snapshot reads every file again
         } finally {
             cache.unlock();
@@ -551,6 +555,7 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
         try {
             FileTrees.delete(root);
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the temporary folder {0} was left behind: {1}", root, e);
             // best effort: a stray temp folder beside code.git is harmless
         }
     }

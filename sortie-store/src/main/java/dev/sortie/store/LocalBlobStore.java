@@ -24,6 +24,7 @@ import java.util.HexFormat;
  * at once: each renames an identical file onto the same name, and any of them winning is correct.
  */
 public final class LocalBlobStore implements BlobStore {
+    private static final System.Logger LOG = System.getLogger(LocalBlobStore.class.getName());
     private static final String OBJECTS = "objects";
     private static final String TMP = "tmp";
     private static final int BUFFER = 1 << 16;
@@ -155,6 +156,7 @@ public final class LocalBlobStore implements BlobStore {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException | UnsupportedOperationException e) {
+            LOG.log(System.Logger.Level.TRACE, "{0} cannot be synced: {1}", dir, e);
             // best effort
         }
     }

@@ -10,6 +10,8 @@ import dev.sortie.agent.WorkSetup;
 import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.engine.TaskSource;
 import dev.sortie.core.executor.RunOutcome;
+import dev.sortie.core.log.LogFile;
+import dev.sortie.core.log.Logging;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.params.Params;
 import dev.sortie.core.util.FileTrees;
@@ -44,6 +46,11 @@ public final class AgentMain {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length >= 2) {
+            // Why the agent skipped or gave up on something, beside the run's journal, for a user or a salvage to read
+            Logging.skipConfigFile();
+            Logging.install(LogFile.at(agentLogFile(Path.of(args[1]))));
+        }
         if (args.length >= 2 && args[0].equals("run")) {
             System.exit(run(Path.of(args[1]), Integer.parseInt(args[2])));
         } else if (args.length >= 4 && args[0].equals("salvage")) {
@@ -63,6 +70,11 @@ public final class AgentMain {
 
     public static Path logFile(Path runDir, int attempt) {
         return runDir.resolve("logs").resolve("attempt-" + attempt + ".log");
+    }
+
+    /** The agent's own log (all attempts of the run append to it; created only when something is logged). */
+    public static Path agentLogFile(Path runDir) {
+        return runDir.resolve("agent.log");
     }
 
     public static Path stopFile(Path runDir, int attempt) {
@@ -99,6 +111,7 @@ public final class AgentMain {
                 Trace.mark("work folder laid out");
                 supervisor = RunSupervisor.start(spec);
             } catch (IOException | RuntimeException e) {
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING, "could not prepare the run in " + runDir, e);
                 String why = "could not prepare the run on " + Hosts.name() + ": " + e.getMessage();
                 Files.writeString(log, "[sortie] " + why + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                 journal.commandExited();
@@ -134,6 +147,7 @@ public final class AgentMain {
             try {
                 spares.retire(WorkSetup.workRoot(runDir)); // the next run on this host starts from it
             } catch (IOException e) {
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.DEBUG, "the work folder of {0} was not set aside for reuse: {1}", runDir, e);
                 // A leftover work copy costs disk, not data: everything declared is in the host's store.
             }
             Trace.mark("work folder set aside");
@@ -164,6 +178,7 @@ public final class AgentMain {
         try {
             return Duration.ofSeconds(Long.parseLong(Files.readString(stopFile).strip()));
         } catch (IOException | RuntimeException e) {
+            System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.DEBUG, "the stop request {0} gives no grace period ({1}); the default applies", stopFile, e);
             return DEFAULT_GRACE;
         }
     }

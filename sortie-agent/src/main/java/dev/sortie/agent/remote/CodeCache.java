@@ -23,6 +23,7 @@ import java.util.Set;
  * executables, they are copied.
  */
 public final class CodeCache {
+    private static final System.Logger LOG = System.getLogger(CodeCache.class.getName());
     /** Below this a copy is as cheap as a link. */
     static final long LINK_AT_LEAST = 1 << 20;
     private final Path dir;
@@ -48,6 +49,7 @@ public final class CodeCache {
         try {
             return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0;
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot tell which user this is ({0}); code files are copied, not linked", e);
             return true; // cannot tell: copy, the safe side
         }
     }
@@ -99,6 +101,7 @@ public final class CodeCache {
                     Files.createLink(target, blob);
                     return;
                 } catch (IOException | UnsupportedOperationException e) {
+                    LOG.log(System.Logger.Level.TRACE, "{0} copied, not linked: {1}", target, e);
                     // another file system, or links not allowed: copy
                 }
             }

@@ -80,6 +80,7 @@ public sealed interface JournalRecord {
         try {
             n = JSON.readTree(line);
         } catch (Exception e) {
+            System.getLogger(JournalRecord.class.getName()).log(System.Logger.Level.DEBUG, "a journal line that is not JSON (torn?) was skipped: {0}", e);
             return null;
         }
         if (n == null || !n.isObject()) {

@@ -32,6 +32,7 @@ import java.util.stream.Stream;
  * to exactly the new file list, trusting a file only if it is as it was written ({@link #LAYOUT}).
  */
 public final class WorkFolderReuse {
+    private static final System.Logger LOG = System.getLogger(WorkFolderReuse.class.getName());
     /** The record of what was written into a work folder: path, blob, kind, size, mtime (µs), one per line. */
     public static final String LAYOUT = ".sortie/layout.tsv";
     static final int MAX_SPARES = 4;
@@ -62,6 +63,7 @@ public final class WorkFolderReuse {
                 Files.move(spare, root, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 return true;
             } catch (NoSuchFileException | DirectoryNotEmptyException | FileAlreadyExistsException e) {
+                LOG.log(System.Logger.Level.DEBUG, "spare work folder {0} was taken by another agent: {1}", spare, e);
                 // another agent took it first
             }
         }
@@ -111,6 +113,7 @@ public final class WorkFolderReuse {
                 try {
                     out.put(f[0], new Entry(f[0], f[1], CodeFile.Kind.valueOf(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])));
                 } catch (IllegalArgumentException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "a mangled line of {0} was skipped: {1}", file, e);
                     // a line the run mangled: that file is simply written again
                 }
             }

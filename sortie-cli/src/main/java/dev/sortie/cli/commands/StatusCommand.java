@@ -152,6 +152,7 @@ public final class StatusCommand extends ContextCommand {
             try {
                 hosts = service.executors().get(name).instances();
             } catch (RuntimeException e) {
+                System.getLogger(StatusCommand.class.getName()).log(System.Logger.Level.DEBUG, "executor {0} lists no hosts: {1}", name, e);
                 hosts = List.of(); // a broken config is reported by 'sortie executor list'; status still shows the rest
             }
             List<Experiment> here = inFlight.stream()

@@ -150,6 +150,7 @@ public final class TrackCommand {
                 }
                 return argv;
             } catch (Exception e) {
+                System.getLogger(TrackCommand.class.getName()).log(System.Logger.Level.DEBUG, "the command line of process {0} is unreadable in /proc: {1}", String.valueOf(pid), e);
                 return ProcessHandle.of(pid).flatMap(h -> h.info().command()).map(List::of).orElse(List.of());
             }
         }

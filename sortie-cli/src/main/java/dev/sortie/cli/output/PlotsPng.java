@@ -27,6 +27,7 @@ import javax.imageio.ImageIO;
  * not at all.
  */
 public final class PlotsPng {
+    private static final System.Logger LOG = System.getLogger(PlotsPng.class.getName());
     /** The default width of the image, in pixels. */
     public static final int WIDTH = 1000;
     /** The default height of a chart's plot area, in pixels. */
@@ -191,6 +192,7 @@ public final class PlotsPng {
                 double w = fm.stringWidth(s);
                 g.drawString(s, (float) (x - anchor * w), (float) baseline);
             } catch (RuntimeException | LinkageError | InternalError e) {
+                LOG.log(System.Logger.Level.DEBUG, "text cannot be drawn into the PNG (no fonts?); drawn without it: {0}", e);
                 broken[0] = true;
             }
         }

@@ -27,6 +27,7 @@ import java.util.Map;
  * Fields are addressed by dotted paths ({@code resources.gpus}, {@code metrics[1].regex}).
  */
 public final class YamlDocument {
+    private static final System.Logger LOG = System.getLogger(YamlDocument.class.getName());
     private static final ObjectMapper MAPPER = YAMLMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
@@ -106,6 +107,7 @@ public final class YamlDocument {
             }
         } catch (IOException e) {
             // The tree parse above already reported syntax errors; lines are a best effort.
+            LOG.log(System.Logger.Level.DEBUG, "line numbers of a YAML file are incomplete: {0}", e);
         }
         return lines;
     }

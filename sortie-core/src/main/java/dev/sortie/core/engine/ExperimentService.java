@@ -42,6 +42,7 @@ import java.util.function.Supplier;
  * call the same methods. Mechanics (processes, hosts, files) belong to the executors.
  */
 public final class ExperimentService {
+    private static final System.Logger LOG = System.getLogger(ExperimentService.class.getName());
     /** The executor of a queued experiment that may run wherever the queue is drained. */
     public static final String ANY_EXECUTOR = ExperimentFactory.ANY_EXECUTOR;
     /** How the error of an attempt starts when its executor's host could not be reached and nothing started. */
@@ -56,7 +57,6 @@ public final class ExperimentService {
     private final ExperimentFactory factory;
     /** Runs whose host did not answer when this process last looked at them, by experiment id. */
     private final Map<String, DetachableExecutor.HostSilence> silent = new java.util.concurrent.ConcurrentHashMap<>();
-    private static final System.Logger LOG = System.getLogger(ExperimentService.class.getName());
 
     /** @param snapshots built on first use: git is only loaded by commands that need code */
     public ExperimentService(ProjectPaths paths, Ledger ledger, Supplier<CodeSnapshots> snapshots, ExecutorRegistry executors, Clock clock) {
@@ -354,6 +354,7 @@ public final class ExperimentService {
                 }
                 liveness = executor.probe(exp.handle());
             } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "cannot tell whether " + exp.id() + " on " + exp.executor() + " still runs; left as it is", e);
                 continue; // an executor that cannot tell (or whose config broke) leaves its runs as they are
             }
             if (liveness != Executor.Liveness.GONE) {
@@ -404,7 +405,8 @@ public final class ExperimentService {
         try {
             c = executor.catchUp(exp, salvageRequest(exp, RunListener.NONE));
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "collecting {0} failed: {1}", exp.name(), e.getMessage());
+            Experiment stale = exp;
+            LOG.log(System.Logger.Level.DEBUG, () -> "could not catch up with " + stale.id() + " on " + stale.executor() + " now; tried again later", e);
             return null;
         }
         if (c.state() == DetachableExecutor.Collection.State.UNREACHABLE && c.silence() != null) {
@@ -546,6 +548,7 @@ public final class ExperimentService {
         try {
             retries = source.resolveRecorded(paths.projectDir()).retries();
         } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the task of {0} no longer resolves ({1}); it gets the default retries", interrupted.id(), e);
             retries = TaskConfig.DEFAULT_RETRIES;
         }
         if (!interrupted.commandStarted()) {

@@ -41,6 +41,11 @@ public record ProjectPaths(Path projectDir) {
         return stateDir().resolve("store");
     }
 
+    /** Sortie's own log ({@code .sortie/logs/sortie.log}): why something was skipped or retried, for a user to read. */
+    public Path sortieLogFile() {
+        return stateDir().resolve("logs").resolve("sortie.log");
+    }
+
     public Path configFile() {
         return stateDir().resolve("config.yaml");
     }

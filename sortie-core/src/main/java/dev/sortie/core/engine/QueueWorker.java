@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * there, and a worker that starts follows such runs that nobody follows, so they are collected and counted.
  */
 public final class QueueWorker {
+    private static final System.Logger LOG = System.getLogger(QueueWorker.class.getName());
     /** The ledger control that {@code sortie queue stop} changes; workers stop claiming when it changes. */
     public static final String STOP_CONTROL = "queue.stop";
     static final Duration RECONCILE_EVERY = Duration.ofSeconds(2);
@@ -160,6 +161,7 @@ public final class QueueWorker {
                     end = service.follow(e, RunListener.NONE, control).orElse(null);
                 } catch (Exception ex) {
                     // its host does not answer, say: the next reconcile tries again
+                    LOG.log(System.Logger.Level.DEBUG, () -> "following " + e.id() + " failed; the next reconcile tries again", ex);
                 } finally {
                     running.remove(e.id());
                 }

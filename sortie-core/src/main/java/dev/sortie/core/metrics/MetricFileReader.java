@@ -18,6 +18,7 @@ import java.util.stream.Stream;
  * Files that are missing or half-written are skipped; they are read again later.
  */
 public final class MetricFileReader {
+    private static final System.Logger LOG = System.getLogger(MetricFileReader.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper YAML = new YAMLMapper();
 
@@ -48,6 +49,7 @@ public final class MetricFileReader {
             }
             return MetricLineParser.fromJsonObject(node, "/");
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "metrics file {0} skipped this time (being written? not JSON or YAML?): {1}", file, e);
             return List.of();
         }
     }
@@ -62,6 +64,7 @@ public final class MetricFileReader {
                 out.addAll(readTsv(tsv, metric));
             }
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "metrics under {0} read only in part: {1}", plotsDir, e);
             return out;
         }
         return out;

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 
 /** This machine's name, as run handles record it. */
 public final class Hosts {
+    private static final System.Logger LOG = System.getLogger(Hosts.class.getName());
     /**
      * Looked up once per process: the name does not change while it runs, and the lookup (a resolver call) would
      * otherwise happen for every run started and every liveness check.
@@ -22,6 +23,7 @@ public final class Hosts {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "this machine has no name that resolves ({0}); calling it localhost", e);
             return "localhost";
         }
     }

@@ -33,6 +33,7 @@ import java.util.Map;
  * and artifacts are in the store.
  */
 public final class LocalExecutor implements Executor {
+    private static final System.Logger LOG = System.getLogger(LocalExecutor.class.getName());
     static final Duration SALVAGE_GRACE = Duration.ofSeconds(10);
     private final String name;
     private final BlobStore store;
@@ -113,6 +114,7 @@ public final class LocalExecutor implements Executor {
             try {
                 FileTrees.delete(root);
             } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "the work copy {0} was left behind: {1}", root, e);
                 // A leftover copy costs disk, not data: everything declared is already in the store.
             }
             return outcome;

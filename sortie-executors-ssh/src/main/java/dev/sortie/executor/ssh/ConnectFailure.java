@@ -21,6 +21,7 @@ import org.apache.sshd.client.session.ClientSession;
  * executor's, or the ProxyJump host in front of it), what happened, and what to do. Never carries a passphrase.
  */
 final class ConnectFailure {
+    private static final System.Logger LOG = System.getLogger(ConnectFailure.class.getName());
     private final SshTarget target;
     private final SshPaths paths;
     private final HostConfigEntryResolver resolver;
@@ -160,6 +161,7 @@ final class ConnectFailure {
                 return new Hop(alias, e.getHostName(), e.getPort() > 0 ? e.getPort() : 22, e.getUsername(), ids);
             }
         } catch (IOException | RuntimeException ignored) {
+            LOG.log(System.Logger.Level.DEBUG, "~/.ssh/config could not be read for {0}; described from the spec alone: {1}", alias, ignored);
             // described from the spec alone
         }
         return new Hop(alias, alias, uri.getPort() > 0 ? uri.getPort() : 22, uri.getUserInfo(), List.of());

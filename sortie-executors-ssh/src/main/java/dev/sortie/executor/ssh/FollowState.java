@@ -15,6 +15,7 @@ import java.time.Instant;
  * it is mirrored byte for byte), and since when the host has not answered (for declaring it lost).
  */
 final class FollowState {
+    private static final System.Logger LOG = System.getLogger(FollowState.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path file;
     long journalOffset;
@@ -31,6 +32,7 @@ final class FollowState {
             s.journalOffset = n.path("journal_offset").asLong(0);
             s.unreachableSince = n.hasNonNull("unreachable_since") ? Instant.ofEpochMilli(n.get("unreachable_since").asLong()) : null;
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no follow state in {0} ({1}); the journal is read from its start", s.file, e);
             // none yet (or torn by a crash): start from the beginning; re-applying the journal is harmless
         }
         return s;

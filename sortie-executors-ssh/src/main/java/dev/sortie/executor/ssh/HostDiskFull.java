@@ -10,6 +10,7 @@ import java.util.List;
  * is free where it was going, and what the user can do, instead of the host's tar lines.
  */
 final class HostDiskFull extends IOException {
+    private static final System.Logger LOG = System.getLogger(HostDiskFull.class.getName());
     /** What a host's tools write for ENOSPC (strerror, the same on glibc and musl). */
     static final String ENOSPC = "No space left on device";
 
@@ -47,6 +48,7 @@ final class HostDiskFull extends IOException {
                 return Long.parseLong(cols[3]) * 1024;
             }
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "free space under {0} unknown: {1}", path, e);
             // the message goes out without the figure
         }
         return -1;

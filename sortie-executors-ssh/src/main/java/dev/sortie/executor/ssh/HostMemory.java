@@ -19,6 +19,7 @@ import java.util.stream.Stream;
  * folder (a command outside a project) it remembers nothing.
  */
 final class HostMemory {
+    private static final System.Logger LOG = System.getLogger(HostMemory.class.getName());
     private final Path installedDir;
     private final Path lostDir;
     private final String hostKey;
@@ -79,6 +80,7 @@ final class HostMemory {
             Files.createDirectories(note.getParent());
             Files.writeString(note, "", StandardCharsets.UTF_8);
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the note of a synced tree was not kept: {0}", e);
             // a memory only: the next run asks the host instead
         }
     }
@@ -88,6 +90,7 @@ final class HostMemory {
             try {
                 Files.deleteIfExists(treeNote(remoteRoot, treeId));
             } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "the note of a synced tree was not removed: {0}", e);
                 // next time the launch says it is gone again
             }
         }
@@ -110,6 +113,7 @@ final class HostMemory {
             Files.createDirectories(lostDir);
             Files.writeString(lostDir.resolve(experimentId + "-" + attempt), experimentId + " " + attempt, StandardCharsets.UTF_8);
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0} attempt {1} was given up on, but the note to stop it if its host comes back could not be written: {2}", experimentId, String.valueOf(attempt), e);
             // best effort: without the note a run that comes back runs to its end, collected by nobody
         }
     }

@@ -47,6 +47,7 @@ import java.util.stream.Collectors;
  * salvage, catch-up and attach go to the host whose executor {@linkplain SshExecutor#owns owns} its handle.
  */
 public final class PoolExecutor implements DetachableExecutor {
+    private static final System.Logger LOG = System.getLogger(PoolExecutor.class.getName());
     /** How often a down host is probed while it stays down. */
     static final Duration PROBE_EVERY = Duration.ofSeconds(5);
     /** How long a slot another process holds is left alone before a launch tries it again. */
@@ -252,6 +253,7 @@ public final class PoolExecutor implements DetachableExecutor {
                 gpus = List.of();
             }
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "pool member {0} did not answer its probe: {1}", member.name(), e);
             failure = reason(e);
         }
         lock.lock();
@@ -327,6 +329,7 @@ public final class PoolExecutor implements DetachableExecutor {
         try {
             listener.output(line);
         } catch (RuntimeException ignored) {
+            LOG.log(System.Logger.Level.DEBUG, "a waiting message was not shown: {0}", ignored);
             // a message about waiting must not fail the launch
         }
     }
@@ -385,6 +388,7 @@ public final class PoolExecutor implements DetachableExecutor {
             try {
                 c = member.executor().catchUp(experiment, request);
             } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "pool member {0} unreachable while catching up: {1}", member.name(), e);
                 unreachable = true;
                 continue;
             }

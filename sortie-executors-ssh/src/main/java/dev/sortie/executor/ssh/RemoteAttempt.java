@@ -29,6 +29,7 @@ import java.util.List;
  * any moment (detach, a killed sortie) and go on later from another process.
  */
 final class RemoteAttempt {
+    private static final System.Logger LOG = System.getLogger(RemoteAttempt.class.getName());
     static final Duration IDLE_POLL = Duration.ofMillis(500);
     static final Duration BUSY_POLL = Duration.ofMillis(50);
     /** Quiet looks at BUSY_POLL before the pauses grow. */
@@ -83,6 +84,7 @@ final class RemoteAttempt {
                 quiet = s.progressed() ? 0 : Math.min(quiet + 1, QUICK_LOOKS + 8);
                 pause = Duration.ofMillis(Math.min(IDLE_POLL.toMillis(), BUSY_POLL.toMillis() << Math.max(0, quiet - QUICK_LOOKS)));
             } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "the host of {0} did not answer a look: {1}", experimentId, e);
                 RunOutcome lost = unreachable(e);
                 if (lost != null) {
                     return lost;
@@ -110,6 +112,7 @@ final class RemoteAttempt {
                 }
             }
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the host of {0} did not answer a catch-up: {1}", experimentId, e);
             RunOutcome lost = unreachable(e);
             return lost != null ? Collection.ended(lost) : Collection.unreachable(new dev.sortie.core.executor.DetachableExecutor.HostSilence(
                     host.key(), host.display(), state.unreachableSince, e.getMessage(), host.lostAfter()));
@@ -306,6 +309,7 @@ final class RemoteAttempt {
         try {
             state.save();
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the follow state of {0} was not saved ({1}); the next collector reads the journal from its start", experimentId, e);
             // the state is an optimisation; without it the next collector starts from the beginning
         }
     }

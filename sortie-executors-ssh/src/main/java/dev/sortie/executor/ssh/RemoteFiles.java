@@ -31,6 +31,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * option, nor collide with the completion marker. Folders are passed as quoted arguments to fixed scripts.
  */
 final class RemoteFiles {
+    private static final System.Logger LOG = System.getLogger(RemoteFiles.class.getName());
     /** How long a listing or a transfer may go without a byte moving before it is stopped. */
     static final Duration IDLE_TIMEOUT = Duration.ofMinutes(2);
     /** The last entry of every upload stream: tar leaves its files only after everything before it arrived. */
@@ -330,6 +331,7 @@ final class RemoteFiles {
                 c.exec(List.of("rm", "-rf", "--", tmp), java.time.Duration.ofSeconds(30));
             }
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "{0} on the host was not removed now (a later sweep does): {1}", tmp, e);
             // the sweep of old incoming-* folders gets it later
         }
     }

@@ -10,6 +10,7 @@ import java.util.List;
  * sync or a transfer fails.
  */
 final class SpareFolders {
+    private static final System.Logger LOG = System.getLogger(SpareFolders.class.getName());
     /**
      * $1 the spare folder. Each folder is renamed away before it is deleted, the way an agent claims one: whoever
      * renames it owns it, so a folder an agent just took for its run is never deleted under that run. Prints how
@@ -36,6 +37,7 @@ final class SpareFolders {
             SshConnection.Result r = c.exec(List.of("sh", "-c", RECLAIM, "sortie-reclaim", layout.spare()), Duration.ofMinutes(2));
             return r.ok() ? Integer.parseInt(r.stdout().strip()) : 0;
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "spare work folders not reclaimed: {0}", e);
             return 0;
         }
     }

@@ -20,6 +20,7 @@ import org.apache.sshd.client.session.ClientSession;
  * see {@link ConnectionOpener}), and commands whose arguments are quoted for the remote POSIX shell.
  */
 public final class SshConnection implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SshConnection.class.getName());
     private final SshTarget target;
     private final SshClient client;
     private final ClientSession session;
@@ -132,6 +133,7 @@ public final class SshConnection implements AutoCloseable {
         try {
             session.close(false).await(Duration.ofSeconds(5));
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the session did not close cleanly: {0}", e);
             // closing anyway
         } finally {
             client.stop();

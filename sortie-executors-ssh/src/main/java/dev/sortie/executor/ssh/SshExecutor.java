@@ -28,6 +28,7 @@ import java.util.Optional;
  * and store ({@link RemoteAttempt}). See {@link RemoteLayout} for what lives where on the host.
  */
 public final class SshExecutor implements DetachableExecutor {
+    private static final System.Logger LOG = System.getLogger(SshExecutor.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     private final SshExecutorConfig config;
     private final SshPaths paths;
@@ -120,6 +121,7 @@ public final class SshExecutor implements DetachableExecutor {
             host.agentClasspath(c);
             host.shell(c); // its login (and the host's ~/.bashrc) now, not at the launch
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "warm-up failed (the launch tries again): {0}", e);
             // the launch meets it again and says what to do
         }
     }
@@ -371,6 +373,7 @@ public final class SshExecutor implements DetachableExecutor {
                 try {
                     lock.close();
                 } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "the collect lock was not released: {0}", e);
                     // the lock goes with the process anyway
                 }
             }
@@ -383,6 +386,7 @@ public final class SshExecutor implements DetachableExecutor {
                 try {
                     SshExecutor.this.stop(experiment.withHandle(handle), grace);
                 } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "the stop of {0} did not reach its host: {1}", experiment.id(), e);
                     // unreachable host: the run goes on there; the follow reports what happens
                 }
             }, "sortie-stop-" + experiment.id());

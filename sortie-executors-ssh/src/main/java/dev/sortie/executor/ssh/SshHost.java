@@ -18,6 +18,7 @@ import java.util.List;
  * dead agent left, stopping runs of attempts given up on while the host was unreachable).
  */
 final class SshHost implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SshHost.class.getName());
     static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
     private final SshExecutor executor;
     private final HostMemory memory;
@@ -166,6 +167,7 @@ final class SshHost implements AutoCloseable {
             shell = HostShell.open(c);
             return shell;
         } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the host shell did not open: {0}", e);
             shellFailures++;
             return null;
         }

@@ -26,6 +26,7 @@ import org.apache.sshd.common.session.Session;
  * ProxyJump host) opens its own short-lived agent connection. Agent forwarding to the host is not offered.
  */
 final class UnixSocketAgentFactory implements SshAgentFactory {
+    private static final System.Logger LOG = System.getLogger(UnixSocketAgentFactory.class.getName());
     /**
      * Set on the executor's own session before it authenticates: which of the agent's keys it offers. Jump hosts'
      * sessions carry none and are offered all of them.
@@ -54,6 +55,7 @@ final class UnixSocketAgentFactory implements SshAgentFactory {
         try {
             return new UnixSocketAgent(socket, offer == null ? k -> true : offer);
         } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "ssh-agent at {0} did not answer: {1}", socket, e);
             // like ssh: a stale SSH_AUTH_SOCK is not fatal, the identity files are still tried
             unreachable = "ssh-agent at " + socket + " did not answer (" + e.getMessage() + "); is SSH_AUTH_SOCK stale?";
             return null;
@@ -90,6 +92,7 @@ final class UnixSocketAgentFactory implements SshAgentFactory {
                     }
                 }
             } catch (IOException | GeneralSecurityException | RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "{0} skipped when matching agent keys: {1}", pub, e);
                 // an unreadable .pub only means that key is not matched in the agent
             }
         }
