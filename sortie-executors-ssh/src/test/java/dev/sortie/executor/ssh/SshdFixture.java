@@ -188,6 +188,25 @@ public final class SshdFixture implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /**
+     * The live processes of this host (see {@link #kill()} for how they are found) whose command line contains
+     * {@code text}: a test kills one kind of process of its own host with these, where {@code pkill -f} would
+     * reach every test's on this machine, and every user's.
+     */
+    public List<ProcessHandle> processesRunning(String text) {
+        return processes().stream().filter(h -> commandLine(h.pid()).contains(text)).toList();
+    }
+
+    /** The process's argv joined by spaces ("" once it is gone). */
+    private static String commandLine(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8)
+                    .replace('\0', ' ');
+        } catch (IOException | SecurityException e) {
+            return "";
+        }
+    }
+
     /** This sshd, its descendants, and whatever carries this fixture's marker or works in its folder. */
     private Set<ProcessHandle> processes() {
         Set<ProcessHandle> found = new LinkedHashSet<>();
