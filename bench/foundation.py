@@ -126,7 +126,7 @@ def measure(a, work):
         rs = runs[key]
         ratio = f"{run_ratio:.0f}x" if key == "run" and run_ratio is not None else ""
         each = ", ".join(f"{r['s']:.3f} ({r['load']})" for r in rs)
-        print(f"| {name} | {median([r['s'] for r in rs]):.3f} | {ratio} | {median([r['load'] for r in rs])} | {each} |")
+        print(f"| {name} | {median([r['s'] for r in rs]):.3f} | {ratio} | {median([r['load'] for r in rs]):.2f} | {each} |")
     print(f"\n`sortie run -- true` overhead over `true`: {run_over:.3f} s; "
           f"`sortie show` beyond JVM start: {show_over:.3f} s (medians of the rounds' pairs); "
           f"load average at the end: {load_average()}")
