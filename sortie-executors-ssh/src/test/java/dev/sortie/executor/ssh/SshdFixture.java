@@ -23,6 +23,9 @@ import org.junit.jupiter.api.Assumptions;
  * <p>For host-loss tests: {@link #kill()} is the host dying (sshd and every process started through it, detached
  * ones included), {@link #restart()} the host coming back (same port, same host key), and {@link #hostDir()} a folder
  * of this host only, for the executor's {@code remote_dir} (every instance shares this machine's filesystem).
+ *
+ * <p>A test class that needs a host for all its tests declares {@code @Sshd static SshdFixture sshd;}
+ * ({@link SshdExtension} starts and closes it).
  */
 public final class SshdFixture implements AutoCloseable {
     static final Path SSHD = Path.of("/usr/sbin/sshd");
