@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Foundation benchmarks (issue 2), side by side in one run:
 
-1. `sortie show` over a ledger of 10,000 experiments with 20 params and 20 metrics each
-   (median of several runs; the ledger is made by this script), and `sortie show --json`.
-2. The overhead of `sortie run -- true` against running `true` directly (median of several runs).
+1. `sortie show` over a ledger of 10,000 experiments with 20 params and 20 metrics each (the ledger is made by
+   this script), and `sortie show --json`, beside `sortie --version` (the JVM's start, the floor of any command);
+2. the overhead of `sortie run -- true` against running `true` directly (the floor).
+
+The rows are timed in turn, round after round (show, show --json, --version, true, run -- true, show, ...: --runs
+rounds), so a change in the machine's load falls on every row alike; each figure is the median of its rounds,
+with the 1-minute load average as each round started beside it. The comparisons (run / true, show - --version)
+are the medians of the pairs timed side by side in one round.
 
 Usage: python3 bench/foundation.py [--runs N] [--experiments N]   (build first: mvn -q -DskipTests package)
-Prints a Markdown table; BENCHMARKS.md records the latest figures.
+Prints a Markdown table; BENCHMARKS.md says how its figures are made.
 """
 import argparse
 import json
@@ -14,12 +19,13 @@ import os
 import random
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+
+from benchlib import interleaved, load_average, median, paired_ratios
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
@@ -31,13 +37,11 @@ def sh(args, cwd, quiet=True):
                           stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None)
 
 
-def timed(args, cwd, runs):
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        sh(args, cwd)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), times
+def timed(args, cwd):
+    """One run of a command, for interleaved(): its wall seconds."""
+    t = time.perf_counter()
+    sh(args, cwd)
+    return {"s": time.perf_counter() - t}
 
 
 def seed_ledger(db, n, n_params, n_metrics):
@@ -65,7 +69,7 @@ def seed_ledger(db, n, n_params, n_metrics):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=7, help="rounds of the rows, interleaved (default 7)")
     ap.add_argument("--experiments", type=int, default=10_000)
     a = ap.parse_args()
     if not os.path.isdir(os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")):
@@ -87,9 +91,6 @@ def measure(a, work):
     seed_ledger(os.path.join(show_dir, ".sortie", "ledger.db"), a.experiments, 20, 20)
     print(f"seeded {a.experiments} experiments in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     sh([SORTIE, "show"], show_dir)  # warm the page cache
-    show_med, _ = timed([SORTIE, "show"], show_dir, a.runs)
-    json_med, _ = timed([SORTIE, "show", "--json"], show_dir, a.runs)
-    version_med, _ = timed([SORTIE, "--version"], show_dir, a.runs)
 
     run_dir = os.path.join(work, "overhead")
     os.makedirs(run_dir)
@@ -98,22 +99,37 @@ def measure(a, work):
     sh(["git", "add", "-A"], run_dir)
     sh(["git", "-c", "user.name=b", "-c", "user.email=b@localhost", "commit", "-qm", "init"], run_dir)
     sh([SORTIE, "run", "-q", "--", "true"], run_dir)
-    run_med, _ = timed([SORTIE, "run", "-q", "--", "true"], run_dir, a.runs)
-    true_med, _ = timed(["true"], run_dir, a.runs)
 
     rows = [
-        ("`sortie show`, %d experiments x 20 params x 20 metrics" % a.experiments, show_med, None),
-        ("`sortie show --json`, same ledger", json_med, None),
-        ("`sortie --version` (JVM start floor)", version_med, None),
-        ("`true` run directly (floor)", true_med, None),
-        ("`sortie run -- true` (end to end: snapshot, ledger, run, collect)", run_med, run_med / true_med),
+        ("show", "`sortie show`, %d experiments x 20 params x 20 metrics" % a.experiments,
+         lambda i: timed([SORTIE, "show"], show_dir)),
+        ("json", "`sortie show --json`, same ledger", lambda i: timed([SORTIE, "show", "--json"], show_dir)),
+        ("version", "`sortie --version` (JVM start floor)", lambda i: timed([SORTIE, "--version"], show_dir)),
+        ("true", "`true` run directly (floor)", lambda i: timed(["true"], run_dir)),
+        ("run", "`sortie run -- true` (end to end: snapshot, ledger, run, collect)",
+         lambda i: timed([SORTIE, "run", "-q", "--", "true"], run_dir)),
     ]
-    print(f"| measurement (median of {a.runs}) | seconds | ratio to floor |")
-    print("| --- | ---: | ---: |")
-    for name, s, ratio in rows:
-        print(f"| {name} | {s:.3f} | {'' if ratio is None else f'{ratio:.0f}x'} |")
-    print(f"\n`sortie run -- true` overhead over `true`: {run_med - true_med:.3f} s; "
-          f"`sortie show` beyond JVM start: {show_med - version_med:.3f} s")
+    log = lambda m: print(f"[foundation-bench] {m}", file=sys.stderr, flush=True)
+    runs = interleaved([(key, measure) for key, _, measure in rows], a.runs, log)
+
+    # run / true and show - --version, each the median over the rounds of the two timed side by side.
+    run_ratio = median(paired_ratios(runs["run"], runs["true"], "s"))
+    by_round = {r["round"]: r["s"] for r in runs["true"]}
+    run_over = median([r["s"] - by_round[r["round"]] for r in runs["run"] if r["round"] in by_round])
+    by_round = {r["round"]: r["s"] for r in runs["version"]}
+    show_over = median([r["s"] - by_round[r["round"]] for r in runs["show"] if r["round"] in by_round])
+
+    print(f"| measurement (median of {a.runs} rounds, rows interleaved) | seconds | ratio to floor "
+          "(median of pairs) | load average (median of rounds) | each round: s (load) |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    for key, name, _ in rows:
+        rs = runs[key]
+        ratio = f"{run_ratio:.0f}x" if key == "run" and run_ratio is not None else ""
+        each = ", ".join(f"{r['s']:.3f} ({r['load']})" for r in rs)
+        print(f"| {name} | {median([r['s'] for r in rs]):.3f} | {ratio} | {median([r['load'] for r in rs]):.2f} | {each} |")
+    print(f"\n`sortie run -- true` overhead over `true`: {run_over:.3f} s; "
+          f"`sortie show` beyond JVM start: {show_over:.3f} s (medians of the rounds' pairs); "
+          f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,13 @@ Each row runs in a fresh process of one interpreter (the venv's python). Times, 
 Set-up that happens once (interpreter start, imports, MLflow's schema migrations, `sortie.start()`, the JVM)
 is outside the clock.
 
+The rows are timed in turn, round after round (Sortie, MLflow, MLflow async, dvclive, Sortie, ...: --rounds,
+default 3), each round in fresh folders, so a change in the machine's load falls on every row alike. MLflow (minutes
+a round for 1M points) runs in the first --mlflow-rounds only, dvclive in the first --dvclive-rounds (default 1
+each); the table says how many rounds each row ran. Each figure is the median of its rounds, with the 1-minute
+load average as each round started beside it; each ratio (X / Sortie) is the median of the ratios of the pairs
+timed in the same round.
+
 MLflow and dvclive come from PyPI (bench/requirements-sdk.txt) into bench/.venv-sdk, made on the first run.
 MLflow may be slow: --mlflow-steps N logs N steps only and extrapolates linearly to --steps (labelled so).
 dvclive's next_step() re-reads every .tsv it wrote (to build a Studio update, even with Studio off), so its time
@@ -36,7 +43,8 @@ and is extrapolated linearly, which is a lower bound; a fit t = a*n + b*n^2 over
 Then the Java SDK's log() latency on the caller's thread: bench/SdkLatency.java, run from source by the JDK
 against sortie-sdk-java/target/*.jar, --java-calls calls a round, median of 5 rounds.
 
-Usage: python3 bench/sdk.py [--steps 10000] [--metrics 100] [--mlflow-steps N] [--dvclive-steps N] [--java-calls N]
+Usage: python3 bench/sdk.py [--steps 10000] [--metrics 100] [--rounds 3] [--mlflow-rounds 1] [--dvclive-rounds 1]
+                            [--mlflow-steps N] [--dvclive-steps N] [--java-calls N]
                             [--skip sortie|mlflow|mlflow-async|dvclive|java] [--json] [--keep]
 Build Sortie first (mvn -q -DskipTests package). Work happens in bench/work/sdk-* (git-ignored), removed at
 the end unless --keep or something failed. Progress goes to stderr; the table (or --json) to stdout.
@@ -53,7 +61,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import Commands
+from benchlib import Commands, interleaved, median, paired_ratios
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
@@ -432,11 +440,31 @@ def fmt(x, spec=".2f"):
     return "n/a" if x is None else format(x, spec)
 
 
-def ratio(a, b, key):
-    if not a or not b or not a["available"] or not b["available"]:
-        return None
-    x, y = a.get(key), b.get(key)
-    return x / y if x is not None and y else None
+def ratio(runs, other, key):
+    """other / Sortie for one figure: the median of the ratios of the rounds both ran (pairs timed side by side)."""
+    a = [r for r in runs.get(other, []) if r["available"]]
+    b = [r for r in runs.get("sortie", []) if r["available"]]
+    return median(paired_ratios(a, b, key))
+
+
+def summarise(rs):
+    """One row from its rounds: each figure the median of its rounds; verified the least of them (every round must
+    check out); each round's figures and load kept under "rounds"; the notes of the rounds that had any."""
+    ok = [r for r in rs if r["available"]]
+    if not ok:
+        return dict(rs[0], rounds=[{"load": r["load"]} for r in rs])
+    out = dict(ok[0])
+    for key in ("calls_s", "durable_s", "queryable_s", "fit_calls_s", "run_exit_s"):
+        if key in out:
+            out[key] = median([r.get(key) for r in ok])
+    out["verified"] = min(r["verified"] for r in ok)
+    notes = []
+    for r in rs:
+        if r["note"] and r["note"] not in notes:
+            notes.append(r["note"] if len(rs) == 1 else f"round {r['round'] + 1}: {r['note']}")
+    out["note"] = "; ".join(notes)
+    out["rounds"] = [{k: r.get(k) for k in ("calls_s", "durable_s", "queryable_s", "verified", "load")} for r in rs]
+    return out
 
 
 def complete(r):
@@ -452,6 +480,10 @@ def main():
     ap.add_argument("--dvclive-steps", type=int, default=500,
                     help="run dvclive for this many steps only and extrapolate (default 500: dvclive re-reads "
                          "every .tsv on each next_step, so its time grows with the square of the steps)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the rows, interleaved (default 3)")
+    ap.add_argument("--mlflow-rounds", type=int, default=1,
+                    help="rounds MLflow (both rows) runs in, the first ones (default 1: minutes a round)")
+    ap.add_argument("--dvclive-rounds", type=int, default=1, help="rounds dvclive runs in, the first ones (default 1)")
     ap.add_argument("--sortie-wait", type=float, default=60,
                     help="seconds to wait for the ledger after `sortie run` exits (default 60)")
     ap.add_argument("--skip", action="append", choices=["sortie", "mlflow", "mlflow-async", "dvclive", "java"], default=[])
@@ -472,55 +504,57 @@ def main():
                 "sortie": sortie_version(), "sortie sdk": "not run", "mlflow": lib_versions["mlflow"],
                 "dvclive": lib_versions["dvclive"], "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
                 "load average at start": round(os.getloadavg()[0], 2)}
-    rows = {}
     java_latency = None
     outside, outside_why = (None, None)
-    if "mlflow" not in a.skip or "dvclive" not in a.skip:
+    if "mlflow" not in a.skip or "mlflow-async" not in a.skip or "dvclive" not in a.skip:
         outside, outside_why = outside_git(work)
+
+    def in_round(i, base):
+        d = os.path.join(base, f"round-{i + 1}")
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    def python_row(lib, name, version, run_steps, rounds):
+        def measure(i):
+            if i >= rounds:
+                return None
+            if not version[:1].isdigit():
+                return unavailable(name, version, points)
+            if outside is None:
+                return unavailable(name, outside_why, points)
+            return bench_python(lib, name, in_round(i, work), in_round(i, outside), py, a.metrics, a.steps, run_steps)
+        return lib, measure
+
+    measures = []
+    if "sortie" not in a.skip:
+        measures.append(("sortie", lambda i: bench_sortie(in_round(i, work), py, a.metrics, a.steps, a.sortie_wait)))
+    if "mlflow" not in a.skip:
+        measures.append(python_row("mlflow", "MLflow (`log_batch`, SQLite store)", lib_versions["mlflow"],
+                                   mlflow_steps, a.mlflow_rounds))
+    if "mlflow-async" not in a.skip:
+        measures.append(python_row("mlflow-async", "MLflow (`log_batch(..., synchronous=False)`, SQLite store)",
+                                   lib_versions["mlflow"], mlflow_steps, a.mlflow_rounds))
+    if "dvclive" not in a.skip:
+        measures.append(python_row("dvclive", "dvclive (`log_metric` + `next_step`)", lib_versions["dvclive"],
+                                   dvclive_steps, a.dvclive_rounds))
     try:
-        if "sortie" not in a.skip:
-            log(f"sortie: {points:,} points inside `sortie run`")
-            rows["sortie"] = bench_sortie(work, py, a.metrics, a.steps, a.sortie_wait)
-            versions["sortie sdk"] = rows["sortie"].get("sdk_version", "not run")
-        if "mlflow" not in a.skip:
-            name = "MLflow (`log_batch`, SQLite store)"
-            if not lib_versions["mlflow"][:1].isdigit():
-                rows["mlflow"] = unavailable(name, lib_versions["mlflow"], points)
-            elif outside is None:
-                rows["mlflow"] = unavailable(name, outside_why, points)
-            else:
-                log(f"mlflow {lib_versions['mlflow']}: {a.metrics * mlflow_steps:,} points")
-                rows["mlflow"] = bench_python("mlflow", name, work, outside, py, a.metrics, a.steps, mlflow_steps)
-        if "mlflow-async" not in a.skip:
-            name = "MLflow (`log_batch(..., synchronous=False)`, SQLite store)"
-            if not lib_versions["mlflow"][:1].isdigit():
-                rows["mlflow-async"] = unavailable(name, lib_versions["mlflow"], points)
-            elif outside is None:
-                rows["mlflow-async"] = unavailable(name, outside_why, points)
-            else:
-                log(f"mlflow {lib_versions['mlflow']} asynchronous: {a.metrics * mlflow_steps:,} points")
-                rows["mlflow-async"] = bench_python("mlflow-async", name, work, outside, py, a.metrics, a.steps,
-                                                    mlflow_steps)
-        if "dvclive" not in a.skip:
-            name = "dvclive (`log_metric` + `next_step`)"
-            if not lib_versions["dvclive"][:1].isdigit():
-                rows["dvclive"] = unavailable(name, lib_versions["dvclive"], points)
-            elif outside is None:
-                rows["dvclive"] = unavailable(name, outside_why, points)
-            else:
-                log(f"dvclive {lib_versions['dvclive']}: {a.metrics * dvclive_steps:,} points")
-                rows["dvclive"] = bench_python("dvclive", name, work, outside, py, a.metrics, a.steps,
-                                               dvclive_steps)
+        log(f"{points:,} points a row ({a.metrics * mlflow_steps:,} for MLflow, {a.metrics * dvclive_steps:,} for "
+            f"dvclive), {a.rounds} rounds of: " + ", ".join(n for n, _ in measures)
+            + f" (MLflow in {min(a.mlflow_rounds, a.rounds)}, dvclive in {min(a.dvclive_rounds, a.rounds)})")
+        runs = interleaved(measures, a.rounds, log)
         if "java" not in a.skip:
             log(f"Java SDK: log() latency, {a.java_calls:,} calls a round")
             java_latency = bench_java_latency(work, a.java_calls)
     except Exception:
         log(f"failed; work dir kept: {work}")
         raise
+    rows = {name: summarise(rs) for name, rs in runs.items() if rs}
+    if "sortie" in rows:
+        versions["sortie sdk"] = rows["sortie"].get("sdk_version", "not run")
 
     s, m, ma, dv = rows.get("sortie"), rows.get("mlflow"), rows.get("mlflow-async"), rows.get("dvclive")
-    ratios = {f"{other.replace('-', '_')}_over_sortie": {k: ratio(r, s, k) for k in ("calls_s", "durable_s", "queryable_s")}
-              for other, r in (("mlflow", m), ("mlflow-async", ma), ("dvclive", dv))}
+    ratios = {f"{other.replace('-', '_')}_over_sortie": {k: ratio(runs, other, k) for k in ("calls_s", "durable_s", "queryable_s")}
+              for other in ("mlflow", "mlflow-async", "dvclive")}
     goals = []
     # "calls return" against MLflow's asynchronous logging (its calls, too, return before the write); "queryable"
     # against its committed writes, which are queryable when the call returns.
@@ -537,23 +571,29 @@ def main():
 
     if a.json:
         print(json.dumps({"command": cmdline, "points": points, "metrics": a.metrics, "steps": a.steps,
+                          "rounds": {"all": a.rounds, "mlflow": min(a.mlflow_rounds, a.rounds),
+                                     "dvclive": min(a.dvclive_rounds, a.rounds)},
                           "versions": versions, "rows": rows, "ratios": ratios, "goals": goals,
                           "java_sdk_latency": java_latency}, indent=2))
     else:
         print(f"SDK logging benchmark: {points:,} points ({a.metrics} metrics x {a.steps:,} steps), "
-              f"seconds from the first logging call\n")
-        print("| library | calls return (s) | durable (s) | queryable (s) | points verified | notes |")
-        print("| --- | ---: | ---: | ---: | ---: | --- |")
+              f"seconds from the first logging call; rows interleaved, each figure the median of its rounds\n")
+        print("| library | rounds | calls return (s) | durable (s) | queryable (s) | points verified | "
+              "each round: calls / durable / queryable s (load) | notes |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
         for r in rows.values():
             verified = f"{r['verified']:,} of {r.get('ran_points', r['points']):,}" if r["available"] else "-"
-            print(f"| {r['name']} | {fmt(r['calls_s'])} | {fmt(r['durable_s'])} | {fmt(r['queryable_s'])} | "
-                  f"{verified} | {r['note']} |")
+            each = ", ".join(f"{fmt(x.get('calls_s'))} / {fmt(x.get('durable_s'))} / {fmt(x.get('queryable_s'))} "
+                             f"({x['load']})" for x in r["rounds"])
+            print(f"| {r['name']} | {len(r['rounds'])} | {fmt(r['calls_s'])} | {fmt(r['durable_s'])} | "
+                  f"{fmt(r['queryable_s'])} | {verified} | {each} | {r['note']} |")
         for other, label in (("mlflow", "MLflow / Sortie"), ("mlflow-async", "MLflow async / Sortie"),
                              ("dvclive", "dvclive / Sortie")):
             x = ratios[f"{other.replace('-', '_')}_over_sortie"]
             if other in rows:
-                print(f"| {label} | {fmt(x['calls_s'], '.1f')}x | {fmt(x['durable_s'], '.1f')}x | "
-                      f"{fmt(x['queryable_s'], '.1f')}x | | ratio of times |")
+                print(f"| {label} | {len(rows[other]['rounds'])} | {fmt(x['calls_s'], '.1f')}x | "
+                      f"{fmt(x['durable_s'], '.1f')}x | {fmt(x['queryable_s'], '.1f')}x | | | "
+                      "median of the ratios of the pairs timed in the same round |")
         print()
         for g in goals:
             if g["ratio"] is None:

@@ -5,8 +5,9 @@
 1. dispatch: `sortie run -e bench -- true` end to end (a fresh `sortie` process each time, as a user types it)
    on a warm host (one run first installs the agent; one more, untimed, after which the bench waits until the
    launcher's and the agent's class-data archives are made, as after a user's first runs), N times, against the
-   floor `ssh -F CFG benchhost true`, N times, interleaved; then one more run with SORTIE_TRACE=1 for where the time goes (connect, agent ready,
-   code synced, agent started, ended, recorded);
+   floor `ssh -F CFG benchhost true`, N times, interleaved (floor, Sortie, `sortie --version`, round after round);
+   then one more run with SORTIE_TRACE=1 for where the time goes (connect, agent ready, code synced, agent
+   started, ended, recorded);
 2. sync: a workspace of --files files and --mb MB of random (incompressible) bytes, committed to the project's
    git repo: 1/50 of the files big, the rest 1-8 KB in a few dozen folders.
    (a) first sync: `sortie run -e bench -- true` into a fresh remote_dir against `rsync -a ws/ benchhost:dst/`
@@ -14,8 +15,12 @@
    (b) on the now hot host (one untimed run, and the class-data archives made, first),
        one small file changed and NOT committed (a user's usual state; Sortie snapshots the workspace as it is),
        then the same with the change committed: `sortie run` again against `rsync -a` again into the synced dst.
-   Each is done --sync-runs times (fresh remote_dir and dst for each (a)); medians are reported. For Sortie both
-   the wall time end to end and the sync phase alone (SORTIE_TRACE's "agent ready" to "code synced").
+   Each is done --sync-runs times (fresh remote_dir and dst for each (a)), rsync and Sortie side by side in each
+   round; medians are reported. For Sortie both the wall time end to end and the sync phase alone (SORTIE_TRACE's
+   "agent ready" to "code synced").
+Each Sortie / floor figure is the median of the ratios of the pairs timed side by side (one round each), not the
+ratio of two medians; the 1-minute load average as each round started is reported beside each figure (its median
+and range over the rounds).
 Checked, not just timed: every `sortie run` exits 0 and `sortie show --json` says succeeded; the host's code
 cache (remote_dir/cache/code) holds exactly the workspace's distinct blobs after (a), and each (b) adds one;
 rsync's dst holds as many files as the workspace.
@@ -46,7 +51,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import Commands
+from benchlib import Commands, interleaved, load_average, median, paired_ratios
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")  # main() points this at a copy in the work dir
@@ -271,9 +276,23 @@ def distinct_blobs(proj):
     return len(ids)
 
 
-def summary(xs):
+def summary(xs, loads=None):
     xs = [x for x in xs if x is not None]
-    return {"median_s": statistics.median(xs) if xs else None, "min_s": min(xs) if xs else None, "all_s": xs}
+    r = {"median_s": statistics.median(xs) if xs else None, "min_s": min(xs) if xs else None, "all_s": xs}
+    if loads is not None:
+        r["loads"] = loads
+    return r
+
+
+def pair_median(a, b):
+    """The median of a[i] / b[i] over the rounds where both were measured: ratios of runs made side by side."""
+    return median([x / y for x, y in zip(a, b) if x is not None and y])
+
+
+def load_text(loads):
+    """The load averages of a figure's rounds, as printed beside it: median (min-max)."""
+    loads = [x for x in loads if x is not None]
+    return f"{median(loads):.2f} ({min(loads):.2f}-{max(loads):.2f})" if loads else "n/a"
 
 
 # ------------------------------------------------------------------------------------------------- dispatch
@@ -301,19 +320,20 @@ def bench_dispatch(host, work, runs):
     log("dispatch: first run (installs the agent on the host)")
     first, first_marks = sortie_run(host, proj, logfile, trace=True)
     archives_note = warm_archives(host, proj, remote, logfile)
-    sortie_s, floor_s, jvm_s = [], [], []
-    for i in range(runs):
-        # Interleaved, so that a burst of load on the shared cores falls on all rows alike.
-        floor_s.append(timed(host.ssh(["true"]), work, logfile=logfile)[0])
-        sortie_s.append(sortie_run(host, proj, logfile)[0])
-        jvm_s.append(timed([SORTIE, "--version"], proj, host.env(), logfile)[0])
-        log(f"dispatch {i + 1}/{runs}: ssh {floor_s[-1]:.3f} s, sortie {sortie_s[-1]:.3f} s")
+    # Interleaved (floor, Sortie, JVM start, round after round), so that a burst of load on the shared cores falls
+    # on all rows alike; the load average as each started is kept with it.
+    rounds = interleaved([("floor", lambda i: {"s": timed(host.ssh(["true"]), work, logfile=logfile)[0]}),
+                          ("sortie", lambda i: {"s": sortie_run(host, proj, logfile)[0]}),
+                          ("jvm", lambda i: {"s": timed([SORTIE, "--version"], proj, host.env(), logfile)[0]})],
+                         runs, log)
+    s, f, jvm = ({"s": [r["s"] for r in rounds[k]], "load": [r["load"] for r in rounds[k]]} for k in ("sortie", "floor", "jvm"))
     trace_wall, marks = sortie_run(host, proj, logfile, trace=True)
     note = check_ledger(host, proj, runs + 3)
     if archives_note:
         note = (note + "; " if note else "") + archives_note
-    s, f = summary(sortie_s), summary(floor_s)
-    return {"sortie": s, "floor": f, "jvm_start": summary(jvm_s), "ratio_median": s["median_s"] / f["median_s"],
+    ratio = median(paired_ratios(rounds["sortie"], rounds["floor"], "s"))
+    s, f = summary(s["s"], s["load"]), summary(f["s"], f["load"])
+    return {"sortie": s, "floor": f, "jvm_start": summary(jvm["s"], jvm["load"]), "ratio_median": ratio,
             "ratio_min": s["min_s"] / f["min_s"], "first_run_s": first, "first_run_trace": first_marks,
             "trace_wall_s": trace_wall, "trace": marks, "note": note}
 
@@ -366,13 +386,14 @@ def bench_sync(host, work, n_files, total_mb, reps):
     ws_files = count_files(proj) - count_files(os.path.join(proj, ".git")) - count_files(os.path.join(proj, ".sortie"))
     run(["sync"], work)
 
-    rows = {k: {"sortie_s": [], "sortie_sync_s": [], "rsync_s": []} for k in ("first", "changed", "committed")}
+    rows = {k: {"sortie_s": [], "sortie_sync_s": [], "rsync_s": [], "loads": []} for k in ("first", "changed", "committed")}
     notes, experiments = [], 0
     cache = os.path.join(remote, "cache", "code")
     rng = random.Random(1)
 
-    def record(kind, wall, marks, rsync_s, blobs_before, want_new):
+    def record(kind, wall, marks, rsync_s, blobs_before, want_new, load):
         r = rows[kind]
+        r["loads"].append(load)
         r["sortie_s"].append(wall)
         r["sortie_sync_s"].append(sync_phase(marks))
         r["rsync_s"].append(rsync_s)
@@ -390,12 +411,13 @@ def bench_sync(host, work, n_files, total_mb, reps):
         shutil.rmtree(dst, ignore_errors=True)
         # and this machine's memory of what it sent there (agent installed, trees synced): a new host, not a wiped one
         shutil.rmtree(os.path.join(proj, ".sortie", "ssh-agents"), ignore_errors=True)
+        load = load_average()
         rsync_s = timed(host.rsync(proj, dst), work, logfile=logfile)[0]
         if count_files(dst) != ws_files:
             notes.append(f"rsync dst holds {count_files(dst)} files, the workspace {ws_files}")
         wall, marks = sortie_run(host, proj, logfile, trace=True)
         experiments += 1
-        record("first", wall, marks, rsync_s, 0, blobs)
+        record("first", wall, marks, rsync_s, 0, blobs, load)
         if i == 0:
             rows["first"]["trace"] = marks
 
@@ -411,21 +433,22 @@ def bench_sync(host, work, n_files, total_mb, reps):
             if kind == "committed":
                 git_commit(proj, logfile)
             before = count_files(cache)
+            load = load_average()
             rsync_s = timed(host.rsync(proj, dst), work, logfile=logfile)[0]
             wall, marks = sortie_run(host, proj, logfile, trace=True)
             experiments += 1
-            record(kind, wall, marks, rsync_s, before, 1)
+            record(kind, wall, marks, rsync_s, before, 1, load)
             if i == 0:
                 rows[kind]["trace"] = marks
     note = check_ledger(host, proj, experiments)
     if note:
         notes.append(note)
     for r in rows.values():
+        # rsync and Sortie ran side by side in each round: each ratio is the median of the rounds' pairs.
+        r["ratio_e2e"] = pair_median(r["sortie_s"], r["rsync_s"])
+        r["ratio_sync_phase"] = pair_median(r["sortie_sync_s"], r["rsync_s"])
         for k in ("sortie_s", "sortie_sync_s", "rsync_s"):
             r[k] = summary(r[k])
-        r["ratio_e2e"] = r["sortie_s"]["median_s"] / r["rsync_s"]["median_s"]
-        sp = r["sortie_sync_s"]["median_s"]
-        r["ratio_sync_phase"] = sp / r["rsync_s"]["median_s"] if sp is not None else None
     return {"workspace": ws, "rows": rows, "notes": notes}
 
 
@@ -496,13 +519,13 @@ def main():
     goals = []
     if d:
         goals.append({"goal": "dispatch on a warm host within 2x of `ssh host true`", "ratio": d["ratio_median"],
-                      "met": d["ratio_median"] <= 2 and not d["note"]})
+                      "met": d["ratio_median"] is not None and d["ratio_median"] <= 2 and not d["note"]})
     if s:
         for kind, what in (("first", "first sync"), ("changed", "one small uncommitted change"),
                            ("committed", "one small committed change")):
             r = s["rows"][kind]
             goals.append({"goal": f"{what}: Sortie end to end at least as fast as rsync", "ratio": r["ratio_e2e"],
-                          "met": r["ratio_e2e"] <= 1})
+                          "met": r["ratio_e2e"] is not None and r["ratio_e2e"] <= 1})
             goals.append({"goal": f"{what}: Sortie's sync phase at least as fast as rsync", "ratio": r["ratio_sync_phase"],
                           "met": r["ratio_sync_phase"] is not None and r["ratio_sync_phase"] <= 1})
 
@@ -510,14 +533,16 @@ def main():
         print(json.dumps({"command": cmdline, "environment": env, "results": results, "goals": goals}, indent=2))
     else:
         print(f"Remote benchmark over SSH (loopback sshd), {env['date']}\n")
-        print("| measurement | Sortie median s (min) | floor median s (min) | Sortie / floor |")
-        print("| --- | ---: | ---: | ---: |")
+        print("| measurement | Sortie median s (min) | floor median s (min) | Sortie / floor (median of pairs) "
+              "| load average: median (range) |")
+        print("| --- | ---: | ---: | ---: | ---: |")
         if d:
             print(f"| dispatch, warm host, {a.runs} runs: `sortie run -e bench -- true` vs `ssh benchhost true` | "
                   f"{fmt(d['sortie']['median_s'])} ({fmt(d['sortie']['min_s'])}) | "
-                  f"{fmt(d['floor']['median_s'])} ({fmt(d['floor']['min_s'])}) | {d['ratio_median']:.1f}x |")
+                  f"{fmt(d['floor']['median_s'])} ({fmt(d['floor']['min_s'])}) | {fmt(d['ratio_median'], '.1f')}x | "
+                  f"{load_text(d['sortie']['loads'] + d['floor']['loads'])} |")
             print(f"| (for scale: `sortie --version`, the JVM's start) | {fmt(d['jvm_start']['median_s'])} "
-                  f"({fmt(d['jvm_start']['min_s'])}) | | |")
+                  f"({fmt(d['jvm_start']['min_s'])}) | | | {load_text(d['jvm_start']['loads'])} |")
         if s:
             w = s["workspace"]
             desc = {"first": "first sync, fresh host dir vs `rsync -a` into a fresh dst",
@@ -526,10 +551,10 @@ def main():
             for kind, r in s["rows"].items():
                 print(f"| {desc[kind]}: Sortie end to end | {fmt(r['sortie_s']['median_s'], '.2f')} "
                       f"({fmt(r['sortie_s']['min_s'], '.2f')}) | {fmt(r['rsync_s']['median_s'], '.2f')} "
-                      f"({fmt(r['rsync_s']['min_s'], '.2f')}) | {r['ratio_e2e']:.2f}x |")
+                      f"({fmt(r['rsync_s']['min_s'], '.2f')}) | {fmt(r['ratio_e2e'], '.2f')}x | {load_text(r['loads'])} |")
                 print(f"| same: Sortie's sync phase alone | {fmt(r['sortie_sync_s']['median_s'], '.2f')} "
                       f"({fmt(r['sortie_sync_s']['min_s'], '.2f')}) | {fmt(r['rsync_s']['median_s'], '.2f')} | "
-                      f"{fmt(r['ratio_sync_phase'], '.2f')}x |")
+                      f"{fmt(r['ratio_sync_phase'], '.2f')}x | {load_text(r['loads'])} |")
             print(f"\nSync workspace: {w['files']} files, {w['bytes'] / MB:.0f} MB ({w['big_files']} of "
                   f"{w['big_file_bytes'] / MB:.1f} MB, {w['small_files']} of 1-8 KB in {w['folders']} folders), "
                   f"{w['files_in_snapshot']} distinct blobs; medians of {a.sync_runs}. New blobs on the host per "

@@ -279,18 +279,15 @@ class RemoteRunTest {
         Process p = project.spawn(out, "run", "-e", "box", "-S", "steps=10", "-S", "pause=0.3");
         RunLifecycleTest.waitForText(out, "step=1", Duration.ofSeconds(60));
         // the shell that answers this sortie's looks dies on the host (twice: then looks are commands of their own)
+        // Only this test's host: its sshd's sessions, never another test run's shells or another user's.
         for (int i = 0; i < 2; i++) {
-            int found = new ProcessBuilder("pkill", "-9", "-f", "sortie-shell").start().waitFor();
+            List<ProcessHandle> shells = sshd.processesRunning("sortie-shell");
+            shells.forEach(ProcessHandle::destroyForcibly);
             if (i == 0) {
-                assertThat(found).as("a host shell answered the looks").isZero();
+                assertThat(shells).as("a host shell answered the looks").isNotEmpty();
                 // the next look starts a shell again (unless the run ended first): that one dies too
-                RunLifecycleTest.waitUntil("a new host shell", Duration.ofSeconds(30), () -> {
-                    try {
-                        return new ProcessBuilder("pgrep", "-f", "sortie-shell").start().waitFor() == 0 || !p.isAlive();
-                    } catch (Exception e) {
-                        return false;
-                    }
-                });
+                RunLifecycleTest.waitUntil("a new host shell", Duration.ofSeconds(30), () ->
+                        sshd.processesRunning("sortie-shell").stream().anyMatch(h -> !shells.contains(h)) || !p.isAlive());
             }
         }
         assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();

@@ -50,8 +50,22 @@ class MultiProcessLedgerTest {
         List<String> mine = new ArrayList<>();
         try (SqliteLedger ledger = SqliteLedger.open(file)) {
             // Keep writing and reading for as long as the other processes do, and a little before they start.
+            // Bounded: a hammer that hangs (a lock never granted) fails the test here, naming it, instead of
+            // holding this loop until the JUnit timeout.
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
             int i = 0;
             while (i < 20 || hammers.stream().anyMatch(Process::isAlive)) {
+                if (System.nanoTime() > deadline) {
+                    StringBuilder alive = new StringBuilder();
+                    for (int h = 0; h < HAMMERS; h++) {
+                        if (hammers.get(h).isAlive()) {
+                            alive.append(String.format("%nhammer%d, its output so far:%n%s", h,
+                                    Files.readString(dir.resolve("hammer" + h + ".log"))));
+                        }
+                    }
+                    throw new AssertionError("hammers still running 3 minutes after they opened the ledger"
+                            + " (this process added " + i + " experiments meanwhile):" + alive);
+                }
                 String id = String.format("main%05d", i);
                 ledger.insert(queued(id, "main-" + i, Instant.now()));
                 ledger.recordMetrics(id, points("loss", 3, 1.0));

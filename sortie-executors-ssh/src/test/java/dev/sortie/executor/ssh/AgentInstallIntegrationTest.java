@@ -8,27 +8,14 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The agent's jars onto a real OpenSSH sshd on loopback, and the agent started from them. */
 @Tag("integration")
 class AgentInstallIntegrationTest {
+    @Sshd
     private static SshdFixture sshd;
-
-    @BeforeAll
-    static void start() throws Exception {
-        sshd = SshdFixture.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (sshd != null) {
-            sshd.close();
-        }
-    }
 
     @Test
     void theBundleIsTheAgentAndWhatItNeedsNotJGitOrMina() throws Exception {

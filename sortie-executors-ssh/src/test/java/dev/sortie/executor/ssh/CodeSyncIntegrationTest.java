@@ -22,8 +22,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -31,22 +29,11 @@ import org.junit.jupiter.api.Test;
 /** Code sync against a real OpenSSH sshd on loopback; the "remote" folder is on this machine, so it is checked directly. */
 @Tag("integration")
 class CodeSyncIntegrationTest {
+    @Sshd
     private static SshdFixture sshd;
     private final Random random = new Random(42);
     private RemoteLayout layout;
     private Path cache;
-
-    @BeforeAll
-    static void start() throws Exception {
-        sshd = SshdFixture.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (sshd != null) {
-            sshd.close();
-        }
-    }
 
     @BeforeEach
     void freshRemoteDir() throws Exception {

@@ -8,8 +8,6 @@ import java.io.ByteArrayInputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -20,20 +18,9 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("integration")
 class HostDiskFullIntegrationTest {
+    @Sshd(disk = "16m")
     private static SshdFixture host;
     private RemoteLayout layout;
-
-    @BeforeAll
-    static void start() throws Exception {
-        host = SshdFixture.startWithDisk("16m");
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (host != null) {
-            host.close();
-        }
-    }
 
     @BeforeEach
     void emptyDisk() throws Exception {

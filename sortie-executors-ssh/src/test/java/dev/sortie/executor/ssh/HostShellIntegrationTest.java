@@ -12,27 +12,14 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The host's shell against a real sshd: many calls over one command, each answering as the command on its own. */
 @Tag("integration")
 class HostShellIntegrationTest {
+    @Sshd
     private static SshdFixture sshd;
-
-    @BeforeAll
-    static void start() throws Exception {
-        sshd = SshdFixture.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (sshd != null) {
-            sshd.close();
-        }
-    }
 
     static List<String> lookArgs(Path run, long jo, long lo) {
         return List.of(run.toString(), "1", Long.toString(jo), Long.toString(lo), Integer.toString(RunPoll.MAX_CHUNK));

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -25,27 +24,18 @@ import org.junit.jupiter.api.Test;
 class PassphrasePromptIntegrationTest {
     private static final String PASSPHRASE = "s3cret-Passphrase";
     private static final String PROMPT = "Enter passphrase for key";
+    @Sshd
     private static SshdFixture jump;
+    @Sshd
     private static SshdFixture target;
     private static Path key;
 
     @BeforeAll
     static void start() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "util-linux script is needed for a pseudo-terminal");
-        jump = SshdFixture.start();
-        target = SshdFixture.start();
         key = SshdFixture.keygen(Files.createTempDirectory(jump.dir, "key"), "locked_ed25519", PASSPHRASE);
         jump.authorize(Path.of(key + ".pub"));
         target.authorize(Path.of(key + ".pub"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        for (SshdFixture f : new SshdFixture[] {target, jump}) {
-            if (f != null) {
-                f.close();
-            }
-        }
     }
 
     private static SshPaths paths() throws Exception {

@@ -8,8 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -20,23 +18,10 @@ import org.junit.jupiter.api.Test;
 @Tag("integration")
 class ProxyJumpIntegrationTest {
     private static final Duration T = Duration.ofSeconds(30);
+    @Sshd
     private static SshdFixture jump;
+    @Sshd
     private static SshdFixture target;
-
-    @BeforeAll
-    static void start() throws Exception {
-        jump = SshdFixture.start();
-        target = SshdFixture.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        for (SshdFixture f : new SshdFixture[] {target, jump}) {
-            if (f != null) {
-                f.close();
-            }
-        }
-    }
 
     /** known_hosts with both hosts; an ssh config where "gpu-behind" is reached through "bastion". */
     private static SshPaths paths(int jumpPort, Path jumpKey) throws Exception {

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -19,21 +18,14 @@ import org.junit.jupiter.api.Test;
 class SshAuthIntegrationTest {
     private static final Duration T = Duration.ofSeconds(30);
     private static final String PASSPHRASE = "correct horse battery staple";
+    @Sshd
     private static SshdFixture sshd;
     private static Path lockedKey;
 
     @BeforeAll
     static void start() throws Exception {
-        sshd = SshdFixture.start();
         lockedKey = SshdFixture.keygen(Files.createTempDirectory(sshd.dir, "locked"), "locked_ed25519", PASSPHRASE);
         sshd.authorize(Path.of(lockedKey + ".pub"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (sshd != null) {
-            sshd.close();
-        }
     }
 
     private static SshExecutorConfig config(Path identity) {

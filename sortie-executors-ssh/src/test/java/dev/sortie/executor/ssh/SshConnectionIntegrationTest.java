@@ -12,8 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -21,19 +19,8 @@ import org.junit.jupiter.api.Test;
 @Tag("integration")
 class SshConnectionIntegrationTest {
     private static final Duration T = Duration.ofSeconds(30);
+    @Sshd
     private static SshdFixture sshd;
-
-    @BeforeAll
-    static void start() throws Exception {
-        sshd = SshdFixture.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (sshd != null) {
-            sshd.close();
-        }
-    }
 
     private static SshExecutorConfig config(Path identity, boolean acceptNew) {
         ObjectNode o = new ObjectMapper().createObjectNode();

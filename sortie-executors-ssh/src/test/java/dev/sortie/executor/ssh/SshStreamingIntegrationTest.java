@@ -20,12 +20,12 @@ import org.junit.jupiter.api.Test;
 @Tag("integration")
 class SshStreamingIntegrationTest {
     private static final Duration IDLE = Duration.ofSeconds(30);
+    @Sshd
     private static SshdFixture sshd;
     private static SshConnection c;
 
     @BeforeAll
     static void start() throws Exception {
-        sshd = SshdFixture.start();
         c = TransferFixture.connect(sshd);
     }
 
@@ -33,9 +33,6 @@ class SshStreamingIntegrationTest {
     static void stop() throws Exception {
         if (c != null) {
             c.close();
-        }
-        if (sshd != null) {
-            sshd.close();
         }
     }
 

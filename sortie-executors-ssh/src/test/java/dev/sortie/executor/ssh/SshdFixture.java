@@ -23,6 +23,9 @@ import org.junit.jupiter.api.Assumptions;
  * <p>For host-loss tests: {@link #kill()} is the host dying (sshd and every process started through it, detached
  * ones included), {@link #restart()} the host coming back (same port, same host key), and {@link #hostDir()} a folder
  * of this host only, for the executor's {@code remote_dir} (every instance shares this machine's filesystem).
+ *
+ * <p>A test class that needs a host for all its tests declares {@code @Sshd static SshdFixture sshd;}
+ * ({@link SshdExtension} starts and closes it).
  */
 public final class SshdFixture implements AutoCloseable {
     static final Path SSHD = Path.of("/usr/sbin/sshd");
@@ -222,6 +225,25 @@ public final class SshdFixture implements AutoCloseable {
     /** Whether sshd is running (false after {@link #kill()}). */
     public boolean isRunning() {
         return process != null && process.isAlive();
+    }
+
+    /**
+     * The live processes of this host (see {@link #kill()} for how they are found) whose command line contains
+     * {@code text}: a test kills one kind of process of its own host with these, where {@code pkill -f} would
+     * reach every test's on this machine, and every user's.
+     */
+    public List<ProcessHandle> processesRunning(String text) {
+        return processes().stream().filter(h -> commandLine(h.pid()).contains(text)).toList();
+    }
+
+    /** The process's argv joined by spaces ("" once it is gone). */
+    private static String commandLine(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8)
+                    .replace('\0', ' ');
+        } catch (IOException | SecurityException e) {
+            return "";
+        }
     }
 
     /** This sshd, its descendants, and whatever carries this fixture's marker or works in its folder. */

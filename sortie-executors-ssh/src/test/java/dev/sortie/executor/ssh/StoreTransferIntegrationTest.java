@@ -14,8 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,23 +21,12 @@ import org.junit.jupiter.api.Test;
 /** Store blobs up to and down from a real OpenSSH sshd on loopback (the host's store is on this machine). */
 @Tag("integration")
 class StoreTransferIntegrationTest {
+    @Sshd
     private static SshdFixture sshd;
     private final Random random = new Random(7);
     private RemoteLayout layout;
     private LocalBlobStore here;
     private final Map<String, byte[]> blobs = new LinkedHashMap<>();
-
-    @BeforeAll
-    static void start() throws Exception {
-        sshd = SshdFixture.start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (sshd != null) {
-            sshd.close();
-        }
-    }
 
     @BeforeEach
     void stores() throws Exception {
