@@ -1,6 +1,7 @@
 package dev.sortie.agent;
 
 import dev.sortie.core.executor.Execution;
+import dev.sortie.core.executor.MetricsNotRecordedException;
 import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
@@ -39,11 +40,23 @@ public final class RunSupervisor implements Execution {
     /** A burst of metrics is written in batches this big: one ledger transaction per batch, not per line. */
     static final int FLUSH_POINTS = 20_000;
     static final Duration FILE_POLL = Duration.ofSeconds(2);
+    /** After metrics could not be recorded (a full disk), how long before trying again. */
+    static final Duration RECORD_RETRY = Duration.ofSeconds(2);
+    /**
+     * Metric points kept while they cannot be recorded (about 100 bytes each): a run on a full disk keeps its
+     * latest metrics up to this many; past it the oldest unrecorded ones go, and the log says how many.
+     */
+    static final int MAX_UNRECORDED = 200_000;
     /** How often CPU, memory and GPU use are sampled while a command runs. */
     static final Duration SYSTEM_SAMPLE = Duration.ofSeconds(5);
     /** The first sample comes early, so runs of a few seconds show their footprint too. */
     static final Duration SYSTEM_FIRST_SAMPLE = Duration.ofSeconds(1);
     private static final int TAIL_SLEEP_MS = 20;
+    /**
+     * How long what a command left running (a {@code sleep &}, a server it started) gets after the command ended,
+     * between SIGTERM and SIGKILL: its work folder is about to be collected and removed under it.
+     */
+    static final Duration LEFTOVER_GRACE = Duration.ofSeconds(5);
 
     private final RunSpec spec;
     private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
@@ -52,6 +65,9 @@ public final class RunSupervisor implements Execution {
     private volatile boolean timedOut;
     private volatile RunHandle handle;
     private volatile Process current;
+    /** Set once the log is no longer tailed: a note of sortie's then goes to the listener directly. */
+    private volatile boolean logClosed;
+    private volatile IOException infrastructureFailure;
     private final Thread thread;
 
     private RunSupervisor(RunSpec spec) {
@@ -89,6 +105,11 @@ public final class RunSupervisor implements Execution {
         }
     }
 
+    @Override
+    public java.util.Optional<IOException> infrastructureFailure() {
+        return java.util.Optional.ofNullable(infrastructureFailure);
+    }
+
     /** Stops the attempt: SIGTERM to the process group, SIGKILL after {@code grace}. Returns at once. */
     @Override
     public void stop(Duration grace) {
@@ -120,6 +141,12 @@ public final class RunSupervisor implements Execution {
         try {
             watch.finish();
             Trace.mark("outputs saved");
+        } catch (MetricsNotRecordedException e) {
+            // The command ran; the machine could not keep what it reported. Said as such, not as the command's failure.
+            infrastructureFailure = e;
+            appendToLog("[sortie] " + e.getMessage());
+            result = new RunOutcome(ExperimentStatus.FAILED, result.exitCode(), (result.exitCode() == null ? ""
+                    : "the command ran (exit code " + result.exitCode() + ") but ") + e.getMessage());
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.WARNING, "saving the outputs of a run failed", t);
             appendToLog("[sortie] saving outputs failed: " + t.getMessage());
@@ -163,6 +190,7 @@ public final class RunSupervisor implements Execution {
             firstHandle.complete(handle);
             int code = watch.follow(p);
             Trace.mark("exited pid " + p.pid() + " code " + code);
+            endLeftovers(p.pid());
             if (stopRequested.get()) {
                 if (timedOut) {
                     return new RunOutcome(ExperimentStatus.FAILED, code, "timed out after " + spec.task().timeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT));
@@ -179,6 +207,20 @@ public final class RunSupervisor implements Execution {
             }
         }
         return new RunOutcome(ExperimentStatus.SUCCEEDED, 0, null);
+    }
+
+    /**
+     * Ends what the command left running in its process group (SIGTERM, {@link #LEFTOVER_GRACE}, SIGKILL): the
+     * run is over, and its work folder is collected and removed next. A child that made a session of its own
+     * ({@code setsid}, a daemon) is out of reach, as it is for a stop.
+     */
+    private void endLeftovers(long processGroup) {
+        if (!ProcessGroups.groupsSupported() || !ProcessGroups.groupAlive(processGroup)) {
+            return;
+        }
+        appendToLog("[sortie] the command left processes running (process group " + processGroup
+                + "); ending them (SIGTERM, SIGKILL after " + LEFTOVER_GRACE.toSeconds() + "s)");
+        ProcessGroups.terminate(processGroup, LEFTOVER_GRACE);
     }
 
     private Process launch(List<String> argv) throws IOException {
@@ -221,13 +263,18 @@ public final class RunSupervisor implements Execution {
         return "";
     }
 
+    /** A note of sortie's, in the log; while the log is tailed, the tailer passes it on with the command's output. */
     private void appendToLog(String line) {
         try {
             Files.writeString(spec.logFile(), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            spec.listener().output(line);
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "a line for the run log {0} was dropped: {1}", spec.logFile(), e);
-            // The log is gone with its folder; nothing more to keep.
+            // The log is gone with its folder (or its disk is full): people still see the note.
+            LOG.log(System.Logger.Level.DEBUG, "could not add a note to the log {0}: {1}", spec.logFile(), e.getMessage());
+            spec.listener().output(line);
+            return;
+        }
+        if (logClosed) {
+            spec.listener().output(line);
         }
     }
 
@@ -258,8 +305,8 @@ public final class RunSupervisor implements Execution {
                 LOG.log(System.Logger.Level.DEBUG, "the size of {0} is unknown ({1}); it is tailed from the start", spec.logFile(), e);
                 start = 0;
             }
-            this.tailer = new LogTailer(spec.logFile(), start);
-            this.events = spec.eventsFile() == null ? null : new LogTailer(spec.eventsFile(), 0);
+            this.tailer = new LogTailer(spec.logFile(), start, LogTailer.OUTPUT_LINE_LIMIT);
+            this.events = spec.eventsFile() == null ? null : new LogTailer(spec.eventsFile(), 0, LogTailer.EVENT_LINE_LIMIT);
             this.metrics = new MetricCollector(spec.task(), spec.cwd());
             this.sdkEvents = sdkEvents();
             this.outputs = new OutputCollector(spec.workRoot(), spec.store());
@@ -292,10 +339,11 @@ public final class RunSupervisor implements Execution {
         int follow(Process p) throws IOException, InterruptedException {
             while (true) {
                 boolean exited = p.waitFor(TAIL_SLEEP_MS, TimeUnit.MILLISECONDS);
-                tailer.pump(this::line);
+                tailer.pump(this::bytes, this::line);
                 if (events != null) {
-                    events.pump(this::event);
+                    events.pump(null, this::event);
                 }
+                noteFirstOverlong();
                 long now = System.nanoTime();
                 // Sampling starts once a command has run a second: a queue of short runs pays nothing for it.
                 if (sampler == null && now - started >= SYSTEM_FIRST_SAMPLE.toNanos()) {
@@ -328,8 +376,34 @@ public final class RunSupervisor implements Execution {
             }
         }
 
+        private void bytes(byte[] b, int offset, int length) {
+            spec.listener().outputBytes(b, offset, length);
+        }
+
+        private boolean overlongNoted;
+
+        /** Said once, when it happens; the totals are noted in the log at the end. */
+        private void noteFirstOverlong() {
+            if (!overlongNoted && (tailer.overlongLines() > 0 || (events != null && events.overlongLines() > 0))) {
+                overlongNoted = true;
+                LOG.log(System.Logger.Level.INFO, "{0}: a line longer than the limit ({1} bytes of output, {2} of an SDK event)"
+                        + " is not parsed; its bytes stay in the log", spec.experimentId(), LogTailer.OUTPUT_LINE_LIMIT, LogTailer.EVENT_LINE_LIMIT);
+            }
+        }
+
+        /** The lines that were too long to parse, said in the log once the command is over (no write amid its output). */
+        private void noteOverlong() {
+            if (tailer.overlongLines() > 0) {
+                appendToLog("[sortie] " + tailer.overlongLines() + " output line(s) longer than " + LogTailer.OUTPUT_LINE_LIMIT / 1024
+                        + " KiB were not read for metrics (the log above has every byte of them)");
+            }
+            if (events != null && events.overlongLines() > 0) {
+                appendToLog("[sortie] skipped " + events.overlongLines() + " SDK event line(s) longer than "
+                        + LogTailer.EVENT_LINE_LIMIT / (1024 * 1024) + " MiB in " + spec.eventsFile());
+            }
+        }
+
         private void line(String line) {
-            spec.listener().output(line);
             List<MetricPoint> points = metrics.line(line, Instant.now());
             if (!points.isEmpty()) {
                 pending.addAll(points);
@@ -383,12 +457,63 @@ public final class RunSupervisor implements Execution {
             }
         }
 
+        /** Why metrics could not be recorded last time (a full disk, say); null while they can. */
+        private RuntimeException recordFailure;
+        private long dropped;
+
+        /**
+         * Hands the pending metrics to the listener (the ledger). When that fails (a full disk), they are kept and
+         * tried again later, and the run goes on: a failure to record is not the command's, and once space is
+         * freed (by the command, or at the end) every point kept is recorded.
+         */
         private void flush() {
-            lastFlush = System.nanoTime();
-            if (!pending.isEmpty()) {
+            long now = System.nanoTime();
+            if (pending.isEmpty() || (recordFailure != null && now - lastFlush < RECORD_RETRY.toNanos())) {
+                if (recordFailure == null) {
+                    lastFlush = now;
+                }
+                return;
+            }
+            lastFlush = now;
+            try {
                 spec.listener().metrics(List.copyOf(pending));
                 pending.clear();
+                if (recordFailure != null) {
+                    recordFailure = null;
+                    appendToLog("[sortie] metrics are recorded again");
+                }
+            } catch (RuntimeException e) {
+                if (recordFailure == null) {
+                    appendToLog("[sortie] could not record metrics (" + e.getMessage() + ")" + freeSpace()
+                            + "; keeping them and trying again every " + RECORD_RETRY.toSeconds() + "s");
+                }
+                recordFailure = e;
+                if (pending.size() > MAX_UNRECORDED) {
+                    int over = pending.size() - MAX_UNRECORDED;
+                    pending.subList(0, over).clear();
+                    dropped += over;
+                }
             }
+        }
+
+        /** The free space where the run's files are, for a message about a failed write. */
+        private String freeSpace() {
+            Path dir = spec.logFile().toAbsolutePath().getParent();
+            try {
+                long free = Files.getFileStore(dir).getUsableSpace();
+                return "; " + dir + " has " + dev.sortie.core.config.Units.human(free) + " free";
+            } catch (IOException | RuntimeException e) {
+                return "";
+            }
+        }
+
+        /** Metrics that could not be recorded by the end of the run, as an error; null when all were. */
+        private MetricsNotRecordedException unrecorded() {
+            if (recordFailure == null) {
+                return null;
+            }
+            return new MetricsNotRecordedException(pending.size() + dropped + " metric point(s) could not be recorded: "
+                    + recordFailure.getMessage() + freeSpace(), recordFailure);
         }
 
         private void saveCheckpoints() throws IOException {
@@ -405,21 +530,33 @@ public final class RunSupervisor implements Execution {
             for (MetricPoint s = sampled.poll(); s != null; s = sampled.poll()) {
                 pending.add(s);
             }
-            tailer.drain(this::line);
-            tailer.close();
-            if (events != null) {
-                events.drain(this::event);
-                events.close();
-                for (RunEvents.Artifact a : List.copyOf(requested)) {
-                    saveRequested(a);
+            try {
+                tailer.drain(this::bytes, this::line);
+                if (events != null) {
+                    events.drain(null, this::event);
+                    events.close();
+                    for (RunEvents.Artifact a : List.copyOf(requested)) {
+                        saveRequested(a);
+                    }
                 }
-            }
-            pending.addAll(metrics.pollFiles());
-            flush();
-            saveCheckpoints();
-            List<ArtifactRecord> saved = outputs.save(ArtifactKind.ARTIFACT, paths.artifacts());
-            if (!saved.isEmpty()) {
-                spec.listener().saved(saved);
+                noteOverlong();
+                pending.addAll(metrics.pollFiles());
+                lastFlush = 0; // the last chance: no pause before it
+                flush();
+                saveCheckpoints();
+                List<ArtifactRecord> saved = outputs.save(ArtifactKind.ARTIFACT, paths.artifacts());
+                if (!saved.isEmpty()) {
+                    spec.listener().saved(saved);
+                }
+                MetricsNotRecordedException lost = unrecorded();
+                if (lost != null) {
+                    throw lost;
+                }
+            } finally {
+                // Sortie's notes written while saving reach people with the rest of the log.
+                tailer.drain(this::bytes, null);
+                logClosed = true;
+                tailer.close();
             }
         }
     }

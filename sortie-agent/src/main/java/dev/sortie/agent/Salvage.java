@@ -24,7 +24,7 @@ public final class Salvage {
         MetricCollector metrics = new MetricCollector(folders.task(), folders.cwd());
         List<MetricPoint> points = new ArrayList<>();
         if (Files.exists(logFile)) {
-            try (LogTailer tailer = new LogTailer(logFile, 0)) {
+            try (LogTailer tailer = new LogTailer(logFile, 0, LogTailer.OUTPUT_LINE_LIMIT)) {
                 tailer.drain(line -> points.addAll(metrics.line(line, Instant.now())));
             }
         }

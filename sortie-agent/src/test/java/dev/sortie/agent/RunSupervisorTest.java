@@ -35,9 +35,23 @@ class RunSupervisorTest {
     final List<MetricPoint> metrics = new CopyOnWriteArrayList<>();
     final List<ArtifactRecord> saved = new CopyOnWriteArrayList<>();
     final RunListener listener = new RunListener() {
+        private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
+
         @Override
         public void output(String line) {
             lines.add(line);
+        }
+
+        @Override
+        public void outputBytes(byte[] bytes, int offset, int length) {
+            for (int i = offset; i < offset + length; i++) {
+                if (bytes[i] == '\n') {
+                    lines.add(partial.toString(java.nio.charset.StandardCharsets.UTF_8));
+                    partial.reset();
+                } else {
+                    partial.write(bytes[i]);
+                }
+            }
         }
 
         @Override
@@ -146,6 +160,19 @@ class RunSupervisorTest {
         assertThat(o.status()).isEqualTo(ExperimentStatus.STOPPED);
         Awaitility.await("the grandchild to end").atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(ProcessGroups.isAlive(child, null)).as("grandchild got the signal").isFalse());
+    }
+
+    @Test
+    void whatTheCommandLeftRunningEndsWithTheRun() throws Exception {
+        RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "sleep 30 & echo pid=$!; echo loss=1")));
+        RunOutcome o = s.await();
+        assertThat(o.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        assertThat(o.exitCode()).isZero();
+        assertThat(metrics).extracting(MetricPoint::key).contains("loss");
+        long child = lines.stream().filter(l -> l.startsWith("pid=")).mapToLong(l -> Long.parseLong(l.substring(4))).findFirst().orElseThrow();
+        // Ended before the run's outcome is known, so before anyone removes its work folder.
+        assertThat(ProcessGroups.isAlive(child, null)).as("the background sleep").isFalse();
+        assertThat(Files.readString(dir.resolve("out.log"))).contains("left processes running");
     }
 
     @Test

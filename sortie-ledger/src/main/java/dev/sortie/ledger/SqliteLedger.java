@@ -37,8 +37,12 @@ public final class SqliteLedger implements Ledger {
     private final ArtifactsTable artifacts = new ArtifactsTable();
     private final ControlTable controls = new ControlTable();
 
+    /** The identity (device and inode on Unix) of the file opened, to notice it removed or replaced later. */
+    private final Object fileKey;
+
     private SqliteLedger(LedgerDatabase db) {
         this.db = db;
+        this.fileKey = fileKey(db.file());
         JsonColumns json = new JsonColumns();
         this.experiments = new ExperimentsTable(json);
         this.metrics = new MetricsTable(json);
@@ -65,6 +69,27 @@ public final class SqliteLedger implements Ledger {
             throw e;
         }
         return new SqliteLedger(db);
+    }
+
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null; // checked again later; a file that cannot be read now cannot be compared
+        }
+    }
+
+    @Override
+    public Optional<String> detachedFromItsPath() {
+        Path file = db.file();
+        if (!Files.exists(file)) {
+            return Optional.of("the ledger " + file + " was removed after this sortie opened it");
+        }
+        Object now = fileKey(file);
+        if (fileKey != null && now != null && !fileKey.equals(now)) {
+            return Optional.of("the ledger " + file + " was replaced by another file after this sortie opened it");
+        }
+        return Optional.empty();
     }
 
     @Override

@@ -73,10 +73,27 @@ final class Foreground {
                 progress.show(message);
             }
 
+            /** Whether the command's output so far ends in the middle of a line. */
+            private boolean midLine;
+
             @Override
             public void output(String line) {
+                if (midLine) {
+                    out.println(); // sortie's own line starts on a line of its own
+                    midLine = false;
+                }
                 out.println(line);
                 out.flush();
+            }
+
+            @Override
+            public void outputBytes(byte[] bytes, int offset, int length) {
+                // As written: no line is held back or re-encoded (a line without a newline shows as it comes).
+                out.write(bytes, offset, length);
+                out.flush();
+                if (length > 0) {
+                    midLine = bytes[offset + length - 1] != '\n';
+                }
             }
         };
         Experiment done = service.runAttempt(prepared, console, control);

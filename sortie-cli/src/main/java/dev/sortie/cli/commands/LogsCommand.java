@@ -38,11 +38,13 @@ public final class LogsCommand extends ContextCommand {
         Path log = service.paths().logFile(exp.id(), n);
         PrintStream out = out();
         String waitingFor = null;
+        // Bytes as the log has them: never decoded (bytes that are not UTF-8 stay as written), never a whole line held.
+        LogTailer.ByteSink copy = out::write;
         try (LogTailer tailer = new LogTailer(log, 0)) {
-            tailer.pump(out::println);
+            tailer.pump(copy, null);
             while (follow && !exp.status().isTerminal() && n == exp.attempt()) {
                 Thread.sleep(200);
-                tailer.pump(out::println);
+                tailer.pump(copy, null);
                 out.flush();
                 // A run on a remote host is collected as it goes (its log mirrored here), whoever launched it.
                 exp = service.refresh(exp);
@@ -57,7 +59,7 @@ public final class LogsCommand extends ContextCommand {
                     waitingFor = null;
                 }
             }
-            tailer.drain(out::println);
+            tailer.drain(copy, null);
         }
         if (follow && exp.status().isTerminal() && waitingFor != null) {
             err().println("[sortie] " + exp.name() + " " + exp.status().label() + (exp.error() == null ? "" : ": " + exp.error()));

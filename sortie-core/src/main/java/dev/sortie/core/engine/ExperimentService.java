@@ -208,6 +208,7 @@ public final class ExperimentService {
             Trace.mark("launched " + exp.name());
             control.attach(execution);
             outcome = execution.await();
+            execution.infrastructureFailure().ifPresent(control::launchFailed); // the machine's failure, not the experiment's
             Trace.mark("ended " + exp.name());
         } catch (dev.sortie.core.executor.HostUnavailableException e) {
             // nothing started anywhere: a queued experiment goes back to the queue as it was (see afterInterruption)
@@ -230,10 +231,31 @@ public final class ExperimentService {
         }
         ExperimentStatus status = control.interrupted() ? ExperimentStatus.INTERRUPTED : outcome.status();
         String error = control.interrupted() ? "sortie was terminated while the run was going" : outcome.error();
+        refuseIfLedgerGone(exp, status, outcome, control);
         Experiment finished = finish(recorder.current(), status, outcome.exitCode(), error);
         Trace.mark("recorded " + exp.name());
         control.markRecorded();
         return finished;
+    }
+
+    /**
+     * The run is over but the ledger it started in is no longer at its path (its folder was removed while it ran):
+     * recording the result would write it into a deleted file, silently. Says so instead, with what is left of
+     * the run, as an infrastructure failure; nothing is made again for it.
+     */
+    private void refuseIfLedgerGone(Experiment exp, ExperimentStatus status, RunOutcome outcome, AttemptControl control) {
+        Optional<String> gone = ledger.detachedFromItsPath();
+        if (gone.isEmpty()) {
+            return;
+        }
+        Path log = paths.logFile(exp.id(), exp.attempt());
+        String result = status.label() + (outcome.exitCode() == null ? "" : ", exit code " + outcome.exitCode());
+        String left = Files.exists(log) ? "its log is still at " + log
+                : "its log and outputs were removed with that folder (" + paths.runDir(exp.id()) + ")";
+        control.markRecorded(); // nothing more will be: a shutdown waiting for it must not wait
+        throw new dev.sortie.core.ledger.LedgerException("the result of experiment " + exp.name() + " (" + exp.id() + ": " + result
+                + ") could not be recorded: " + gone.get() + " (was the .sortie folder removed during the run?); "
+                + left + ". Nothing was recorded for it", null);
     }
 
     /** Records the end of an attempt unless someone else (a stop) decided it first, in which case only the exit code is added. */

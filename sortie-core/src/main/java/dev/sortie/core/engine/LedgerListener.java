@@ -67,6 +67,11 @@ final class LedgerListener implements RunListener {
     }
 
     @Override
+    public void outputBytes(byte[] bytes, int offset, int length) {
+        next.outputBytes(bytes, offset, length);
+    }
+
+    @Override
     public void metrics(List<MetricPoint> points) {
         ledger.recordMetrics(experimentId, points);
         next.metrics(points);

@@ -42,8 +42,19 @@ public interface RunListener {
         output(message);
     }
 
-    /** A line the command printed (stdout and stderr merged, in order), without its line terminator. */
+    /**
+     * A line of sortie's own about the run, for people (a timeout reached, a host that answers again), without
+     * its line terminator. The command's own output comes through {@link #outputBytes}.
+     */
     default void output(String line) {
+    }
+
+    /**
+     * What the command printed (stdout and stderr merged, in order), exactly as written: a chunk may end in the
+     * middle of a line or of a UTF-8 character, and bytes that are not UTF-8 stay as they are. The array is
+     * reused after the call returns.
+     */
+    default void outputBytes(byte[] bytes, int offset, int length) {
     }
 
     default void metrics(List<MetricPoint> points) {

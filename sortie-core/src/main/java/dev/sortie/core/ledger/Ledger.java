@@ -90,6 +90,15 @@ public interface Ledger extends AutoCloseable {
     /** Removes an experiment and everything recorded for it. Returns false if it did not exist. */
     boolean delete(String experimentId);
 
+    /**
+     * Why this ledger can no longer record anything, if it cannot: the file it opened was removed or replaced
+     * since (an {@code rm -rf .sortie} while a run went on), so what it writes goes to a deleted file that no
+     * later sortie will read. Empty while it is still the file at its path (and for ledgers without a file).
+     */
+    default Optional<String> detachedFromItsPath() {
+        return Optional.empty();
+    }
+
     @Override
     void close();
 }

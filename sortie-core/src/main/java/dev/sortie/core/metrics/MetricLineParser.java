@@ -21,6 +21,11 @@ public final class MetricLineParser {
     private static final Pattern KEY = Pattern.compile("[A-Za-z_][A-Za-z0-9_./\\-]*");
     private static final Pattern SEPARATORS = Pattern.compile("[\\s,]+");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Lines longer than this are not metric lines (no metric line is 64 K characters long): they are not parsed,
+     * so a program that prints a huge line costs no regular-expression time on it.
+     */
+    public static final int MAX_LINE = 64 * 1024;
     private final List<MetricPattern> patterns;
 
     public MetricLineParser(List<MetricPattern> patterns) {
@@ -28,6 +33,9 @@ public final class MetricLineParser {
     }
 
     public List<RawMetric> parse(String line) {
+        if (line.length() > MAX_LINE) {
+            return List.of();
+        }
         String t = line.strip();
         if (t.isEmpty()) {
             return List.of();

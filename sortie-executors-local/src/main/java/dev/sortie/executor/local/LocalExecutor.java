@@ -124,5 +124,10 @@ public final class LocalExecutor implements Executor {
         public void stop(Duration grace) {
             supervisor.stop(grace);
         }
+
+        @Override
+        public java.util.Optional<IOException> infrastructureFailure() {
+            return supervisor.infrastructureFailure();
+        }
     }
 }

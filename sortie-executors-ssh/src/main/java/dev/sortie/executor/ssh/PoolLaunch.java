@@ -82,6 +82,11 @@ final class PoolLaunch {
         }
 
         @Override
+        public void outputBytes(byte[] bytes, int offset, int length) {
+            target.outputBytes(bytes, offset, length);
+        }
+
+        @Override
         public void metrics(List<MetricPoint> points) {
             target.metrics(points);
         }

@@ -44,7 +44,6 @@ final class RemoteAttempt {
     private final FollowState state;
     /** The run's folder on the host, known once the host answered (a collector may start while it is down). */
     private String remoteRunDir;
-    private final StringBuilder partialLine = new StringBuilder();
     private long processGroup;
     private JournalRecord.End end;
     private boolean exited;
@@ -162,7 +161,6 @@ final class RemoteAttempt {
         long localLogSize = logOffset + look.log().length;
         // The end record is written after the log is complete; a log found shorter than it says was cut on the host.
         if (end != null && (localLogSize >= end.logSize() || (look.log().length == 0 && !look.more()))) {
-            flushPartialLine();
             if (!exited) {
                 exited = true;
                 listener.commandExited();
@@ -261,25 +259,8 @@ final class RemoteAttempt {
         try (OutputStream out = Files.newOutputStream(localLog, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             out.write(bytes);
         }
-        String text = new String(bytes, StandardCharsets.UTF_8);
-        int start = 0;
-        for (int i = 0; i < text.length(); i++) {
-            if (text.charAt(i) == '\n') {
-                partialLine.append(text, start, i);
-                String line = partialLine.toString();
-                partialLine.setLength(0);
-                listener.output(line.endsWith("\r") ? line.substring(0, line.length() - 1) : line);
-                start = i + 1;
-            }
-        }
-        partialLine.append(text, start, text.length());
-    }
-
-    private void flushPartialLine() {
-        if (partialLine.length() > 0) {
-            listener.output(partialLine.toString());
-            partialLine.setLength(0);
-        }
+        // Passed on as bytes: a line need not end for people to see it, and bytes that are not UTF-8 stay as written.
+        listener.outputBytes(bytes, 0, bytes.length);
     }
 
     /** Notes that the host did not answer; returns the lost outcome once it has not answered for long enough. */
@@ -293,7 +274,6 @@ final class RemoteAttempt {
             saveQuietly();
         }
         if (Duration.between(state.unreachableSince, now).compareTo(host.lostAfter()) >= 0) {
-            flushPartialLine();
             if (!exited) {
                 exited = true;
                 listener.commandExited();
