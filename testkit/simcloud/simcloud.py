@@ -324,12 +324,13 @@ class Vm:
             "env": env,
             "home": "/root" if c.root else env["HOME"],
             "grace": c.grace,
+            "hostname": "ip-" + self.private_ip.replace(".", "-"),
         }))
         log_f = open(os.path.join(self.dir, "init.log"), "ab")
         py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         init = [py, "-I", "-S", os.path.join(HERE, "vm_init.py"), self.dir]
         if c.ns:
-            init = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private",
+            init = ["unshare", "--pid", "--fork", "--kill-child", "--uts", "--mount", "--propagation", "private",
                     "--mount-proc"] + init
         proc_env = dict(env)
         proc_env["PATH"] = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
@@ -1016,7 +1017,7 @@ def wait_for(cloud, body):
             if v["instance_id"] == iid:
                 if (want_vm is None or v["vm"] == want_vm) and (want_state is None or v["state"] == want_state):
                     return v
-                if want_vm in ("booting", "running") and v["vm"] == "down" and v["state"] in ("terminated", "stopped"):
+                if want_vm in ("booting", "running") and v["vm"] == "down" and v["state"] == "terminated":
                     return {"never": v}
                 return False
         return False

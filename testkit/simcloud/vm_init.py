@@ -1,7 +1,7 @@
 """The init process (PID 1) of one simulated VM. Started by simcloud.py, never by hand.
 
-As root it runs inside `unshare --pid --fork --mount --propagation private --mount-proc`: a PID namespace of its
-own (when this process dies the kernel kills every process of the VM, detached or double-forked ones included)
+As root it runs inside `unshare --pid --fork --uts --mount --propagation private --mount-proc`: a PID namespace
+of its own (when this process dies the kernel kills every process of the VM, detached or double-forked ones included)
 and a mount namespace of its own, where the VM's disk folder is mounted over /root and /var/log, with fresh
 tmpfs on /tmp and /run, and the VM's folder at /run/simcloud. Without root ("plain" mode) it runs in a session of
 its own and mounts nothing; the harness then finds the VM's processes by a marker in their environment.
@@ -15,6 +15,7 @@ Standard library only, all imports up front: /root (where a pyenv Python lives) 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ def main():
         boot = json.load(f)
     ns = boot["mode"] == "ns"
     if ns:
+        socket.sethostname(boot["hostname"])  # a UTS namespace of its own
         # The VM's folder first (it may lie under /tmp, which is covered next).
         mount("-t", "tmpfs", "-o", "mode=755", "simcloud-run", "/run")
         os.makedirs("/run/simcloud")
