@@ -104,6 +104,34 @@ def marked_processes(marker):
     return found
 
 
+def proc_table():
+    """{pid: (ppid, session id)} of every process."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            table[int(name)] = (int(fields[1]), int(fields[3]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return table
+
+
+def vm_processes(marker, session):
+    """Every process of a VM run as plain processes: those of its session, those carrying its marker (sshd's
+    setproctitle hides its environment, sessions call setsid), and every descendant of those."""
+    table = proc_table()
+    found = {pid for pid, (_, sid) in table.items() if session and sid == session}
+    found |= set(marked_processes(marker))
+    while True:
+        more = {pid for pid, (ppid, _) in table.items() if ppid in found and pid not in found}
+        if not more:
+            return sorted(p for p in found if p in table or p in found)
+        found |= more
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The metadata service of one VM: a stable loopback port in front of amazon-ec2-metadata-mock.
 # --------------------------------------------------------------------------------------------------------------
@@ -276,7 +304,9 @@ class Vm:
         self.known_hosts = "%s %s" % (host_spec, self.host_key_pub)
 
         # The key pair's public key, as cloud-init installs it.
-        auth = os.path.join(self.disk, "root/.ssh/authorized_keys") if c.root else os.path.join(self.dir, "authorized_keys")
+        # Inside the namespaces the disk's root/ is /root; plain processes share this machine's home, so the key
+        # goes in the VM's folder instead and sessions get HOME=<disk>/home.
+        auth = os.path.join(self.disk, "root/.ssh/authorized_keys") if c.ns else os.path.join(self.dir, "authorized_keys")
         pub = c.public_key(self.account, self.region, inst.key_name)
         write_atomic(auth, (pub.strip() + "\n") if pub else "", 0o600)
 
@@ -314,15 +344,15 @@ class Vm:
             "SIMCLOUD_VM_MARKER": self.dir,
             "LANG": "C.UTF-8",
         }
-        if not c.root:
+        if not c.ns:
             env["HOME"] = os.path.join(self.disk, "home")
         self.env = env
         self._write_shims(vm_dir_inside)
-        self._write_sshd_config(vm_dir_inside, auth if not c.root else None, env)
+        self._write_sshd_config(vm_dir_inside, auth if not c.ns else None, env)
         write_atomic(os.path.join(self.dir, "boot.json"), json.dumps({
             "mode": "ns" if c.ns else "plain",
             "env": env,
-            "home": "/root" if c.root else env["HOME"],
+            "home": "/root" if c.ns else env["HOME"],
             "grace": c.grace,
             "hostname": "ip-" + self.private_ip.replace(".", "-"),
         }))
@@ -537,7 +567,7 @@ exit 0
             self._kill_all()
         else:
             # As root: SIGTERM to the namespace's init, which SIGTERMs the VM. Plain: to every marked process.
-            targets = _children(self.init.pid) if self.cloud.ns else marked_processes(self.dir) + [self.init.pid]
+            targets = _children(self.init.pid) if self.cloud.ns else vm_processes(self.dir, self.init.pid)
             for pid in targets:
                 try:
                     os.kill(pid, signal.SIGTERM)
@@ -556,6 +586,9 @@ exit 0
         return False
 
     def _kill_all(self):
+        session = self.init.pid if self.init is not None else None
+        # Plain processes: every one of the VM is found while the process tree is still whole.
+        first = [] if self.cloud.ns else vm_processes(self.dir, session)
         if self.init is not None and self.init.poll() is None:
             try:
                 os.killpg(self.init.pid, signal.SIGKILL)
@@ -566,12 +599,17 @@ exit 0
                     os.kill(child, signal.SIGKILL)  # the namespace's init: the kernel kills the rest
                 except ProcessLookupError:
                     pass
-            self.init.kill()
+        for pid in first:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.init is not None:
+            self.init.kill()
             self.init.wait()
         deadline = time.monotonic() + 10
         while True:
-            left = marked_processes(self.dir)
+            left = [p for p in vm_processes(self.dir, session) if p != os.getpid()]
             if not left:
                 break
             for pid in left:
@@ -807,6 +845,10 @@ class Cloud:
                 vm.shutdown("instance %s through the API" % state, hard=False)
                 changed = True
         for iid, vm in list(self.vms.items()):
+            if vm.status == "down" and vm.imds_front is not None and self.moto_states.get(iid) == "terminated":
+                vm.imds_front.close()  # a terminated instance never comes back
+                vm.imds_front = None
+                changed = True
             if iid not in seen and vm.status in ("booting", "running"):
                 vm.shutdown("instance gone from the API", hard=True)
                 changed = True
@@ -873,6 +915,7 @@ class Cloud:
                 vm._kill_all()
             if vm.imds_front:
                 vm.imds_front.close()
+                vm.imds_front = None
         self.publish()
         for _, fn in self.timers:
             try:

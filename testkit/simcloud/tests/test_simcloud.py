@@ -79,6 +79,8 @@ class Simcloud:
     def __init__(self, extra=(), parent_wrapper=False):
         self.dir = tempfile.mkdtemp(prefix="simcloud-test-")
         argv = [sys.executable, SIMCLOUD, "--state-dir", self.dir, "--shutdown-grace", "1"] + list(extra)
+        if os.environ.get("SIMCLOUD_NO_NAMESPACES"):
+            argv.append("--no-namespaces")  # the plain mode that non-root users get
         self.log = open(os.path.join(self.dir, "stdout.log"), "wb")
         if parent_wrapper:
             # A parent of its own, which the test can kill: simcloud must notice and take its VMs down.
@@ -232,7 +234,7 @@ except urllib.error.HTTPError as e:
         user_data = "\n".join([
             "#!/bin/bash",
             "set -e",
-            "echo user data ran as $(id -un) > /root/user-data-ran",
+            "echo user data ran as $(id -un) > ~/user-data-ran",
             "echo IMDS=$AWS_EC2_METADATA_SERVICE_ENDPOINT",
             # a background process that outlives the script, as a node agent would
             "setsid nohup sleep 3600 > /dev/null 2>&1 < /dev/null &",
@@ -248,7 +250,7 @@ except urllib.error.HTTPError as e:
             self.cloud.api("GET", "/vms/" + iid)[1]))
         self.assertEqual("0", vm["user_data_status"])
 
-        r = self.ssh(vm, "cat /root/user-data-ran; pgrep -x sleep >/dev/null && echo sleeper alive; hostname")
+        r = self.ssh(vm, "cat ~/user-data-ran; pgrep -x sleep >/dev/null && echo sleeper alive; hostname")
         self.assertIn("user data ran as %s" % vm["ssh_user"], r.stdout)
         self.assertIn("sleeper alive", r.stdout)
         with open(vm["cloud_init_output"]) as f:
@@ -289,15 +291,15 @@ except urllib.error.HTTPError as e:
         vm = self.cloud.wait_vm(iid, vm="running")
         self.assertTrue(vm["spot"])
         self.assertEqual((200, "spot"), self.imds_from_vm(vm, "/latest/meta-data/instance-life-cycle",
-                                                          token_file="/root/token"))
+                                                          token_file="~/token"))
         self.assertEqual(404, self.imds_from_vm(vm, "/latest/meta-data/spot/instance-action",
-                                                token_file="/root/token", new_token=False)[0])
+                                                token_file="~/token", new_token=False)[0])
 
         code, after = self.cloud.api("POST", "/vms/%s/interrupt" % iid, {"in_seconds": 3})
         self.assertEqual(200, code, after)
         notice = after["spot_notice"]
         # The token taken before the notice still works (as on AWS), and the notice is there at once.
-        status, body = self.imds_from_vm(vm, "/latest/meta-data/spot/instance-action", token_file="/root/token",
+        status, body = self.imds_from_vm(vm, "/latest/meta-data/spot/instance-action", token_file="~/token",
                                          new_token=False)
         self.assertEqual(200, status)
         self.assertEqual({"action": "terminate", "time": notice["time"]}, json.loads(body))
@@ -314,6 +316,39 @@ except urllib.error.HTTPError as e:
         inst = self.moto_instance(iid)
         self.assertEqual("terminated", inst["State"]["Name"])
         self.assertEqual("Server.SpotInstanceTermination", inst["StateReason"]["Code"])
+
+    def test_rebalance_recommendation(self):
+        iid = self.run_instance(spot=True)
+        vm = self.cloud.wait_vm(iid, vm="running")
+        path = "/latest/meta-data/events/recommendations/rebalance"
+        self.assertEqual(404, self.imds_from_vm(vm, path, token_file="~/token")[0])
+        code, after = self.cloud.api("POST", "/vms/%s/rebalance" % iid)
+        self.assertEqual(200, code, after)
+        status, body = self.imds_from_vm(vm, path, token_file="~/token", new_token=False)
+        self.assertEqual((200, {"noticeTime": after["rebalance_recommendation"]}), (status, json.loads(body)))
+        self.assertEqual(404, self.imds_from_vm(vm, "/latest/meta-data/spot/instance-action")[0])
+        self.assertEqual("running", self.cloud.api("GET", "/vms/" + iid)[1]["vm"])  # a recommendation kills nothing
+        self.ec2.terminate_instances(InstanceIds=[iid])
+        self.cloud.wait_vm(iid, vm="down")
+
+    def test_several_instances_are_several_hosts(self):
+        ids = [i["InstanceId"] for i in self.ec2.run_instances(
+            ImageId=self.ami, MinCount=3, MaxCount=3, InstanceType="t3.micro", KeyName="sortie-test",
+            SubnetId=self.subnet["SubnetId"])["Instances"]]
+        vms = [self.cloud.wait_vm(i, vm="running") for i in ids]
+        self.assertEqual(3, len({v["ssh_host"] for v in vms}))
+        self.assertEqual(3, len({v["host_key"] for v in vms}))
+        self.assertEqual(3, len({v["imds_endpoint"] for v in vms}))
+        for i, v in zip(ids, vms):
+            self.assertEqual((200, i), self.imds_from_vm(v, "/latest/meta-data/instance-id"))
+        # one of them dies; the others go on
+        self.cloud.api("POST", "/vms/%s/kill" % ids[0])
+        self.assert_host_gone(vms[0])
+        for v in vms[1:]:
+            self.assertEqual("ok", self.ssh(v, "echo ok").stdout.strip())
+        self.ec2.terminate_instances(InstanceIds=ids[1:])
+        for i in ids[1:]:
+            self.cloud.wait_vm(i, vm="down")
 
     def test_an_on_demand_instance_gets_no_spot_notice(self):
         iid = self.run_instance()
@@ -336,10 +371,10 @@ except urllib.error.HTTPError as e:
         self.assert_host_gone(vm)
 
     def test_stop_and_start_boots_the_same_host_again_without_user_data(self):
-        iid = self.run_instance("#!/bin/sh\necho ran >> /root/runs\n")
+        iid = self.run_instance("#!/bin/sh\necho ran >> ~/runs\n")
         vm = self.cloud.wait_vm(iid, vm="running")
         wait_until("user data", lambda: self.cloud.api("GET", "/vms/" + iid)[1]["user_data_status"])
-        self.ssh(vm, "echo kept > /root/on-disk; echo gone > /tmp/in-tmpfs")
+        self.ssh(vm, "echo kept > ~/on-disk; echo gone > /tmp/in-tmpfs-%s" % iid)
         self.ec2.stop_instances(InstanceIds=[iid])
         self.cloud.wait_vm(iid, vm="down", state="stopped")
         self.assert_host_gone(vm)
@@ -347,9 +382,10 @@ except urllib.error.HTTPError as e:
         again = self.cloud.wait_vm(iid, vm="running")
         self.assertEqual(2, again["boots"])
         self.assertEqual(vm["known_hosts"], again["known_hosts"])  # same disk, same host key
-        r = self.ssh(again, "cat /root/runs /root/on-disk; ls /tmp/in-tmpfs 2>&1 || true")
+        r = self.ssh(again, "cat ~/runs ~/on-disk; ls /tmp/in-tmpfs-%s 2>&1 || true" % iid)
         self.assertEqual(["ran", "kept"], r.stdout.splitlines()[:2])
-        self.assertIn("No such file", r.stdout)
+        if self.cloud.ready["namespaces"]:
+            self.assertIn("No such file", r.stdout)  # /tmp is the VM's own tmpfs, empty after a boot
         self.ec2.terminate_instances(InstanceIds=[iid])
         self.cloud.wait_vm(iid, vm="down")
 
