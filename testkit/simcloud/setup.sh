@@ -46,11 +46,24 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.requirements.sha256" 2>/dev/n
 fi
 
 # The metadata mock: installed once per version (the versioned file is the marker; the plain name links to it).
+# It needs Go >= 1.21 (which fetches the toolchain its go.mod asks for, 1.23, through the module proxy);
+# Debian 12's golang-go is 1.19: then Go's own golang.org/dl bootstraps a newer one under $cache.
 if [ ! -x "$aemm.$AEMM_VERSION" ]; then
   echo "simcloud setup: go install $AEMM_MODULE/cmd/ec2-metadata-mock@$AEMM_VERSION" >&2
+  go_cmd=go
+  minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+  if [ "${minor:-0}" -lt 21 ]; then
+    boot=go1.23.4
+    if [ ! -x "$bin/$boot" ]; then
+      echo "simcloud setup: $(go env GOVERSION) is too old; bootstrapping $boot with golang.org/dl" >&2
+      GOBIN="$bin" go install "golang.org/dl/$boot@latest" >&2
+    fi
+    HOME="$cache" "$bin/$boot" download >&2 || true
+    go_cmd="$cache/sdk/$boot/bin/go"
+  fi
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
-  GOBIN="$tmp" GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "$AEMM_MODULE/cmd/ec2-metadata-mock@$AEMM_VERSION" >&2
+  GOBIN="$tmp" GOTOOLCHAIN=auto GOFLAGS="${GOFLAGS:-} -buildvcs=false" "$go_cmd" install "$AEMM_MODULE/cmd/ec2-metadata-mock@$AEMM_VERSION" >&2
   mv "$tmp/ec2-metadata-mock" "$aemm.$AEMM_VERSION"
 fi
 ln -sfn "ec2-metadata-mock.$AEMM_VERSION" "$aemm"

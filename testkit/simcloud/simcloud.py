@@ -1155,6 +1155,9 @@ def main():
     except Exception:
         pass
     log.info("stopped")
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)  # every VM is down; the interpreter's own teardown of moto's modules takes seconds
 
 
 if __name__ == "__main__":

@@ -434,7 +434,35 @@ except urllib.error.HTTPError as e:
         self.assertEqual(b"checkpoint", s3.get_object(Bucket="sortie-test-store", Key="blobs/ab/cd")["Body"].read())
 
 
+def boot_one(cloud):
+    ec2 = cloud.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="127.201.0.0/16")["Vpc"]["VpcId"]
+    sn = ec2.create_subnet(VpcId=vpc, CidrBlock="127.201.%d.0/24" % random.randint(1, 250))["Subnet"]
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, SubnetId=sn["SubnetId"],
+                            UserData="#!/bin/sh\nsetsid nohup sleep 3600 >/dev/null 2>&1 </dev/null &\n"
+                            )["Instances"][0]["InstanceId"]
+    vm = cloud.wait_vm(iid, vm="running")
+    wait_until("the VM's processes", lambda: len(marked_processes(vm["vm_dir"])) >= 2, 10)
+    return vm
+
+
 class ParentDeathTest(unittest.TestCase):
+    @unittest.skipIf(os.geteuid() != 0 or os.environ.get("SIMCLOUD_NO_NAMESPACES"),
+                     "plain processes (no namespaces) do not all die with a SIGKILLed simcloud")
+    def test_no_vm_outlives_a_sigkilled_simcloud(self):
+        cloud = Simcloud()
+        try:
+            vm = boot_one(cloud)
+            cloud.proc.kill()
+            cloud.proc.wait()
+            wait_until("the VM and its mock to die with simcloud", lambda: not marked_processes(cloud.dir)
+                       and not mocks_of(cloud.dir), 10)
+            self.assertTrue(refused(vm["ssh_host"], vm["ssh_port"]))
+        finally:
+            cloud.close()
+            shutil.rmtree(cloud.dir, ignore_errors=True)
+
     def test_no_vm_outlives_simcloud_s_parent(self):
         cloud = Simcloud(parent_wrapper=True)
         try:
@@ -451,7 +479,8 @@ class ParentDeathTest(unittest.TestCase):
             cloud.proc.wait()
             wait_until("simcloud to take its VMs down", lambda: not marked_processes(cloud.dir)
                        and not mocks_of(cloud.dir), 20)
-            wait_until("simcloud to exit", lambda: not os.path.exists(os.path.join(cloud.dir, "ready.json")), 20)
+            wait_until("simcloud to exit", lambda: not os.path.exists("/proc/%d" % cloud.ready["pid"]), 20)
+            self.assertFalse(os.path.exists(os.path.join(cloud.dir, "ready.json")))
             self.assertTrue(refused(vm["ssh_host"], vm["ssh_port"]))
         finally:
             cloud.log.close()
