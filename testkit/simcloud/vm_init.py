@@ -62,8 +62,11 @@ def main():
 
     env = dict(boot["env"])
     sshd_log = open(os.path.join(vm_dir, "sshd.log"), "ab")
-    subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", os.path.join(vm_dir, "sshd_config")],
-                     stdin=subprocess.DEVNULL, stdout=sshd_log, stderr=sshd_log, env=env, cwd="/")
+    # The Popen objects are kept: a discarded one reaps its child in __del__ if it has exited, and the loop
+    # below would never see the user data's exit status.
+    children = []
+    children.append(subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", os.path.join(vm_dir, "sshd_config")],
+                     stdin=subprocess.DEVNULL, stdout=sshd_log, stderr=sshd_log, env=env, cwd="/"))
 
     userdata_pid = None
     sem = os.path.join(vm_dir, "disk", "var", "lib", "simcloud", "user-data.done")
@@ -81,8 +84,9 @@ def main():
             out.flush()
             ud_env = dict(env)
             ud_env["HOME"] = boot["home"]
-            userdata_pid = subprocess.Popen([script], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                            env=ud_env, cwd="/").pid
+            children.append(subprocess.Popen([script], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                             env=ud_env, cwd="/"))
+            userdata_pid = children[-1].pid
         else:
             out.write(b"simcloud: user data is not a #! script; only scripts are run (no cloud-config, "
                       b"no MIME multipart)\n")
