@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,11 +13,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -52,37 +48,10 @@ class LauncherSignalsTest {
     Path tmp;
     TestProject project;
 
-    /**
-     * The launcher in the layout it expects (ROOT/sortie, ROOT/sortie-cli/target/dist/lib), with this test's class
-     * path as the distribution's jars: the real distribution is assembled after the tests run.
-     */
+    /** The real launcher with this test's class path as its distribution (see {@link TestLauncher}). */
     @BeforeAll
     static void layOutTheLauncher() throws IOException {
-        Path repo = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().getParent();
-        launcher = dist.resolve("sortie");
-        Files.copy(repo.resolve("sortie"), launcher);
-        launcher.toFile().setExecutable(true);
-        Path lib = Files.createDirectories(dist.resolve("sortie-cli/target/dist/lib"));
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        int n = 0;
-        for (String entry : cp.split(File.pathSeparator)) {
-            Path p = Path.of(entry);
-            if (Files.isRegularFile(p) && entry.endsWith(".jar")) {
-                Files.createSymbolicLink(lib.resolve(n++ + "-" + p.getFileName()), p.toAbsolutePath());
-            } else if (Files.isDirectory(p)) {
-                jar(p, lib.resolve(n++ + "-classes.jar"));
-            }
-        }
-    }
-
-    static void jar(Path dir, Path jar) throws IOException {
-        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> files = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
-                out.putNextEntry(new JarEntry(dir.relativize(f).toString().replace(File.separatorChar, '/')));
-                Files.copy(f, out);
-                out.closeEntry();
-            }
-        }
+        launcher = TestLauncher.layOut(dist);
     }
 
     @BeforeEach

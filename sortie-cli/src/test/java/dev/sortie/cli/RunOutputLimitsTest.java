@@ -21,14 +21,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The node side of a run against what programs really do, through the real launcher ({@code ./sortie}, the
- * distribution built by {@code install}) in its own JVM: huge lines in a small heap, bytes that are not UTF-8, a
+ * The node side of a run against what programs really do, through the real launcher ({@code ./sortie}, with
+ * this test's class path as its distribution) in its own JVM: huge lines in a small heap, bytes that are not UTF-8, a
  * full disk, a {@code .sortie} removed mid-run.
  */
 @Tag("integration")
 class RunOutputLimitsTest {
-    /** The repository's launcher script; it runs the distribution in sortie-cli/target/dist. */
-    static final Path LAUNCHER = Path.of("").toAbsolutePath().getParent().resolve("sortie");
+    @TempDir
+    static Path dist;
+    /** The real launcher with this test's class path as its distribution (see {@link TestLauncher}). */
+    static Path launcher;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void layOutTheLauncher() throws Exception {
+        launcher = TestLauncher.layOut(dist);
+    }
 
     @TempDir
     Path tmp;
@@ -48,7 +55,7 @@ class RunOutputLimitsTest {
     /** Runs {@code prefix... ./sortie -C proj ARGS} with {@code SORTIE_JAVA_OPTS=javaOpts}, stdout and stderr to files. */
     Run launch(String javaOpts, List<String> prefix, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(prefix);
-        cmd.add(LAUNCHER.toString());
+        cmd.add(launcher.toString());
         cmd.add("-C");
         cmd.add(project.dir.toString());
         cmd.addAll(List.of(args));
@@ -165,7 +172,7 @@ class RunOutputLimitsTest {
     /** Runs sortie with the project's .sortie on a 16 MB tmpfs of a private mount namespace; keeps a copy of the run's log. */
     Run inSmallDisk(String... args) throws Exception {
         String sortie = project.dir.resolve(".sortie").toString();
-        StringBuilder line = new StringBuilder("mount -t tmpfs -o size=16m tmpfs '" + sortie + "' && '" + LAUNCHER + "' -C '"
+        StringBuilder line = new StringBuilder("mount -t tmpfs -o size=16m tmpfs '" + sortie + "' && '" + launcher + "' -C '"
                 + project.dir + "'");
         for (String a : args) {
             line.append(" '").append(a).append('\'');
@@ -185,7 +192,7 @@ class RunOutputLimitsTest {
     void aSortieFolderRemovedDuringTheRunIsSaidNotWrittenIntoTheDeletedLedger() throws Exception {
         Path go = tmp.resolve("go");
         project.write("wait.sh", "echo started\nwhile [ ! -e '" + go + "' ]; do sleep 0.05; done\necho loss=1\n").commit();
-        List<String> cmd = List.of(LAUNCHER.toString(), "-C", project.dir.toString(), "run", "-n", "gone", "--", "sh", "wait.sh");
+        List<String> cmd = List.of(launcher.toString(), "-C", project.dir.toString(), "run", "-n", "gone", "--", "sh", "wait.sh");
         Path out = tmp.resolve("gone-out.txt");
         Path err = tmp.resolve("gone-err.txt");
         Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
