@@ -76,11 +76,21 @@ public final class Main implements Runnable {
         System.exit(execute(args));
     }
 
+    /** The project's .sortie folder where there is a project, else the folder the command runs in. */
+    private Path stateDirOrWorkingDir() {
+        CliContext c = context();
+        try {
+            return c.pathsOrHere().stateDir();
+        } catch (RuntimeException e) {
+            return c.workingDir();
+        }
+    }
+
     public static int execute(String... args) {
         dev.sortie.core.util.Trace.mark("main");
         Main main = new Main();
         CommandLine cl = commandLine(main, args);
-        cl.setExecutionExceptionHandler(Main::handle);
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> handle(ex, c, main));
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("sortie: " + ex.getMessage());
@@ -135,11 +145,15 @@ public final class Main implements Runnable {
         return null;
     }
 
-    private static int handle(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+    private static int handle(Exception ex, CommandLine cl, Main main) {
         PrintWriter err = cl.getErr();
         int code;
         String message = ex.getMessage();
-        if (ex instanceof ConfigException || ex instanceof NotFoundException || ex instanceof IllegalArgumentException) {
+        if (dev.sortie.core.util.LocalDisk.isFull(ex)) {
+            // a full disk is the machine's trouble, whatever part of Sortie ran into it: say where, and how much is free
+            code = ExitCodes.INFRASTRUCTURE;
+            message = message + "; " + dev.sortie.core.util.LocalDisk.describeFull(main.stateDirOrWorkingDir());
+        } else if (ex instanceof ConfigException || ex instanceof NotFoundException || ex instanceof IllegalArgumentException) {
             code = ExitCodes.USAGE;
         } else if (ex instanceof LedgerException le) {
             code = le.isConflict() ? ExitCodes.USAGE : ExitCodes.INFRASTRUCTURE;

@@ -148,6 +148,19 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
 
     @Override
     public List<CodeSnapshot> snapshotAll(List<Request> requests) throws IOException {
+        try {
+            return snapshotAllUnnamed(requests);
+        } catch (IOException e) {
+            // JGit's errors on writing objects ("Read-only file system", "No space left on device") do not say where
+            String where = repo.getDirectory().getPath();
+            if (e.getMessage() != null && e.getMessage().contains(where)) {
+                throw e;
+            }
+            throw new IOException("cannot record the code snapshot in " + where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private List<CodeSnapshot> snapshotAllUnnamed(List<Request> requests) throws IOException {
         List<Map<String, byte[]>> allEdits = new ArrayList<>(requests.size());
         for (Request r : requests) {
             GitNames.experimentRef(r.experimentId());

@@ -5,9 +5,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Iterator;
@@ -29,15 +26,7 @@ public final class YamlDocument {
     }
 
     public static YamlDocument read(Path file) {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new ConfigException(file, 0, null, "file not found");
-        } catch (IOException e) {
-            throw new ConfigException(file, 0, null, "cannot read: " + e.getMessage());
-        }
-        return parse(file, text);
+        return parse(file, ConfigText.read(file));
     }
 
     public static YamlDocument parse(Path file, String text) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.config.ConfigText;
 import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.config.TaskConfigLoader;
 import dev.sortie.core.ledger.Ledger;
@@ -68,7 +69,7 @@ final class ExperimentFactory {
     List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued, RunHandle watcher) throws IOException {
         Path projectDir = paths.projectDir();
         Path yamlFile = projectDir.resolve(TaskConfigLoader.FILE_NAME);
-        String yaml = Files.isRegularFile(yamlFile) ? Files.readString(yamlFile, StandardCharsets.UTF_8) : null;
+        String yaml = Files.isRegularFile(yamlFile) ? ConfigText.read(yamlFile) : null;
         List<Planned> planned = new ArrayList<>(requests.size());
         java.util.Set<String> names = new java.util.HashSet<>();
         int nextNumber = -1;
