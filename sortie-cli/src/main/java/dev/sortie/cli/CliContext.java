@@ -114,7 +114,8 @@ public final class CliContext implements AutoCloseable {
         if (snapshots == null) {
             ProjectPaths p = paths();
             try {
-                snapshots = GitCodeSnapshots.open(p.projectDir(), p.stateDir());
+                // what a snapshot leaves out (a FIFO, a socket) is told on stderr, as Sortie's other notes are
+                snapshots = GitCodeSnapshots.open(p.projectDir(), p.stateDir(), note -> System.err.println("[sortie] " + note));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot open the code snapshots of " + p.projectDir() + ": " + e.getMessage(), e);
             }

@@ -99,6 +99,16 @@ public final class Main implements Runnable {
         System.exit(execute(args));
     }
 
+    /** The project's .sortie folder where there is a project, else the folder the command runs in. */
+    private Path stateDirOrWorkingDir() {
+        CliContext c = context();
+        try {
+            return c.pathsOrHere().stateDir();
+        } catch (RuntimeException e) {
+            return c.workingDir();
+        }
+    }
+
     public static int execute(String... args) {
         dev.sortie.core.util.Trace.mark("main");
         Logging.skipConfigFile();
@@ -113,7 +123,7 @@ public final class Main implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             main.startLogging();
-            return handle(ex, c, parsed);
+            return handle(ex, c, main);
         });
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
@@ -188,11 +198,15 @@ public final class Main implements Runnable {
         return null;
     }
 
-    private static int handle(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+    private static int handle(Exception ex, CommandLine cl, Main main) {
         PrintWriter err = cl.getErr();
         int code;
         String message = ex.getMessage();
-        if (ex instanceof ConfigException || ex instanceof NotFoundException || ex instanceof IllegalArgumentException) {
+        if (dev.sortie.core.util.LocalDisk.isFull(ex)) {
+            // a full disk is the machine's trouble, whatever part of Sortie ran into it: say where, and how much is free
+            code = ExitCodes.INFRASTRUCTURE;
+            message = message + "; " + dev.sortie.core.util.LocalDisk.describeFull(main.stateDirOrWorkingDir());
+        } else if (ex instanceof ConfigException || ex instanceof NotFoundException || ex instanceof IllegalArgumentException) {
             code = ExitCodes.USAGE;
         } else if (ex instanceof LedgerException le) {
             code = le.isConflict() ? ExitCodes.USAGE : ExitCodes.INFRASTRUCTURE;

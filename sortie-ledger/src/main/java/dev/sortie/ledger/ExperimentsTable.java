@@ -64,6 +64,35 @@ final class ExperimentsTable {
         }
     }
 
+    /**
+     * The batch with each experiment of {@code bases} (by id) named {@code <base>-<n>}, n from the number of
+     * experiments plus one up to the first free name, read inside the caller's write transaction.
+     */
+    List<Experiment> withDefaultNames(Connection c, List<Experiment> batch, java.util.Map<String, String> bases) throws SQLException {
+        java.util.Set<String> taken = new java.util.HashSet<>();
+        for (Experiment e : batch) {
+            if (!bases.containsKey(e.id())) {
+                taken.add(e.name());
+            }
+        }
+        int next = count(c) + 1;
+        List<Experiment> out = new ArrayList<>(batch.size());
+        for (Experiment e : batch) {
+            String base = bases.get(e.id());
+            if (base == null) {
+                out.add(e);
+                continue;
+            }
+            while (taken.contains(base + "-" + next) || nameExists(c, base + "-" + next)) {
+                next++;
+            }
+            String name = base + "-" + next++;
+            taken.add(name);
+            out.add(e.withName(name));
+        }
+        return out;
+    }
+
     /** The compare-and-set: replaces the row only while its status is still {@code expected}. */
     boolean update(Connection c, Experiment e, ExperimentStatus expected) throws SQLException {
         try (PreparedStatement clash = c.prepareStatement("SELECT id FROM experiments WHERE name = ? AND id <> ?")) {

@@ -48,12 +48,28 @@ final class LedgerDatabase implements AutoCloseable {
     }
 
     /** Opens (creating if needed) the database file and switches it to WAL mode. */
+    /** SQLite says only "unable to open database file" where its folder cannot be written; say that it cannot. */
+    private static String whyNotWritable(Path file) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !java.nio.file.Files.isDirectory(dir) || java.nio.file.Files.isWritable(dir)) {
+            return "";
+        }
+        try {
+            java.nio.file.Files.delete(java.nio.file.Files.createTempFile(dir, ".write-probe", ".tmp"));
+            return "";
+        } catch (java.nio.file.FileSystemException e) {
+            return " (" + dir + " cannot be written: " + (e.getReason() != null ? e.getReason() : e.getMessage()) + ")";
+        } catch (java.io.IOException e) {
+            return " (" + dir + " cannot be written: " + e.getMessage() + ")";
+        }
+    }
+
     static LedgerDatabase open(Path file, Duration busyTimeout) {
         Connection connection;
         try {
             connection = config(busyTimeout).createConnection(url(file));
         } catch (SQLException e) {
-            throw new LedgerException("cannot open the ledger at " + file + ": " + e.getMessage(), e);
+            throw new LedgerException("cannot open the ledger at " + file + ": " + e.getMessage() + whyNotWritable(file), e);
         }
         LedgerDatabase db = new LedgerDatabase(file, busyTimeout, connection);
         try {

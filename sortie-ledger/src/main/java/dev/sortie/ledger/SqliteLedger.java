@@ -111,6 +111,19 @@ public final class SqliteLedger implements Ledger {
     }
 
     @Override
+    public List<Experiment> insertAllNaming(List<Experiment> batch, Map<String, String> defaultNameBases) {
+        if (batch.isEmpty()) {
+            return List.of();
+        }
+        String what = batch.size() == 1 ? "add experiment " + batch.get(0).id() : "add " + batch.size() + " experiments";
+        return db.write(what, c -> {
+            List<Experiment> named = experiments.withDefaultNames(c, batch, defaultNameBases);
+            experiments.insertAll(c, named);
+            return named;
+        });
+    }
+
+    @Override
     public Optional<Experiment> claimNext(String executor, RunHandle handle, Instant now) {
         return db.write("claim the next queued experiment for " + executor, c -> experiments.claimNext(c, executor, handle, now));
     }

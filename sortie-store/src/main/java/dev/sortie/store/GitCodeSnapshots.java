@@ -41,6 +41,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -62,6 +63,8 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
     private static final String FALLBACK_NAME = "Sortie";
     private static final String FALLBACK_EMAIL = "sortie@localhost";
     private static final int REF_RETRIES = 50;
+    private static final int MAX_LISTED_SKIPPED = 10;
+    private static final System.Logger LOG = System.getLogger(GitCodeSnapshots.class.getName());
     private static final Pattern HEX_ID = Pattern.compile("[0-9a-fA-F]{4,40}");
 
     private final Repository repo;
@@ -69,8 +72,11 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
     private final String projectPrefix;
     private final boolean privateRepo;
     private final Set<String> excludedPaths;
+    private final Consumer<String> notes;
 
-    private GitCodeSnapshots(Repository repo, Path workTree, String projectPrefix, boolean privateRepo, Set<String> excludedPaths) {
+    private GitCodeSnapshots(Repository repo, Path workTree, String projectPrefix, boolean privateRepo, Set<String> excludedPaths,
+            Consumer<String> notes) {
+        this.notes = notes;
         this.repo = repo;
         this.workTree = workTree;
         this.projectPrefix = projectPrefix;
@@ -83,6 +89,14 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
      * there is none, in a private repository under {@code sortieStateDir} (created on first use).
      */
     public static GitCodeSnapshots open(Path projectDir, Path sortieStateDir) throws IOException {
+        return open(projectDir, sortieStateDir, note -> LOG.log(System.Logger.Level.WARNING, note));
+    }
+
+    /**
+     * Like {@link #open(Path, Path)}, telling {@code notes} what the user should know about a snapshot (one line
+     * each, e.g. the special files it left out).
+     */
+    public static GitCodeSnapshots open(Path projectDir, Path sortieStateDir, Consumer<String> notes) throws IOException {
         Path project = projectDir.toAbsolutePath().normalize().toRealPath();
         Path state = sortieStateDir.toAbsolutePath().normalize();
         FileRepositoryBuilder finder = new FileRepositoryBuilder().findGitDir(project.toFile());
@@ -91,7 +105,7 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
             if (!repo.isBare()) {
                 Path wt = repo.getWorkTree().toPath().toAbsolutePath().normalize().toRealPath();
                 if (project.startsWith(wt)) {
-                    return new GitCodeSnapshots(repo, wt, relative(wt, project), false, excluded(wt, state));
+                    return new GitCodeSnapshots(repo, wt, relative(wt, project), false, excluded(wt, state), notes);
                 }
             }
             repo.close();
@@ -105,7 +119,7 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
                 .setWorkTree(project.toFile())
                 .setMustExist(true)
                 .build();
-        return new GitCodeSnapshots(repo, project, "", true, excluded(project, state));
+        return new GitCodeSnapshots(repo, project, "", true, excluded(project, state), notes);
     }
 
     /** The folder whose files a snapshot holds: the git work tree, or the project folder outside git. */
@@ -135,6 +149,19 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
 
     @Override
     public List<CodeSnapshot> snapshotAll(List<Request> requests) throws IOException {
+        try {
+            return snapshotAllUnnamed(requests);
+        } catch (IOException e) {
+            // JGit's errors on writing objects ("Read-only file system", "No space left on device") do not say where
+            String where = repo.getDirectory().getPath();
+            if (e.getMessage() != null && e.getMessage().contains(where)) {
+                throw e;
+            }
+            throw new IOException("cannot record the code snapshot in " + where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private List<CodeSnapshot> snapshotAllUnnamed(List<Request> requests) throws IOException {
         List<Map<String, byte[]>> allEdits = new ArrayList<>(requests.size());
         for (Request r : requests) {
             GitNames.experimentRef(r.experimentId());
@@ -142,8 +169,9 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
         }
         try (ObjectInserter inserter = repo.newObjectInserter(); ObjectReader reader = inserter.newReader()) {
             ObjectId head = privateRepo ? null : repo.resolve(Constants.HEAD + "^{commit}");
-            DirCache files = new WorkTreeScanner(repo, workTree, projectPrefix, excludedPaths)
-                    .scan(readIndex(reader, head), inserter, reader);
+            WorkTreeScanner scanner = new WorkTreeScanner(repo, workTree, projectPrefix, excludedPaths);
+            DirCache files = scanner.scan(readIndex(reader, head), inserter, reader);
+            noteSkipped(scanner.skippedSpecialFiles());
             ObjectId workspaceTree = files.writeTree(inserter);
             if (privateRepo) {
                 saveStatCache(files);
@@ -184,6 +212,17 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
             }
             return out;
         }
+    }
+
+    /** "skipped 1 special file (not a regular file, symlink or folder): data/pipe", the paths as git names them. */
+    private void noteSkipped(List<String> skipped) {
+        if (skipped.isEmpty()) {
+            return;
+        }
+        List<String> shown = skipped.subList(0, Math.min(skipped.size(), MAX_LISTED_SKIPPED));
+        notes.accept("skipped " + skipped.size() + " special file" + (skipped.size() == 1 ? "" : "s")
+                + " (not a regular file, symlink or folder): " + String.join(", ", shown)
+                + (skipped.size() > shown.size() ? " and " + (skipped.size() - shown.size()) + " more" : ""));
     }
 
     private Map<String, byte[]> edits(Map<String, byte[]> overrides) {

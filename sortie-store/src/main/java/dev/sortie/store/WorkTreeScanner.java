@@ -20,8 +20,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -38,6 +42,7 @@ final class WorkTreeScanner {
     private final Path workTree;
     private final String projectPrefix;
     private final Set<String> excludedPaths;
+    private final List<String> skippedSpecialFiles = new ArrayList<>();
 
     /**
      * @param projectPrefix  the project's folder inside the work tree ("" for the root); untracked files outside it
@@ -136,6 +141,10 @@ final class WorkTreeScanner {
 
     private DirCacheEntry toEntry(byte[] rawPath, String path, FileMode mode, DirCacheEntry indexed,
                                   WorkingTreeIterator f, ObjectInserter inserter, ObjectReader reader) throws IOException {
+        if (isSpecialFile(path, mode, f)) {
+            skippedSpecialFiles.add(path);
+            return null;
+        }
         DirCacheEntry e = new DirCacheEntry(rawPath);
         e.setFileMode(mode);
         if (FileMode.GITLINK.equals(mode)) {
@@ -162,6 +171,27 @@ final class WorkTreeScanner {
         e.setLength(f.getEntryLength());
         e.setLastModified(f.getEntryLastModifiedInstant());
         return e;
+    }
+
+    /** Work-tree paths of the FIFOs, sockets and devices the last {@link #scan} left out, in tree order. */
+    List<String> skippedSpecialFiles() {
+        return List.copyOf(skippedSpecialFiles);
+    }
+
+    /**
+     * Whether the disk has a FIFO, a socket or a device here. JGit reports them as regular files, and opening a
+     * FIFO blocks until something writes to it, so the snapshot would hang; git leaves them out, and so do we.
+     * They all have size 0, so only empty entries cost the extra lstat.
+     */
+    private boolean isSpecialFile(String path, FileMode mode, WorkingTreeIterator f) throws IOException {
+        if (f.getEntryLength() != 0 || !(FileMode.REGULAR_FILE.equals(mode) || FileMode.EXECUTABLE_FILE.equals(mode))) {
+            return false;
+        }
+        try {
+            return Files.readAttributes(workTree.resolve(path), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther();
+        } catch (NoSuchFileException vanished) {
+            return false; // insertContent finds it gone and leaves it out
+        }
     }
 
     /** Stores the (clean-filtered) content as a blob; null if the file disappeared meanwhile. */

@@ -128,6 +128,13 @@ final class Foreground {
             return control.launchFailure() instanceof dev.sortie.core.config.ConfigException
                     ? ExitCodes.USAGE : ExitCodes.INFRASTRUCTURE;
         }
+        if (done.status() == ExperimentStatus.FAILED && dev.sortie.core.engine.ExecutorRegistry.LOCAL.equals(done.executor())
+                && dev.sortie.core.util.LocalDisk.saysFull(done.error())) {
+            // Sortie could not write its logs or records on this machine: the machine's trouble, not the experiment's
+            err.println("sortie: error: experiment " + done.name() + " could not be recorded: "
+                    + dev.sortie.core.util.LocalDisk.describeFull(service.paths().stateDir()) + "; free some space and retry it");
+            return ExitCodes.INFRASTRUCTURE;
+        }
         return done.status() == ExperimentStatus.SUCCEEDED ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
     }
 

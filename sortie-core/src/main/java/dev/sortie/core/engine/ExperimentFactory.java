@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.config.ConfigText;
 import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.config.TaskConfigLoader;
 import dev.sortie.core.ledger.Ledger;
@@ -32,7 +33,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 
 /**
  * Creates experiments: validates what the user asked for (task, params, command, executor, name), snapshots the
@@ -41,7 +41,6 @@ import java.util.regex.Pattern;
 final class ExperimentFactory {
     /** The executor of a queued experiment that may run wherever the queue is drained. */
     static final String ANY_EXECUTOR = "";
-    static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final YAMLMapper YAML = YAMLMapper.builder()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
@@ -70,7 +69,7 @@ final class ExperimentFactory {
     List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued, RunHandle watcher) throws IOException {
         Path projectDir = paths.projectDir();
         Path yamlFile = projectDir.resolve(TaskConfigLoader.FILE_NAME);
-        String yaml = Files.isRegularFile(yamlFile) ? Files.readString(yamlFile, StandardCharsets.UTF_8) : null;
+        String yaml = Files.isRegularFile(yamlFile) ? ConfigText.read(yamlFile) : null;
         List<Planned> planned = new ArrayList<>(requests.size());
         java.util.Set<String> names = new java.util.HashSet<>();
         int nextNumber = -1;
@@ -93,10 +92,9 @@ final class ExperimentFactory {
                 executors.spec(executor);
             }
             String name = request.name();
-            if (name != null) {
-                if (!NAME.matcher(name).matches()) {
-                    throw new ConfigException("'" + name + "' is not a valid experiment name (letters, digits, '.', '_', '-'; up to 100; starting with a letter or digit)");
-                }
+            boolean defaultName = name == null;
+            if (!defaultName) {
+                ExperimentNames.check(name);
                 if (ledger.nameExists(name) || !names.add(name)) {
                     throw new ConfigException("an experiment named '" + name + "' already exists; pick another name or 'sortie remove " + name + "'");
                 }
@@ -107,6 +105,7 @@ final class ExperimentFactory {
                 while (ledger.nameExists(task.name() + "-" + nextNumber) || names.contains(task.name() + "-" + nextNumber)) {
                     nextNumber++;
                 }
+                // provisional, for the snapshot's message: the ledger takes the number as it records the run
                 name = task.name() + "-" + nextNumber++;
                 names.add(name);
             }
@@ -118,7 +117,8 @@ final class ExperimentFactory {
                     overrides.put(TaskConfigLoader.FILE_NAME, withParams(yaml, params));
                 }
             }
-            planned.add(new Planned(newId(), name, executor, command, params, source, task.withParams(params), overrides));
+            planned.add(new Planned(newId(), name, defaultName ? task.name() : null, executor, command, params, source,
+                    task.withParams(params), overrides));
         }
         List<CodeSnapshots.Request> snapshotRequests = new ArrayList<>(planned.size());
         for (Planned p : planned) {
@@ -127,7 +127,7 @@ final class ExperimentFactory {
         List<CodeSnapshot> snaps = snapshots.get().snapshotAll(snapshotRequests);
         Instant now = clock.instant();
         List<Experiment> experiments = new ArrayList<>(planned.size());
-        List<PreparedRun> out = new ArrayList<>(planned.size());
+        Map<String, String> defaultNameBases = new java.util.HashMap<>();
         for (int i = 0; i < planned.size(); i++) {
             Planned p = planned.get(i);
             Experiment exp = queued
@@ -136,14 +136,20 @@ final class ExperimentFactory {
                     : new Experiment(p.id(), p.name(), ExperimentStatus.RUNNING, p.executor(), p.command(), p.params(), snaps.get(i).ref(),
                             p.source().toJson(), now, now, null, null, null, 1, watcher);
             experiments.add(exp);
-            out.add(new PreparedRun(exp, p.task(), List.of()));
+            if (p.defaultNameBase() != null) {
+                defaultNameBases.put(p.id(), p.defaultNameBase());
+            }
         }
-        ledger.insertAll(experiments);
+        List<Experiment> recorded = ledger.insertAllNaming(experiments, defaultNameBases);
+        List<PreparedRun> out = new ArrayList<>(planned.size());
+        for (int i = 0; i < planned.size(); i++) {
+            out.add(new PreparedRun(recorded.get(i), planned.get(i).task(), List.of()));
+        }
         return out;
     }
 
     /** An experiment worked out from a request, before its snapshot and record exist. */
-    private record Planned(String id, String name, String executor, CommandSpec command, Params params, TaskSource source,
+    private record Planned(String id, String name, String defaultNameBase, String executor, CommandSpec command, Params params, TaskSource source,
             TaskConfig task, Map<String, byte[]> overrides) {
     }
 
@@ -170,9 +176,7 @@ final class ExperimentFactory {
      */
     Experiment openTracked(String id, String name, Params params, List<String> commandLine, RunHandle handle) throws IOException {
         if (name != null) {
-            if (!NAME.matcher(name).matches()) {
-                throw new ConfigException("'" + name + "' is not a valid experiment name (letters, digits, '.', '_', '-'; starting with a letter or digit)");
-            }
+            ExperimentNames.check(name);
             if (ledger.nameExists(name)) {
                 throw new ConfigException("an experiment named '" + name + "' already exists; pick another name");
             }
@@ -185,8 +189,7 @@ final class ExperimentFactory {
         Experiment exp = new Experiment(id, finalName, ExperimentStatus.RUNNING, ExecutorRegistry.LOCAL,
                 CommandSpec.argv(commandLine.isEmpty() ? List.of("(tracked)") : commandLine), params, snap.ref(), source.toJson(),
                 now, now, null, null, null, 1, handle);
-        ledger.insert(exp);
-        return exp;
+        return ledger.insertAllNaming(List.of(exp), name != null ? Map.of() : Map.of(id, base)).get(0);
     }
 
     static String projectRelative(TaskConfig task, String workdirRelative) {

@@ -24,6 +24,16 @@ public interface Ledger extends AutoCloseable {
     void insertAll(Collection<Experiment> experiments);
 
     /**
+     * Adds several experiments in one transaction, naming those whose id is a key of {@code defaultNameBases}
+     * {@code <base>-<n>} inside it: n is the number of experiments plus one, or the next number whose name is free.
+     * The number is taken and the row inserted under one write lock, so runs started at once by several
+     * processes get distinct names; the names of the others are theirs and clash as in {@link #insertAll}.
+     *
+     * @return the experiments as recorded, in order, with their names
+     */
+    List<Experiment> insertAllNaming(List<Experiment> experiments, java.util.Map<String, String> defaultNameBases);
+
+    /**
      * Takes the oldest queued experiment meant for {@code executor} (or for any executor: queued with executor "")
      * and marks it running there with {@code handle}, atomically: two workers calling this at once never get the
      * same experiment. Empty when nothing is queued for it.

@@ -55,6 +55,10 @@ public record Experiment(
         return new Experiment(id, name, status, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, h);
     }
 
+    public Experiment withName(String n) {
+        return new Experiment(id, n, status, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
+    }
+
     public Experiment withTask(String t) {
         return new Experiment(id, name, status, executor, command, params, code, t, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
     }
