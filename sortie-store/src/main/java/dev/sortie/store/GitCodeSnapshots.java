@@ -64,7 +64,6 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
     private static final String FALLBACK_EMAIL = "sortie@localhost";
     private static final int REF_RETRIES = 50;
     private static final int MAX_LISTED_SKIPPED = 10;
-    private static final System.Logger LOG = System.getLogger(GitCodeSnapshots.class.getName());
     private static final Pattern HEX_ID = Pattern.compile("[0-9a-fA-F]{4,40}");
 
     private final Repository repo;
