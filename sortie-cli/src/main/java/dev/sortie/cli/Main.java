@@ -114,7 +114,9 @@ public final class Main implements Runnable {
         Logging.skipConfigFile();
         Main main = new Main();
         CommandLine cl = commandLine(main, args);
+        // One strategy (picocli keeps only the last one set): words no command takes, then --verbose, then the command.
         cl.setExecutionStrategy(parsed -> {
+            rejectUnmatched(parsed);
             if (main.verbose.length > 0) {
                 main.startLogging();
                 Logging.add(new ConsoleLog(cl.getErr(), main.verbose.length > 1));
@@ -131,10 +133,6 @@ public final class Main implements Runnable {
             CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
             err.println("See '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCodes.USAGE;
-        });
-        cl.setExecutionStrategy(parsed -> {
-            rejectUnmatched(parsed);
-            return new CommandLine.RunLast().execute(parsed);
         });
         try {
             return cl.execute(args);
