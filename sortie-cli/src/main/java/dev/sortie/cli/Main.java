@@ -167,6 +167,11 @@ public final class Main implements Runnable {
                 cl.addSubcommand(c);
             }
         }
+        CommandLine executor = cl.getSubcommands().get("executor");
+        if (executor != null) {
+            // each executor type brings its own options for 'executor add' and 'executor test'
+            dev.sortie.cli.commands.ExecutorCommand.contribute(executor, dev.sortie.core.engine.ExecutorRegistry.available());
+        }
         return cl;
     }
 

@@ -34,7 +34,7 @@ public final class ExecutorRegistry implements AutoCloseable {
     public ExecutorRegistry(ExecutorContext context, List<Path> configFiles) {
         // Providers see every configured executor (a pool resolves the names of its hosts); a live view, filled below.
         this.context = context.withExecutors(Collections.unmodifiableMap(specs));
-        for (ExecutorProvider p : ServiceLoader.load(ExecutorProvider.class, ExecutorRegistry.class.getClassLoader())) {
+        for (ExecutorProvider p : available()) {
             providers.put(p.type(), p);
         }
         if (providers.containsKey(LOCAL)) {
@@ -78,6 +78,22 @@ public final class ExecutorRegistry implements AutoCloseable {
             }
             specs.put(e.getKey(), new ExecutorSpec(e.getKey(), type.asText(), e.getValue()));
         }
+    }
+
+    /** The executor providers the class path holds, in class-path order (the CLI builds its options from them). */
+    public static List<ExecutorProvider> available() {
+        List<ExecutorProvider> out = new ArrayList<>();
+        ServiceLoader.load(ExecutorProvider.class, ExecutorRegistry.class.getClassLoader()).forEach(out::add);
+        return out;
+    }
+
+    /** The provider of an executor's type, e.g. for its {@code executor test} check. */
+    public ExecutorProvider provider(String type) {
+        ExecutorProvider p = providers.get(type);
+        if (p == null) {
+            throw new ConfigException("unknown executor type '" + type + "' (available: " + String.join(", ", providers.keySet()) + ")");
+        }
+        return p;
     }
 
     /** The executor types the class path provides. */

@@ -1,7 +1,9 @@
 package dev.sortie.executor.local;
 
 import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.executor.CheckOptions;
 import dev.sortie.core.executor.Executor;
+import dev.sortie.core.executor.ExecutorCheck;
 import dev.sortie.core.executor.ExecutorContext;
 import dev.sortie.core.executor.ExecutorProvider;
 import dev.sortie.core.executor.ExecutorSpec;
@@ -27,5 +29,11 @@ public final class LocalExecutorProvider implements ExecutorProvider {
             }
         }
         return new LocalExecutor(spec.name(), context.store());
+    }
+
+    /** Runs on this machine: nothing to connect to, so nothing that can be missing. */
+    @Override
+    public ExecutorCheck check(Executor executor, CheckOptions options) {
+        return ExecutorCheck.ready(executor.name() + ": " + executor.type() + " executor on this machine; nothing to connect to\n");
     }
 }

@@ -1,5 +1,6 @@
 package dev.sortie.executor.ssh;
 
+import dev.sortie.executor.remote.channel.HostChannel;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -34,7 +35,7 @@ final class ChannelStreams {
      * there instead (from SSH's I/O thread) and the conversation only writes. EOF is sent when the conversation
      * closes stdin or returns; what it left of stdout is drained so the command can finish.
      */
-    static SshConnection.Result run(ClientSession session, String host, String commandLine, SshConnection.Conversation conversation,
+    static HostChannel.Result run(ClientSession session, String host, String commandLine, HostChannel.Conversation conversation,
                                     OutputStream pushStdout, Duration idleTimeout) throws IOException {
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("idle timeout must be positive, got " + idleTimeout);
@@ -68,7 +69,7 @@ final class ChannelStreams {
             if (exit == null && channelError != null) {
                 throw channelError;
             }
-            return new SshConnection.Result(exit, "", err.text());
+            return new HostChannel.Result(exit, "", err.text());
         } catch (SshConnectionException e) {
             throw e;
         } catch (IOException e) {
@@ -94,7 +95,7 @@ final class ChannelStreams {
      * without reading everything, or the connection dropped) is returned: the exit status, when there is one, says
      * more than the write error.
      */
-    private static IOException talk(ChannelExec ch, SshConnection.Conversation conversation, boolean pull, Activity activity)
+    private static IOException talk(ChannelExec ch, HostChannel.Conversation conversation, boolean pull, Activity activity)
             throws IOException {
         ChannelOut in = new ChannelOut(ch.getInvertedIn(), activity);
         InputStream out = pull ? activity.watch(ch.getInvertedOut()) : InputStream.nullInputStream();

@@ -43,7 +43,7 @@ final class ConnectFailure {
     SshConnectionException explain(ClientSession session, Exception e) {
         if (checker.rejection() != null) {
             SshConnectionException r = checker.rejection(); // names the host whose key it was, jump host or not
-            return new SshConnectionException(r.kind(), r.getMessage(), e);
+            return new SshConnectionException(r.sshKind(), r.getMessage(), e);
         }
         String where = target.display() + (target.proxyJump() != null ? " via ProxyJump " + target.proxyJump() : "");
         Throwable root = e;

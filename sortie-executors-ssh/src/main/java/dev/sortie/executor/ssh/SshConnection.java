@@ -1,5 +1,7 @@
 package dev.sortie.executor.ssh;
 
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.channel.ShellQuote;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,9 +19,10 @@ import org.apache.sshd.client.session.ClientSession;
  * One SSH connection to an executor's host, with Apache MINA SSHD: its own client, host keys checked against
  * known_hosts (see {@link HostKeyChecker}), public-key authentication with ssh-agent's keys and the target's
  * identities, keepalives (OpenSSH's {@code keepalive@openssh.com}; the connection is dropped after 4 unanswered ones;
- * see {@link ConnectionOpener}), and commands whose arguments are quoted for the remote POSIX shell.
+ * see {@link ConnectionOpener}), and commands whose arguments are quoted for the remote POSIX shell: the
+ * {@link HostChannel} of the ssh executor (every SSH command is a channel of its one session).
  */
-public final class SshConnection implements AutoCloseable {
+public final class SshConnection implements HostChannel {
     private static final System.Logger LOG = System.getLogger(SshConnection.class.getName());
     private final SshTarget target;
     private final SshClient client;
@@ -29,13 +32,6 @@ public final class SshConnection implements AutoCloseable {
         this.target = target;
         this.client = client;
         this.session = session;
-    }
-
-    /** What a command did: its exit code (null if the host sent none, e.g. killed by a signal) and its output. */
-    public record Result(Integer exitCode, String stdout, String stderr) {
-        public boolean ok() {
-            return exitCode != null && exitCode == 0;
-        }
     }
 
     /**
@@ -59,6 +55,12 @@ public final class SshConnection implements AutoCloseable {
         return target;
     }
 
+    @Override
+    public String where() {
+        return target.display();
+    }
+
+    @Override
     public boolean isOpen() {
         return session.isOpen() && session.isAuthenticated();
     }
@@ -73,20 +75,15 @@ public final class SshConnection implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             if (!session.isOpen()) {
                 throw new SshConnectionException(SshConnectionException.Kind.CLOSED, "the connection to " + host
-                        + " closed before " + abbreviate(commandLine) + " could start: " + e.getMessage(), e);
+                        + " closed before " + HostChannel.abbreviate(commandLine) + " could start: " + e.getMessage(), e);
             }
             throw e;
         }
     }
 
-    /** Runs {@code argv} on the host, each argument quoted so it arrives literally; no stdin. */
+    @Override
     public Result exec(List<String> argv, Duration timeout) throws IOException {
         return execLine(ShellQuote.join(argv), timeout);
-    }
-
-    /** Runs a POSIX sh script on the host ({@code sh -c SCRIPT}, whatever the user's login shell parses it as). */
-    public Result script(String script, Duration timeout) throws IOException {
-        return exec(List.of("sh", "-c", script), timeout);
     }
 
     /** Runs a command line as the remote login shell parses it; callers must quote (see {@link ShellQuote}). */
@@ -101,7 +98,7 @@ public final class SshConnection implements AutoCloseable {
             Set<ClientChannelEvent> ev = ch.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), timeout);
             if (ev.contains(ClientChannelEvent.TIMEOUT)) {
                 throw new SshConnectionException(SshConnectionException.Kind.TIMEOUT, "command on " + target.display()
-                        + " did not finish within " + timeout.toSeconds() + "s: " + abbreviate(commandLine), null);
+                        + " did not finish within " + timeout.toSeconds() + "s: " + HostChannel.abbreviate(commandLine), null);
             }
             return new Result(ch.getExitStatus(), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } catch (SshConnectionException e) {
@@ -109,23 +106,10 @@ public final class SshConnection implements AutoCloseable {
         } catch (IOException e) {
             if (!session.isOpen()) {
                 throw new SshConnectionException(SshConnectionException.Kind.DISCONNECTED, "lost the connection to "
-                        + target.display() + " while running " + abbreviate(commandLine) + ": " + e.getMessage(), e);
+                        + target.display() + " while running " + HostChannel.abbreviate(commandLine) + ": " + e.getMessage(), e);
             }
             throw e;
         }
-    }
-
-    /**
-     * Runs {@code argv} on the host (each argument quoted), streaming {@code stdin} to it (then EOF) and its
-     * output into {@code stdout} as it comes; stderr is captured into the result. Stopped only when nothing moved
-     * for {@code idleTimeout}.
-     */
-    public Result exec(List<String> argv, java.io.InputStream stdin, java.io.OutputStream stdout, Duration idleTimeout) throws IOException {
-        return exec(argv, (StdinWriter) stdin::transferTo, stdout, idleTimeout);
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() > 120 ? s.substring(0, 117) + "..." : s;
     }
 
     @Override
@@ -140,47 +124,13 @@ public final class SshConnection implements AutoCloseable {
         }
     }
 
-    /** Writes a command's stdin; EOF follows when it returns (it need not close the stream it is given). */
-    @FunctionalInterface
-    public interface StdinWriter {
-        void writeTo(java.io.OutputStream stdin) throws IOException;
-    }
-
-    /** Reads a command's stdout as it arrives, on the calling thread. */
-    @FunctionalInterface
-    public interface StdoutReader {
-        void readFrom(java.io.InputStream stdout) throws IOException;
-    }
-
-    /**
-     * Talks with a command over its stdin and stdout, on the calling thread: write, flush, read a reply, write
-     * more. Closing stdin sends EOF (so does returning). Mind the windows: neither side should write more than
-     * ~2 MiB that the other is not reading at the same time.
-     */
-    @FunctionalInterface
-    public interface Conversation {
-        void talk(java.io.OutputStream stdin, java.io.InputStream stdout) throws IOException;
-    }
-
-    /**
-     * Runs {@code argv} on the host (each argument quoted) with {@code stdin} written by the calling thread straight
-     * into the channel, then EOF; stdout goes into {@code stdout} as it arrives (from SSH's I/O thread: keep it quick),
-     * stderr into the result (whose stdout is empty). Streams of any size are fine: the command is stopped only when
-     * no byte moved either way for {@code idleTimeout}. If the writer itself fails, the command is aborted without
-     * EOF and the writer's exception is thrown; if the command exits without reading all of stdin, its exit status
-     * is returned (as ssh does).
-     */
+    @Override
     public Result exec(List<String> argv, StdinWriter stdin, java.io.OutputStream stdout, Duration idleTimeout) throws IOException {
         return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), (in, out) -> stdin.writeTo(in), stdout,
                 idleTimeout);
     }
 
-    /**
-     * Like {@link #exec(List, StdinWriter, java.io.OutputStream, Duration)}, but the calling thread reads stdout with
-     * {@code stdout}, after the stdin writer returned and EOF was sent (what the reader leaves is drained). So the
-     * command must read all of its stdin before it writes more than a channel window (2 MiB) of output, as
-     * {@code tar -c} of paths read first does.
-     */
+    @Override
     public Result exec(List<String> argv, StdinWriter stdin, StdoutReader stdout, Duration idleTimeout) throws IOException {
         return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), (in, out) -> {
             stdin.writeTo(in);
@@ -189,23 +139,7 @@ public final class SshConnection implements AutoCloseable {
         }, null, idleTimeout);
     }
 
-    /**
-     * A command left running on the host to talk with over its stdin and stdout, request after request, from the
-     * caller's thread (a shell that answers many small questions costs one process start, not one each). Its
-     * stderr is dropped. Closing it closes the channel.
-     */
-    public interface OpenCommand extends AutoCloseable {
-        java.io.OutputStream stdin();
-
-        java.io.InputStream stdout();
-
-        boolean isOpen();
-
-        @Override
-        void close();
-    }
-
-    /** Starts {@code argv} on the host (each argument quoted) and returns it running; see {@link OpenCommand}. */
+    @Override
     public OpenCommand start(List<String> argv, Duration openTimeout) throws IOException {
         ChannelExec ch = newChannel(session, target.display(), ShellQuote.join(argv));
         ch.setErr(java.io.OutputStream.nullOutputStream());
@@ -240,7 +174,7 @@ public final class SshConnection implements AutoCloseable {
         };
     }
 
-    /** Runs {@code argv} on the host (each argument quoted), talking with it; same rules as the other streaming execs. */
+    @Override
     public Result exec(List<String> argv, Conversation conversation, Duration idleTimeout) throws IOException {
         return ChannelStreams.run(session, target.display(), ShellQuote.join(argv), conversation, null, idleTimeout);
     }

@@ -15,6 +15,21 @@ import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.RunHandle;
 import dev.sortie.core.store.BlobStore;
 import dev.sortie.core.util.Trace;
+import dev.sortie.executor.remote.channel.ChannelException;
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.AgentLaunch;
+import dev.sortie.executor.remote.host.HostProbe;
+import dev.sortie.executor.remote.host.HostReport;
+import dev.sortie.executor.remote.host.RemoteLayout;
+import dev.sortie.executor.remote.host.Slot;
+import dev.sortie.executor.remote.host.SlotBusyException;
+import dev.sortie.executor.remote.host.SpareFolders;
+import dev.sortie.executor.remote.run.CollectLock;
+import dev.sortie.executor.remote.run.RemoteAttempt;
+import dev.sortie.executor.remote.run.RemoteHost;
+import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.StoreTransfer;
+import dev.sortie.executor.remote.sync.SyncProgressLine;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +48,7 @@ public final class SshExecutor implements DetachableExecutor {
     private final SshExecutorConfig config;
     private final SshPaths paths;
     private final BlobStore store;
-    private final SshHost host;
+    private final RemoteHost host;
     private HostReport report;
 
     /** @param stateDir the project's .sortie folder (null: remember nothing between processes); store: where outputs are collected */
@@ -41,7 +56,7 @@ public final class SshExecutor implements DetachableExecutor {
         this.config = config;
         this.paths = paths;
         this.store = store;
-        this.host = new SshHost(this, stateDir, store);
+        this.host = new RemoteHost(new Access(), stateDir, store);
     }
 
     /** An executor that can connect, probe and test, but not run (no store to collect into). */
@@ -85,12 +100,45 @@ public final class SshExecutor implements DetachableExecutor {
         return SshConnection.open(config, paths, mayAsk);
     }
 
+    /** How the host's runs reach it: over a new SSH connection each time the last one broke. */
+    private final class Access implements RemoteHost.Access {
+        @Override
+        public String executorName() {
+            return name();
+        }
+
+        @Override
+        public String hostKey() {
+            return target().display();
+        }
+
+        @Override
+        public String remoteDir() {
+            return config.remoteDir();
+        }
+
+        @Override
+        public Duration lostAfter() {
+            return config.lostAfter();
+        }
+
+        @Override
+        public HostChannel connect(boolean mayAsk) throws ChannelException {
+            return SshExecutor.this.connect(mayAsk);
+        }
+    }
+
     /** The host as it was when first probed by this executor (cached): GPUs decide a pool's slots. */
     public synchronized HostReport report() throws IOException {
         if (report == null) {
             report = HostProbe.probe(host.connection(), config.remoteDir());
         }
         return report;
+    }
+
+    /** The host as this executor's runs use it (one channel, its layout, shell and agent). */
+    RemoteHost host() {
+        return host;
     }
 
     @Override
@@ -117,7 +165,7 @@ public final class SshExecutor implements DetachableExecutor {
         try {
             // No passphrase prompt from here: it would land between the CLI's own lines; a key that needs one is
             // asked for by the launch, which logs in again if this could not.
-            SshConnection c = host.connection(false);
+            HostChannel c = host.connection(false);
             host.agentClasspath(c);
             host.shell(c); // its login (and the host's ~/.bashrc) now, not at the launch
         } catch (IOException | RuntimeException e) {
@@ -128,7 +176,7 @@ public final class SshExecutor implements DetachableExecutor {
 
     /**
      * Launches a run into one of the host's slots (null: no slot accounting, the host runs whatever it is given):
-     * fails with {@link SlotBusyException} when another run holds the slot, and with {@link SshConnectionException}
+     * fails with {@link SlotBusyException} when another run holds the slot, and with a {@link ChannelException}
      * when the host cannot be reached. Returns once the agent runs on the host; the execution then collects.
      */
     public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException {
@@ -140,10 +188,10 @@ public final class SshExecutor implements DetachableExecutor {
                 "experiment " + exp.name() + " is being collected by another sortie process"));
         boolean admitted = false;
         try {
-            SshConnection c;
+            HostChannel c;
             try {
                 c = host.connection();
-            } catch (SshConnectionException e) {
+            } catch (ChannelException e) {
                 if (!e.hostUnreachable()) {
                     throw e;
                 }
@@ -152,7 +200,7 @@ public final class SshExecutor implements DetachableExecutor {
             HostReady ready;
             try {
                 ready = ready(c, request);
-            } catch (SshConnectionException e) {
+            } catch (ChannelException e) {
                 // Nothing was started yet: a host that went away meanwhile is "unavailable" (the queue keeps the
                 // experiment, a pool tries its other hosts), not a failed experiment.
                 if (!e.hostUnreachable()) {
@@ -201,8 +249,8 @@ public final class SshExecutor implements DetachableExecutor {
                         marker = "";
                     }
                 }
-            } catch (SshConnectionException e) {
-                if (e.kind() == SshConnectionException.Kind.CLOSED) {
+            } catch (ChannelException e) {
+                if (e.kind() == ChannelException.Kind.CLOSED) {
                     // the command never reached the host: nothing started there
                     throw new dev.sortie.core.executor.HostUnavailableException(e.getMessage(), e);
                 }
@@ -231,7 +279,7 @@ public final class SshExecutor implements DetachableExecutor {
     }
 
     /** The agent installed, the code synced (unless this machine knows the host has it), checkpoints to resume from sent. */
-    private HostReady ready(SshConnection c, LaunchRequest request) throws IOException {
+    private HostReady ready(HostChannel c, LaunchRequest request) throws IOException {
         RemoteLayout layout = host.layout();
         // Each step that writes to the host may find its disk full: the host's spare work folders go first.
         String classpath = SpareFolders.withRoom(c, layout, () -> host.agentClasspath(c));
@@ -253,7 +301,7 @@ public final class SshExecutor implements DetachableExecutor {
         return new HostReady(layout, classpath, tree, known);
     }
 
-    private CodeSync.SyncResult sync(SshConnection c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
+    private CodeSync.SyncResult sync(HostChannel c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
         CodeSync.SyncResult r = new CodeSync(c, layout).sync(files, request.code()::open, new SyncProgressLine(request.listener(), host.display()));
         request.listener().progress("");
         return r;
@@ -275,9 +323,9 @@ public final class SshExecutor implements DetachableExecutor {
     public boolean stop(Experiment experiment, Duration grace) throws IOException {
         long group = experiment.handle() != null && owns(experiment.handle()) ? experiment.handle().pid() : 0;
         try {
-            SshConnection c = host.connection();
+            HostChannel c = host.connection();
             return AgentLaunch.requestStop(c, host.layout(), experiment.id(), experiment.attempt(), grace, group);
-        } catch (SshConnectionException e) {
+        } catch (ChannelException e) {
             if (!e.hostUnreachable()) {
                 throw e;
             }

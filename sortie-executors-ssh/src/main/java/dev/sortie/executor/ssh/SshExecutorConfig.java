@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.config.Suggest;
 import dev.sortie.core.config.Units;
+import dev.sortie.executor.remote.host.RemoteLayout;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -51,7 +52,7 @@ public record SshExecutorConfig(
             "type", "host", "port", "user", "identity", "accept_new_host_key", "connect_timeout", "keepalive",
             "remote_dir", "lost_after");
     /** Where Sortie keeps its things on the host (agent, cache, store, runs); {@code ~} is the remote user's home. */
-    public static final String DEFAULT_REMOTE_DIR = "~/.sortie";
+    public static final String DEFAULT_REMOTE_DIR = RemoteLayout.DEFAULT_ROOT;
     /** A host that does not answer for this long is lost: its runs are marked interrupted and re-queued per the retry policy. */
     public static final Duration DEFAULT_LOST_AFTER = Duration.ofMinutes(5);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(15);

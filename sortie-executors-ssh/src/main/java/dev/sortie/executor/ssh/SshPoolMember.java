@@ -4,6 +4,9 @@ import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.executor.DetachedExecution;
 import dev.sortie.core.executor.LaunchRequest;
 import dev.sortie.core.model.RunHandle;
+import dev.sortie.executor.remote.host.HostReport;
+import dev.sortie.executor.remote.host.Slot;
+import dev.sortie.executor.remote.pool.PoolMember;
 import java.io.IOException;
 import java.util.List;
 

@@ -2,6 +2,10 @@ package dev.sortie.executor.ssh;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.RemoteLayout;
+import dev.sortie.executor.remote.sync.AgentBundle;
+import dev.sortie.executor.remote.sync.AgentInstall;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -77,7 +81,7 @@ class AgentInstallIntegrationTest {
 
             // the jars are a complete agent: it loads and answers with its usage
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            SshConnection.Result r = c.exec(List.of(java, "-cp", cp, bundle.mainClass()), Duration.ofSeconds(60));
+            HostChannel.Result r = c.exec(List.of(java, "-cp", cp, bundle.mainClass()), Duration.ofSeconds(60));
             assertThat(r.exitCode()).as(r.stderr()).isEqualTo(2);
             assertThat(r.stderr()).contains("usage: AgentMain");
         }

@@ -1,6 +1,9 @@
 package dev.sortie.executor.ssh;
 
 import dev.sortie.core.executor.CodeFile;
+import dev.sortie.executor.remote.host.RemoteLayout;
+import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.SyncProgress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -9,7 +12,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;

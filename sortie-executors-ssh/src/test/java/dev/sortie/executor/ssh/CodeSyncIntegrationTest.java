@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sortie.core.executor.CodeFile;
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.RemoteLayout;
+import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.RemoteFiles;
+import dev.sortie.executor.remote.sync.SyncProgress;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -163,7 +168,7 @@ class CodeSyncIntegrationTest {
             };
             assertThatThrownBy(() -> new CodeSync(c, layout).sync(t.list(), opener, SyncProgress.NONE))
                     .isInstanceOfSatisfying(SshConnectionException.class,
-                            e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.DISCONNECTED))
+                            e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.DISCONNECTED))
                     .hasMessageContaining("lost the connection to " + c.target().display());
         }
         assertThat(killed).isTrue();
@@ -227,7 +232,7 @@ class CodeSyncIntegrationTest {
             tar.closeArchiveEntry();
         }
         try (SshConnection c = TransferFixture.connect(sshd)) {
-            SshConnection.Result r = c.exec(List.of("sh", "-c", RemoteFiles.UPLOAD, "test", RemoteFiles.incoming(layout.root() + "/cache/tmp"),
+            HostChannel.Result r = c.exec(List.of("sh", "-c", RemoteFiles.UPLOAD, "test", RemoteFiles.incoming(layout.root() + "/cache/tmp"),
                     layout.codeCache(), ""), new ByteArrayInputStream(bytes.toByteArray()), OutputStream.nullOutputStream(), Duration.ofSeconds(30));
             assertThat(r.exitCode()).isNotZero();
             assertThat(r.stderr()).contains("cut short");

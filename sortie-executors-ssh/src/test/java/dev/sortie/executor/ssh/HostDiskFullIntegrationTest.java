@@ -4,6 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sortie.core.executor.CodeFile;
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.HostDiskFull;
+import dev.sortie.executor.remote.host.RemoteLayout;
+import dev.sortie.executor.remote.host.SpareFolders;
+import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.SyncProgress;
 import java.io.ByteArrayInputStream;
 import java.time.Duration;
 import java.util.List;
@@ -49,7 +55,7 @@ class HostDiskFullIntegrationTest {
     private static String sh(SshConnection c, String script, String... args) throws Exception {
         List<String> argv = new java.util.ArrayList<>(List.of("sh", "-c", script, "sh"));
         argv.addAll(List.of(args));
-        SshConnection.Result r = c.exec(argv, Duration.ofSeconds(30));
+        HostChannel.Result r = c.exec(argv, Duration.ofSeconds(30));
         assertThat(r.ok()).as(r.stderr()).isTrue();
         return r.stdout().strip();
     }

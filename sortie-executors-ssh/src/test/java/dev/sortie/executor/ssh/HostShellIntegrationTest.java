@@ -3,6 +3,10 @@ package dev.sortie.executor.ssh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.AgentLaunch;
+import dev.sortie.executor.remote.host.HostShell;
+import dev.sortie.executor.remote.host.RunPoll;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +31,7 @@ class HostShellIntegrationTest {
 
     static RunPoll.Look viaShell(HostShell shell, Path run, long jo, long lo) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        SshConnection.Result r = shell.call("sortie_look", lookArgs(run, jo, lo), "", out);
+        HostChannel.Result r = shell.call("sortie_look", lookArgs(run, jo, lo), "", out);
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         return RunPoll.parse(out.toByteArray(), "test");
     }
@@ -83,7 +87,7 @@ class HostShellIntegrationTest {
         try (SshConnection c = TransferFixture.connect(sshd); HostShell shell = HostShell.open(c)) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             // the agent's jars are not on this host: the launch says so with its own exit code, writing nothing
-            SshConnection.Result r = shell.call("sortie_launch",
+            HostChannel.Result r = shell.call("sortie_launch",
                     List.of(sshd.dir.resolve("agent/gone.jar").toString(), run.toString(), "1", "", "", "", ""), "{\"run\":1}", out);
             assertThat(r.exitCode()).isEqualTo(AgentLaunch.EXIT_AGENT_MISSING);
             assertThat(run.resolve("run-1.json")).doesNotExist();

@@ -2,6 +2,7 @@ package dev.sortie.executor.ssh;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sortie.executor.remote.channel.ShellQuote;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -11,6 +11,7 @@ import dev.sortie.core.executor.Executor;
 import dev.sortie.core.executor.ExecutorContext;
 import dev.sortie.core.executor.ExecutorProvider;
 import dev.sortie.core.executor.ExecutorSpec;
+import dev.sortie.executor.remote.pool.PoolExecutor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -21,7 +21,7 @@ public final class PromptingLogin {
         try (SshConnection c = SshConnection.open(config, paths, mayAsk)) {
             System.out.println("logged in as " + c.exec(List.of("id", "-un"), java.time.Duration.ofSeconds(30)).stdout().strip());
         } catch (SshConnectionException e) {
-            System.out.println("failed: [" + e.kind() + "] " + e.getMessage());
+            System.out.println("failed: [" + e.sshKind() + "] " + e.getMessage());
             System.exit(1);
         }
     }

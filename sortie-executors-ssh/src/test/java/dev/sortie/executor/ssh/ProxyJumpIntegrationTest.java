@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sortie.executor.remote.channel.HostChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,7 +61,7 @@ class ProxyJumpIntegrationTest {
         long jumpLogins = count(jump.log(), "Accepted publickey");
         long targetLogins = count(target.log(), "Accepted publickey");
         try (SshConnection c = SshConnection.open(executor(), paths)) {
-            SshConnection.Result r = c.exec(List.of("sh", "-c", "echo \"$SSH_CONNECTION\""), T);
+            HostChannel.Result r = c.exec(List.of("sh", "-c", "echo \"$SSH_CONNECTION\""), T);
             assertThat(r.exitCode()).as(r.stderr()).isZero();
             assertThat(r.stdout().trim()).endsWith("127.0.0.1 " + target.port);
         }
@@ -83,7 +84,7 @@ class ProxyJumpIntegrationTest {
             }
         }
         assertThatThrownBy(() -> SshConnection.open(executor(), paths).close()) // without the agent, no key for the bastion
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
                 .hasMessageContaining("jump host " + jump.user + "@127.0.0.1:" + jump.port + " (bastion)")
                 .hasMessageContaining("no key could be offered");
         // as with ssh, a jump host without IdentityFile gets the default keys (~/.ssh/id_*)
@@ -100,7 +101,7 @@ class ProxyJumpIntegrationTest {
         try {
             assertThat(jump.isRunning()).isFalse();
             assertThatThrownBy(() -> SshConnection.open(executor(), paths).close())
-                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE))
+                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE))
                     .hasMessageContaining("cannot connect to the jump host " + jump.user + "@127.0.0.1:" + jump.port + " (bastion)")
                     .hasMessageContaining("ProxyJump of gpu-behind")
                     .hasMessageContaining("sshd listening on port " + jump.port)
@@ -120,7 +121,7 @@ class ProxyJumpIntegrationTest {
         target.kill();
         try {
             assertThatThrownBy(() -> SshConnection.open(executor(), paths).close())
-                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE))
+                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE))
                     .hasMessageContaining("the jump host " + jump.user + "@127.0.0.1:" + jump.port + " (bastion) could not connect to 127.0.0.1:"
                             + target.port + " for gpu-behind");
         } finally {
@@ -133,7 +134,7 @@ class ProxyJumpIntegrationTest {
         Path stranger = SshdFixture.keygen(Files.createTempDirectory(jump.dir, "stranger"), "stranger_ed25519");
         SshPaths paths = paths(jump.port, stranger);
         assertThatThrownBy(() -> SshConnection.open(executor(), paths).close())
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
                 .hasMessageContaining("authentication failed for the jump host " + jump.user + "@127.0.0.1:" + jump.port + " (bastion)")
                 .hasMessageContaining(stranger.toString());
     }
@@ -143,7 +144,7 @@ class ProxyJumpIntegrationTest {
         SshPaths paths = paths(jump.port, jump.clientKey);
         Files.writeString(paths.knownHosts(), target.knownHostsLine()); // the target is known, the jump host is not
         assertThatThrownBy(() -> SshConnection.open(executor(), paths).close())
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_UNKNOWN))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_UNKNOWN))
                 .hasMessageContaining("[127.0.0.1]:" + jump.port);
     }
 
@@ -152,7 +153,7 @@ class ProxyJumpIntegrationTest {
         SshPaths paths = paths(jump.port, jump.clientKey);
         Files.writeString(paths.knownHosts(), jump.knownHostsLine());
         assertThatThrownBy(() -> SshConnection.open(executor(), paths).close())
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_UNKNOWN))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_UNKNOWN))
                 .hasMessageContaining("[127.0.0.1]:" + target.port);
     }
 

@@ -2,6 +2,8 @@ package dev.sortie.executor.ssh;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sortie.executor.remote.host.HostShell;
+import dev.sortie.executor.remote.host.RunPoll;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

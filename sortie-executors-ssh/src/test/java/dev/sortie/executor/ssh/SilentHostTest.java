@@ -47,7 +47,7 @@ class SilentHostTest {
             long start = System.nanoTime();
             assertThatThrownBy(() -> SshConnection.open(config, paths, false))
                     .isInstanceOf(SshConnectionException.class)
-                    .satisfies(e -> assertThat(((SshConnectionException) e).kind()).isEqualTo(SshConnectionException.Kind.TIMEOUT))
+                    .satisfies(e -> assertThat(((SshConnectionException) e).sshKind()).isEqualTo(SshConnectionException.Kind.TIMEOUT))
                     .hasMessageContaining("127.0.0.1:" + silent.getLocalPort())
                     .hasMessageContaining("never spoke SSH");
             double seconds = (System.nanoTime() - start) / 1e9;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sortie.executor.remote.channel.HostChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +39,7 @@ class SshAuthIntegrationTest {
     }
 
     private static String whoami(SshConnection c) throws Exception {
-        SshConnection.Result r = c.exec(List.of("id", "-un"), T);
+        HostChannel.Result r = c.exec(List.of("id", "-un"), T);
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         return r.stdout().strip();
     }
@@ -102,7 +103,7 @@ class SshAuthIntegrationTest {
                 SshExecutorConfig cfg = SshExecutorConfig.fromOptions("box", o);
                 if (identitiesOnly) {
                     assertThatThrownBy(() -> SshConnection.open(cfg, paths).close())
-                            .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
+                            .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
                             .hasMessageContaining(stranger.toString())
                             .hasMessageContaining("ssh-agent at " + agent.socket());
                 } else {
@@ -119,7 +120,7 @@ class SshAuthIntegrationTest {
         SshPaths paths = sshd.paths(sshd.knownHostsLine());
         assertThat(paths.agentSocket()).isNull();
         assertThatThrownBy(() -> SshConnection.open(config(lockedKey), paths).close())
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.BAD_IDENTITY))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.BAD_IDENTITY))
                 .hasMessageContaining(lockedKey.toString())
                 .hasMessageContaining("protected by a passphrase")
                 .hasMessageContaining("ssh-add " + lockedKey)
@@ -158,7 +159,7 @@ class SshAuthIntegrationTest {
             agent.add(stranger, null);
             SshPaths paths = sshd.paths(sshd.knownHostsLine()).withAgentSocket(agent.socket());
             assertThatThrownBy(() -> SshConnection.open(config(null), paths).close())
-                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
+                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
                     .hasMessageContaining("authentication failed for " + sshd.user + "@127.0.0.1:" + sshd.port)
                     .hasMessageContaining("the keys of ssh-agent at " + agent.socket());
         }
@@ -168,7 +169,7 @@ class SshAuthIntegrationTest {
     void noAgentAndNoKeySaysHowToGetOne() throws Exception {
         SshPaths paths = sshd.paths(sshd.knownHostsLine());
         assertThatThrownBy(() -> SshConnection.open(config(null), paths).close())
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.BAD_IDENTITY))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.BAD_IDENTITY))
                 .hasMessageContaining("SSH_AUTH_SOCK is not set")
                 .hasMessageContaining("ssh-keygen -t ed25519");
     }

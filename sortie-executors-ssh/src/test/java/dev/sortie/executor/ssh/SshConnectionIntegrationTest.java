@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.HostProbe;
+import dev.sortie.executor.remote.host.HostReport;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,10 +42,10 @@ class SshConnectionIntegrationTest {
     @Test
     void connectsWhenTheHostKeyIsKnown() throws Exception {
         try (SshConnection c = SshConnection.open(config(sshd.clientKey, false), sshd.paths(sshd.knownHostsLine()))) {
-            SshConnection.Result r = c.exec(List.of("echo", "hello"), T);
+            HostChannel.Result r = c.exec(List.of("echo", "hello"), T);
             assertThat(r.exitCode()).isZero();
             assertThat(r.stdout()).isEqualTo("hello\n");
-            SshConnection.Result fail = c.exec(List.of("sh", "-c", "echo oops >&2; exit 3"), T);
+            HostChannel.Result fail = c.exec(List.of("sh", "-c", "echo oops >&2; exit 3"), T);
             assertThat(fail.exitCode()).isEqualTo(3);
             assertThat(fail.stderr()).isEqualTo("oops\n");
         }
@@ -58,7 +61,7 @@ class SshConnectionIntegrationTest {
                         java.time.Duration.ofSeconds(5)),
                 () -> c.start(List.of("cat"), java.time.Duration.ofSeconds(5)))) {
             SshConnectionException e = org.junit.jupiter.api.Assertions.assertThrows(SshConnectionException.class, command);
-            assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.CLOSED);
+            assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.CLOSED);
             assertThat(e.hostUnreachable()).isTrue();
             assertThat(e.getMessage()).contains("closed before");
         }
@@ -68,7 +71,7 @@ class SshConnectionIntegrationTest {
     void refusesAnUnknownHostKeyAndSaysHowToAcceptIt() throws Exception {
         SshPaths paths = sshd.paths(null);
         assertThatThrownBy(() -> SshConnection.open(config(sshd.clientKey, false), paths))
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_UNKNOWN))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_UNKNOWN))
                 .hasMessageContaining("[127.0.0.1]:" + sshd.port)
                 .hasMessageContaining(fingerprint(Path.of(sshd.hostKey + ".pub")))
                 .hasMessageContaining("accept_new_host_key: true")
@@ -83,7 +86,7 @@ class SshConnectionIntegrationTest {
         for (boolean acceptNew : new boolean[] {false, true}) {
             SshPaths paths = sshd.paths(staleLine);
             assertThatThrownBy(() -> SshConnection.open(config(sshd.clientKey, acceptNew), paths))
-                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_CHANGED))
+                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.HOST_KEY_CHANGED))
                     .hasMessageContaining("REMOTE HOST IDENTIFICATION HAS CHANGED")
                     .hasMessageContaining(fingerprint(Path.of(sshd.hostKey + ".pub")))
                     .hasMessageContaining(fingerprint(Path.of(other + ".pub")))
@@ -113,7 +116,7 @@ class SshConnectionIntegrationTest {
         o.put("host", "127.0.0.1").put("port", closed).put("identity", sshd.clientKey.toString());
         SshExecutorConfig cfg = SshExecutorConfig.fromOptions("test", o);
         assertThatThrownBy(() -> SshConnection.open(cfg, sshd.paths(sshd.knownHostsLine())))
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE))
                 .hasMessageContaining("cannot connect to " + sshd.user + "@127.0.0.1:" + closed)
                 .hasMessageContaining("sshd listening on port " + closed);
     }
@@ -122,7 +125,7 @@ class SshConnectionIntegrationTest {
     void aKeyTheHostDoesNotAcceptFailsAuthenticationClearly() throws Exception {
         Path stranger = SshdFixture.keygen(Files.createTempDirectory(sshd.dir, "stranger"), "stranger_ed25519");
         assertThatThrownBy(() -> SshConnection.open(config(stranger, false), sshd.paths(sshd.knownHostsLine())))
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.AUTH_FAILED))
                 .hasMessageContaining("authentication failed for " + sshd.user + "@127.0.0.1:" + sshd.port)
                 .hasMessageContaining(stranger.toString())
                 .hasMessageContaining("ssh-copy-id");
@@ -132,7 +135,7 @@ class SshConnectionIntegrationTest {
     void aMissingIdentityFileIsNamed() throws Exception {
         Path missing = sshd.dir.resolve("no_such_key");
         assertThatThrownBy(() -> SshConnection.open(config(missing, false), sshd.paths(sshd.knownHostsLine())))
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.BAD_IDENTITY))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.BAD_IDENTITY))
                 .hasMessageContaining(missing.toString());
     }
 
@@ -158,14 +161,14 @@ class SshConnectionIntegrationTest {
         List<String> argv = new ArrayList<>(List.of("printf", "%s\\0"));
         argv.addAll(hostile);
         try (SshConnection c = SshConnection.open(config(sshd.clientKey, false), sshd.paths(sshd.knownHostsLine()))) {
-            SshConnection.Result r = c.exec(argv, T);
+            HostChannel.Result r = c.exec(argv, T);
             assertThat(r.exitCode()).as(r.stderr()).isZero();
             List<String> back = Arrays.asList(r.stdout().split("\0", -1));
             assertThat(back.subList(0, back.size() - 1)).containsExactlyElementsOf(hostile);
             // the same through sh -c with positional parameters
             List<String> viaSh = new ArrayList<>(List.of("sh", "-c", "for a in \"$@\"; do printf '%s\\0' \"$a\"; done", "sh"));
             viaSh.addAll(hostile);
-            SshConnection.Result r2 = c.exec(viaSh, T);
+            HostChannel.Result r2 = c.exec(viaSh, T);
             List<String> back2 = Arrays.asList(r2.stdout().split("\0", -1));
             assertThat(back2.subList(0, back2.size() - 1)).containsExactlyElementsOf(hostile);
         }

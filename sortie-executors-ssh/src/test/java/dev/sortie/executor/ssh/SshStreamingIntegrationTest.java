@@ -3,6 +3,7 @@ package dev.sortie.executor.ssh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sortie.executor.remote.channel.HostChannel;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -40,7 +41,7 @@ class SshStreamingIntegrationTest {
     void stdinGoesThroughAndStdoutComesBackByteForByte() throws Exception {
         byte[] data = TransferFixture.random(new Random(1), 20 << 20); // far more than a channel window
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        SshConnection.Result r = c.exec(List.of("cat"), stdin -> stdin.write(data), out, IDLE);
+        HostChannel.Result r = c.exec(List.of("cat"), stdin -> stdin.write(data), out, IDLE);
         assertThat(r.exitCode()).isZero();
         assertThat(out.toByteArray()).isEqualTo(data);
 
@@ -52,21 +53,21 @@ class SshStreamingIntegrationTest {
     @Test
     void theCallerCanPullStdoutAndStderrIsKept() throws Exception {
         byte[][] got = new byte[1][];
-        SshConnection.Result r = c.exec(List.of("sh", "-c", "head -c 5000000 /dev/zero; echo warn >&2; exit 4"),
-                stdin -> { }, (SshConnection.StdoutReader) in -> got[0] = in.readAllBytes(), IDLE);
+        HostChannel.Result r = c.exec(List.of("sh", "-c", "head -c 5000000 /dev/zero; echo warn >&2; exit 4"),
+                stdin -> { }, (HostChannel.StdoutReader) in -> got[0] = in.readAllBytes(), IDLE);
         assertThat(r.exitCode()).isEqualTo(4);
         assertThat(r.stderr()).isEqualTo("warn\n");
         assertThat(got[0]).hasSize(5_000_000);
         // a reader that stops early: the rest is drained and the command still ends
-        SshConnection.Result r2 = c.exec(List.of("sh", "-c", "head -c 9000000 /dev/zero"), stdin -> { },
-                (SshConnection.StdoutReader) in -> in.readNBytes(10), IDLE);
+        HostChannel.Result r2 = c.exec(List.of("sh", "-c", "head -c 9000000 /dev/zero"), stdin -> { },
+                (HostChannel.StdoutReader) in -> in.readNBytes(10), IDLE);
         assertThat(r2.exitCode()).isZero();
     }
 
     @Test
     void aCommandThatExitsWithoutReadingItsInputReportsItsExitStatus() throws Exception {
         byte[] data = new byte[16 << 20];
-        SshConnection.Result r = c.exec(List.of("sh", "-c", "echo no thanks >&2; exit 3"), stdin -> stdin.write(data),
+        HostChannel.Result r = c.exec(List.of("sh", "-c", "echo no thanks >&2; exit 3"), stdin -> stdin.write(data),
                 OutputStream.nullOutputStream(), IDLE);
         assertThat(r.exitCode()).isEqualTo(3);
         assertThat(r.stderr()).isEqualTo("no thanks\n");
@@ -85,12 +86,12 @@ class SshStreamingIntegrationTest {
     void aCommandThatMovesNoDataForTheIdleTimeoutIsStopped() throws Exception {
         long t0 = System.nanoTime();
         assertThatThrownBy(() -> c.exec(List.of("sleep", "30"), stdin -> { }, OutputStream.nullOutputStream(), Duration.ofSeconds(1)))
-                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.TIMEOUT))
+                .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.TIMEOUT))
                 .hasMessageContaining(c.target().display()).hasMessageContaining("moved no data for 1s");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
         // output keeps it alive however long it runs
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        SshConnection.Result r = c.exec(List.of("sh", "-c", "for i in 1 2 3 4; do echo $i; sleep 0.5; done"), stdin -> { }, out,
+        HostChannel.Result r = c.exec(List.of("sh", "-c", "for i in 1 2 3 4; do echo $i; sleep 0.5; done"), stdin -> { }, out,
                 Duration.ofSeconds(1));
         assertThat(r.ok()).isTrue();
         assertThat(out.toString(StandardCharsets.US_ASCII)).isEqualTo("1\n2\n3\n4\n");
@@ -114,7 +115,7 @@ class SshStreamingIntegrationTest {
                 stdin.write(chunk);
             }
         }, OutputStream.nullOutputStream(), IDLE)).isInstanceOfSatisfying(SshConnectionException.class,
-                e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.DISCONNECTED))
+                e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.DISCONNECTED))
                 .hasMessageContaining("lost the connection to " + other.target().display());
         closer.join();
     }

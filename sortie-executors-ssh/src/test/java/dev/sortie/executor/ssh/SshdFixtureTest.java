@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.channel.ShellQuote;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +26,7 @@ class SshdFixtureTest {
     }
 
     private static long pid(SshConnection c, String script) throws Exception {
-        SshConnection.Result r = c.script(script, T);
+        HostChannel.Result r = c.script(script, T);
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         return Long.parseLong(r.stdout().strip());
     }
@@ -83,7 +85,7 @@ class SshdFixtureTest {
                 assertThat(h.isEmpty() || !h.get().isAlive() || zombie(p)).as("pid " + p + " survived kill()").isTrue();
             }
             assertThatThrownBy(() -> SshConnection.open(config(f), paths).close())
-                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.kind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE));
+                    .isInstanceOfSatisfying(SshConnectionException.class, e -> assertThat(e.sshKind()).isEqualTo(SshConnectionException.Kind.UNREACHABLE));
 
             f.restart();
             assertThat(f.isRunning()).isTrue();

@@ -3,6 +3,9 @@ package dev.sortie.executor.ssh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sortie.executor.remote.host.RemoteLayout;
+import dev.sortie.executor.remote.sync.StoreTransfer;
+import dev.sortie.executor.remote.sync.SyncProgress;
 import dev.sortie.store.BlobNotFoundException;
 import dev.sortie.store.LocalBlobStore;
 import java.io.ByteArrayInputStream;

@@ -1,0 +1,50 @@
+package dev.sortie.executor.remote.run;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+
+/**
+ * Who collects a remote run on this machine: a lock on {@code <run dir>/collect.lock}, held by the process that
+ * follows the run (the {@code sortie run} that launched it, a queue worker, {@code sortie logs -f}). The OS drops
+ * it when that process dies, however it dies, so the next {@code sortie status} can take over; a second process
+ * (or thread) that tries while it is held is told to leave the run alone.
+ */
+public final class CollectLock implements AutoCloseable {
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private CollectLock(FileChannel channel, FileLock lock) {
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    public static Optional<CollectLock> tryAcquire(Path runDir) throws IOException {
+        Files.createDirectories(runDir);
+        FileChannel ch = FileChannel.open(runDir.resolve("collect.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            FileLock l = ch.tryLock();
+            if (l != null) {
+                return Optional.of(new CollectLock(ch, l));
+            }
+        } catch (OverlappingFileLockException e) {
+            // this very process collects it already (another thread)
+        }
+        ch.close();
+        return Optional.empty();
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            lock.release();
+        } finally {
+            channel.close();
+        }
+    }
+}

@@ -1,0 +1,227 @@
+package dev.sortie.executor.remote.sync;
+
+import dev.sortie.core.store.BlobStore;
+import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.RemoteLayout;
+import dev.sortie.store.BlobHash;
+import dev.sortie.store.BlobNotFoundException;
+import dev.sortie.store.LocalBlobStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Moves blobs between the local store and the host's ({@code <remote_dir>/store/objects/ab/cdef..}, the layout of
+ * {@link LocalBlobStore}) in bulk: one listing and one tar stream each way, never a command per blob.
+ *
+ * <p>Uploads land atomically (temp folder, then rename; see {@link RemoteFiles#upload}). Downloads go through
+ * {@link BlobStore#put(InputStream)}, atomic itself, which returns the hash of what it stored: a blob whose bytes
+ * do not hash to its name fails the download with an error naming it.
+ */
+public final class StoreTransfer {
+    /** Paths per download command: their arguments stay far below any system's ARG_MAX (~130 KB of 2,000). */
+    private static final int DOWNLOAD_BATCH = 2000;
+
+    /** $1 the objects folder; stdin: ab/cdef.. paths. Writes a tar of those that exist (absent ones are left out). */
+    private static final String DOWNLOAD = """
+            cd "$1" 2>/dev/null || exit 0
+            set -f
+            set --
+            for p in $(cat); do [ -f "$p" ] && set -- "$@" "$p"; done
+            [ $# -eq 0 ] && exit 0
+            exec tar -c -f - "$@"
+            """;
+
+    private StoreTransfer() {
+    }
+
+    /** What a transfer did: blobs asked for (distinct), blobs moved, their bytes. */
+    public record Result(int requested, int transferred, long bytes) {
+    }
+
+    /** Puts the blobs of {@code local} that the host's store lacks there. */
+    public static Result upload(HostChannel c, RemoteLayout layout, BlobStore local, Collection<String> sha256s) throws IOException {
+        return upload(c, layout, local, sha256s, SyncProgress.NONE);
+    }
+
+    /**
+     * Puts the blobs of {@code local} that the host's store lacks there.
+     *
+     * @throws BlobNotFoundException for a blob the local store does not have
+     */
+    public static Result upload(HostChannel c, RemoteLayout layout, BlobStore local, Collection<String> sha256s,
+                                SyncProgress progress) throws IOException {
+        Set<String> hashes = distinct(sha256s);
+        if (hashes.isEmpty()) {
+            return new Result(0, 0, 0);
+        }
+        List<String> names = hashes.stream().map(StoreTransfer::path).toList();
+        RemoteFiles.Sent sent = RemoteFiles.send(c, objects(layout), names, null, layout.store() + "/tmp", missing -> {
+            List<RemoteFiles.Upload> uploads = new ArrayList<>(missing.size());
+            for (String name : missing) {
+                String hash = name.replace("/", "");
+                uploads.add(new RemoteFiles.Upload(name, sizeOf(local, hash), () -> local.open(hash)));
+            }
+            return uploads;
+        }, progress == null ? SyncProgress.NONE : progress, "store blobs", true);
+        return new Result(hashes.size(), sent.files(), sent.bytes());
+    }
+
+    /** Fetches the blobs that {@code local} lacks from the host's store. */
+    public static Result download(HostChannel c, RemoteLayout layout, BlobStore local, Collection<String> sha256s)
+            throws IOException {
+        return download(c, layout, local, sha256s, SyncProgress.NONE);
+    }
+
+    /**
+     * Fetches the blobs that {@code local} lacks from the host's store, checking each one's hash as it is stored.
+     * Blobs that arrived are kept even when the transfer fails later.
+     *
+     * @throws IOException naming the host and the blob(s) for a blob the host does not have or whose bytes do not
+     *                     match its name, or a failed transfer
+     */
+    public static Result download(HostChannel c, RemoteLayout layout, BlobStore local, Collection<String> sha256s,
+                                  SyncProgress progress) throws IOException {
+        return download(c, layout, local, sha256s, progress, DOWNLOAD_BATCH);
+    }
+
+    public static Result download(HostChannel c, RemoteLayout layout, BlobStore local, Collection<String> sha256s,
+                           SyncProgress progress, int batchSize) throws IOException {
+        Set<String> hashes = distinct(sha256s);
+        List<String> wanted = new ArrayList<>();
+        for (String h : hashes) {
+            if (!local.contains(h)) {
+                wanted.add(h);
+            }
+        }
+        if (wanted.isEmpty()) {
+            return new Result(hashes.size(), 0, 0);
+        }
+        String host = c.where();
+        RemoteFiles.Meter meter = new RemoteFiles.Meter(progress == null ? SyncProgress.NONE : progress, wanted.size(), -1);
+        Set<String> received = new HashSet<>();
+        long[] bytes = {0};
+        for (int i = 0; i < wanted.size(); i += batchSize) {
+            List<String> batch = wanted.subList(i, Math.min(wanted.size(), i + batchSize));
+            Set<String> asked = new HashSet<>(batch);
+            HostChannel.Result r = c.exec(List.of("sh", "-c", DOWNLOAD, "sortie-download", objects(layout)),
+                    stdin -> RemoteFiles.writeLines(stdin, batch.stream().map(StoreTransfer::path).toList()),
+                    (HostChannel.StdoutReader) out -> bytes[0] += readTar(out, asked, received, local, meter, host),
+                    RemoteFiles.IDLE_TIMEOUT);
+            if (!r.ok()) {
+                throw new IOException("cannot download store blobs from " + objects(layout) + " on " + host + ": "
+                        + RemoteFiles.failure(r));
+            }
+        }
+        List<String> absent = wanted.stream().filter(h -> !received.contains(h)).toList();
+        if (!absent.isEmpty()) {
+            throw new IOException("the store on " + host + " (" + objects(layout) + ") lacks " + absent.size() + " of the "
+                    + wanted.size() + " blob(s) to download: " + absent.stream().limit(5).collect(Collectors.joining(", "))
+                    + (absent.size() > 5 ? ", ..." : ""));
+        }
+        meter.done();
+        return new Result(hashes.size(), received.size(), bytes[0]);
+    }
+
+    /** Stores each blob of the stream, checking its hash against its name; returns the bytes read. */
+    private static long readTar(InputStream in, Set<String> asked, Set<String> received, BlobStore local,
+                                RemoteFiles.Meter meter, String host) throws IOException {
+        TarArchiveInputStream tar = new TarArchiveInputStream(in);
+        long bytes = 0;
+        TarArchiveEntry e;
+        while ((e = tar.getNextEntry()) != null) {
+            if (!e.isFile()) {
+                continue;
+            }
+            String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
+            String hash = name.length() == BlobHash.HEX_LENGTH + 1 && name.charAt(2) == '/'
+                    ? name.substring(0, 2) + name.substring(3) : null;
+            if (hash == null || !asked.contains(hash)) {
+                throw new IOException("downloading from the store on " + host + ": unexpected entry '"
+                        + HostChannel.abbreviate(name) + "' in the stream");
+            }
+            String got = local.put(new Metered(tar, meter));
+            if (!got.equals(hash)) {
+                throw new IOException("blob " + hash + " from the store on " + host + " is corrupt: its content hashes to "
+                        + got);
+            }
+            received.add(hash);
+            bytes += e.getSize();
+            meter.file();
+        }
+        return bytes;
+    }
+
+    private static Set<String> distinct(Collection<String> sha256s) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String h : sha256s) {
+            out.add(BlobHash.require(h));
+        }
+        return out;
+    }
+
+    private static String objects(RemoteLayout layout) {
+        return layout.store() + "/objects";
+    }
+
+    /** ab/cdef..: where a blob lives under objects/, here and on the host. */
+    private static String path(String hash) {
+        return hash.substring(0, 2) + "/" + hash.substring(2);
+    }
+
+    /** A tar header needs the size first: a local store has it at hand, any other store is read once to count. */
+    private static long sizeOf(BlobStore local, String hash) throws IOException {
+        if (local instanceof LocalBlobStore l) {
+            Path p = l.root().resolve("objects").resolve(hash.substring(0, 2)).resolve(hash.substring(2));
+            try {
+                return Files.size(p);
+            } catch (NoSuchFileException e) {
+                throw new BlobNotFoundException(hash, local.location());
+            }
+        }
+        try (InputStream in = local.open(hash)) {
+            return in.transferTo(OutputStream.nullOutputStream());
+        }
+    }
+
+    /** The current entry of the tar stream, counted for progress (and not closed: the stream goes on). */
+    private static final class Metered extends InputStream {
+        private final InputStream in;
+        private final RemoteFiles.Meter meter;
+
+        Metered(InputStream in, RemoteFiles.Meter meter) {
+            this.in = in;
+            this.meter = meter;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                meter.bytes(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                meter.bytes(n);
+            }
+            return n;
+        }
+    }
+}
