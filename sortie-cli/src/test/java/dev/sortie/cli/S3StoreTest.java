@@ -142,6 +142,52 @@ class S3StoreTest {
         assertThat(typo.err()).contains("config.yaml:3").contains("'store.path-style'").contains("did you mean 'path_style'");
     }
 
+    /**
+     * On an ssh host the agent keeps outputs in the host's own store and the CLI copies them into the configured one
+     * (the bucket); a retry on a host whose store is gone (a new instance) gets its checkpoints from the bucket.
+     */
+    @Test
+    void aRemoteRunsCheckpointsGoToTheBucketAndARetryOnAFreshHostIsRestoredFromIt() throws Exception {
+        try (SshHosts hosts = SshHosts.start(1)) {
+            Path remote = tmp.resolve("host");
+            TestProject p = project("store: {url: s3://sortie-e2e/remote, path_style: true}\n"
+                    + "executors:\n" + SshHosts.executor("box", hosts.get(0), remote));
+            p.write("resume.py", """
+                    import os, time
+                    if os.path.exists("checkpoints/step.txt"):
+                        print("resumed from", open("checkpoints/step.txt").read(), flush=True)
+                    else:
+                        os.makedirs("checkpoints", exist_ok=True)
+                        open("checkpoints/step.tmp", "w").write("7")
+                        os.replace("checkpoints/step.tmp", "checkpoints/step.txt")
+                        print("saved step 7", flush=True)
+                        while True:
+                            time.sleep(0.2)
+                    """)
+                    .write("sortie.yaml", "run: python3 resume.py\ncheckpoints: checkpoints/\ncheckpoint_interval: 1s\n")
+                    .commit();
+            String endpoint = moto.endpoint().toString();
+            try {
+                assertThat(sortie(p, tmp.resolve("run.log"), endpoint, "run", "-e", "box", "-d", "--name", "far")).isZero();
+                String ckpt = TestHashes.sha256("7");
+                String key = "remote/sha256/" + ckpt.substring(0, 2) + "/" + ckpt.substring(2);
+                // the checkpoint reaches the host's store, then the stop collects it into the bucket
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                        .until(() -> Files.exists(remote.resolve("store/objects/" + ckpt.substring(0, 2) + "/" + ckpt.substring(2))));
+                assertThat(sortie(p, tmp.resolve("stop.log"), endpoint, "stop", "far")).isZero();
+                assertThat(raw.listObjectsV2(b -> b.bucket("sortie-e2e").prefix("remote/")).contents())
+                        .extracting(S3Object::key).contains(key);
+
+                // a fresh host: nothing of the first run's store is left there
+                dev.sortie.core.util.FileTrees.delete(remote.resolve("store"));
+                assertThat(sortie(p, tmp.resolve("retry.log"), endpoint, "retry", "far")).isZero();
+                assertThat(Files.readString(tmp.resolve("retry.log"))).contains("resumed from 7");
+            } finally {
+                new ProcessBuilder("pkill", "-f", "AgentMain run " + remote).start().waitFor();
+            }
+        }
+    }
+
     /** SHA-256 in hex, as the store names blobs. */
     static final class TestHashes {
         static String sha256(String s) throws Exception {
