@@ -500,13 +500,14 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
 
     /** An object's bytes, hashed as they are read; at their end, an IOException naming the key if they are not the blob. */
     private static final class Checked extends FilterInputStream {
-        private final ResponseInputStream<?> response;
+        private final ResponseInputStream<GetObjectResponse> response;
         private final String hash;
         private final String where;
         private final MessageDigest digest = newDigest();
+        private long read;
         private boolean ended;
 
-        Checked(ResponseInputStream<?> in, String hash, String where) {
+        Checked(ResponseInputStream<GetObjectResponse> in, String hash, String where) {
             super(in);
             this.response = in;
             this.hash = hash;
@@ -520,6 +521,7 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
                 end();
             } else {
                 digest.update((byte) b);
+                read++;
             }
             return b;
         }
@@ -531,6 +533,7 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
                 end();
             } else {
                 digest.update(b, off, n);
+                read += n;
             }
             return n;
         }
@@ -566,8 +569,18 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
             }
         }
 
+        /** A caller that read exactly the object's length (a tar entry of known size) gets the check too. */
         @Override
         public void close() throws IOException {
+            Long length = response.response().contentLength();
+            if (!ended && length != null && read == length) {
+                try {
+                    end();
+                } finally {
+                    super.close();
+                }
+                return;
+            }
             if (!ended) {
                 response.abort(); // not read to its end: drop the connection rather than download the rest
             }

@@ -156,6 +156,13 @@ class S3BlobStoreTest {
                     in.readAllBytes();
                 }
             }).isInstanceOf(IOException.class).hasMessageContaining(key);
+            // a reader that takes exactly the object's length (a tar entry to a host) and closes is told too
+            long length = store.size(hash);
+            assertThatThrownBy(() -> {
+                try (InputStream in = store.open(hash)) {
+                    assertThat(in.readNBytes((int) length)).hasSize((int) length);
+                }
+            }).isInstanceOf(IOException.class).hasMessageContaining(key);
         }
     }
 
