@@ -7,6 +7,8 @@ import dev.sortie.core.engine.ProjectPaths;
 import dev.sortie.core.executor.ExecutorContext;
 import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.store.StoreConfig;
+import dev.sortie.core.store.StoreSpec;
 import dev.sortie.ledger.SqliteLedger;
 import dev.sortie.store.GitCodeSnapshots;
 import dev.sortie.store.LocalBlobStore;
@@ -17,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -32,6 +35,8 @@ public final class CliContext implements AutoCloseable {
     private ExecutorRegistry executors;
     private ExperimentService service;
     private BlobStore store;
+    private StoreConfig storeConfig;
+    private Optional<StoreSpec> storeSpec;
     private GitCodeSnapshots snapshots;
 
     public CliContext(Path workingDir) {
@@ -67,11 +72,51 @@ public final class CliContext implements AutoCloseable {
         return paths;
     }
 
-    public BlobStore store() {
+    /**
+     * The project's store: {@code .sortie/store} unless a config file's {@code store:} names another (an S3 bucket).
+     * Opened on first use, and then checked (a bucket that does not answer is an IOException, exit 3): a run calls
+     * this before it starts, so it does not find out at its end.
+     */
+    public synchronized BlobStore store() {
         if (store == null) {
-            store = new LocalBlobStore(paths().storeDir());
+            Optional<StoreSpec> spec = storeSpec();
+            if (spec.isEmpty()) {
+                store = new LocalBlobStore(paths().storeDir());
+            } else {
+                try {
+                    store = storeConfig().provider(spec.get()).open(spec.get());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e.getMessage(), e);
+                }
+            }
         }
         return store;
+    }
+
+    /** The {@code store:} the config files name (checked: ConfigException naming the file, line and field), or empty for the local store. */
+    public synchronized Optional<StoreSpec> storeSpec() {
+        if (storeSpec == null) {
+            storeSpec = storeConfig().read(configFiles());
+        }
+        return storeSpec;
+    }
+
+    private StoreConfig storeConfig() {
+        if (storeConfig == null) {
+            storeConfig = StoreConfig.fromClassPath();
+        }
+        return storeConfig;
+    }
+
+    /** The user's config file (if any) and the project's, in the order they apply: the project's wins. */
+    private List<Path> configFiles() {
+        List<Path> configs = new ArrayList<>();
+        Path user = userConfig();
+        if (user != null) {
+            configs.add(user);
+        }
+        configs.add(paths().configFile());
+        return configs;
     }
 
     public Ledger ledger() {
@@ -90,13 +135,10 @@ public final class CliContext implements AutoCloseable {
     public ExecutorRegistry executors() {
         if (executors == null) {
             ProjectPaths p = paths();
-            List<Path> configs = new ArrayList<>();
-            Path user = userConfig();
-            if (user != null) {
-                configs.add(user);
-            }
-            configs.add(p.configFile());
-            executors = new ExecutorRegistry(new ExecutorContext(p.projectDir(), p.stateDir(), store()), configs);
+            List<Path> configs = configFiles();
+            storeSpec(); // a bad store: setting is a config error for every command, as a bad executor is
+            // the store is opened when an executor first saves or restores a blob, not by commands that never do
+            executors = new ExecutorRegistry(new ExecutorContext(p.projectDir(), p.stateDir(), new LazyBlobStore(this::store)), configs);
         }
         return executors;
     }
@@ -189,6 +231,15 @@ public final class CliContext implements AutoCloseable {
         }
         if (ledger != null) {
             ledger.close();
+        }
+        synchronized (this) {
+            if (store instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.log(System.Logger.Level.DEBUG, "closing the store: {0}", e);
+                }
+            }
         }
     }
 }

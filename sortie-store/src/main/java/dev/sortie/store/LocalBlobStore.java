@@ -84,6 +84,16 @@ public final class LocalBlobStore implements BlobStore {
     }
 
     @Override
+    public long size(String hash) throws IOException {
+        String h = BlobHash.require(hash);
+        try {
+            return Files.size(blobPath(h));
+        } catch (NoSuchFileException e) {
+            throw new BlobNotFoundException(h, location());
+        }
+    }
+
+    @Override
     public InputStream open(String hash) throws IOException {
         String h = BlobHash.require(hash);
         try {

@@ -52,6 +52,15 @@ class LocalBlobStoreTest {
     }
 
     @Test
+    void sizeIsTheBlobsLengthWithoutReadingIt() throws IOException {
+        LocalBlobStore store = new LocalBlobStore(tmp.resolve("store"));
+        String hash = store.put(new ByteArrayInputStream(new byte[12345]));
+        assertThat(store.size(hash)).isEqualTo(12345);
+        String absent = "0".repeat(64);
+        assertThatThrownBy(() -> store.size(absent)).isInstanceOf(BlobNotFoundException.class).hasMessageContaining(absent);
+    }
+
+    @Test
     void sameContentIsStoredOnce() throws IOException {
         LocalBlobStore store = new LocalBlobStore(tmp.resolve("store"));
         String a = store.put(Files.writeString(tmp.resolve("a"), "same"));

@@ -81,6 +81,7 @@ public final class RunCommand extends ContextCommand {
                     + (executor == null ? "local" : executor) + "' runs inside this process");
         }
         dev.sortie.core.util.Trace.mark("config read, ledger open");
+        context().store(); // a configured store that does not answer (S3) fails the run now, not at its end
         PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t, null));
         dev.sortie.core.util.Trace.mark("prepared (code snapshot, experiment recorded)");
         return Foreground.run(service, prepared, quiet, detach);

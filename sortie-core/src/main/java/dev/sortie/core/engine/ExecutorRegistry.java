@@ -54,9 +54,10 @@ public final class ExecutorRegistry implements AutoCloseable {
             return;
         }
         if (!root.isObject()) {
-            throw doc.error("", "expected a mapping with 'executors:'");
+            throw doc.error("", "expected a mapping with 'executors:' (and 'store:')");
         }
-        doc.requireKnownFields(root, "", List.of("executors"));
+        // store: is read by StoreConfig
+        doc.requireKnownFields(root, "", List.of("executors", dev.sortie.core.store.StoreConfig.FIELD));
         JsonNode executors = root.get("executors");
         if (executors == null || executors.isNull()) {
             return;

@@ -24,6 +24,16 @@ public interface BlobStore {
     /** Writes the blob to {@code target} (atomically, replacing it), creating parent folders. */
     void get(String hash, Path target) throws IOException;
 
+    /**
+     * The blob's size in bytes ({@link java.io.FileNotFoundException} if absent). This default reads the blob once
+     * to count it; stores that know sizes (a file's length, an object's metadata) say so without reading.
+     */
+    default long size(String hash) throws IOException {
+        try (InputStream in = open(hash)) {
+            return in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+    }
+
     /** Where this store lives, for messages ("file:///..", "s3://bucket/prefix"). */
     String location();
 }

@@ -8,10 +8,6 @@ import dev.sortie.store.BlobNotFoundException;
 import dev.sortie.store.LocalBlobStore;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -181,19 +177,9 @@ public final class StoreTransfer {
         return hash.substring(0, 2) + "/" + hash.substring(2);
     }
 
-    /** A tar header needs the size first: a local store has it at hand, any other store is read once to count. */
+    /** A tar header needs the size first: every store says it without reading the blob (a file's length, an object's HEAD). */
     private static long sizeOf(BlobStore local, String hash) throws IOException {
-        if (local instanceof LocalBlobStore l) {
-            Path p = l.root().resolve("objects").resolve(hash.substring(0, 2)).resolve(hash.substring(2));
-            try {
-                return Files.size(p);
-            } catch (NoSuchFileException e) {
-                throw new BlobNotFoundException(hash, local.location());
-            }
-        }
-        try (InputStream in = local.open(hash)) {
-            return in.transferTo(OutputStream.nullOutputStream());
-        }
+        return local.size(hash);
     }
 
     /** The current entry of the tar stream, counted for progress (and not closed: the stream goes on). */
