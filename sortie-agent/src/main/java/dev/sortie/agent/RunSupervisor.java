@@ -266,7 +266,10 @@ public final class RunSupervisor implements Execution {
     /** A note of sortie's, in the log; while the log is tailed, the tailer passes it on with the command's output. */
     private void appendToLog(String line) {
         try {
-            Files.writeString(spec.logFile(), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            // A note starts its own line: glued to output that did not end with one ('printf loss=7'), it would hide
+            // that line's metrics and read as the program's.
+            String prefix = endsMidLine(spec.logFile()) ? "\n" : "";
+            Files.writeString(spec.logFile(), prefix + line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             // The log is gone with its folder (or its disk is full): people still see the note.
             LOG.log(System.Logger.Level.DEBUG, "could not add a note to the log {0}: {1}", spec.logFile(), e.getMessage());
@@ -278,6 +281,20 @@ public final class RunSupervisor implements Execution {
         }
     }
 
+
+    private static boolean endsMidLine(Path log) throws IOException {
+        try (java.nio.channels.SeekableByteChannel c = Files.newByteChannel(log, StandardOpenOption.READ)) {
+            long size = c.size();
+            if (size == 0) {
+                return false;
+            }
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            c.position(size - 1).read(last);
+            return last.get(0) != '\n';
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+    }
 
     /** The watching half: tail, metrics, metric files, checkpoints, timeout. Runs on the supervisor thread. */
     private final class Watch {

@@ -176,6 +176,16 @@ class RunSupervisorTest {
     }
 
     @Test
+    void aNoteAfterOutputWithoutANewlineStartsItsOwnLineAndKeepsTheLastMetric() throws Exception {
+        // The leftover note used to be glued to 'loss=7' ("loss=7[sortie] the command left..."): the metric was lost.
+        RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "sleep 30 & printf loss=7")));
+        RunOutcome o = s.await();
+        assertThat(o.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+        assertThat(metrics).extracting(MetricPoint::key).contains("loss");
+        assertThat(Files.readString(dir.resolve("out.log"))).startsWith("loss=7\n[sortie] the command left processes running");
+    }
+
+    @Test
     void processesThatIgnoreSigtermAreKilledAfterTheGrace() throws Exception {
         RunSupervisor s = start("run: x\n", List.of(List.of("sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done")));
         Awaitility.await("ready").atMost(Duration.ofSeconds(20)).until(() -> lines.contains("ready"));

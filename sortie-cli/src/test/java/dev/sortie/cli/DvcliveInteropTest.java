@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,6 +29,9 @@ class DvcliveInteropTest {
     Path tmp;
 
     @BeforeAll
+    // pip installs dvclive and dvc on a fresh machine (each step may take up to 600 s, below): the default 5 m of
+    // junit-platform.properties would fail the class while pip still works
+    @Timeout(value = 25, unit = TimeUnit.MINUTES)
     static void installDvclive() throws Exception {
         Path venv = Path.of(System.getProperty("user.home"), ".cache", "sortie-tests", "dvclive-venv");
         python = venv.resolve("bin/python");

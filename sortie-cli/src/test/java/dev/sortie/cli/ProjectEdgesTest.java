@@ -136,6 +136,7 @@ class ProjectEdgesTest {
         TestProject.Result params = project.sortie("run");
         assertThat(params.code()).isEqualTo(2);
         assertThat(params.err()).contains("params.yaml:1").contains("not valid UTF-8 text");
+        assertThat(params.err()).as("the file's path as it is").contains(project.dir.resolve("params.yaml") + ":1").doesNotContain("/./");
     }
 
     /** {@code sortie ARGS} in its own JVM inside a private mount namespace where {@code setup} (sh) has run first. */

@@ -545,6 +545,41 @@ class RemoteRunTest {
     }
 
     @Test
+    void aPendingStopOfARunAQueueWorkerFollowsEndsItStoppedWhenItsHostIsLostNotRequeued() throws Exception {
+        // The worker that launched the run records its end itself: it used to overwrite the pending stop with
+        // "host lost", and re-queue the experiment the user had asked to stop.
+        SshdFixture h = hostToTakeDown("lossy", "lost_after: 4s");
+        Path out = tmp.resolve("worker.out");
+        Process worker = null;
+        try {
+            assertThat(project.sortie("run", "--queue", "-e", "lossy", "-S", "steps=400", "-S", "pause=0.2").code()).isZero();
+            worker = project.spawn(out, "queue", "start", "-e", "lossy");
+            RunLifecycleTest.waitUntil("the run going", Duration.ofSeconds(60), () -> {
+                try (Ledger l = ledger()) {
+                    return !l.list().isEmpty() && l.series(l.list().get(0).id(), "loss").size() >= 2;
+                }
+            });
+            h.kill();
+            Experiment exp = only();
+            TestProject.Result stop = project.sortie("stop", exp.name());
+            assertThat(stop.code()).as(stop.err()).isEqualTo(3);
+            assertThat(only().error()).startsWith("stop requested");
+            assertThat(worker.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).as("the worker ends: nothing left queued").isTrue();
+            Experiment done = only();
+            assertThat(done.status()).as(done.error() + "\n" + Files.readString(out)).isEqualTo(ExperimentStatus.STOPPED);
+            assertThat(done.attempt()).as("not re-queued").isEqualTo(1);
+            assertThat(done.error()).startsWith("stopped by user").contains("lost");
+        } finally {
+            if (worker != null) {
+                worker.destroyForcibly().waitFor();
+            }
+            if (!h.isRunning()) {
+                h.restart();
+            }
+        }
+    }
+
+    @Test
     void statusAndLogsFSayAHostIsDownAndDeclareItsRunLostAfterLostAfter() throws Exception {
         SshdFixture h = hostToTakeDown("dying", "lost_after: 4s");
         try {

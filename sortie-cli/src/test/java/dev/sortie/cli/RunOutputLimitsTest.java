@@ -211,5 +211,7 @@ class RunOutputLimitsTest {
         assertThat(p.exitValue()).as(stderr).isEqualTo(3);
         assertThat(stderr).contains("could not be recorded").contains("removed").contains(".sortie");
         assertThat(project.dir.resolve(".sortie/ledger.db")).as("no new ledger made for it").doesNotExist();
+        // nor a .sortie/ made again by the warning sortie's own log writes about it
+        assertThat(project.dir.resolve(".sortie")).as("nothing made again").doesNotExist();
     }
 }

@@ -95,7 +95,7 @@ public final class TaskConfigLoader {
                     + YamlDocument.typeName(p));
         }
         if (paramsFile != null && readParamsFile) {
-            Path pf = projectDir.resolve(workdir).resolve(paramsFile);
+            Path pf = projectDir.resolve(workdir).resolve(paramsFile).normalize(); // errors name it without "./"
             if (!Files.isRegularFile(pf)) {
                 throw doc.error("params", "params file '" + paramsFile + "' not found in " + projectDir.resolve(workdir).normalize());
             }

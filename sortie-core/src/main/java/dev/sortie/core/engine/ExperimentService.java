@@ -232,6 +232,15 @@ public final class ExperimentService {
         ExperimentStatus status = control.interrupted() ? ExperimentStatus.INTERRUPTED : outcome.status();
         String error = control.interrupted() ? "sortie was terminated while the run was going" : outcome.error();
         refuseIfLedgerGone(exp, status, outcome, control);
+        if (status == ExperimentStatus.STOPPED || status == ExperimentStatus.INTERRUPTED) {
+            // A stop asked for while the host could not be reached (by another sortie) is the user's stop, as when a
+            // later sortie collects the end (recordDetachedEnd): a host lost meanwhile must not re-queue the run.
+            Optional<Experiment> current = ledger.find(exp.id()).filter(e -> e.attempt() == exp.attempt());
+            if (current.isPresent() && PendingStop.of(current.get()).isPresent()) {
+                status = ExperimentStatus.STOPPED;
+                error = PendingStop.endError(error);
+            }
+        }
         Experiment finished = finish(recorder.current(), status, outcome.exitCode(), error);
         Trace.mark("recorded " + exp.name());
         control.markRecorded();

@@ -65,13 +65,12 @@ public final class LogFile extends Handler {
         }
         this.file = file.toAbsolutePath();
         if (dropped > 0) {
-            write(LocalNote.line("(" + dropped + " earlier records were dropped: more than " + bufferLimit + " before the log file was known)"));
+            buffer.addFirst(LocalNote.line("(" + dropped + " earlier records were dropped: more than " + bufferLimit + " before the log file was known)"));
             dropped = 0;
         }
-        while (!buffer.isEmpty() && !failed) {
-            write(buffer.removeFirst());
+        if (!buffer.isEmpty()) {
+            write(buffer.removeLast());
         }
-        buffer.clear();
     }
 
     /** The file this log appends to, or null while it is not known. */
@@ -95,18 +94,38 @@ public final class LogFile extends Handler {
                 return;
             }
             if (file == null) {
-                if (buffer.size() >= bufferLimit) {
-                    buffer.removeFirst();
-                    dropped++;
-                }
-                buffer.addLast(line);
+                keep(line);
             } else {
                 write(line);
             }
         }
     }
 
+    private void keep(String line) {
+        if (buffer.size() >= bufferLimit) {
+            buffer.removeFirst();
+            dropped++;
+        }
+        buffer.addLast(line);
+    }
+
     private void write(String line) {
+        Path home = file.getParent().getParent();
+        if (home != null && !Files.isDirectory(home)) {
+            // The log makes its own folder, never the one it lives in: a project whose .sortie/ was removed during a
+            // run must not get one back from a log line (nor a run folder on a host its agent.log). Kept until it exists.
+            keep(line);
+            return;
+        }
+        while (!buffer.isEmpty() && !failed) {
+            writeNow(buffer.removeFirst());
+        }
+        if (!failed) {
+            writeNow(line);
+        }
+    }
+
+    private void writeNow(String line) {
         try {
             openIfNeeded();
             ByteBuffer bytes = ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));

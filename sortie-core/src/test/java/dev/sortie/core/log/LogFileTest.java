@@ -31,10 +31,11 @@ class LogFileTest {
     @Test
     void createsTheFileAndItsFolderOnlyWhenARecordComes() throws IOException {
         Path file = tmp.resolve(".sortie/logs/sortie.log");
+        Files.createDirectory(tmp.resolve(".sortie"));
         LogFile log = LogFile.at(file);
         log.flush();
         log.close();
-        assertThat(tmp.resolve(".sortie")).doesNotExist();
+        assertThat(tmp.resolve(".sortie/logs")).doesNotExist();
 
         log = LogFile.at(file);
         log.publish(record(Level.FINE, "skipped {0}: {1}", "/proc/stat", "gone"));
@@ -43,6 +44,23 @@ class LogFileTest {
         assertThat(text).matches("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z " + ProcessHandle.current().pid()
                 + " DEBUG agent.SystemSampler: skipped /proc/stat: gone\n");
         assertThat(Files.readString(file.resolveSibling(".gitignore"))).isEqualTo("*\n"); // never committed by accident
+    }
+
+    @Test
+    void neverMakesTheFolderItsOwnFolderLivesIn() throws IOException {
+        // rm -rf .sortie during a run: the CLI's last words (a warning) made .sortie/logs/ again, and so .sortie/.
+        Path file = tmp.resolve(".sortie/logs/sortie.log");
+        LogFile log = LogFile.at(file);
+        log.publish(record(Level.WARNING, "the result could not be recorded"));
+        assertThat(tmp.resolve(".sortie")).doesNotExist();
+
+        Files.createDirectory(tmp.resolve(".sortie")); // the project is made (again): what was kept comes first
+        log.publish(record(Level.INFO, "later"));
+        log.close();
+        List<String> lines = Files.readAllLines(file);
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0)).endsWith("the result could not be recorded");
+        assertThat(lines.get(1)).endsWith("later");
     }
 
     @Test
