@@ -12,7 +12,7 @@ import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.store.BlobStore;
 import dev.sortie.core.util.Trace;
 import dev.sortie.executor.remote.channel.ChannelException;
@@ -27,6 +27,7 @@ import dev.sortie.executor.remote.host.SpareFolders;
 import dev.sortie.executor.remote.run.CollectLock;
 import dev.sortie.executor.remote.run.RemoteAttempt;
 import dev.sortie.executor.remote.run.RemoteHost;
+import dev.sortie.executor.remote.run.RemoteLocators;
 import dev.sortie.executor.remote.sync.CodeSync;
 import dev.sortie.executor.remote.sync.StoreTransfer;
 import dev.sortie.executor.remote.sync.SyncProgressLine;
@@ -146,9 +147,9 @@ public final class SshExecutor implements DetachableExecutor {
         return List.of(host.key());
     }
 
-    /** Whether a run handle names a run on this executor's host. */
-    public boolean owns(RunHandle handle) {
-        return handle != null && handle.host().equals(host.key());
+    /** Whether a run locator names a run on this executor's host. */
+    public boolean owns(RunLocator handle) {
+        return RemoteLocators.names(handle, type(), host.key());
     }
 
     @Override
@@ -261,9 +262,9 @@ public final class SshExecutor implements DetachableExecutor {
             }
             Trace.mark("agent started, pid " + agentPid);
             // The run is on the host from now on: its record says so before anything else can happen to this process.
-            RunHandle handle = new RunHandle(host.key(), agentPid, null, agentPid, null);
+            RunLocator handle = RemoteLocators.launched(type(), host.key(), agentPid);
             listener.started(handle);
-            RemoteAttempt attempt = new RemoteAttempt(host, exp.id(), exp.attempt(), request.runDir(), request.logFile(), 0, listener);
+            RemoteAttempt attempt = new RemoteAttempt(host, type(), exp.id(), exp.attempt(), request.runDir(), request.logFile(), 0, listener);
             return new RemoteExecution(attempt, lock, exp, handle);
         } catch (IOException | RuntimeException e) {
             lock.close();
@@ -308,20 +309,20 @@ public final class SshExecutor implements DetachableExecutor {
     }
 
     @Override
-    public Liveness probe(RunHandle handle) {
+    public Liveness probe(RunLocator handle) {
         // Remote runs are looked after by catchUp/attach, never salvaged as if their watcher were local.
         return Liveness.UNKNOWN;
     }
 
     @Override
-    public boolean stop(RunHandle handle, Duration grace) {
+    public boolean stop(RunLocator handle, Duration grace) {
         // Stopping needs the experiment (its run folder on the host): see stop(Experiment, Duration).
         return false;
     }
 
     @Override
     public boolean stop(Experiment experiment, Duration grace) throws IOException {
-        long group = experiment.handle() != null && owns(experiment.handle()) ? experiment.handle().pid() : 0;
+        long group = RemoteLocators.processGroup(experiment.handle(), type(), host.key());
         try {
             HostChannel c = host.connection();
             return AgentLaunch.requestStop(c, host.layout(), experiment.id(), experiment.attempt(), grace, group);
@@ -362,8 +363,8 @@ public final class SshExecutor implements DetachableExecutor {
     }
 
     private RemoteAttempt attempt(Experiment experiment, SalvageRequest request) throws IOException {
-        long group = experiment.handle() != null && owns(experiment.handle()) ? experiment.handle().pid() : 0;
-        return new RemoteAttempt(host, experiment.id(), experiment.attempt(), request.runDir(), request.logFile(), group,
+        long group = RemoteLocators.processGroup(experiment.handle(), type(), host.key());
+        return new RemoteAttempt(host, type(), experiment.id(), experiment.attempt(), request.runDir(), request.logFile(), group,
                 request.listener());
     }
 
@@ -375,7 +376,7 @@ public final class SshExecutor implements DetachableExecutor {
     private static DetachedExecution finished(RunOutcome outcome) {
         return new DetachedExecution() {
             @Override
-            public RunHandle handle() {
+            public RunLocator handle() {
                 return null;
             }
 
@@ -399,9 +400,9 @@ public final class SshExecutor implements DetachableExecutor {
         private final RemoteAttempt attempt;
         private final CollectLock lock;
         private final Experiment experiment;
-        private final RunHandle handle;
+        private final RunLocator handle;
 
-        RemoteExecution(RemoteAttempt attempt, CollectLock lock, Experiment experiment, RunHandle handle) {
+        RemoteExecution(RemoteAttempt attempt, CollectLock lock, Experiment experiment, RunLocator handle) {
             this.attempt = attempt;
             this.lock = lock;
             this.experiment = experiment;
@@ -409,7 +410,7 @@ public final class SshExecutor implements DetachableExecutor {
         }
 
         @Override
-        public RunHandle handle() {
+        public RunLocator handle() {
             return handle;
         }
 

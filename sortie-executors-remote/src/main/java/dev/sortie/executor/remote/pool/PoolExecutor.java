@@ -8,7 +8,7 @@ import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.executor.remote.channel.ChannelException;
 import dev.sortie.executor.remote.host.Slot;
 import dev.sortie.executor.remote.host.SlotBusyException;
@@ -348,13 +348,13 @@ public final class PoolExecutor implements DetachableExecutor {
     // ---------------------------------------------------------------- runs already started
 
     @Override
-    public Liveness probe(RunHandle handle) {
+    public Liveness probe(RunLocator handle) {
         PoolMember m = owner(handle);
         return m == null ? Liveness.UNKNOWN : m.executor().probe(handle);
     }
 
     @Override
-    public boolean stop(RunHandle handle, Duration grace) throws IOException {
+    public boolean stop(RunLocator handle, Duration grace) throws IOException {
         return ownerOrFail(handle, "stop the run").executor().stop(handle, grace);
     }
 
@@ -408,7 +408,7 @@ public final class PoolExecutor implements DetachableExecutor {
         return m == null ? Optional.empty() : m.executor().attach(experiment, request);
     }
 
-    private PoolMember owner(RunHandle handle) {
+    private PoolMember owner(RunLocator handle) {
         if (handle == null) {
             return null;
         }
@@ -432,7 +432,7 @@ public final class PoolExecutor implements DetachableExecutor {
         return m;
     }
 
-    private PoolMember ownerOrFail(RunHandle handle, String what) throws IOException {
+    private PoolMember ownerOrFail(RunLocator handle, String what) throws IOException {
         PoolMember m = owner(handle);
         if (m == null) {
             throw new IOException("pool " + name + ": cannot " + what + ": "
@@ -441,7 +441,7 @@ public final class PoolExecutor implements DetachableExecutor {
         return m;
     }
 
-    private String notOwned(RunHandle handle) {
+    private String notOwned(RunLocator handle) {
         return "its run (on host '" + handle.host() + "') is on none of the pool's hosts ("
                 + members.stream().map(PoolMember::name).collect(Collectors.joining(", "))
                 + "); was the host taken out of the pool?";
@@ -476,7 +476,7 @@ public final class PoolExecutor implements DetachableExecutor {
         }
 
         @Override
-        public RunHandle handle() {
+        public RunLocator handle() {
             return inner.handle();
         }
 

@@ -3,7 +3,7 @@ package dev.sortie.executor.remote.pool;
 import dev.sortie.core.executor.RunListener;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -52,7 +52,7 @@ public final class PoolLaunch {
         }
 
         @Override
-        public void started(RunHandle handle) {
+        public void started(RunLocator handle) {
             target.started(handle);
         }
 

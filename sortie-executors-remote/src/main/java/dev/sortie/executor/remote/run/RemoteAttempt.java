@@ -6,7 +6,7 @@ import dev.sortie.core.executor.RunListener;
 import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
 import dev.sortie.core.util.Trace;
 import dev.sortie.executor.remote.channel.HostChannel;
 import dev.sortie.executor.remote.host.RunPoll;
@@ -39,6 +39,7 @@ public final class RemoteAttempt {
     public static final Duration RETRY_POLL = Duration.ofSeconds(2);
 
     private final RemoteHost host;
+    private final String locatorType;
     private final String experimentId;
     private final int attempt;
     private final Path localLog;
@@ -53,10 +54,14 @@ public final class RemoteAttempt {
     private volatile boolean detached;
     private final Object wake = new Object();
 
-    /** @param knownProcessGroup the command's process group as recorded, 0 if unknown (for salvage) */
-    public RemoteAttempt(RemoteHost host, String experimentId, int attempt, Path localRunDir, Path localLog, long knownProcessGroup,
-                  RunListener listener) throws IOException {
+    /**
+     * @param locatorType       the type of the locators the run is reported with (its executor's type)
+     * @param knownProcessGroup the command's process group as recorded, 0 if unknown (for salvage)
+     */
+    public RemoteAttempt(RemoteHost host, String locatorType, String experimentId, int attempt, Path localRunDir, Path localLog,
+                  long knownProcessGroup, RunListener listener) throws IOException {
         this.host = host;
+        this.locatorType = locatorType;
         this.experimentId = experimentId;
         this.attempt = attempt;
         this.localLog = localLog;
@@ -211,7 +216,7 @@ public final class RemoteAttempt {
     private void apply(HostChannel c, JournalRecord r) throws IOException {
         if (r instanceof JournalRecord.Started s) {
             processGroup = s.pid();
-            listener.started(new RunHandle(host.key(), s.agentPid(), s.agentStart(), s.pid(), s.processStart()));
+            listener.started(RemoteLocators.of(locatorType, host.key(), new ProcessLocation(s.agentPid(), s.agentStart(), s.pid(), s.processStart())));
         } else if (r instanceof JournalRecord.Exited) {
             if (!exited) {
                 exited = true;
