@@ -52,9 +52,9 @@ import java.util.stream.Collectors;
 public final class PoolExecutor implements DetachableExecutor {
     private static final System.Logger LOG = System.getLogger(PoolExecutor.class.getName());
     /** How often a down host is probed while it stays down. */
-    public static final Duration PROBE_EVERY = Duration.ofSeconds(5);
+    static final Duration PROBE_EVERY = Duration.ofSeconds(5);
     /** How long a slot another process holds is left alone before a launch tries it again. */
-    public static final Duration BUSY_RETRY = Duration.ofSeconds(10);
+    static final Duration BUSY_RETRY = Duration.ofSeconds(10);
 
     private final String name;
     private final String type;
@@ -217,7 +217,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** The member's request: the pool's request with the slot's GPUs, the slot and the host in the environment. */
-    public static LaunchRequest memberRequest(LaunchRequest request, PoolMember member, Slot slot, RunListener listener) {
+    static LaunchRequest memberRequest(LaunchRequest request, PoolMember member, Slot slot, RunListener listener) {
         Map<String, String> env = new LinkedHashMap<>(request.environment());
         if (!slot.gpus().isEmpty()) {
             env.put("CUDA_VISIBLE_DEVICES", slot.gpus().stream().map(String::valueOf).collect(Collectors.joining(",")));
@@ -333,7 +333,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** The first line of an exception's message, kept short for one line of output. */
-    public static String reason(Throwable e) {
+    static String reason(Throwable e) {
         String m = e.getMessage();
         if (m == null || m.isBlank()) {
             m = e.getClass().getSimpleName();
@@ -512,7 +512,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** For tests: how the pool looks now. */
-    public SlotTable.Summary summary() {
+    SlotTable.Summary summary() {
         lock.lock();
         try {
             return table.summary();
@@ -522,7 +522,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** For tests: what one slot of a host is used for, or null before the host answered. */
-    public SlotTable.Use use(int host, int slot) {
+    SlotTable.Use use(int host, int slot) {
         lock.lock();
         try {
             return table.slots(host) == null ? null : table.use(host, slot);

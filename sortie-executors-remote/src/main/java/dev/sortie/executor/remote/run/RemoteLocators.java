@@ -24,17 +24,17 @@ public final class RemoteLocators {
      * The locator of a run whose agent was just started on the host: the agent's pid stands for the command's
      * process group until the agent's journal names the command.
      */
-    public static RunLocator launched(String type, String hostKey, long agentPid) {
+    static RunLocator launched(String type, String hostKey, long agentPid) {
         return of(type, hostKey, new ProcessLocation(agentPid, null, agentPid, null));
     }
 
     /** Whether a locator names a run an executor of {@code type} put on the host {@code hostKey}. */
-    public static boolean names(RunLocator locator, String type, String hostKey) {
+    static boolean names(RunLocator locator, String type, String hostKey) {
         return locator != null && locator.readableBy(type) && locator.host().equals(hostKey);
     }
 
     /** The command's process group of a run on the host, as recorded; 0 if unknown or the locator is not of that host. */
-    public static long processGroup(RunLocator locator, String type, String hostKey) {
+    static long processGroup(RunLocator locator, String type, String hostKey) {
         if (!names(locator, type, hostKey)) {
             return 0;
         }
