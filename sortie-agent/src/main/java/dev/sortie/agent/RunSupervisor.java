@@ -7,7 +7,8 @@ import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.util.Trace;
 import dev.sortie.core.util.Hosts;
 import java.io.File;
@@ -58,12 +59,18 @@ public final class RunSupervisor implements Execution {
      */
     static final Duration LEFTOVER_GRACE = Duration.ofSeconds(5);
 
+    /**
+     * The type of the locators of runs this supervisor watches in its own process: the local executor's, whose
+     * value is a {@link ProcessLocation} (this process and the command). A host's agent turns it into its journal.
+     */
+    public static final String LOCATOR_TYPE = "local";
+
     private final RunSpec spec;
     private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
-    private final CompletableFuture<RunHandle> firstHandle = new CompletableFuture<>();
+    private final CompletableFuture<RunLocator> firstHandle = new CompletableFuture<>();
     private final AtomicBoolean stopRequested = new AtomicBoolean();
     private volatile boolean timedOut;
-    private volatile RunHandle handle;
+    private volatile RunLocator handle;
     private volatile Process current;
     /** Set once the log is no longer tailed: a note of sortie's then goes to the listener directly. */
     private volatile boolean logClosed;
@@ -91,7 +98,7 @@ public final class RunSupervisor implements Execution {
     }
 
     @Override
-    public RunHandle handle() {
+    public RunLocator handle() {
         return handle;
     }
 
@@ -183,9 +190,9 @@ public final class RunSupervisor implements Execution {
             Process p = launch(argv);
             Trace.mark("spawned pid " + p.pid());
             current = p;
-            handle = new RunHandle(Hosts.name(), ProcessHandle.current().pid(),
+            handle = new RunLocator(LOCATOR_TYPE, Hosts.name(), new ProcessLocation(ProcessHandle.current().pid(),
                     ProcessHandle.current().info().startInstant().orElse(null), p.pid(),
-                    p.toHandle().info().startInstant().orElse(null));
+                    p.toHandle().info().startInstant().orElse(null)).value());
             spec.listener().started(handle);
             firstHandle.complete(handle);
             int code = watch.follow(p);

@@ -283,7 +283,7 @@ class RunLifecycleTest {
         try (Ledger l = ledger()) {
             Experiment e = l.find("victim").orElseThrow();
             assertThat(e.status()).isEqualTo(ExperimentStatus.RUNNING);
-            child = e.handle().pid();
+            child = dev.sortie.core.model.ProcessLocation.parse(e.handle().value()).pid(); // a local run: its pids
         }
         p.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the killed sortie is gone").isTrue();

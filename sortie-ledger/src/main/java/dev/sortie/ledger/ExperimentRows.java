@@ -3,7 +3,8 @@ package dev.sortie.ledger;
 import dev.sortie.core.model.CodeRef;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLDataException;
@@ -19,8 +20,10 @@ import java.util.Map;
  * once; statements bind and read columns by position in that order, which is faster than by name.
  *
  * <p>Times are stored as epoch milliseconds, so they come back truncated to the millisecond. A code ref or run
- * handle that is absent leaves all its columns null; {@code code_dirty} and {@code handle_supervisor_pid} are
- * never null when one is present, and tell the two apart.
+ * locator that is absent leaves all its columns null; {@code code_dirty} and {@code locator_type} are never null
+ * when one is present, and tell the two apart. A locator is written as its host ({@code handle_host}), type and
+ * value; the pid columns of the releases before locators are written null and read only from rows such a release
+ * wrote (see {@link #legacyLocator}).
  */
 final class ExperimentRows {
     /** Every column but {@code seq}, in binding order. {@code id} is first. */
@@ -28,7 +31,8 @@ final class ExperimentRows {
             "id", "name", "status", "executor", "command", "params",
             "code_base_commit", "code_snapshot_commit", "code_ref", "code_dirty",
             "task", "created_at", "started_at", "ended_at", "exit_code", "error", "attempt",
-            "handle_host", "handle_supervisor_pid", "handle_supervisor_start", "handle_pid", "handle_process_start");
+            "handle_host", "handle_supervisor_pid", "handle_supervisor_start", "handle_pid", "handle_process_start",
+            "locator_type", "locator_value");
 
     /** The column list for a SELECT, matching {@link #read(ResultSet)}. */
     static final String SELECT_LIST = String.join(", ", COLUMNS);
@@ -59,12 +63,13 @@ final class ExperimentRows {
         setLong(ps, i++, e.exitCode() == null ? null : e.exitCode().longValue());
         ps.setString(i++, e.error());
         ps.setInt(i++, e.attempt());
-        RunHandle h = e.handle();
+        RunLocator h = e.handle();
         ps.setString(i++, h == null ? null : h.host());
-        setLong(ps, i++, h == null ? null : h.supervisorPid());
-        setInstant(ps, i++, h == null ? null : h.supervisorStart());
-        setLong(ps, i++, h == null ? null : h.pid());
-        setInstant(ps, i++, h == null ? null : h.processStart());
+        for (int k = 0; k < 4; k++) {
+            ps.setNull(i++, Types.BIGINT);
+        }
+        ps.setString(i++, h == null ? null : h.executorType());
+        ps.setString(i++, h == null ? null : h.value());
         return i;
     }
 
@@ -101,13 +106,29 @@ final class ExperimentRows {
             Instant supervisorStart = getInstant(rs, i++);
             Long pid = getLong(rs, i++);
             Instant processStart = getInstant(rs, i++);
-            RunHandle handle = supervisorPid == null ? null
-                    : new RunHandle(host, supervisorPid, supervisorStart, pid == null ? 0 : pid, processStart);
+            String locatorType = rs.getString(i++);
+            String locatorValue = rs.getString(i++);
+            RunLocator handle = locatorType != null ? new RunLocator(locatorType, host, locatorValue)
+                    : legacyLocator(host, supervisorPid, supervisorStart, pid, processStart);
             return new Experiment(id, name, status, executor, command, params, code, task, createdAt, startedAt,
                     endedAt, exitCode == null ? null : exitCode.intValue(), error, attempt, handle);
         } catch (SQLDataException | IllegalArgumentException | NullPointerException e) {
             throw new SQLDataException("experiment " + id + " is stored in a form this version cannot read: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The locator of a row written by a release before locators (after the migration to them: an older sortie
+     * process still running on the same ledger), as the migration makes it from the same columns: a launcher's
+     * when no command was started, else the pids as that release recorded them. Null when it had no handle.
+     */
+    static RunLocator legacyLocator(String host, Long supervisorPid, Instant supervisorStart, Long pid, Instant processStart) {
+        if (supervisorPid == null) {
+            return null;
+        }
+        long commandPid = pid == null ? 0 : pid;
+        String value = new ProcessLocation(supervisorPid, supervisorStart, commandPid, processStart).value();
+        return new RunLocator(commandPid == 0 ? RunLocator.LAUNCHER : RunLocator.LEGACY, host, value);
     }
 
     /** The {@code latest_metrics} column of experiment {@code id}. */

@@ -118,7 +118,7 @@ final class ExperimentsTable {
      * {@code FOR UPDATE SKIP LOCKED} appended to the select ({@link #CLAIM_LOCK}), so workers skip each other's
      * rows instead of waiting. The status compare-and-set makes a claim exactly-once either way.
      */
-    Optional<Experiment> claimNext(Connection c, String executor, dev.sortie.core.model.RunHandle handle, java.time.Instant now)
+    Optional<Experiment> claimNext(Connection c, String executor, dev.sortie.core.model.RunLocator handle, java.time.Instant now)
             throws SQLException {
         List<Experiment> next = query(c, SELECT + " WHERE status = ? AND (executor = ? OR executor = '')" + ORDER + " LIMIT 1" + CLAIM_LOCK,
                 ExperimentRows.status(ExperimentStatus.QUEUED), executor);

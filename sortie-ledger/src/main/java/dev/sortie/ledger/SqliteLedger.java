@@ -4,7 +4,7 @@ import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.ledger.LedgerException;
 import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import java.time.Instant;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
@@ -124,7 +124,7 @@ public final class SqliteLedger implements Ledger {
     }
 
     @Override
-    public Optional<Experiment> claimNext(String executor, RunHandle handle, Instant now) {
+    public Optional<Experiment> claimNext(String executor, RunLocator handle, Instant now) {
         return db.write("claim the next queued experiment for " + executor, c -> experiments.claimNext(c, executor, handle, now));
     }
 

@@ -3,7 +3,8 @@ package dev.sortie.ledger;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -38,7 +39,7 @@ public final class LedgerHammer {
                             new MetricPoint("acc", step, step / (double) steps, Instant.now())));
                     if (step % 10 == 0) {
                         Experiment next = current.status() == ExperimentStatus.QUEUED
-                                ? current.started(Instant.now(), new RunHandle("h", ProcessHandle.current().pid(), null, step, null))
+                                ? current.started(Instant.now(), new RunLocator("local", "h", new ProcessLocation(ProcessHandle.current().pid(), null, step, null).value()))
                                 : current.withStatus(ExperimentStatus.QUEUED);
                         if (!ledger.update(next, current.status())) {
                             System.err.println("compare-and-set on " + id + " failed at step " + step);

@@ -4,14 +4,22 @@ import static dev.sortie.ledger.TestExperiments.queued;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sortie.core.engine.ExecutorRegistry;
+import dev.sortie.core.executor.ExecutorContext;
+import dev.sortie.core.executor.LocatorDescription;
 import dev.sortie.core.ledger.LedgerException;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,8 +31,10 @@ import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sqlite.SQLiteDataSource;
 
 class SchemaMigrationTest {
     @TempDir
@@ -43,7 +53,7 @@ class SchemaMigrationTest {
                 .contains("artifacts", "control", "experiments", "flyway_schema_history", "metric_points", "metrics");
         assertThat(query(file, "PRAGMA journal_mode")).containsExactly("wal");
         assertThat(query(file, "SELECT version FROM flyway_schema_history WHERE success ORDER BY installed_rank"))
-                .containsExactly("1", "2");
+                .containsExactly("1", "2", "3");
     }
 
     @Test
@@ -59,7 +69,7 @@ class SchemaMigrationTest {
         }
 
         assertThat(lockFile).as("the fast path takes neither the lock nor Flyway").doesNotExist();
-        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("2");
+        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("3");
     }
 
     @Test
@@ -88,7 +98,63 @@ class SchemaMigrationTest {
             opened.forEach(SqliteLedger::close);
             pool.shutdownNow();
         }
-        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1");
+        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1", "3:1");
+    }
+
+    /**
+     * A ledger the previous release made (its schema, V2, by its own migrations; rows as it wrote them, with pids
+     * in the handle columns) opens with its runs located: a launcher's when no command had started, the pids it
+     * recorded otherwise (which the local and ssh executors read as their own), shown with the host and pid it had.
+     */
+    @Test
+    void rowsOfThePreviousReleaseKeepTheirRuns() throws Exception {
+        Path file = dir.resolve("old/ledger.db");
+        Files.createDirectories(file.getParent());
+        SQLiteDataSource ds = new SQLiteDataSource();
+        ds.setUrl("jdbc:sqlite:" + file);
+        Flyway.configure(SchemaMigrator.class.getClassLoader()).dataSource(ds).locations(FlywayMigration.LOCATION)
+                .table(SchemaMigrator.HISTORY_TABLE).target("2").load().migrate();
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.executeUpdate(oldRow(1, "local-run", "'laptop', 4100, 1700000000123, 4101, 1700000000456"));
+            st.executeUpdate(oldRow(2, "claimed", "'laptop', 4200, 1700000000789, 0, NULL"));
+            st.executeUpdate(oldRow(3, "ssh-run", "'gpu-1', 77, NULL, 77, NULL"));
+            st.executeUpdate(oldRow(4, "queued", "NULL, NULL, NULL, NULL, NULL"));
+        }
+
+        try (SqliteLedger ledger = SqliteLedger.open(file)) {
+            assertThat(ledger.find("local-run").orElseThrow().handle()).isEqualTo(new RunLocator(RunLocator.LEGACY, "laptop",
+                    new ProcessLocation(4100, Instant.ofEpochMilli(1700000000123L), 4101, Instant.ofEpochMilli(1700000000456L)).value()));
+            RunLocator claimed = ledger.find("claimed").orElseThrow().handle();
+            assertThat(claimed).isEqualTo(RunLocator.launcher("laptop", 4200, Instant.ofEpochMilli(1700000000789L)));
+            assertThat(ledger.find("claimed").orElseThrow().commandStarted()).isFalse();
+            RunLocator ssh = ledger.find("ssh-run").orElseThrow().handle();
+            assertThat(ProcessLocation.of(ssh, "ssh")).isEqualTo(new ProcessLocation(77, null, 77, null));
+            assertThat(ledger.find("ssh-run").orElseThrow().commandStarted()).isTrue();
+            assertThat(ledger.find("queued").orElseThrow().handle()).isNull();
+
+            ExecutorRegistry executors = new ExecutorRegistry(new ExecutorContext(dir, dir, null), List.of());
+            assertThat(executors.describe(ledger.find("local-run").orElseThrow().handle()))
+                    .isEqualTo(new LocatorDescription("laptop", 4101));
+            assertThat(executors.describe(claimed)).isEqualTo(new LocatorDescription("laptop", 0));
+        }
+
+        // A process of the previous release still running on the migrated ledger writes its rows the old way.
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.executeUpdate(oldRow(5, "late-run", "'laptop', 4300, NULL, 4301, NULL"));
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file)) {
+            assertThat(ProcessLocation.of(ledger.find("late-run").orElseThrow().handle(), "local"))
+                    .isEqualTo(new ProcessLocation(4300, null, 4301, null));
+        }
+    }
+
+    /** An experiments row as the previous release inserted it, with the given handle columns. */
+    private static String oldRow(int seq, String name, String handle) {
+        String status = handle.startsWith("NULL") ? "queued" : "running";
+        return "INSERT INTO experiments (id, seq, name, status, executor, command, params, task, created_at, started_at,"
+                + " attempt, handle_host, handle_supervisor_pid, handle_supervisor_start, handle_pid, handle_process_start)"
+                + " VALUES ('" + name + "', " + seq + ", '" + name + "', '" + status + "', 'local', '{\"shell\": \"true\"}',"
+                + " '{}', NULL, 1700000000000, 1700000000100, 1, " + handle + ")";
     }
 
     @Test

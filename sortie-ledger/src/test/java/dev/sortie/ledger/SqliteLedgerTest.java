@@ -16,7 +16,8 @@ import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.ExperimentView;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.params.Params;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -86,7 +87,7 @@ class SqliteLedgerTest {
     void roundTripsPartialCodeRefAndHandle() {
         Experiment e = queued("partial-1", "partial")
                 .withCode(new dev.sortie.core.model.CodeRef("abc", "def", "refs/x", false))
-                .started(T0.plusSeconds(1), new RunHandle(null, 10, null, 11, null));
+                .started(T0.plusSeconds(1), new RunLocator("local", null, new ProcessLocation(10, null, 11, null).value()));
         ledger.insert(e);
 
         assertThat(ledger.find("partial-1")).contains(e);
@@ -114,7 +115,7 @@ class SqliteLedgerTest {
     void updateIsACompareAndSet() {
         Experiment queued = queued("cas-1", "cas");
         ledger.insert(queued);
-        Experiment running = queued.started(T0.plusSeconds(1), new RunHandle("h", 1, T0, 2, T0));
+        Experiment running = queued.started(T0.plusSeconds(1), new RunLocator("local", "h", new ProcessLocation(1, T0, 2, T0).value()));
 
         assertThat(ledger.update(running, ExperimentStatus.QUEUED)).isTrue();
         assertThat(ledger.update(queued.withStatus(ExperimentStatus.STOPPED), ExperimentStatus.QUEUED)).isFalse();
@@ -136,7 +137,7 @@ class SqliteLedgerTest {
         try {
             List<Callable<Boolean>> tries = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
-                RunHandle handle = new RunHandle("host-" + i, i, T0, i, T0);
+                RunLocator handle = new RunLocator("local", "host-" + i, new ProcessLocation(i, T0, i, T0).value());
                 tries.add(() -> ledger.update(queued.started(T0, handle), ExperimentStatus.QUEUED));
             }
             int winners = 0;

@@ -5,7 +5,8 @@ import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.params.Params;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -55,7 +56,7 @@ final class TestExperiments {
                 new CodeRef(null, "0123456789abcdef0123456789abcdef01234567", "refs/sortie/" + id, true),
                 "{\"name\":\"mnist\",\"run\":\"python train.py\"}",
                 T0, T0.plusSeconds(5), T0.plusSeconds(65), 137, "killed\nby signal 9", 3,
-                new RunHandle("node-7.example", 4242L, T0.plusMillis(4001), 4243L, T0.plusMillis(4002)));
+                new RunLocator("local", "node-7.example", new ProcessLocation(4242L, T0.plusMillis(4001), 4243L, T0.plusMillis(4002)).value()));
     }
 
     /** Points {@code 0..steps-1} of one key, value = step * factor. */

@@ -3,7 +3,8 @@ package dev.sortie.agent.remote;
 import dev.sortie.core.executor.RunListener;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -102,8 +103,10 @@ public final class JournalWriter implements RunListener, AutoCloseable {
     }
 
     @Override
-    public void started(RunHandle handle) {
-        write(new JournalRecord.Started(handle.supervisorPid(), handle.supervisorStart(), handle.pid(), handle.processStart()));
+    public void started(RunLocator handle) {
+        // The agent's supervisor locates the run as a local one: this process and the command on this host.
+        ProcessLocation p = ProcessLocation.parse(handle.value());
+        write(new JournalRecord.Started(p.supervisorPid(), p.supervisorStart(), p.pid(), p.processStart()));
     }
 
     @Override

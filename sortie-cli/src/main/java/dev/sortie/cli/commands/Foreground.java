@@ -60,7 +60,7 @@ final class Foreground {
             private boolean told;
 
             @Override
-            public void started(dev.sortie.core.model.RunHandle handle) {
+            public void started(dev.sortie.core.model.RunLocator handle) {
                 if (!told && control.detached() && !quiet && !detach) {
                     told = true;
                     err.println("sortie: running on " + handle.host() + "; Ctrl-C detaches (the run goes on: 'sortie logs -f "

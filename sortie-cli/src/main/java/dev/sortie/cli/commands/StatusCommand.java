@@ -8,6 +8,7 @@ import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.engine.PendingStop;
 import dev.sortie.core.executor.DetachableExecutor;
+import dev.sortie.core.executor.LocatorDescription;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import java.time.Instant;
@@ -38,8 +39,9 @@ public final class StatusCommand extends ContextCommand {
         Table table = new Table(List.of("name", "status", "executor", "host", "pid", "started", "duration", "metrics"));
         for (Experiment e : inFlight) {
             Map<String, Double> m = new TreeMap<>(service.ledger().latestMetrics(e.id()));
-            table.add(List.of(e.name(), statusCell(e), e.executor(), e.handle() == null ? "" : e.handle().host(),
-                    e.handle() == null || e.handle().pid() == 0 ? "" : e.handle().pid(),
+            LocatorDescription where = service.executors().describe(e.handle());
+            table.add(List.of(e.name(), statusCell(e), e.executor(), where == null ? "" : where.host(),
+                    where == null || where.pid() == 0 ? "" : where.pid(),
                     e.startedAt() == null ? "" : e.startedAt(), e.duration(now) == null ? "" : e.duration(now),
                     m.entrySet().stream().map(x -> x.getKey() + "=" + Cells.number(x.getValue())).collect(Collectors.joining(" "))));
         }
@@ -57,8 +59,10 @@ public final class StatusCommand extends ContextCommand {
                 m.put("status", e.status().label());
                 PendingStop.of(e).ifPresent(p -> m.put("stop", p.delivered() ? "delivered" : "pending"));
                 m.put("executor", e.executor());
-                m.put("host", e.handle() == null ? null : e.handle().host());
-                m.put("pid", e.handle() == null ? null : e.handle().pid());
+                // from the executor's description of its locator: the host, and the pid where the executor knows one
+                LocatorDescription where = service.executors().describe(e.handle());
+                m.put("host", where == null ? null : where.host());
+                m.put("pid", where == null ? null : where.pid());
                 m.put("started", e.startedAt() == null ? null : e.startedAt().toString());
                 m.put("metrics", service.ledger().latestMetrics(e.id()));
                 exps.add(m);

@@ -12,13 +12,15 @@ import dev.sortie.agent.RunEvents;
 import dev.sortie.cli.Main;
 import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.engine.ExecutorRegistry;
 import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.engine.ProjectPaths;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.params.Params;
 import dev.sortie.core.util.Hosts;
 import java.io.File;
@@ -98,8 +100,9 @@ public final class TrackCommand {
             Process watcher = startWatcher(paths, id, tracked);
             Experiment exp;
             try {
-                RunHandle handle = new RunHandle(Hosts.name(), watcher.pid(), watcher.toHandle().info().startInstant().orElse(null),
-                        tracked, ProcessGroups.startTime(tracked));
+                // a local run's locator: the watcher watches, the tracked process is the command
+                RunLocator handle = new RunLocator(ExecutorRegistry.LOCAL, Hosts.name(), new ProcessLocation(watcher.pid(),
+                        watcher.toHandle().info().startInstant().orElse(null), tracked, ProcessGroups.startTime(tracked)).value());
                 exp = service.openTracked(id, name, p, commandLine(tracked), handle);
             } catch (RuntimeException | java.io.IOException e) {
                 watcher.destroyForcibly();
@@ -174,7 +177,8 @@ public final class TrackCommand {
             ProjectPaths paths = context.paths();
             ExperimentService service = context.service();
             Experiment exp = awaitRecord(service);
-            Instant trackedStart = exp.handle() == null ? null : exp.handle().processStart();
+            ProcessLocation located = ProcessLocation.of(exp.handle(), ExecutorRegistry.LOCAL);
+            Instant trackedStart = located == null ? null : located.processStart();
             MetricCollector metrics = new MetricCollector(TaskConfig.adHoc("tracked"), paths.projectDir());
             OutputCollector outputs = new OutputCollector(paths.projectDir(), context.store());
             List<RunEvents.Artifact> requested = new ArrayList<>();

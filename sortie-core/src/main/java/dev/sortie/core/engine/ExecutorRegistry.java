@@ -8,6 +8,9 @@ import dev.sortie.core.executor.Executor;
 import dev.sortie.core.executor.ExecutorContext;
 import dev.sortie.core.executor.ExecutorProvider;
 import dev.sortie.core.executor.ExecutorSpec;
+import dev.sortie.core.executor.LocatorDescription;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -95,6 +98,26 @@ public final class ExecutorRegistry implements AutoCloseable {
             throw new ConfigException("unknown executor type '" + type + "' (available: " + String.join(", ", providers.keySet()) + ")");
         }
         return p;
+    }
+
+    /**
+     * What users see of a run's locator (null: none), as the provider of the type that wrote it describes it. The
+     * engine's own kinds are read here: a launcher has no command pid; a run recorded by an earlier release shows
+     * the pid it recorded.
+     */
+    public LocatorDescription describe(RunLocator locator) {
+        if (locator == null) {
+            return null;
+        }
+        if (locator.launcher()) {
+            return new LocatorDescription(locator.host(), 0);
+        }
+        if (RunLocator.LEGACY.equals(locator.executorType())) {
+            ProcessLocation p = ProcessLocation.of(locator, RunLocator.LEGACY);
+            return new LocatorDescription(locator.host(), p == null ? 0 : p.pid());
+        }
+        ExecutorProvider p = providers.get(locator.executorType());
+        return p == null ? new LocatorDescription(locator.host(), 0) : p.describe(locator);
     }
 
     /** The executor types the class path provides. */

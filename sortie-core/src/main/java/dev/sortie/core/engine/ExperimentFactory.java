@@ -13,7 +13,7 @@ import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.params.ParamOverride;
 import dev.sortie.core.params.ParamSubstitution;
 import dev.sortie.core.params.Params;
@@ -66,7 +66,7 @@ final class ExperimentFactory {
      * Validates run requests (one per experiment; a grid is many), snapshots the code once for all of them, and
      * records them in one transaction: queued, or running on behalf of this process.
      */
-    List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued, RunHandle watcher) throws IOException {
+    List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued, RunLocator watcher) throws IOException {
         Path projectDir = paths.projectDir();
         Path yamlFile = projectDir.resolve(TaskConfigLoader.FILE_NAME);
         String yaml = Files.isRegularFile(yamlFile) ? ConfigText.read(yamlFile) : null;
@@ -174,7 +174,7 @@ final class ExperimentFactory {
      * Records a run started by hand (a script or a notebook using an SDK) as a running experiment: a code snapshot
      * of the workspace as it is, the given params, watched by process {@code watcher} and running as {@code tracked}.
      */
-    Experiment openTracked(String id, String name, Params params, List<String> commandLine, RunHandle handle) throws IOException {
+    Experiment openTracked(String id, String name, Params params, List<String> commandLine, RunLocator handle) throws IOException {
         if (name != null) {
             ExperimentNames.check(name);
             if (ledger.nameExists(name)) {

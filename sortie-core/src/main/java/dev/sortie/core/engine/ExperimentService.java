@@ -17,12 +17,11 @@ import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.params.ParamSubstitution;
 import dev.sortie.core.params.Params;
 import dev.sortie.core.store.CodeSnapshots;
 import dev.sortie.core.util.Trace;
-import dev.sortie.core.util.Hosts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,7 +98,7 @@ public final class ExperimentService {
      * Records a run started by hand (a script or a notebook using an SDK) as a running experiment: a code snapshot
      * of the workspace as it is, the given params, watched by the process in {@code handle}.
      */
-    public Experiment openTracked(String id, String name, Params params, List<String> commandLine, RunHandle handle) throws IOException {
+    public Experiment openTracked(String id, String name, Params params, List<String> commandLine, RunLocator handle) throws IOException {
         return factory.openTracked(id, name, params, commandLine, handle);
     }
 
@@ -125,7 +124,7 @@ public final class ExperimentService {
      * The next attempt of a finished experiment. One that was cut short (interrupted, stopped) keeps its metrics
      * and checkpoints and resumes from them; one that failed or succeeded starts clean.
      */
-    private Experiment again(Experiment exp, ExperimentStatus to, RunHandle handle) {
+    private Experiment again(Experiment exp, ExperimentStatus to, RunLocator handle) {
         if (!exp.status().isTerminal()) {
             throw new ConfigException("experiment '" + exp.name() + "' is " + exp.status().label() + "; only finished experiments can be retried");
         }
@@ -177,7 +176,7 @@ public final class ExperimentService {
     }
 
     /** The handle a queue worker (this process) puts on the experiments it claims. */
-    public RunHandle workerHandle() {
+    public RunLocator workerHandle() {
         return watcherHandle();
     }
 
@@ -383,7 +382,9 @@ public final class ExperimentService {
                     }
                     continue;
                 }
-                liveness = executor.probe(exp.handle());
+                liveness = exp.handle() != null && exp.handle().launcher()
+                        ? Launchers.liveness(exp.handle())
+                        : executor.probe(exp.handle());
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "cannot tell whether " + exp.id() + " on " + exp.executor() + " still runs; left as it is", e);
                 continue; // an executor that cannot tell (or whose config broke) leaves its runs as they are
@@ -492,13 +493,8 @@ public final class ExperimentService {
      * for a slot): until its run is on a host the record carries that process's handle with no command pid.
      */
     private static boolean launcherAlive(Experiment exp) {
-        RunHandle h = exp.handle();
-        if (h == null || h.pid() != 0 || !h.host().equals(Hosts.name())) {
-            return false;
-        }
-        return ProcessHandle.of(h.supervisorPid()).filter(ProcessHandle::isAlive)
-                .map(p -> h.supervisorStart() == null || p.info().startInstant().map(h.supervisorStart()::equals).orElse(true))
-                .orElse(false);
+        RunLocator h = exp.handle();
+        return h != null && h.launcher() && Launchers.liveness(h) == Executor.Liveness.ALIVE;
     }
 
     /** Records the end of a detached attempt, and applies the retry policy if it was cut short by its host. */
@@ -730,9 +726,8 @@ public final class ExperimentService {
 
     // ---------------------------------------------------------------- helpers
 
-    private RunHandle watcherHandle() {
-        ProcessHandle me = ProcessHandle.current();
-        return new RunHandle(Hosts.name(), me.pid(), me.info().startInstant().orElse(null), 0, null);
+    private RunLocator watcherHandle() {
+        return Launchers.current();
     }
 
 

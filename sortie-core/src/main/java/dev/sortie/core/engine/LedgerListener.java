@@ -6,7 +6,7 @@ import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import java.util.List;
 
 /** Writes what a run reports into the ledger as it comes, and passes output lines on (to the console). */
@@ -15,7 +15,7 @@ final class LedgerListener implements RunListener {
     private final Experiment experiment;
     private final String experimentId;
     private final RunListener next;
-    private volatile RunHandle handle;
+    private volatile RunLocator handle;
 
     /** @param experiment the experiment as recorded when its attempt starts (status running) */
     LedgerListener(Ledger ledger, Experiment experiment, RunListener next) {
@@ -27,7 +27,7 @@ final class LedgerListener implements RunListener {
 
     /** Puts the command's pid on the record, unless the experiment stopped being running meanwhile (a stop). */
     @Override
-    public void started(RunHandle handle) {
+    public void started(RunLocator handle) {
         this.handle = handle;
         if (experiment.status() == ExperimentStatus.RUNNING) {
             ledger.update(experiment.withHandle(handle), ExperimentStatus.RUNNING);
@@ -37,7 +37,7 @@ final class LedgerListener implements RunListener {
 
     /** The experiment with the latest handle its run reported (where it ran), for recording its end. */
     Experiment current() {
-        RunHandle h = handle;
+        RunLocator h = handle;
         return h == null ? experiment : experiment.withHandle(h);
     }
 

@@ -1,12 +1,12 @@
 package dev.sortie.core.executor;
 
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import java.time.Duration;
 
 /** A started run. */
 public interface Execution {
 
-    RunHandle handle();
+    RunLocator handle();
 
     /** Blocks until the run has ended and everything it produced was reported. */
     RunOutcome await() throws InterruptedException;

@@ -1,7 +1,7 @@
 package dev.sortie.core.executor;
 
 import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import java.io.IOException;
 import java.time.Duration;
 
@@ -18,14 +18,18 @@ public interface Executor extends AutoCloseable {
     /** Starts a run and returns once it has started; the run reports to {@code request.listener()} until it ends. */
     Execution launch(LaunchRequest request) throws IOException;
 
-    /** Whether the run behind a handle (recorded by another process, perhaps one that died) is still watched. */
-    Liveness probe(RunHandle handle);
+    /**
+     * Whether the run behind a locator (recorded by another process, perhaps one that died) is still watched. The
+     * locator is one this executor's type wrote (or {@link RunLocator#LEGACY}); the engine judges launcher locators
+     * ({@link RunLocator#launcher()}) itself.
+     */
+    Liveness probe(RunLocator handle);
 
     /**
-     * Stops the run behind a handle: SIGTERM to its process group ("checkpoint now and exit"), SIGKILL after
+     * Stops the run behind a locator (one this executor's type wrote; any other stops nothing): SIGTERM to its process group ("checkpoint now and exit"), SIGKILL after
      * {@code grace}. Returns true if something was running.
      */
-    boolean stop(RunHandle handle, Duration grace) throws IOException;
+    boolean stop(RunLocator handle, Duration grace) throws IOException;
 
     /**
      * Recovers what a run whose supervisor died left behind (log lines, metrics, checkpoints, artifacts) and
@@ -34,7 +38,7 @@ public interface Executor extends AutoCloseable {
     void salvage(Experiment experiment, SalvageRequest request) throws IOException;
 
     /**
-     * The machines this executor runs on, as run handles name them ({@link dev.sortie.core.model.RunHandle#host()}),
+     * The machines this executor runs on, as run locators name them ({@link dev.sortie.core.model.RunLocator#host()}),
      * for {@code sortie status}; known from config, without connecting anywhere. Empty: this machine.
      */
     default java.util.List<String> instances() {

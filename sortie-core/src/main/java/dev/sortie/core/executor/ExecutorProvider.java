@@ -44,4 +44,13 @@ public interface ExecutorProvider {
     default ExecutorCheck check(Executor executor, CheckOptions options) throws IOException {
         return ExecutorCheck.ready(executor.name() + ": " + executor.type() + " executor; nothing to check\n");
     }
+
+    /**
+     * What users see of a locator this type's executors wrote ({@link dev.sortie.core.model.RunLocator#executorType()}
+     * is {@link #type()}): its host, and the command's pid where the type knows one. Only the provider reads the
+     * locator's value; by default it shows the host and no pid.
+     */
+    default LocatorDescription describe(dev.sortie.core.model.RunLocator locator) {
+        return new LocatorDescription(locator.host(), 0);
+    }
 }

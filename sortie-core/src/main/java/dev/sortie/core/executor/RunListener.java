@@ -2,7 +2,7 @@ package dev.sortie.core.executor;
 
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import java.util.List;
 
 /**
@@ -18,7 +18,7 @@ public interface RunListener {
     default void launching() throws InterruptedException {
     }
 
-    default void started(RunHandle handle) {
+    default void started(RunLocator handle) {
     }
 
     /** The last command of the attempt has exited; outputs are being saved. Called once, even if it never started. */

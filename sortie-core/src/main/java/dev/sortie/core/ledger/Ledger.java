@@ -38,7 +38,7 @@ public interface Ledger extends AutoCloseable {
      * and marks it running there with {@code handle}, atomically: two workers calling this at once never get the
      * same experiment. Empty when nothing is queued for it.
      */
-    Optional<Experiment> claimNext(String executor, dev.sortie.core.model.RunHandle handle, java.time.Instant now);
+    Optional<Experiment> claimNext(String executor, dev.sortie.core.model.RunLocator handle, java.time.Instant now);
 
     /**
      * Replaces the stored row of {@code experiment.id()} with {@code experiment} if the stored status is still

@@ -27,7 +27,7 @@ public record Experiment(
         Integer exitCode,
         String error,
         int attempt,
-        RunHandle handle) {
+        RunLocator handle) {
 
     public Experiment {
         Objects.requireNonNull(id, "id");
@@ -43,7 +43,7 @@ public record Experiment(
         return new Experiment(id, name, s, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
     }
 
-    public Experiment started(Instant at, RunHandle h) {
+    public Experiment started(Instant at, RunLocator h) {
         return new Experiment(id, name, ExperimentStatus.RUNNING, executor, command, params, code, task, createdAt, at, null, null, null, attempt, h);
     }
 
@@ -51,7 +51,7 @@ public record Experiment(
         return new Experiment(id, name, s, executor, command, params, this.code, task, createdAt, startedAt, at, code, err, attempt, handle);
     }
 
-    public Experiment withHandle(RunHandle h) {
+    public Experiment withHandle(RunLocator h) {
         return new Experiment(id, name, status, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, h);
     }
 
@@ -74,7 +74,7 @@ public record Experiment(
 
     /** Whether a command of this attempt was ever started (a claimed experiment may wait for a slot first). */
     public boolean commandStarted() {
-        return handle != null && handle.pid() > 0;
+        return handle != null && !handle.launcher();
     }
 
     /** The same experiment made ready to run again: next attempt, no end, no handle. */

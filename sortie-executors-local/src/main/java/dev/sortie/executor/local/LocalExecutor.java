@@ -13,7 +13,9 @@ import dev.sortie.core.executor.LaunchRequest;
 import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
+import dev.sortie.core.executor.LocatorDescription;
 import dev.sortie.core.store.BlobStore;
 import dev.sortie.core.util.FileTrees;
 import dev.sortie.core.util.Trace;
@@ -63,32 +65,43 @@ public final class LocalExecutor implements Executor {
     }
 
     @Override
-    public Liveness probe(RunHandle handle) {
+    public Liveness probe(RunLocator handle) {
         if (handle == null) {
             return Liveness.GONE;
         }
         if (!handle.host().equals(Hosts.name())) {
             return Liveness.UNKNOWN;
         }
-        return ProcessGroups.isAlive(handle.supervisorPid(), handle.supervisorStart()) ? Liveness.ALIVE : Liveness.GONE;
+        ProcessLocation p = ProcessLocation.of(handle, LocalExecutorProvider.TYPE);
+        if (p == null) {
+            return Liveness.UNKNOWN;
+        }
+        return ProcessGroups.isAlive(p.supervisorPid(), p.supervisorStart()) ? Liveness.ALIVE : Liveness.GONE;
     }
 
     @Override
-    public boolean stop(RunHandle handle, Duration grace) {
-        if (handle == null || handle.pid() <= 0 || !ProcessGroups.groupAlive(handle.pid())) {
+    public boolean stop(RunLocator handle, Duration grace) {
+        ProcessLocation p = ProcessLocation.of(handle, LocalExecutorProvider.TYPE);
+        if (p == null || p.pid() <= 0 || !ProcessGroups.groupAlive(p.pid())) {
             return false;
         }
-        if (handle.processStart() != null && ProcessGroups.isAlive(handle.pid(), null)
-                && !ProcessGroups.isAlive(handle.pid(), handle.processStart())) {
+        if (p.processStart() != null && ProcessGroups.isAlive(p.pid(), null)
+                && !ProcessGroups.isAlive(p.pid(), p.processStart())) {
             return false; // the pid now belongs to someone else
         }
-        ProcessGroups.terminate(handle.pid(), grace);
+        ProcessGroups.terminate(p.pid(), grace);
         return true;
+    }
+
+    /** What users see of a local run's locator: its host and its command's pid. */
+    static LocatorDescription describe(RunLocator handle) {
+        ProcessLocation p = ProcessLocation.of(handle, LocalExecutorProvider.TYPE);
+        return new LocatorDescription(handle.host(), p == null ? 0 : p.pid());
     }
 
     @Override
     public void salvage(Experiment experiment, SalvageRequest request) throws IOException {
-        RunHandle h = experiment.handle();
+        RunLocator h = experiment.handle();
         if (h != null && h.host().equals(Hosts.name())) {
             stop(h, SALVAGE_GRACE);
         }
@@ -104,7 +117,7 @@ public final class LocalExecutor implements Executor {
     /** A local attempt; once it ends and its outputs are saved, its copy of the code goes. */
     private record LocalExecution(RunSupervisor supervisor, Path root) implements Execution {
         @Override
-        public RunHandle handle() {
+        public RunLocator handle() {
             return supervisor.handle();
         }
 

@@ -36,4 +36,9 @@ public final class LocalExecutorProvider implements ExecutorProvider {
     public ExecutorCheck check(Executor executor, CheckOptions options) {
         return ExecutorCheck.ready(executor.name() + ": " + executor.type() + " executor on this machine; nothing to connect to\n");
     }
+
+    @Override
+    public dev.sortie.core.executor.LocatorDescription describe(dev.sortie.core.model.RunLocator locator) {
+        return LocalExecutor.describe(locator);
+    }
 }

@@ -76,4 +76,10 @@ public final class SshExecutorProvider implements ExecutorProvider {
         }
         return report.canRunSortie() ? ExecutorCheck.ready(report.render()) : ExecutorCheck.notReady(report.render());
     }
+
+    /** A run on an ssh host: the host and the command's process group there. */
+    @Override
+    public dev.sortie.core.executor.LocatorDescription describe(dev.sortie.core.model.RunLocator locator) {
+        return dev.sortie.executor.remote.run.RemoteLocators.describe(locator);
+    }
 }

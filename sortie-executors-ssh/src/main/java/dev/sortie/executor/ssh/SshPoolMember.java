@@ -3,7 +3,7 @@ package dev.sortie.executor.ssh;
 import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.executor.DetachedExecution;
 import dev.sortie.core.executor.LaunchRequest;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.executor.remote.host.HostReport;
 import dev.sortie.executor.remote.host.Slot;
 import dev.sortie.executor.remote.pool.PoolMember;
@@ -50,7 +50,7 @@ final class SshPoolMember implements PoolMember {
     }
 
     @Override
-    public boolean owns(RunHandle handle) {
+    public boolean owns(RunLocator handle) {
         return executor.owns(handle);
     }
 

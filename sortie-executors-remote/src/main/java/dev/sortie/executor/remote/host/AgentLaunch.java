@@ -16,7 +16,7 @@ public final class AgentLaunch {
     /** Small and quick to start: the agent mostly waits; C1 alone starts faster and is plenty for parsing output. */
     public static final String JVM_FLAGS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx1g -Dfile.encoding=UTF-8";
     /** Finds java as a login would: PATH, then JAVA_HOME; sets J (empty when there is none). */
-    public static final String FIND_JAVA = "J=$(command -v java 2>/dev/null); "
+    static final String FIND_JAVA = "J=$(command -v java 2>/dev/null); "
             + "if [ -z \"$J\" ] && [ -n \"$JAVA_HOME\" ] && [ -x \"$JAVA_HOME/bin/java\" ]; then J=\"$JAVA_HOME/bin/java\"; fi; ";
     /** {@link #FIND_JAVA}, or exit 127 when there is none. */
     public static final String JAVA = FIND_JAVA
@@ -43,7 +43,7 @@ public final class AgentLaunch {
      * A shell function: {@code agent_alive DIR N} succeeds if the agent started for attempt N of the run in DIR (its
      * pid in {@code agent-N.pid}, written by the launch) is still that agent: a reused pid has another command line.
      */
-    public static final String AGENT_ALIVE = String.join("\n",
+    static final String AGENT_ALIVE = String.join("\n",
             "agent_alive() {",
             "  p=$(cat \"$1/agent-$2.pid\" 2>/dev/null)",
             "  case \"$p\" in ''|*[!0-9]*) return 1;; esac",
@@ -52,11 +52,11 @@ public final class AgentLaunch {
             "");
     /** How long one of these commands may take. */
     public static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
-    public static final int EXIT_SLOT_BUSY = 75;
-    public static final int EXIT_NO_JAVA = 127;
-    public static final int EXIT_CANNOT_WRITE = 73;
+    static final int EXIT_SLOT_BUSY = 75;
+    static final int EXIT_NO_JAVA = 127;
+    static final int EXIT_CANNOT_WRITE = 73;
     public static final int EXIT_AGENT_MISSING = 76;
-    public static final int EXIT_CODE_MISSING = 77;
+    static final int EXIT_CODE_MISSING = 77;
 
     /**
      * A class-data-sharing archive for the agent's JVM, so it starts in about half the time (the classes it loads
@@ -68,7 +68,7 @@ public final class AgentLaunch {
      * that cannot use an archive ignores it ({@code -Xshare:auto}); one that failed to be made is not tried again.
      * JDK 17 crashes dumping some lambda proxies, so those lines of the list are left out (lambdas load as usual).
      */
-    public static final String CDS = String.join("\n",
+    static final String CDS = String.join("\n",
             "set --", // the JVM's archive flag, if any, as "$@": remote_dir may hold spaces
             "if [ -n \"$ck\" ]; then",
             "  a=\"$ck-$(stat -L -c %Z-%s \"$J\" 2>/dev/null).jsa\"",
@@ -94,7 +94,7 @@ public final class AgentLaunch {
      * connection does not touch it. A slot is held through an open file descriptor the agent inherits: the lock
      * lives exactly as long as the agent (Java does not pass it on to the command).
      */
-    public static final String LAUNCH = String.join("\n",
+    static final String LAUNCH = String.join("\n",
             "cp=$1; d=$2; n=$3; sd=$4; si=$5; mk=$6; ck=$7",
             // the code's cache marker, when this machine remembers syncing that tree here: check it is still there
             "if [ -n \"$mk\" ] && [ ! -e \"$mk\" ]; then exit " + EXIT_CODE_MISSING + "; fi",
@@ -121,7 +121,7 @@ public final class AgentLaunch {
      * id. The agent, if alive, sees the stop file and stops its command itself (and records the stop); if it is
      * dead, the command's group is signalled here, but only if it still is that experiment's (its environment says so).
      */
-    public static final String STOP = AGENT_ALIVE + String.join("\n",
+    static final String STOP = AGENT_ALIVE + String.join("\n",
             "d=$1; n=$2; g=$3; pg=$4; id=$5",
             "[ -d \"$d\" ] || exit 0",
             "printf '%s' \"$g\" > \"$d/stop-$n\"",

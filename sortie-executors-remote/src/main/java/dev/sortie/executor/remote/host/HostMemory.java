@@ -139,7 +139,7 @@ public final class HostMemory {
         Files.deleteIfExists(lost.note());
     }
 
-    public static String sha1(String s) {
+    static String sha1(String s) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {

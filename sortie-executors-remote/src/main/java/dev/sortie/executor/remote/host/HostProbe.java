@@ -16,10 +16,10 @@ import java.util.regex.Pattern;
  * much disk is free there, and so whether it can run Sortie and what to fix.
  */
 public final class HostProbe {
-    public static final int MIN_JAVA = 17;
+    static final int MIN_JAVA = 17;
     /** Less free disk than this in remote_dir's filesystem is warned about: code, checkpoints and artifacts go there. */
-    public static final long LOW_DISK_BYTES = 1L << 30;
-    public static final Duration TIMEOUT = Duration.ofSeconds(60);
+    static final long LOW_DISK_BYTES = 1L << 30;
+    static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final Pattern JAVA_VERSION = Pattern.compile("version \"([^\"]+)\"");
     private static final String INSTALL_JAVA = "install one (Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless; "
             + "RHEL/Fedora: sudo dnf install -y java-17-openjdk-headless) so that `java` is on the PATH of a "
@@ -33,7 +33,7 @@ public final class HostProbe {
      * line, none of them fatal when absent. It creates remote_dir ({@code mkdir -p}) and writes a file in it to know
      * it can, then removes the file.
      */
-    public static String script(String remoteDir) {
+    static String script(String remoteDir) {
         return String.join("\n",
                 "D=" + shellPath(remoteDir),
                 "echo \"os=$(uname -sr 2>/dev/null)\"",
@@ -67,7 +67,7 @@ public final class HostProbe {
     }
 
     /** remote_dir as one shell word: {@code ~} is the remote user's $HOME (expanded there), the rest quoted literally. */
-    public static String shellPath(String remoteDir) {
+    static String shellPath(String remoteDir) {
         if (remoteDir.equals("~")) {
             return "\"$HOME\"";
         }
@@ -93,7 +93,7 @@ public final class HostProbe {
     }
 
     /** Parses the script's output and says what is missing (blocks running) and what is worth a warning. */
-    public static HostReport parse(String target, String output) {
+    static HostReport parse(String target, String output) {
         String os = null, distro = null, arch = null, home = null, user = null, javaPath = null, javaLine = null;
         String remoteDir = null, remoteDirError = null, gpuError = null;
         int cpus = -1;

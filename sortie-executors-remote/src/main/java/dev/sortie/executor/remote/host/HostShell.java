@@ -29,11 +29,11 @@ public final class HostShell implements AutoCloseable {
     public static final Map<String, String> FUNCTIONS = Map.of(
             "sortie_launch", AgentLaunch.LAUNCH,
             "sortie_look", RunPoll.SCRIPT);
-    public static final String REPLY = "sortie-reply";
+    static final String REPLY = "sortie-reply";
     private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(30);
 
     /** The shell: each script as a function, then a loop that answers calls until stdin closes. */
-    public static final String SERVE = serve();
+    static final String SERVE = serve();
 
     private static String serve() {
         StringBuilder sb = new StringBuilder();

@@ -18,7 +18,7 @@ import java.util.List;
  */
 public final class RunPoll {
     public static final int MAX_CHUNK = 4 << 20;
-    public static final Duration TIMEOUT = Duration.ofSeconds(60);
+    static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     /** Positional parameters: run dir, attempt, journal offset, log offset, max chunk. A header line, then the bytes. */
     public static final String SCRIPT = AgentLaunch.AGENT_ALIVE + String.join("\n",

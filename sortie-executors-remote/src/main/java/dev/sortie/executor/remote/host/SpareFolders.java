@@ -33,7 +33,7 @@ public final class SpareFolders {
     }
 
     /** Deletes the host's spare work folders; returns how many there were (0 when the host could not say). */
-    public static int reclaim(HostChannel c, RemoteLayout layout) {
+    static int reclaim(HostChannel c, RemoteLayout layout) {
         try {
             HostChannel.Result r = c.exec(List.of("sh", "-c", RECLAIM, "sortie-reclaim", layout.spare()), Duration.ofMinutes(2));
             return r.ok() ? Integer.parseInt(r.stdout().strip()) : 0;

@@ -8,7 +8,7 @@ import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.executor.remote.channel.ChannelException;
 import dev.sortie.executor.remote.host.Slot;
 import dev.sortie.executor.remote.host.SlotBusyException;
@@ -52,9 +52,9 @@ import java.util.stream.Collectors;
 public final class PoolExecutor implements DetachableExecutor {
     private static final System.Logger LOG = System.getLogger(PoolExecutor.class.getName());
     /** How often a down host is probed while it stays down. */
-    public static final Duration PROBE_EVERY = Duration.ofSeconds(5);
+    static final Duration PROBE_EVERY = Duration.ofSeconds(5);
     /** How long a slot another process holds is left alone before a launch tries it again. */
-    public static final Duration BUSY_RETRY = Duration.ofSeconds(10);
+    static final Duration BUSY_RETRY = Duration.ofSeconds(10);
 
     private final String name;
     private final String type;
@@ -217,7 +217,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** The member's request: the pool's request with the slot's GPUs, the slot and the host in the environment. */
-    public static LaunchRequest memberRequest(LaunchRequest request, PoolMember member, Slot slot, RunListener listener) {
+    static LaunchRequest memberRequest(LaunchRequest request, PoolMember member, Slot slot, RunListener listener) {
         Map<String, String> env = new LinkedHashMap<>(request.environment());
         if (!slot.gpus().isEmpty()) {
             env.put("CUDA_VISIBLE_DEVICES", slot.gpus().stream().map(String::valueOf).collect(Collectors.joining(",")));
@@ -333,7 +333,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** The first line of an exception's message, kept short for one line of output. */
-    public static String reason(Throwable e) {
+    static String reason(Throwable e) {
         String m = e.getMessage();
         if (m == null || m.isBlank()) {
             m = e.getClass().getSimpleName();
@@ -348,13 +348,13 @@ public final class PoolExecutor implements DetachableExecutor {
     // ---------------------------------------------------------------- runs already started
 
     @Override
-    public Liveness probe(RunHandle handle) {
+    public Liveness probe(RunLocator handle) {
         PoolMember m = owner(handle);
         return m == null ? Liveness.UNKNOWN : m.executor().probe(handle);
     }
 
     @Override
-    public boolean stop(RunHandle handle, Duration grace) throws IOException {
+    public boolean stop(RunLocator handle, Duration grace) throws IOException {
         return ownerOrFail(handle, "stop the run").executor().stop(handle, grace);
     }
 
@@ -408,7 +408,7 @@ public final class PoolExecutor implements DetachableExecutor {
         return m == null ? Optional.empty() : m.executor().attach(experiment, request);
     }
 
-    private PoolMember owner(RunHandle handle) {
+    private PoolMember owner(RunLocator handle) {
         if (handle == null) {
             return null;
         }
@@ -432,7 +432,7 @@ public final class PoolExecutor implements DetachableExecutor {
         return m;
     }
 
-    private PoolMember ownerOrFail(RunHandle handle, String what) throws IOException {
+    private PoolMember ownerOrFail(RunLocator handle, String what) throws IOException {
         PoolMember m = owner(handle);
         if (m == null) {
             throw new IOException("pool " + name + ": cannot " + what + ": "
@@ -441,7 +441,7 @@ public final class PoolExecutor implements DetachableExecutor {
         return m;
     }
 
-    private String notOwned(RunHandle handle) {
+    private String notOwned(RunLocator handle) {
         return "its run (on host '" + handle.host() + "') is on none of the pool's hosts ("
                 + members.stream().map(PoolMember::name).collect(Collectors.joining(", "))
                 + "); was the host taken out of the pool?";
@@ -476,7 +476,7 @@ public final class PoolExecutor implements DetachableExecutor {
         }
 
         @Override
-        public RunHandle handle() {
+        public RunLocator handle() {
             return inner.handle();
         }
 
@@ -512,7 +512,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** For tests: how the pool looks now. */
-    public SlotTable.Summary summary() {
+    SlotTable.Summary summary() {
         lock.lock();
         try {
             return table.summary();
@@ -522,7 +522,7 @@ public final class PoolExecutor implements DetachableExecutor {
     }
 
     /** For tests: what one slot of a host is used for, or null before the host answered. */
-    public SlotTable.Use use(int host, int slot) {
+    SlotTable.Use use(int host, int slot) {
         lock.lock();
         try {
             return table.slots(host) == null ? null : table.use(host, slot);

@@ -3,7 +3,7 @@ package dev.sortie.executor.remote.pool;
 import dev.sortie.core.executor.RunListener;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -12,22 +12,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * (a queue's admission) is called once whatever the attempts, and {@link RunListener#commandExited()} of an
  * attempt that found its slot busy or its host down is kept back, since the run goes on elsewhere.
  */
-public final class PoolLaunch {
+final class PoolLaunch {
     private final RunListener target;
     private final AtomicBoolean launching = new AtomicBoolean();
     private final AtomicBoolean exitedSent = new AtomicBoolean();
     private volatile boolean exitedKeptBack;
 
-    public PoolLaunch(RunListener target) {
+    PoolLaunch(RunListener target) {
         this.target = target;
     }
 
-    public Attempt attempt() {
+    Attempt attempt() {
         return new Attempt();
     }
 
     /** The pool launch failed for good: the run's listener hears once that its command is not running. */
-    public void gaveUp() {
+    void gaveUp() {
         if (launching.get() || exitedKeptBack) {
             sendExited();
         }
@@ -52,7 +52,7 @@ public final class PoolLaunch {
         }
 
         @Override
-        public void started(RunHandle handle) {
+        public void started(RunLocator handle) {
             target.started(handle);
         }
 

@@ -3,7 +3,7 @@ package dev.sortie.executor.remote.pool;
 import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.executor.DetachedExecution;
 import dev.sortie.core.executor.LaunchRequest;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.executor.remote.channel.ChannelException;
 import dev.sortie.executor.remote.host.Slot;
 import dev.sortie.executor.remote.host.SlotBusyException;
@@ -32,7 +32,7 @@ public interface PoolMember extends AutoCloseable {
     public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException;
 
     /** Whether a run handle names a run on this host. */
-    public boolean owns(RunHandle handle);
+    public boolean owns(RunLocator handle);
 
     /** The executor to delegate a run's probe, stop, salvage, catch-up and attach to. */
     public DetachableExecutor executor();

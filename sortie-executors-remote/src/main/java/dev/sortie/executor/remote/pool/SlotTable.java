@@ -14,7 +14,7 @@ import java.util.Optional;
  * pool's {@code slots}/{@code gpus_per_slot}) and makes it {@link HostState#UP}. A host that does not answer is
  * {@link HostState#DOWN} and is probed again every so often; when it answers it rejoins with its slots as they were.
  */
-public final class SlotTable {
+final class SlotTable {
 
     public enum HostState { UNKNOWN, UP, DOWN }
 
@@ -76,7 +76,7 @@ public final class SlotTable {
      * @param slots       runs per host, or null for one per GPU (1 when the host has none)
      * @param gpusPerSlot GPUs per slot, or null for the default (1, or the GPUs divided evenly when {@code slots} is set)
      */
-    public SlotTable(List<String> hostNames, Integer slots, Integer gpusPerSlot) {
+    SlotTable(List<String> hostNames, Integer slots, Integer gpusPerSlot) {
         for (String n : hostNames) {
             hosts.add(new Host(n));
         }
@@ -96,7 +96,7 @@ public final class SlotTable {
      *       (runs share GPUs).</li>
      * </ul>
      */
-    public static List<Slot> layout(List<Integer> gpus, Integer slots, Integer gpusPerSlot) {
+    static List<Slot> layout(List<Integer> gpus, Integer slots, Integer gpusPerSlot) {
         List<Slot> out = new ArrayList<>();
         int n = gpus.size();
         if (n == 0) {
@@ -119,29 +119,29 @@ public final class SlotTable {
         return out;
     }
 
-    public int size() {
+    int size() {
         return hosts.size();
     }
 
-    public HostState state(int host) {
+    HostState state(int host) {
         return hosts.get(host).state;
     }
 
     /** The host's slots, or null before it first answered. */
-    public List<Slot> slots(int host) {
+    List<Slot> slots(int host) {
         return hosts.get(host).slots;
     }
 
-    public Use use(int host, int slot) {
+    Use use(int host, int slot) {
         return hosts.get(host).uses[slot];
     }
 
-    public String downReason(int host) {
+    String downReason(int host) {
         return hosts.get(host).downReason;
     }
 
     /** Hosts to probe now (never probed, or down and due), marked as being probed. */
-    public List<Integer> claimProbes(long now) {
+    List<Integer> claimProbes(long now) {
         List<Integer> due = new ArrayList<>();
         for (int i = 0; i < hosts.size(); i++) {
             Host h = hosts.get(i);
@@ -157,7 +157,7 @@ public final class SlotTable {
      * The host answered with these GPUs: it is up. Its slots are laid out on its first answer and kept after (runs
      * of this process may hold them); slots other processes held are tried again.
      */
-    public void probed(int host, List<Integer> gpus) {
+    void probed(int host, List<Integer> gpus) {
         Host h = hosts.get(host);
         h.probing = false;
         h.state = HostState.UP;
@@ -177,7 +177,7 @@ public final class SlotTable {
     }
 
     /** The probe failed: the host is down and is probed again at {@code now + retryAfter}. */
-    public void probeFailed(int host, String reason, long now, long retryAfter) {
+    void probeFailed(int host, String reason, long now, long retryAfter) {
         Host h = hosts.get(host);
         h.probing = false;
         h.state = HostState.DOWN;
@@ -189,7 +189,7 @@ public final class SlotTable {
      * A launch found the host unreachable: the slot it had taken is free again and the host is down until a probe
      * at {@code now + retryAfter} finds it. Returns whether this changed the host's state (it was up).
      */
-    public boolean down(Reservation r, String reason, long now, long retryAfter) {
+    boolean down(Reservation r, String reason, long now, long retryAfter) {
         Host h = hosts.get(r.host());
         h.uses[r.slot().index()] = Use.FREE;
         boolean was = h.state == HostState.UP;
@@ -207,7 +207,7 @@ public final class SlotTable {
      * there is none, or when a host is still being probed for the first time and could be less loaded than the best
      * one found.
      */
-    public Optional<Reservation> reserve(long now) {
+    Optional<Reservation> reserve(long now) {
         int best = -1;
         int bestLoad = Integer.MAX_VALUE;
         boolean unknown = false;
@@ -235,24 +235,24 @@ public final class SlotTable {
     }
 
     /** A run of this process left the slot (its launch failed, or it ended). */
-    public void release(Reservation r) {
+    void release(Reservation r) {
         hosts.get(r.host()).uses[r.slot().index()] = Use.FREE;
     }
 
     /** Another run holds the slot on the host; it is tried again from {@code until} on. */
-    public void busyElsewhere(Reservation r, long until) {
+    void busyElsewhere(Reservation r, long until) {
         Host h = hosts.get(r.host());
         h.uses[r.slot().index()] = Use.FOREIGN;
         h.busyUntil[r.slot().index()] = until;
     }
 
     /** Whether some host has not answered its first probe yet (and is not known to be down). */
-    public boolean anyUnknown() {
+    boolean anyUnknown() {
         return hosts.stream().anyMatch(h -> h.state == HostState.UNKNOWN);
     }
 
     /** When something may change without a launch ending: a down host's next probe, a slot held elsewhere to retry. */
-    public long nextEvent(long now) {
+    long nextEvent(long now) {
         long next = Long.MAX_VALUE;
         for (Host h : hosts) {
             if (h.state != HostState.UP && !h.probing) {
@@ -269,7 +269,7 @@ public final class SlotTable {
         return Math.max(next, now);
     }
 
-    public Summary summary() {
+    Summary summary() {
         int busy = 0;
         int total = 0;
         int up = 0;

@@ -15,7 +15,7 @@ import java.util.Optional;
  * it when that process dies, however it dies, so the next {@code sortie status} can take over; a second process
  * (or thread) that tries while it is held is told to leave the run alone.
  */
-public final class CollectLock implements AutoCloseable {
+final class CollectLock implements AutoCloseable {
     private final FileChannel channel;
     private final FileLock lock;
 
@@ -24,7 +24,7 @@ public final class CollectLock implements AutoCloseable {
         this.lock = lock;
     }
 
-    public static Optional<CollectLock> tryAcquire(Path runDir) throws IOException {
+    static Optional<CollectLock> tryAcquire(Path runDir) throws IOException {
         Files.createDirectories(runDir);
         FileChannel ch = FileChannel.open(runDir.resolve("collect.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {

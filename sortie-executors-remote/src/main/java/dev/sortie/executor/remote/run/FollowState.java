@@ -14,18 +14,18 @@ import java.time.Instant;
  * later process goes on from there: the journal offset applied (the log's offset is the local log's size, since
  * it is mirrored byte for byte), and since when the host has not answered (for declaring it lost).
  */
-public final class FollowState {
+final class FollowState {
     private static final System.Logger LOG = System.getLogger(FollowState.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path file;
-    public long journalOffset;
-    public Instant unreachableSince;
+    long journalOffset;
+    Instant unreachableSince;
 
     private FollowState(Path file) {
         this.file = file;
     }
 
-    public static FollowState load(Path runDir, int attempt) {
+    static FollowState load(Path runDir, int attempt) {
         FollowState s = new FollowState(runDir.resolve("remote-" + attempt + ".json"));
         try {
             JsonNode n = JSON.readTree(Files.readAllBytes(s.file));
@@ -38,7 +38,7 @@ public final class FollowState {
         return s;
     }
 
-    public void save() throws IOException {
+    void save() throws IOException {
         ObjectNode n = JSON.createObjectNode();
         n.put("journal_offset", journalOffset);
         if (unreachableSince != null) {

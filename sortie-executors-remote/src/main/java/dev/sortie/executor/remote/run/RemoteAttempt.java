@@ -6,7 +6,7 @@ import dev.sortie.core.executor.RunListener;
 import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
 import dev.sortie.core.util.Trace;
 import dev.sortie.executor.remote.channel.HostChannel;
 import dev.sortie.executor.remote.host.RunPoll;
@@ -32,13 +32,14 @@ import java.util.List;
  */
 public final class RemoteAttempt {
     private static final System.Logger LOG = System.getLogger(RemoteAttempt.class.getName());
-    public static final Duration IDLE_POLL = Duration.ofMillis(500);
-    public static final Duration BUSY_POLL = Duration.ofMillis(50);
+    static final Duration IDLE_POLL = Duration.ofMillis(500);
+    static final Duration BUSY_POLL = Duration.ofMillis(50);
     /** Quiet looks at BUSY_POLL before the pauses grow. */
-    public static final int QUICK_LOOKS = 4;
-    public static final Duration RETRY_POLL = Duration.ofSeconds(2);
+    static final int QUICK_LOOKS = 4;
+    static final Duration RETRY_POLL = Duration.ofSeconds(2);
 
     private final RemoteHost host;
+    private final String locatorType;
     private final String experimentId;
     private final int attempt;
     private final Path localLog;
@@ -53,10 +54,14 @@ public final class RemoteAttempt {
     private volatile boolean detached;
     private final Object wake = new Object();
 
-    /** @param knownProcessGroup the command's process group as recorded, 0 if unknown (for salvage) */
-    public RemoteAttempt(RemoteHost host, String experimentId, int attempt, Path localRunDir, Path localLog, long knownProcessGroup,
-                  RunListener listener) throws IOException {
+    /**
+     * @param locatorType       the type of the locators the run is reported with (its executor's type)
+     * @param knownProcessGroup the command's process group as recorded, 0 if unknown (for salvage)
+     */
+    RemoteAttempt(RemoteHost host, String locatorType, String experimentId, int attempt, Path localRunDir, Path localLog,
+                  long knownProcessGroup, RunListener listener) throws IOException {
         this.host = host;
+        this.locatorType = locatorType;
         this.experimentId = experimentId;
         this.attempt = attempt;
         this.localLog = localLog;
@@ -66,7 +71,7 @@ public final class RemoteAttempt {
     }
 
     /** Follows until the attempt is over (its outcome), or until {@link #detach()} (an outcome whose status is RUNNING). */
-    public RunOutcome follow() throws InterruptedException {
+    RunOutcome follow() throws InterruptedException {
         int quiet = 0;
         while (true) {
             if (detached) {
@@ -101,7 +106,7 @@ public final class RemoteAttempt {
     }
 
     /** Collects what there is now, without waiting for more. */
-    public Collection catchUp() {
+    Collection catchUp() {
         try {
             while (true) {
                 Step s = step();
@@ -120,7 +125,7 @@ public final class RemoteAttempt {
         }
     }
 
-    public void detach() {
+    void detach() {
         detached = true;
         synchronized (wake) {
             wake.notifyAll();
@@ -128,14 +133,14 @@ public final class RemoteAttempt {
     }
 
     /** The start of the error of an attempt whose launcher died before its agent was started on the host. */
-    public static final String NEVER_HANDED = "sortie stopped before the run was handed to ";
+    static final String NEVER_HANDED = "sortie stopped before the run was handed to ";
 
     /** Whether an outcome says the attempt never reached the host (it did not start anywhere). */
     public static boolean neverHanded(RunOutcome outcome) {
         return outcome != null && outcome.error() != null && outcome.error().startsWith(NEVER_HANDED);
     }
 
-    public static RunOutcome detachedOutcome() {
+    static RunOutcome detachedOutcome() {
         return new RunOutcome(ExperimentStatus.RUNNING, null, null);
     }
 
@@ -211,7 +216,7 @@ public final class RemoteAttempt {
     private void apply(HostChannel c, JournalRecord r) throws IOException {
         if (r instanceof JournalRecord.Started s) {
             processGroup = s.pid();
-            listener.started(new RunHandle(host.key(), s.agentPid(), s.agentStart(), s.pid(), s.processStart()));
+            listener.started(RemoteLocators.of(locatorType, host.key(), new ProcessLocation(s.agentPid(), s.agentStart(), s.pid(), s.processStart())));
         } else if (r instanceof JournalRecord.Exited) {
             if (!exited) {
                 exited = true;
@@ -239,7 +244,7 @@ public final class RemoteAttempt {
     }
 
     /** A relative path that stays inside the run's folder, and a SHA-256 hash. */
-    public static boolean wellFormed(ArtifactRecord r) {
+    static boolean wellFormed(ArtifactRecord r) {
         String p = r.path();
         if (p == null || p.isEmpty() || p.startsWith("/") || p.contains("\\") || p.indexOf('\0') >= 0
                 || r.hash() == null || !r.hash().matches("[0-9a-f]{64}")) {

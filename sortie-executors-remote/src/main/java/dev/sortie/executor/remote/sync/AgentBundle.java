@@ -29,7 +29,7 @@ import java.util.zip.ZipOutputStream;
  */
 public final class AgentBundle {
     /** The agent's entry point on the host. */
-    public static final String MAIN_CLASS = "dev.sortie.agent.remote.AgentMain";
+    static final String MAIN_CLASS = "dev.sortie.agent.remote.AgentMain";
     /** One class per jar of the agent's classpath, the agent's first; named, not referenced: this module does not call them. */
     public static final List<String> MARKERS = List.of(
             MAIN_CLASS,
@@ -56,7 +56,7 @@ public final class AgentBundle {
     /** One jar of the bundle: its SHA-256, its size, and where its bytes are on this machine. */
     public record Jar(String sha256, long size, Path local) {
         /** Its name on the host: {@code <sha256>.jar}. */
-        public String fileName() {
+        String fileName() {
             return sha256 + ".jar";
         }
     }
@@ -130,7 +130,7 @@ public final class AgentBundle {
     }
 
     /** A jar of a class folder (a development build), with the same bytes for the same classes. */
-    public static Path zipFolder(Path dir) throws IOException {
+    static Path zipFolder(Path dir) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
             files = s.filter(Files::isRegularFile).sorted((a, b) -> name(dir, a).compareTo(name(dir, b))).toList();

@@ -35,7 +35,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 public final class RemoteFiles {
     private static final System.Logger LOG = System.getLogger(RemoteFiles.class.getName());
     /** How long a listing or a transfer may go without a byte moving before it is stopped. */
-    public static final Duration IDLE_TIMEOUT = Duration.ofMinutes(2);
+    static final Duration IDLE_TIMEOUT = Duration.ofMinutes(2);
     /** The last entry of every upload stream: tar leaves its files only after everything before it arrived. */
     private static final String COMPLETE = ".sortie-complete";
     private static final Pattern NAME = Pattern.compile("[0-9a-z_][0-9a-z._-]*(/[0-9a-z_][0-9a-z._-]*)?");
@@ -119,7 +119,7 @@ public final class RemoteFiles {
         }
     }
 
-    public static String checkName(String name) {
+    static String checkName(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("not a content name: '" + name + "'");
         }
@@ -141,7 +141,7 @@ public final class RemoteFiles {
      * @param what what the files are, for messages ("code files", "store blobs")
      * @return the missing names, or null when the marker was there
      */
-    public static List<String> missing(HostChannel c, String dir, Collection<String> names, String marker, String what) throws IOException {
+    static List<String> missing(HostChannel c, String dir, Collection<String> names, String marker, String what) throws IOException {
         return missing(c, dir, names, marker, what, () -> { });
     }
 
@@ -218,7 +218,7 @@ public final class RemoteFiles {
      * the marker. Without {@code overlap} (for sets that are usually all there), nothing missing costs one command.
      * A marker that exists costs one command either way.
      */
-    public static Sent send(HostChannel c, String dir, Collection<String> names, String marker, String tmpParent, Planner planner,
+    static Sent send(HostChannel c, String dir, Collection<String> names, String marker, String tmpParent, Planner planner,
                      SyncProgress progress, String what, boolean overlap) throws IOException {
         if (!overlap) {
             List<String> missing = missing(c, dir, names, marker, what);
@@ -292,7 +292,7 @@ public final class RemoteFiles {
      * @param files called once the command runs; a failure of its own aborts the upload with that failure
      * @return the bytes sent (the files' contents)
      */
-    public static long upload(HostChannel c, String tmp, String dest, Uploads files, String marker, SyncProgress progress,
+    static long upload(HostChannel c, String tmp, String dest, Uploads files, String marker, SyncProgress progress,
                        String what) throws IOException {
         Meter[] meter = new Meter[1];
         HostChannel.Result r;
@@ -382,7 +382,7 @@ public final class RemoteFiles {
         return e;
     }
 
-    public static void writeLines(OutputStream out, Collection<String> lines) throws IOException {
+    static void writeLines(OutputStream out, Collection<String> lines) throws IOException {
         StringBuilder sb = new StringBuilder(lines.size() * 66);
         for (String l : lines) {
             sb.append(l).append('\n');
@@ -391,7 +391,7 @@ public final class RemoteFiles {
     }
 
     /** The host's own words for a failed command, or its exit status when it said nothing. */
-    public static String failure(HostChannel.Result r) {
+    static String failure(HostChannel.Result r) {
         String err = r.stderr().strip();
         String status = r.exitCode() == null ? "no exit status (killed by a signal?)" : "exit status " + r.exitCode();
         return err.isEmpty() ? status : err + " (" + status + ")";

@@ -13,7 +13,8 @@ import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.core.model.RunHandle;
+import dev.sortie.core.model.ProcessLocation;
+import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.params.Params;
 import dev.sortie.executor.remote.channel.ChannelException;
 import dev.sortie.executor.remote.host.Slot;
@@ -45,6 +46,8 @@ import org.junit.jupiter.api.Timeout;
 /** The pool's allocation, waiting and host-down logic, against members that are not ssh hosts. */
 @Timeout(30)
 class PoolExecutorTest {
+    /** The type of the locators the fake hosts report runs with, as an ssh host would. */
+    private static final String SSH = "ssh";
     private static final Duration FAST = Duration.ofMillis(40);
     private final List<PoolExecutor> pools = new ArrayList<>();
     private final ExecutorService threads = Executors.newCachedThreadPool();
@@ -392,8 +395,8 @@ class PoolExecutorTest {
         FakeMember a = new FakeMember("a", List.of());
         FakeMember b = new FakeMember("b", List.of());
         PoolExecutor p = pool(null, null, a, b);
-        RunHandle onB = new RunHandle("b", 10, Instant.EPOCH, 11, Instant.EPOCH);
-        RunHandle elsewhere = new RunHandle("zz", 10, Instant.EPOCH, 11, Instant.EPOCH);
+        RunLocator onB = new RunLocator(SSH, "b", new ProcessLocation(10, Instant.EPOCH, 11, Instant.EPOCH).value());
+        RunLocator elsewhere = new RunLocator(SSH, "zz", new ProcessLocation(10, Instant.EPOCH, 11, Instant.EPOCH).value());
         SalvageRequest sr = new SalvageRequest(null, null, null, RunListener.NONE);
         assertThat(p.probe(onB)).isEqualTo(Liveness.ALIVE);
         assertThat(p.stop(onB, Duration.ZERO)).isTrue();
@@ -418,7 +421,7 @@ class PoolExecutorTest {
         assertThat(p.members()).containsExactly(a.executor, b.executor);
     }
 
-    private static Experiment experiment(RunHandle handle) {
+    private static Experiment experiment(RunLocator handle) {
         return new Experiment("0123456789", "exp-1", ExperimentStatus.RUNNING, "gpus", CommandSpec.shell("true"), Params.empty(), null, null,
                 Instant.EPOCH, Instant.EPOCH, null, null, null, 1, handle);
     }
@@ -427,7 +430,7 @@ class PoolExecutorTest {
 
     static final class Recorder implements RunListener {
         final List<String> lines = new CopyOnWriteArrayList<>();
-        final List<RunHandle> started = new CopyOnWriteArrayList<>();
+        final List<RunLocator> started = new CopyOnWriteArrayList<>();
         final AtomicInteger launching = new AtomicInteger();
         final AtomicInteger exited = new AtomicInteger();
 
@@ -437,7 +440,7 @@ class PoolExecutorTest {
         }
 
         @Override
-        public void started(RunHandle handle) {
+        public void started(RunLocator handle) {
             started.add(handle);
         }
 
@@ -456,7 +459,7 @@ class PoolExecutorTest {
         final FakeMember member;
         final Slot slot;
         final LaunchRequest request;
-        final RunHandle handle;
+        final RunLocator handle;
         final CountDownLatch done = new CountDownLatch(1);
         volatile RunOutcome outcome;
         volatile Duration stoppedWith;
@@ -466,7 +469,7 @@ class PoolExecutorTest {
             this.member = member;
             this.slot = slot;
             this.request = request;
-            this.handle = new RunHandle(member.name, 100, Instant.EPOCH, pid, Instant.EPOCH);
+            this.handle = new RunLocator(SSH, member.name, new ProcessLocation(100, Instant.EPOCH, pid, Instant.EPOCH).value());
         }
 
         void finish(ExperimentStatus status) {
@@ -476,7 +479,7 @@ class PoolExecutorTest {
         }
 
         @Override
-        public RunHandle handle() {
+        public RunLocator handle() {
             return handle;
         }
 
@@ -582,7 +585,7 @@ class PoolExecutorTest {
         }
 
         @Override
-        public boolean owns(RunHandle handle) {
+        public boolean owns(RunLocator handle) {
             return handle != null && name.equals(handle.host());
         }
 
@@ -622,13 +625,13 @@ class PoolExecutorTest {
         }
 
         @Override
-        public Liveness probe(RunHandle handle) {
+        public Liveness probe(RunLocator handle) {
             calls.add("probe");
             return Liveness.ALIVE;
         }
 
         @Override
-        public boolean stop(RunHandle handle, Duration grace) {
+        public boolean stop(RunLocator handle, Duration grace) {
             calls.add("stop");
             return true;
         }
