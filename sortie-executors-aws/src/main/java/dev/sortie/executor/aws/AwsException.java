@@ -27,6 +27,10 @@ public final class AwsException extends IOException {
         if (e instanceof AwsServiceException s) {
             String code = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
             String msg = s.awsErrorDetails() == null ? s.getMessage() : s.awsErrorDetails().errorMessage();
+            if ((code == null || code.isBlank()) && (msg == null || msg.isBlank() || msg.equals("null"))) {
+                return new AwsException("cannot " + what + ": EC2 in region '" + region + "' answered HTTP " + s.statusCode()
+                        + " with no error" + regionHint(region), null, e);
+            }
             String hint = switch (code == null ? "" : code) {
                 case "AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch" ->
                         "; check the credentials the AWS SDK finds (AWS_PROFILE, AWS_ACCESS_KEY_ID, ~/.aws/credentials, `aws sts get-caller-identity`)";
@@ -50,10 +54,18 @@ public final class AwsException extends IOException {
         }
         if (e instanceof SdkClientException && (m.contains("UnknownHost") || m.contains("Unable to execute HTTP request")
                 || m.contains("Unable to unmarshall") || m.contains("Unable to parse"))) {
-            return new AwsException("cannot " + what + ": EC2 in region '" + region + "' does not answer (" + firstLine(m) + "); is '"
-                    + region + "' a region your account has? `aws ec2 describe-regions` lists them", null, e);
+            return new AwsException("cannot " + what + ": EC2 in region '" + region + "' does not answer (" + firstLine(m) + ")"
+                    + regionHint(region), null, e);
         }
         return new AwsException("cannot " + what + " in " + region + ": " + firstLine(m), null, e);
+    }
+
+    /** "; 'xx-1' is not a region AWS's SDK knows (...)" or the way to list the account's regions. */
+    static String regionHint(String region) {
+        boolean known = software.amazon.awssdk.regions.Region.regions().stream().anyMatch(r -> r.id().equals(region));
+        return known ? "; is the region enabled for your account? `aws ec2 describe-regions` lists them"
+                : "; '" + region + "' is not a region AWS's SDK knows (e.g. us-east-1, eu-west-1, ap-southeast-2; `aws ec2 describe-regions`"
+                + " lists your account's)";
     }
 
     private static String firstLine(String m) {

@@ -48,7 +48,7 @@ final class Provisioner {
     record Plan(AwsCloud.TypeInfo type, AwsCloud.ImageInfo image, String sshUser, String keyName, Path keyFile, String publicKey) {
     }
 
-    Plan plan(TaskConfig task) throws IOException {
+    synchronized Plan plan(TaskConfig task) throws IOException {
         String typeName = chooser.choose(task);
         AwsCloud.TypeInfo type = cloud.instanceType(typeName);
         AwsCloud.ImageInfo image = cloud.image(config.image(), type.arch());
@@ -59,15 +59,37 @@ final class Provisioner {
         return new Plan(type, image, user, keyName, keyFile, pub);
     }
 
+    /** What every launch of this process shares: the plan, the key pair imported, the security group made. */
+    private record Prepared(Plan plan, String securityGroup) {
+    }
+
+    private final Map<String, Prepared> prepared = new java.util.HashMap<>();
+
+    /**
+     * The plan, key pair and security group for a type, made once per process and type: launches in parallel
+     * ({@code up -n 4}, a queue) must not each make the login key or the group.
+     */
+    private synchronized Prepared prepare(TaskConfig task) throws IOException {
+        String key = chooser.choose(task);
+        Prepared p = prepared.get(key);
+        if (p == null) {
+            Plan plan = plan(task);
+            cloud.ensureKeyPair(plan.keyName(), SshKeys.bare(plan.publicKey()));
+            AwsCloud.Vpc vpc = cloud.vpc(config.subnet());
+            String from = config.sshFrom() != null ? config.sshFrom()
+                    : config.privateIp() ? (vpc.cidr() != null ? vpc.cidr() : "10.0.0.0/8") : AwsCloud.publicAddress();
+            p = new Prepared(plan, cloud.ensureSecurityGroup("sortie-" + identity.owner() + "-ssh", vpc, from));
+            prepared.put(key, p);
+        }
+        return p;
+    }
+
     /** Launches one instance for {@code experiment} (null: {@code sortie up}) and returns it once it is ready. */
     CloudInstance launch(TaskConfig task, String experiment, Consumer<String> say) throws IOException {
         long t0 = System.nanoTime();
-        Plan plan = plan(task);
-        cloud.ensureKeyPair(plan.keyName(), SshKeys.bare(plan.publicKey()));
-        AwsCloud.Vpc vpc = cloud.vpc(config.subnet());
-        String from = config.sshFrom() != null ? config.sshFrom()
-                : config.privateIp() ? (vpc.cidr() != null ? vpc.cidr() : "10.0.0.0/8") : AwsCloud.publicAddress();
-        String group = cloud.ensureSecurityGroup("sortie-" + identity.owner() + "-ssh", vpc, from);
+        Prepared prep = prepare(task);
+        Plan plan = prep.plan();
+        String group = prep.securityGroup();
         SshKeys.Generated hostKey = SshKeys.generate("sortie-host");
         String userData = NodeScript.render(config.name(), hostKey, plan.sshUser(), config.remoteDir(), config.idleStop(), config.maxLifetime());
         Map<String, String> tags = new LinkedHashMap<>();

@@ -46,33 +46,35 @@ final class SshKeys {
      */
     static String loginKey(Path file, String comment) throws IOException {
         Path pub = file.resolveSibling(file.getFileName() + ".pub");
-        if (Files.isRegularFile(file) && Files.isRegularFile(pub)) {
-            return Files.readString(pub).trim();
-        }
-        if (Files.isRegularFile(file)) {
-            // the public half was lost: derive it again from the private key
+        if (!Files.isRegularFile(file)) {
+            Files.createDirectories(file.getParent(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Generated g = generate(comment);
+            // created 0600 before a byte of the key is written, under a name of its own (several sorties may start at once)
+            Path tmp = Files.createTempFile(file.getParent(), file.getFileName() + ".", ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try {
-                var pairs = OpenSSHKeyPairResourceParser.INSTANCE.loadKeyPairs(null, new PathResource(file), null);
-                KeyPair kp = pairs.iterator().next();
-                String line = PublicKeyEntry.toString(kp.getPublic()) + " " + comment;
-                Files.writeString(pub, line + "\n");
-                return line;
-            } catch (GeneralSecurityException | RuntimeException e) {
-                throw new IOException("cannot read the key " + file + " (" + e.getMessage() + "); move it away and Sortie makes a new one", e);
+                try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.TRUNCATE_EXISTING)) {
+                    out.write(g.privateKey().getBytes(StandardCharsets.US_ASCII));
+                }
+                Files.move(tmp, file); // no replace: a key another sortie made meanwhile wins
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                // use theirs
+            } finally {
+                Files.deleteIfExists(tmp);
             }
         }
-        Files.createDirectories(file.getParent(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Generated g = generate(comment);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        // created 0600 before a byte of the key is written
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.TRUNCATE_EXISTING)) {
-            out.write(g.privateKey().getBytes(StandardCharsets.US_ASCII));
+        // the public half always from the private key: the two can never disagree
+        try {
+            var pairs = OpenSSHKeyPairResourceParser.INSTANCE.loadKeyPairs(null, new PathResource(file), null);
+            KeyPair kp = pairs.iterator().next();
+            String line = PublicKeyEntry.toString(kp.getPublic()) + " " + comment;
+            if (!Files.isRegularFile(pub) || !Files.readString(pub).trim().equals(line)) {
+                Files.writeString(pub, line + "\n");
+            }
+            return line;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException("cannot read the key " + file + " (" + e.getMessage() + "); move it away and Sortie makes a new one", e);
         }
-        Files.writeString(pub, g.publicKey() + "\n");
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        return g.publicKey();
     }
 
     /** "SHA256:..." of a public key line. */
