@@ -3,6 +3,8 @@ package dev.sortie.cli;
 import dev.sortie.cli.commands.ApplyCommand;
 import dev.sortie.cli.commands.BranchCommand;
 import dev.sortie.cli.commands.DiffCommand;
+import dev.sortie.cli.commands.DownCommand;
+import dev.sortie.cli.commands.UpCommand;
 import dev.sortie.cli.commands.ExecutorCommand;
 import dev.sortie.cli.commands.InitCommand;
 import dev.sortie.cli.commands.LogsCommand;
@@ -46,7 +48,7 @@ public final class Main implements Runnable {
      */
     static final List<Class<?>> COMMANDS = List.of(InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class,
             LogsCommand.class, StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, PlotsCommand.class,
-            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class,
+            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class, UpCommand.class, DownCommand.class,
             CommandLine.HelpCommand.class);
 
     @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")

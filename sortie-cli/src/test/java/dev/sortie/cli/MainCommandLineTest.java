@@ -37,7 +37,7 @@ class MainCommandLineTest {
 
     @Test
     void anUnknownCommandWithHelpIsAUsageErrorWithASuggestion() {
-        for (String[] args : new String[][] {{"sow", "--help"}, {"--help", "sow"}, {"-C", ".", "sow", "-h"}}) {
+        for (String[] args : new String[][] {{"shw", "--help"}, {"--help", "shw"}, {"-C", ".", "shw", "-h"}}) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             PrintStream oldOut = System.out;
@@ -52,7 +52,7 @@ class MainCommandLineTest {
                 System.setErr(oldErr);
             }
             assertThat(code).as(String.join(" ", args)).isEqualTo(2);
-            assertThat(err.toString(StandardCharsets.UTF_8)).contains("'sow'").contains("Did you mean").contains("show");
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("'shw'").contains("Did you mean").contains("show");
             assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("Usage:");
         }
     }

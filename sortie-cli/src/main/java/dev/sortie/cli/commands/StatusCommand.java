@@ -107,7 +107,41 @@ public final class StatusCommand extends ContextCommand {
             executors.add(List.of(i.executor(), i.type(), i.host(), i.state(), i.running()));
         }
         executors.print(Table.Format.TEXT, out());
+        printCloudInstances(service, now);
         return 0;
+    }
+
+    /** The instances cloud executors started for this user (every state but terminated), once each. */
+    private static void printCloudInstances(ExperimentService service, Instant now) {
+        Table table = new Table(List.of("instance", "executor", "state", "type", "age", "address"));
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String name : service.executors().names()) {
+            dev.sortie.core.executor.Executor e;
+            try {
+                e = service.executors().get(name);
+            } catch (RuntimeException x) {
+                continue; // a broken config is reported by 'sortie executor list'
+            }
+            if (!(e instanceof dev.sortie.core.executor.Provisioning p)) {
+                continue;
+            }
+            try {
+                for (dev.sortie.core.executor.Provisioning.Instance i : p.cloudInstances()) {
+                    if (seen.add(i.id())) {
+                        table.add(List.of(i.id(), (i.executor() == null ? "?" : i.executor()) + (i.ready() ? "" : " (launching)"),
+                                i.state(), i.type() + (i.spot() ? " spot" : ""),
+                                i.launched() == null ? "" : Units.human(java.time.Duration.between(i.launched(), now)),
+                                i.address() == null ? "" : i.address()));
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException x) {
+                err().println("sortie: cannot list the instances of " + name + ": " + x.getMessage());
+            }
+        }
+        if (!seen.isEmpty()) {
+            out().println();
+            table.print(Table.Format.TEXT, out());
+        }
     }
 
     /** What this status found out about an experiment that was running: a remote run's end, or a lost watcher. */
@@ -154,6 +188,9 @@ public final class StatusCommand extends ContextCommand {
             String type = service.executors().spec(name).type();
             List<String> hosts;
             try {
+                if (service.executors().get(name) instanceof dev.sortie.core.executor.Provisioning) {
+                    continue; // its instances are listed on their own, from the cloud
+                }
                 hosts = service.executors().get(name).instances();
             } catch (RuntimeException e) {
                 System.getLogger(StatusCommand.class.getName()).log(System.Logger.Level.DEBUG, "executor {0} lists no hosts: {1}", name, e);

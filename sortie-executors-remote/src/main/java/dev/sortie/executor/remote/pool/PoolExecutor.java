@@ -54,7 +54,7 @@ public final class PoolExecutor implements DetachableExecutor {
     /** How often a down host is probed while it stays down. */
     static final Duration PROBE_EVERY = Duration.ofSeconds(5);
     /** How long a slot another process holds is left alone before a launch tries it again. */
-    static final Duration BUSY_RETRY = Duration.ofSeconds(10);
+    public static final Duration BUSY_RETRY = Duration.ofSeconds(10);
 
     private final String name;
     private final String type;

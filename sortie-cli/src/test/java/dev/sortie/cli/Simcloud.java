@@ -1,0 +1,110 @@
+package dev.sortie.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Filter;
+import software.amazon.awssdk.services.ec2.model.Instance;
+
+/**
+ * The simulated cloud of testkit/simcloud (moto's EC2 on loopback, a real host with its own sshd per instance, AWS's
+ * metadata mock), started through its setup script's venv as its README says, stopped on close (and with this JVM:
+ * --watch-stdin). Gives the environment that points the AWS SDK at it and an EC2 client for the test's own checks.
+ */
+final class Simcloud implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    final Process process;
+    final JsonNode ready;
+    final Ec2Client ec2;
+    final String subnet;
+
+    private Simcloud(Process process, JsonNode ready) {
+        this.process = process;
+        this.ready = ready;
+        this.ec2 = Ec2Client.builder().region(Region.US_EAST_1).endpointOverride(URI.create(ready.get("endpoint_url").asText()))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
+                .httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+        // a VPC in 127/8: instances get loopback private addresses (connect with --private-ip)
+        String vpc = ec2.createVpc(r -> r.cidrBlock("127.20.0.0/16")).vpc().vpcId();
+        this.subnet = ec2.createSubnet(r -> r.vpcId(vpc).cidrBlock("127.20.1.0/24")).subnet().subnetId();
+    }
+
+    static Simcloud start(Path stateDir) throws Exception {
+        Path repo = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().getParent();
+        Path sim = repo.resolve("testkit/simcloud");
+        Files.createDirectories(stateDir);
+        Process p = new ProcessBuilder("bash", "-c", "eval \"$(\"$0\"/setup.sh)\" && exec \"$VENV/bin/python\" \"$0\"/simcloud.py"
+                + " --state-dir \"$1\" --watch-stdin", sim.toString(), stateDir.toString())
+                .redirectErrorStream(true).redirectOutput(stateDir.resolve("simcloud.log").toFile()).start();
+        Path readyFile = stateDir.resolve("ready.json");
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5); // the first setup installs moto and the metadata mock
+        while (!Files.exists(readyFile)) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("simcloud exited with " + p.exitValue() + ": " + Files.readString(stateDir.resolve("simcloud.log")));
+            }
+            if (System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                throw new IllegalStateException("simcloud not ready: " + Files.readString(stateDir.resolve("simcloud.log")));
+            }
+            Thread.sleep(100);
+        }
+        return new Simcloud(p, JSON.readTree(readyFile.toFile()));
+    }
+
+    /** The environment that points the SDK's default chain at the simulated cloud. */
+    Map<String, String> awsEnv() {
+        Map<String, String> env = new LinkedHashMap<>();
+        ready.get("aws_env").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+        env.put("AWS_EC2_METADATA_DISABLED", "true"); // never the instance role lookup on this machine
+        return env;
+    }
+
+    /** Every instance moto knows, terminated ones included. */
+    List<Instance> instances() {
+        return ec2.describeInstancesPaginator(r -> { }).reservations().stream().flatMap(r -> r.instances().stream()).toList();
+    }
+
+    /** Instances pending or running. */
+    List<Instance> alive() {
+        return ec2.describeInstancesPaginator(r -> r.filters(Filter.builder().name("instance-state-name").values("pending", "running").build()))
+                .reservations().stream().flatMap(r -> r.instances().stream()).toList();
+    }
+
+    /** The control API's view of one VM. */
+    JsonNode vm(String id) throws IOException, InterruptedException {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(ready.get("control_url").asText() + "/vms/" + id))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        return JSON.readTree(r.body());
+    }
+
+    @Override
+    public void close() throws Exception {
+        ec2.close();
+        try {
+            HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(ready.get("control_url").asText() + "/shutdown"))
+                    .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            // it may be gone already
+        }
+        process.getOutputStream().close();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,382 @@
+package dev.sortie.executor.aws;
+
+import dev.sortie.core.executor.DetachableExecutor;
+import dev.sortie.core.executor.DetachedExecution;
+import dev.sortie.core.executor.ExecutorContext;
+import dev.sortie.core.executor.LaunchRequest;
+import dev.sortie.core.executor.Provisioning;
+import dev.sortie.core.executor.SalvageRequest;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.RunLocator;
+import dev.sortie.executor.remote.pool.PoolExecutor;
+import dev.sortie.executor.remote.run.RemoteAttempt;
+import dev.sortie.executor.ssh.SshExecutor;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * EC2 instances that Sortie launches, reuses and terminates, each a host of the remote-run path once it answers
+ * (a {@link SshExecutor} per instance, reached with the key pair Sortie made and the host key it gave the instance).
+ * Its instances are the members of a {@link PoolExecutor} of {@code max_instances} {@link InstanceSlot}s: the
+ * pool's allocation, waiting and host-down logic decides where a run goes; a free slot takes an idle instance or
+ * launches one. EC2's tags are the record of which instances are whose: nothing about them is kept on this machine
+ * but the login key and the known_hosts lines derived from the tags.
+ */
+public final class AwsExecutor implements DetachableExecutor, Provisioning {
+    private static final System.Logger LOG = System.getLogger(AwsExecutor.class.getName());
+    /** {@code user@address:port}, as an ssh executor names its host in run handles. */
+    private static final Pattern HOST_KEY = Pattern.compile("([^@\\s]+)@([^:\\s]+):(\\d+).*");
+    private final AwsExecutorConfig config;
+    private final AwsCloud cloud;
+    private final Identity identity;
+    private final Provisioner provisioner;
+    private final PoolExecutor pool;
+    private final List<InstanceSlot> slots = new ArrayList<>();
+    private final Set<String> claimed = new HashSet<>();
+    private final Map<String, Long> busyElsewhere = new HashMap<>();
+    private final Map<String, SshExecutor> others = new LinkedHashMap<>();
+
+    AwsExecutor(AwsExecutorConfig config, ExecutorContext context) {
+        this.config = config;
+        this.cloud = new AwsCloud(config.region());
+        this.identity = Identity.of(context == null ? null : context.projectDir());
+        this.provisioner = new Provisioner(config, cloud, identity, context == null ? null : context.stateDir(),
+                context == null ? null : context.store());
+        for (int i = 0; i < config.maxInstances(); i++) {
+            slots.add(new InstanceSlot(this, i));
+        }
+        this.pool = new PoolExecutor(config.name(), AwsExecutorProvider.TYPE, slots, 1, null);
+    }
+
+    AwsExecutorConfig config() {
+        return config;
+    }
+
+    AwsCloud cloud() {
+        return cloud;
+    }
+
+    Provisioner provisioner() {
+        return provisioner;
+    }
+
+    Identity identity() {
+        return identity;
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public String type() {
+        return AwsExecutorProvider.TYPE;
+    }
+
+    // ---------------------------------------------------------------- instances of this executor
+
+    /** The tags that make an instance this executor's. */
+    private Map<String, String> mine() {
+        return Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT, identity.project(), Tags.EXECUTOR, config.name());
+    }
+
+    /** An idle instance for a free slot: running, ready, held by no slot of this process nor lately busy elsewhere. */
+    synchronized CloudInstance claimIdle() throws IOException {
+        long now = System.nanoTime();
+        busyElsewhere.values().removeIf(until -> until < now);
+        for (CloudInstance i : cloud.instances(mine())) {
+            if (i.running() && i.ready() && !claimed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
+                claimed.add(i.id());
+                return i;
+            }
+        }
+        return null;
+    }
+
+    synchronized void claimed(String id) {
+        claimed.add(id);
+    }
+
+    synchronized void released(String id) {
+        claimed.remove(id);
+    }
+
+    synchronized void busyElsewhere(String id) {
+        busyElsewhere.put(id, System.nanoTime() + PoolExecutor.BUSY_RETRY.toNanos());
+    }
+
+    /** Whether an instance is gone or going (AWS says so, or no longer knows it); false when AWS cannot be asked. */
+    boolean gone(CloudInstance i) {
+        try {
+            CloudInstance now = cloud.instance(i.id());
+            return now == null || !now.alive();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot tell whether {0} is gone: {1}", i.id(), e);
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- runs
+
+    @Override
+    public void warmUp() {
+        pool.warmUp();
+    }
+
+    @Override
+    public DetachedExecution launch(LaunchRequest request) throws IOException {
+        return pool.launch(request);
+    }
+
+    @Override
+    public Liveness probe(RunLocator handle) {
+        return Liveness.UNKNOWN; // remote runs are looked after by catchUp/attach
+    }
+
+    @Override
+    public boolean stop(RunLocator handle, Duration grace) {
+        return false; // needs the experiment: see stop(Experiment, Duration)
+    }
+
+    @Override
+    public boolean stop(Experiment experiment, Duration grace) throws IOException {
+        return hostOf(experiment.handle()).stop(experiment, grace);
+    }
+
+    @Override
+    public void salvage(Experiment experiment, SalvageRequest request) throws IOException {
+        catchUp(experiment, request);
+    }
+
+    /**
+     * Collects from the run's instance. A run with no handle was being launched by a sortie that died: each of the
+     * executor's running instances is asked, as a pool asks its hosts; if none has it, it never started.
+     */
+    @Override
+    public Collection catchUp(Experiment experiment, SalvageRequest request) throws IOException {
+        if (experiment.handle() != null) {
+            return hostOf(experiment.handle()).catchUp(experiment, request);
+        }
+        Collection neverHanded = null;
+        boolean unreachable = false;
+        for (CloudInstance i : cloud.instances(mine())) {
+            if (!i.running()) {
+                continue;
+            }
+            Collection c;
+            try {
+                c = executorFor(i).catchUp(experiment, request);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "instance {0} unreachable while catching up: {1}", i.id(), e);
+                unreachable = true;
+                continue;
+            }
+            if (c.state() == Collection.State.ENDED && RemoteAttempt.neverHanded(c.outcome())) {
+                neverHanded = c;
+            } else if (c.state() == Collection.State.UNREACHABLE) {
+                unreachable = true;
+            } else {
+                return c;
+            }
+        }
+        if (neverHanded != null && !unreachable) {
+            return neverHanded;
+        }
+        return unreachable ? Collection.UNREACHABLE : Collection.ended(new dev.sortie.core.executor.RunOutcome(
+                dev.sortie.core.model.ExperimentStatus.INTERRUPTED, null, "never started: no instance of " + name() + " has it"));
+    }
+
+    @Override
+    public Optional<DetachedExecution> attach(Experiment experiment, SalvageRequest request) throws IOException {
+        if (experiment.handle() == null) {
+            return Optional.empty();
+        }
+        return hostOf(experiment.handle()).attach(experiment, request);
+    }
+
+    /** The ssh executor of the instance a run handle names: a slot's, else one made from the instance's tags. */
+    private DetachableExecutor hostOf(RunLocator handle) throws IOException {
+        if (handle == null) {
+            throw new IOException(name() + ": the run has no handle (it never started on an instance)");
+        }
+        for (InstanceSlot s : slots) {
+            if (s.owns(handle)) {
+                return s.executor();
+            }
+        }
+        synchronized (this) {
+            SshExecutor known = others.get(handle.host());
+            if (known != null) {
+                return known;
+            }
+        }
+        Matcher m = HOST_KEY.matcher(handle.host());
+        if (!m.matches()) {
+            throw new IOException(name() + ": the run's host '" + handle.host() + "' is not an instance address");
+        }
+        String user = m.group(1);
+        String address = m.group(2);
+        int port = Integer.parseInt(m.group(3));
+        CloudInstance found = null;
+        for (CloudInstance i : cloud.instances(mine())) {
+            if (address.equals(i.address(config.privateIp()))) {
+                found = i;
+            }
+        }
+        // An instance that is gone gets an executor that cannot connect: its runs are declared lost after lost_after.
+        SshExecutor ssh = found != null ? provisioner.executorFor(address, port, user, found.tag(Tags.HOST_KEY), found.id())
+                : provisioner.executorFor(address, port, user, null, "gone-" + address);
+        synchronized (this) {
+            others.put(handle.host(), ssh);
+        }
+        return ssh;
+    }
+
+    private SshExecutor executorFor(CloudInstance i) throws IOException {
+        return provisioner.executorFor(i, provisioner.sshUser(i));
+    }
+
+    @Override
+    public List<String> instances() {
+        List<String> out = new ArrayList<>();
+        for (InstanceSlot s : slots) {
+            String h = s.boundHost();
+            if (h != null) {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- sortie up / down / status
+
+    @Override
+    public List<Provisioning.Instance> up(int count, Consumer<String> progress) throws IOException {
+        List<CloudInstance> have = cloud.instances(mine()).stream().filter(CloudInstance::alive).toList();
+        int missing = count - have.size();
+        List<Provisioning.Instance> out = new ArrayList<>(have.stream().map(this::row).toList());
+        if (missing <= 0) {
+            return out;
+        }
+        Consumer<String> say = line -> {
+            synchronized (progress) {
+                progress.accept(line);
+            }
+        };
+        ExecutorService launches = Executors.newFixedThreadPool(missing, r -> {
+            Thread t = new Thread(r, "sortie-aws-up");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<CloudInstance>> futures = new ArrayList<>();
+            for (int i = 0; i < missing; i++) {
+                futures.add(launches.submit(() -> provisioner.launch(null, null, say)));
+            }
+            IOException failure = null;
+            for (Future<CloudInstance> f : futures) {
+                try {
+                    out.add(row(f.get()));
+                } catch (ExecutionException e) {
+                    IOException io = e.getCause() instanceof IOException x ? x : new IOException(e.getCause().getMessage(), e.getCause());
+                    if (failure == null) {
+                        failure = io;
+                    } else {
+                        failure.addSuppressed(io);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while launching instances");
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            return out;
+        } finally {
+            launches.shutdownNow();
+        }
+    }
+
+    @Override
+    public List<Provisioning.Instance> down(Consumer<String> progress) throws IOException {
+        List<CloudInstance> have = cloud.instances(mine()).stream().filter(i -> !"shutting-down".equals(i.state())).toList();
+        cloud.terminate(have.stream().map(CloudInstance::id).toList());
+        for (CloudInstance i : have) {
+            progress.accept("[sortie] aws " + i.id() + ": terminating (" + i.type() + ", " + i.state() + ")");
+        }
+        return have.stream().map(this::row).toList();
+    }
+
+    @Override
+    public List<Provisioning.Instance> downOrphans(Set<String> configured, Consumer<String> progress) throws IOException {
+        List<CloudInstance> orphans = new ArrayList<>();
+        for (CloudInstance i : cloud.instances(Map.of(Tags.OWNER, identity.owner()))) {
+            if ("shutting-down".equals(i.state())) {
+                continue;
+            }
+            String why = orphanReason(i, configured);
+            if (why != null) {
+                orphans.add(i);
+                progress.accept("[sortie] aws " + i.id() + ": terminating, " + why);
+            }
+        }
+        cloud.terminate(orphans.stream().map(CloudInstance::id).toList());
+        return orphans.stream().map(this::row).toList();
+    }
+
+    /** Why nothing will use an instance, or null when something may. */
+    private String orphanReason(CloudInstance i, Set<String> configured) {
+        if (!i.ready()) {
+            if (!Identity.launcherAlive(i.tag(Tags.LAUNCHER))) {
+                return "its launch never finished and the sortie that made it is gone";
+            }
+            Instant launched = i.launched() == null ? Instant.EPOCH : i.launched();
+            if (launched.plus(config.bootTimeout()).plus(Duration.ofMinutes(5)).isBefore(Instant.now())) {
+                return "its launch never finished (" + launched + ")";
+            }
+            return null;
+        }
+        if (identity.project().equals(i.tag(Tags.PROJECT)) && !configured.contains(i.tag(Tags.EXECUTOR))) {
+            return "its executor '" + i.tag(Tags.EXECUTOR) + "' is no longer configured";
+        }
+        return null;
+    }
+
+    @Override
+    public List<Provisioning.Instance> cloudInstances() throws IOException {
+        return cloud.instances(Map.of(Tags.OWNER, identity.owner())).stream().map(this::row).toList();
+    }
+
+    private Provisioning.Instance row(CloudInstance i) {
+        return new Provisioning.Instance(i.id(), i.tag(Tags.EXECUTOR), i.tag(Tags.PROJECT), i.state(), i.type(), i.spot(), i.launched(),
+                i.address(config.privateIp()), i.ready());
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        synchronized (this) {
+            others.values().forEach(SshExecutor::close);
+            others.clear();
+        }
+        cloud.close();
+    }
+}

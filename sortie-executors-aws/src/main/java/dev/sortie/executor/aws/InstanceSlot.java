@@ -1,0 +1,166 @@
+package dev.sortie.executor.aws;
+
+import dev.sortie.core.executor.DetachableExecutor;
+import dev.sortie.core.executor.DetachedExecution;
+import dev.sortie.core.executor.HostUnavailableException;
+import dev.sortie.core.executor.LaunchRequest;
+import dev.sortie.core.model.RunLocator;
+import dev.sortie.executor.remote.channel.ChannelException;
+import dev.sortie.executor.remote.host.HostReport;
+import dev.sortie.executor.remote.host.Slot;
+import dev.sortie.executor.remote.host.SlotBusyException;
+import dev.sortie.executor.remote.pool.PoolMember;
+import dev.sortie.executor.ssh.SshExecutor;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * One of an aws executor's {@code max_instances} places in its pool: bound to an instance (an idle one found at a
+ * launch, or one it launched for a run) or free. A run given to a free slot takes an idle instance of the executor
+ * first and launches one only when there is none, so idle instances are used before new ones are launched. An
+ * instance that is gone (terminated by its watchdog, a spot interruption, {@code sortie down}) frees the slot.
+ */
+final class InstanceSlot implements PoolMember {
+    private static final System.Logger LOG = System.getLogger(InstanceSlot.class.getName());
+    private final AwsExecutor owner;
+    private final int index;
+    private Bound bound;
+
+    /** An instance and the ssh executor that reaches it; gpus once probed. */
+    private record Bound(CloudInstance instance, SshExecutor ssh, List<Integer> gpus) {
+    }
+
+    InstanceSlot(AwsExecutor owner, int index) {
+        this.owner = owner;
+        this.index = index;
+    }
+
+    private synchronized Bound bound() {
+        return bound;
+    }
+
+    @Override
+    public synchronized String name() {
+        return bound == null ? owner.name() + "#" + index : bound.instance().id();
+    }
+
+    @Override
+    public synchronized String host() {
+        return bound == null ? "new instance" : bound.instance().address(owner.config().privateIp());
+    }
+
+    /** A bound slot's host answers (its GPUs the first time); a free one is up at once: its launch makes the instance. */
+    @Override
+    public List<Integer> probe() throws IOException {
+        Bound b = bound();
+        if (b == null) {
+            return List.of();
+        }
+        try {
+            if (b.gpus() != null) {
+                b.ssh().connect().close();
+                return b.gpus();
+            }
+            List<Integer> gpus = b.ssh().report().gpus().stream().map(HostReport.Gpu::index).toList();
+            synchronized (this) {
+                if (bound == b) {
+                    bound = new Bound(b.instance(), b.ssh(), gpus);
+                }
+            }
+            return gpus;
+        } catch (IOException | RuntimeException e) {
+            if (owner.gone(b.instance())) {
+                unbind(b);
+                return List.of();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Runs on this slot's instance; a free slot first takes an idle instance of the executor that no slot of this
+     * process holds, else launches one. An idle instance another sortie is using (its agent holds the slot) is left to
+     * it for a while and the pool tries again.
+     */
+    @Override
+    public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException {
+        Bound b = bound();
+        boolean adopted = false;
+        if (b == null) {
+            CloudInstance idle = owner.claimIdle();
+            if (idle != null) {
+                b = bind(idle);
+                adopted = true;
+                request.listener().output("[sortie] aws " + idle.id() + ": idle, running there (" + idle.type() + ", up since "
+                        + idle.launched() + ")");
+            } else {
+                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), request.listener()::output);
+                owner.claimed(i.id());
+                b = bind(i);
+            }
+        }
+        try {
+            return b.ssh().launch(request, slot);
+        } catch (SlotBusyException busy) {
+            if (adopted) {
+                owner.busyElsewhere(b.instance().id());
+                unbind(b);
+            }
+            throw busy;
+        } catch (ChannelException | HostUnavailableException e) {
+            if (owner.gone(b.instance())) {
+                unbind(b);
+            }
+            throw e;
+        }
+    }
+
+    private Bound bind(CloudInstance i) throws IOException {
+        SshExecutor ssh = owner.provisioner().executorFor(i, owner.provisioner().sshUser(i));
+        synchronized (this) {
+            bound = new Bound(i, ssh, null);
+            return bound;
+        }
+    }
+
+    private void unbind(Bound b) {
+        synchronized (this) {
+            if (bound != b) {
+                return;
+            }
+            bound = null;
+        }
+        LOG.log(System.Logger.Level.INFO, "instance {0} of {1} is gone; its slot launches a new one when needed", b.instance().id(), owner.name());
+        owner.released(b.instance().id());
+        b.ssh().close();
+    }
+
+    /** The host key of the bound instance as run handles name it, or null when free. */
+    String boundHost() {
+        Bound b = bound();
+        return b == null ? null : b.ssh().instances().get(0);
+    }
+
+    @Override
+    public boolean owns(RunLocator handle) {
+        Bound b = bound();
+        return b != null && b.ssh().owns(handle);
+    }
+
+    @Override
+    public DetachableExecutor executor() {
+        Bound b = bound();
+        if (b == null) {
+            throw new IllegalStateException("slot " + index + " of " + owner.name() + " has no instance");
+        }
+        return b.ssh();
+    }
+
+    @Override
+    public void close() {
+        Bound b = bound();
+        if (b != null) {
+            b.ssh().close();
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package dev.sortie.executor.aws;
+
+/**
+ * The tags Sortie puts on what it launches (at RunInstances, through TagSpecifications, so an instance is findable
+ * from its first moment: a sortie killed right after the call leaves nothing untagged).
+ */
+final class Tags {
+    static final String OWNER = "sortie:owner";
+    static final String PROJECT = "sortie:project";
+    static final String EXECUTOR = "sortie:executor";
+    static final String EXPERIMENT = "sortie:experiment";
+    /** The host key Sortie gave the instance (public half): what its SSH connections accept. */
+    static final String HOST_KEY = "sortie:host-key";
+    /** Which sortie launched it: host and pid, to tell a launch in progress from one whose sortie died. */
+    static final String LAUNCHER = "sortie:launcher";
+    /** "true" once the sortie that launched it saw it ready; an instance without it and without a live launcher is an orphan. */
+    static final String READY = "sortie:ready";
+    static final String NAME = "Name";
+
+    private Tags() {
+    }
+}
