@@ -422,9 +422,15 @@ class RemoteRunTest {
                     + SshHosts.executor("down", down, down.hostDir(), "connect_timeout: 2s"));
             down.kill();
             // a foreground run cannot start: an infrastructure error (exit 3), nothing ran
-            TestProject.Result now = project.sortie("run", "-e", "down", "--", "true");
+            TestProject.Result now = project.sortie("run", "-n", "never", "-e", "down", "--", "true");
             assertThat(now.code()).as(now.err()).isEqualTo(3);
             assertThat(now.err()).contains("not started").contains("cannot connect");
+            // recorded failed, as the README's exit codes say: a run that never started was not interrupted
+            try (Ledger l = ledger()) {
+                Experiment never = l.find("never").orElseThrow();
+                assertThat(never.status()).isEqualTo(ExperimentStatus.FAILED);
+                assertThat(never.error()).contains("host unavailable").contains("cannot connect");
+            }
             assertThat(project.sortie("run", "--queue", "-S", "steps=2,3").code()).isZero();
             Path out = tmp.resolve("worker.out");
             Process worker = project.spawn(out, "queue", "start", "-e", "down", "-j", "1");

@@ -211,8 +211,14 @@ public final class ExperimentService {
             execution.infrastructureFailure().ifPresent(control::launchFailed); // the machine's failure, not the experiment's
             Trace.mark("ended " + exp.name());
         } catch (dev.sortie.core.executor.HostUnavailableException e) {
-            // nothing started anywhere: a queued experiment goes back to the queue as it was (see afterInterruption)
-            outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, null, HOST_UNAVAILABLE + e.getMessage());
+            // Nothing started anywhere: a queued experiment goes back to the queue as it was (see afterInterruption);
+            // one run in the foreground could not be started, which is a failure (exit 3), not an interruption.
+            if (TaskSource.fromJson(exp.task()).queued()) {
+                outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, null, HOST_UNAVAILABLE + e.getMessage());
+            } else {
+                control.launchFailed(e);
+                outcome = new RunOutcome(ExperimentStatus.FAILED, null, HOST_UNAVAILABLE + e.getMessage());
+            }
         } catch (java.io.InterruptedIOException e) {
             Thread.interrupted(); // a stop or a shutdown gave up on the launch (a wait for a slot); clear it
             outcome = control.stopped() && !control.interrupted()
