@@ -274,6 +274,48 @@ class RemoteRunTest {
     }
 
     @Test
+    void signalsDetachAForegroundRemoteRunAndEndALogsFollowWithExitZero() throws Exception {
+        // A detached run is not a failure: Ctrl-C detached with exit 0, SIGTERM exited 1; following a run with
+        // logs -f is not the run: a signal ends the follow (it exited 130/143/129) and the run goes on.
+        for (String signal : List.of("INT", "TERM", "HUP")) {
+            Path out = tmp.resolve("run-" + signal + ".out");
+            Process p = project.spawn(out, "run", "-n", "r" + signal.toLowerCase(), "-e", "box", "-S", "steps=200", "-S", "pause=0.2");
+            RunLifecycleTest.waitForText(out, "step=1", Duration.ofSeconds(60));
+            assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor()).isZero();
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            String printed = Files.readString(out);
+            assertThat(p.exitValue()).as(signal + ": " + printed).isZero();
+            assertThat(printed).contains("goes on on box");
+
+            Path followed = tmp.resolve("logs-" + signal + ".out");
+            Process logs = project.spawn(followed, "logs", "-f", "r" + signal.toLowerCase());
+            RunLifecycleTest.waitForText(followed, "step=", Duration.ofSeconds(60));
+            assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(logs.pid())).start().waitFor()).isZero();
+            assertThat(logs.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            String said = Files.readString(followed);
+            assertThat(logs.exitValue()).as(signal + ": " + said).isZero();
+            assertThat(said).contains("stopped following");
+            try (Ledger l = ledger()) {
+                assertThat(l.find("r" + signal.toLowerCase()).orElseThrow().status()).isEqualTo(ExperimentStatus.RUNNING);
+            }
+            assertThat(project.sortie("stop", "r" + signal.toLowerCase()).code()).isZero();
+        }
+        // a worker stopped by SIGTERM says what goes on where, not only "0 succeeded, 0 failed"
+        assertThat(project.sortie("run", "--queue", "-n", "q", "-e", "box", "-S", "steps=200", "-S", "pause=0.2").code()).isZero();
+        Path out = tmp.resolve("worker.out");
+        Process worker = project.spawn(out, "queue", "start", "-e", "box");
+        RunLifecycleTest.waitUntil("the queued run started on the host", Duration.ofSeconds(60), () -> {
+            try (Ledger l = ledger()) {
+                return l.find("q").orElseThrow().commandStarted();
+            }
+        });
+        assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(worker.pid())).start().waitFor()).isZero();
+        assertThat(worker.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(out)).contains("1 run goes on on box");
+        assertThat(project.sortie("stop", "q").code()).isZero();
+    }
+
+    @Test
     void aKilledHostShellCostsNothing() throws Exception {
         Path out = tmp.resolve("run.out");
         Process p = project.spawn(out, "run", "-e", "box", "-S", "steps=10", "-S", "pause=0.3");
@@ -615,6 +657,7 @@ class RemoteRunTest {
                 assertThat(lost.error()).contains("lost");
                 assertThat(logs.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("logs -f ends when the run is lost").isTrue();
                 String printed = Files.readString(out);
+                assertThat(logs.exitValue()).as("the followed run was lost: exit 1, as 'sortie run' says: " + printed).isEqualTo(1);
                 assertThat(printed.split("waiting for dying", -1)).as("said once: " + printed).hasSize(2);
                 assertThat(printed).contains("interrupted");
             } finally {
