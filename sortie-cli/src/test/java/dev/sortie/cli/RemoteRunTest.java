@@ -316,6 +316,25 @@ class RemoteRunTest {
     }
 
     @Test
+    void aSortieFolderRemovedDuringARemoteRunIsNotMadeAgainNorItsOutputPrintedTwice() throws Exception {
+        Path out = tmp.resolve("gone.out");
+        Process p = project.spawn(out, "run", "-n", "gone", "-e", "box", "--", "sh", "-c",
+                "echo start; for i in 1 2 3 4 5; do echo loss=$i; sleep 1; done");
+        RunLifecycleTest.waitForText(out, "loss=1", Duration.ofSeconds(60));
+        Process rm = new ProcessBuilder("rm", "-rf", project.dir.resolve(".sortie").toString()).inheritIO().start();
+        assertThat(rm.waitFor()).isZero();
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String printed = Files.readString(out);
+        assertThat(p.exitValue()).as(printed).isEqualTo(3);
+        // the output was read from where it was, not from the start again (its local copy is gone)
+        assertThat(printed.split("\nstart\n", -1)).as(printed).hasSize(2);
+        assertThat(printed.split("loss=1\n", -1)).as(printed).hasSize(2);
+        assertThat(printed).contains("loss=5").contains("was removed").contains("could not be recorded");
+        assertThat(printed.split("is no longer kept", -1)).as("said once: " + printed).hasSize(2);
+        assertThat(project.dir.resolve(".sortie")).as("nothing made again").doesNotExist();
+    }
+
+    @Test
     void aKilledHostShellCostsNothing() throws Exception {
         Path out = tmp.resolve("run.out");
         Process p = project.spawn(out, "run", "-e", "box", "-S", "steps=10", "-S", "pause=0.3");
