@@ -247,10 +247,34 @@ public final class ExperimentService {
                 error = PendingStop.endError(error);
             }
         }
-        Experiment finished = finish(recorder.current(), status, outcome.exitCode(), error);
+        Experiment finished;
+        try {
+            finished = finish(recorder.current(), status, outcome.exitCode(), error);
+        } catch (RuntimeException e) {
+            if (dev.sortie.core.util.LocalDisk.isFull(e)) {
+                leaveDiskFullMark(exp);
+            }
+            throw e;
+        }
         Trace.mark("recorded " + exp.name());
         control.markRecorded();
         return finished;
+    }
+
+    /**
+     * Where a sortie that could not record a run's end for a full disk says so: an empty file (it takes no data block,
+     * so it can be made on a full disk), for the salvage that later finds the run without its watcher.
+     */
+    private Path diskFullMark(Experiment exp) {
+        return paths.runDir(exp.id()).resolve("ended-disk-full-" + exp.attempt());
+    }
+
+    private void leaveDiskFullMark(Experiment exp) {
+        try {
+            Files.createFile(diskFullMark(exp));
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the disk-full mark of {0} was not left: {1}", exp.id(), e);
+        }
     }
 
     /**
@@ -406,8 +430,12 @@ public final class ExperimentService {
                 }
                 continue;
             }
+            String why = Files.exists(diskFullMark(exp))
+                    ? "the disk of " + paths.stateDir() + " was full when the run ended, so sortie could not record its end (its log"
+                        + " stops where the disk filled; now " + dev.sortie.core.util.LocalDisk.free(paths.stateDir()) + ")"
+                    : "the process watching it stopped (killed or crashed)";
             Experiment interrupted = exp.ended(ExperimentStatus.INTERRUPTED, clock.instant(), null,
-                    "the process watching it stopped (killed or crashed); 'sortie retry " + exp.name() + "' resumes it");
+                    why + "; 'sortie retry " + exp.name() + "' resumes it");
             if (!ledger.update(interrupted, ExperimentStatus.RUNNING)) {
                 continue;
             }
