@@ -184,6 +184,25 @@ class ProjectEdgesTest {
 
     @Test
     @Timeout(180)
+    void aReadOnlySortieFolderCanStillBeReadWithANote() throws Exception {
+        // SQLite in WAL mode could not open the ledger on a read-only mount even to read it: show failed (exit 3)
+        TestProject.Result ran = project.sortie("run", "-n", "kept");
+        assertThat(ran.code()).as(ran.err()).isZero();
+        TestProject.Result show = inMountNamespace(readOnly(project.dir.resolve(".sortie")), "show", "--json");
+        assertThat(show.code()).as(show.err()).isZero();
+        assertThat(JSON.readTree(show.out()).get(0).get("name").asText()).isEqualTo("kept");
+        assertThat(show.err()).contains(project.dir.resolve(".sortie") + " cannot be written").contains("nothing can be recorded");
+        TestProject.Result logs = inMountNamespace(readOnly(project.dir.resolve(".sortie")), "logs", "kept");
+        assertThat(logs.code()).as(logs.err()).isZero();
+        assertThat(logs.out()).contains("lr=0.1");
+        // what writes still says what cannot be written
+        TestProject.Result run = inMountNamespace(readOnly(project.dir.resolve(".sortie")), "run");
+        assertThat(run.code()).isEqualTo(3);
+        assertThat(run.err()).contains("Read-only file system");
+    }
+
+    @Test
+    @Timeout(180)
     void aFullDiskIsAnInfrastructureErrorSayingWhereAndHowMuchIsFree() throws Exception {
         Path disk = tmp.resolve("disk");
         Files.createDirectories(disk);

@@ -30,6 +30,7 @@ public final class LogsCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
+        context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         service.reconcile();
         Experiment exp = service.find(experiment);

@@ -398,6 +398,9 @@ public final class ExperimentService {
      */
     public List<Experiment> reconcile() {
         List<Experiment> changed = new ArrayList<>();
+        if (ledger.readOnly()) {
+            return changed; // nothing can be recorded: the ledger is shown as it is
+        }
         for (Experiment exp : ledger.listByStatus(List.of(ExperimentStatus.RUNNING))) {
             if (!executors.has(exp.executor())) {
                 continue;
