@@ -32,6 +32,7 @@ public final class CliContext implements AutoCloseable {
     private final Consumer<ProjectPaths> projectFound;
     private ProjectPaths paths;
     private Ledger ledger;
+    private boolean readOnlyAllowed;
     private ExecutorRegistry executors;
     private ExperimentService service;
     private BlobStore store;
@@ -119,9 +120,23 @@ public final class CliContext implements AutoCloseable {
         return configs;
     }
 
+    /**
+     * Lets a command that only reads (show, diff, logs, status) open the ledger read-only when .sortie cannot be
+     * written (a read-only mount): SQLite in WAL mode cannot open it otherwise, even to read.
+     */
+    public void allowReadOnlyLedger() {
+        readOnlyAllowed = true;
+    }
+
     public Ledger ledger() {
         if (ledger == null) {
             ProjectPaths p = paths();
+            if (readOnlyAllowed && Files.isRegularFile(p.ledgerFile()) && !Files.isWritable(p.stateDir())) {
+                ledger = SqliteLedger.openReadOnly(p.ledgerFile());
+                System.err.println("sortie: note: " + p.stateDir() + " cannot be written: the ledger is read as it is, nothing can"
+                        + " be recorded (runs in flight are not collected)");
+                return ledger;
+            }
             try {
                 StateDir.ensure(p);
             } catch (IOException e) {

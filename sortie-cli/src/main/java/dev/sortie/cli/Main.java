@@ -30,6 +30,7 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -132,7 +133,12 @@ public final class Main implements Runnable {
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("sortie: " + ex.getMessage());
-            CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+            Optional<String> near = nearestCommand(ex);
+            if (near.isPresent()) {
+                err.println("Did you mean: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " " + near.get() + "?");
+            } else {
+                CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+            }
             err.println("See '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCodes.USAGE;
         });
@@ -143,6 +149,22 @@ public final class Main implements Runnable {
                 main.context.close();
             }
         }
+    }
+
+    /**
+     * The command an unknown word most likely meant, by edit distance: picocli's own suggestion ranks by shared
+     * letters, so {@code executor lst} got {@code test} rather than {@code list}.
+     */
+    static Optional<String> nearestCommand(CommandLine.ParameterException ex) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+            return Optional.empty();
+        }
+        String typed = u.getUnmatched().get(0);
+        java.util.Set<String> names = u.getCommandLine().getSubcommands().keySet();
+        if (typed.startsWith("-") || names.isEmpty()) {
+            return Optional.empty();
+        }
+        return dev.sortie.core.config.Suggest.nearest(typed, names);
     }
 
     /**

@@ -58,6 +58,22 @@ class MainCommandLineTest {
     }
 
     @Test
+    void aTypoOfASubcommandSuggestsTheNearestByEditDistance() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream oldErr = System.err;
+        int code;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            code = Main.execute("executor", "lst");
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertThat(code).isEqualTo(2);
+        // picocli's own suggestion was 'test' (letters in common); one edit away is 'list'
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Did you mean: sortie executor list?").doesNotContain("executor test");
+    }
+
+    @Test
     void helpForAKnownCommandStillExitsZero() {
         assertThat(Main.execute("show", "--help")).isZero();
         assertThat(Main.execute("--help")).isZero();

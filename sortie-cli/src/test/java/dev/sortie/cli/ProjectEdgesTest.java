@@ -184,6 +184,25 @@ class ProjectEdgesTest {
 
     @Test
     @Timeout(180)
+    void aReadOnlySortieFolderCanStillBeReadWithANote() throws Exception {
+        // SQLite in WAL mode could not open the ledger on a read-only mount even to read it: show failed (exit 3)
+        TestProject.Result ran = project.sortie("run", "-n", "kept");
+        assertThat(ran.code()).as(ran.err()).isZero();
+        TestProject.Result show = inMountNamespace(readOnly(project.dir.resolve(".sortie")), "show", "--json");
+        assertThat(show.code()).as(show.err()).isZero();
+        assertThat(JSON.readTree(show.out()).get(0).get("name").asText()).isEqualTo("kept");
+        assertThat(show.err()).contains(project.dir.resolve(".sortie") + " cannot be written").contains("nothing can be recorded");
+        TestProject.Result logs = inMountNamespace(readOnly(project.dir.resolve(".sortie")), "logs", "kept");
+        assertThat(logs.code()).as(logs.err()).isZero();
+        assertThat(logs.out()).contains("lr=0.1");
+        // what writes still says what cannot be written
+        TestProject.Result run = inMountNamespace(readOnly(project.dir.resolve(".sortie")), "run");
+        assertThat(run.code()).isEqualTo(3);
+        assertThat(run.err()).contains("Read-only file system");
+    }
+
+    @Test
+    @Timeout(180)
     void aFullDiskIsAnInfrastructureErrorSayingWhereAndHowMuchIsFree() throws Exception {
         Path disk = tmp.resolve("disk");
         Files.createDirectories(disk);
@@ -194,5 +213,44 @@ class ProjectEdgesTest {
         assertThat(r.code()).isEqualTo(3);
         assertThat(r.err()).contains("the disk of " + project.dir.resolve(".sortie") + " is full").contains("free of 4.0 MiB")
                 .doesNotContain("could not run the command");
+    }
+
+    @Test
+    @Timeout(240)
+    void aRunWhoseLogFillsTheDiskIsLaterFoundSayingTheDiskWasFull() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.isExecutable(Path.of("/usr/bin/unshare")),
+                "a full disk is a real mount: it needs root and unshare (util-linux)");
+        // .sortie on a 3 MiB disk that the run's own log fills: 'sortie run' cannot record the end (exit 3, right),
+        // and the next 'sortie show' found the run without its watcher: "killed or crashed", no word of the disk.
+        assertThat(project.sortie("init").code()).isZero();
+        Path state = project.dir.resolve(".sortie");
+        Path keep = tmp.resolve("state-before");
+        Files.move(state, keep);
+        Files.createDirectories(state);
+        String java = sortieCommand(tmp.resolve("unused"));
+        String script = "mount -t tmpfs -o size=3m tmpfs '" + state + "' && cp -a '" + keep + "'/. '" + state + "'"
+                + " && head -c 600000 /dev/zero > '" + state + "/room'"
+                + " && " + java + " run -q -n filler -- python3 -c '[print(chr(120) * 60, i) for i in range(300000)]' > /dev/null;"
+                + " echo run-exit=$?; rm -f '" + state + "/room'; echo ---; " + java + " show --json --columns name,status,error";
+        Path out = Files.createTempFile(tmp, "out", ".txt");
+        Process p = new ProcessBuilder("unshare", "--mount", "sh", "-c", script).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertThat(p.waitFor(200, TimeUnit.SECONDS)).isTrue();
+        String printed = Files.readString(out, StandardCharsets.UTF_8);
+        System.err.println(printed);
+        assertThat(printed).contains("run-exit=3").contains("is full");
+        JsonNode rows = JSON.readTree(printed.substring(printed.indexOf("---") + 3));
+        JsonNode filler = rows.get(0);
+        assertThat(filler.get("name").asText()).isEqualTo("filler");
+        assertThat(filler.get("status").asText()).isEqualTo("interrupted");
+        assertThat(filler.get("error").asText()).contains("the disk of " + state + " was full").doesNotContain("killed or crashed");
+    }
+
+    /** The command line of a sortie process in this project, quoted for sh. */
+    private String sortieCommand(Path output) {
+        StringBuilder sb = new StringBuilder();
+        for (String a : project.processBuilder(output).command()) {
+            sb.append(sb.length() == 0 ? "" : " ").append('\'').append(a.replace("'", "'\\''")).append('\'');
+        }
+        return sb.toString();
     }
 }

@@ -92,6 +92,32 @@ class QueueTest {
     }
 
     @Test
+    void theProgressCountsAlwaysAddUpToEveryExperimentOfTheDrain() throws Exception {
+        // With -j 1 the worker lays one experiment out ahead of the running one: it was counted nowhere
+        // ("0 running, 2 queued" of 4). Every line's counts add up to the experiments of the drain.
+        assertThat(project.sortie("run", "--queue", "-n", "p", "-S", "sleep=2.5", "-S", "lr=0.1,0.2,0.3,0.4").code()).isZero();
+        Path out = Files.createTempFile(tmp, "worker", ".log");
+        ProcessBuilder pb = project.processBuilder(out, "queue", "start", "-j", "1");
+        pb.environment().put("RUNS_FILE", tmp.resolve("runs.txt").toString());
+        Process worker = pb.start();
+        assertThat(worker.waitFor(180, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String printed = Files.readString(out);
+        assertThat(worker.exitValue()).as(printed).isZero();
+        java.util.regex.Pattern counts = java.util.regex.Pattern.compile("(\\d+) (done|running|preparing|waiting|queued)");
+        List<String> lines = printed.lines().filter(l -> l.startsWith("queue: ")).toList();
+        assertThat(lines).as(printed).isNotEmpty();
+        for (String line : lines) {
+            java.util.regex.Matcher m = counts.matcher(line);
+            int sum = 0;
+            while (m.find()) {
+                sum += Integer.parseInt(m.group(1));
+            }
+            assertThat(sum).as(line).isEqualTo(4);
+        }
+        assertThat(printed).contains("preparing");
+    }
+
+    @Test
     void killingAWorkerMidDrainLosesNothingAndRunsEachExperimentToOneEnd() throws Exception {
         project.sortie("run", "--queue", "-q", "-S", "lr=" + IntStream.rangeClosed(1, 8).mapToObj(Integer::toString).collect(Collectors.joining(",")),
                 "-S", "sleep=1");

@@ -274,6 +274,67 @@ class RemoteRunTest {
     }
 
     @Test
+    void signalsDetachAForegroundRemoteRunAndEndALogsFollowWithExitZero() throws Exception {
+        // A detached run is not a failure: Ctrl-C detached with exit 0, SIGTERM exited 1; following a run with
+        // logs -f is not the run: a signal ends the follow (it exited 130/143/129) and the run goes on.
+        for (String signal : List.of("INT", "TERM", "HUP")) {
+            Path out = tmp.resolve("run-" + signal + ".out");
+            Process p = project.spawn(out, "run", "-n", "r" + signal.toLowerCase(), "-e", "box", "-S", "steps=200", "-S", "pause=0.2");
+            RunLifecycleTest.waitForText(out, "step=1", Duration.ofSeconds(60));
+            assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor()).isZero();
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            String printed = Files.readString(out);
+            assertThat(p.exitValue()).as(signal + ": " + printed).isZero();
+            assertThat(printed).contains("goes on on box");
+
+            Path followed = tmp.resolve("logs-" + signal + ".out");
+            Process logs = project.spawn(followed, "logs", "-f", "r" + signal.toLowerCase());
+            RunLifecycleTest.waitForText(followed, "step=", Duration.ofSeconds(60));
+            assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(logs.pid())).start().waitFor()).isZero();
+            assertThat(logs.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            String said = Files.readString(followed);
+            assertThat(logs.exitValue()).as(signal + ": " + said).isZero();
+            assertThat(said).contains("stopped following");
+            try (Ledger l = ledger()) {
+                assertThat(l.find("r" + signal.toLowerCase()).orElseThrow().status()).isEqualTo(ExperimentStatus.RUNNING);
+            }
+            assertThat(project.sortie("stop", "r" + signal.toLowerCase()).code()).isZero();
+        }
+        // a worker stopped by SIGTERM says what goes on where, not only "0 succeeded, 0 failed"
+        assertThat(project.sortie("run", "--queue", "-n", "q", "-e", "box", "-S", "steps=200", "-S", "pause=0.2").code()).isZero();
+        Path out = tmp.resolve("worker.out");
+        Process worker = project.spawn(out, "queue", "start", "-e", "box");
+        RunLifecycleTest.waitUntil("the queued run started on the host", Duration.ofSeconds(60), () -> {
+            try (Ledger l = ledger()) {
+                return l.find("q").orElseThrow().commandStarted();
+            }
+        });
+        assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(worker.pid())).start().waitFor()).isZero();
+        assertThat(worker.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(out)).contains("1 run goes on on box");
+        assertThat(project.sortie("stop", "q").code()).isZero();
+    }
+
+    @Test
+    void aSortieFolderRemovedDuringARemoteRunIsNotMadeAgainNorItsOutputPrintedTwice() throws Exception {
+        Path out = tmp.resolve("gone.out");
+        Process p = project.spawn(out, "run", "-n", "gone", "-e", "box", "--", "sh", "-c",
+                "echo start; for i in 1 2 3 4 5; do echo loss=$i; sleep 1; done");
+        RunLifecycleTest.waitForText(out, "loss=1", Duration.ofSeconds(60));
+        Process rm = new ProcessBuilder("rm", "-rf", project.dir.resolve(".sortie").toString()).inheritIO().start();
+        assertThat(rm.waitFor()).isZero();
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String printed = Files.readString(out);
+        assertThat(p.exitValue()).as(printed).isEqualTo(3);
+        // the output was read from where it was, not from the start again (its local copy is gone)
+        assertThat(printed.split("\nstart\n", -1)).as(printed).hasSize(2);
+        assertThat(printed.split("loss=1\n", -1)).as(printed).hasSize(2);
+        assertThat(printed).contains("loss=5").contains("was removed").contains("could not be recorded");
+        assertThat(printed.split("is no longer kept", -1)).as("said once: " + printed).hasSize(2);
+        assertThat(project.dir.resolve(".sortie")).as("nothing made again").doesNotExist();
+    }
+
+    @Test
     void aKilledHostShellCostsNothing() throws Exception {
         Path out = tmp.resolve("run.out");
         Process p = project.spawn(out, "run", "-e", "box", "-S", "steps=10", "-S", "pause=0.3");
@@ -422,9 +483,15 @@ class RemoteRunTest {
                     + SshHosts.executor("down", down, down.hostDir(), "connect_timeout: 2s"));
             down.kill();
             // a foreground run cannot start: an infrastructure error (exit 3), nothing ran
-            TestProject.Result now = project.sortie("run", "-e", "down", "--", "true");
+            TestProject.Result now = project.sortie("run", "-n", "never", "-e", "down", "--", "true");
             assertThat(now.code()).as(now.err()).isEqualTo(3);
             assertThat(now.err()).contains("not started").contains("cannot connect");
+            // recorded failed, as the README's exit codes say: a run that never started was not interrupted
+            try (Ledger l = ledger()) {
+                Experiment never = l.find("never").orElseThrow();
+                assertThat(never.status()).isEqualTo(ExperimentStatus.FAILED);
+                assertThat(never.error()).contains("host unavailable").contains("cannot connect");
+            }
             assertThat(project.sortie("run", "--queue", "-S", "steps=2,3").code()).isZero();
             Path out = tmp.resolve("worker.out");
             Process worker = project.spawn(out, "queue", "start", "-e", "down", "-j", "1");
@@ -609,6 +676,7 @@ class RemoteRunTest {
                 assertThat(lost.error()).contains("lost");
                 assertThat(logs.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("logs -f ends when the run is lost").isTrue();
                 String printed = Files.readString(out);
+                assertThat(logs.exitValue()).as("the followed run was lost: exit 1, as 'sortie run' says: " + printed).isEqualTo(1);
                 assertThat(printed.split("waiting for dying", -1)).as("said once: " + printed).hasSize(2);
                 assertThat(printed).contains("interrupted");
             } finally {

@@ -90,6 +90,39 @@ final class LedgerDatabase implements AutoCloseable {
         return db;
     }
 
+    /**
+     * Opens the database only to read it, for a folder that cannot be written (a read-only mount): SQLite's
+     * read-only mode first, which still sees the last commits in the -wal file but needs its -shm file to exist; else
+     * as an immutable file (nothing else can write to a read-only mount; without the -shm a WAL cannot be read).
+     */
+    static LedgerDatabase openReadOnly(Path file, Duration busyTimeout) {
+        SQLException first = null;
+        for (String how : new String[] {"mode=ro", "immutable=1"}) {
+            SQLiteConfig config = config(busyTimeout);
+            config.setReadOnly(true);
+            config.setOpenMode(org.sqlite.SQLiteOpenMode.OPEN_URI);
+            Connection connection = null;
+            try {
+                connection = config.createConnection("jdbc:sqlite:file:" + file + "?" + how);
+                try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM sqlite_master")) {
+                    rs.next();
+                }
+                return new LedgerDatabase(file, busyTimeout, connection);
+            } catch (SQLException e) {
+                LOG.log(System.Logger.Level.DEBUG, "the ledger {0} did not open read-only with {1}: {2}", file, how, e.getMessage());
+                first = first == null ? e : first;
+                if (connection != null) {
+                    try {
+                        connection.close();
+                    } catch (SQLException ignored) {
+                        // it did not open: nothing to keep
+                    }
+                }
+            }
+        }
+        throw new LedgerException("cannot open the ledger at " + file + " to read it: " + first.getMessage(), first);
+    }
+
     /** Connection settings, shared with the connections Flyway opens for a migration. */
     private static SQLiteConfig config(Duration busyTimeout) {
         SQLiteConfig config = new SQLiteConfig();

@@ -40,8 +40,15 @@ public final class SqliteLedger implements Ledger {
     /** The identity (device and inode on Unix) of the file opened, to notice it removed or replaced later. */
     private final Object fileKey;
 
+    private final boolean readOnly;
+
     private SqliteLedger(LedgerDatabase db) {
+        this(db, false);
+    }
+
+    private SqliteLedger(LedgerDatabase db, boolean readOnly) {
         this.db = db;
+        this.readOnly = readOnly;
         this.fileKey = fileKey(db.file());
         JsonColumns json = new JsonColumns();
         this.experiments = new ExperimentsTable(json);
@@ -77,6 +84,16 @@ public final class SqliteLedger implements Ledger {
         } catch (IOException e) {
             return null; // checked again later; a file that cannot be read now cannot be compared
         }
+    }
+
+    /** Opens an existing ledger only to read it (its folder cannot be written): every write fails. */
+    public static SqliteLedger openReadOnly(Path databaseFile) {
+        return new SqliteLedger(LedgerDatabase.openReadOnly(databaseFile.toAbsolutePath().normalize(), LedgerDatabase.DEFAULT_BUSY_TIMEOUT), true);
+    }
+
+    @Override
+    public boolean readOnly() {
+        return readOnly;
     }
 
     @Override

@@ -34,6 +34,7 @@ public final class DiffCommand extends ContextCommand {
 
     @Override
     public Integer call() {
+        context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         service.reconcile();
         Experiment x = service.find(a);

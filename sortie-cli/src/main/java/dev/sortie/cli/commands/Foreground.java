@@ -99,17 +99,19 @@ final class Foreground {
         Experiment done = service.runAttempt(prepared, console, control);
         progress.show("");
         interrupts.close();
-        if (interrupts.terminated() && done.status() != ExperimentStatus.SUCCEEDED) {
-            // SIGTERM/SIGHUP: the run was interrupted (or, on a remote host, left running): exit 1 as the README says
+        if (interrupts.terminated() && done.status() != ExperimentStatus.SUCCEEDED && done.status() != ExperimentStatus.RUNNING) {
+            // SIGTERM/SIGHUP: the run was interrupted: exit 1 as the README says. A run on a remote host that
+            // was left running (detached) is not a failure: exit 0 below, as for a Ctrl-C that detaches.
             if (!quiet) {
-                err.println(done.status() == ExperimentStatus.RUNNING
-                        ? "sortie: " + done.name() + " goes on on " + done.executor() + "; sortie was terminated"
-                        : summary(service, done));
+                err.println(summary(service, done));
             }
             return ExitCodes.EXPERIMENT_FAILED;
         }
         if (done.status() == ExperimentStatus.RUNNING) {
             if (!quiet) {
+                if (interrupts.terminated()) {
+                    err.println("sortie: sortie was terminated; " + done.name() + " goes on on " + done.executor());
+                }
                 err.println("sortie: " + done.name() + " (" + done.id() + ") runs on " + done.executor()
                         + (done.handle() == null ? "" : " (" + done.handle().host() + ")") + "; follow it with 'sortie logs -f "
                         + done.name() + "', stop it with 'sortie stop " + done.name() + "'");

@@ -2,9 +2,11 @@ package dev.sortie.cli.commands;
 
 import dev.sortie.agent.LogTailer;
 import dev.sortie.core.config.Units;
+import dev.sortie.core.engine.ExitCodes;
 import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +30,7 @@ public final class LogsCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
+        context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         service.reconcile();
         Experiment exp = service.find(experiment);
@@ -40,9 +43,13 @@ public final class LogsCommand extends ContextCommand {
         String waitingFor = null;
         // Bytes as the log has them: never decoded (bytes that are not UTF-8 stay as written), never a whole line held.
         LogTailer.ByteSink copy = out::write;
+        // Following is not the run: Ctrl-C, SIGTERM or SIGHUP end the follow (exit 0, as for tail -f users) and the
+        // run goes on; the follow's exit code is the run's once it ends (1 if it failed, was stopped or lost).
+        java.util.concurrent.atomic.AtomicBoolean letGo = new java.util.concurrent.atomic.AtomicBoolean();
+        Interrupts interrupts = follow ? Interrupts.install("sortie-logs", () -> letGo.set(true), () -> letGo.set(true)) : null;
         try (LogTailer tailer = new LogTailer(log, 0)) {
             tailer.pump(copy, null);
-            while (follow && !exp.status().isTerminal() && n == exp.attempt()) {
+            while (follow && !letGo.get() && !exp.status().isTerminal() && n == exp.attempt()) {
                 Thread.sleep(200);
                 tailer.pump(copy, null);
                 out.flush();
@@ -60,6 +67,16 @@ public final class LogsCommand extends ContextCommand {
                 }
             }
             tailer.drain(copy, null);
+        } finally {
+            if (interrupts != null) {
+                interrupts.close();
+            }
+        }
+        if (follow && letGo.get() && !exp.status().isTerminal()) {
+            out.flush();
+            err().println("[sortie] stopped following " + exp.name() + "; it goes on on " + exp.executor()
+                    + " ('sortie logs -f " + exp.name() + "' follows it again)");
+            return 0;
         }
         if (follow && exp.status().isTerminal() && waitingFor != null) {
             err().println("[sortie] " + exp.name() + " " + exp.status().label() + (exp.error() == null ? "" : ": " + exp.error()));
@@ -67,6 +84,9 @@ public final class LogsCommand extends ContextCommand {
         out.flush();
         if (!Files.exists(log) && !follow) {
             err().println("sortie: " + exp.name() + " has no output yet");
+        }
+        if (follow && n == exp.attempt() && exp.status().isTerminal() && exp.status() != ExperimentStatus.SUCCEEDED) {
+            return ExitCodes.EXPERIMENT_FAILED; // as 'sortie run' whose run failed, was stopped or was declared lost
         }
         return 0;
     }

@@ -113,7 +113,10 @@ public final class QueueCommand {
             interrupts.close();
             printer.end();
             err.println("sortie: queue " + (p.queued() == 0 ? "drained" : "left with " + p.queued() + " queued") + ": "
-                    + p.succeeded() + " succeeded, " + p.failed() + " failed in " + Units.human(Duration.ofNanos(System.nanoTime() - t0)));
+                    + p.succeeded() + " succeeded, " + p.failed() + " failed in " + Units.human(Duration.ofNanos(System.nanoTime() - t0))
+                    + (p.detached() == 0 ? "" : "; " + p.detached() + (p.detached() == 1 ? " run goes" : " runs go") + " on on "
+                    + executor + " (the next 'sortie queue start -e " + executor + "' or 'sortie status' collects "
+                    + (p.detached() == 1 ? "it" : "them") + ")"));
             // Experiments stopped by a second Ctrl-C or a SIGTERM/SIGHUP: exit 1, "stopped or interrupted"
             return p.failed() == 0 && !stopped.get() ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
         }
@@ -183,6 +186,7 @@ public final class QueueCommand {
         @Override
         public synchronized void progress(QueueWorker.Progress p) {
             String line = "queue: " + p.done() + " done (" + p.failed() + " failed), " + p.running() + " running, "
+                    + (p.preparing() > 0 ? p.preparing() + " preparing, " : "")
                     + (p.waiting() > 0 ? p.waiting() + " waiting for a slot, " : "") + p.queued() + " queued"
                     + (p.draining() ? ", draining" : "");
             long now = System.nanoTime();

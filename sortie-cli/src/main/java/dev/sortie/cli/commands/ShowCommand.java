@@ -36,6 +36,7 @@ public final class ShowCommand extends ContextCommand {
 
     @Override
     public Integer call() {
+        context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         service.reconcile();
         ExperimentTable table = new ExperimentTable(service.ledger().views(), Instant.now());

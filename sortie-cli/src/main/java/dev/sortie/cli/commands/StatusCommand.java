@@ -31,6 +31,7 @@ public final class StatusCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
+        context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         List<Experiment> changed = service.reconcile();
         List<DetachableExecutor.HostSilence> silent = service.silentHosts();

@@ -210,8 +210,14 @@ public final class ExperimentService {
             execution.infrastructureFailure().ifPresent(control::launchFailed); // the machine's failure, not the experiment's
             Trace.mark("ended " + exp.name());
         } catch (dev.sortie.core.executor.HostUnavailableException e) {
-            // nothing started anywhere: a queued experiment goes back to the queue as it was (see afterInterruption)
-            outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, null, HOST_UNAVAILABLE + e.getMessage());
+            // Nothing started anywhere: a queued experiment goes back to the queue as it was (see afterInterruption);
+            // one run in the foreground could not be started, which is a failure (exit 3), not an interruption.
+            if (TaskSource.fromJson(exp.task()).queued()) {
+                outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, null, HOST_UNAVAILABLE + e.getMessage());
+            } else {
+                control.launchFailed(e);
+                outcome = new RunOutcome(ExperimentStatus.FAILED, null, HOST_UNAVAILABLE + e.getMessage());
+            }
         } catch (java.io.InterruptedIOException e) {
             Thread.interrupted(); // a stop or a shutdown gave up on the launch (a wait for a slot); clear it
             outcome = control.stopped() && !control.interrupted()
@@ -240,10 +246,34 @@ public final class ExperimentService {
                 error = PendingStop.endError(error);
             }
         }
-        Experiment finished = finish(recorder.current(), status, outcome.exitCode(), error);
+        Experiment finished;
+        try {
+            finished = finish(recorder.current(), status, outcome.exitCode(), error);
+        } catch (RuntimeException e) {
+            if (dev.sortie.core.util.LocalDisk.isFull(e)) {
+                leaveDiskFullMark(exp);
+            }
+            throw e;
+        }
         Trace.mark("recorded " + exp.name());
         control.markRecorded();
         return finished;
+    }
+
+    /**
+     * Where a sortie that could not record a run's end for a full disk says so: an empty file (it takes no data block,
+     * so it can be made on a full disk), for the salvage that later finds the run without its watcher.
+     */
+    private Path diskFullMark(Experiment exp) {
+        return paths.runDir(exp.id()).resolve("ended-disk-full-" + exp.attempt());
+    }
+
+    private void leaveDiskFullMark(Experiment exp) {
+        try {
+            Files.createFile(diskFullMark(exp));
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the disk-full mark of {0} was not left: {1}", exp.id(), e);
+        }
     }
 
     /**
@@ -367,6 +397,9 @@ public final class ExperimentService {
      */
     public List<Experiment> reconcile() {
         List<Experiment> changed = new ArrayList<>();
+        if (ledger.readOnly()) {
+            return changed; // nothing can be recorded: the ledger is shown as it is
+        }
         for (Experiment exp : ledger.listByStatus(List.of(ExperimentStatus.RUNNING))) {
             if (!executors.has(exp.executor())) {
                 continue;
@@ -401,8 +434,12 @@ public final class ExperimentService {
                 }
                 continue;
             }
+            String why = Files.exists(diskFullMark(exp))
+                    ? "the disk of " + paths.stateDir() + " was full when the run ended, so sortie could not record its end (its log"
+                        + " stops where the disk filled; now " + dev.sortie.core.util.LocalDisk.free(paths.stateDir()) + ")"
+                    : "the process watching it stopped (killed or crashed)";
             Experiment interrupted = exp.ended(ExperimentStatus.INTERRUPTED, clock.instant(), null,
-                    "the process watching it stopped (killed or crashed); 'sortie retry " + exp.name() + "' resumes it");
+                    why + "; 'sortie retry " + exp.name() + "' resumes it");
             if (!ledger.update(interrupted, ExperimentStatus.RUNNING)) {
                 continue;
             }

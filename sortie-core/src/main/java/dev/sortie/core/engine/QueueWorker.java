@@ -54,6 +54,10 @@ public final class QueueWorker {
     /** Experiments claimed and launching whose executor said they wait (for a free slot of a pool). */
     private final AtomicInteger waitingForSlot = new AtomicInteger();
     private final BlockingQueue<Experiment> ended = new LinkedBlockingQueue<>();
+    /** Runs of other workers this one follows to their end on their hosts (their commands run there). */
+    private final AtomicInteger adoptedRuns = new AtomicInteger();
+    /** Runs left going on on their hosts when this worker was stopped (detached: the next worker collects them). */
+    private final AtomicInteger detachedRuns = new AtomicInteger();
     private final AtomicInteger succeeded = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
     private volatile boolean draining;
@@ -155,6 +159,7 @@ public final class QueueWorker {
             if (running.putIfAbsent(e.id(), control) != null) {
                 continue;
             }
+            adoptedRuns.incrementAndGet();
             threads.execute(() -> {
                 Experiment end = null;
                 try {
@@ -164,6 +169,7 @@ public final class QueueWorker {
                     LOG.log(System.Logger.Level.DEBUG, () -> "following " + e.id() + " failed; the next reconcile tries again", ex);
                 } finally {
                     running.remove(e.id());
+                    adoptedRuns.decrementAndGet();
                 }
                 if (end != null && end.status() != ExperimentStatus.RUNNING) {
                     listener.recovered(end);
@@ -251,7 +257,8 @@ public final class QueueWorker {
 
     private void record(Experiment e) {
         if (e.status() == ExperimentStatus.RUNNING) {
-            return; // detached at shutdown: it goes on on its host, the next worker (or status) collects it
+            detachedRuns.incrementAndGet(); // detached at shutdown: it goes on on its host, the next worker (or status) collects it
+            return;
         }
         if (e.status() == ExperimentStatus.SUCCEEDED) {
             succeeded.incrementAndGet();
@@ -263,7 +270,11 @@ public final class QueueWorker {
 
     public Progress progress() {
         int queued = ledger.countByStatus(ExperimentStatus.QUEUED);
-        return new Progress(succeeded.get(), failed.get(), runningCommands.get(), waitingForSlot.get(), queued, draining);
+        int commandsNow = runningCommands.get() + adoptedRuns.get();
+        int waiting = waitingForSlot.get();
+        // What the worker holds and is neither running nor waiting for a slot: laid out (ahead), or saving its outputs.
+        int preparing = Math.max(0, running.size() - commandsNow - waiting);
+        return new Progress(succeeded.get(), failed.get(), commandsNow, preparing, waiting, queued, detachedRuns.get(), draining);
     }
 
     /** Start no more experiments; the running ones finish (first Ctrl-C, or {@code sortie queue stop}). */
@@ -293,10 +304,13 @@ public final class QueueWorker {
     /**
      * Counts of this worker's drain: experiments it finished, and what is left.
      *
-     * @param running  commands running now
-     * @param waiting  experiments claimed and waiting for a free slot of the executor (a pool), not in {@code queued}
+     * @param running   commands running now (on remote hosts too: runs of a gone worker this one follows)
+     * @param preparing experiments claimed whose command is not running: being laid out (or laid out ahead, waiting
+     *                  for one of the {@code -j} slots), or saving their outputs after it exited
+     * @param waiting   experiments claimed and waiting for a free slot of the executor (a pool), not in {@code queued}
+     * @param detached  runs left going on on their hosts when the worker was stopped (collected later)
      */
-    public record Progress(int succeeded, int failed, int running, int waiting, int queued, boolean draining) {
+    public record Progress(int succeeded, int failed, int running, int preparing, int waiting, int queued, int detached, boolean draining) {
         public int done() {
             return succeeded + failed;
         }

@@ -100,6 +100,11 @@ public interface Ledger extends AutoCloseable {
     /** Removes an experiment and everything recorded for it. Returns false if it did not exist. */
     boolean delete(String experimentId);
 
+    /** Whether this ledger was opened only to read it (its folder cannot be written): nothing can be recorded. */
+    default boolean readOnly() {
+        return false;
+    }
+
     /**
      * Why this ledger can no longer record anything, if it cannot: the file it opened was removed or replaced
      * since (an {@code rm -rf .sortie} while a run went on), so what it writes goes to a deleted file that no

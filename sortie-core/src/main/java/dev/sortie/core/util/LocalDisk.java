@@ -63,6 +63,16 @@ public final class LocalDisk {
         }
     }
 
+    /** "12 KiB free of 3.0 MiB" for the disk of {@code folder}, or "" where it cannot be read. */
+    public static String free(Path folder) {
+        try {
+            FileStore store = Files.getFileStore(nearestExisting(folder));
+            return bytes(store.getUsableSpace()) + " free of " + bytes(store.getTotalSpace());
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     private static Path nearestExisting(Path p) {
         Path a = p.toAbsolutePath();
         while (a.getParent() != null && !Files.exists(a)) {

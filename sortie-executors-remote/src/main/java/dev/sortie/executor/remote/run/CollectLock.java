@@ -25,6 +25,11 @@ final class CollectLock implements AutoCloseable {
     }
 
     static Optional<CollectLock> tryAcquire(Path runDir) throws IOException {
+        Path stateDir = runDir.toAbsolutePath().getParent().getParent();
+        if (!Files.isDirectory(runDir) && stateDir != null && !Files.isDirectory(stateDir)) {
+            // the project's .sortie folder is gone (removed during the run): not made again for a lock
+            throw new java.nio.file.NoSuchFileException(stateDir.toString(), null, "the project's .sortie folder was removed");
+        }
         Files.createDirectories(runDir);
         FileChannel ch = FileChannel.open(runDir.resolve("collect.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {

@@ -44,7 +44,11 @@ final class FollowState {
         if (unreachableSince != null) {
             n.put("unreachable_since", unreachableSince.toEpochMilli());
         }
-        Files.createDirectories(file.getParent());
+        if (!Files.isDirectory(file.getParent())) {
+            // The run's folder was removed (rm -rf .sortie during the run): it is not made again for this file.
+            LOG.log(System.Logger.Level.DEBUG, "{0} is gone; the follow state is not saved", file.getParent());
+            return;
+        }
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.write(tmp, JSON.writeValueAsBytes(n));
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

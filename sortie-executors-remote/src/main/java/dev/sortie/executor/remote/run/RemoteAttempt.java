@@ -43,6 +43,14 @@ public final class RemoteAttempt {
     private final String experimentId;
     private final int attempt;
     private final Path localLog;
+    /** The project's .sortie folder: made by whoever set the project up, never again from here (see {@link #appendLog}). */
+    private final Path stateDir;
+    /**
+     * How much of the host's log this process has read. Kept here, not taken from the local copy's size on each
+     * look: a copy removed with .sortie during the run would have the log read from its start again (printed twice).
+     */
+    private long logOffset;
+    private boolean mirrorGone;
     private final RunListener listener;
     private final FollowState state;
     /** The run's folder on the host, known once the host answered (a collector may start while it is down). */
@@ -68,6 +76,8 @@ public final class RemoteAttempt {
         this.listener = listener;
         this.processGroup = knownProcessGroup;
         this.state = FollowState.load(localRunDir, attempt);
+        this.stateDir = localRunDir.toAbsolutePath().getParent().getParent();
+        this.logOffset = Files.exists(localLog) ? Files.size(localLog) : 0; // the log is mirrored byte for byte
     }
 
     /** Follows until the attempt is over (its outcome), or until {@link #detach()} (an outcome whose status is RUNNING). */
@@ -152,7 +162,6 @@ public final class RemoteAttempt {
         if (remoteRunDir == null) {
             remoteRunDir = host.layout().runDir(experimentId);
         }
-        long logOffset = Files.exists(localLog) ? Files.size(localLog) : 0;
         RunPoll.Look look = RunPoll.look(host, c, remoteRunDir, attempt, state.journalOffset, logOffset);
         if (state.unreachableSince != null) {
             state.unreachableSince = null;
@@ -160,12 +169,13 @@ public final class RemoteAttempt {
             state.save();
         }
         appendLog(look.log());
+        logOffset += look.log().length;
         int consumed = applyJournal(c, look.journal());
         if (consumed > 0) {
             state.journalOffset += consumed;
             state.save();
         }
-        long localLogSize = logOffset + look.log().length;
+        long localLogSize = logOffset;
         // The end record is written after the log is complete; a log found shorter than it says was cut on the host.
         if (end != null && (localLogSize >= end.logSize() || (look.log().length == 0 && !look.more()))) {
             if (!exited) {
@@ -232,6 +242,9 @@ public final class RemoteAttempt {
                 listener.output("[sortie] ignored " + (s.files().size() - files.size()) + " malformed output record(s) from "
                         + host.display());
             }
+            if (stateDir != null && !Files.isDirectory(stateDir)) {
+                return; // .sortie was removed during the run: nothing can be recorded, and its store is not made again
+            }
             List<String> hashes = files.stream().map(ArtifactRecord::hash).distinct().toList();
             host.fetch(c, hashes);
             Trace.mark("fetched " + hashes.size() + " blobs");
@@ -260,6 +273,17 @@ public final class RemoteAttempt {
 
     private void appendLog(byte[] bytes) throws IOException {
         if (bytes.length == 0) {
+            return;
+        }
+        if (mirrorGone || stateDir != null && !Files.isDirectory(stateDir)) {
+            // The project's .sortie folder was removed during the run: nothing of it is made again here (not the log,
+            // not the follow state). The output is still shown; the run goes on on the host, its log stays there.
+            if (!mirrorGone) {
+                mirrorGone = true;
+                listener.output("[sortie] " + stateDir + " was removed: the output of " + experimentId + " is no longer kept on"
+                        + " this machine (its log stays on " + host.display() + "); the run goes on there");
+            }
+            listener.outputBytes(bytes, 0, bytes.length);
             return;
         }
         Files.createDirectories(localLog.toAbsolutePath().getParent());
