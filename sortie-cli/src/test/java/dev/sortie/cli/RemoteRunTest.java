@@ -444,10 +444,12 @@ class RemoteRunTest {
             Path out = tmp.resolve("run.out");
             Process p = project.spawn(out, "run", "-e", "dying", "-S", "steps=12", "-S", "pause=0.5");
             RunLifecycleTest.waitForText(out, "step=2", Duration.ofSeconds(60));
-            // a checkpoint is collected before the host dies
-            RunLifecycleTest.waitUntil("a checkpoint collected", Duration.ofSeconds(60), () -> {
+            // a checkpoint and three metric points are collected before the host dies (the points come through the
+            // agent's journal, which may lag the live output by a batch: the output's step=2 alone does not say they did)
+            RunLifecycleTest.waitUntil("a checkpoint and 3 points collected", Duration.ofSeconds(60), () -> {
                 try (Ledger l = ledger()) {
-                    return l.artifacts(only().id()).stream().anyMatch(a -> a.kind() == ArtifactKind.CHECKPOINT);
+                    return l.artifacts(only().id()).stream().anyMatch(a -> a.kind() == ArtifactKind.CHECKPOINT)
+                            && l.series(only().id(), "loss").size() >= 3;
                 }
             });
             dying.kill();
