@@ -66,6 +66,9 @@ final class PriceCache {
             }
             throw e;
         }
+        if (fresh.onDemand().isEmpty()) {
+            return fresh; // the Price List listed nothing (an endpoint that is not AWS's): not worth a day in the cache
+        }
         write(fresh);
         return fresh;
     }
