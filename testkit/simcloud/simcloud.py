@@ -792,11 +792,14 @@ class Interceptor:
                     region, params.get("SubnetId")) or ""
                 fields["market"] = "spot" if params.get("InstanceMarketOptions.MarketType") == "spot" else "on-demand"
             fault = self.cloud.faults.take(action, fields)
+            answered = None
+            if fault:  # the code AWS answers (a spot capacity shortage is InsufficientInstanceCapacity too)
+                answered = "InsufficientInstanceCapacity" if fault["error"] == "SpotCapacityNotAvailable" else fault["error"]
             entry = {"action": action, "region": region, "zone": fields.get("zone"), "market": fields.get("market"),
-                     "InstanceType": params.get("InstanceType"), "error": fault["error"] if fault else None}
+                     "InstanceType": params.get("InstanceType"), "error": answered}
             self.cloud.faults.record(entry)
             if fault:
-                code = "InsufficientInstanceCapacity" if fault["error"] == "SpotCapacityNotAvailable" else fault["error"]
+                code = answered
                 message = fault["message"]
                 try:
                     message = message.format(**{k: v for k, v in fields.items() if "." not in k})

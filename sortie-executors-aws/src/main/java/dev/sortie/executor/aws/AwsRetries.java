@@ -33,6 +33,8 @@ final class AwsRetries {
                 .maxAttempts(attempts(System.getenv("AWS_MAX_ATTEMPTS")))
                 .retryOnException(AwsRetries::retryable)
                 .treatAsThrottling(AwsRetries::throttling)
+                // the client adds AWS's own conditions (5xx among them): a capacity error is not retried all the same
+                .doNotRetryWhen(r -> capacity(r.failure()))
                 .backoffStrategy(BackoffStrategy.exponentialDelay(Duration.ofMillis(100), Duration.ofSeconds(20)))
                 .throttlingBackoffStrategy(BackoffStrategy.exponentialDelay(Duration.ofMillis(500), Duration.ofSeconds(20)))
                 .circuitBreakerEnabled(false) // a CLI makes few calls: every call gets its attempts
@@ -48,6 +50,10 @@ final class AwsRetries {
 
     static String code(Throwable t) {
         return t instanceof AwsServiceException s && s.awsErrorDetails() != null ? s.awsErrorDetails().errorCode() : null;
+    }
+
+    static boolean capacity(Throwable t) {
+        return code(t) != null && CAPACITY.contains(code(t));
     }
 
     static boolean throttling(Throwable t) {
