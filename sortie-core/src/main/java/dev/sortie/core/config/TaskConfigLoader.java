@@ -201,7 +201,8 @@ public final class TaskConfigLoader {
             JsonNode g = r.get("gpus");
             // "A10G:1" or "A10G" (one): a model, as clouds name their GPUs (T4, A10G, L4, A100, H100)
             java.util.regex.Matcher m = g.isTextual() ? GPU_MODEL.matcher(g.asText().trim()) : null;
-            if (m != null && m.matches()) {
+            // a bare word is a model only if it has a digit, as GPU models do (T4, A10G, H100): "two" is a mistake
+            if (m != null && m.matches() && (m.group(2) != null || m.group(1).matches(".*\\d.*"))) {
                 gpuModel = m.group(1);
                 gpus = m.group(2) == null ? 1 : Integer.parseInt(m.group(2));
             } else if (!g.canConvertToInt() || !g.isIntegralNumber() || g.asInt() < 0) {
