@@ -16,6 +16,7 @@ import ctypes
 import datetime
 import http.client
 import http.server
+import io
 import ipaddress
 import json
 import logging
@@ -665,6 +666,229 @@ def _children(pid):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# In front of moto: injected faults (capacity, quota, throttling: moto never says them), the Price List API (moto
+# lacks it) and spot prices (moto's are one constant), and a log of the EC2 calls made
+# --------------------------------------------------------------------------------------------------------------
+
+# AWS's HTTP status and message for the error codes a test injects (the message may be given instead).
+FAULT_DEFAULTS = {
+    "InsufficientInstanceCapacity": (500, "We currently do not have sufficient {InstanceType} capacity in the "
+                                          "Availability Zone you requested ({zone}). Our system will be working on "
+                                          "provisioning additional capacity."),
+    "SpotCapacityNotAvailable": (500, "There is no Spot capacity available that matches your request."),
+    "InstanceLimitExceeded": (400, "You have requested more instances than your current instance limit allows for "
+                                   "the specified instance type. Please visit http://aws.amazon.com/contact-us/"
+                                   "ec2-request to request an adjustment to this limit."),
+    "VcpuLimitExceeded": (400, "You have requested more vCPU capacity than your current vCPU limit allows."),
+    "MaxSpotInstanceCountExceeded": (400, "Max spot instance count exceeded"),
+    "RequestLimitExceeded": (503, "Request limit exceeded."),
+    "Unsupported": (400, "Your requested instance type ({InstanceType}) is not supported in your requested "
+                         "Availability Zone ({zone})."),
+}
+
+
+class Faults:
+    """Injected faults: each {"id", "action", "match", "error", "status", "message", "times", "hits"}. A request
+    matches a fault when its action is the fault's and every key of "match" equals the request's value (its query
+    parameter, or the derived "zone", "market" (spot|on-demand), "region"). "times" null: every matching request.
+    The action "Boot" is not an API call: a matching instance runs in moto but its host never boots (no sshd)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.faults = []
+        self.next_id = 1
+        self.requests = []  # {"action", "region", "zone", "market", "InstanceType", "error"}
+
+    def add(self, body):
+        if not isinstance(body, dict) or not body.get("action"):
+            raise ValueError('a fault needs "action" (e.g. RunInstances, or Boot) and "error" (e.g. '
+                             'InsufficientInstanceCapacity)')
+        action = body["action"]
+        error = body.get("error")
+        if action != "Boot" and not error:
+            raise ValueError('a fault of %s needs "error": one of %s or any AWS error code' %
+                             (action, ", ".join(sorted(FAULT_DEFAULTS))))
+        match = body.get("match") or {}
+        if not isinstance(match, dict):
+            raise ValueError('"match" must be an object like {"InstanceType": "g5.xlarge", "zone": "us-east-1a"}')
+        times = body.get("times")
+        if times is not None and (not isinstance(times, int) or times < 1):
+            raise ValueError('"times" must be a positive whole number (or left out: every matching request)')
+        status, message = FAULT_DEFAULTS.get(error, (400, error or ""))
+        with self.lock:
+            f = {"id": self.next_id, "action": action, "match": {k: str(v) for k, v in match.items()},
+                 "error": error, "status": int(body.get("status", status)), "message": body.get("message", message),
+                 "times": times, "hits": 0}
+            self.next_id += 1
+            self.faults.append(f)
+            return dict(f)
+
+    def clear(self):
+        with self.lock:
+            self.faults = []
+            self.requests = []
+
+    def list(self):
+        with self.lock:
+            return [dict(f) for f in self.faults]
+
+    def take(self, action, fields):
+        """The first live fault matching this request, its hit counted; None when none."""
+        with self.lock:
+            for f in self.faults:
+                if f["action"] != action or (f["times"] is not None and f["hits"] >= f["times"]):
+                    continue
+                if all(fields.get(k) == v for k, v in f["match"].items()):
+                    f["hits"] += 1
+                    return dict(f)
+        return None
+
+    def record(self, entry):
+        with self.lock:
+            self.requests.append(entry)
+
+    def logged(self, action=None):
+        with self.lock:
+            return [dict(r) for r in self.requests if action is None or r["action"] == action]
+
+
+def _region_of(environ):
+    """The region a SigV4 request was signed for (Credential=KEY/DATE/REGION/SERVICE/aws4_request)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    i = auth.find("Credential=")
+    if i >= 0:
+        parts = auth[i + len("Credential="):].split(",")[0].split("/")
+        if len(parts) >= 3:
+            return parts[2]
+    return "us-east-1"
+
+
+class Interceptor:
+    """WSGI middleware in front of moto's app."""
+
+    def __init__(self, app, cloud):
+        self.app = app
+        self.cloud = cloud
+
+    def __call__(self, environ, start_response):
+        try:
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            n = 0
+        body = environ["wsgi.input"].read(n) if n > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AWSPriceListService."):
+            return self.pricing(target.split(".", 1)[1], body, start_response)
+        ctype = environ.get("CONTENT_TYPE", "")
+        if environ.get("REQUEST_METHOD") == "POST" and "x-www-form-urlencoded" in ctype and b"Action=" in body:
+            params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+            action = params.get("Action")
+            region = _region_of(environ)
+            fields = dict(params)
+            fields["region"] = region
+            if action == "RunInstances":
+                fields["zone"] = params.get("Placement.AvailabilityZone") or self.cloud.subnet_zone(
+                    region, params.get("SubnetId")) or ""
+                fields["market"] = "spot" if params.get("InstanceMarketOptions.MarketType") == "spot" else "on-demand"
+            fault = self.cloud.faults.take(action, fields)
+            answered = None
+            if fault:  # the code AWS answers (a spot capacity shortage is InsufficientInstanceCapacity too)
+                answered = "InsufficientInstanceCapacity" if fault["error"] == "SpotCapacityNotAvailable" else fault["error"]
+            entry = {"action": action, "region": region, "zone": fields.get("zone"), "market": fields.get("market"),
+                     "InstanceType": params.get("InstanceType"), "error": answered}
+            self.cloud.faults.record(entry)
+            if fault:
+                code = answered
+                message = fault["message"]
+                try:
+                    message = message.format(**{k: v for k, v in fields.items() if "." not in k})
+                except (KeyError, IndexError, ValueError):
+                    pass
+                log.info("fault %d: %s answered %s (%s)", fault["id"], action, code, fields.get("zone"))
+                return self.ec2_error(start_response, fault["status"], code, message)
+            if action == "DescribeSpotPriceHistory" and self.cloud.spot_prices.get(region):
+                return self.spot_history(region, params, start_response)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _send(start_response, status, ctype, data):
+        reasons = {200: "OK", 400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}
+        start_response("%d %s" % (status, reasons.get(status, "Error")),
+                       [("Content-Type", ctype), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def ec2_error(self, start_response, status, code, message):
+        """EC2's own error document (the query protocol's Response/Errors/Error)."""
+        from xml.sax.saxutils import escape
+        data = ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>%s</Code><Message>%s'
+                '</Message></Error></Errors><RequestID>%s</RequestID></Response>' %
+                (escape(code), escape(message), _request_id())).encode()
+        return self._send(start_response, status, "text/xml;charset=UTF-8", data)
+
+    def spot_history(self, region, params, start_response):
+        from xml.sax.saxutils import escape
+        types = {v for k, v in params.items() if k.startswith("InstanceType.")}
+        zones = set()
+        for k, v in params.items():  # Filter.N.Name=availability-zone, Filter.N.Value.M=...
+            if k.startswith("Filter.") and k.endswith(".Name") and v == "availability-zone":
+                prefix = k[:-len("Name")] + "Value."
+                zones |= {val for kk, val in params.items() if kk.startswith(prefix)}
+        items = []
+        for p in self.cloud.spot_prices[region]:
+            if (types and p["InstanceType"] not in types) or (zones and p["AvailabilityZone"] not in zones):
+                continue
+            items.append("<item><instanceType>%s</instanceType><productDescription>%s</productDescription>"
+                         "<spotPrice>%s</spotPrice><timestamp>%s</timestamp><availabilityZone>%s</availabilityZone>"
+                         "</item>" % (escape(p["InstanceType"]), escape(p.get("ProductDescription", "Linux/UNIX")),
+                                      escape(str(p["SpotPrice"])), escape(p.get("Timestamp") or rfc3339(time.time())),
+                                      escape(p["AvailabilityZone"])))
+        data = ('<?xml version="1.0" encoding="UTF-8"?>\n<DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws'
+                '.com/doc/2016-11-15/"><requestId>%s</requestId><spotPriceHistorySet>%s</spotPriceHistorySet>'
+                '<nextToken></nextToken></DescribeSpotPriceHistoryResponse>' % (_request_id(), "".join(items))).encode()
+        return self._send(start_response, 200, "text/xml;charset=UTF-8", data)
+
+    def pricing(self, op, body, start_response):
+        """The Price List API's GetProducts (JSON 1.1 protocol), from the products a test loaded (POST /pricing):
+        TERM_MATCH filters on the product's attributes, pages of MaxResults (default 100) with a NextToken."""
+        ctype = "application/x-amz-json-1.1"
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            req = {}
+        if op != "GetProducts":
+            data = json.dumps({"__type": "InvalidParameterException",
+                               "message": "simcloud serves only GetProducts of the Price List API"}).encode()
+            return self._send(start_response, 400, ctype, data)
+        fault = self.cloud.faults.take("GetProducts", {"ServiceCode": req.get("ServiceCode", "")})
+        self.cloud.faults.record({"action": "GetProducts", "region": None, "zone": None, "market": None,
+                                  "InstanceType": None, "error": fault["error"] if fault else None})
+        if fault:
+            data = json.dumps({"__type": fault["error"], "message": fault["message"]}).encode()
+            return self._send(start_response, fault["status"], ctype, data)
+        out = []
+        for text in self.cloud.products:
+            p = json.loads(text)
+            if req.get("ServiceCode") and p.get("serviceCode") != req["ServiceCode"]:
+                continue
+            attrs = p.get("product", {}).get("attributes", {})
+            if all(attrs.get(f.get("Field")) == f.get("Value") for f in req.get("Filters", [])):
+                out.append(text)
+        start = int(req.get("NextToken") or 0)
+        size = int(req.get("MaxResults") or 100)
+        page = out[start:start + size]
+        answer = {"FormatVersion": "aws_v1", "PriceList": page}
+        if start + size < len(out):
+            answer["NextToken"] = str(start + size)
+        return self._send(start_response, 200, ctype, json.dumps(answer).encode())
+
+
+def _request_id():
+    import uuid
+    return str(uuid.uuid4())
+
+
+# --------------------------------------------------------------------------------------------------------------
 # The cloud: moto, the watcher that reconciles VMs with moto's instances, the control API
 # --------------------------------------------------------------------------------------------------------------
 
@@ -689,13 +913,30 @@ class Cloud:
         self.state_version = 0
         self.last_state = None
         self.moto_states = {}
+        self.faults = Faults()
+        self.products = []  # Price List products (JSON text), served by GetProducts
+        self.spot_prices = {}  # region -> [{"InstanceType", "AvailabilityZone", "SpotPrice"}]
 
     # ---- moto ------------------------------------------------------------------------------------------------
 
     def start_moto(self):
         from moto.server import ThreadedMotoServer
         from moto.backends import get_backend
-        self.moto = ThreadedMotoServer(ip_address=self.args.host, port=self.args.moto_port, verbose=False)
+        cloud = self
+
+        class Server(ThreadedMotoServer):
+            """moto's threaded server with the interceptor in front of its app."""
+
+            def _server_entry(self):
+                from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+                from moto.moto_server.threaded_moto_server import MotoRequestHandler
+                from werkzeug.serving import make_server
+                app = Interceptor(DomainDispatcherApplication(create_backend_app), cloud)
+                self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+                self._server_ready_event.set()
+                self._server.serve_forever()
+
+        self.moto = Server(ip_address=self.args.host, port=self.args.moto_port, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self.endpoint_url = "http://%s:%d" % (host, port)
@@ -720,6 +961,20 @@ class Cloud:
             except RuntimeError:  # changed while we looked: look again
                 continue
         return []
+
+    def subnet_zone(self, region, subnet_id):
+        """The availability zone of a subnet, in whichever account has it; None when none has."""
+        if not subnet_id:
+            return None
+        for account, regions in list(dict.items(self.ec2)):
+            be = dict.get(regions, region)
+            if be is None:
+                continue
+            for zone_subnets in list(be.subnets.values()):
+                sn = zone_subnets.get(subnet_id)
+                if sn is not None:
+                    return sn.availability_zone
+        return None
 
     def reservation_of(self, account, region, iid):
         for r in list(self.backend(account, region).reservations.values()):
@@ -828,6 +1083,19 @@ class Cloud:
                 self.moto_states[iid] = state
                 changed = True
             vm = self.vms.get(iid)
+            if state == "running" and vm is None and self.faults.take("Boot", {
+                    "InstanceType": inst.instance_type, "zone": inst.availability_zone or "", "region": region,
+                    "market": "spot" if inst.lifecycle == "spot" else "on-demand"}):
+                vm = self.vms[iid] = Vm(self, inst, account, region)
+                vm.status = "unreachable"  # running in moto, no host: sshd never answers
+                vm.down_reason = "a Boot fault keeps its host from booting"
+                log.info("%s: a Boot fault: its host never boots", iid)
+                changed = True
+                continue
+            if state != "running" and vm is not None and vm.status == "unreachable":
+                vm.status = "down"
+                changed = True
+                continue
             if state == "running" and (vm is None or vm.status == "down"):
                 if vm is None:
                     vm = self.vms[iid] = Vm(self, inst, account, region)
@@ -1007,6 +1275,11 @@ def make_control(cloud):
                     return self._send(200, {"ok": True, "endpoint_url": cloud.endpoint_url})
                 if parts == ["vms"]:
                     return self._send(200, cloud.call(cloud.list))
+                if parts == ["faults"]:
+                    return self._send(200, cloud.faults.list())
+                if parts == ["requests"]:
+                    q = urllib.parse.parse_qs(u.query)
+                    return self._send(200, cloud.faults.logged(q.get("action", [None])[0]))
                 if len(parts) == 2 and parts[0] == "vms":
                     vms = {v["instance_id"]: v for v in cloud.call(cloud.list)}
                     if parts[1] not in vms:
@@ -1026,6 +1299,26 @@ def make_control(cloud):
                     return
                 if parts == ["wait"]:
                     return self._send(*wait_for(cloud, body))
+                if parts == ["faults"]:
+                    return self._send(200, cloud.faults.add(body))
+                if parts == ["faults", "clear"]:
+                    cloud.faults.clear()
+                    return self._send(200, {"ok": True})
+                if parts == ["pricing"]:
+                    products = body.get("products") if isinstance(body, dict) else None
+                    if not isinstance(products, list):
+                        raise ValueError('expected {"products": [Price List products, as objects or JSON text]}')
+                    cloud.products = [p if isinstance(p, str) else json.dumps(p) for p in products]
+                    return self._send(200, {"products": len(cloud.products)})
+                if parts == ["spot-prices"]:
+                    prices = body.get("prices") if isinstance(body, dict) else None
+                    if not isinstance(prices, list) or not all(
+                            isinstance(p, dict) and {"InstanceType", "AvailabilityZone", "SpotPrice"} <= set(p)
+                            for p in prices):
+                        raise ValueError('expected {"region": "us-east-1", "prices": [{"InstanceType", '
+                                         '"AvailabilityZone", "SpotPrice"}]}')
+                    cloud.spot_prices[body.get("region", "us-east-1")] = prices
+                    return self._send(200, {"prices": len(prices)})
                 if len(parts) == 3 and parts[0] == "vms":
                     iid, op = parts[1], parts[2]
                     if op == "interrupt":

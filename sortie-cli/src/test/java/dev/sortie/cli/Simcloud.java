@@ -93,6 +93,17 @@ final class Simcloud implements AutoCloseable {
         return JSON.readTree(r.body());
     }
 
+    /** A call of the control API (faults, pricing, spot prices, the call log): its JSON answer; fails unless 200. */
+    JsonNode control(String method, String path, String json) throws IOException, InterruptedException {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(ready.get("control_url").asText() + path))
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException("simcloud " + method + " " + path + ": " + r.statusCode() + " " + r.body());
+        }
+        return JSON.readTree(r.body());
+    }
+
     @Override
     public void close() throws Exception {
         ec2.close();

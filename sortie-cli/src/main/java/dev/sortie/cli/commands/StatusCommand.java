@@ -114,7 +114,7 @@ public final class StatusCommand extends ContextCommand {
 
     /** The instances cloud executors started for this user (every state but terminated), once each. */
     private static void printCloudInstances(ExperimentService service, Instant now) {
-        Table table = new Table(List.of("instance", "executor", "state", "type", "age", "address"));
+        Table table = new Table(List.of("instance", "executor", "state", "type", "age", "price/h", "cost", "address"));
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (String name : service.executors().names()) {
             dev.sortie.core.executor.Executor e;
@@ -132,6 +132,8 @@ public final class StatusCommand extends ContextCommand {
                         table.add(List.of(i.id(), (i.executor() == null ? "?" : i.executor()) + (i.ready() ? "" : " (launching)"),
                                 i.state(), i.type() + (i.spot() ? " spot" : ""),
                                 i.launched() == null ? "" : Units.human(java.time.Duration.between(i.launched(), now)),
+                                i.pricePerHour() == null ? "?" : usd(i.pricePerHour()),
+                                i.costSoFar(now) == null ? "?" : usd(i.costSoFar(now)),
                                 i.address() == null ? "" : i.address()));
                     }
                 }
@@ -143,6 +145,14 @@ public final class StatusCommand extends ContextCommand {
             out().println();
             table.print(Table.Format.TEXT, out());
         }
+    }
+
+    /** "$0.0416", "$1.006", "$0.000231": three significant digits (four from a dollar up). */
+    static String usd(double v) {
+        if (v == 0) {
+            return "$0";
+        }
+        return "$" + new java.math.BigDecimal(v).round(new java.math.MathContext(v >= 1 ? 4 : 3)).stripTrailingZeros().toPlainString();
     }
 
     /** What this status found out about an experiment that was running: a remote run's end, or a lost watcher. */

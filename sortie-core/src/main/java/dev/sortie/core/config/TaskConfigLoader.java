@@ -24,6 +24,7 @@ public final class TaskConfigLoader {
     public static final String DEFAULT_PARAMS_FILE = "params.yaml";
     static final List<String> FIELDS = List.of("name", "workdir", "setup", "run", "params", "resources", "checkpoints",
             "artifacts", "metrics", "timeout", "checkpoint_interval", "retries", "env");
+    private static final java.util.regex.Pattern GPU_MODEL = java.util.regex.Pattern.compile("([A-Za-z][A-Za-z0-9_-]*)(?::(\\d{1,3}))?");
     static final List<String> RESOURCE_FIELDS = List.of("gpus", "cpus", "memory", "disk", "spot");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -195,12 +196,21 @@ public final class TaskConfigLoader {
         }
         doc.requireKnownFields(r, "resources", RESOURCE_FIELDS);
         Integer gpus = null;
+        String gpuModel = null;
         if (r.has("gpus")) {
             JsonNode g = r.get("gpus");
-            if (!g.canConvertToInt() || !g.isIntegralNumber() || g.asInt() < 0) {
-                throw doc.error("resources.gpus", "expected a whole number of GPUs (0 or more), found " + g.asText());
+            // "A10G:1" or "A10G" (one): a model, as clouds name their GPUs (T4, A10G, L4, A100, H100)
+            java.util.regex.Matcher m = g.isTextual() ? GPU_MODEL.matcher(g.asText().trim()) : null;
+            // a bare word is a model only if it has a digit, as GPU models do (T4, A10G, H100): "two" is a mistake
+            if (m != null && m.matches() && (m.group(2) != null || m.group(1).matches(".*\\d.*"))) {
+                gpuModel = m.group(1);
+                gpus = m.group(2) == null ? 1 : Integer.parseInt(m.group(2));
+            } else if (!g.canConvertToInt() || !g.isIntegralNumber() || g.asInt() < 0) {
+                throw doc.error("resources.gpus", "expected a whole number of GPUs (0 or more), or a model and a number like A10G:1,"
+                        + " found " + g.asText());
+            } else {
+                gpus = g.asInt();
             }
-            gpus = g.asInt();
         }
         Double cpus = null;
         if (r.has("cpus")) {
@@ -219,7 +229,7 @@ public final class TaskConfigLoader {
             }
             spot = r.get("spot").asBoolean();
         }
-        return new Resources(gpus, cpus, memory, disk, spot);
+        return new Resources(gpus, cpus, memory, disk, spot, gpuModel);
     }
 
     private static Long size(YamlDocument doc, JsonNode r, String field) {

@@ -35,8 +35,17 @@ public interface Provisioning {
      * @param state    the cloud's state (pending, running, stopping, ...)
      * @param ready    whether the sortie that launched it saw it ready (false: a launch in progress, or an orphan)
      * @param address  where it is reached (null before it has one)
+     * @param pricePerHour what it costs an hour in USD, as known when it was launched (null: unknown)
      */
     record Instance(String id, String executor, String project, String state, String type, boolean spot, Instant launched,
-                    String address, boolean ready) {
+                    String address, boolean ready, Double pricePerHour) {
+
+        /** What it has cost since its launch until {@code now}, or null when its price is unknown. */
+        public Double costSoFar(Instant now) {
+            if (pricePerHour == null || launched == null) {
+                return null;
+            }
+            return pricePerHour * Math.max(0, java.time.Duration.between(launched, now).toMillis()) / 3_600_000.0;
+        }
     }
 }

@@ -68,11 +68,16 @@ class TaskConfigLoaderTest {
     }
 
     @Test
-    void wrongTypesNameFieldAndLine() {
+    void wrongTypesNameFieldAndLine() throws Exception {
         ConfigException e = error("run: x\nresources:\n  gpus: two\n");
         assertThat(e.line()).isEqualTo(3);
         assertThat(e.field()).isEqualTo("resources.gpus");
         assertThat(e.getMessage()).contains("whole number");
+        assertThat(load("run: x\nresources: {gpus: \"A10G:2\"}\n").resources()).satisfies(r -> {
+            assertThat(r.gpus()).isEqualTo(2);
+            assertThat(r.gpuModel()).isEqualTo("A10G");
+        });
+        assertThat(load("run: x\nresources: {gpus: H100}\n").resources().gpus()).isEqualTo(1);
         assertThat(error("run: x\ntimeout: soon\n").getMessage()).contains(":2").contains("'timeout'").contains("e.g. 90s");
         assertThat(error("run: x\nresources: {memory: lots}\n").getMessage()).contains("e.g. 512M");
         assertThat(error("run: x\nartifacts: [../secret]\n").getMessage()).contains("artifacts[0]").contains("inside the project");

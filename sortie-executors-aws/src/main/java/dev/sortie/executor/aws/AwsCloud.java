@@ -64,14 +64,16 @@ final class AwsCloud implements AutoCloseable {
 
     private synchronized Ec2Client ec2() {
         if (ec2 == null) {
-            ec2 = Ec2Client.builder().region(Region.of(region)).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+            ec2 = Ec2Client.builder().region(Region.of(region)).httpClientBuilder(UrlConnectionHttpClient.builder())
+                    .overrideConfiguration(o -> o.retryStrategy(AwsRetries.strategy())).build();
         }
         return ec2;
     }
 
     private synchronized SsmClient ssm() {
         if (ssm == null) {
-            ssm = SsmClient.builder().region(Region.of(region)).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+            ssm = SsmClient.builder().region(Region.of(region)).httpClientBuilder(UrlConnectionHttpClient.builder())
+                    .overrideConfiguration(o -> o.retryStrategy(AwsRetries.strategy())).build();
         }
         return ssm;
     }
@@ -104,7 +106,10 @@ final class AwsCloud implements AutoCloseable {
         if (found.isEmpty()) {
             throw new AwsException("instance type '" + type + "' does not exist in " + region, "InvalidInstanceType", null);
         }
-        InstanceTypeInfo i = found.get(0);
+        return typeInfo(found.get(0));
+    }
+
+    static TypeInfo typeInfo(InstanceTypeInfo i) {
         int gpus = 0;
         String model = null;
         if (i.gpuInfo() != null && i.gpuInfo().gpus() != null) {
@@ -115,8 +120,61 @@ final class AwsCloud implements AutoCloseable {
         }
         List<ArchitectureType> archs = i.processorInfo() == null ? List.of() : i.processorInfo().supportedArchitectures();
         String arch = archs.contains(ArchitectureType.X86_64) || archs.isEmpty() ? "x86_64" : archs.get(0).toString();
-        return new TypeInfo(type, i.vCpuInfo() == null ? 0 : i.vCpuInfo().defaultVCpus(),
-                i.memoryInfo() == null ? 0 : i.memoryInfo().sizeInMiB(), gpus, model, arch);
+        return new TypeInfo(i.instanceTypeAsString(), i.vCpuInfo() == null || i.vCpuInfo().defaultVCpus() == null ? 0 : i.vCpuInfo().defaultVCpus(),
+                i.memoryInfo() == null || i.memoryInfo().sizeInMiB() == null ? 0 : i.memoryInfo().sizeInMiB(), gpus, model, arch);
+    }
+
+    /** Every instance type the region offers. */
+    List<TypeInfo> instanceTypes() throws AwsException {
+        List<TypeInfo> out = new ArrayList<>();
+        call("list the region's instance types", () -> {
+            ec2().describeInstanceTypesPaginator(r -> r.maxResults(100)).instanceTypes().forEach(i -> out.add(typeInfo(i)));
+            return null;
+        });
+        return out;
+    }
+
+    /** The current spot price of every type in every zone (Linux/UNIX), USD an hour: the latest of the price history. */
+    java.util.Map<String, java.util.Map<String, Double>> spotPrices() throws AwsException {
+        java.util.Map<String, java.util.Map<String, Double>> out = new java.util.HashMap<>();
+        java.util.Map<String, java.time.Instant> at = new java.util.HashMap<>();
+        call("read spot prices", () -> {
+            for (var p : ec2().describeSpotPriceHistoryPaginator(r -> r.startTime(java.time.Instant.now())
+                    .productDescriptions("Linux/UNIX", "Linux/UNIX (Amazon VPC)")).spotPriceHistory()) {
+                String key = p.instanceTypeAsString() + " " + p.availabilityZone();
+                java.time.Instant t = p.timestamp() == null ? java.time.Instant.EPOCH : p.timestamp();
+                if (p.spotPrice() == null || (at.containsKey(key) && at.get(key).isAfter(t))) {
+                    continue;
+                }
+                at.put(key, t);
+                out.computeIfAbsent(p.instanceTypeAsString(), k -> new java.util.HashMap<>()).put(p.availabilityZone(), Double.parseDouble(p.spotPrice()));
+            }
+            return null;
+        });
+        return out;
+    }
+
+    /** The region's prices now: on-demand from the Price List API, spot from the spot price history. */
+    Prices fetchPrices(String region) throws IOException {
+        return new Prices(region, java.time.Instant.now(), PriceList.onDemand(region), spotPrices());
+    }
+
+    /** The availability zone of a subnet. */
+    String subnetZone(String subnet) throws AwsException {
+        var subnets = call("describe subnet " + subnet, () -> ec2().describeSubnets(r -> r.subnetIds(subnet)).subnets());
+        if (subnets.isEmpty()) {
+            throw new AwsException("subnet " + subnet + " does not exist in " + region, "InvalidSubnetID.NotFound", null);
+        }
+        return subnets.get(0).availabilityZone();
+    }
+
+    /** A subnet of a VPC in a zone (the one with the most free addresses), or null when the VPC has none there. */
+    String subnetIn(String vpcId, String zone) throws AwsException {
+        var subnets = call("find a subnet of " + vpcId + " in " + zone, () -> ec2().describeSubnets(r -> r.filters(
+                Filter.builder().name("vpc-id").values(vpcId).build(),
+                Filter.builder().name("availability-zone").values(zone).build())).subnets());
+        return subnets.stream().max(Comparator.comparing(sn -> sn.availableIpAddressCount() == null ? 0 : sn.availableIpAddressCount()))
+                .map(sn -> sn.subnetId()).orElse(null);
     }
 
     /** An image and what Sortie needs of it. */
@@ -273,8 +331,8 @@ final class AwsCloud implements AutoCloseable {
     }
 
     /** What one launch asks for. */
-    record Launch(String image, String type, boolean spot, String subnet, String securityGroup, String keyName, String rootDevice,
-                  Integer diskGb, String userData, Map<String, String> tags) {
+    record Launch(String image, String type, boolean spot, String subnet, String zone, String securityGroup, String keyName,
+                  String rootDevice, Integer diskGb, String userData, Map<String, String> tags) {
     }
 
     /** RunInstances for one instance, tagged (instance and volumes) in the same call; returns it as AWS first saw it. */
@@ -289,6 +347,8 @@ final class AwsCloud implements AutoCloseable {
                         TagSpecification.builder().resourceType(ResourceType.VOLUME).tags(tags).build());
         if (l.subnet() != null) {
             b.subnetId(l.subnet());
+        } else if (l.zone() != null) {
+            b.placement(p -> p.availabilityZone(l.zone()));
         }
         if (l.spot()) {
             b.instanceMarketOptions(InstanceMarketOptionsRequest.builder().marketType(MarketType.SPOT)
@@ -299,7 +359,8 @@ final class AwsCloud implements AutoCloseable {
             b.blockDeviceMappings(BlockDeviceMapping.builder().deviceName(l.rootDevice())
                     .ebs(e -> e.volumeSize(l.diskGb()).volumeType("gp3").deleteOnTermination(true)).build());
         }
-        var r = call("launch a " + l.type() + (l.spot() ? " spot" : "") + " instance", () -> ec2().runInstances(b.build()));
+        var r = call("launch a " + l.type() + (l.spot() ? " spot" : " on-demand") + " instance"
+                + (l.zone() != null ? " in " + l.zone() : ""), () -> ec2().runInstances(b.build()));
         return CloudInstance.of(r.instances().get(0));
     }
 

@@ -1,5 +1,6 @@
 package dev.sortie.executor.aws;
 
+import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.executor.DetachableExecutor;
 import dev.sortie.core.executor.DetachedExecution;
 import dev.sortie.core.executor.ExecutorContext;
@@ -43,6 +44,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     /** {@code user@address:port}, as an ssh executor names its host in run handles. */
     private static final Pattern HOST_KEY = Pattern.compile("([^@\\s]+)@([^:\\s]+):(\\d+).*");
     private final AwsExecutorConfig config;
+    private final java.nio.file.Path projectDir;
     private final AwsCloud cloud;
     private final Identity identity;
     private final Provisioner provisioner;
@@ -54,6 +56,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     AwsExecutor(AwsExecutorConfig config, ExecutorContext context) {
         this.config = config;
+        this.projectDir = context == null ? null : context.projectDir();
         this.cloud = new AwsCloud(config.region());
         this.identity = Identity.of(context == null ? null : context.projectDir());
         this.provisioner = new Provisioner(config, cloud, identity, context == null ? null : context.stateDir(),
@@ -62,6 +65,22 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             slots.add(new InstanceSlot(this, i));
         }
         this.pool = new PoolExecutor(config.name(), AwsExecutorProvider.TYPE, slots, 1, null);
+    }
+
+    /**
+     * The project's task (sortie.yaml), whose resources choose the type when the executor names none: what {@code up}
+     * and {@code executor test} launch. Null outside a project or when it cannot be read (its errors are the run's).
+     */
+    TaskConfig projectTask() {
+        if (projectDir == null || !java.nio.file.Files.isRegularFile(projectDir.resolve("sortie.yaml"))) {
+            return null;
+        }
+        try {
+            return dev.sortie.core.config.TaskConfigLoader.load(projectDir);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot read the task of {0}: {1}", projectDir, e.toString());
+            return null;
+        }
     }
 
     AwsExecutorConfig config() {
@@ -275,6 +294,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         if (missing <= 0) {
             return out;
         }
+        TaskConfig task = projectTask();
         Consumer<String> say = line -> {
             synchronized (progress) {
                 progress.accept(line);
@@ -288,7 +308,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         try {
             List<Future<CloudInstance>> futures = new ArrayList<>();
             for (int i = 0; i < missing; i++) {
-                futures.add(launches.submit(() -> provisioner.launch(null, null, say)));
+                futures.add(launches.submit(() -> provisioner.launch(task, null, say)));
             }
             IOException failure = null;
             for (Future<CloudInstance> f : futures) {
@@ -367,7 +387,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     private Provisioning.Instance row(CloudInstance i) {
         return new Provisioning.Instance(i.id(), i.tag(Tags.EXECUTOR), i.tag(Tags.PROJECT), i.state(), i.type(), i.spot(), i.launched(),
-                i.address(config.privateIp()), i.ready());
+                i.address(config.privateIp()), i.ready(), i.pricePerHour());
     }
 
     @Override

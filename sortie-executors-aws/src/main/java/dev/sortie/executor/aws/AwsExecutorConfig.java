@@ -29,6 +29,7 @@ import java.util.regex.Pattern;
  * @param privateIp     connect to the instance's private address (a VPN, a bastion, the same VPC; the tests)
  * @param sshFrom       the CIDR the security group lets SSH in from, or null for this machine's address
  * @param bootTimeout   an instance not answering SSH this long after its launch is terminated
+ * @param fallback      what a launch tries, in order, when AWS has no capacity or a quota is reached
  */
 public record AwsExecutorConfig(
         String name,
@@ -46,10 +47,11 @@ public record AwsExecutorConfig(
         String sshFrom,
         String remoteDir,
         Duration lostAfter,
-        Duration bootTimeout) {
+        Duration bootTimeout,
+        List<Fallback> fallback) {
 
     public static final List<String> FIELDS = List.of("type", "region", "instance_type", "spot", "image", "subnet", "max_instances",
-            "idle_stop", "max_lifetime", "disk", "ssh_user", "private_ip", "ssh_from", "remote_dir", "lost_after", "boot_timeout");
+            "idle_stop", "max_lifetime", "disk", "ssh_user", "private_ip", "ssh_from", "remote_dir", "lost_after", "boot_timeout", "fallback");
     public static final Duration DEFAULT_IDLE_STOP = Duration.ofMinutes(10);
     public static final Duration DEFAULT_LOST_AFTER = Duration.ofMinutes(5);
     public static final Duration DEFAULT_BOOT_TIMEOUT = Duration.ofMinutes(10);
@@ -118,7 +120,7 @@ public record AwsExecutorConfig(
                     + remoteDir + "'");
         }
         return new AwsExecutorConfig(name, region, type, flag(o, where, "spot"), image, subnet, max, idle, life, disk, user,
-                flag(o, where, "private_ip"), sshFrom, remoteDir, lost, boot);
+                flag(o, where, "private_ip"), sshFrom, remoteDir, lost, boot, Fallback.parse(o.get("fallback"), where + ".fallback"));
     }
 
     private static String text(JsonNode o, String where, String field) {

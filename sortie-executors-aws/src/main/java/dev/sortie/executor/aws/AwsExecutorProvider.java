@@ -41,7 +41,9 @@ public final class AwsExecutorProvider implements ExecutorProvider {
                 ExecutorOption.text("--ssh-user", "USER", "ssh_user", "Login user (default: the image family's, e.g. ubuntu)."),
                 ExecutorOption.flag("--private-ip", "private_ip", "Connect to instances' private addresses (VPN, same VPC)."),
                 ExecutorOption.text("--ssh-from", "CIDR", "ssh_from", "Where SSH may come from (default: this machine's address)."),
-                ExecutorOption.text("--boot-timeout", "DURATION", "boot_timeout", "An instance not ready this long is terminated (default 10m)."));
+                ExecutorOption.text("--boot-timeout", "DURATION", "boot_timeout", "An instance not ready this long is terminated (default 10m)."),
+                ExecutorOption.list("--fallback", "ENTRY,...", "fallback", "Tried in order when AWS has no capacity or a quota is reached:"
+                        + " zone:Z, type:T, on-demand (fields of one entry joined with +)."));
     }
 
     @Override
@@ -59,8 +61,14 @@ public final class AwsExecutorProvider implements ExecutorProvider {
         try {
             List<String> zones = aws.cloud().zones();
             sb.append("credentials: accepted by EC2 in ").append(c.region()).append(" (zones ").append(String.join(", ", zones)).append(")\n");
-            Provisioner.Plan plan = aws.provisioner().plan(null);
-            sb.append("would launch: ").append(plan.type().describe()).append(c.spot() ? ", spot" : ", on-demand").append('\n');
+            Provisioner.Choice choice = aws.provisioner().choose(aws.projectTask());
+            Provisioner.Plan plan = aws.provisioner().plan(choice.type());
+            sb.append("would launch: ").append(plan.type().describe()).append(c.spot() ? ", spot" : ", on-demand")
+                    .append(choice.zone() == null ? "" : " in " + choice.zone()).append(", ").append(Prices.describe(choice.hourly(), choice.spot()))
+                    .append(" (").append(choice.why()).append(")\n");
+            if (!c.fallback().isEmpty()) {
+                sb.append("fallback: ").append(String.join("; then ", c.fallback().stream().map(Fallback::describe).toList())).append('\n');
+            }
             sb.append("image: ").append(plan.image().id()).append(" (").append(plan.image().name()).append("; ").append(plan.image().how()).append(")\n");
             sb.append("login: ").append(plan.sshUser()).append(" with key pair ").append(plan.keyName()).append(" (").append(plan.keyFile()).append(")\n");
             sb.append("network: ").append(c.subnet() == null ? "the default VPC" : c.subnet())
@@ -72,7 +80,7 @@ public final class AwsExecutorProvider implements ExecutorProvider {
             long running = aws.cloudInstances().stream().filter(i -> c.name().equals(i.executor())
                     && aws.identity().project().equals(i.project()) && "running".equals(i.state())).count();
             sb.append("instances now: ").append(running).append(" running\n");
-            sb.append("not checked: quotas and prices (not supported yet)\n");
+            sb.append("not checked: quotas (a launch refused for a quota tries the fallback list)\n");
         } catch (AwsException e) {
             return new ExecutorCheck(sb.toString(), e.getMessage(), 3);
         } catch (IOException e) {

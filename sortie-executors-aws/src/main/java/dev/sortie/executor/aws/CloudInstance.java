@@ -31,6 +31,16 @@ record CloudInstance(String id, String state, String type, boolean spot, Instant
         return "pending".equals(state) || "running".equals(state);
     }
 
+    /** USD an hour as priced at launch (its tag), or null when unknown. */
+    Double pricePerHour() {
+        String p = tags.get(Tags.PRICE);
+        try {
+            return p == null ? null : Double.valueOf(p);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     boolean ready() {
         return "true".equals(tags.get(Tags.READY));
     }

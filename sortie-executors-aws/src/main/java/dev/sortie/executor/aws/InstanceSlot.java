@@ -84,6 +84,7 @@ final class InstanceSlot implements PoolMember {
      */
     @Override
     public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException {
+        java.time.Instant given = java.time.Instant.now();
         Bound b = bound();
         boolean adopted = false;
         if (b == null) {
@@ -100,7 +101,7 @@ final class InstanceSlot implements PoolMember {
             }
         }
         try {
-            return b.ssh().launch(request, slot);
+            return b.ssh().launch(CostListener.around(request, b.instance().pricePerHour(), given), slot);
         } catch (SlotBusyException busy) {
             if (adopted) {
                 owner.busyElsewhere(b.instance().id());

@@ -1,5 +1,6 @@
 package dev.sortie.executor.aws;
 
+import dev.sortie.core.config.Resources;
 import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.config.Units;
 import dev.sortie.core.store.BlobStore;
@@ -33,23 +34,95 @@ final class Provisioner {
     private final Identity identity;
     private final Path stateDir;
     private final BlobStore store;
-    private final InstanceChooser chooser;
+    private final PriceCache priceCache;
+    private Prices prices;
+    private List<AwsCloud.TypeInfo> types;
 
     Provisioner(AwsExecutorConfig config, AwsCloud cloud, Identity identity, Path stateDir, BlobStore store) {
+        this(config, cloud, identity, stateDir, store, PriceCache.user());
+    }
+
+    Provisioner(AwsExecutorConfig config, AwsCloud cloud, Identity identity, Path stateDir, BlobStore store, PriceCache priceCache) {
         this.config = config;
         this.cloud = cloud;
         this.identity = identity;
         this.stateDir = stateDir;
         this.store = store;
-        this.chooser = InstanceChooser.explicit(config);
+        this.priceCache = priceCache;
     }
 
     /** Everything a launch resolves before RunInstances: also what {@code executor test} shows. */
     record Plan(AwsCloud.TypeInfo type, AwsCloud.ImageInfo image, String sshUser, String keyName, Path keyFile, String publicKey) {
     }
 
-    synchronized Plan plan(TaskConfig task) throws IOException {
-        String typeName = chooser.choose(task);
+    /** The type a launch asks for, its hourly price where it launches (null: unknown), the zone it prices and why. */
+    record Choice(String type, Double hourly, boolean spot, String zone, String why) {
+    }
+
+    /** The region's prices (the cache's, fetched once a day), once per process. */
+    synchronized Prices prices() throws IOException {
+        if (prices == null) {
+            prices = priceCache.get(config.region(), cloud::fetchPrices);
+        }
+        return prices;
+    }
+
+    /** The prices, or null when they cannot be had (a launch of an explicit type does not need them). */
+    private Prices pricesIfAny() {
+        try {
+            return prices();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.INFO, "no prices for {0}: {1}", config.region(), e.getMessage());
+            return null;
+        }
+    }
+
+    private synchronized List<AwsCloud.TypeInfo> types() throws IOException {
+        if (types == null) {
+            types = cloud.instanceTypes();
+        }
+        return types;
+    }
+
+    /**
+     * The type to launch for {@code task} (null: the project's task is not known, e.g. {@code sortie up} outside a
+     * project): the executor's explicit type, else the cheapest that fits the task's resources at the executor's market.
+     * The zone priced is the subnet's; with no subnet, a spot launch goes to the cheapest zone of its type.
+     */
+    synchronized Choice choose(TaskConfig task) throws IOException {
+        boolean spot = config.spot();
+        String subnetZone = config.subnet() == null ? null : cloud.subnetZone(config.subnet());
+        if (config.instanceType() != null) {
+            Prices p = pricesIfAny();
+            String zone = subnetZone != null ? subnetZone : spot && p != null ? cheapestZone(p, config.instanceType()) : null;
+            return new Choice(config.instanceType(), p == null ? null : p.hourly(config.instanceType(), spot, zone), spot, zone,
+                    "the executor's instance type");
+        }
+        Resources r = task == null ? Resources.NONE : task.resources();
+        Prices p = prices();
+        if (p.onDemand().isEmpty() && !spot) {
+            throw new AwsException("no on-demand prices for " + config.region() + " (the Price List API listed none): Sortie cannot choose"
+                    + " the cheapest type; give one with `sortie executor add " + config.name() + " ... --instance-type TYPE`", null, null);
+        }
+        List<InstanceChooser.Candidate> ranked = InstanceChooser.rank(types(), p, r, spot, subnetZone);
+        if (ranked.isEmpty()) {
+            long fit = types().stream().filter(t -> InstanceChooser.fits(t, r)).count();
+            throw new AwsException("no instance type of " + config.region() + (subnetZone == null ? "" : " in " + subnetZone) + " fits "
+                    + InstanceChooser.describe(r) + " with a known " + (spot ? "spot" : "on-demand") + " price (" + fit
+                    + " fit, none priced); change resources: in sortie.yaml or give a type with --instance-type", null, null);
+        }
+        InstanceChooser.Candidate best = ranked.get(0);
+        String zone = subnetZone != null ? subnetZone : spot ? cheapestZone(p, best.type().name()) : null;
+        return new Choice(best.type().name(), best.hourly(), spot, zone, "the cheapest of " + ranked.size() + " priced types that fit "
+                + InstanceChooser.describe(r));
+    }
+
+    private static String cheapestZone(Prices p, String type) {
+        Map<String, Double> zones = p.spot().get(type);
+        return zones == null ? null : zones.entrySet().stream().min(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
+    }
+
+    synchronized Plan plan(String typeName) throws IOException {
         AwsCloud.TypeInfo type = cloud.instanceType(typeName);
         AwsCloud.ImageInfo image = cloud.image(config.image(), type.arch());
         String user = config.sshUser() != null ? config.sshUser() : image.defaultUser();
@@ -60,7 +133,7 @@ final class Provisioner {
     }
 
     /** What every launch of this process shares: the plan, the key pair imported, the security group made. */
-    private record Prepared(Plan plan, String securityGroup) {
+    private record Prepared(Plan plan, String securityGroup, AwsCloud.Vpc vpc) {
     }
 
     private final Map<String, Prepared> prepared = new java.util.HashMap<>();
@@ -69,27 +142,102 @@ final class Provisioner {
      * The plan, key pair and security group for a type, made once per process and type: launches in parallel
      * ({@code up -n 4}, a queue) must not each make the login key or the group.
      */
-    private synchronized Prepared prepare(TaskConfig task) throws IOException {
-        String key = chooser.choose(task);
-        Prepared p = prepared.get(key);
+    private synchronized Prepared prepare(String typeName) throws IOException {
+        Prepared p = prepared.get(typeName);
         if (p == null) {
-            Plan plan = plan(task);
+            Plan plan = plan(typeName);
             cloud.ensureKeyPair(plan.keyName(), SshKeys.bare(plan.publicKey()));
             AwsCloud.Vpc vpc = cloud.vpc(config.subnet());
             String from = config.sshFrom() != null ? config.sshFrom()
                     : config.privateIp() ? (vpc.cidr() != null ? vpc.cidr() : "10.0.0.0/8") : AwsCloud.publicAddress();
-            p = new Prepared(plan, cloud.ensureSecurityGroup("sortie-" + identity.owner() + "-ssh", vpc, from));
-            prepared.put(key, p);
+            p = new Prepared(plan, cloud.ensureSecurityGroup("sortie-" + identity.owner() + "-ssh", vpc, from), vpc);
+            prepared.put(typeName, p);
         }
         return p;
+    }
+
+    /** One way to launch: the first (the choice), then each fallback entry applied to it. */
+    private record Attempt(String type, boolean spot, String zone, Fallback from) {
+        String describe() {
+            return type + (spot ? " spot" : " on-demand") + (zone == null ? "" : " in " + zone);
+        }
     }
 
     /** Launches one instance for {@code experiment} (null: {@code sortie up}) and returns it once it is ready. */
     CloudInstance launch(TaskConfig task, String experiment, Consumer<String> say) throws IOException {
         long t0 = System.nanoTime();
-        Prepared prep = prepare(task);
+        Choice choice = choose(task);
+        List<Attempt> attempts = new java.util.ArrayList<>();
+        attempts.add(new Attempt(choice.type(), choice.spot(), choice.zone(), null));
+        for (Fallback f : config.fallback()) {
+            attempts.add(new Attempt(f.instanceType() != null ? f.instanceType() : choice.type(), choice.spot() && !f.onDemand(),
+                    f.zone() != null ? f.zone() : choice.zone(), f));
+        }
+        List<String> refused = new java.util.ArrayList<>();
+        AwsException last = null;
+        for (Attempt a : attempts) {
+            Prepared prep = prepare(a.type());
+            String subnet = config.subnet();
+            if (a.from() != null && a.from().zone() != null && subnet != null) {
+                subnet = cloud.subnetIn(prep.vpc().id(), a.zone());
+                if (subnet == null) {
+                    refused.add(a.describe() + ": the VPC " + prep.vpc().id() + " has no subnet there");
+                    say.accept("[sortie] aws: fallback " + a.from().describe() + " skipped: the VPC " + prep.vpc().id() + " has no subnet in " + a.zone());
+                    continue;
+                }
+            }
+            Double hourly = choice.hourly();
+            if (a != attempts.get(0)) {
+                Prices p = pricesIfAny();
+                hourly = p == null ? null : p.hourly(a.type(), a.spot(), a.zone());
+            }
+            CloudInstance i;
+            try {
+                i = launchOne(prep, a, subnet, hourly, experiment, diskGb(task));
+            } catch (AwsException e) {
+                if (e.code() == null || !AwsRetries.CAPACITY.contains(e.code())) {
+                    throw e;
+                }
+                last = e;
+                refused.add(a.describe() + ": " + e.code());
+                int next = attempts.indexOf(a) + 1;
+                say.accept("[sortie] aws: no " + a.describe() + " (" + e.code() + ")" + (next < attempts.size()
+                        ? "; trying fallback " + next + ": " + attempts.get(next).from().describe() : ""));
+                continue;
+            }
+            say.accept(line(i.id(), "requested (" + a.type() + (a.spot() ? ", spot" : ", on-demand") + ", " + prep.plan().image().id()
+                    + (a.zone() == null ? "" : ", " + a.zone()) + ", " + Prices.describe(hourly, a.spot()) + ")", t0));
+            try {
+                return awaitReady(i, prep.plan(), t0, say);
+            } catch (IOException | RuntimeException | Error e) {
+                // nothing must outlive a launch that failed: the instance goes, whatever happened to it
+                try {
+                    cloud.terminate(List.of(i.id()));
+                    say.accept(line(i.id(), "terminated: " + e.getMessage(), t0));
+                } catch (IOException t) {
+                    e.addSuppressed(t);
+                }
+                throw e;
+            }
+        }
+        throw new AwsException("AWS has no capacity for this launch (or a quota is reached); tried " + refused.size() + ": "
+                + String.join("; ", refused) + (config.fallback().isEmpty() ? ". A fallback list tries other zones, types or on-demand:"
+                + " --fallback zone:" + config.region() + "b,on-demand" : ". Add entries to the fallback list (--fallback) or try later")
+                + (last == null ? "" : " (last: " + last.getMessage() + ")"), last == null ? null : last.code(), last);
+    }
+
+    /** The root volume: the executor's --disk, else the task's resources.disk, else the image's. */
+    private Integer diskGb(TaskConfig task) {
+        if (config.diskGb() != null) {
+            return config.diskGb();
+        }
+        Long bytes = task == null || task.resources() == null ? null : task.resources().diskBytes();
+        return bytes == null ? null : (int) Math.max(1, (bytes + (1L << 30) - 1) >> 30);
+    }
+
+    private CloudInstance launchOne(Prepared prep, Attempt a, String subnet, Double hourly, String experiment, Integer diskGb)
+            throws IOException {
         Plan plan = prep.plan();
-        String group = prep.securityGroup();
         SshKeys.Generated hostKey = SshKeys.generate("sortie-host");
         String userData = NodeScript.render(config.name(), hostKey, plan.sshUser(), config.remoteDir(), config.idleStop(), config.maxLifetime());
         Map<String, String> tags = new LinkedHashMap<>();
@@ -100,21 +248,11 @@ final class Provisioner {
         tags.put(Tags.EXPERIMENT, experiment == null ? "-" : experiment);
         tags.put(Tags.HOST_KEY, SshKeys.bare(hostKey.publicKey()));
         tags.put(Tags.LAUNCHER, identity.launcher());
-        CloudInstance i = cloud.run(new AwsCloud.Launch(plan.image().id(), plan.type().name(), config.spot(), config.subnet(), group,
-                plan.keyName(), plan.image().rootDevice(), config.diskGb(), userData, tags));
-        say.accept(line(i.id(), "requested (" + plan.type().name() + (config.spot() ? ", spot" : ", on-demand") + ", " + plan.image().id() + ")", t0));
-        try {
-            return awaitReady(i, plan, t0, say);
-        } catch (IOException | RuntimeException | Error e) {
-            // nothing must outlive a launch that failed: the instance goes, whatever happened to it
-            try {
-                cloud.terminate(List.of(i.id()));
-                say.accept(line(i.id(), "terminated: " + e.getMessage(), t0));
-            } catch (IOException t) {
-                e.addSuppressed(t);
-            }
-            throw e;
+        if (hourly != null) {
+            tags.put(Tags.PRICE, String.valueOf(hourly));
         }
+        return cloud.run(new AwsCloud.Launch(plan.image().id(), a.type(), a.spot(), subnet, subnet == null ? a.zone() : null,
+                prep.securityGroup(), plan.keyName(), plan.image().rootDevice(), diskGb, userData, tags));
     }
 
     private CloudInstance awaitReady(CloudInstance launched, Plan plan, long t0, Consumer<String> say) throws IOException {

@@ -15,6 +15,8 @@ final class Tags {
     static final String LAUNCHER = "sortie:launcher";
     /** "true" once the sortie that launched it saw it ready; an instance without it and without a live launcher is an orphan. */
     static final String READY = "sortie:ready";
+    /** What the instance costs an hour in USD, as priced at its launch (spot: the zone's spot price then). */
+    static final String PRICE = "sortie:price-per-hour";
     static final String NAME = "Name";
 
     private Tags() {
