@@ -145,6 +145,11 @@ public final class RunSupervisor implements Execution {
             result = new RunOutcome(ExperimentStatus.FAILED, null, "sortie could not run the command: " + t.getMessage());
             appendToLog("[sortie] " + result.error());
         }
+        if (infrastructureFailure != null) {
+            appendToLog("[sortie] " + infrastructureFailure.getMessage());
+            result = new RunOutcome(ExperimentStatus.FAILED, result.exitCode(), (result.exitCode() == null ? ""
+                    : "the command ran (exit code " + result.exitCode() + ") but ") + infrastructureFailure.getMessage());
+        }
         try {
             watch.finish();
             Trace.mark("outputs saved");
@@ -166,11 +171,23 @@ public final class RunSupervisor implements Execution {
     }
 
     private RunOutcome runStages(Watch watch) throws IOException, InterruptedException {
+        RunOutcome ran = null;
         try {
             spec.listener().launching();
-            return runStagesAdmitted(watch);
+            ran = runStagesAdmitted(watch);
+            return ran;
         } finally {
-            spec.listener().commandExited();
+            try {
+                spec.listener().commandExited();
+            } catch (RuntimeException e) {
+                if (ran == null) {
+                    throw e;
+                }
+                // The command ran: that its exit could not be reported (the disk under a host's journal is full) is
+                // the machine's failure, said beside the command's result rather than instead of it.
+                LOG.log(System.Logger.Level.WARNING, "the exit of the command could not be reported", e);
+                infrastructureFailure = new IOException("its exit could not be recorded: " + e.getMessage(), e);
+            }
         }
     }
 

@@ -107,4 +107,120 @@ class RemoteDiskFullTest {
         TestProject.Result next = project.sortie("run", "-n", "after", "-e", "small", "--", "python3", "train.py");
         assertThat(next.code()).as(next.err()).isZero();
     }
+
+    /** Runs {@code script} in a session of the host (its own mount namespace: the small disk is seen there only). */
+    String onHost(String script) throws Exception {
+        Process p = new ProcessBuilder("ssh", "-n", "-T", "-i", host.clientKey.toString(), "-p", Integer.toString(host.port),
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                host.user + "@127.0.0.1", script).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        return out.strip();
+    }
+
+    Path hostRunDir(Experiment e) {
+        return host.hostDir().resolve("sortie/runs/" + e.id());
+    }
+
+    /** Frees what a run left on the host's disk (its log fills it), so the next run has room. */
+    void freeHostDisk(Experiment e) throws Exception {
+        onHost("rm -rf " + hostRunDir(e) + " " + host.hostDir().resolve("sortie/spare"));
+    }
+
+    @Test
+    void aRunWhoseOutputFillsTheHostsDiskFailsWithItsOwnExitCodeSayingTheDiskWasFull() throws Exception {
+        // its output goes straight into its log on the host's 24 MiB disk: the program's own write fails (ENOSPC)
+        project.write("shout.py", """
+                import sys
+                print('shouting', flush=True)
+                for i in range(40):
+                    sys.stdout.write('x' * (1 << 20))
+                    sys.stdout.flush()
+                """).commit();
+        TestProject.Result r = project.sortie("run", "-n", "shout", "-e", "small", "--", "python3", "shout.py");
+        Experiment e = experiment("shout");
+        try {
+            assertThat(r.code()).as(r.err()).isEqualTo(1); // the program's failure, not the agent's
+            assertThat(e.status()).isEqualTo(ExperimentStatus.FAILED);
+            assertThat(e.exitCode()).isEqualTo(1);
+            assertThat(e.error()).startsWith("exited with code 1")
+                    .contains("the disk of remote_dir " + host.hostDir().resolve("sortie") + " on ")
+                    .contains("free of").contains("'remote_dir:'");
+            assertThat(r.err()).contains("the disk of remote_dir");
+            // the log up to the point the disk filled: collected whole, and the live output was the same bytes
+            long kept = Long.parseLong(onHost("stat -c %s " + hostRunDir(e).resolve("logs/attempt-1.log")));
+            assertThat(kept).isGreaterThan(16L << 20);
+            String logs = project.sortie("logs", "shout").out();
+            assertThat(logs).startsWith("shouting\n");
+            assertThat(Files.size(project.dir.resolve(".sortie/runs/" + e.id() + "/logs/attempt-1.log"))).isEqualTo(kept);
+            assertThat(r.out()).isEqualTo(logs);
+        } finally {
+            freeHostDisk(e);
+        }
+        // space freed: the next run on the host works
+        project.write("train.py", "print('trained', flush=True)\n").commit();
+        TestProject.Result next = project.sortie("run", "-n", "after-shout", "-e", "small", "--", "python3", "train.py");
+        assertThat(next.code()).as(next.err()).isZero();
+        assertThat(next.out()).contains("trained");
+    }
+
+    @Test
+    void aRunThatLosesOutputToAFullHostDiskButSucceedsIsToldItsLogIsCutShort() throws Exception {
+        // Python's one 30 MB write is cut short by the full disk and the program exits 0 all the same
+        project.write("quiet.py", "import sys\nsys.stdout.write('x' * (30 << 20))\n").commit();
+        TestProject.Result r = project.sortie("run", "-n", "quiet", "-e", "small", "--", "python3", "quiet.py");
+        Experiment e = experiment("quiet");
+        try {
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(e.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+            String logs = project.sortie("logs", "quiet").out();
+            assertThat(logs).contains("[sortie] the disk of remote_dir " + host.hostDir().resolve("sortie")).contains("cut short");
+            long kept = Long.parseLong(onHost("stat -c %s " + hostRunDir(e).resolve("logs/attempt-1.log")));
+            assertThat(Files.size(project.dir.resolve(".sortie/runs/" + e.id() + "/logs/attempt-1.log"))).isEqualTo(kept);
+            assertThat(r.out()).isEqualTo(logs);
+        } finally {
+            freeHostDisk(e);
+        }
+    }
+
+    @Test
+    void metricsTheAgentCouldNotRecordOnAFullHostDiskAreAnInfrastructureFailureSayingSo() throws Exception {
+        // The disk is filled to 1 MiB short, then metric lines are printed until the disk is full: what the journal
+        // needs for them (about seven times their bytes in the log) cannot be written, and the program ends well.
+        project.write("metrics.py", """
+                import os, sys
+                try:
+                    with open('filler.bin', 'wb') as f:
+                        while True:
+                            f.write(b'f' * (1 << 20))
+                            f.flush()
+                except OSError:
+                    pass
+                os.truncate('filler.bin', os.path.getsize('filler.bin') - (1 << 20))
+                try:
+                    for i in range(10 ** 7):
+                        sys.stdout.write('loss=0.5\\n' * 100)
+                        sys.stdout.flush()
+                except OSError:
+                    pass
+                try:
+                    sys.stdout.close()
+                except OSError:
+                    pass
+                os._exit(0)
+                """).commit();
+        TestProject.Result r = project.sortie("run", "-n", "metrics", "-e", "small", "--", "python3", "metrics.py");
+        Experiment e = experiment("metrics");
+        try {
+            assertThat(r.code()).as(r.err()).isEqualTo(3);
+            assertThat(e.status()).isEqualTo(ExperimentStatus.FAILED);
+            assertThat(e.error()).contains("the command ran (exit code 0) but").contains("metric point(s) could not be recorded")
+                    .contains("the disk of remote_dir " + host.hostDir().resolve("sortie") + " on ").contains("'remote_dir:'");
+            assertThat(r.err()).contains("could not be recorded");
+        } finally {
+            freeHostDisk(e);
+        }
+        TestProject.Result next = project.sortie("run", "-n", "after-metrics", "-e", "small", "--", "python3", "-c", "print('loss=1')");
+        assertThat(next.code()).as(next.err()).isZero();
+    }
 }

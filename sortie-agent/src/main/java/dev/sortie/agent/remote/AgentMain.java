@@ -8,6 +8,7 @@ import dev.sortie.agent.Salvage;
 import dev.sortie.agent.WorkFolders;
 import dev.sortie.agent.WorkSetup;
 import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.TaskSource;
 import dev.sortie.core.executor.RunOutcome;
 import dev.sortie.core.log.LogFile;
@@ -51,10 +52,18 @@ public final class AgentMain {
             Logging.skipConfigFile();
             Logging.install(LogFile.at(agentLogFile(Path.of(args[1]))));
         }
-        if (args.length >= 2 && args[0].equals("run")) {
-            System.exit(run(Path.of(args[1]), Integer.parseInt(args[2])));
-        } else if (args.length >= 4 && args[0].equals("salvage")) {
-            System.exit(salvage(Path.of(args[1]), Integer.parseInt(args[2]), Long.parseLong(args[3])));
+        try {
+            if (args.length >= 2 && args[0].equals("run")) {
+                System.exit(run(Path.of(args[1]), Integer.parseInt(args[2])));
+            } else if (args.length >= 4 && args[0].equals("salvage")) {
+                System.exit(salvage(Path.of(args[1]), Integer.parseInt(args[2]), Long.parseLong(args[3])));
+            }
+        } catch (Throwable t) {
+            // Exit whatever threads are left: an agent that lives on after failing (its journal could not be written on
+            // a full disk) would be taken for a run still going, and followed for ever.
+            System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.ERROR, "the agent failed", t);
+            t.printStackTrace();
+            System.exit(1);
         }
         System.err.println("usage: AgentMain run RUN_DIR ATTEMPT | salvage RUN_DIR ATTEMPT PGID (started by sortie, not by hand)");
         System.exit(2);
@@ -88,6 +97,7 @@ public final class AgentMain {
         Path log = logFile(runDir, attempt);
         Files.createDirectories(log.getParent());
         try (JournalWriter journal = new JournalWriter(journalFile(runDir, attempt))) {
+            journal.reserve(END_RESERVE);
             ProcessHandle me = ProcessHandle.current();
             journal.write(new JournalRecord.Agent(me.pid(), me.info().startInstant().orElse(null)));
             Path root = Path.of(run.root());
@@ -112,10 +122,13 @@ public final class AgentMain {
                 supervisor = RunSupervisor.start(spec);
             } catch (IOException | RuntimeException e) {
                 System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING, "could not prepare the run in " + runDir, e);
-                String why = "could not prepare the run on " + Hosts.name() + ": " + e.getMessage();
-                Files.writeString(log, "[sortie] " + why + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                String full = DiskRoom.of(root, journal).fullHint(root);
+                // The work folder did not fit (ENOSPC): the host's failure, not the experiment's, said with what to do.
+                boolean infrastructure = full != null && dev.sortie.core.util.LocalDisk.isFull(e);
+                String why = "could not prepare the run on " + Hosts.name() + ": " + e.getMessage() + (infrastructure ? "; " + full : "");
+                note(log, why);
                 journal.commandExited();
-                journal.endOnce(() -> new JournalRecord.End(new RunOutcome(ExperimentStatus.FAILED, null, why), Files.size(log)));
+                journal.endOnce(() -> new JournalRecord.End(new RunOutcome(ExperimentStatus.FAILED, null, why), Files.size(log), infrastructure));
                 return 1;
             }
             CountDownLatch ended = new CountDownLatch(1);
@@ -139,11 +152,26 @@ public final class AgentMain {
                 outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, outcome.exitCode(),
                         "the agent on " + Hosts.name() + " was terminated (host shutting down?)");
             }
+            // A disk that filled during the run is said with the run's end, whatever the run made of it: the run's own
+            // result stays (its writes failing is its failure, exit 1), unless the agent could not record what it
+            // reported (then the attempt is the infrastructure's failure, exit 3).
+            String full = DiskRoom.of(root, journal).fullHint(root);
+            boolean infrastructure = supervisor.infrastructureFailure().isPresent();
+            if (full != null) {
+                note(log, full + (outcome.status() == ExperimentStatus.SUCCEEDED
+                        ? "; what the run printed (its log) or wrote may be cut short" : ""));
+                if (outcome.status() != ExperimentStatus.SUCCEEDED) {
+                    outcome = new RunOutcome(outcome.status(), outcome.exitCode(), (outcome.error() == null ? "" : outcome.error() + "; ") + full);
+                }
+            }
             RunOutcome last = outcome;
-            // not written if a salvage ended the journal already (it took this agent for dead): one end per attempt
-            journal.endOnce(() -> new JournalRecord.End(last, Files.exists(log) ? Files.size(log) : 0));
+            try {
+                // not written if a salvage ended the journal already (it took this agent for dead): one end per attempt
+                journal.endOnce(() -> new JournalRecord.End(last, Files.exists(log) ? Files.size(log) : 0, infrastructure));
+            } finally {
+                ended.countDown();
+            }
             Trace.mark("end written");
-            ended.countDown();
             try {
                 spares.retire(WorkSetup.workRoot(runDir)); // the next run on this host starts from it
             } catch (IOException e) {
@@ -152,6 +180,54 @@ public final class AgentMain {
             }
             Trace.mark("work folder set aside");
             return 0;
+        }
+    }
+
+    /** Room set aside on the run's disk for its end (see {@link JournalWriter#reserve}): its last records and a note. */
+    static final int END_RESERVE = 128 << 10;
+    /** Less free than this on the run's disk when the run ends: the disk is full (a write of the run's likely failed). */
+    static final long NEARLY_FULL = 1 << 20;
+
+    /** The room on the run's disk when it ended, measured before the reserved room is given back for the end. */
+    record DiskRoom(long free, long total) {
+        static DiskRoom of(Path root, JournalWriter journal) {
+            DiskRoom room;
+            try {
+                java.nio.file.FileStore disk = Files.getFileStore(root);
+                room = new DiskRoom(disk.getUsableSpace(), disk.getTotalSpace());
+            } catch (IOException | RuntimeException e) {
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.DEBUG, "the free space of {0} is not known: {1}", root, e);
+                room = new DiskRoom(-1, -1);
+            }
+            journal.releaseReserve();
+            return room;
+        }
+
+        /** What to say when the disk is full: remote_dir, its room, what to do; null when it is not full. */
+        String fullHint(Path root) {
+            if (free < 0 || free >= NEARLY_FULL) {
+                return null;
+            }
+            return "the disk of remote_dir " + root + " on " + Hosts.name() + " was full (" + Units.human(free) + " free of "
+                    + Units.human(total) + "); free some space on that disk, or set the executor's 'remote_dir:' to a folder on a larger one";
+        }
+    }
+
+    /** A note of sortie's at the end of the run's log, on a line of its own. */
+    private static void note(Path log, String text) {
+        try {
+            boolean midLine = false;
+            if (Files.exists(log) && Files.size(log) > 0) {
+                try (java.nio.channels.SeekableByteChannel c = Files.newByteChannel(log)) {
+                    java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+                    c.position(c.size() - 1).read(last);
+                    midLine = last.get(0) != '\n';
+                }
+            }
+            Files.writeString(log, (midLine ? "\n" : "") + "[sortie] " + text + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING, "could not add a note to the log " + log + ": " + text, e);
         }
     }
 

@@ -41,8 +41,15 @@ public sealed interface JournalRecord {
     record Saved(List<ArtifactRecord> files) implements JournalRecord {
     }
 
-    /** The attempt is over and everything it produced is saved; the log file has {@code logSize} bytes. */
-    record End(RunOutcome outcome, long logSize) implements JournalRecord {
+    /**
+     * The attempt is over and everything it produced is saved; the log file has {@code logSize} bytes.
+     * {@code infrastructure}: the agent could not do its part (what the run reported could not be recorded, a full
+     * disk), so the outcome is the machine's failure, not the experiment's (exit code 3).
+     */
+    record End(RunOutcome outcome, long logSize, boolean infrastructure) implements JournalRecord {
+        public End(RunOutcome outcome, long logSize) {
+            this(outcome, logSize, false);
+        }
     }
 
     /** The record as one JSON line (without the newline). */
@@ -70,6 +77,9 @@ public sealed interface JournalRecord {
                 n.put("exit", e.outcome().exitCode());
             }
             n.put("error", e.outcome().error()).put("log_size", e.logSize());
+            if (e.infrastructure()) {
+                n.put("infrastructure", true);
+            }
         }
         return n.toString();
     }
@@ -108,7 +118,7 @@ public sealed interface JournalRecord {
                 ExperimentStatus status = ExperimentStatus.valueOf(n.path("status").asText("failed").toUpperCase(Locale.ROOT));
                 Integer exit = n.hasNonNull("exit") ? n.get("exit").asInt() : null;
                 String error = n.hasNonNull("error") ? n.get("error").asText() : null;
-                return new End(new RunOutcome(status, exit, error), n.path("log_size").asLong());
+                return new End(new RunOutcome(status, exit, error), n.path("log_size").asLong(), n.path("infrastructure").asBoolean(false));
             }
             default:
                 return null;

@@ -40,7 +40,7 @@ public final class HostDiskFull extends IOException {
     }
 
     /** Free bytes in the file system of {@code path} on the host, or -1 when the host cannot say. */
-    static long freeBytes(HostChannel c, String path) {
+    public static long freeBytes(HostChannel c, String path) {
         try {
             HostChannel.Result r = c.exec(List.of("df", "-Pk", "--", path), Duration.ofSeconds(10));
             String[] lines = r.stdout().strip().split("\n");

@@ -501,6 +501,11 @@ public final class PoolExecutor implements DetachableExecutor {
         }
 
         @Override
+        public java.util.Optional<java.io.IOException> infrastructureFailure() {
+            return inner.infrastructureFailure();
+        }
+
+        @Override
         public void stop(Duration grace) {
             inner.stop(grace);
         }

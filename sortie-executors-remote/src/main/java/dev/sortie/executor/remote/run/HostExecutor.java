@@ -372,6 +372,11 @@ public class HostExecutor implements DetachableExecutor {
             }
         }
 
+        @Override
+        public java.util.Optional<IOException> infrastructureFailure() {
+            return attempt.infrastructureFailure();
+        }
+
         /** Asks the agent to stop the command; the follow goes on until the run's end is collected. */
         @Override
         public void stop(Duration grace) {

@@ -57,6 +57,10 @@ public final class RemoteAttempt {
     private String remoteRunDir;
     private long processGroup;
     private JournalRecord.End end;
+    /** Set when the agent died because the host's disk was full: the attempt is the host's failure (exit code 3). */
+    private volatile IOException hostFailure;
+    /** Less free than this on the host's disk: it is full. */
+    static final long NEARLY_FULL = 1 << 20;
     private boolean exited;
     private boolean salvaged;
     private volatile boolean detached;
@@ -135,6 +139,18 @@ public final class RemoteAttempt {
         }
     }
 
+    /**
+     * Why the attempt's outcome is the host's failure rather than the experiment's: its agent could not record what
+     * the run reported (a full disk under the journal). Known once the end has been collected.
+     */
+    java.util.Optional<IOException> infrastructureFailure() {
+        if (hostFailure != null) {
+            return java.util.Optional.of(hostFailure);
+        }
+        JournalRecord.End e = end;
+        return e != null && e.infrastructure() ? java.util.Optional.of(new IOException(e.outcome().error())) : java.util.Optional.empty();
+    }
+
     void detach() {
         detached = true;
         synchronized (wake) {
@@ -185,7 +201,8 @@ public final class RemoteAttempt {
             return new Step(end.outcome(), true, false);
         }
         boolean progressed = consumed > 0 || look.log().length > 0;
-        if (end == null && !look.agentAlive() && !look.more() && consumed == look.journal().length) {
+        // A dead agent's journal may end in part of a line (its disk filled mid-write): it will never be completed.
+        if (end == null && !look.agentAlive() && !look.more()) {
             // The agent is gone and its journal has no end: nothing more will come unless we salvage.
             if (!look.launched()) {
                 return new Step(new RunOutcome(ExperimentStatus.INTERRUPTED, null, NEVER_HANDED + host.display()), false, false);
@@ -201,10 +218,30 @@ public final class RemoteAttempt {
                 host.salvage(c, experimentId, attempt, processGroup);
                 return new Step(null, true, true);
             }
+            String full = fullDisk(c);
+            if (full != null) {
+                // It could not write its journal (nor could the salvage): the host's failure, said with what to do.
+                if (!exited) {
+                    exited = true;
+                    listener.commandExited();
+                }
+                hostFailure = new IOException("the agent on " + host.display() + " could not record the run: " + full);
+                return new Step(new RunOutcome(ExperimentStatus.FAILED, null, hostFailure.getMessage()), false, false);
+            }
             return new Step(new RunOutcome(ExperimentStatus.INTERRUPTED, null, "the agent on " + host.display()
                     + " died and what it left could not be collected: " + lastLines(look.agentOutput())), false, false);
         }
         return new Step(null, progressed, look.more() || (end != null));
+    }
+
+    /** "the disk of remote_dir ... is full (...)" when the host's disk under the run is (nearly) full; null otherwise. */
+    private String fullDisk(HostChannel c) throws IOException {
+        long free = dev.sortie.executor.remote.host.HostDiskFull.freeBytes(c, remoteRunDir);
+        if (free < 0 || free >= NEARLY_FULL) {
+            return null;
+        }
+        return "the disk of remote_dir " + host.layout().root() + " is full (" + dev.sortie.core.config.Units.human(free)
+                + " free); free some space on that disk, or set the executor's 'remote_dir:' to a folder on a larger one";
     }
 
     /** Applies the complete lines of a journal chunk; returns how many bytes they took. */
