@@ -247,10 +247,20 @@ final class AwsCloud implements AutoCloseable {
         } catch (SdkException e) {
             throw AwsException.of(e, "look up key pair " + name, region);
         }
-        call("import key pair " + name, () -> ec2().importKeyPair(r -> r.keyName(name)
-                .publicKeyMaterial(software.amazon.awssdk.core.SdkBytes.fromString(publicKey, StandardCharsets.US_ASCII))
-                .tagSpecifications(TagSpecification.builder().resourceType(ResourceType.KEY_PAIR)
-                        .tags(Tag.builder().key(Tags.NAME).value(name).build()).build())));
+        try {
+            ec2().importKeyPair(r -> r.keyName(name)
+                    .publicKeyMaterial(software.amazon.awssdk.core.SdkBytes.fromString(publicKey, StandardCharsets.US_ASCII))
+                    .tagSpecifications(TagSpecification.builder().resourceType(ResourceType.KEY_PAIR)
+                            .tags(Tag.builder().key(Tags.NAME).value(name).build()).build()));
+        } catch (Ec2Exception e) {
+            // Another sortie process imported it between the look-up and the import: the name holds the key's hash,
+            // so the key pair there is this key.
+            if (e.awsErrorDetails() == null || !"InvalidKeyPair.Duplicate".equals(e.awsErrorDetails().errorCode())) {
+                throw AwsException.of(e, "import key pair " + name, region);
+            }
+        } catch (SdkException e) {
+            throw AwsException.of(e, "import key pair " + name, region);
+        }
     }
 
     /** The VPC of a subnet, or the default VPC (null subnet), with its CIDR. */
@@ -279,15 +289,27 @@ final class AwsCloud implements AutoCloseable {
 
     /** Sortie's security group in a VPC, letting SSH in from {@code cidr} only; made or extended as needed. */
     String ensureSecurityGroup(String name, Vpc vpc, String cidr) throws AwsException {
-        List<SecurityGroup> found = call("look up security group " + name, () -> ec2().describeSecurityGroups(r -> r.filters(
-                Filter.builder().name("group-name").values(name).build(),
-                Filter.builder().name("vpc-id").values(vpc.id()).build())).securityGroups());
-        String id;
+        List<SecurityGroup> found = securityGroups(name, vpc);
+        String id = null;
         boolean has = false;
         if (found.isEmpty()) {
-            id = call("create security group " + name, () -> ec2().createSecurityGroup(r -> r.groupName(name).vpcId(vpc.id())
-                    .description("Sortie: SSH from its user's address only")).groupId());
-        } else {
+            try {
+                id = ec2().createSecurityGroup(r -> r.groupName(name).vpcId(vpc.id())
+                        .description("Sortie: SSH from its user's address only")).groupId();
+            } catch (Ec2Exception e) {
+                // another sortie process made it between the look-up and the creation: that one is used
+                if (e.awsErrorDetails() == null || !"InvalidGroup.Duplicate".equals(e.awsErrorDetails().errorCode())) {
+                    throw AwsException.of(e, "create security group " + name, region);
+                }
+                found = securityGroups(name, vpc);
+            } catch (SdkException e) {
+                throw AwsException.of(e, "create security group " + name, region);
+            }
+        }
+        if (id == null && found.isEmpty()) {
+            throw new AwsException("security group " + name + " in " + vpc.id() + " was reported as existing, then not found", null, null);
+        }
+        if (id == null) {
             id = found.get(0).groupId();
             for (IpPermission p : found.get(0).ipPermissions()) {
                 if (p.fromPort() != null && p.fromPort() == 22 && p.ipRanges().stream().anyMatch(x -> cidr.equals(x.cidrIp()))) {
@@ -295,9 +317,10 @@ final class AwsCloud implements AutoCloseable {
                 }
             }
         }
+        String groupId = id;
         if (!has) {
             try {
-                ec2().authorizeSecurityGroupIngress(r -> r.groupId(id).ipPermissions(IpPermission.builder().ipProtocol("tcp")
+                ec2().authorizeSecurityGroupIngress(r -> r.groupId(groupId).ipPermissions(IpPermission.builder().ipProtocol("tcp")
                         .fromPort(22).toPort(22).ipRanges(IpRange.builder().cidrIp(cidr).description("sortie").build()).build()));
             } catch (Ec2Exception e) {
                 if (e.awsErrorDetails() == null || !"InvalidPermission.Duplicate".equals(e.awsErrorDetails().errorCode())) {
@@ -307,7 +330,13 @@ final class AwsCloud implements AutoCloseable {
                 throw AwsException.of(e, "let SSH into security group " + name, region);
             }
         }
-        return id;
+        return groupId;
+    }
+
+    private List<SecurityGroup> securityGroups(String name, Vpc vpc) throws AwsException {
+        return call("look up security group " + name, () -> ec2().describeSecurityGroups(r -> r.filters(
+                Filter.builder().name("group-name").values(name).build(),
+                Filter.builder().name("vpc-id").values(vpc.id()).build())).securityGroups());
     }
 
     /** This machine's public address, as AWS sees it, as a /32. */

@@ -185,12 +185,14 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     }
 
     /**
-     * Collects from the run's instance. A run with no handle was being launched by a sortie that died: each of the
-     * executor's running instances is asked, as a pool asks its hosts; if none has it, it never started.
+     * Collects from the run's instance. A run whose handle names no instance (none, or the launcher's: the sortie
+     * that was provisioning it died, at any step up to the record of its agent) may have reached an instance before
+     * its record said so: each of the executor's running instances is asked, as a pool asks its hosts; if none has
+     * it, it never started.
      */
     @Override
     public Collection catchUp(Experiment experiment, SalvageRequest request) throws IOException {
-        if (experiment.handle() != null) {
+        if (onInstance(experiment.handle())) {
             return hostOf(experiment.handle()).catchUp(experiment, request);
         }
         Collection neverHanded = null;
@@ -224,10 +226,15 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     @Override
     public Optional<DetachedExecution> attach(Experiment experiment, SalvageRequest request) throws IOException {
-        if (experiment.handle() == null) {
+        if (!onInstance(experiment.handle())) {
             return Optional.empty();
         }
         return hostOf(experiment.handle()).attach(experiment, request);
+    }
+
+    /** Whether a handle names a run on an instance (an agent's), not its launcher alone nor nothing. */
+    private static boolean onInstance(RunLocator handle) {
+        return handle != null && !handle.launcher();
     }
 
     /** The ssh executor of the instance a run handle names: a slot's, else one made from the instance's tags. */

@@ -28,6 +28,11 @@ record Identity(String owner, String project, Path configDir) {
         return configDir.resolve("keys").resolve(project + "-" + executor.replaceAll("[^A-Za-z0-9_.-]", "_") + "_ed25519");
     }
 
+    /** The lock of launches of an executor of this project, shared by this user's sortie processes ({@link LaunchLock}). */
+    Path launchLockFile(String executor) {
+        return configDir.resolve("locks").resolve(project + "-" + executor.replaceAll("[^A-Za-z0-9_.-]", "_") + ".lock");
+    }
+
     Path knownHostsFile(String executor, String label) {
         return configDir.resolve("known_hosts").resolve(executor.replaceAll("[^A-Za-z0-9_.-]", "_") + "-"
                 + label.replaceAll("[^A-Za-z0-9_.-]", "_"));

@@ -4,7 +4,9 @@ import dev.sortie.core.config.Resources;
 import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.config.Units;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.util.TestPause;
 import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.SlotBusyException;
 import dev.sortie.executor.ssh.SshConnection;
 import dev.sortie.executor.ssh.SshExecutor;
 import dev.sortie.executor.ssh.SshExecutorConfig;
@@ -146,10 +148,12 @@ final class Provisioner {
         Prepared p = prepared.get(typeName);
         if (p == null) {
             Plan plan = plan(typeName);
+            TestPause.at("key-pair");
             cloud.ensureKeyPair(plan.keyName(), SshKeys.bare(plan.publicKey()));
             AwsCloud.Vpc vpc = cloud.vpc(config.subnet());
             String from = config.sshFrom() != null ? config.sshFrom()
                     : config.privateIp() ? (vpc.cidr() != null ? vpc.cidr() : "10.0.0.0/8") : AwsCloud.publicAddress();
+            TestPause.at("security-group");
             p = new Prepared(plan, cloud.ensureSecurityGroup("sortie-" + identity.owner() + "-ssh", vpc, from), vpc);
             prepared.put(typeName, p);
         }
@@ -193,7 +197,7 @@ final class Provisioner {
             }
             CloudInstance i;
             try {
-                i = launchOne(prep, a, subnet, hourly, experiment, diskGb(task));
+                i = launchOne(prep, a, subnet, hourly, experiment, diskGb(task), say);
             } catch (AwsException e) {
                 if (e.code() == null || !AwsRetries.CAPACITY.contains(e.code())) {
                     throw e;
@@ -207,6 +211,7 @@ final class Provisioner {
             }
             say.accept(line(i.id(), "requested (" + a.type() + (a.spot() ? ", spot" : ", on-demand") + ", " + prep.plan().image().id()
                     + (a.zone() == null ? "" : ", " + a.zone()) + ", " + Prices.describe(hourly, a.spot()) + ")", t0));
+            TestPause.at("launched");
             try {
                 return awaitReady(i, prep.plan(), t0, say);
             } catch (IOException | RuntimeException | Error e) {
@@ -235,8 +240,8 @@ final class Provisioner {
         return bytes == null ? null : (int) Math.max(1, (bytes + (1L << 30) - 1) >> 30);
     }
 
-    private CloudInstance launchOne(Prepared prep, Attempt a, String subnet, Double hourly, String experiment, Integer diskGb)
-            throws IOException {
+    private CloudInstance launchOne(Prepared prep, Attempt a, String subnet, Double hourly, String experiment, Integer diskGb,
+            Consumer<String> say) throws IOException {
         Plan plan = prep.plan();
         SshKeys.Generated hostKey = SshKeys.generate("sortie-host");
         String userData = NodeScript.render(config.name(), hostKey, plan.sshUser(), config.remoteDir(), config.idleStop(), config.maxLifetime());
@@ -251,8 +256,42 @@ final class Provisioner {
         if (hourly != null) {
             tags.put(Tags.PRICE, String.valueOf(hourly));
         }
-        return cloud.run(new AwsCloud.Launch(plan.image().id(), a.type(), a.spot(), subnet, subnet == null ? a.zone() : null,
-                prep.securityGroup(), plan.keyName(), plan.image().rootDevice(), diskGb, userData, tags));
+        AwsCloud.Launch launch = new AwsCloud.Launch(plan.image().id(), a.type(), a.spot(), subnet, subnet == null ? a.zone() : null,
+                prep.securityGroup(), plan.keyName(), plan.image().rootDevice(), diskGb, userData, tags);
+        return experiment == null ? run(launch) : runBounded(launch, say);
+    }
+
+    private CloudInstance run(AwsCloud.Launch launch) throws IOException {
+        TestPause.at("run-instances");
+        return cloud.run(launch);
+    }
+
+    /** Serialises this process's launches: a FileLock is per process, so its threads take turns before taking it. */
+    private final Object launchTurn = new Object();
+
+    /**
+     * RunInstances for a run, only while the executor has fewer than {@code max_instances} live instances, counted
+     * in EC2 (by its tags, so instances other sortie processes launched count) under the user's {@link LaunchLock}:
+     * the bound holds across the sortie processes of one machine. At the bound it throws {@link SlotBusyException},
+     * which the pool treats as a slot another process holds: it waits, takes an instance that becomes idle, or
+     * launches once one is gone. (Across machines EC2 is the only shared record, with no lock: two machines can
+     * still launch past the bound at the same instant.)
+     */
+    private CloudInstance runBounded(AwsCloud.Launch launch, Consumer<String> say) throws IOException {
+        synchronized (launchTurn) {
+            try (LaunchLock held = LaunchLock.acquire(identity.launchLockFile(config.name()))) {
+                List<CloudInstance> live = cloud.instances(Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT, identity.project(),
+                        Tags.EXECUTOR, config.name())).stream().filter(CloudInstance::alive).toList();
+                if (live.size() >= config.maxInstances()) {
+                    String msg = "executor " + config.name() + " has " + live.size() + " of its max_instances " + config.maxInstances()
+                            + " running (" + String.join(", ", live.stream().map(CloudInstance::id).toList())
+                            + "); waiting for one to be free rather than launching more";
+                    say.accept("[sortie] aws " + msg);
+                    throw new SlotBusyException(msg);
+                }
+                return run(launch);
+            }
+        }
     }
 
     private CloudInstance awaitReady(CloudInstance launched, Plan plan, long t0, Consumer<String> say) throws IOException {
@@ -273,6 +312,7 @@ final class Provisioner {
                     }
                 }
                 if (i.running() && i.address(config.privateIp()) != null) {
+                    TestPause.at("ssh-wait");
                     SshExecutor ssh = executorFor(i, plan.sshUser());
                     try (SshConnection c = ssh.connect()) {
                         HostChannel.Result r = c.exec(List.of("test", "-e", NodeScript.READY), Duration.ofSeconds(20));
@@ -282,6 +322,7 @@ final class Provisioner {
                             if (!report.canRunSortie()) {
                                 throw new IOException("instance " + i.id() + " cannot run Sortie's agent:\n" + report.render());
                             }
+                            TestPause.at("ready-tag");
                             cloud.tag(i.id(), Tags.READY, "true");
                             say.accept(line(i.id(), "agent ready", t0));
                             return cloud.instance(i.id());

@@ -14,6 +14,7 @@ import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.util.TestPause;
 import dev.sortie.core.util.Trace;
 import dev.sortie.executor.remote.channel.ChannelException;
 import dev.sortie.executor.remote.channel.HostChannel;
@@ -172,6 +173,7 @@ public class HostExecutor implements DetachableExecutor {
             admitted = true;
             long agentPid = 0;
             String marker = known ? layout.treeMarkers() + "/" + tree : "";
+            TestPause.at("agent-launch");
             try {
                 // What this machine remembers of the host (agent installed, code synced) is checked by the launch
                 // itself; whatever the host lost (its remote_dir cleaned up) is sent again and the launch retried.
@@ -205,6 +207,7 @@ public class HostExecutor implements DetachableExecutor {
                         + " started there (" + e.getMessage() + ")", e);
             }
             Trace.mark("agent started, pid " + agentPid);
+            TestPause.at("record");
             // The run is on the host from now on: its record says so before anything else can happen to this process.
             RunLocator handle = RemoteLocators.launched(type, host.key(), agentPid);
             listener.started(handle);
@@ -226,6 +229,7 @@ public class HostExecutor implements DetachableExecutor {
     /** The agent installed, the code synced (unless this machine knows the host has it), checkpoints to resume from sent. */
     private HostReady ready(HostChannel c, LaunchRequest request) throws IOException {
         RemoteLayout layout = host.layout();
+        TestPause.at("agent-install");
         // Each step that writes to the host may find its disk full: the host's spare work folders go first.
         String classpath = SpareFolders.withRoom(c, layout, () -> host.agentClasspath(c));
         Trace.mark("agent ready on " + host.key());
@@ -235,6 +239,7 @@ public class HostExecutor implements DetachableExecutor {
         String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
         boolean known = host.knowsTree(tree);
         if (!known) {
+            TestPause.at("sync");
             SpareFolders.withRoom(c, layout, () -> sync(c, layout, files, request));
             host.rememberTree(tree);
         }

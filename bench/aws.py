@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""AWS executor benchmark in the simulated cloud (testkit/simcloud: moto's EC2 API on loopback, a real host with
+its own sshd per instance, booting in ~0.2 s), started through testkit/simcloud/setup.sh's venv:
+
+1. orchestration: `sortie run -e cold -- date +%s.%N` on an executor with no instance (a fresh one is launched each
+   round, and `sortie down` after), from the moment the process is spawned to the command starting (the date it
+   prints: the VM shares this machine's clock), split by SORTIE_TRACE=1 and the progress lines into: JVM and the
+   run's preparation (to the launch), API calls to RunInstances (plan, key pair, security group, RunInstances),
+   waiting for SSH (the VM's boot and user data, and Sortie's 0.5 s poll), the node check and ready tag, agent
+   install, code sync, agent launch. `--rounds` rounds, medians;
+2. dispatch on a hot instance (`sortie up hot`, one untimed run first): `sortie run -e hot -- true` against the
+   floor `ssh root@INSTANCE true` with the key and host key Sortie made, interleaved, `--runs` rounds; the figure
+   is the median of the ratios of the pairs timed side by side;
+3. queue: `--queue-size` experiments (`sleep 2` each) queued, drained by `sortie queue start -e q -j 4` over
+   `--max-instances 4` (idle stop `--idle-stop` s): the drain's wall time, instances launched, and per instance its
+   seconds alive (launch to terminated, terminated by its own watchdog) and idle after the drain; instance-seconds
+   stand in for cost (no price code in this branch);
+4. faults: a `sortie run` SIGKILLed at each step of provisioning (the test-only SORTIE_TEST_PAUSE_AT points), all at
+   once, then `sortie status` and `sortie down --orphans`; plus a run whose instance is killed by the simcloud
+   (`POST /vms/ID/kill`): instances still pending or running once every idle stop has passed (goal 0).
+The 1-minute load average as each measurement started is printed beside each figure.
+
+Usage: python3 bench/aws.py [--rounds 5] [--runs 10] [--queue-size 20] [--idle-stop 10] [--skip NAME] [--json] [--keep]
+Build first (mvn -B -ntp -o -q package -DskipTests): the script runs a copy of the launcher and sortie-cli/target/dist.
+Work happens in bench/work/aws-* (git-ignored), removed unless --keep or something failed. It re-runs itself with
+the simcloud venv's Python (boto3 is there).
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIMCLOUD = os.path.join(ROOT, "testkit", "simcloud")
+
+
+def simcloud_env():
+    """VENV and AEMM as setup.sh prints them (it installs what is missing, idempotent)."""
+    out = subprocess.run([os.path.join(SIMCLOUD, "setup.sh")], capture_output=True, text=True, check=True).stdout
+    return dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
+
+
+# bench/queue.py would shadow the standard library's queue (which urllib3 imports): this folder goes last on the path.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+_venv = simcloud_env()["VENV"]
+if os.path.realpath(sys.prefix) != os.path.realpath(_venv):
+    # boto3 and the simcloud's own moto: the simcloud venv's Python runs the whole benchmark
+    os.execv(os.path.join(_venv, "bin", "python"), [os.path.join(_venv, "bin", "python"), os.path.abspath(__file__), *sys.argv[1:]])
+import boto3  # noqa: E402
+sys.path.append(HERE)
+from benchlib import Commands, interleaved, load_average, median, paired_ratios  # noqa: E402
+
+TRACE = re.compile(r"^\[trace\s+([\d.]+) ms ([^\]]*)\] (.*)$")
+PROGRESS = re.compile(r"^\[sortie\] aws (i-[0-9a-f]+): (.*) \(([\d.]+)s\)$")
+STEPS = ["key-pair", "security-group", "run-instances", "launched", "ssh-wait", "ready-tag", "agent-install", "sync",
+         "agent-launch", "record"]
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SORTIE_")) and k not in ("SSH_AUTH_SOCK",)}
+BASE_ENV.update(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost", GIT_COMMITTER_NAME="bench",
+                GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0")
+_c = Commands(BASE_ENV, "aws-bench")
+log = _c.log
+
+
+class Cloud:
+    """simcloud on loopback, a VPC and subnet in 127/8, and boto3's EC2 client on it."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "simcloud")
+        os.makedirs(self.dir)
+        venv = os.path.dirname(os.path.dirname(sys.executable))
+        self.proc = subprocess.Popen([os.path.join(venv, "bin", "python"), os.path.join(SIMCLOUD, "simcloud.py"),
+                                      "--state-dir", self.dir, "--watch-stdin"], stdin=subprocess.PIPE,
+                                     stdout=open(os.path.join(self.dir, "simcloud.log"), "ab"), stderr=subprocess.STDOUT)
+        ready = os.path.join(self.dir, "ready.json")
+        deadline = time.time() + 300
+        while not os.path.exists(ready):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("simcloud did not start: see " + os.path.join(self.dir, "simcloud.log"))
+            time.sleep(0.1)
+        time.sleep(0.1)
+        with open(ready) as f:
+            self.ready = json.load(f)
+        self.env = dict(self.ready["aws_env"], AWS_EC2_METADATA_DISABLED="true")
+        self.ec2 = boto3.client("ec2", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        vpc = self.ec2.create_vpc(CidrBlock="127.20.0.0/16")["Vpc"]["VpcId"]
+        self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="127.20.1.0/24")["Subnet"]["SubnetId"]
+
+    def instances(self):
+        out = []
+        for page in self.ec2.get_paginator("describe_instances").paginate():
+            for r in page["Reservations"]:
+                out.extend(r["Instances"])
+        return out
+
+    def states(self):
+        return {i["InstanceId"]: i["State"]["Name"] for i in self.instances()}
+
+    def alive(self):
+        return [i for i, s in self.states().items() if s in ("pending", "running")]
+
+    def control(self, path, body=None):
+        import urllib.request
+        req = urllib.request.Request(self.ready["control_url"] + path, data=json.dumps(body or {}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read() or b"{}")
+
+    def close(self):
+        try:
+            self.control("/shutdown")
+        except Exception:  # noqa: BLE001  (it may be gone)
+            pass
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Project:
+    """A git project whose sortie runs against the simulated cloud, with its own aws config folder."""
+
+    def __init__(self, work, cloud, sortie, name):
+        self.dir = os.path.join(work, name)
+        self.sortie = sortie
+        self.cloud = cloud
+        self.logfile = os.path.join(work, name + ".log")
+        self.env = dict(BASE_ENV, XDG_CONFIG_HOME=os.path.join(work, name + "-config"), **cloud.env)
+        os.makedirs(self.dir)
+        with open(os.path.join(self.dir, "sortie.yaml"), "w") as f:
+            f.write("name: b\nrun: \"true\"\n")
+        for args in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "bench"]):
+            _c.run(args, self.dir, self.env, self.logfile)
+
+    def add(self, name, *more):
+        self.run(["executor", "add", name, "--type", "aws", "--region", "us-east-1", "--instance-type", "t3.micro",
+                  "--subnet", self.cloud.subnet, "--private-ip", "--ssh-user", "root", "--boot-timeout", "90s", *more])
+
+    def run(self, args, env=None, check=True):
+        return _c.run([self.sortie, *args], self.dir, dict(self.env, **(env or {})), self.logfile, check)
+
+    def output(self, args, env=None):
+        """stdout and stderr together, as they came (the command must succeed)."""
+        with tempfile.TemporaryFile() as out:
+            p = subprocess.run([self.sortie, *args], cwd=self.dir, env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL,
+                               stdout=out, stderr=subprocess.STDOUT)
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+        with open(self.logfile, "a") as f:
+            f.write(f"$ sortie {shlex.join(args)}\n{text}")
+        if p.returncode != 0:
+            raise RuntimeError(f"sortie {shlex.join(args)} exited {p.returncode}: {text[-2000:]}")
+        return text
+
+    def popen(self, args, out, env=None):
+        return subprocess.Popen([self.sortie, *args], cwd=self.dir, env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+def await_gone(cloud, ids, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = cloud.states()
+        if all(st.get(i) not in ("pending", "running", "shutting-down", "stopping") for i in ids):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+# --------------------------------------------------------------------------------------------- orchestration
+
+def bench_orchestration(cloud, work, sortie, rounds):
+    p = Project(work, cloud, sortie, "orch")
+    p.add("cold", "--idle-stop", "120s")
+    rows = []
+    for i in range(rounds):
+        load = load_average()
+        log(f"orchestration round {i + 1}/{rounds} (load {load})")
+        t0 = time.time()
+        text = p.output(["run", "-e", "cold", "--", "date", "+%s.%N"], env={"SORTIE_TRACE": "1"})
+        wall = time.time() - t0
+        marks, progress, started = {}, {}, None
+        for line in text.splitlines():
+            m = TRACE.match(line)
+            if m:
+                for key in ("launch ", "agent ready on", "code synced", "agent started", "main"):
+                    if m.group(3).startswith(key) and key not in marks:
+                        marks[key] = float(m.group(1)) / 1000
+                continue
+            m = PROGRESS.match(line)
+            if m:
+                what = m.group(2).split(" (")[0]
+                progress.setdefault(what, float(m.group(3)))
+                iid = m.group(1)
+                continue
+            if re.fullmatch(r"\d{10}\.\d+", line.strip()):
+                started = float(line.strip())
+        if started is None or "agent started" not in marks:
+            raise RuntimeError("orchestration: no command start or trace in the output:\n" + text)
+        total = started - t0
+        launch = marks["launch "]
+        phases = {
+            # the JVM's start, the config, the code snapshot, the experiment recorded: all but what follows the launch
+            "jvm_and_prepare": total - (marks["agent started"] - launch),
+            "api_to_run_instances": progress["requested"],
+            "wait_ssh_incl_boot": progress["node prepared, checking it"] - progress["requested"],
+            "node_check_and_tag": progress["agent ready"] - progress["node prepared, checking it"],
+            "agent_install": marks["agent ready on"] - launch - progress["agent ready"],
+            "sync": marks["code synced"] - marks["agent ready on"],
+            "agent_launch": marks["agent started"] - marks["code synced"],
+        }
+        rows.append({"total_to_command_s": total, "wall_s": wall, "load": load, **phases,
+                     "excluding_wait_ssh_s": total - phases["wait_ssh_incl_boot"]})
+        p.run(["down", "cold"])
+        await_gone(cloud, [iid], 60)
+    keys = [k for k in rows[0] if k != "load"]
+    return {"rounds": rows, "median": {k: median([r[k] for r in rows]) for k in keys},
+            "load": [r["load"] for r in rows]}
+
+
+# --------------------------------------------------------------------------------------------- hot dispatch
+
+def bench_dispatch(cloud, work, sortie, runs):
+    p = Project(work, cloud, sortie, "hot")
+    p.add("hot", "--idle-stop", "600s")
+    p.run(["up", "hot"])
+    inst = [i for i in cloud.instances() if i["State"]["Name"] == "running"
+            and {"Key": "sortie:executor", "Value": "hot"} in i.get("Tags", [])][0]
+    iid, ip = inst["InstanceId"], inst["PrivateIpAddress"]
+    cfg = p.env["XDG_CONFIG_HOME"]
+    key = [os.path.join(cfg, "sortie/aws/keys", k) for k in os.listdir(os.path.join(cfg, "sortie/aws/keys")) if not k.endswith(".pub")][0]
+    known = [os.path.join(cfg, "sortie/aws/known_hosts", k) for k in os.listdir(os.path.join(cfg, "sortie/aws/known_hosts")) if iid in k][0]
+    ssh = ["ssh", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+           "-o", "UserKnownHostsFile=" + known, "root@" + ip, "true"]
+    for _ in range(2):  # the agent installed, the code synced, the class-data archives made
+        p.run(["run", "-e", "hot", "--", "true"])
+    rounds = interleaved([("floor", lambda i: {"s": _c.timed(ssh, p.dir, p.env, p.logfile)[0]}),
+                          ("sortie", lambda i: {"s": _c.timed([sortie, "run", "-e", "hot", "--", "true"], p.dir, p.env, p.logfile)[0]})],
+                         runs, log)
+    ratio = median(paired_ratios(rounds["sortie"], rounds["floor"], "s"))
+    t = p.output(["run", "-e", "hot", "--", "true"], env={"SORTIE_TRACE": "1"})
+    trace = [l for l in t.splitlines() if l.startswith("[trace")]
+    p.run(["down", "hot"])
+    await_gone(cloud, [iid], 60)
+    return {"sortie_s": median([r["s"] for r in rounds["sortie"]]), "floor_s": median([r["s"] for r in rounds["floor"]]),
+            "ratio": ratio, "load": [r["load"] for r in rounds["sortie"]], "trace": trace}
+
+
+# --------------------------------------------------------------------------------------------- queue
+
+def bench_queue(cloud, work, sortie, n, idle):
+    p = Project(work, cloud, sortie, "queue")
+    p.add("q", "--max-instances", "4", "--idle-stop", f"{idle}s")
+    before = set(cloud.states())
+    p.run(["run", "--queue", "-e", "q", "-S", "+i=" + ",".join(str(i) for i in range(n)), "--", "sleep", "2"])
+    load = load_average()
+    alive_since, gone_at, launched_at = {}, {}, {}
+    t0 = time.time()
+    with open(os.path.join(work, "queue-start.txt"), "wb") as out:
+        proc = p.popen(["queue", "start", "-e", "q", "-j", "4"], out)
+        drained = None
+        while True:
+            now = time.time()
+            for iid, s in cloud.states().items():
+                if iid in before:
+                    continue
+                if s in ("pending", "running"):
+                    launched_at.setdefault(iid, now)
+                elif iid in launched_at:
+                    gone_at.setdefault(iid, now)
+            if drained is None and proc.poll() is not None:
+                drained = now
+            if drained is not None and launched_at and all(i in gone_at for i in launched_at):
+                break
+            if now - t0 > 600:
+                break
+            time.sleep(0.2)
+    rc = proc.returncode
+    shown = json.loads(_c.capture([sortie, "show", "--json"], p.dir, p.env))
+    rows = shown if isinstance(shown, list) else shown.get("experiments", [])
+    ok = sum(1 for e in rows if e.get("status") == "succeeded")
+    inst_s = sum(gone_at.get(i, time.time()) - t for i, t in launched_at.items())
+    idle_after = [gone_at.get(i, time.time()) - drained for i in launched_at]
+    return {"experiments": n, "succeeded": ok, "exit": rc, "drain_s": drained - t0, "instances_launched": len(launched_at),
+            "instance_seconds": inst_s, "idle_after_drain_s_max": max(idle_after) if idle_after else None,
+            "idle_after_drain_s_sum": sum(max(0.0, x) for x in idle_after), "idle_stop_s": idle, "load": load,
+            "left_running": len(cloud.alive())}
+
+
+# --------------------------------------------------------------------------------------------- faults
+
+def bench_faults(cloud, work, sortie, idle):
+    p = Project(work, cloud, sortie, "faults")
+    p.add("f", "--idle-stop", f"{idle}s", "--max-instances", str(len(STEPS) + 1))
+    before = set(cloud.states())
+    load = load_average()
+    procs = []
+    for step in STEPS:
+        marker = os.path.join(work, "paused-" + step)
+        out = open(os.path.join(work, "fault-" + step + ".txt"), "wb")
+        procs.append((step, marker, p.popen(["run", "-e", "f", "--", "sleep", "1"], out,
+                                            {"SORTIE_TEST_PAUSE_AT": step, "SORTIE_TEST_PAUSE_MARKER": marker})))
+    deadline = time.time() + 300
+    for step, marker, proc in procs:
+        while not os.path.exists(marker) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    # an instance lost in the middle of a run
+    out = open(os.path.join(work, "fault-kill.txt"), "wb")
+    run = p.popen(["run", "-e", "f", "--", "sleep", "30"], out)
+    killed_vm = None
+    while killed_vm is None and run.poll() is None and time.time() < deadline:
+        with open(os.path.join(work, "fault-kill.txt"), "rb") as f:
+            m = re.search(rb"running on root@([0-9.]+):", f.read())
+        if m:
+            ip = m.group(1).decode()
+            on = [i["InstanceId"] for i in cloud.instances() if i.get("PrivateIpAddress") == ip and i["State"]["Name"] == "running"]
+            if on:
+                cloud.control(f"/vms/{on[0]}/kill")  # the host dies at once, the instance is terminated
+                killed_vm = on[0]
+        time.sleep(0.2)
+    run.wait(timeout=300)
+    p.run(["status"], check=False)
+    p.run(["down", "--orphans"], check=False)
+    launched = [i for i in cloud.states() if i not in before]
+    t = time.time()
+    await_gone(cloud, launched, idle + 60)
+    waited = time.time() - t
+    shown = json.loads(_c.capture([sortie, "show", "--json"], p.dir, p.env))
+    rows = shown if isinstance(shown, list) else shown.get("experiments", [])
+    return {"kills": len(STEPS), "instances_launched": len(launched), "instance_killed": killed_vm is not None,
+            "left_running": len(cloud.alive()), "waited_s": waited, "idle_stop_s": idle, "load": load,
+            "experiments": dict(collections.Counter(e.get("status") for e in rows)),
+            "still_running_in_ledger": sum(1 for e in rows if e.get("status") in ("running", "launching"))}
+
+
+def copy_sortie(work):
+    copy = os.path.join(work, "sortie-copy")
+    shutil.copytree(os.path.join(ROOT, "sortie-cli", "target", "dist"), os.path.join(copy, "sortie-cli", "target", "dist"))
+    shutil.copy2(os.path.join(ROOT, "sortie"), os.path.join(copy, "sortie"))
+    return os.path.join(copy, "sortie")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=5, help="orchestration rounds (default 5)")
+    ap.add_argument("--runs", type=int, default=10, help="hot dispatch rounds (default 10)")
+    ap.add_argument("--queue-size", type=int, default=20)
+    ap.add_argument("--idle-stop", type=int, default=10, help="the queue's and the faults' idle stop, seconds (default 10)")
+    ap.add_argument("--skip", action="append", choices=["orchestration", "dispatch", "queue", "faults"], default=[])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    cmdline = shlex.join(["python3", "bench/aws.py", *sys.argv[1:]])
+    if not os.path.isdir(os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")):
+        sys.exit("build Sortie first: mvn -B -ntp -o -q package -DskipTests")
+    os.makedirs(os.path.join(ROOT, "bench", "work"), exist_ok=True)
+    work = tempfile.mkdtemp(prefix="aws-", dir=os.path.join(ROOT, "bench", "work"))
+    sortie = copy_sortie(work)
+    env = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "load average at start": load_average()}
+    cloud = Cloud(work)
+    results, ok = {}, False
+    try:
+        if "orchestration" not in a.skip:
+            results["orchestration"] = bench_orchestration(cloud, work, sortie, a.rounds)
+        if "dispatch" not in a.skip:
+            results["dispatch"] = bench_dispatch(cloud, work, sortie, a.runs)
+        if "queue" not in a.skip:
+            results["queue"] = bench_queue(cloud, work, sortie, a.queue_size, a.idle_stop)
+        if "faults" not in a.skip:
+            results["faults"] = bench_faults(cloud, work, sortie, a.idle_stop)
+        ok = True
+    except Exception:
+        log("partial results: " + json.dumps(results))
+        raise
+    finally:
+        cloud.close()
+        if not ok:
+            log(f"failed; work dir kept: {work}")
+    env["load average at end"] = load_average()
+    if a.json:
+        print(json.dumps({"command": cmdline, "environment": env, "results": results}, indent=2))
+    else:
+        print(f"AWS executor in the simulated cloud, {env['date']}; command: {cmdline}")
+        print(f"load average: {env['load average at start']} at start, {env['load average at end']} at end\n")
+        o = results.get("orchestration")
+        if o:
+            m = o["median"]
+            print(f"orchestration, new instance (median of {len(o['rounds'])}; load {min(o['load'])}-{max(o['load'])}):")
+            for k, v in m.items():
+                print(f"  {k:24s} {v:7.3f} s")
+        d = results.get("dispatch")
+        if d:
+            print(f"\nhot dispatch: sortie run {d['sortie_s']:.3f} s, ssh true {d['floor_s']:.3f} s, ratio {d['ratio']:.2f}x "
+                  f"(load {min(d['load'])}-{max(d['load'])})")
+        q = results.get("queue")
+        if q:
+            print(f"\nqueue: {q}")
+        f = results.get("faults")
+        if f:
+            print(f"\nfaults: {f}")
+    if ok and not a.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
