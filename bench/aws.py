@@ -29,6 +29,7 @@ import argparse
 import collections
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -92,8 +93,10 @@ class Cloud:
         self.env = dict(self.ready["aws_env"], AWS_EC2_METADATA_DISABLED="true")
         self.ec2 = boto3.client("ec2", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
-        vpc = self.ec2.create_vpc(CidrBlock="127.20.0.0/16")["Vpc"]["VpcId"]
-        self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="127.20.1.0/24")["Subnet"]["SubnetId"]
+        # a VPC of its own in 127/8 (the tests draw theirs from 127.20-99): two clouds must not share addresses
+        octet = random.randint(200, 250)
+        vpc = self.ec2.create_vpc(CidrBlock="127.%d.0.0/16" % octet)["Vpc"]["VpcId"]
+        self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="127.%d.1.0/24" % octet)["Subnet"]["SubnetId"]
 
     def instances(self):
         out = []

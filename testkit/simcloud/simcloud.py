@@ -299,6 +299,10 @@ class Vm:
         self.ssh_host = self.private_ip if loopback else c.mapped_address(self.id)
         if self.ssh_port is None:
             self.ssh_port = 22 if (c.root and port_free(self.ssh_host, 22)) else free_port(self.ssh_host)
+            if c.root and self.ssh_port != 22:
+                # something else holds this address's port 22 (another simulated cloud with the same VPC on this
+                # machine?): clients that connect to 22, as Sortie does, reach it instead of this host
+                log.warning("%s: port 22 of %s is taken; this host's sshd listens on %d", self.id, self.ssh_host, self.ssh_port)
         elif not port_free(self.ssh_host, self.ssh_port):
             self.ssh_port = free_port(self.ssh_host)
         host_spec = self.ssh_host if self.ssh_port == 22 else "[%s]:%d" % (self.ssh_host, self.ssh_port)

@@ -54,7 +54,7 @@ class AwsChoiceTest {
         zoneA = subnet.availabilityZone();
         zoneB = zoneA.equals("us-east-1b") ? "us-east-1c" : "us-east-1b";
         // a second subnet of the same VPC in another zone: where a zone fallback launches
-        cloud.ec2.createSubnet(r -> r.vpcId(subnet.vpcId()).cidrBlock("127.20.2.0/24").availabilityZone(zoneB));
+        cloud.ec2.createSubnet(r -> r.vpcId(subnet.vpcId()).cidrBlock(cloud.vpcPrefix + "2.0/24").availabilityZone(zoneB));
         Path fixture = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().getParent()
                 .resolve("sortie-executors-aws/src/test/resources/aws-pricing/us-east-1-get-products.json");
         JsonNode page = JSON.readTree(fixture.toFile());

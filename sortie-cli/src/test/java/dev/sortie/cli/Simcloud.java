@@ -33,6 +33,8 @@ final class Simcloud implements AutoCloseable {
     final JsonNode ready;
     final Ec2Client ec2;
     final String subnet;
+    /** The first two octets of the VPC's addresses, with the dot after them ("127.42."). */
+    final String vpcPrefix;
 
     private Simcloud(Process process, JsonNode ready) {
         this.process = process;
@@ -40,9 +42,12 @@ final class Simcloud implements AutoCloseable {
         this.ec2 = Ec2Client.builder().region(Region.US_EAST_1).endpointOverride(URI.create(ready.get("endpoint_url").asText()))
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
                 .httpClientBuilder(UrlConnectionHttpClient.builder()).build();
-        // a VPC in 127/8: instances get loopback private addresses (connect with --private-ip)
-        String vpc = ec2.createVpc(r -> r.cidrBlock("127.20.0.0/16")).vpc().vpcId();
-        this.subnet = ec2.createSubnet(r -> r.vpcId(vpc).cidrBlock("127.20.1.0/24")).subnet().subnetId();
+        // A VPC in 127/8: instances get loopback private addresses (connect with --private-ip). Its second octet is
+        // drawn per cloud: two simulated clouds on one machine (two test classes, a test run beside a benchmark)
+        // with the same VPC would give two hosts one address, and the second host's sshd could not have its port 22.
+        this.vpcPrefix = "127." + java.util.concurrent.ThreadLocalRandom.current().nextInt(20, 100) + ".";
+        String vpc = ec2.createVpc(r -> r.cidrBlock(vpcPrefix + "0.0/16")).vpc().vpcId();
+        this.subnet = ec2.createSubnet(r -> r.vpcId(vpc).cidrBlock(vpcPrefix + "1.0/24")).subnet().subnetId();
     }
 
     static Simcloud start(Path stateDir) throws Exception {
