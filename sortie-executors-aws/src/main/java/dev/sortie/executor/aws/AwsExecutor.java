@@ -53,6 +53,13 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     private final Set<String> claimed = new HashSet<>();
     private final Map<String, Long> busyElsewhere = new HashMap<>();
     private final Map<String, SshExecutor> others = new LinkedHashMap<>();
+    /** The idle instance {@link #warmUp()} claimed and logged into (null: none), for the first free slot; taken once. */
+    private java.util.concurrent.CompletableFuture<Warm> warm;
+    private boolean warmTaken;
+
+    /** An idle instance claimed at the warm-up and the ssh executor that already logged into it. */
+    record Warm(CloudInstance instance, SshExecutor ssh) {
+    }
 
     AwsExecutor(AwsExecutorConfig config, ExecutorContext context) {
         this.config = config;
@@ -154,9 +161,65 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     // ---------------------------------------------------------------- runs
 
+    /**
+     * While the caller prepares the run: builds the SDK's client, finds an idle instance (DescribeInstances), claims it
+     * and logs into it (connection, agent, shell), as an ssh executor's warm-up does for its host, so that a run on a
+     * hot instance waits for none of these at its launch. The first free slot's launch takes what this found.
+     */
     @Override
     public void warmUp() {
         pool.warmUp();
+        java.util.concurrent.CompletableFuture<Warm> f = new java.util.concurrent.CompletableFuture<>();
+        synchronized (this) {
+            if (warm != null || warmTaken) {
+                return;
+            }
+            warm = f;
+        }
+        Warm found = null;
+        CloudInstance idle = null;
+        try {
+            idle = claimIdle();
+            if (idle != null) {
+                dev.sortie.core.util.Trace.mark("aws: idle instance " + idle.id());
+                SshExecutor ssh = executorFor(idle);
+                found = new Warm(idle, ssh);
+                ssh.warmUp(); // its failures are its launch's to meet again and report
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "warm-up of {0} failed (the launch looks again): {1}", name(), e);
+            if (idle != null && found == null) {
+                released(idle.id()); // claimed but not handed over: the launch's own look may take it
+            }
+        } finally {
+            f.complete(found);
+        }
+    }
+
+    /**
+     * The idle instance the warm-up claimed and logged into, once (waiting for a warm-up under way: it has done
+     * part of the work already), or null when there was no warm-up or it found none.
+     */
+    Warm takeWarm() throws java.io.InterruptedIOException {
+        java.util.concurrent.CompletableFuture<Warm> f;
+        synchronized (this) {
+            if (warmTaken) {
+                return null;
+            }
+            warmTaken = true;
+            f = warm;
+        }
+        if (f == null) {
+            return null;
+        }
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while looking for an idle instance of " + name());
+        } catch (ExecutionException e) {
+            return null; // the warm-up completes with null on failure; not reached
+        }
     }
 
     @Override
@@ -400,6 +463,16 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     @Override
     public void close() {
         pool.close();
+        Warm unused = null;
+        synchronized (this) {
+            if (!warmTaken && warm != null && warm.isDone()) {
+                unused = warm.getNow(null);
+            }
+            warmTaken = true;
+        }
+        if (unused != null) {
+            unused.ssh().close();
+        }
         synchronized (this) {
             others.values().forEach(SshExecutor::close);
             others.clear();
