@@ -125,15 +125,25 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     /** An idle instance for a free slot: running, ready, held by no slot of this process nor lately busy elsewhere. */
     synchronized CloudInstance claimIdle() throws IOException {
+        return claimIdle(null);
+    }
+
+    /** As {@link #claimIdle()}, taking instance {@code prefer} when it is one of the idle ones. */
+    synchronized CloudInstance claimIdle(String prefer) throws IOException {
         long now = System.nanoTime();
         busyElsewhere.values().removeIf(until -> until < now);
+        CloudInstance first = null;
         for (CloudInstance i : cloud.instances(mine())) {
             if (i.running() && i.ready() && !claimed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
-                claimed.add(i.id());
-                return i;
+                if (first == null || i.id().equals(prefer)) {
+                    first = i;
+                }
             }
         }
-        return null;
+        if (first != null) {
+            claimed.add(first.id());
+        }
+        return first;
     }
 
     synchronized void claimed(String id) {
@@ -176,15 +186,22 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             }
             warm = f;
         }
+        Guess guess = guessLast();
         Warm found = null;
         CloudInstance idle = null;
         try {
-            idle = claimIdle();
+            idle = claimIdle(guess == null ? null : guess.id());
             if (idle != null) {
                 dev.sortie.core.util.Trace.mark("aws: idle instance " + idle.id());
-                SshExecutor ssh = executorFor(idle);
-                found = new Warm(idle, ssh);
-                ssh.warmUp(); // its failures are its launch's to meet again and report
+                if (guess != null && guess.fits(idle, config.privateIp())) {
+                    found = new Warm(idle, guess.ssh());
+                    guess.login().join(); // the login that overlapped DescribeInstances
+                    guess = null;
+                } else {
+                    SshExecutor ssh = executorFor(idle);
+                    found = new Warm(idle, ssh);
+                    ssh.warmUp(); // its failures are its launch's to meet again and report
+                }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "warm-up of {0} failed (the launch looks again): {1}", name(), e);
@@ -193,6 +210,69 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             }
         } finally {
             f.complete(found);
+            if (guess != null) {
+                Guess unused = guess; // not the idle instance: its login, when done, is closed
+                unused.login().whenComplete((v, e) -> unused.ssh().close());
+            }
+        }
+    }
+
+    /** The instance guessed idle, its ssh executor and its login under way (done when it finished or failed). */
+    private record Guess(String id, String address, String hostKey, SshExecutor ssh, java.util.concurrent.CompletableFuture<Void> login) {
+        /** Whether the guess is the idle instance AWS named, at the address and with the host key its tags give. */
+        boolean fits(CloudInstance i, boolean privateIp) {
+            return id.equals(i.id()) && address.equals(i.address(privateIp)) && hostKey.equals(i.tag(Tags.HOST_KEY));
+        }
+    }
+
+    /**
+     * A hot instance is most often the one this executor's last run used: its known_hosts file (the newest of the
+     * executor's, as {@link Provisioner#executorFor} writes one for each instance it reaches) names its address and
+     * host key, so its login starts at once, beside the SDK client's start and DescribeInstances, which then say
+     * whether it is idle. Null when there is no such file, or the login user needs the image looked up first.
+     */
+    private Guess guessLast() {
+        if (config.sshUser() == null) {
+            return null;
+        }
+        java.nio.file.Path any = identity.knownHostsFile(config.name(), "i-");
+        String prefix = any.getFileName().toString();
+        java.nio.file.Path newest = null;
+        long newestAt = Long.MIN_VALUE;
+        try (var files = java.nio.file.Files.list(any.getParent())) {
+            for (java.nio.file.Path p : (Iterable<java.nio.file.Path>) files::iterator) {
+                long at = java.nio.file.Files.getLastModifiedTime(p).toMillis();
+                if (p.getFileName().toString().startsWith(prefix) && at > newestAt) {
+                    newest = p;
+                    newestAt = at;
+                }
+            }
+            if (newest == null) {
+                return null;
+            }
+            String line = java.nio.file.Files.readString(newest, java.nio.charset.StandardCharsets.UTF_8).strip();
+            int sp = line.indexOf(' ');
+            if (sp <= 0 || line.startsWith("[") || line.contains("\n")) {
+                return null; // none, or not port 22: no guess
+            }
+            String id = newest.getFileName().toString().substring(prefix.length() - 2);
+            String address = line.substring(0, sp);
+            String hostKey = line.substring(sp + 1).strip();
+            SshExecutor ssh = provisioner.executorFor(address, 22, config.sshUser(), hostKey, id);
+            java.util.concurrent.CompletableFuture<Void> login = new java.util.concurrent.CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    ssh.warmUp();
+                } finally {
+                    login.complete(null);
+                }
+            }, "sortie-aws-login");
+            t.setDaemon(true);
+            t.start();
+            return new Guess(id, address, hostKey, ssh, login);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no guess at the last instance of {0}: {1}", name(), e);
+            return null;
         }
     }
 
