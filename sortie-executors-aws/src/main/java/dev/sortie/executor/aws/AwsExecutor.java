@@ -189,6 +189,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         Guess guess = guessLast();
         Warm found = null;
         CloudInstance idle = null;
+        IOException failed = null;
         try {
             idle = claimIdle(guess == null ? null : guess.id());
             if (idle != null) {
@@ -204,12 +205,19 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "warm-up of {0} failed (the launch looks again): {1}", name(), e);
+            LOG.log(System.Logger.Level.DEBUG, "warm-up of {0} failed: {1}", name(), e);
             if (idle != null && found == null) {
                 released(idle.id()); // claimed but not handed over: the launch's own look may take it
             }
+            // AWS's answer (credentials, region, throttling after the SDK's retries) is the launch's to report,
+            // not to wait for a second time; anything else, the launch looks again
+            failed = e instanceof IOException io ? io : null;
         } finally {
-            f.complete(found);
+            if (failed != null) {
+                f.completeExceptionally(failed);
+            } else {
+                f.complete(found);
+            }
             if (guess != null) {
                 Guess unused = guess; // not the idle instance: its login, when done, is closed
                 unused.login().whenComplete((v, e) -> unused.ssh().close());
@@ -280,7 +288,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
      * The idle instance the warm-up claimed and logged into, once (waiting for a warm-up under way: it has done
      * part of the work already), or null when there was no warm-up or it found none.
      */
-    Warm takeWarm() throws java.io.InterruptedIOException {
+    Warm takeWarm() throws IOException {
         java.util.concurrent.CompletableFuture<Warm> f;
         synchronized (this) {
             if (warmTaken) {
@@ -298,7 +306,13 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while looking for an idle instance of " + name());
         } catch (ExecutionException e) {
-            return null; // the warm-up completes with null on failure; not reached
+            if (e.getCause() instanceof AwsException aws) {
+                throw new AwsException(aws.getMessage(), aws.code(), aws);
+            }
+            if (e.getCause() instanceof IOException io) {
+                throw new IOException(io.getMessage(), io);
+            }
+            return null; // not reached: the warm-up fails with an IOException only
         }
     }
 
@@ -543,15 +557,20 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     @Override
     public void close() {
         pool.close();
-        Warm unused = null;
+        java.util.concurrent.CompletableFuture<Warm> untaken = null;
         synchronized (this) {
-            if (!warmTaken && warm != null && warm.isDone()) {
-                unused = warm.getNow(null);
+            if (!warmTaken) {
+                untaken = warm;
             }
             warmTaken = true;
         }
-        if (unused != null) {
-            unused.ssh().close();
+        if (untaken != null) {
+            // a warm-up no launch took (now or once it ends): its login is closed
+            untaken.thenAccept(w -> {
+                if (w != null) {
+                    w.ssh().close();
+                }
+            });
         }
         synchronized (this) {
             others.values().forEach(SshExecutor::close);
