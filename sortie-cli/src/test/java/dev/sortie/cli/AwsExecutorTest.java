@@ -213,6 +213,38 @@ class AwsExecutorTest {
         awaitTerminated(launched);
     }
 
+    /**
+     * A run on a hot instance finds it and logs into it on the warm-up thread while the run is prepared, the login
+     * to the instance it used last beside DescribeInstances; when that instance is gone, the login is passed over
+     * and the run takes another idle instance.
+     */
+    @Test
+    void aHotRunLogsInWhileItIsPreparedAndPassesOverALastInstanceThatIsGone() throws Exception {
+        addExecutor("hot", "--max-instances", "2");
+        Set<String> before = ids();
+        TestProject.Result up = sortie("up", "hot", "-n", "2");
+        assertThat(up.code()).as(up.out()).isZero();
+        Set<String> launched = ids();
+        launched.removeAll(before);
+        assertThat(launched).hasSize(2);
+
+        TestProject.Result first = sortie(Map.of("SORTIE_TRACE", "1"), "run", "-e", "hot");
+        assertThat(first.code()).as(first.out()).isZero();
+        String used = launched.stream().filter(id -> first.out().contains(id + ": idle, running there")).findFirst().orElseThrow();
+        assertThat(first.out()).contains("sortie-warm-up] aws: idle instance " + used).doesNotContain("main] connected to");
+
+        cloud.ec2.terminateInstances(r -> r.instanceIds(used));
+        awaitTerminated(Set.of(used));
+        String other = launched.stream().filter(id -> !id.equals(used)).findFirst().orElseThrow();
+        TestProject.Result second = sortie(Map.of("SORTIE_TRACE", "1"), "run", "-e", "hot");
+        assertThat(second.code()).as(second.out()).isZero();
+        assertThat(second.out()).contains(other + ": idle, running there").doesNotContain("requested", "main] connected to");
+
+        TestProject.Result down = sortie("down", "hot");
+        assertThat(down.code()).as(down.out()).isZero();
+        awaitTerminated(launched);
+    }
+
     @Test
     void anIdleInstanceTerminatesItself() throws Exception {
         addExecutor("idle", "--idle-stop", "3s");

@@ -53,6 +53,13 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     private final Set<String> claimed = new HashSet<>();
     private final Map<String, Long> busyElsewhere = new HashMap<>();
     private final Map<String, SshExecutor> others = new LinkedHashMap<>();
+    /** The idle instance {@link #warmUp()} claimed and logged into (null: none), for the first free slot; taken once. */
+    private java.util.concurrent.CompletableFuture<Warm> warm;
+    private boolean warmTaken;
+
+    /** An idle instance claimed at the warm-up and the ssh executor that already logged into it. */
+    record Warm(CloudInstance instance, SshExecutor ssh) {
+    }
 
     AwsExecutor(AwsExecutorConfig config, ExecutorContext context) {
         this.config = config;
@@ -118,15 +125,25 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     /** An idle instance for a free slot: running, ready, held by no slot of this process nor lately busy elsewhere. */
     synchronized CloudInstance claimIdle() throws IOException {
+        return claimIdle(null);
+    }
+
+    /** As {@link #claimIdle()}, taking instance {@code prefer} when it is one of the idle ones. */
+    synchronized CloudInstance claimIdle(String prefer) throws IOException {
         long now = System.nanoTime();
         busyElsewhere.values().removeIf(until -> until < now);
+        CloudInstance first = null;
         for (CloudInstance i : cloud.instances(mine())) {
             if (i.running() && i.ready() && !claimed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
-                claimed.add(i.id());
-                return i;
+                if (first == null || i.id().equals(prefer)) {
+                    first = i;
+                }
             }
         }
-        return null;
+        if (first != null) {
+            claimed.add(first.id());
+        }
+        return first;
     }
 
     synchronized void claimed(String id) {
@@ -154,9 +171,149 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     // ---------------------------------------------------------------- runs
 
+    /**
+     * While the caller prepares the run: builds the SDK's client, finds an idle instance (DescribeInstances), claims it
+     * and logs into it (connection, agent, shell), as an ssh executor's warm-up does for its host, so that a run on a
+     * hot instance waits for none of these at its launch. The first free slot's launch takes what this found.
+     */
     @Override
     public void warmUp() {
         pool.warmUp();
+        java.util.concurrent.CompletableFuture<Warm> f = new java.util.concurrent.CompletableFuture<>();
+        synchronized (this) {
+            if (warm != null || warmTaken) {
+                return;
+            }
+            warm = f;
+        }
+        Guess guess = guessLast();
+        Warm found = null;
+        CloudInstance idle = null;
+        IOException failed = null;
+        try {
+            idle = claimIdle(guess == null ? null : guess.id());
+            if (idle != null) {
+                dev.sortie.core.util.Trace.mark("aws: idle instance " + idle.id());
+                if (guess != null && guess.fits(idle, config.privateIp())) {
+                    found = new Warm(idle, guess.ssh());
+                    guess.login().join(); // the login that overlapped DescribeInstances
+                    guess = null;
+                } else {
+                    SshExecutor ssh = executorFor(idle);
+                    found = new Warm(idle, ssh);
+                    ssh.warmUp(); // its failures are its launch's to meet again and report
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "warm-up of {0} failed: {1}", name(), e);
+            if (idle != null && found == null) {
+                released(idle.id()); // claimed but not handed over: the launch's own look may take it
+            }
+            // AWS's answer (credentials, region, throttling after the SDK's retries) is the launch's to report,
+            // not to wait for a second time; anything else, the launch looks again
+            failed = e instanceof IOException io ? io : null;
+        } finally {
+            if (failed != null) {
+                f.completeExceptionally(failed);
+            } else {
+                f.complete(found);
+            }
+            if (guess != null) {
+                Guess unused = guess; // not the idle instance: its login, when done, is closed
+                unused.login().whenComplete((v, e) -> unused.ssh().close());
+            }
+        }
+    }
+
+    /** The instance guessed idle, its ssh executor and its login under way (done when it finished or failed). */
+    private record Guess(String id, String address, String hostKey, SshExecutor ssh, java.util.concurrent.CompletableFuture<Void> login) {
+        /** Whether the guess is the idle instance AWS named, at the address and with the host key its tags give. */
+        boolean fits(CloudInstance i, boolean privateIp) {
+            return id.equals(i.id()) && address.equals(i.address(privateIp)) && hostKey.equals(i.tag(Tags.HOST_KEY));
+        }
+    }
+
+    /**
+     * A hot instance is most often the one this executor's last run used: its known_hosts file (the newest of the
+     * executor's, as {@link Provisioner#executorFor} writes one for each instance it reaches) names its address and
+     * host key, so its login starts at once, beside the SDK client's start and DescribeInstances, which then say
+     * whether it is idle. Null when there is no such file, or the login user needs the image looked up first.
+     */
+    private Guess guessLast() {
+        if (config.sshUser() == null) {
+            return null;
+        }
+        java.nio.file.Path any = identity.knownHostsFile(config.name(), "i-");
+        String prefix = any.getFileName().toString();
+        java.nio.file.Path newest = null;
+        long newestAt = Long.MIN_VALUE;
+        try (var files = java.nio.file.Files.list(any.getParent())) {
+            for (java.nio.file.Path p : (Iterable<java.nio.file.Path>) files::iterator) {
+                long at = java.nio.file.Files.getLastModifiedTime(p).toMillis();
+                if (p.getFileName().toString().startsWith(prefix) && at > newestAt) {
+                    newest = p;
+                    newestAt = at;
+                }
+            }
+            if (newest == null) {
+                return null;
+            }
+            String line = java.nio.file.Files.readString(newest, java.nio.charset.StandardCharsets.UTF_8).strip();
+            int sp = line.indexOf(' ');
+            if (sp <= 0 || line.startsWith("[") || line.contains("\n")) {
+                return null; // none, or not port 22: no guess
+            }
+            String id = newest.getFileName().toString().substring(prefix.length() - 2);
+            String address = line.substring(0, sp);
+            String hostKey = line.substring(sp + 1).strip();
+            SshExecutor ssh = provisioner.executorFor(address, 22, config.sshUser(), hostKey, id);
+            java.util.concurrent.CompletableFuture<Void> login = new java.util.concurrent.CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    ssh.warmUp();
+                } finally {
+                    login.complete(null);
+                }
+            }, "sortie-aws-login");
+            t.setDaemon(true);
+            t.start();
+            return new Guess(id, address, hostKey, ssh, login);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no guess at the last instance of {0}: {1}", name(), e);
+            return null;
+        }
+    }
+
+    /**
+     * The idle instance the warm-up claimed and logged into, once (waiting for a warm-up under way: it has done
+     * part of the work already), or null when there was no warm-up or it found none.
+     */
+    Warm takeWarm() throws IOException {
+        java.util.concurrent.CompletableFuture<Warm> f;
+        synchronized (this) {
+            if (warmTaken) {
+                return null;
+            }
+            warmTaken = true;
+            f = warm;
+        }
+        if (f == null) {
+            return null;
+        }
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while looking for an idle instance of " + name());
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AwsException aws) {
+                throw new AwsException(aws.getMessage(), aws.code(), aws);
+            }
+            if (e.getCause() instanceof IOException io) {
+                throw new IOException(io.getMessage(), io);
+            }
+            return null; // not reached: the warm-up fails with an IOException only
+        }
     }
 
     @Override
@@ -400,6 +557,21 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     @Override
     public void close() {
         pool.close();
+        java.util.concurrent.CompletableFuture<Warm> untaken = null;
+        synchronized (this) {
+            if (!warmTaken) {
+                untaken = warm;
+            }
+            warmTaken = true;
+        }
+        if (untaken != null) {
+            // a warm-up no launch took (now or once it ends): its login is closed
+            untaken.thenAccept(w -> {
+                if (w != null) {
+                    w.ssh().close();
+                }
+            });
+        }
         synchronized (this) {
             others.values().forEach(SshExecutor::close);
             others.clear();

@@ -88,9 +88,10 @@ final class InstanceSlot implements PoolMember {
         Bound b = bound();
         boolean adopted = false;
         if (b == null) {
-            CloudInstance idle = owner.claimIdle();
+            AwsExecutor.Warm warm = owner.takeWarm();
+            CloudInstance idle = warm != null ? warm.instance() : owner.claimIdle();
             if (idle != null) {
-                b = bind(idle);
+                b = warm != null ? bind(warm) : bind(idle);
                 adopted = true;
                 request.listener().output("[sortie] aws " + idle.id() + ": idle, running there (" + idle.type() + ", up since "
                         + idle.launched() + ")");
@@ -120,6 +121,14 @@ final class InstanceSlot implements PoolMember {
         SshExecutor ssh = owner.provisioner().executorFor(i, owner.provisioner().sshUser(i));
         synchronized (this) {
             bound = new Bound(i, ssh, null);
+            return bound;
+        }
+    }
+
+    /** Binds the idle instance the executor's warm-up claimed, with the ssh executor that logged into it. */
+    private Bound bind(AwsExecutor.Warm w) {
+        synchronized (this) {
+            bound = new Bound(w.instance(), w.ssh(), null);
             return bound;
         }
     }
