@@ -1,10 +1,9 @@
 package dev.sortie.executor.aws;
 
+import dev.sortie.core.executor.ForwardingRunListener;
 import dev.sortie.core.executor.LaunchRequest;
 import dev.sortie.core.executor.RunListener;
-import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunLocator;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,15 +14,14 @@ import java.util.List;
  * instance's hourly price times the time the run held it, from the moment the run was given the instance (its launch
  * and boot included when the run launched it: they are paid for too) until the command exited.
  */
-final class CostListener implements RunListener {
+final class CostListener extends ForwardingRunListener {
     static final String METRIC = "cost_usd";
-    private final RunListener delegate;
     private final double hourly;
     private final Instant from;
     private final Clock clock;
 
     CostListener(RunListener delegate, double hourly, Instant from, Clock clock) {
-        this.delegate = delegate;
+        super(delegate);
         this.hourly = hourly;
         this.from = from;
         this.clock = clock;
@@ -47,45 +45,5 @@ final class CostListener implements RunListener {
         Instant now = clock.instant();
         delegate.metrics(List.of(new MetricPoint(METRIC, 0, cost(hourly, Duration.between(from, now)), now)));
         delegate.commandExited();
-    }
-
-    @Override
-    public void launching() throws InterruptedException {
-        delegate.launching();
-    }
-
-    @Override
-    public void started(RunLocator handle) {
-        delegate.started(handle);
-    }
-
-    @Override
-    public void progress(String message) {
-        delegate.progress(message);
-    }
-
-    @Override
-    public void waiting(String message) {
-        delegate.waiting(message);
-    }
-
-    @Override
-    public void output(String line) {
-        delegate.output(line);
-    }
-
-    @Override
-    public void outputBytes(byte[] bytes, int offset, int length) {
-        delegate.outputBytes(bytes, offset, length);
-    }
-
-    @Override
-    public void metrics(List<MetricPoint> points) {
-        delegate.metrics(points);
-    }
-
-    @Override
-    public void saved(List<ArtifactRecord> files) {
-        delegate.saved(files);
     }
 }

@@ -1,10 +1,7 @@
 package dev.sortie.executor.remote.pool;
 
+import dev.sortie.core.executor.ForwardingRunListener;
 import dev.sortie.core.executor.RunListener;
-import dev.sortie.core.model.ArtifactRecord;
-import dev.sortie.core.model.MetricPoint;
-import dev.sortie.core.model.RunLocator;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -39,21 +36,20 @@ final class PoolLaunch {
         }
     }
 
-    public final class Attempt implements RunListener {
+    public final class Attempt extends ForwardingRunListener {
         private boolean live;
         private boolean failed;
         private boolean exited;
+
+        Attempt() {
+            super(target);
+        }
 
         @Override
         public void launching() throws InterruptedException {
             if (launching.compareAndSet(false, true)) {
                 target.launching();
             }
-        }
-
-        @Override
-        public void started(RunLocator handle) {
-            target.started(handle);
         }
 
         @Override
@@ -69,31 +65,6 @@ final class PoolLaunch {
                 }
             }
             sendExited();
-        }
-
-        @Override
-        public void progress(String message) {
-            target.progress(message);
-        }
-
-        @Override
-        public void output(String line) {
-            target.output(line);
-        }
-
-        @Override
-        public void outputBytes(byte[] bytes, int offset, int length) {
-            target.outputBytes(bytes, offset, length);
-        }
-
-        @Override
-        public void metrics(List<MetricPoint> points) {
-            target.metrics(points);
-        }
-
-        @Override
-        public void saved(List<ArtifactRecord> files) {
-            target.saved(files);
         }
 
         void succeeded() {
