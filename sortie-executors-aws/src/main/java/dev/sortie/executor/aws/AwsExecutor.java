@@ -9,8 +9,8 @@ import dev.sortie.core.executor.Provisioning;
 import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.RunLocator;
+import dev.sortie.executor.remote.pool.HostSearch;
 import dev.sortie.executor.remote.pool.PoolExecutor;
-import dev.sortie.executor.remote.run.RemoteAttempt;
 import dev.sortie.executor.ssh.SshExecutor;
 import java.io.IOException;
 import java.time.Duration;
@@ -352,32 +352,20 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         if (onInstance(experiment.handle())) {
             return hostOf(experiment.handle()).catchUp(experiment, request);
         }
-        Collection neverHanded = null;
-        boolean unreachable = false;
+        Map<String, HostSearch.Ask> hosts = new LinkedHashMap<>();
         for (CloudInstance i : cloud.instances(mine())) {
-            if (!i.running()) {
-                continue;
-            }
-            Collection c;
-            try {
-                c = executorFor(i).catchUp(experiment, request);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.DEBUG, "instance {0} unreachable while catching up: {1}", i.id(), e);
-                unreachable = true;
-                continue;
-            }
-            if (c.state() == Collection.State.ENDED && RemoteAttempt.neverHanded(c.outcome())) {
-                neverHanded = c;
-            } else if (c.state() == Collection.State.UNREACHABLE) {
-                unreachable = true;
-            } else {
-                return c;
+            if (i.running()) {
+                hosts.put("instance " + i.id(), () -> executorFor(i).catchUp(experiment, request));
             }
         }
-        if (neverHanded != null && !unreachable) {
-            return neverHanded;
+        HostSearch search = HostSearch.ask(hosts);
+        if (search.found() != null) {
+            return search.found();
         }
-        return unreachable ? Collection.UNREACHABLE : Collection.ended(new dev.sortie.core.executor.RunOutcome(
+        if (search.neverHanded() != null && !search.unreachable()) {
+            return search.neverHanded();
+        }
+        return search.unreachable() ? Collection.UNREACHABLE : Collection.ended(new dev.sortie.core.executor.RunOutcome(
                 dev.sortie.core.model.ExperimentStatus.INTERRUPTED, null, "never started: no instance of " + name() + " has it"));
     }
 

@@ -12,7 +12,6 @@ import dev.sortie.core.model.RunLocator;
 import dev.sortie.executor.remote.channel.ChannelException;
 import dev.sortie.executor.remote.host.Slot;
 import dev.sortie.executor.remote.host.SlotBusyException;
-import dev.sortie.executor.remote.run.RemoteAttempt;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
@@ -379,27 +378,16 @@ public final class PoolExecutor implements DetachableExecutor {
         if (m != null) {
             return m.executor().catchUp(experiment, request);
         }
-        Collection neverHanded = null;
-        boolean unreachable = false;
+        Map<String, HostSearch.Ask> hosts = new LinkedHashMap<>();
         for (PoolMember member : members) {
-            Collection c;
-            try {
-                c = member.executor().catchUp(experiment, request);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.DEBUG, "pool member {0} unreachable while catching up: {1}", member.name(), e);
-                unreachable = true;
-                continue;
-            }
-            if (c.state() == Collection.State.ENDED && RemoteAttempt.neverHanded(c.outcome())) {
-                neverHanded = c;
-            } else if (c.state() == Collection.State.UNREACHABLE) {
-                unreachable = true;
-            } else {
-                return c;
-            }
+            hosts.put("pool member " + member.name(), () -> member.executor().catchUp(experiment, request));
+        }
+        HostSearch search = HostSearch.ask(hosts);
+        if (search.found() != null) {
+            return search.found();
         }
         // a host that does not answer may have it: wait for it rather than run the experiment twice
-        return unreachable || neverHanded == null ? Collection.UNREACHABLE : neverHanded;
+        return search.unreachable() || search.neverHanded() == null ? Collection.UNREACHABLE : search.neverHanded();
     }
 
     @Override
