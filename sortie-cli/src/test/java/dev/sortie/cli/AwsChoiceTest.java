@@ -82,29 +82,14 @@ class AwsChoiceTest {
 
     @AfterEach
     void noInstanceLeft() {
-        List<String> left = cloud.alive().stream().map(Instance::instanceId).toList();
-        if (!left.isEmpty()) {
-            cloud.ec2.terminateInstances(r -> r.instanceIds(left));
-        }
-        assertThat(left).as("instances left running").isEmpty();
+        cloud.assertNothingLeftRunning();
     }
 
     TestProject.Result sortie(String... args) throws Exception {
         Path out = Files.createTempFile(tmp, "out", ".txt");
         ProcessBuilder pb = project.processBuilder(out, args);
-        pb.environment().keySet().removeIf(k -> k.startsWith("AWS_"));
-        pb.environment().putAll(cloud.awsEnv());
-        pb.environment().put("XDG_CONFIG_HOME", tmp.resolve("config").toString());
-        pb.environment().put("XDG_CACHE_HOME", tmp.resolve("cache").toString());
-        Process p = pb.start();
-        p.getOutputStream().close();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError("sortie " + String.join(" ", args) + " did not finish: " + Files.readString(out));
-        }
-        String text = Files.readString(out, StandardCharsets.UTF_8);
-        System.err.println("$ sortie " + String.join(" ", args) + "  -> " + p.exitValue() + "\n" + text);
-        return new TestProject.Result(p.exitValue(), text, text);
+        cloud.environ(pb, tmp);
+        return Simcloud.finish(pb.start(), out, args);
     }
 
     void addExecutor(String name, String... more) throws Exception {

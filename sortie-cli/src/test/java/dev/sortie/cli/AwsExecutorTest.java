@@ -77,20 +77,14 @@ class AwsExecutorTest {
 
     @AfterEach
     void noInstanceLeft() {
-        List<String> left = cloud.alive().stream().map(Instance::instanceId).toList();
-        if (!left.isEmpty()) {
-            cloud.ec2.terminateInstances(r -> r.instanceIds(left)); // the next test starts clean even when this one failed
-        }
-        assertThat(left).as("instances left running").isEmpty();
+        cloud.assertNothingLeftRunning();
     }
 
     /** sortie in a JVM of its own, with the simulated cloud's environment (and {@code env}: null values removed). */
     TestProject.Result sortie(Map<String, String> env, String... args) throws Exception {
         Path out = Files.createTempFile(tmp, "out", ".txt");
         ProcessBuilder pb = project.processBuilder(out, args);
-        pb.environment().keySet().removeIf(k -> k.startsWith("AWS_"));
-        pb.environment().putAll(cloud.awsEnv());
-        pb.environment().put("XDG_CONFIG_HOME", tmp.resolve("config").toString());
+        cloud.environ(pb, tmp);
         env.forEach((k, v) -> {
             if (v == null) {
                 pb.environment().remove(k);
@@ -98,15 +92,7 @@ class AwsExecutorTest {
                 pb.environment().put(k, v);
             }
         });
-        Process p = pb.start();
-        p.getOutputStream().close();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError("sortie " + String.join(" ", args) + " did not finish: " + Files.readString(out));
-        }
-        String text = Files.readString(out, StandardCharsets.UTF_8);
-        System.err.println("$ sortie " + String.join(" ", args) + "  -> " + p.exitValue() + "\n" + text);
-        return new TestProject.Result(p.exitValue(), text, text);
+        return Simcloud.finish(pb.start(), out, args);
     }
 
     TestProject.Result sortie(String... args) throws Exception {
@@ -266,9 +252,7 @@ class AwsExecutorTest {
         Set<String> before = ids();
         Path out = tmp.resolve("up.txt");
         ProcessBuilder pb = project.processBuilder(out, "up", "orphan");
-        pb.environment().keySet().removeIf(k -> k.startsWith("AWS_"));
-        pb.environment().putAll(cloud.awsEnv());
-        pb.environment().put("XDG_CONFIG_HOME", tmp.resolve("config").toString());
+        cloud.environ(pb, tmp);
         Process p = pb.start();
         // SIGKILL once RunInstances returned, before the instance is recorded ready
         Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {

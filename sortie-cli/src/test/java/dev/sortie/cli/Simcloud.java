@@ -86,6 +86,38 @@ final class Simcloud implements AutoCloseable {
     }
 
     /** Instances pending or running. */
+    /**
+     * A sortie process's environment for this cloud: its endpoint and test credentials and nothing of the test run's
+     * own AWS_ variables or test pause points; config (keys, known hosts) and cache (prices) under {@code home}.
+     */
+    void environ(ProcessBuilder pb, Path home) {
+        pb.environment().keySet().removeIf(k -> k.startsWith("AWS_") || k.startsWith("SORTIE_TEST_"));
+        pb.environment().putAll(awsEnv());
+        pb.environment().put("XDG_CONFIG_HOME", home.resolve("config").toString());
+        pb.environment().put("XDG_CACHE_HOME", home.resolve("cache").toString());
+    }
+
+    /** Terminates whatever a test left running (so the next one starts clean), then fails if there was any. */
+    void assertNothingLeftRunning() {
+        List<String> left = alive().stream().map(Instance::instanceId).toList();
+        if (!left.isEmpty()) {
+            ec2.terminateInstances(r -> r.instanceIds(left));
+        }
+        org.assertj.core.api.Assertions.assertThat(left).as("instances left running").isEmpty();
+    }
+
+    /** Waits (5 minutes at most) for a started sortie to end; prints and returns what it said. */
+    static TestProject.Result finish(Process p, Path out, String... args) throws Exception {
+        p.getOutputStream().close();
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("sortie " + String.join(" ", args) + " did not finish: " + Files.readString(out));
+        }
+        String text = Files.readString(out, java.nio.charset.StandardCharsets.UTF_8);
+        System.err.println("$ sortie " + String.join(" ", args) + "  -> " + p.exitValue() + "\n" + text);
+        return new TestProject.Result(p.exitValue(), text, text);
+    }
+
     List<Instance> alive() {
         return ec2.describeInstancesPaginator(r -> r.filters(Filter.builder().name("instance-state-name").values("pending", "running").build()))
                 .reservations().stream().flatMap(r -> r.instances().stream()).toList();
