@@ -321,6 +321,12 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         return pool.launch(request);
     }
 
+    /** A run whose instance was interrupted or lost goes on on a new one (a free slot launches it), from its last checkpoint. */
+    @Override
+    public boolean replacesLostHosts() {
+        return true;
+    }
+
     @Override
     public Liveness probe(RunLocator handle) {
         return Liveness.UNKNOWN; // remote runs are looked after by catchUp/attach
