@@ -152,7 +152,7 @@ public final class AgentMain {
                 // by the supervisor before the end is written, all before the time AWS gave
                 preempted[0] = notice;
                 Duration grace = SpotWatch.grace(notice, java.time.Instant.now(), Duration.ofSeconds(2), Duration.ofSeconds(100));
-                note(log, "spot interruption notice: AWS will " + notice.action() + " this instance (" + Hosts.name() + ") at "
+                note(log, "spot interruption notice: AWS will " + notice.action() + " this instance (" + notice.instance() + ") at "
                         + notice.time() + "; stopping the run (SIGTERM, SIGKILL after " + grace.toSeconds() + "s) to save its last checkpoint");
                 supervisor.stop(grace);
             }, rebalance -> note(log, "rebalance recommendation for this instance (" + rebalance + "): noted, not acted on"
@@ -164,7 +164,7 @@ public final class AgentMain {
             }
             if (preempted[0] != null) {
                 outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, outcome.exitCode(), dev.sortie.core.executor.Interruptions.PREEMPTED
-                        + "spot interruption notice on " + Hosts.name() + " (AWS " + preempted[0].action() + "s it at " + preempted[0].time()
+                        + "spot interruption notice on " + preempted[0].instance() + " (AWS " + preempted[0].action() + "s it at " + preempted[0].time()
                         + "); the run was stopped and its last checkpoint saved");
             } else if (terminated[0]) {
                 outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, outcome.exitCode(),

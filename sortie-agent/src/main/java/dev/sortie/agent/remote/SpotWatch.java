@@ -34,8 +34,11 @@ final class SpotWatch implements AutoCloseable {
     static final String DEFAULT_ENDPOINT = "http://169.254.169.254";
     private static final Duration TOKEN_TTL = Duration.ofHours(6);
 
-    /** A spot interruption notice: what AWS will do ({@code terminate}, {@code stop}, {@code hibernate}) and when. */
-    record Notice(String action, Instant time) {
+    /**
+     * A spot interruption notice: what AWS will do ({@code terminate}, {@code stop}, {@code hibernate}), when, and to
+     * which instance (its id, or this machine's name when the service did not say).
+     */
+    record Notice(String action, Instant time, String instance) {
     }
 
     private final String endpoint;
@@ -119,7 +122,14 @@ final class SpotWatch implements AutoCloseable {
         } catch (RuntimeException e) {
             time = Instant.now().plus(Duration.ofMinutes(2)); // AWS's two minutes, when the time cannot be read
         }
-        return new Notice(n.path("action").asText("terminate"), time);
+        String instance;
+        try {
+            instance = get("/latest/meta-data/instance-id");
+        } catch (IOException e) {
+            instance = null;
+        }
+        return new Notice(n.path("action").asText("terminate"), time,
+                instance == null || instance.isBlank() ? dev.sortie.core.util.Hosts.name() : instance.strip());
     }
 
     /** The body of a metadata path, or null when the service says it has none (404). */

@@ -102,7 +102,7 @@ final class InstanceSlot implements PoolMember {
             }
         }
         try {
-            return b.ssh().launch(CostListener.around(request, b.instance().pricePerHour(), given), slot);
+            return doomedWhenGone(b, request.listener(), b.ssh().launch(CostListener.around(request, b.instance().pricePerHour(), given), slot));
         } catch (SlotBusyException busy) {
             if (adopted) {
                 owner.busyElsewhere(b.instance().id());
@@ -115,6 +115,47 @@ final class InstanceSlot implements PoolMember {
             }
             throw e;
         }
+    }
+
+    /**
+     * The run, whose end frees this slot of its instance when the instance was interrupted or lost under it: after a
+     * spot interruption notice the instance still runs until the time AWS gave, idle, and must not take the
+     * replacement run (nor any other: the executor no longer claims it).
+     */
+    private DetachedExecution doomedWhenGone(Bound b, dev.sortie.core.executor.RunListener listener, DetachedExecution run) {
+        return new DetachedExecution() {
+            @Override
+            public void detach() {
+                run.detach();
+            }
+
+            @Override
+            public RunLocator handle() {
+                return run.handle();
+            }
+
+            @Override
+            public dev.sortie.core.executor.RunOutcome await() throws InterruptedException {
+                dev.sortie.core.executor.RunOutcome o = run.await();
+                if (dev.sortie.core.executor.Interruptions.machineGone(o.error())) {
+                    listener.output("[sortie] aws " + b.instance().id() + ": " + (dev.sortie.core.executor.Interruptions.preempted(o.error())
+                            ? "interrupted" : "lost") + "; terminating it (its run's end is collected)");
+                    owner.doomed(b.instance().id());
+                    unbind(b);
+                }
+                return o;
+            }
+
+            @Override
+            public void stop(java.time.Duration grace) {
+                run.stop(grace);
+            }
+
+            @Override
+            public java.util.Optional<IOException> infrastructureFailure() {
+                return run.infrastructureFailure();
+            }
+        };
     }
 
     private Bound bind(CloudInstance i) throws IOException {
