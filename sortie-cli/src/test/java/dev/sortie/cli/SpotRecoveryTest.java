@@ -217,6 +217,59 @@ class SpotRecoveryTest {
         assertThat(saved.find() && resumed.find()).isTrue();
         assertThat(resumed.group(1)).isEqualTo(saved.group(1));
         assertThat(cloud.alive()).as("the replacement, idle").noneMatch(i -> i.instanceId().equals(first.instanceId()));
+        TestProject.Result show = sortie("show", "--attempts");
+        assertThat(show.out()).containsPattern("attempt 1  interrupted  on root@\\S+  \\S+  preempted: spot interruption notice on "
+                + first.instanceId()).containsPattern("attempt 2  succeeded  on root@");
+    }
+
+    @Test
+    void threeInterruptionsInARowGoOnDemandAfterOnDemandAfterAndStopAtMaxRecoveries() throws Exception {
+        project.write("sortie.yaml", Files.readString(project.dir.resolve("sortie.yaml")) + "max_recoveries: 2\n").commit();
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 12);
+        List<String> interrupted = new ArrayList<>();
+        for (int n = 1; n <= 3; n++) {
+            int resumes = n - 1;
+            // the attempt runs: resumed (after the first) and a few steps further
+            Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                String text = Files.readString(out);
+                int at = text.lastIndexOf("resumed from the checkpoint of step");
+                return count(text, "resumed from the checkpoint of step") == resumes
+                        && (resumes == 0 || count(text.substring(at), "step=") >= 4);
+            });
+            Instance current = cloud.alive().stream().filter(i -> !interrupted.contains(i.instanceId())).findFirst().orElseThrow();
+            assertThat(current.instanceLifecycleAsString()).as("attempt " + n + ": spot until on_demand_after (2) interruptions")
+                    .isEqualTo(n <= 2 ? "spot" : null);
+            interrupted.add(current.instanceId());
+            cloud.control("POST", "/vms/" + current.instanceId() + "/interrupt", "{\"in_seconds\": 25, \"force\": true}");
+        }
+        TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
+        assertThat(r.code()).as("interrupted for good: exit 1").isEqualTo(1);
+        assertThat(r.out()).contains("launching on-demand", "not continued: max_recoveries (2) used");
+        Expected expected = uninterrupted();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            List<Experiment> all = l.list();
+            assertThat(all).hasSize(1);
+            Experiment e = all.get(0);
+            assertThat(e.status()).isEqualTo(ExperimentStatus.INTERRUPTED);
+            assertThat(e.attempt()).isEqualTo(3);
+            assertThat(l.attempts(e.id())).hasSize(3).allSatisfy(a -> assertThat(a.error()).startsWith("preempted: "));
+            List<MetricPoint> series = l.series(e.id(), "loss");
+            assertThat(series).as("steps from 1, none missing, as the uninterrupted run has them").isNotEmpty();
+            for (int i = 0; i < series.size(); i++) {
+                assertThat(series.get(i).step()).isEqualTo(i + 1L);
+                assertThat(series.get(i).value()).isEqualTo(expected.loss().get(i + 1L));
+            }
+        }
+    }
+
+    static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
     }
 
     @Test
@@ -228,7 +281,7 @@ class SpotRecoveryTest {
         cloud.control("POST", "/vms/" + first.instanceId() + "/kill", null);
         TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
         assertSameAsUninterrupted(r, 2);
-        assertThat(r.out()).contains("lost its instance at step", "continuing as attempt 2 on a replacement, resumed from its last checkpoint",
+        assertThat(r.out()).contains("lost; terminating it", "lost its instance at step", "continuing as attempt 2 on a replacement, resumed from its last checkpoint",
                 "resumed from the checkpoint of step");
     }
 }

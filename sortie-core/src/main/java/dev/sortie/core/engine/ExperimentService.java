@@ -46,6 +46,11 @@ public final class ExperimentService {
     public static final String ANY_EXECUTOR = ExperimentFactory.ANY_EXECUTOR;
     /** How the error of an attempt starts when its executor's host could not be reached and nothing started. */
     public static final String HOST_UNAVAILABLE = "not started, host unavailable: ";
+    /**
+     * The run's variable that says how many times the experiment was continued after its machine went away (spot
+     * interruptions, lost instances): the run may read it, and a cloud executor launches on-demand past its limit.
+     */
+    public static final String RECOVERIES_ENV = dev.sortie.core.executor.Interruptions.RECOVERIES_ENV;
 
     private final ProjectPaths paths;
     private final Ledger ledger;
@@ -338,6 +343,7 @@ public final class ExperimentService {
         env.put("SORTIE_EXPERIMENT_NAME", exp.name());
         env.put("SORTIE_ATTEMPT", Integer.toString(exp.attempt()));
         env.put("SORTIE_RESUMED", resumed ? "1" : "0");
+        env.put(RECOVERIES_ENV, Integer.toString(recoveries(exp)));
         env.put("SORTIE_PARAMS_FILE", paramsFile);
         env.put("SORTIE_PROJECT_DIR", paths.projectDir().toString());
         // Python block-buffers stdout into a file; unbuffered, its lines stream live and survive a kill.
@@ -687,6 +693,15 @@ public final class ExperimentService {
             return Optional.empty(); // someone else (a retry, a removal) decided first
         }
         return Optional.of(prepared(next));
+    }
+
+    /** How many earlier attempts of an experiment its machine went away under (see {@link #recoverable}); 0 for a first. */
+    public int recoveries(Experiment exp) {
+        if (exp.attempt() <= 1) {
+            return 0;
+        }
+        return (int) ledger.attempts(exp.id()).stream().filter(a -> a.attempt() < exp.attempt()
+                && a.status() == ExperimentStatus.INTERRUPTED && dev.sortie.core.executor.Interruptions.machineGone(a.error())).count();
     }
 
     /** The highest step of any metric an experiment recorded, or -1: where a run was when it was interrupted. */

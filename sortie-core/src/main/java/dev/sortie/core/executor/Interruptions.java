@@ -12,6 +12,9 @@ public final class Interruptions {
     /** What the error of an attempt whose host stopped answering for {@code lost_after} holds ("host H lost: ..."). */
     public static final String LOST = " lost: ";
 
+    /** The run's environment variable: how many earlier attempts of the experiment a machine loss ended. */
+    public static final String RECOVERIES_ENV = "SORTIE_RECOVERIES";
+
     private Interruptions() {
     }
 

@@ -96,7 +96,8 @@ final class InstanceSlot implements PoolMember {
                 request.listener().output("[sortie] aws " + idle.id() + ": idle, running there (" + idle.type() + ", up since "
                         + idle.launched() + ")");
             } else {
-                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), request.listener()::output);
+                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), onDemand(request),
+                        request.listener()::output);
                 owner.claimed(i.id());
                 b = bind(i);
             }
@@ -139,7 +140,8 @@ final class InstanceSlot implements PoolMember {
                 dev.sortie.core.executor.RunOutcome o = run.await();
                 if (dev.sortie.core.executor.Interruptions.machineGone(o.error())) {
                     listener.output("[sortie] aws " + b.instance().id() + ": " + (dev.sortie.core.executor.Interruptions.preempted(o.error())
-                            ? "interrupted" : "lost") + "; terminating it (its run's end is collected)");
+                            ? "interrupted; terminating it now (its run's end and last checkpoint are collected)"
+                            : "lost; terminating it (in case it still runs where this machine cannot reach it)"));
                     owner.doomed(b.instance().id());
                     unbind(b);
                 }
@@ -156,6 +158,29 @@ final class InstanceSlot implements PoolMember {
                 return run.infrastructureFailure();
             }
         };
+    }
+
+    /**
+     * Whether a spot executor's replacement for this run goes on-demand: its experiment lost {@code on_demand_after}
+     * attempts to interruptions or lost instances already (the engine counts them into the run's environment).
+     */
+    private boolean onDemand(LaunchRequest request) {
+        AwsExecutorConfig c = owner.config();
+        if (!c.spot()) {
+            return false;
+        }
+        int recoveries;
+        try {
+            recoveries = Integer.parseInt(request.environment().getOrDefault(dev.sortie.core.executor.Interruptions.RECOVERIES_ENV, "0"));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        if (recoveries >= c.onDemandAfter()) {
+            request.listener().output("[sortie] aws: " + request.experiment().name() + " was interrupted or lost its instance " + recoveries
+                    + " time(s) (on_demand_after " + c.onDemandAfter() + "): launching on-demand");
+            return true;
+        }
+        return false;
     }
 
     private Bound bind(CloudInstance i) throws IOException {
