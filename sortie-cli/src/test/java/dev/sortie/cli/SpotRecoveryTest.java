@@ -183,13 +183,14 @@ class SpotRecoveryTest {
     Experiment assertSameAsUninterrupted(TestProject.Result r, int attempts) throws Exception {
         Expected expected = uninterrupted();
         assertThat(r.code()).as(r.out()).isZero();
-        assertThat(r.out()).contains(expected.finalLine());
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             List<Experiment> all = l.list();
             assertThat(all).as("one experiment, continued: not a new row per attempt").hasSize(1);
             Experiment e = all.get(0);
             assertThat(e.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
             assertThat(e.attempt()).isEqualTo(attempts);
+            Path log = project.dir.resolve(".sortie/runs/" + e.id() + "/logs/attempt-" + attempts + ".log");
+            assertThat(Files.readString(log)).as("the last attempt's log ends with the uninterrupted run's weights").contains(expected.finalLine());
             List<MetricPoint> series = l.series(e.id(), "loss");
             List<Long> steps = new ArrayList<>(series.stream().map(MetricPoint::step).toList());
             assertThat(steps).as("every step once, none lost, none twice").containsExactlyElementsOf(expected.loss().keySet());
@@ -262,6 +263,29 @@ class SpotRecoveryTest {
                 assertThat(series.get(i).value()).isEqualTo(expected.loss().get(i + 1L));
             }
         }
+    }
+
+    @Test
+    void aQueuedRunInterruptedOnSpotIsRequeuedAndTheWorkerContinuesItFromItsCheckpoint() throws Exception {
+        addSpotExecutor();
+        TestProject.Result queued = sortie("run", "--queue", "-e", "spot");
+        assertThat(queued.code()).as(queued.out()).isZero();
+        Path out = tmp.resolve("worker.txt");
+        Process worker = sortieProcess(out, "queue", "start", "-e", "spot").start();
+        worker.getOutputStream().close();
+        Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            if (!worker.isAlive()) {
+                throw new AssertionError("the worker ended (" + worker.exitValue() + ") before the training got going:\n" + Files.readString(out));
+            }
+            try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+                List<Experiment> all = l.list();
+                return !all.isEmpty() && l.series(all.get(0).id(), "loss").size() >= 25;
+            }
+        });
+        Instance first = theInstance();
+        cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
+        TestProject.Result r = Simcloud.finish(worker, out, "queue", "start", "-e", "spot");
+        assertSameAsUninterrupted(r, 2);
     }
 
     static int count(String text, String what) {
