@@ -207,10 +207,15 @@ class SpotRecoveryTest {
         Path out = tmp.resolve("run.txt");
         Process run = startTraining(out, 25);
         Instance first = theInstance();
+        // a rebalance recommendation first: noted in the run's log, the run goes on
+        cloud.control("POST", "/vms/" + first.instanceId() + "/rebalance", null);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> Files.readString(out).contains("rebalance recommendation for this instance"));
+        assertThat(run.isAlive()).isTrue();
         cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
         TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
         assertSameAsUninterrupted(r, 2);
-        assertThat(r.out()).contains("spot interruption notice", "checkpoint saved on SIGTERM at step", "preempted at step",
+        assertThat(r.out()).contains("noted, not acted on", "spot interruption notice", "checkpoint saved on SIGTERM at step", "preempted at step",
                 "continuing as attempt 2 on a replacement, resumed from its last checkpoint", "resumed from the checkpoint of step");
         // no step lost with a notice: the replacement resumed from the step the SIGTERM checkpoint was taken at
         Matcher saved = Pattern.compile("checkpoint saved on SIGTERM at step (\\d+)").matcher(r.out());
