@@ -17,7 +17,7 @@ import java.time.Duration;
  */
 final class SchemaMigrator {
     /** The highest {@code V<n>__*.sql} under {@code db/migration}; raise it with every new migration. */
-    static final int CURRENT_VERSION = 3;
+    static final int CURRENT_VERSION = 4;
     static final String HISTORY_TABLE = "flyway_schema_history";
     private static final Duration LOCK_TIMEOUT = Duration.ofMinutes(2);
 

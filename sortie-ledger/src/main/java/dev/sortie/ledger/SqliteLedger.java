@@ -36,6 +36,7 @@ public final class SqliteLedger implements Ledger {
     private final MetricsTable metrics;
     private final ArtifactsTable artifacts = new ArtifactsTable();
     private final ControlTable controls = new ControlTable();
+    private final AttemptsTable attempts = new AttemptsTable();
 
     /** The identity (device and inode on Unix) of the file opened, to notice it removed or replaced later. */
     private final Object fileKey;
@@ -168,7 +169,18 @@ public final class SqliteLedger implements Ledger {
 
     @Override
     public boolean update(Experiment experiment, ExperimentStatus expected) {
-        return db.write("update experiment " + experiment.id(), c -> experiments.update(c, experiment, expected));
+        return db.write("update experiment " + experiment.id(), c -> {
+            boolean updated = experiments.update(c, experiment, expected);
+            if (updated && experiment.status().isTerminal() && experiment.endedAt() != null) {
+                attempts.ended(c, experiment); // the attempt's own record, kept when the next attempt takes the row
+            }
+            return updated;
+        });
+    }
+
+    @Override
+    public List<dev.sortie.core.model.AttemptRecord> attempts(String experimentId) {
+        return db.read("list the attempts of experiment " + experimentId, c -> attempts.list(c, experimentId));
     }
 
     @Override
@@ -288,6 +300,7 @@ public final class SqliteLedger implements Ledger {
         return db.write("delete experiment " + experimentId, c -> {
             metrics.clear(c, experimentId);
             artifacts.clear(c, experimentId);
+            attempts.clear(c, experimentId);
             return experiments.delete(c, experimentId);
         });
     }

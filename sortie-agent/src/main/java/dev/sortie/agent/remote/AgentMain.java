@@ -146,9 +146,27 @@ public final class AgentMain {
             }, "sortie-agent-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             Thread stopWatch = watchStopFile(stopFile(runDir, attempt), supervisor);
+            SpotWatch.Notice[] preempted = {null};
+            SpotWatch spot = SpotWatch.startIfOnInstance(System.getenv(), notice -> {
+                // "checkpoint now": the run's SIGTERM, then its last checkpoint saved and its log read to the last line
+                // by the supervisor before the end is written, all before the time AWS gave
+                preempted[0] = notice;
+                Duration grace = SpotWatch.grace(notice, java.time.Instant.now(), Duration.ofSeconds(2), Duration.ofSeconds(100));
+                note(log, "spot interruption notice: AWS will " + notice.action() + " this instance (" + notice.instance() + ") at "
+                        + notice.time() + "; stopping the run (SIGTERM, SIGKILL after " + grace.toSeconds() + "s) to save its last checkpoint");
+                supervisor.stop(grace);
+            }, rebalance -> note(log, "rebalance recommendation for this instance (" + rebalance + "): noted, not acted on"
+                    + " (the run goes on; a spot interruption notice would stop it)"));
             RunOutcome outcome = supervisor.await();
             stopWatch.interrupt();
-            if (terminated[0]) {
+            if (spot != null) {
+                spot.close();
+            }
+            if (preempted[0] != null) {
+                outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, outcome.exitCode(), dev.sortie.core.executor.Interruptions.PREEMPTED
+                        + "spot interruption notice on " + preempted[0].instance() + " (AWS " + preempted[0].action() + "s it at " + preempted[0].time()
+                        + "); the run was stopped and its last checkpoint saved");
+            } else if (terminated[0]) {
                 outcome = new RunOutcome(ExperimentStatus.INTERRUPTED, outcome.exitCode(),
                         "the agent on " + Hosts.name() + " was terminated (host shutting down?)");
             }

@@ -32,8 +32,41 @@ final class Foreground {
         return run(service, prepared, quiet, false);
     }
 
-    /** @param detach return as soon as a detachable run has started (it goes on without this process) */
+    /**
+     * Runs the attempt, and while its machine goes away under it (a spot interruption, a lost instance, on an executor
+     * that replaces machines) and {@code max_recoveries} allows, the next attempt of the same experiment on a
+     * replacement, resumed from the last checkpoint.
+     *
+     * @param detach return as soon as a detachable run has started (it goes on without this process)
+     */
     static int run(ExperimentService service, PreparedRun prepared, boolean quiet, boolean detach) throws Exception {
+        PreparedRun current = prepared;
+        while (true) {
+            int code = runAttempt(service, current, quiet, detach);
+            Experiment done = service.ledger().find(current.experiment().id()).orElse(null);
+            if (done == null || done.attempt() != current.experiment().attempt()) {
+                return code;
+            }
+            long step = service.lastStep(done.id());
+            java.util.Optional<PreparedRun> next = service.recover(done);
+            if (next.isEmpty()) {
+                if (service.recoverable(done) && !quiet) {
+                    service.ledger().find(done.id()).ifPresent(e -> System.err.println("sortie: " + e.name() + ": " + e.error()));
+                }
+                return code;
+            }
+            if (!quiet) {
+                System.err.println("sortie: " + done.name() + ": attempt " + done.attempt() + " "
+                        + (dev.sortie.core.executor.Interruptions.preempted(done.error()) ? "preempted" : "lost its instance")
+                        + (step >= 0 ? " at step " + step : "") + "; continuing as attempt " + next.get().experiment().attempt()
+                        + " on a replacement, " + (next.get().resumed() ? "resumed from its last checkpoint ("
+                        + next.get().checkpoints().size() + " file(s))" : "from the start (it saved no checkpoint)"));
+            }
+            current = next.get();
+        }
+    }
+
+    private static int runAttempt(ExperimentService service, PreparedRun prepared, boolean quiet, boolean detach) throws Exception {
         Experiment exp = prepared.experiment();
         PrintStream out = System.out;
         PrintStream err = System.err;

@@ -31,6 +31,10 @@ public final class ShowCommand extends ContextCommand {
     @Option(names = "--columns", split = ",", paramLabel = "COLUMN", description = "Columns to show, comma-separated.")
     List<String> columns;
 
+    @Option(names = "--attempts", description = "Under the table, each experiment's ended attempts: where each ran and how it ended"
+            + " (an attempt a spot interruption or a lost instance ended, continued by the next, stays listed).")
+    boolean attempts;
+
     @ArgGroup(exclusive = true)
     OutputFormat format;
 
@@ -58,6 +62,26 @@ public final class ShowCommand extends ContextCommand {
             return 0;
         }
         rendered.print(f, out());
+        if (attempts) {
+            printAttempts(service, table.experiments());
+        }
         return 0;
+    }
+
+    private void printAttempts(ExperimentService service, List<dev.sortie.core.model.Experiment> shown) {
+        for (dev.sortie.core.model.Experiment e : shown) {
+            List<dev.sortie.core.model.AttemptRecord> ended = service.ledger().attempts(e.id());
+            if (ended.isEmpty()) {
+                continue;
+            }
+            out().println();
+            out().println(e.name() + " (" + e.id() + "): attempt " + e.attempt() + " " + e.status().label());
+            for (dev.sortie.core.model.AttemptRecord a : ended) {
+                String took = a.startedAt() == null || a.endedAt() == null ? ""
+                        : "  " + dev.sortie.core.config.Units.human(java.time.Duration.between(a.startedAt(), a.endedAt()));
+                out().println("  attempt " + a.attempt() + "  " + a.status().label() + (a.host() == null ? "" : "  on " + a.host()) + took
+                        + (a.error() == null || a.status() == dev.sortie.core.model.ExperimentStatus.SUCCEEDED ? "" : "  " + a.error()));
+            }
+        }
     }
 }

@@ -36,6 +36,11 @@ public final class ExperimentTable {
         }
     }
 
+    /** The experiments of the rows, in the table's order (after filters and sorting). */
+    public List<dev.sortie.core.model.Experiment> experiments() {
+        return rows.stream().map(Row::experiment).toList();
+    }
+
     public List<String> fields() {
         List<String> f = new ArrayList<>(ALL_BUILTINS);
         f.addAll(paramKeys);

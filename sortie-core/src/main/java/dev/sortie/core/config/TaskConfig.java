@@ -14,6 +14,8 @@ import java.util.Map;
  * @param paramsFile   the file params come from (e.g. DVC's params.yaml), relative to the workdir; null when inline
  * @param metricFiles  metric files relative to the workdir (dvclive's metrics.json and the like)
  * @param retries      how many times an interrupted run (its watcher or host died) is re-queued on its own
+ * @param maxRecoveries how many times a run whose machine went away (a spot interruption notice, an instance lost)
+ *                     is continued on a replacement from its last checkpoint, by an executor that replaces machines
  */
 public record TaskConfig(
         String name,
@@ -30,10 +32,13 @@ public record TaskConfig(
         Duration timeout,
         Duration checkpointInterval,
         int retries,
+        int maxRecoveries,
         Map<String, String> env) {
 
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(30);
     public static final int DEFAULT_RETRIES = 1;
+    /** How many times a run whose machine went away (a spot interruption, a lost instance) is continued by default. */
+    public static final int DEFAULT_MAX_RECOVERIES = 3;
 
     public TaskConfig {
         checkpoints = List.copyOf(checkpoints);
@@ -46,21 +51,21 @@ public record TaskConfig(
     /** The task of a project without sortie.yaml: a command given after {@code --}, nothing else. */
     public static TaskConfig adHoc(String name) {
         return new TaskConfig(name, ".", null, null, Params.empty(), null, Resources.NONE, List.of(), List.of(),
-                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_RETRIES, Map.of());
+                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_RETRIES, DEFAULT_MAX_RECOVERIES, Map.of());
     }
 
     public TaskConfig withParams(Params p) {
         return new TaskConfig(name, workdir, setup, run, p, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, timeout, checkpointInterval, retries, env);
+                metricPatterns, timeout, checkpointInterval, retries, maxRecoveries, env);
     }
 
     public TaskConfig withTimeout(Duration t) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, t, checkpointInterval, retries, env);
+                metricPatterns, t, checkpointInterval, retries, maxRecoveries, env);
     }
 
     public TaskConfig withRetries(int r) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, timeout, checkpointInterval, r, env);
+                metricPatterns, timeout, checkpointInterval, r, maxRecoveries, env);
     }
 }

@@ -23,7 +23,7 @@ public final class TaskConfigLoader {
     public static final String FILE_NAME = "sortie.yaml";
     public static final String DEFAULT_PARAMS_FILE = "params.yaml";
     static final List<String> FIELDS = List.of("name", "workdir", "setup", "run", "params", "resources", "checkpoints",
-            "artifacts", "metrics", "timeout", "checkpoint_interval", "retries", "env");
+            "artifacts", "metrics", "timeout", "checkpoint_interval", "retries", "max_recoveries", "env");
     private static final java.util.regex.Pattern GPU_MODEL = java.util.regex.Pattern.compile("([A-Za-z][A-Za-z0-9_-]*)(?::(\\d{1,3}))?");
     static final List<String> RESOURCE_FIELDS = List.of("gpus", "cpus", "memory", "disk", "spot");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
@@ -127,8 +127,17 @@ public final class TaskConfigLoader {
             }
             retries = r.asInt();
         }
+        int maxRecoveries = TaskConfig.DEFAULT_MAX_RECOVERIES;
+        JsonNode mr = root.get("max_recoveries");
+        if (mr != null && !mr.isNull()) {
+            if (!mr.isIntegralNumber() || mr.asInt() < 0 || mr.asInt() > 100) {
+                throw doc.error("max_recoveries", "expected how many times a run whose machine went away (a spot interruption,"
+                        + " a lost instance) is continued on a replacement, 0 to 100, found " + mr.asText());
+            }
+            maxRecoveries = mr.asInt();
+        }
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                patterns, timeout, interval == null ? TaskConfig.DEFAULT_CHECKPOINT_INTERVAL : interval, retries, env);
+                patterns, timeout, interval == null ? TaskConfig.DEFAULT_CHECKPOINT_INTERVAL : interval, retries, maxRecoveries, env);
     }
 
     private static String optionalString(YamlDocument doc, JsonNode node, String field) {

@@ -46,6 +46,11 @@ public final class ExperimentService {
     public static final String ANY_EXECUTOR = ExperimentFactory.ANY_EXECUTOR;
     /** How the error of an attempt starts when its executor's host could not be reached and nothing started. */
     public static final String HOST_UNAVAILABLE = "not started, host unavailable: ";
+    /**
+     * The run's variable that says how many times the experiment was continued after its machine went away (spot
+     * interruptions, lost instances): the run may read it, and a cloud executor launches on-demand past its limit.
+     */
+    public static final String RECOVERIES_ENV = dev.sortie.core.executor.Interruptions.RECOVERIES_ENV;
 
     private final ProjectPaths paths;
     private final Ledger ledger;
@@ -338,6 +343,7 @@ public final class ExperimentService {
         env.put("SORTIE_EXPERIMENT_NAME", exp.name());
         env.put("SORTIE_ATTEMPT", Integer.toString(exp.attempt()));
         env.put("SORTIE_RESUMED", resumed ? "1" : "0");
+        env.put(RECOVERIES_ENV, Integer.toString(recoveries(exp)));
         env.put("SORTIE_PARAMS_FILE", paramsFile);
         env.put("SORTIE_PROJECT_DIR", paths.projectDir().toString());
         // Python block-buffers stdout into a file; unbuffered, its lines stream live and survive a kill.
@@ -620,11 +626,97 @@ public final class ExperimentService {
             Experiment back = interrupted.unclaimed();
             return ledger.update(back, ExperimentStatus.INTERRUPTED) ? back : interrupted;
         }
-        if (interrupted.attempt() > retries) {
+        if (recoverable(interrupted)) {
+            // the machine went away under it (a spot interruption, a lost instance): max_recoveries, not retries, applies
+            int max = maxRecoveries(interrupted);
+            if (interrupted.attempt() > max) {
+                return noteRecoveriesUsed(interrupted, max);
+            }
+        } else if (interrupted.attempt() > retries) {
             return interrupted;
         }
         Experiment again = interrupted.nextAttempt(ExperimentStatus.QUEUED);
         return ledger.update(again, ExperimentStatus.INTERRUPTED) ? again : interrupted;
+    }
+
+    /**
+     * Whether an attempt ended because its machine went away (a spot interruption notice, an instance lost) on an
+     * executor that replaces machines: then its experiment is continued on a replacement, from its last checkpoint.
+     */
+    public boolean recoverable(Experiment ended) {
+        if (ended.status() != ExperimentStatus.INTERRUPTED || !dev.sortie.core.executor.Interruptions.machineGone(ended.error())
+                || !executors.has(ended.executor())) {
+            return false;
+        }
+        try {
+            return executors.get(ended.executor()).replacesLostHosts();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "executor {0} of {1} cannot be loaded ({2}); its run is not recovered", ended.executor(), ended.id(), e);
+            return false;
+        }
+    }
+
+    private int maxRecoveries(Experiment exp) {
+        try {
+            return resolveTask(exp.task()).maxRecoveries();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the task of {0} no longer resolves ({1}); it gets the default max_recoveries", exp.id(), e);
+            return TaskConfig.DEFAULT_MAX_RECOVERIES;
+        }
+    }
+
+    /** The attempt's error, with the note that no recovery is left; recorded. */
+    private Experiment noteRecoveriesUsed(Experiment interrupted, int max) {
+        Experiment noted = interrupted.ended(ExperimentStatus.INTERRUPTED, interrupted.endedAt(), interrupted.exitCode(),
+                interrupted.error() + "; not continued: max_recoveries (" + max + ") used ('sortie retry " + interrupted.name()
+                        + "' resumes it from its last checkpoint)");
+        return ledger.update(noted, ExperimentStatus.INTERRUPTED) ? noted : interrupted;
+    }
+
+    /**
+     * The next attempt of a foreground run whose machine went away ({@link #recoverable}), recorded as running on
+     * behalf of this process and resumed from the checkpoints the ended attempts left; empty when it is not
+     * recoverable, was queued (the queue's retry policy continues those, see {@link #afterInterruption}) or has used
+     * its {@code max_recoveries} (then said in its error).
+     */
+    public Optional<PreparedRun> recover(Experiment ended) {
+        if (!recoverable(ended) || TaskSource.fromJson(ended.task()).queued()) {
+            return Optional.empty();
+        }
+        int max = maxRecoveries(ended);
+        if (ended.attempt() > max) {
+            noteRecoveriesUsed(ended, max);
+            return Optional.empty();
+        }
+        Experiment next = ended.nextAttempt(ExperimentStatus.RUNNING).started(clock.instant(), watcherHandle());
+        if (!ledger.update(next, ExperimentStatus.INTERRUPTED)) {
+            return Optional.empty(); // someone else (a retry, a removal) decided first
+        }
+        return Optional.of(prepared(next));
+    }
+
+    /** How many earlier attempts of an experiment its machine went away under (see {@link #recoverable}); 0 for a first. */
+    public int recoveries(Experiment exp) {
+        if (exp.attempt() <= 1) {
+            return 0;
+        }
+        return (int) ledger.attempts(exp.id()).stream().filter(a -> a.attempt() < exp.attempt()
+                && a.status() == ExperimentStatus.INTERRUPTED && dev.sortie.core.executor.Interruptions.machineGone(a.error())).count();
+    }
+
+    /** The highest step of any metric an experiment recorded, or -1: where a run was when it was interrupted. */
+    public long lastStep(String experimentId) {
+        long last = -1;
+        for (String key : ledger.latestMetrics(experimentId).keySet()) {
+            if (key.startsWith("sys/")) {
+                continue; // the machine's samples count their own steps
+            }
+            List<dev.sortie.core.model.MetricPoint> s = ledger.series(experimentId, key);
+            if (!s.isEmpty()) {
+                last = Math.max(last, s.get(s.size() - 1).step());
+            }
+        }
+        return last;
     }
 
     /** Records a claimed experiment that could not even be started (its task no longer parses, say) as failed. */

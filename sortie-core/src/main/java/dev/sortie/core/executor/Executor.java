@@ -54,6 +54,15 @@ public interface Executor extends AutoCloseable {
     default void warmUp() {
     }
 
+    /**
+     * Whether a run whose machine went away (a spot interruption, a host lost: see {@link Interruptions}) is continued
+     * by a new attempt on a replacement this executor provides (a cloud launches one). False by default: a fixed
+     * host that is gone is not replaced.
+     */
+    default boolean replacesLostHosts() {
+        return false;
+    }
+
     @Override
     default void close() {
     }

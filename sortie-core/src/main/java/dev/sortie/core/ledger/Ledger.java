@@ -83,6 +83,11 @@ public interface Ledger extends AutoCloseable {
     /** Deletes all metric points and scalars of an experiment (a retry starts clean). */
     void clearMetrics(String experimentId);
 
+    /** The ended attempts of an experiment, first first (none for a ledger that does not keep them). */
+    default List<dev.sortie.core.model.AttemptRecord> attempts(String experimentId) {
+        return List.of();
+    }
+
     /** Adds or replaces (same kind and path) saved files of an experiment. */
     void recordArtifacts(String experimentId, Collection<ArtifactRecord> artifacts);
 

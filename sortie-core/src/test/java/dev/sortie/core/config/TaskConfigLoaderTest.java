@@ -61,6 +61,15 @@ class TaskConfigLoaderTest {
     }
 
     @Test
+    void maxRecoveriesDefaultsToThreeAndAWrongValueNamesItsLine() throws Exception {
+        assertThat(load("run: python t.py\n").maxRecoveries()).isEqualTo(TaskConfig.DEFAULT_MAX_RECOVERIES).isEqualTo(3);
+        assertThat(load("run: python t.py\nmax_recoveries: 0\n").maxRecoveries()).isZero();
+        ConfigException e = error("run: python t.py\nmax_recoveries: -1\n");
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).contains("'max_recoveries'").contains("0 to 100");
+    }
+
+    @Test
     void unknownFieldNamesLineAndSuggests() {
         ConfigException e = error("name: x\nrnu: python t.py\n");
         assertThat(e.line()).isEqualTo(2);

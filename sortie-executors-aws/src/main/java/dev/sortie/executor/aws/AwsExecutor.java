@@ -51,6 +51,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     private final PoolExecutor pool;
     private final List<InstanceSlot> slots = new ArrayList<>();
     private final Set<String> claimed = new HashSet<>();
+    private final Set<String> doomed = new HashSet<>();
     private final Map<String, Long> busyElsewhere = new HashMap<>();
     private final Map<String, SshExecutor> others = new LinkedHashMap<>();
     /** The idle instance {@link #warmUp()} claimed and logged into (null: none), for the first free slot; taken once. */
@@ -134,7 +135,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         busyElsewhere.values().removeIf(until -> until < now);
         CloudInstance first = null;
         for (CloudInstance i : cloud.instances(mine())) {
-            if (i.running() && i.ready() && !claimed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
+            if (i.running() && i.ready() && !claimed.contains(i.id()) && !doomed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
                 if (first == null || i.id().equals(prefer)) {
                     first = i;
                 }
@@ -144,6 +145,23 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             claimed.add(first.id());
         }
         return first;
+    }
+
+    /**
+     * An instance that was interrupted or lost under a run: never claimed again by this process, and terminated now.
+     * After a notice the run's end and last checkpoint are collected already, and AWS would take the instance at the
+     * notice's time anyway: until then it would count against max_instances and hold up the replacement (and bill). A
+     * lost instance may still run unseen (a network cut): terminating it keeps two copies of the run from training.
+     */
+    void doomed(String id) {
+        synchronized (this) {
+            doomed.add(id);
+        }
+        try {
+            cloud.terminate(List.of(id));
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not terminate instance {0} of {1}, which was interrupted or lost: {2}", id, name(), e.toString());
+        }
     }
 
     synchronized void claimed(String id) {
@@ -319,6 +337,12 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     @Override
     public DetachedExecution launch(LaunchRequest request) throws IOException {
         return pool.launch(request);
+    }
+
+    /** A run whose instance was interrupted or lost goes on on a new one (a free slot launches it), from its last checkpoint. */
+    @Override
+    public boolean replacesLostHosts() {
+        return true;
     }
 
     @Override

@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * @param sshFrom       the CIDR the security group lets SSH in from, or null for this machine's address
  * @param bootTimeout   an instance not answering SSH this long after its launch is terminated
  * @param fallback      what a launch tries, in order, when AWS has no capacity or a quota is reached
+ * @param onDemandAfter a spot executor launches the replacement for an experiment on-demand once spot interruptions
+ *                      (or lost instances) have ended this many of its attempts
  */
 public record AwsExecutorConfig(
         String name,
@@ -48,13 +50,16 @@ public record AwsExecutorConfig(
         String remoteDir,
         Duration lostAfter,
         Duration bootTimeout,
-        List<Fallback> fallback) {
+        List<Fallback> fallback,
+        int onDemandAfter) {
 
     public static final List<String> FIELDS = List.of("type", "region", "instance_type", "spot", "image", "subnet", "max_instances",
-            "idle_stop", "max_lifetime", "disk", "ssh_user", "private_ip", "ssh_from", "remote_dir", "lost_after", "boot_timeout", "fallback");
+            "idle_stop", "max_lifetime", "disk", "ssh_user", "private_ip", "ssh_from", "remote_dir", "lost_after", "boot_timeout", "fallback",
+            "on_demand_after");
     public static final Duration DEFAULT_IDLE_STOP = Duration.ofMinutes(10);
     public static final Duration DEFAULT_LOST_AFTER = Duration.ofMinutes(5);
     public static final Duration DEFAULT_BOOT_TIMEOUT = Duration.ofMinutes(10);
+    public static final int DEFAULT_ON_DEMAND_AFTER = 2;
     private static final Pattern REGION = Pattern.compile("[a-z]{2}(-[a-z]+)+-\\d{1,2}");
     private static final Pattern INSTANCE_TYPE = Pattern.compile("[a-z][a-z0-9-]*\\.[a-z0-9-]+");
     private static final Pattern IMAGE = Pattern.compile("ami-[0-9a-f]{8,17}");
@@ -120,7 +125,8 @@ public record AwsExecutorConfig(
                     + remoteDir + "'");
         }
         return new AwsExecutorConfig(name, region, type, flag(o, where, "spot"), image, subnet, max, idle, life, disk, user,
-                flag(o, where, "private_ip"), sshFrom, remoteDir, lost, boot, Fallback.parse(o.get("fallback"), where + ".fallback"));
+                flag(o, where, "private_ip"), sshFrom, remoteDir, lost, boot, Fallback.parse(o.get("fallback"), where + ".fallback"),
+                integer(o, where, "on_demand_after", DEFAULT_ON_DEMAND_AFTER, 0, 1000));
     }
 
     private static String text(JsonNode o, String where, String field) {

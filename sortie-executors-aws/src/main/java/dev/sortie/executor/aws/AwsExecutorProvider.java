@@ -41,6 +41,10 @@ public final class AwsExecutorProvider implements ExecutorProvider {
                 ExecutorOption.text("--ssh-user", "USER", "ssh_user", "Login user (default: the image family's, e.g. ubuntu)."),
                 ExecutorOption.flag("--private-ip", "private_ip", "Connect to instances' private addresses (VPN, same VPC)."),
                 ExecutorOption.text("--ssh-from", "CIDR", "ssh_from", "Where SSH may come from (default: this machine's address)."),
+                ExecutorOption.text("--lost-after", "DURATION", "lost_after", "A run whose instance does not answer this long is lost,"
+                        + " and continued on a new one from its last checkpoint (default 5m)."),
+                ExecutorOption.integer("--on-demand-after", "N", "on_demand_after", "With --spot: an experiment whose instances were"
+                        + " interrupted or lost N times goes on on-demand (default 2)."),
                 ExecutorOption.text("--boot-timeout", "DURATION", "boot_timeout", "An instance not ready this long is terminated (default 10m)."),
                 ExecutorOption.list("--fallback", "ENTRY,...", "fallback", "Tried in order when AWS has no capacity or a quota is reached:"
                         + " zone:Z, type:T, on-demand (fields of one entry joined with +)."));

@@ -96,13 +96,14 @@ final class InstanceSlot implements PoolMember {
                 request.listener().output("[sortie] aws " + idle.id() + ": idle, running there (" + idle.type() + ", up since "
                         + idle.launched() + ")");
             } else {
-                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), request.listener()::output);
+                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), onDemand(request),
+                        request.listener()::output);
                 owner.claimed(i.id());
                 b = bind(i);
             }
         }
         try {
-            return b.ssh().launch(CostListener.around(request, b.instance().pricePerHour(), given), slot);
+            return doomedWhenGone(b, request.listener(), b.ssh().launch(CostListener.around(request, b.instance().pricePerHour(), given), slot));
         } catch (SlotBusyException busy) {
             if (adopted) {
                 owner.busyElsewhere(b.instance().id());
@@ -115,6 +116,71 @@ final class InstanceSlot implements PoolMember {
             }
             throw e;
         }
+    }
+
+    /**
+     * The run, whose end frees this slot of its instance when the instance was interrupted or lost under it: after a
+     * spot interruption notice the instance still runs until the time AWS gave, idle, and must not take the
+     * replacement run (nor any other: the executor no longer claims it).
+     */
+    private DetachedExecution doomedWhenGone(Bound b, dev.sortie.core.executor.RunListener listener, DetachedExecution run) {
+        return new DetachedExecution() {
+            @Override
+            public void detach() {
+                run.detach();
+            }
+
+            @Override
+            public RunLocator handle() {
+                return run.handle();
+            }
+
+            @Override
+            public dev.sortie.core.executor.RunOutcome await() throws InterruptedException {
+                dev.sortie.core.executor.RunOutcome o = run.await();
+                if (dev.sortie.core.executor.Interruptions.machineGone(o.error())) {
+                    listener.output("[sortie] aws " + b.instance().id() + ": " + (dev.sortie.core.executor.Interruptions.preempted(o.error())
+                            ? "interrupted; terminating it now (its run's end and last checkpoint are collected)"
+                            : "lost; terminating it (in case it still runs where this machine cannot reach it)"));
+                    owner.doomed(b.instance().id());
+                    unbind(b);
+                }
+                return o;
+            }
+
+            @Override
+            public void stop(java.time.Duration grace) {
+                run.stop(grace);
+            }
+
+            @Override
+            public java.util.Optional<IOException> infrastructureFailure() {
+                return run.infrastructureFailure();
+            }
+        };
+    }
+
+    /**
+     * Whether a spot executor's replacement for this run goes on-demand: its experiment lost {@code on_demand_after}
+     * attempts to interruptions or lost instances already (the engine counts them into the run's environment).
+     */
+    private boolean onDemand(LaunchRequest request) {
+        AwsExecutorConfig c = owner.config();
+        if (!c.spot()) {
+            return false;
+        }
+        int recoveries;
+        try {
+            recoveries = Integer.parseInt(request.environment().getOrDefault(dev.sortie.core.executor.Interruptions.RECOVERIES_ENV, "0"));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        if (recoveries >= c.onDemandAfter()) {
+            request.listener().output("[sortie] aws: " + request.experiment().name() + " was interrupted or lost its instance " + recoveries
+                    + " time(s) (on_demand_after " + c.onDemandAfter() + "): launching on-demand");
+            return true;
+        }
+        return false;
     }
 
     private Bound bind(CloudInstance i) throws IOException {

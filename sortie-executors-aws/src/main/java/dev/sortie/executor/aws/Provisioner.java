@@ -169,8 +169,18 @@ final class Provisioner {
 
     /** Launches one instance for {@code experiment} (null: {@code sortie up}) and returns it once it is ready. */
     CloudInstance launch(TaskConfig task, String experiment, Consumer<String> say) throws IOException {
+        return launch(task, experiment, false, say);
+    }
+
+    /** As {@link #launch(TaskConfig, String, Consumer)}; {@code onDemand}: on-demand even for a spot executor. */
+    CloudInstance launch(TaskConfig task, String experiment, boolean onDemand, Consumer<String> say) throws IOException {
         long t0 = System.nanoTime();
         Choice choice = choose(task);
+        if (onDemand && choice.spot()) {
+            Prices p = pricesIfAny();
+            choice = new Choice(choice.type(), p == null ? null : p.hourly(choice.type(), false, choice.zone()), false, choice.zone(),
+                    choice.why());
+        }
         List<Attempt> attempts = new java.util.ArrayList<>();
         attempts.add(new Attempt(choice.type(), choice.spot(), choice.zone(), null));
         for (Fallback f : config.fallback()) {

@@ -1,0 +1,316 @@
+package dev.sortie.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.MetricPoint;
+import dev.sortie.ledger.SqliteLedger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.ec2.model.Instance;
+
+/**
+ * A training on a spot instance of the simulated cloud (testkit/simcloud) whose instance goes away under it, with
+ * a spot interruption notice served by AWS's metadata mock or killed without one: {@code sortie run -e aws} must
+ * continue it as the next attempt of the same experiment on a new instance, from its last checkpoint, and end with
+ * what an uninterrupted run gives. The model is small and real: a linear regression trained by SGD with a fixed
+ * seed, whose loss at every step is known (the same script run here without interruption), checkpointing its weights
+ * and step as JSON, atomically, every few steps and on SIGTERM, and resuming from it when SORTIE_RESUMED=1.
+ */
+@Tag("integration")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
+class SpotRecoveryTest {
+    static final String TRAIN = """
+            import json, os, random, signal, sys, time
+            steps, pause, every = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+            ckdir = os.environ.get("SORTIE_CHECKPOINT_DIR", "checkpoints")
+            os.makedirs(ckdir, exist_ok=True)
+            ck = os.path.join(ckdir, "state.json")
+            rng = random.Random(7)
+            xs = [rng.uniform(-1, 1) for _ in range(64)]
+            data = [(x, 3 * x - 2 + rng.gauss(0, 0.1)) for x in xs]
+            w, b, step = 0.0, 0.0, 0
+            if os.environ.get("SORTIE_RESUMED") == "1" and os.path.exists(ck):
+                with open(ck) as f:
+                    s = json.load(f)
+                w, b, step = s["w"], s["b"], s["step"]
+                print(f"resumed from the checkpoint of step {step}", flush=True)
+            def save():
+                tmp = ck + ".tmp"
+                with open(tmp, "w") as f:
+                    json.dump({"w": w, "b": b, "step": step}, f)
+                os.replace(tmp, ck)
+            term = [False]
+            signal.signal(signal.SIGTERM, lambda *a: term.__setitem__(0, True))
+            while step < steps:
+                x, y = data[step % len(data)]
+                e = w * x + b - y
+                w -= 0.1 * e * x
+                b -= 0.1 * e
+                step += 1
+                loss = sum((w * x + b - y) ** 2 for x, y in data) / len(data)
+                print(f"step={step} loss={loss:.12f}", flush=True)
+                if step % every == 0:
+                    save()
+                if term[0]:
+                    save()
+                    print(f"checkpoint saved on SIGTERM at step {step}", flush=True)
+                    sys.exit(143)
+                time.sleep(pause)
+            save()
+            print(f"final w={w:.12f} b={b:.12f}", flush=True)
+            """;
+    static final int STEPS = 120;
+    static Simcloud cloud;
+    @TempDir
+    static Path shared;
+    @TempDir
+    Path tmp;
+    TestProject project;
+
+    @BeforeAll
+    static void startCloud() throws Exception {
+        cloud = Simcloud.start(shared.resolve("simcloud"));
+    }
+
+    @AfterAll
+    static void stopCloud() throws Exception {
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        project = new TestProject(tmp.resolve("proj"));
+        project.write("train.py", TRAIN)
+                .write("sortie.yaml", """
+                        name: train
+                        run: python3 train.py ${steps} ${pause} ${every}
+                        params: {steps: %d, pause: 0.1, every: 10}
+                        checkpoints: checkpoints/
+                        checkpoint_interval: 1s
+                        """.formatted(STEPS))
+                .commit();
+    }
+
+    @AfterEach
+    void noInstanceLeft() throws Exception {
+        sortie("down", "spot");
+        cloud.assertNothingLeftRunning();
+    }
+
+    ProcessBuilder sortieProcess(Path out, String... args) {
+        ProcessBuilder pb = project.processBuilder(out, args);
+        cloud.environ(pb, tmp);
+        return pb;
+    }
+
+    TestProject.Result sortie(String... args) throws Exception {
+        Path out = Files.createTempFile(tmp, "out", ".txt");
+        return Simcloud.finish(sortieProcess(out, args).start(), out, args);
+    }
+
+    void addSpotExecutor() throws Exception {
+        TestProject.Result r = sortie("executor", "add", "spot", "--type", "aws", "--region", "us-east-1", "--instance-type", "t3.micro",
+                "--spot", "--subnet", cloud.subnet, "--private-ip", "--ssh-user", "root", "--boot-timeout", "90s", "--idle-stop", "60s",
+                "--lost-after", "6s");
+        assertThat(r.code()).as(r.out()).isZero();
+    }
+
+    /** The uninterrupted run: the same script, here, its loss at every step and its final weights. */
+    record Expected(Map<Long, Double> loss, String finalLine) {
+    }
+
+    Expected uninterrupted() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("baseline"));
+        Files.writeString(dir.resolve("train.py"), TRAIN);
+        ProcessBuilder pb = new ProcessBuilder("python3", "train.py", Integer.toString(STEPS), "0", "10").directory(dir.toFile())
+                .redirectErrorStream(true);
+        pb.environment().put("SORTIE_CHECKPOINT_DIR", dir.resolve("ck").toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Map<Long, Double> loss = new LinkedHashMap<>();
+        Matcher m = Pattern.compile("step=(\\d+) loss=(\\S+)").matcher(out);
+        while (m.find()) {
+            loss.put(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)));
+        }
+        String last = out.lines().filter(l -> l.startsWith("final ")).findFirst().orElseThrow();
+        return new Expected(loss, last);
+    }
+
+    /** Starts {@code sortie run -e spot}; returns once the training is past {@code step} on its instance. */
+    Process startTraining(Path out, int step) throws Exception {
+        Process run = sortieProcess(out, "run", "-e", "spot").start();
+        run.getOutputStream().close();
+        Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            if (!run.isAlive()) {
+                throw new AssertionError("sortie ended (" + run.exitValue() + ") before the training got going:\n" + Files.readString(out));
+            }
+            return Files.readString(out).contains("step=" + step + " ");
+        });
+        return run;
+    }
+
+    Instance theInstance() {
+        List<Instance> alive = cloud.alive();
+        assertThat(alive).hasSize(1);
+        return alive.get(0);
+    }
+
+    /** One experiment, succeeded in {@code attempts} attempts, with exactly the loss series of the uninterrupted run. */
+    Experiment assertSameAsUninterrupted(TestProject.Result r, int attempts) throws Exception {
+        Expected expected = uninterrupted();
+        assertThat(r.code()).as(r.out()).isZero();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            List<Experiment> all = l.list();
+            assertThat(all).as("one experiment, continued: not a new row per attempt").hasSize(1);
+            Experiment e = all.get(0);
+            assertThat(e.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
+            assertThat(e.attempt()).isEqualTo(attempts);
+            Path log = project.dir.resolve(".sortie/runs/" + e.id() + "/logs/attempt-" + attempts + ".log");
+            assertThat(Files.readString(log)).as("the last attempt's log ends with the uninterrupted run's weights").contains(expected.finalLine());
+            List<MetricPoint> series = l.series(e.id(), "loss");
+            List<Long> steps = new ArrayList<>(series.stream().map(MetricPoint::step).toList());
+            assertThat(steps).as("every step once, none lost, none twice").containsExactlyElementsOf(expected.loss().keySet());
+            for (MetricPoint p : series) {
+                assertThat(p.value()).as("loss at step " + p.step()).isEqualTo(expected.loss().get(p.step()));
+            }
+            return e;
+        }
+    }
+
+    @Test
+    void aSpotInterruptionNoticeStopsTheRunWhichGoesOnOnANewInstanceFromTheCheckpointItSavedOnSigterm() throws Exception {
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 25);
+        Instance first = theInstance();
+        // a rebalance recommendation first: noted in the run's log, the run goes on
+        cloud.control("POST", "/vms/" + first.instanceId() + "/rebalance", null);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> Files.readString(out).contains("rebalance recommendation for this instance"));
+        assertThat(run.isAlive()).isTrue();
+        cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
+        TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
+        assertSameAsUninterrupted(r, 2);
+        assertThat(r.out()).contains("noted, not acted on", "spot interruption notice", "checkpoint saved on SIGTERM at step", "preempted at step",
+                "continuing as attempt 2 on a replacement, resumed from its last checkpoint", "resumed from the checkpoint of step");
+        // no step lost with a notice: the replacement resumed from the step the SIGTERM checkpoint was taken at
+        Matcher saved = Pattern.compile("checkpoint saved on SIGTERM at step (\\d+)").matcher(r.out());
+        Matcher resumed = Pattern.compile("resumed from the checkpoint of step (\\d+)").matcher(r.out());
+        assertThat(saved.find() && resumed.find()).isTrue();
+        assertThat(resumed.group(1)).isEqualTo(saved.group(1));
+        assertThat(cloud.alive()).as("the replacement, idle").noneMatch(i -> i.instanceId().equals(first.instanceId()));
+        TestProject.Result show = sortie("show", "--attempts");
+        assertThat(show.out()).containsPattern("attempt 1  interrupted  on root@\\S+  \\S+  preempted: spot interruption notice on "
+                + first.instanceId()).containsPattern("attempt 2  succeeded  on root@");
+    }
+
+    @Test
+    void threeInterruptionsInARowGoOnDemandAfterOnDemandAfterAndStopAtMaxRecoveries() throws Exception {
+        project.write("sortie.yaml", Files.readString(project.dir.resolve("sortie.yaml")) + "max_recoveries: 2\n").commit();
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 12);
+        List<String> interrupted = new ArrayList<>();
+        for (int n = 1; n <= 3; n++) {
+            int resumes = n - 1;
+            // the attempt runs: resumed (after the first) and a few steps further
+            Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                String text = Files.readString(out);
+                int at = text.lastIndexOf("resumed from the checkpoint of step");
+                return count(text, "resumed from the checkpoint of step") == resumes
+                        && (resumes == 0 || count(text.substring(at), "step=") >= 4);
+            });
+            Instance current = cloud.alive().stream().filter(i -> !interrupted.contains(i.instanceId())).findFirst().orElseThrow();
+            assertThat(current.instanceLifecycleAsString()).as("attempt " + n + ": spot until on_demand_after (2) interruptions")
+                    .isEqualTo(n <= 2 ? "spot" : null);
+            interrupted.add(current.instanceId());
+            cloud.control("POST", "/vms/" + current.instanceId() + "/interrupt", "{\"in_seconds\": 25, \"force\": true}");
+        }
+        TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
+        assertThat(r.code()).as("interrupted for good: exit 1").isEqualTo(1);
+        assertThat(r.out()).contains("launching on-demand", "not continued: max_recoveries (2) used");
+        Expected expected = uninterrupted();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            List<Experiment> all = l.list();
+            assertThat(all).hasSize(1);
+            Experiment e = all.get(0);
+            assertThat(e.status()).isEqualTo(ExperimentStatus.INTERRUPTED);
+            assertThat(e.attempt()).isEqualTo(3);
+            assertThat(l.attempts(e.id())).hasSize(3).allSatisfy(a -> assertThat(a.error()).startsWith("preempted: "));
+            List<MetricPoint> series = l.series(e.id(), "loss");
+            assertThat(series).as("steps from 1, none missing, as the uninterrupted run has them").isNotEmpty();
+            for (int i = 0; i < series.size(); i++) {
+                assertThat(series.get(i).step()).isEqualTo(i + 1L);
+                assertThat(series.get(i).value()).isEqualTo(expected.loss().get(i + 1L));
+            }
+        }
+    }
+
+    @Test
+    void aQueuedRunInterruptedOnSpotIsRequeuedAndTheWorkerContinuesItFromItsCheckpoint() throws Exception {
+        addSpotExecutor();
+        TestProject.Result queued = sortie("run", "--queue", "-e", "spot");
+        assertThat(queued.code()).as(queued.out()).isZero();
+        Path out = tmp.resolve("worker.txt");
+        Process worker = sortieProcess(out, "queue", "start", "-e", "spot").start();
+        worker.getOutputStream().close();
+        Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            if (!worker.isAlive()) {
+                throw new AssertionError("the worker ended (" + worker.exitValue() + ") before the training got going:\n" + Files.readString(out));
+            }
+            try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+                List<Experiment> all = l.list();
+                return !all.isEmpty() && l.series(all.get(0).id(), "loss").size() >= 25;
+            }
+        });
+        Instance first = theInstance();
+        cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
+        TestProject.Result r = Simcloud.finish(worker, out, "queue", "start", "-e", "spot");
+        assertSameAsUninterrupted(r, 2);
+    }
+
+    static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    void anInstanceKilledWithoutNoticeIsLostAfterLostAfterAndTheRunGoesOnFromItsLastPeriodicCheckpoint() throws Exception {
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 35);
+        Instance first = theInstance();
+        cloud.control("POST", "/vms/" + first.instanceId() + "/kill", null);
+        TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
+        assertSameAsUninterrupted(r, 2);
+        assertThat(r.out()).contains("lost; terminating it", "lost its instance at step", "continuing as attempt 2 on a replacement, resumed from its last checkpoint",
+                "resumed from the checkpoint of step");
+    }
+}
