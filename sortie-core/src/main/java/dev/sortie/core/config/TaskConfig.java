@@ -14,6 +14,8 @@ import java.util.Map;
  * @param paramsFile   the file params come from (e.g. DVC's params.yaml), relative to the workdir; null when inline
  * @param metricFiles  metric files relative to the workdir (dvclive's metrics.json and the like)
  * @param retries      how many times an interrupted run (its watcher or host died) is re-queued on its own
+ * @param data         the data the task reads ({@code data: [data/]}), relative to the workdir: what sizes an aws
+ *                     executor's named volume; empty when not declared
  */
 public record TaskConfig(
         String name,
@@ -30,7 +32,8 @@ public record TaskConfig(
         Duration timeout,
         Duration checkpointInterval,
         int retries,
-        Map<String, String> env) {
+        Map<String, String> env,
+        List<String> data) {
 
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(30);
     public static final int DEFAULT_RETRIES = 1;
@@ -41,26 +44,27 @@ public record TaskConfig(
         metricFiles = List.copyOf(metricFiles);
         metricPatterns = List.copyOf(metricPatterns);
         env = Map.copyOf(env);
+        data = data == null ? List.of() : List.copyOf(data);
     }
 
     /** The task of a project without sortie.yaml: a command given after {@code --}, nothing else. */
     public static TaskConfig adHoc(String name) {
         return new TaskConfig(name, ".", null, null, Params.empty(), null, Resources.NONE, List.of(), List.of(),
-                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_RETRIES, Map.of());
+                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_RETRIES, Map.of(), List.of());
     }
 
     public TaskConfig withParams(Params p) {
         return new TaskConfig(name, workdir, setup, run, p, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, timeout, checkpointInterval, retries, env);
+                metricPatterns, timeout, checkpointInterval, retries, env, data);
     }
 
     public TaskConfig withTimeout(Duration t) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, t, checkpointInterval, retries, env);
+                metricPatterns, t, checkpointInterval, retries, env, data);
     }
 
     public TaskConfig withRetries(int r) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, timeout, checkpointInterval, r, env);
+                metricPatterns, timeout, checkpointInterval, r, env, data);
     }
 }

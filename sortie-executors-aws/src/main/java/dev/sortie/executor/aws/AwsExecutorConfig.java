@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * @param sshFrom       the CIDR the security group lets SSH in from, or null for this machine's address
  * @param bootTimeout   an instance not answering SSH this long after its launch is terminated
  * @param fallback      what a launch tries, in order, when AWS has no capacity or a quota is reached
+ * @param volume        the named EBS volume that holds the node-local cache across instances, or null for none
  */
 public record AwsExecutorConfig(
         String name,
@@ -48,10 +49,12 @@ public record AwsExecutorConfig(
         String remoteDir,
         Duration lostAfter,
         Duration bootTimeout,
-        List<Fallback> fallback) {
+        List<Fallback> fallback,
+        VolumeSpec volume) {
 
     public static final List<String> FIELDS = List.of("type", "region", "instance_type", "spot", "image", "subnet", "max_instances",
-            "idle_stop", "max_lifetime", "disk", "ssh_user", "private_ip", "ssh_from", "remote_dir", "lost_after", "boot_timeout", "fallback");
+            "idle_stop", "max_lifetime", "disk", "ssh_user", "private_ip", "ssh_from", "remote_dir", "lost_after", "boot_timeout", "fallback",
+            "volume");
     public static final Duration DEFAULT_IDLE_STOP = Duration.ofMinutes(10);
     public static final Duration DEFAULT_LOST_AFTER = Duration.ofMinutes(5);
     public static final Duration DEFAULT_BOOT_TIMEOUT = Duration.ofMinutes(10);
@@ -120,7 +123,8 @@ public record AwsExecutorConfig(
                     + remoteDir + "'");
         }
         return new AwsExecutorConfig(name, region, type, flag(o, where, "spot"), image, subnet, max, idle, life, disk, user,
-                flag(o, where, "private_ip"), sshFrom, remoteDir, lost, boot, Fallback.parse(o.get("fallback"), where + ".fallback"));
+                flag(o, where, "private_ip"), sshFrom, remoteDir, lost, boot, Fallback.parse(o.get("fallback"), where + ".fallback"),
+                VolumeSpec.parse(text(o, where, "volume"), where + ".volume"));
     }
 
     private static String text(JsonNode o, String where, String field) {
