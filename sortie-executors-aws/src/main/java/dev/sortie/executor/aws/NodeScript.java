@@ -125,7 +125,11 @@ final class NodeScript {
                       mkfs.ext4 -q -L sortie-cache "$dev"
                     fi
                     if mount "$dev" "%5$s/cache"; then
-                      resize2fs "$dev" >/dev/null 2>&1 || log "volume $VOL: resize2fs failed"
+                      if ! resize2fs "$dev" >/dev/null 2>&1; then
+                        # growing a mounted file system needs CAP_SYS_RESOURCE (a container may lack it): unmounted then
+                        umount "%5$s/cache" && { e2fsck -f -p "$dev" >/dev/null 2>&1; resize2fs "$dev" >/dev/null 2>&1 \
+                          || log "volume $VOL: resize2fs failed"; mount "$dev" "%5$s/cache"; }
+                      fi
                       chown "$U" "%5$s/cache"
                       echo "$dev" > "$NODE/volume-device"
                       log "volume $VOL: $dev mounted at %5$s/cache ($(df -h "%5$s/cache" | awk 'NR==2{print $2}'))"
