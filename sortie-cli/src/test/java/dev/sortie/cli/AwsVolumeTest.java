@@ -188,4 +188,26 @@ class AwsVolumeTest {
         awaitTerminated(Set.of(two, three));
         assertThat(volumes("vol")).isEmpty();
     }
+    /**
+     * AWS refuses the attachment after the launch chose the volume (another sortie's instance attached it first,
+     * injected here as AWS's VolumeInUse): the instance runs without it, and the node, told so, stops waiting for it
+     * (it would wait two minutes, past this boot timeout).
+     */
+    @Test
+    void anInstanceWhoseVolumeWasTakenMeanwhileRunsWithoutItAtOnce() throws Exception {
+        addExecutor("taken", "--volume", "data:1G", "--boot-timeout", "60s");
+        cloud.control("POST", "/faults", "{\"action\": \"AttachVolume\", \"error\": \"VolumeInUse\", \"times\": 1}");
+        try {
+            TestProject.Result r = sortie("run", "-e", "taken");
+            assertThat(r.code()).as(r.out()).isZero();
+            assertThat(r.out()).contains("was attached elsewhere meanwhile (VolumeInUse)", "runs without it", "cache holds: nothing")
+                    .doesNotContain("cache on a volume", "attached as /dev/sdf");
+        } finally {
+            cloud.control("POST", "/faults/clear", null);
+        }
+        TestProject.Result down = sortie("down", "taken", "--volumes");
+        assertThat(down.code()).as(down.out()).isZero();
+        assertThat(down.out()).contains("1 volume deleted");
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> cloud.alive().isEmpty());
+    }
 }

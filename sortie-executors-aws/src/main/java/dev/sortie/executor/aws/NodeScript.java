@@ -27,6 +27,14 @@ final class NodeScript {
     static final String READY = "/run/sortie-node/ready";
     /** How often the watchdog looks. */
     static final int POLL_SECONDS = 2;
+    /**
+     * What Sortie creates on the node when AWS refused to attach its volume (another instance got it first), so the
+     * node stops waiting for it: in /tmp, which any user may write (an early stop only leaves the cache unmounted).
+     */
+    static String noVolumeMarker(String volumeId) {
+        return "/tmp/sortie-no-volume-" + volumeId;
+    }
+
     /** How long the node waits for its named volume to be attached before it runs without it. */
     static final int VOLUME_WAIT_SECONDS = 120;
 
@@ -115,7 +123,8 @@ final class NodeScript {
                     for d in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$serial" %12$s %13$s; do
                       if [ -b "$d" ]; then dev=$(readlink -f "$d"); break; fi
                     done
-                    [ -n "$dev" ] || { i=$((i+1)); sleep 0.5; }
+                    [ -n "$dev" ] || [ -e "/tmp/sortie-no-volume-$VOL" ] && break
+                    i=$((i+1)); sleep 0.5
                   done
                   if [ -z "$dev" ]; then
                     log "volume $VOL: not attached; the cache stays on the root volume"

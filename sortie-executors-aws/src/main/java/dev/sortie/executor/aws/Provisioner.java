@@ -341,6 +341,8 @@ final class Provisioner {
         String last = null;
         CloudInstance i = launched;
         String why = "no answer yet";
+        // a volume the node waits for but will not get (AWS refused the attachment): the node is told, once it answers
+        String notComing = null;
         try {
             while (true) {
                 if (!i.state().equals(last)) {
@@ -352,6 +354,8 @@ final class Provisioner {
                         if (volume != null && volumes.attach(volume, i.id(), say)) {
                             say.accept(line(i.id(), "volume " + config.volume().name() + " (" + volume.id() + ", " + volume.sizeGb() + " GiB) attached as "
                                     + Volumes.DEVICE, t0));
+                        } else if (volume != null) {
+                            notComing = volume.id();
                         }
                     } else {
                         throw new IOException("instance " + i.id() + " is " + i.state() + " before it was ready");
@@ -361,6 +365,10 @@ final class Provisioner {
                     TestPause.at("ssh-wait");
                     SshExecutor ssh = executorFor(i, plan.sshUser());
                     try (SshConnection c = ssh.connect()) {
+                        if (notComing != null) {
+                            c.exec(List.of("touch", NodeScript.noVolumeMarker(notComing)), Duration.ofSeconds(20));
+                            notComing = null;
+                        }
                         HostChannel.Result r = c.exec(List.of("test", "-e", NodeScript.READY), Duration.ofSeconds(20));
                         if (r.ok()) {
                             say.accept(line(i.id(), "node prepared, checking it", t0));
