@@ -127,6 +127,10 @@ class AwsVolumeTest {
     @Test
     void theNextInstanceFindsWhatTheLastOneCachedOnTheVolumeAndASecondInstanceRunsWithoutIt() throws Exception {
         addExecutor("vol", "--volume", "data", "--max-instances", "2");
+        TestProject.Result test = sortie("executor", "test", "vol");
+        assertThat(test.code()).as(test.out()).isZero();
+        assertThat(test.out()).contains("volume: data: none yet; the first launch creates it");
+        assertThat(volumes("vol")).as("executor test creates nothing").isEmpty();
         Set<String> before = ids();
         TestProject.Result first = sortie("run", "-e", "vol", "-S", "leave=hello");
         assertThat(first.code()).as(first.out()).isZero();
@@ -144,6 +148,8 @@ class AwsVolumeTest {
 
         TestProject.Result status = sortie("status");
         assertThat(status.out()).contains("data", v.volumeId(), "us-east-1", "1 GiB", "in-use", one);
+        TestProject.Result test2 = sortie("executor", "test", "vol");
+        assertThat(test2.out()).contains("volume: data: " + v.volumeId() + ", 1 GiB in " + v.availabilityZone() + ", attached to " + one);
 
         // the instance goes (down); the volume stays, detached
         TestProject.Result down = sortie("down", "vol");
