@@ -268,6 +268,7 @@ class Vm:
         self.ssh_host = None
         self.ssh_port = None
         self.known_hosts = None
+        self.volumes = {}  # volume id -> {"device", "loop", "file", "size_gib"}: EBS volumes attached to this host
 
     # ---- boot ------------------------------------------------------------------------------------------------
 
@@ -630,8 +631,85 @@ exit 0
             p.kill()
             p.wait()
         self.mocks = []
+        self._release_volumes()  # the VM's mount namespace died with its processes: the loop devices are free
         self.status = "down"
         self.kill_at = None
+
+    # ---- EBS volumes: a loop device over a sparse file per volume, at the requested device name ------------------
+
+    def _ns_pid(self):
+        """The VM's PID 1 (vm_init, unshare's child): its mount namespace is the VM's."""
+        kids = _children(self.init.pid) if self.init is not None else []
+        return kids[0] if kids else None
+
+    def sync_volumes(self, attached):
+        """Makes the host's block devices match moto's attachments {volume id: (device, size GiB)}: a new attachment
+        becomes a loop device over the volume's file, a node at the device name in the VM's own /dev; a detached one
+        goes (unmounted in the VM first); a grown one grows its file and loop device. True when something changed."""
+        if self.status != "running":  # sshd listens: vm_init has made the VM's mounts (its /run among them)
+            return False
+        changed = False
+        for vid in [v for v in self.volumes if v not in attached]:
+            self.detach_volume(vid, "detached through the API")
+            changed = True
+        for vid, (device, size) in attached.items():
+            have = self.volumes.get(vid)
+            if have is None:
+                if vid in self.cloud.volume_refused.get(self.id, set()):
+                    continue
+                try:
+                    self.attach_volume(vid, device, size)
+                except Exception as e:
+                    # said once: the VM runs without the device (no loop device free, no namespaces, ...)
+                    self.cloud.volume_refused.setdefault(self.id, set()).add(vid)
+                    log.error("%s: volume %s cannot be given to the host (%s): the VM has no %s", self.id, vid, e, device)
+                changed = True
+            elif size > have["size_gib"]:
+                self.cloud.volume_files.ensure(vid, size)
+                subprocess.run(["losetup", "-c", have["loop"]], check=True, stdin=subprocess.DEVNULL, timeout=30)
+                have["size_gib"] = size
+                log.info("%s: volume %s grown to %d GiB (%s)", self.id, vid, size, have["loop"])
+                changed = True
+        return changed
+
+    def attach_volume(self, vid, device, size):
+        if not self.cloud.ns:
+            raise RuntimeError("block devices need root and namespaces (this VM is plain processes)")
+        pid = self._ns_pid()
+        if pid is None:
+            raise RuntimeError("the VM's init is not up")
+        t0 = time.monotonic()
+        path = self.cloud.volume_files.ensure(vid, size)
+        loop = subprocess.run(["losetup", "-f", "--show", path], check=True, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=30).stdout.strip()
+        log.info("%s: %s over %s (%.2f s)", self.id, loop, path, time.monotonic() - t0)
+        st = os.stat(loop)
+        try:
+            subprocess.run(["nsenter", "-t", str(pid), "-m", "-p", "--", "sh", "-c", VM_DEV_SCRIPT, "simcloud-dev", device,
+                            str(os.major(st.st_rdev)), str(os.minor(st.st_rdev))], check=True, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=30)
+        except subprocess.CalledProcessError as e:
+            subprocess.run(["losetup", "-d", loop], stdin=subprocess.DEVNULL, timeout=30)
+            raise RuntimeError("cannot make %s in the VM: %s" % (device, (e.stderr or "").strip()))
+        self.volumes[vid] = {"device": device, "loop": loop, "file": path, "size_gib": size}
+        log.info("%s: volume %s attached as %s (%s over %s, %.2f s)", self.id, vid, device, loop, path, time.monotonic() - t0)
+
+    def detach_volume(self, vid, reason):
+        v = self.volumes.pop(vid, None)
+        if v is None:
+            return
+        pid = self._ns_pid()
+        if pid is not None:
+            subprocess.run(["nsenter", "-t", str(pid), "-m", "-p", "--", "sh", "-c", VM_UNDEV_SCRIPT, "simcloud-undev", v["device"], v["loop"]], stdin=subprocess.DEVNULL, timeout=30,
+                           capture_output=True)
+        subprocess.run(["losetup", "-d", v["loop"]], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)  # busy: cleared when its last user goes
+        log.info("%s: volume %s (%s) gone from the host: %s", self.id, vid, v["device"], reason)
+
+    def _release_volumes(self):
+        for vid in list(self.volumes):
+            v = self.volumes.pop(vid)
+            subprocess.run(["losetup", "-d", v["loop"]], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+            log.info("%s: volume %s released (%s)", self.id, vid, v["loop"])
 
     def describe(self, moto_state):
         return {
@@ -658,7 +736,53 @@ exit 0
             "spot_notice": ({"action": self.notice["action"], "time": self.notice["time"]} if self.notice else None),
             "rebalance_recommendation": self.rebalance,
             "down_reason": self.down_reason,
+            "volumes": [{"volume_id": vid, "device": v["device"], "loop": v["loop"], "file": v["file"], "size_gib": v["size_gib"]}
+                        for vid, v in sorted(self.volumes.items())],
         }
+
+
+# Run in a VM's mount and PID namespaces (nsenter: its /proc/self is the VM's proc) to give it a block device: the first time, the VM gets a /dev of its own (a
+# tmpfs with this machine's character devices, pts and shm bound in, no block device of this machine's), so that
+# each VM has only its own volumes and nothing is created in this machine's /dev. Then: mknod DEVICE b MAJOR MINOR.
+VM_DEV_SCRIPT = r'''set -e
+if [ ! -e /run/simcloud-own-dev ]; then
+  mkdir -p /run/simcloud-hostdev
+  mount --rbind /dev /run/simcloud-hostdev
+  mount -t tmpfs -o mode=755 simcloud-dev /dev
+  for n in null zero full random urandom tty ptmx; do
+    if [ -e "/run/simcloud-hostdev/$n" ]; then touch "/dev/$n"; mount --bind "/run/simcloud-hostdev/$n" "/dev/$n"; fi
+  done
+  for d in pts shm mqueue; do
+    if [ -d "/run/simcloud-hostdev/$d" ]; then mkdir -p "/dev/$d"; mount --rbind "/run/simcloud-hostdev/$d" "/dev/$d"; fi
+  done
+  ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+  umount -l /run/simcloud-hostdev
+  touch /run/simcloud-own-dev
+fi
+rm -f "$1"
+mknod -m 660 "$1" b "$2" "$3"
+'''
+# Its undoing: whatever the VM mounted from the device is unmounted (lazily: a process may be in it), the node goes.
+VM_UNDEV_SCRIPT = r'''for m in $(awk -v a="$1" -v b="$2" '$1==a || $1==b {print $2}' /proc/self/mounts); do umount -l "$m"; done
+rm -f "$1"
+'''
+
+
+class VolumeFiles:
+    """The data of every EBS volume: a sparse file per volume under DIR/volumes, kept across instances (and
+    across simcloud runs with the same state dir), grown when moto's volume is."""
+
+    def __init__(self, state_dir):
+        self.dir = os.path.join(state_dir, "volumes")
+        os.makedirs(self.dir, exist_ok=True)
+
+    def ensure(self, vid, size_gib):
+        path = os.path.join(self.dir, vid + ".img")
+        want = int(size_gib) << 30
+        with open(path, "ab") as f:
+            if f.tell() < want:
+                f.truncate(want)
+        return path
 
 
 def _children(pid):
@@ -811,9 +935,30 @@ class Interceptor:
                     pass
                 log.info("fault %d: %s answered %s (%s)", fault["id"], action, code, fields.get("zone"))
                 return self.ec2_error(start_response, fault["status"], code, message)
+            if action == "AttachVolume":
+                refusal = self.attach_refusal(region, params)
+                if refusal:
+                    log.info("AttachVolume %s to %s refused: %s", params.get("VolumeId"), params.get("InstanceId"), refusal[0])
+                    return self.ec2_error(start_response, 400, refusal[0], refusal[1])
             if action == "DescribeSpotPriceHistory" and self.cloud.spot_prices.get(region):
                 return self.spot_history(region, params, start_response)
         return self.app(environ, start_response)
+
+    def attach_refusal(self, region, params):
+        """AWS's refusals that moto lacks (it attaches an attached volume again, across zones): (code, message) or None."""
+        vid, iid = params.get("VolumeId"), params.get("InstanceId")
+        vol = self.cloud.find_volume(region, vid)
+        inst = self.cloud.find_instance(region, iid)
+        if vol is None or inst is None:
+            return None  # moto's own error
+        if vol.attachment is not None:
+            return ("VolumeInUse", "%s is already attached to an instance" % vid)
+        if inst._state.name not in ("running", "stopped"):
+            return ("IncorrectState", "Instance '%s' is not 'running'." % iid)
+        zone = vol.zone.name if vol.zone else None
+        if zone and inst.availability_zone and zone != inst.availability_zone:
+            return ("InvalidVolume.ZoneMismatch", "The volume '%s' is not in the same availability zone as instance '%s'" % (vid, iid))
+        return None
 
     @staticmethod
     def _send(start_response, status, ctype, data):
@@ -920,6 +1065,8 @@ class Cloud:
         self.faults = Faults()
         self.products = []  # Price List products (JSON text), served by GetProducts
         self.spot_prices = {}  # region -> [{"InstanceType", "AvailabilityZone", "SpotPrice"}]
+        self.volume_files = VolumeFiles(self.state_dir)
+        self.volume_refused = {}  # instance id -> volume ids its host could not be given (said once)
 
     # ---- moto ------------------------------------------------------------------------------------------------
 
@@ -978,6 +1125,37 @@ class Cloud:
                 sn = zone_subnets.get(subnet_id)
                 if sn is not None:
                     return sn.availability_zone
+        return None
+
+    def attachments(self):
+        """{instance id: {volume id: (device, size GiB)}} of every attached volume moto knows."""
+        out = {}
+        for _ in range(5):
+            try:
+                for account, regions in list(dict.items(self.ec2)):
+                    for region, be in list(dict.items(regions)):
+                        for vol in list(be.volumes.values()):
+                            a = vol.attachment
+                            # the root volume moto makes at RunInstances is the VM's own file system already
+                            if a is not None and a.instance is not None and a.device != getattr(
+                                    a.instance, "root_device_name", "/dev/sda1"):
+                                out.setdefault(a.instance.id, {})[vol.id] = (a.device, int(vol.size))
+                return out
+            except RuntimeError:  # changed while we looked
+                out = {}
+        return out
+
+    def find_volume(self, region, vid):
+        for account, regions in list(dict.items(self.ec2)):
+            be = dict.get(regions, region)
+            if be is not None and vid in be.volumes:
+                return be.volumes[vid]
+        return None
+
+    def find_instance(self, region, iid):
+        for account, r, inst in self.instances():
+            if r == region and inst.id == iid:
+                return inst
         return None
 
     def reservation_of(self, account, region, iid):
@@ -1046,6 +1224,7 @@ class Cloud:
 
     def watch(self):
         parent = self.args.parent_pid
+        last_tick = time.monotonic()
         while not self.stopping:
             try:
                 fn, box, done = self.commands.get(timeout=self.args.poll_interval)
@@ -1054,9 +1233,12 @@ class Cloud:
                 except Exception as e:  # handed back to the caller
                     box["error"] = e
                 done.set()
-                continue
+                # a client polling the control API faster than the poll interval must not starve the reconcile
+                if time.monotonic() - last_tick < self.args.poll_interval:
+                    continue
             except queue.Empty:
                 pass
+            last_tick = time.monotonic()
             if parent and os.getppid() != parent:
                 log.info("parent %d is gone: shutting down", parent)
                 self.stopping = True
@@ -1116,6 +1298,7 @@ class Cloud:
             elif state != "running" and vm is not None and vm.status in ("booting", "running"):
                 vm.shutdown("instance %s through the API" % state, hard=False)
                 changed = True
+        attachments = self.attachments()
         for iid, vm in list(self.vms.items()):
             if vm.status == "down" and vm.imds_front is not None and self.moto_states.get(iid) == "terminated":
                 vm.imds_front.close()  # a terminated instance never comes back
@@ -1148,6 +1331,7 @@ class Cloud:
                                         "Instance initiated shutdown", "User initiated")
                     vm.shutdown("%s from inside the instance" % act, hard=False)
                 continue
+            changed |= vm.sync_volumes(attachments.get(iid, {}))
             if r == "exited":
                 log.error("%s: the VM's init exited by itself (see %s/init.log): instance terminated", iid, vm.dir)
                 self.set_moto_state(iid, "terminated", "Server.InternalError", "Internal error", "Server initiated")

@@ -427,6 +427,60 @@ except urllib.error.HTTPError as e:
         self.ec2.terminate_instances(InstanceIds=[iid])
         self.cloud.wait_vm(iid, vm="down")
 
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("losetup"), "block devices need root and loop devices")
+    def test_an_attached_volume_is_a_block_device_whose_data_outlives_its_instance(self):
+        vol = self.ec2.create_volume(AvailabilityZone="us-east-1b", Size=1, VolumeType="gp3")["VolumeId"]
+        iid = self.run_instance()
+        vm = self.cloud.wait_vm(iid, vm="running")
+        self.ec2.attach_volume(VolumeId=vol, InstanceId=iid, Device="/dev/sdf")
+        vm = wait_until("the volume on the host", lambda: (lambda v: v if v["volumes"] else None)(
+            self.cloud.api("GET", "/vms/" + iid)[1]))
+        self.assertEqual(("/dev/sdf", vol, 1), (vm["volumes"][0]["device"], vm["volumes"][0]["volume_id"],
+                                                 vm["volumes"][0]["size_gib"]))
+        # The VM's own block device: a real file system made and mounted there, seen by nothing else.
+        r = self.ssh(vm, "test -b /dev/sdf && ! blkid -p /dev/sdf && mkfs.ext4 -q /dev/sdf && mkdir -p /mnt/v"
+                         " && mount /dev/sdf /mnt/v && echo kept > /mnt/v/data && sync && df -k /mnt/v | tail -n 1"
+                         " && ls /dev | grep -c loop || true")
+        self.assertIn("/mnt/v", r.stdout)
+        self.assertTrue(r.stdout.strip().endswith("0"), "the VM sees none of this machine's loop devices: %s" % r.stdout)
+        self.assertFalse(os.path.exists("/dev/sdf"), "nothing is made in this machine's /dev")
+
+        # AWS's refusals that moto lacks: a volume attaches to one instance at a time, in its own zone only.
+        other = self.run_instance()
+        self.cloud.wait_vm(other, vm="running")
+        with self.assertRaises(Exception) as e:
+            self.ec2.attach_volume(VolumeId=vol, InstanceId=other, Device="/dev/sdf")
+        self.assertIn("VolumeInUse", str(e.exception))
+        elsewhere = self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+        with self.assertRaises(Exception) as e:
+            self.ec2.attach_volume(VolumeId=elsewhere, InstanceId=other, Device="/dev/sdg")
+        self.assertIn("InvalidVolume.ZoneMismatch", str(e.exception))
+
+        # Terminated: the volume is detached (as AWS does) and its data goes to the next instance.
+        self.ec2.terminate_instances(InstanceIds=[iid])
+        self.cloud.wait_vm(iid, vm="down")
+        wait_until("the volume available", lambda: self.ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]["State"]
+                   == "available")
+        self.ec2.modify_volume(VolumeId=vol, Size=2)
+        self.ec2.attach_volume(VolumeId=vol, InstanceId=other, Device="/dev/sdf")
+        vm2 = wait_until("the volume on the next host", lambda: (lambda v: v if v["volumes"] else None)(
+            self.cloud.api("GET", "/vms/" + other)[1]))
+        self.assertEqual(2, vm2["volumes"][0]["size_gib"])
+        # grown offline (online resizing needs CAP_SYS_RESOURCE, which a container may lack)
+        r = self.ssh(vm2, "e2fsck -f -y /dev/sdf 1>&2; resize2fs /dev/sdf 1>&2; mkdir -p /mnt/v && mount /dev/sdf /mnt/v;"
+                          " cat /mnt/v/data; df -k /mnt/v | tail -n 1 | awk '{print $2}'")
+        lines = r.stdout.split()
+        self.assertEqual("kept", lines[0], r.stderr)
+        self.assertGreater(int(lines[1]), 1500000, "grown to 2 GiB: %s" % r.stderr)
+
+        # Detached through the API: unmounted in the VM and gone from it.
+        self.ec2.detach_volume(VolumeId=vol, InstanceId=other)
+        wait_until("the device gone", lambda: not self.cloud.api("GET", "/vms/" + other)[1]["volumes"])
+        self.assertEqual("gone", self.ssh(vm2, "test -e /dev/sdf && echo there || echo gone").stdout.strip())
+        self.ec2.terminate_instances(InstanceIds=[other])
+        self.cloud.wait_vm(other, vm="down")
+        self.assertTrue(os.path.exists(os.path.join(self.cloud.dir, "volumes", vol + ".img")))
+
     def test_s3_answers(self):
         s3 = self.cloud.client("s3")
         s3.create_bucket(Bucket="sortie-test-store")

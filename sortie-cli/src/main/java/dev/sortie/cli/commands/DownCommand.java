@@ -13,10 +13,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code sortie down EXECUTOR | --all | --orphans}: instances terminated. */
+/** {@code sortie down EXECUTOR | --all | --orphans}: instances terminated; with {@code --volumes}, an executor's named volumes deleted too. */
 @Command(name = "down", mixinStandardHelpOptions = true,
         description = {"Terminate the instances of a cloud executor (busy or idle), of every cloud executor (--all),",
-                "or the orphans: launches whose sortie died before the instance was ready, instances of executors no longer configured."})
+                "or the orphans: launches whose sortie died before the instance was ready, instances of executors no longer configured.",
+                "Named volumes (their data) are kept unless --volumes is given with an executor."})
 public final class DownCommand extends ContextCommand {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Which which;
@@ -32,8 +33,16 @@ public final class DownCommand extends ContextCommand {
         boolean orphans;
     }
 
+    @Option(names = "--volumes", description = "Also delete the executor's named volumes and the data on them (once detached).")
+    boolean volumes;
+
     @Override
     public Integer call() throws Exception {
+        if (volumes && which.executor == null) {
+            err().println("sortie: --volumes deletes one executor's volumes and their data: name it (sortie down EXECUTOR --volumes);"
+                    + " --all and --orphans never delete volumes");
+            return ExitCodes.USAGE;
+        }
         ExecutorRegistry registry = context().executors();
         List<Provisioning> targets;
         if (which.executor != null) {
@@ -60,6 +69,16 @@ public final class DownCommand extends ContextCommand {
             }
         }
         err().println("sortie: " + n + (n == 1 ? " instance" : " instances") + " terminating");
+        if (volumes) {
+            int d = 0;
+            for (Provisioning p : targets) {
+                for (Provisioning.Volume v : p.deleteVolumes(err()::println)) {
+                    out().println(v.id());
+                    d++;
+                }
+            }
+            err().println("sortie: " + d + (d == 1 ? " volume" : " volumes") + " deleted");
+        }
         return ExitCodes.OK;
     }
 }

@@ -145,6 +145,38 @@ public final class StatusCommand extends ContextCommand {
             out().println();
             table.print(Table.Format.TEXT, out());
         }
+        printVolumes(service);
+    }
+
+    /** The named volumes of cloud executors (they outlive instances: data), once each. */
+    private static void printVolumes(ExperimentService service) {
+        Table table = new Table(List.of("volume", "id", "executor", "zone", "size", "state", "attached to"));
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String name : service.executors().names()) {
+            dev.sortie.core.executor.Executor e;
+            try {
+                e = service.executors().get(name);
+            } catch (RuntimeException x) {
+                continue;
+            }
+            if (!(e instanceof dev.sortie.core.executor.Provisioning p)) {
+                continue;
+            }
+            try {
+                for (dev.sortie.core.executor.Provisioning.Volume v : p.volumes()) {
+                    if (seen.add(v.id())) {
+                        table.add(List.of(v.name(), v.id(), v.executor() == null ? "?" : v.executor(), v.zone(), v.sizeGb() + " GiB", v.state(),
+                                v.attachedTo() == null ? "" : v.attachedTo()));
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException x) {
+                err().println("sortie: cannot list the volumes of " + name + ": " + x.getMessage());
+            }
+        }
+        if (!seen.isEmpty()) {
+            out().println();
+            table.print(Table.Format.TEXT, out());
+        }
     }
 
     /** "$0.0416", "$1.006", "$0.000231": three significant digits (four from a dollar up). */

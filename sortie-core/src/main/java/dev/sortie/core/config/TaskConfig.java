@@ -16,6 +16,8 @@ import java.util.Map;
  * @param retries      how many times an interrupted run (its watcher or host died) is re-queued on its own
  * @param maxRecoveries how many times a run whose machine went away (a spot interruption notice, an instance lost)
  *                     is continued on a replacement from its last checkpoint, by an executor that replaces machines
+ * @param data         the data the task reads ({@code data: [data/]}), relative to the workdir: what sizes an aws
+ *                     executor's named volume; empty when not declared
  */
 public record TaskConfig(
         String name,
@@ -33,7 +35,8 @@ public record TaskConfig(
         Duration checkpointInterval,
         int retries,
         int maxRecoveries,
-        Map<String, String> env) {
+        Map<String, String> env,
+        List<String> data) {
 
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(30);
     public static final int DEFAULT_RETRIES = 1;
@@ -46,26 +49,27 @@ public record TaskConfig(
         metricFiles = List.copyOf(metricFiles);
         metricPatterns = List.copyOf(metricPatterns);
         env = Map.copyOf(env);
+        data = data == null ? List.of() : List.copyOf(data);
     }
 
     /** The task of a project without sortie.yaml: a command given after {@code --}, nothing else. */
     public static TaskConfig adHoc(String name) {
         return new TaskConfig(name, ".", null, null, Params.empty(), null, Resources.NONE, List.of(), List.of(),
-                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_RETRIES, DEFAULT_MAX_RECOVERIES, Map.of());
+                List.of(), List.of(), null, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_RETRIES, DEFAULT_MAX_RECOVERIES, Map.of(), List.of());
     }
 
     public TaskConfig withParams(Params p) {
         return new TaskConfig(name, workdir, setup, run, p, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, timeout, checkpointInterval, retries, maxRecoveries, env);
+                metricPatterns, timeout, checkpointInterval, retries, maxRecoveries, env, data);
     }
 
     public TaskConfig withTimeout(Duration t) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, t, checkpointInterval, retries, maxRecoveries, env);
+                metricPatterns, t, checkpointInterval, retries, maxRecoveries, env, data);
     }
 
     public TaskConfig withRetries(int r) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                metricPatterns, timeout, checkpointInterval, r, maxRecoveries, env);
+                metricPatterns, timeout, checkpointInterval, r, maxRecoveries, env, data);
     }
 }

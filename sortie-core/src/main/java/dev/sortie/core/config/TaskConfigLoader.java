@@ -23,7 +23,7 @@ public final class TaskConfigLoader {
     public static final String FILE_NAME = "sortie.yaml";
     public static final String DEFAULT_PARAMS_FILE = "params.yaml";
     static final List<String> FIELDS = List.of("name", "workdir", "setup", "run", "params", "resources", "checkpoints",
-            "artifacts", "metrics", "timeout", "checkpoint_interval", "retries", "max_recoveries", "env");
+            "artifacts", "metrics", "timeout", "checkpoint_interval", "retries", "max_recoveries", "env", "data");
     private static final java.util.regex.Pattern GPU_MODEL = java.util.regex.Pattern.compile("([A-Za-z][A-Za-z0-9_-]*)(?::(\\d{1,3}))?");
     static final List<String> RESOURCE_FIELDS = List.of("gpus", "cpus", "memory", "disk", "spot");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
@@ -113,6 +113,7 @@ public final class TaskConfigLoader {
         Resources resources = resources(doc, root.get("resources"));
         List<String> checkpoints = pathList(doc, root, "checkpoints");
         List<String> artifacts = pathList(doc, root, "artifacts");
+        List<String> data = pathList(doc, root, "data");
         List<String> metricFiles = new ArrayList<>();
         List<MetricPattern> patterns = new ArrayList<>();
         metrics(doc, root.get("metrics"), metricFiles, patterns);
@@ -137,7 +138,7 @@ public final class TaskConfigLoader {
             maxRecoveries = mr.asInt();
         }
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
-                patterns, timeout, interval == null ? TaskConfig.DEFAULT_CHECKPOINT_INTERVAL : interval, retries, maxRecoveries, env);
+                patterns, timeout, interval == null ? TaskConfig.DEFAULT_CHECKPOINT_INTERVAL : interval, retries, maxRecoveries, env, data);
     }
 
     private static String optionalString(YamlDocument doc, JsonNode node, String field) {

@@ -28,6 +28,27 @@ public interface Provisioning {
     /** The instances this user's sorties started where this executor launches (every executor's, every state but terminated). */
     List<Instance> cloudInstances() throws IOException;
 
+    /** This user's named volumes where this executor launches (every executor's); none for executors without volumes. */
+    default List<Volume> volumes() throws IOException {
+        return List.of();
+    }
+
+    /**
+     * Deletes this executor's named volumes, each once it is detached (after {@link #down}), and the data on them;
+     * returns those deleted. Never called but on the user's explicit word ({@code sortie down EXECUTOR --volumes}).
+     */
+    default List<Volume> deleteVolumes(Consumer<String> progress) throws IOException {
+        return List.of();
+    }
+
+    /**
+     * A named volume as {@code sortie status} lists it.
+     *
+     * @param attachedTo the instance it is attached to, or null
+     */
+    record Volume(String name, String id, String executor, String zone, int sizeGb, String state, String attachedTo) {
+    }
+
     /**
      * One instance as {@code sortie status} lists it.
      *

@@ -93,6 +93,15 @@ class TaskConfigLoaderTest {
     }
 
     @Test
+    void theTasksDeclaredDataIsAListOfPathsInsideTheProject() throws Exception {
+        assertThat(load("run: x\n").data()).isEmpty();
+        assertThat(load("run: x\ndata: [data/, extra/labels.csv]\n").data()).containsExactly("data/", "extra/labels.csv");
+        assertThat(load("run: x\ndata: data/\n").data()).containsExactly("data/");
+        assertThat(error("run: x\ndata: [../elsewhere]\n").getMessage()).contains("data[0]").contains("inside the project");
+        assertThat(error("run: x\ndata: {path: x}\n").getMessage()).contains("'data'").contains("a path or a list of paths");
+    }
+
+    @Test
     void badRegexIsLocated() {
         ConfigException e = error("run: x\nmetrics:\n  - x.json\n  - {regex: 'loss (', name: loss}\n");
         assertThat(e.line()).isEqualTo(4);

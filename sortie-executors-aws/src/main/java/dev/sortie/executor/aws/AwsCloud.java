@@ -437,6 +437,58 @@ final class AwsCloud implements AutoCloseable {
         }
     }
 
+    /** Volumes matching tag filters ({@code tag:KEY} to value), in every state but deleted. */
+    List<CloudVolume> volumes(Map<String, String> tagFilters) throws AwsException {
+        List<Filter> filters = new ArrayList<>();
+        tagFilters.forEach((k, v) -> filters.add(Filter.builder().name("tag:" + k).values(v).build()));
+        List<CloudVolume> out = new ArrayList<>();
+        call("list volumes", () -> {
+            for (var page : ec2().describeVolumesPaginator(r -> r.filters(filters))) {
+                page.volumes().stream().filter(v -> !"deleted".equals(v.stateAsString())).forEach(v -> out.add(CloudVolume.of(v)));
+            }
+            return null;
+        });
+        out.sort(Comparator.comparing(CloudVolume::id));
+        return out;
+    }
+
+    /** One volume, or null when AWS no longer knows it. */
+    CloudVolume volume(String id) throws AwsException {
+        try {
+            var found = ec2().describeVolumes(r -> r.volumeIds(id)).volumes();
+            return found.isEmpty() ? null : CloudVolume.of(found.get(0));
+        } catch (Ec2Exception e) {
+            if (e.awsErrorDetails() != null && "InvalidVolume.NotFound".equals(e.awsErrorDetails().errorCode())) {
+                return null;
+            }
+            throw AwsException.of(e, "describe volume " + id, region);
+        } catch (SdkException e) {
+            throw AwsException.of(e, "describe volume " + id, region);
+        }
+    }
+
+    /** A gp3 volume in {@code zone}, tagged in the same call (a sortie killed right after it leaves nothing untagged). */
+    CloudVolume createVolume(String zone, int sizeGb, Map<String, String> tags) throws AwsException {
+        List<Tag> t = tags.entrySet().stream().map(e -> Tag.builder().key(e.getKey()).value(e.getValue()).build()).toList();
+        var v = call("create a " + sizeGb + " GiB volume in " + zone, () -> ec2().createVolume(r -> r.availabilityZone(zone).size(sizeGb)
+                .volumeType("gp3").tagSpecifications(TagSpecification.builder().resourceType(ResourceType.VOLUME).tags(t).build())));
+        return new CloudVolume(v.volumeId(), v.availabilityZone(), v.size() == null ? sizeGb : v.size(), v.stateAsString(), null, null,
+                Map.copyOf(tags));
+    }
+
+    void attachVolume(String volumeId, String instanceId, String device) throws AwsException {
+        call("attach volume " + volumeId + " to " + instanceId + " as " + device,
+                () -> ec2().attachVolume(r -> r.volumeId(volumeId).instanceId(instanceId).device(device)));
+    }
+
+    void growVolume(String volumeId, int sizeGb) throws AwsException {
+        call("grow volume " + volumeId + " to " + sizeGb + " GiB", () -> ec2().modifyVolume(r -> r.volumeId(volumeId).size(sizeGb)));
+    }
+
+    void deleteVolume(String volumeId) throws AwsException {
+        call("delete volume " + volumeId, () -> ec2().deleteVolume(r -> r.volumeId(volumeId)));
+    }
+
     @Override
     public synchronized void close() {
         if (ec2 != null) {

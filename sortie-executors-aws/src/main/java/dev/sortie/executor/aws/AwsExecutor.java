@@ -48,6 +48,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     private final AwsCloud cloud;
     private final Identity identity;
     private final Provisioner provisioner;
+    private final Volumes volumes;
     private final PoolExecutor pool;
     private final List<InstanceSlot> slots = new ArrayList<>();
     private final Set<String> claimed = new HashSet<>();
@@ -67,8 +68,9 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         this.projectDir = context == null ? null : context.projectDir();
         this.cloud = new AwsCloud(config.region());
         this.identity = Identity.of(context == null ? null : context.projectDir());
+        this.volumes = new Volumes(config, cloud, identity, projectDir);
         this.provisioner = new Provisioner(config, cloud, identity, context == null ? null : context.stateDir(),
-                context == null ? null : context.store());
+                context == null ? null : context.store(), volumes);
         for (int i = 0; i < config.maxInstances(); i++) {
             slots.add(new InstanceSlot(this, i));
         }
@@ -105,6 +107,10 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     Identity identity() {
         return identity;
+    }
+
+    Volumes namedVolumes() {
+        return volumes;
     }
 
     @Override
@@ -559,6 +565,20 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     @Override
     public List<Provisioning.Instance> cloudInstances() throws IOException {
         return cloud.instances(Map.of(Tags.OWNER, identity.owner())).stream().map(this::row).toList();
+    }
+
+    @Override
+    public List<Provisioning.Volume> volumes() throws IOException {
+        return volumes.all().stream().map(AwsExecutor::row).toList();
+    }
+
+    @Override
+    public List<Provisioning.Volume> deleteVolumes(Consumer<String> progress) throws IOException {
+        return volumes.delete(progress).stream().map(AwsExecutor::row).toList();
+    }
+
+    private static Provisioning.Volume row(CloudVolume v) {
+        return new Provisioning.Volume(v.tag(Tags.VOLUME), v.id(), v.tag(Tags.EXECUTOR), v.zone(), v.sizeGb(), v.state(), v.attachedTo());
     }
 
     private Provisioning.Instance row(CloudInstance i) {

@@ -32,6 +32,7 @@ import java.util.regex.Pattern;
  * @param fallback      what a launch tries, in order, when AWS has no capacity or a quota is reached
  * @param onDemandAfter a spot executor launches the replacement for an experiment on-demand once spot interruptions
  *                      (or lost instances) have ended this many of its attempts
+ * @param volume        the named EBS volume that holds the node-local cache across instances, or null for none
  */
 public record AwsExecutorConfig(
         String name,
@@ -51,11 +52,12 @@ public record AwsExecutorConfig(
         Duration lostAfter,
         Duration bootTimeout,
         List<Fallback> fallback,
-        int onDemandAfter) {
+        int onDemandAfter,
+        VolumeSpec volume) {
 
     public static final List<String> FIELDS = List.of("type", "region", "instance_type", "spot", "image", "subnet", "max_instances",
             "idle_stop", "max_lifetime", "disk", "ssh_user", "private_ip", "ssh_from", "remote_dir", "lost_after", "boot_timeout", "fallback",
-            "on_demand_after");
+            "on_demand_after", "volume");
     public static final Duration DEFAULT_IDLE_STOP = Duration.ofMinutes(10);
     public static final Duration DEFAULT_LOST_AFTER = Duration.ofMinutes(5);
     public static final Duration DEFAULT_BOOT_TIMEOUT = Duration.ofMinutes(10);
@@ -126,7 +128,8 @@ public record AwsExecutorConfig(
         }
         return new AwsExecutorConfig(name, region, type, flag(o, where, "spot"), image, subnet, max, idle, life, disk, user,
                 flag(o, where, "private_ip"), sshFrom, remoteDir, lost, boot, Fallback.parse(o.get("fallback"), where + ".fallback"),
-                integer(o, where, "on_demand_after", DEFAULT_ON_DEMAND_AFTER, 0, 1000));
+                integer(o, where, "on_demand_after", DEFAULT_ON_DEMAND_AFTER, 0, 1000),
+                VolumeSpec.parse(text(o, where, "volume"), where + ".volume"));
     }
 
     private static String text(JsonNode o, String where, String field) {

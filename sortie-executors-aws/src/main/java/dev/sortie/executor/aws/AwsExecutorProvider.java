@@ -47,13 +47,16 @@ public final class AwsExecutorProvider implements ExecutorProvider {
                         + " interrupted or lost N times goes on on-demand (default 2)."),
                 ExecutorOption.text("--boot-timeout", "DURATION", "boot_timeout", "An instance not ready this long is terminated (default 10m)."),
                 ExecutorOption.list("--fallback", "ENTRY,...", "fallback", "Tried in order when AWS has no capacity or a quota is reached:"
-                        + " zone:Z, type:T, on-demand (fields of one entry joined with +)."));
+                        + " zone:Z, type:T, on-demand (fields of one entry joined with +)."),
+                ExecutorOption.text("--volume", "NAME[:SIZE]", "volume", "A named EBS volume that keeps the node-local cache from one"
+                        + " instance to the next (default size: the task's data: with headroom, at least 1G)."));
     }
 
     @Override
     public List<String> addExamples() {
         return List.of("sortie executor add gpu --type aws --region eu-west-1 --instance-type g5.xlarge --spot --max-instances 4",
-                "sortie executor add cpu --type aws --region us-east-1 --instance-type c7i.2xlarge --idle-stop 5m --max-lifetime 12h");
+                "sortie executor add cpu --type aws --region us-east-1 --instance-type c7i.2xlarge --idle-stop 5m --max-lifetime 12h",
+                "sortie executor add data --type aws --region us-east-1 --instance-type g5.xlarge --volume imagenet:500G");
     }
 
     /** Credentials, region, instance type and image: says what a launch would start, without starting anything. */
@@ -81,6 +84,9 @@ public final class AwsExecutorProvider implements ExecutorProvider {
                     .append(", idle stop ").append(Units.human(c.idleStop()))
                     .append(c.maxLifetime() == null ? "" : ", max lifetime " + Units.human(c.maxLifetime()))
                     .append(c.diskGb() == null ? "" : ", root volume " + c.diskGb() + " GiB").append('\n');
+            if (c.volume() != null) {
+                sb.append("volume: ").append(aws.namedVolumes().describeFor(c.volume())).append('\n');
+            }
             long running = aws.cloudInstances().stream().filter(i -> c.name().equals(i.executor())
                     && aws.identity().project().equals(i.project()) && "running".equals(i.state())).count();
             sb.append("instances now: ").append(running).append(" running\n");

@@ -11,6 +11,11 @@ import java.time.Duration;
  *     running sshd was configured with, the others removed, then a SIGHUP to sshd): Sortie knows the key before the
  *     instance exists and accepts no other, so the first connection is verified, not trusted on first use;</li>
  * <li>checks for Java (installing a headless JRE with apt or dnf when missing), makes the node-local cache folder;</li>
+ * <li>with a named volume ({@link Volumes}): waits for it to be attached (Sortie attaches it once the instance runs),
+ *     finds its device (the NVMe disk whose serial is the volume id on Nitro instances, else {@value Volumes#DEVICE} or
+ *     its {@code xvd} name), makes an ext4 file system only when it has none, mounts it at the cache folder and
+ *     grows the file system to the volume's size (resize2fs); a volume never attached leaves the cache on the root
+ *     volume, said in the log;</li>
  * <li>starts the watchdog: a shell loop that powers the instance off (terminate, with
  *     InstanceInitiatedShutdownBehavior=terminate) after {@code idleStop} with no Sortie agent running, and after
  *     {@code maxLifetime} in any case; it needs neither the laptop nor Sortie reachable;</li>
@@ -22,6 +27,16 @@ final class NodeScript {
     static final String READY = "/run/sortie-node/ready";
     /** How often the watchdog looks. */
     static final int POLL_SECONDS = 2;
+    /**
+     * What Sortie creates on the node when AWS refused to attach its volume (another instance got it first), so the
+     * node stops waiting for it: in /tmp, which any user may write (an early stop only leaves the cache unmounted).
+     */
+    static String noVolumeMarker(String volumeId) {
+        return "/tmp/sortie-no-volume-" + volumeId;
+    }
+
+    /** How long the node waits for its named volume to be attached before it runs without it. */
+    static final int VOLUME_WAIT_SECONDS = 120;
 
     private NodeScript() {
     }
@@ -34,6 +49,12 @@ final class NodeScript {
      */
     static String render(String executor, SshKeys.Generated hostKey, String sshUser, String remoteDir, Duration idleStop,
                          Duration maxLifetime) {
+        return render(executor, hostKey, sshUser, remoteDir, idleStop, maxLifetime, null);
+    }
+
+    /** As above, with the named volume {@code volumeId} (null: none) mounted at the cache folder. */
+    static String render(String executor, SshKeys.Generated hostKey, String sshUser, String remoteDir, Duration idleStop,
+                         Duration maxLifetime, String volumeId) {
         String cache = remoteDir.equals("~") ? "$H" : remoteDir.startsWith("~/") ? "$H/" + remoteDir.substring(2) : remoteDir;
         return """
                 #!/bin/sh
@@ -93,6 +114,40 @@ final class NodeScript {
                 mkdir -p "%5$s/cache" && chown -R "$U" "%5$s" 2>/dev/null
                 log "cache folder %5$s/cache"
 
+                # 2b. The named volume, if any: attached by Sortie once the instance runs; mounted at the cache folder.
+                VOL=%10$s
+                if [ -n "$VOL" ]; then
+                  serial=$(echo "$VOL" | tr -d -)
+                  dev=""; i=0
+                  while [ -z "$dev" ] && [ $i -lt %11$d ]; do
+                    for d in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$serial" %12$s %13$s; do
+                      if [ -b "$d" ]; then dev=$(readlink -f "$d"); break; fi
+                    done
+                    [ -n "$dev" ] || [ -e "/tmp/sortie-no-volume-$VOL" ] && break
+                    i=$((i+1)); sleep 0.5
+                  done
+                  if [ -z "$dev" ]; then
+                    log "volume $VOL: not attached; the cache stays on the root volume"
+                  else
+                    if ! blkid -p "$dev" >/dev/null 2>&1; then
+                      log "volume $VOL: blank, making an ext4 file system on $dev"
+                      mkfs.ext4 -q -L sortie-cache "$dev"
+                    fi
+                    if mount "$dev" "%5$s/cache"; then
+                      if ! resize2fs "$dev" >/dev/null 2>&1; then
+                        # growing a mounted file system needs CAP_SYS_RESOURCE (a container may lack it): unmounted then
+                        umount "%5$s/cache" && { e2fsck -f -p "$dev" >/dev/null 2>&1; resize2fs "$dev" >/dev/null 2>&1 \
+                          || log "volume $VOL: resize2fs failed"; mount "$dev" "%5$s/cache"; }
+                      fi
+                      chown "$U" "%5$s/cache"
+                      echo "$dev" > "$NODE/volume-device"
+                      log "volume $VOL: $dev mounted at %5$s/cache ($(df -h "%5$s/cache" | awk 'NR==2{print $2}'))"
+                    else
+                      log "volume $VOL: cannot mount $dev; the cache stays on the root volume"
+                    fi
+                  fi
+                fi
+
                 # 3. The watchdog: power off after %6$d s with no agent running, and after %7$d s in any case (0: never).
                 cat > "$NODE/watchdog.sh" <<'SORTIE_WATCHDOG'
                 #!/bin/sh
@@ -117,6 +172,7 @@ final class NodeScript {
                 """.formatted(executor.replaceAll("[^A-Za-z0-9_.-]", "_"), hostKey.privateKey().endsWith("\n") ? hostKey.privateKey()
                         : hostKey.privateKey() + "\n", ShellQuote.quote(SshKeys.bare(hostKey.publicKey())), ShellQuote.quote(sshUser),
                 cache, Math.max(1, idleStop.toSeconds()), maxLifetime == null ? 0 : Math.max(1, maxLifetime.toSeconds()), POLL_SECONDS,
-                READY);
+                READY, volumeId == null ? "''" : ShellQuote.quote(volumeId), VOLUME_WAIT_SECONDS * 2, Volumes.DEVICE,
+                Volumes.DEVICE.replace("/dev/sd", "/dev/xvd"));
     }
 }

@@ -37,20 +37,23 @@ final class Provisioner {
     private final Path stateDir;
     private final BlobStore store;
     private final PriceCache priceCache;
+    private final Volumes volumes;
     private Prices prices;
     private List<AwsCloud.TypeInfo> types;
 
-    Provisioner(AwsExecutorConfig config, AwsCloud cloud, Identity identity, Path stateDir, BlobStore store) {
-        this(config, cloud, identity, stateDir, store, PriceCache.user());
+    Provisioner(AwsExecutorConfig config, AwsCloud cloud, Identity identity, Path stateDir, BlobStore store, Volumes volumes) {
+        this(config, cloud, identity, stateDir, store, PriceCache.user(), volumes);
     }
 
-    Provisioner(AwsExecutorConfig config, AwsCloud cloud, Identity identity, Path stateDir, BlobStore store, PriceCache priceCache) {
+    Provisioner(AwsExecutorConfig config, AwsCloud cloud, Identity identity, Path stateDir, BlobStore store, PriceCache priceCache,
+                Volumes volumes) {
         this.config = config;
         this.cloud = cloud;
         this.identity = identity;
         this.stateDir = stateDir;
         this.store = store;
         this.priceCache = priceCache;
+        this.volumes = volumes;
     }
 
     /** Everything a launch resolves before RunInstances: also what {@code executor test} shows. */
@@ -181,17 +184,46 @@ final class Provisioner {
             choice = new Choice(choice.type(), p == null ? null : p.hourly(choice.type(), false, choice.zone()), false, choice.zone(),
                     choice.why());
         }
+        // A named volume is bound to its zone: the launch goes there (a fallback to another zone runs without it).
+        CloudVolume volume = config.volume() == null ? null : volumes.claim(task, choice.zone(), say);
+        String zone = volume != null ? volume.zone() : choice.zone();
         List<Attempt> attempts = new java.util.ArrayList<>();
-        attempts.add(new Attempt(choice.type(), choice.spot(), choice.zone(), null));
+        attempts.add(new Attempt(choice.type(), choice.spot(), zone, null));
         for (Fallback f : config.fallback()) {
             attempts.add(new Attempt(f.instanceType() != null ? f.instanceType() : choice.type(), choice.spot() && !f.onDemand(),
-                    f.zone() != null ? f.zone() : choice.zone(), f));
+                    f.zone() != null ? f.zone() : zone, f));
         }
+        try {
+            return launchAttempts(task, experiment, say, t0, choice, attempts, volume);
+        } finally {
+            if (volume != null) {
+                volumes.release(volume.id()); // attached by now, or never will be by this launch
+            }
+        }
+    }
+
+    private CloudInstance launchAttempts(TaskConfig task, String experiment, Consumer<String> say, long t0, Choice choice,
+                                         List<Attempt> attempts, CloudVolume claimed) throws IOException {
         List<String> refused = new java.util.ArrayList<>();
         AwsException last = null;
         for (Attempt a : attempts) {
             Prepared prep = prepare(a.type());
             String subnet = config.subnet();
+            CloudVolume volume = claimed != null && claimed.zone().equals(a.zone()) ? claimed : null;
+            if (claimed != null && volume == null) {
+                say.accept("[sortie] aws: " + a.describe() + " is not in " + claimed.zone() + ", where volume " + config.volume().name()
+                        + " (" + claimed.id() + ") is: this instance runs without it");
+            }
+            if (volume != null && subnet != null && !volume.zone().equals(cloud.subnetZone(subnet))) {
+                subnet = cloud.subnetIn(prep.vpc().id(), volume.zone());
+                if (subnet == null) {
+                    say.accept("[sortie] aws: the VPC " + prep.vpc().id() + " has no subnet in " + volume.zone() + ", where volume "
+                            + config.volume().name() + " (" + volume.id() + ") is: this instance runs without it");
+                    subnet = config.subnet();
+                    volume = null;
+                    a = new Attempt(a.type(), a.spot(), choice.zone(), a.from());
+                }
+            }
             if (a.from() != null && a.from().zone() != null && subnet != null) {
                 subnet = cloud.subnetIn(prep.vpc().id(), a.zone());
                 if (subnet == null) {
@@ -201,20 +233,20 @@ final class Provisioner {
                 }
             }
             Double hourly = choice.hourly();
-            if (a != attempts.get(0)) {
+            if (a != attempts.get(0) || !java.util.Objects.equals(a.zone(), choice.zone())) {
                 Prices p = pricesIfAny();
                 hourly = p == null ? null : p.hourly(a.type(), a.spot(), a.zone());
             }
             CloudInstance i;
             try {
-                i = launchOne(prep, a, subnet, hourly, experiment, diskGb(task), say);
+                i = launchOne(prep, a, subnet, hourly, experiment, diskGb(task), volume, say);
             } catch (AwsException e) {
                 if (e.code() == null || !AwsRetries.CAPACITY.contains(e.code())) {
                     throw e;
                 }
                 last = e;
                 refused.add(a.describe() + ": " + e.code());
-                int next = attempts.indexOf(a) + 1;
+                int next = indexOf(attempts, a) + 1;
                 say.accept("[sortie] aws: no " + a.describe() + " (" + e.code() + ")" + (next < attempts.size()
                         ? "; trying fallback " + next + ": " + attempts.get(next).from().describe() : ""));
                 continue;
@@ -223,7 +255,7 @@ final class Provisioner {
                     + (a.zone() == null ? "" : ", " + a.zone()) + ", " + Prices.describe(hourly, a.spot()) + ")", t0));
             TestPause.at("launched");
             try {
-                return awaitReady(i, prep.plan(), t0, say);
+                return awaitReady(i, prep.plan(), t0, volume, say);
             } catch (IOException | RuntimeException | Error e) {
                 // nothing must outlive a launch that failed: the instance goes, whatever happened to it
                 try {
@@ -241,6 +273,15 @@ final class Provisioner {
                 + (last == null ? "" : " (last: " + last.getMessage() + ")"), last == null ? null : last.code(), last);
     }
 
+    private static int indexOf(List<Attempt> attempts, Attempt a) {
+        for (int k = 0; k < attempts.size(); k++) {
+            if (attempts.get(k).from() == a.from()) {
+                return k;
+            }
+        }
+        return attempts.size();
+    }
+
     /** The root volume: the executor's --disk, else the task's resources.disk, else the image's. */
     private Integer diskGb(TaskConfig task) {
         if (config.diskGb() != null) {
@@ -251,10 +292,11 @@ final class Provisioner {
     }
 
     private CloudInstance launchOne(Prepared prep, Attempt a, String subnet, Double hourly, String experiment, Integer diskGb,
-            Consumer<String> say) throws IOException {
+            CloudVolume volume, Consumer<String> say) throws IOException {
         Plan plan = prep.plan();
         SshKeys.Generated hostKey = SshKeys.generate("sortie-host");
-        String userData = NodeScript.render(config.name(), hostKey, plan.sshUser(), config.remoteDir(), config.idleStop(), config.maxLifetime());
+        String userData = NodeScript.render(config.name(), hostKey, plan.sshUser(), config.remoteDir(), config.idleStop(), config.maxLifetime(),
+                volume == null ? null : volume.id());
         Map<String, String> tags = new LinkedHashMap<>();
         tags.put(Tags.NAME, "sortie-" + config.name());
         tags.put(Tags.OWNER, identity.owner());
@@ -304,11 +346,13 @@ final class Provisioner {
         }
     }
 
-    private CloudInstance awaitReady(CloudInstance launched, Plan plan, long t0, Consumer<String> say) throws IOException {
+    private CloudInstance awaitReady(CloudInstance launched, Plan plan, long t0, CloudVolume volume, Consumer<String> say) throws IOException {
         long deadline = t0 + config.bootTimeout().toNanos();
         String last = null;
         CloudInstance i = launched;
         String why = "no answer yet";
+        // a volume the node waits for but will not get (AWS refused the attachment): the node is told, once it answers
+        String notComing = null;
         try {
             while (true) {
                 if (!i.state().equals(last)) {
@@ -317,6 +361,12 @@ final class Provisioner {
                         say.accept(line(i.id(), "pending", t0));
                     } else if (i.running()) {
                         say.accept(line(i.id(), "booting (" + (config.privateIp() ? "private " : "") + "address " + i.address(config.privateIp()) + ")", t0));
+                        if (volume != null && volumes.attach(volume, i.id(), say)) {
+                            say.accept(line(i.id(), "volume " + config.volume().name() + " (" + volume.id() + ", " + volume.sizeGb() + " GiB) attached as "
+                                    + Volumes.DEVICE, t0));
+                        } else if (volume != null) {
+                            notComing = volume.id();
+                        }
                     } else {
                         throw new IOException("instance " + i.id() + " is " + i.state() + " before it was ready");
                     }
@@ -325,6 +375,10 @@ final class Provisioner {
                     TestPause.at("ssh-wait");
                     SshExecutor ssh = executorFor(i, plan.sshUser());
                     try (SshConnection c = ssh.connect()) {
+                        if (notComing != null) {
+                            c.exec(List.of("touch", NodeScript.noVolumeMarker(notComing)), Duration.ofSeconds(20));
+                            notComing = null;
+                        }
                         HostChannel.Result r = c.exec(List.of("test", "-e", NodeScript.READY), Duration.ofSeconds(20));
                         if (r.ok()) {
                             say.accept(line(i.id(), "node prepared, checking it", t0));

@@ -17,6 +17,8 @@ final class Tags {
     static final String READY = "sortie:ready";
     /** What the instance costs an hour in USD, as priced at its launch (spot: the zone's spot price then). */
     static final String PRICE = "sortie:price-per-hour";
+    /** A named volume's name (see {@link VolumeSpec}): with the owner, project and executor tags, what finds it. */
+    static final String VOLUME = "sortie:volume";
     static final String NAME = "Name";
 
     private Tags() {
