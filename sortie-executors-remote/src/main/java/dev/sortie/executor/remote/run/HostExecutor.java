@@ -50,6 +50,8 @@ public class HostExecutor implements DetachableExecutor {
     private final BlobStore store;
     private final RemoteHost host;
     private HostReport report;
+    /** Whether the host opens the project's store itself (see {@link #storeOnNode}). */
+    private volatile boolean storeOnNode;
 
     /**
      * @param type     the executor's type, which its runs' locators carry
@@ -80,6 +82,32 @@ public class HostExecutor implements DetachableExecutor {
             report = HostProbe.probe(host.connection(), access.remoteDir());
         }
         return report;
+    }
+
+    /**
+     * Lets the host read and write the project's store itself, when the store can be opened there ({@link
+     * BlobStore#nodeSpec}: an S3 bucket, which a cloud instance reaches with its instance profile): the agent is
+     * installed with the store's client, saves checkpoints and artifacts into the bucket as the run goes (so they
+     * outlive the instance, followed or not), and restores checkpoints from it; this side then records them by hash
+     * without copying their bytes. With a local store this changes nothing.
+     */
+    public void storeOnNode() {
+        if (store != null && store.nodeSpec().isPresent()) {
+            storeOnNode = true;
+            host.useBundle(dev.sortie.executor.remote.sync.AgentBundle.withS3Store());
+        }
+    }
+
+    /** The store spec the run's agent opens itself, or null (the host's own store, filled and emptied from here). */
+    private com.fasterxml.jackson.databind.JsonNode nodeStore() {
+        if (!storeOnNode) {
+            return null;
+        }
+        var spec = store.nodeSpec().orElseThrow();
+        com.fasterxml.jackson.databind.node.ObjectNode n = JSON.createObjectNode();
+        n.put("url", spec.url());
+        n.set("options", spec.options());
+        return n;
     }
 
     /** The host as this executor's runs use it (one channel, its layout, shell and agent). */
@@ -161,7 +189,8 @@ public class HostExecutor implements DetachableExecutor {
             String tree = ready.tree();
             boolean known = ready.known();
             AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
-                    request.command(), request.environment(), files, request.files(), request.restore(), layout.root());
+                    request.command(), request.environment(), files, request.files(), request.restore(), layout.root(),
+                    nodeStore());
             try {
                 listener.launching();
             } catch (InterruptedException e) {
@@ -245,7 +274,7 @@ public class HostExecutor implements DetachableExecutor {
         }
         Trace.mark("code synced");
         List<String> restore = request.restore().stream().map(ArtifactRecord::hash).distinct().toList();
-        if (!restore.isEmpty()) {
+        if (!restore.isEmpty() && !storeOnNode) { // a node that opens the store restores from it itself
             SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
         }
         return new HostReady(layout, classpath, tree, known);
