@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 import time
 import traceback
 import urllib.parse
@@ -416,10 +417,30 @@ class Vm:
             "mac-public-ipv4s": inst.public_ip or "",
             "services-domain": "amazonaws.com",
         }
+        paths = {}
+        iam = self.cloud.instance_role(self.account, self.region, self.id)
+        if iam:
+            # As AWS: iam/info names the profile, iam/security-credentials/ lists the role, and .../ROLE serves
+            # temporary credentials for it (moto takes any keys; these are made up, never the caller's)
+            profile, role = iam
+            now = time.time()
+            values["iam-info"] = {"Code": "Success", "LastUpdated": rfc3339(now), "InstanceProfileArn": profile.arn,
+                                  "InstanceProfileId": profile.id}
+            values["iam-security-credentials-role"] = role
+            values["iam-security-credentials"] = {
+                "Code": "Success", "LastUpdated": rfc3339(now), "Type": "AWS-HMAC",
+                "AccessKeyId": "ASIA" + uuid.uuid4().hex[:16].upper(), "SecretAccessKey": uuid.uuid4().hex + uuid.uuid4().hex[:8],
+                "Token": base64.b64encode(os.urandom(48)).decode(), "Expiration": rfc3339(now + 6 * 3600)}
+            paths["iam-security-credentials"] = "/latest/meta-data/iam/security-credentials/" + role
+        else:
+            # An instance without a profile has no iam/ metadata (the mock would serve its sample role otherwise)
+            paths.update({"iam-info": "/simcloud-no-profile/info",
+                          "iam-security-credentials-role": "/simcloud-no-profile/security-credentials",
+                          "iam-security-credentials": "/simcloud-no-profile/security-credentials/none"})
         return {
             "imdsv2": True,
             "mock-ip-count": -1,
-            "metadata": {"values": values},
+            "metadata": {"paths": paths, "values": values},
             "dynamic": {"values": {"instance-identity-document": {
                 "accountId": self.account, "architecture": getattr(inst, "architecture", "x86_64"),
                 "availabilityZone": self.az, "billingProducts": None, "devpayProductCodes": None,
@@ -813,6 +834,9 @@ class Interceptor:
                 return self.ec2_error(start_response, fault["status"], code, message)
             if action == "DescribeSpotPriceHistory" and self.cloud.spot_prices.get(region):
                 return self.spot_history(region, params, start_response)
+            if action == "RunInstances":
+                with self.cloud.launching:
+                    return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
     @staticmethod
@@ -918,6 +942,9 @@ class Cloud:
         self.last_state = None
         self.moto_states = {}
         self.faults = Faults()
+        # held by a RunInstances call (moto associates its instance profile after creating it) and by the watcher
+        # while it reads the instances: a VM's metadata is made with its instance profile, never before it is set
+        self.launching = threading.Lock()
         self.products = []  # Price List products (JSON text), served by GetProducts
         self.spot_prices = {}  # region -> [{"InstanceType", "AvailabilityZone", "SpotPrice"}]
 
@@ -979,6 +1006,15 @@ class Cloud:
                 if sn is not None:
                     return sn.availability_zone
         return None
+
+    def instance_role(self, account, region, iid):
+        """(instance profile, its first role's name) of an instance launched with IamInstanceProfile, else None."""
+        assoc = self.backend(account, region).iam_instance_profile_associations.get(iid)
+        profile = getattr(assoc, "iam_instance_profile", None)
+        roles = getattr(profile, "roles", None) or []
+        if not roles:
+            return None
+        return profile, roles[0].name
 
     def reservation_of(self, account, region, iid):
         for r in list(self.backend(account, region).reservations.values()):
@@ -1078,8 +1114,9 @@ class Cloud:
                 log.error("timer: %s", traceback.format_exc())
 
         seen = {}
-        for account, region, inst in self.instances():
-            seen[inst.id] = (account, region, inst)
+        with self.launching:
+            for account, region, inst in self.instances():
+                seen[inst.id] = (account, region, inst)
         changed = False
         for iid, (account, region, inst) in seen.items():
             state = inst._state.name
