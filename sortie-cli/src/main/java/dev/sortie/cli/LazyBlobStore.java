@@ -60,4 +60,9 @@ final class LazyBlobStore implements BlobStore {
     public String location() {
         return open.get().location();
     }
+
+    @Override
+    public java.util.Optional<dev.sortie.core.store.StoreSpec> nodeSpec() {
+        return open.get().nodeSpec(); // asked by a launch, which opens the store anyway
+    }
 }
