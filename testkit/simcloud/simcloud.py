@@ -805,6 +805,8 @@ class Interceptor:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("AWSPriceListService."):
             return self.pricing(target.split(".", 1)[1], body, start_response)
+        if target.startswith("ServiceQuotasV20190624."):
+            return self.service_quotas(target.split(".", 1)[1], _region_of(environ), body, start_response)
         ctype = environ.get("CONTENT_TYPE", "")
         if environ.get("REQUEST_METHOD") == "POST" and "x-www-form-urlencoded" in ctype and b"Action=" in body:
             params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
@@ -876,6 +878,34 @@ class Interceptor:
                 '<nextToken></nextToken></DescribeSpotPriceHistoryResponse>' % (_request_id(), "".join(items))).encode()
         return self._send(start_response, 200, "text/xml;charset=UTF-8", data)
 
+    def service_quotas(self, op, region, body, start_response):
+        """Service Quotas' GetServiceQuota (the applied values a test set with POST /quotas) and
+        GetAWSDefaultServiceQuota (its "defaults"), JSON 1.1 as AWS answers them; NoSuchResourceException (400) for a
+        quota with no value, as AWS says for one never applied. moto's Service Quotas knows only VPC quotas."""
+        ctype = "application/x-amz-json-1.1"
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            req = {}
+        table = {"GetServiceQuota": "applied", "GetAWSDefaultServiceQuota": "defaults"}.get(op)
+        if table is None:
+            data = json.dumps({"__type": "InvalidParameterException",
+                               "message": "simcloud serves only GetServiceQuota and GetAWSDefaultServiceQuota"}).encode()
+            return self._send(start_response, 400, ctype, data)
+        fault = self.cloud.faults.take(op, {"QuotaCode": req.get("QuotaCode", ""), "region": region})
+        self.cloud.faults.record({"action": op, "region": region, "zone": None, "market": None, "InstanceType": None,
+                                  "error": fault["error"] if fault else None})
+        if fault:
+            data = json.dumps({"__type": fault["error"], "message": fault["message"]}).encode()
+            return self._send(start_response, fault["status"], ctype, data)
+        key = (region, req.get("ServiceCode"), req.get("QuotaCode"))
+        q = self.cloud.quotas[table].get(key)
+        if q is None:
+            data = json.dumps({"__type": "NoSuchResourceException",
+                               "message": "The request failed because the specified service quota does not exist."}).encode()
+            return self._send(start_response, 400, ctype, data)
+        return self._send(start_response, 200, ctype, json.dumps({"Quota": _quota_document("123456789012", region, q)}).encode())
+
     def pricing(self, op, body, start_response):
         """The Price List API's GetProducts (JSON 1.1 protocol), from the products a test loaded (POST /pricing):
         TERM_MATCH filters on the product's attributes, pages of MaxResults (default 100) with a NextToken."""
@@ -909,6 +939,18 @@ class Interceptor:
         if start + size < len(out):
             answer["NextToken"] = str(start + size)
         return self._send(start_response, 200, ctype, json.dumps(answer).encode())
+
+
+def _quota_document(account, region, q):
+    """A quota as Service Quotas' GetServiceQuota and GetAWSDefaultServiceQuota answer it (its ServiceQuota shape)."""
+    service, code = q["ServiceCode"], q["QuotaCode"]
+    return {"ServiceCode": service, "ServiceName": q.get("ServiceName", "Amazon Elastic Compute Cloud (Amazon EC2)"),
+            "QuotaArn": "arn:aws:servicequotas:%s:%s:%s/%s" % (region, account, service, code), "QuotaCode": code,
+            "QuotaName": q.get("QuotaName", code), "Value": float(q["Value"]), "Unit": "None",
+            "Adjustable": q.get("Adjustable", True), "GlobalQuota": False,
+            "UsageMetric": {"MetricNamespace": "AWS/Usage", "MetricName": "ResourceCount",
+                            "MetricDimensions": {"Class": "Standard/OnDemand", "Resource": "vCPU", "Service": "EC2",
+                                                 "Type": "Resource"}, "MetricStatisticRecommendation": "Maximum"}}
 
 
 def _request_id():
@@ -947,6 +989,7 @@ class Cloud:
         self.launching = threading.Lock()
         self.products = []  # Price List products (JSON text), served by GetProducts
         self.spot_prices = {}  # region -> [{"InstanceType", "AvailabilityZone", "SpotPrice"}]
+        self.quotas = {"applied": {}, "defaults": {}}  # (region, service, code) -> quota, set with POST /quotas
 
     # ---- moto ------------------------------------------------------------------------------------------------
 
@@ -1360,6 +1403,18 @@ def make_control(cloud):
                                          '"AvailabilityZone", "SpotPrice"}]}')
                     cloud.spot_prices[body.get("region", "us-east-1")] = prices
                     return self._send(200, {"prices": len(prices)})
+                if parts == ["quotas"]:
+                    region = body.get("region", "us-east-1") if isinstance(body, dict) else None
+                    for table in ("applied", "defaults"):
+                        items = body.get("quotas" if table == "applied" else "defaults", [])
+                        if not isinstance(items, list) or not all(
+                                isinstance(q, dict) and {"ServiceCode", "QuotaCode", "Value"} <= set(q) for q in items):
+                            raise ValueError('expected {"region": "us-east-1", "quotas": [{"ServiceCode", "QuotaCode", '
+                                             '"Value", "QuotaName"?}], "defaults": [...]}')
+                        for q in items:
+                            cloud.quotas[table][(region, q["ServiceCode"], q["QuotaCode"])] = q
+                    return self._send(200, {"applied": len(cloud.quotas["applied"]),
+                                            "defaults": len(cloud.quotas["defaults"])})
                 if len(parts) == 3 and parts[0] == "vms":
                     iid, op = parts[1], parts[2]
                     if op == "interrupt":
