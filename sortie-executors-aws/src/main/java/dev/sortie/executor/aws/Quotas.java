@@ -71,17 +71,14 @@ final class Quotas {
         family = dot < 0 ? family : family.substring(0, dot);
         String letters = family.replaceAll("[^a-z].*$", "");
         String key = switch (letters) {
+            // the letters before the generation's digit: c7i is "c", im4gn "im", g4dn "g", gr6 "gr"
             case "a", "c", "d", "h", "i", "m", "r", "t", "z", "im", "is" -> "standard";
-            case "g", "vt" -> "g";
+            case "g", "gr", "vt" -> "g";
             case "p" -> "p";
             case "f" -> "f";
             case "x" -> "x";
             case "inf" -> "inf";
-            default -> {
-                // families of several letters: c7i, m7a, r6id are standard; c, m and r alone are handled above
-                yield letters.length() > 1 && "acdhimrtz".indexOf(letters.charAt(0)) >= 0 && !letters.startsWith("dl")
-                        && !letters.startsWith("hpc") && !letters.startsWith("mac") ? "standard" : null;
-            }
+            default -> null; // dl, trn, hpc, mac, u-: quotas of their own, not checked here
         };
         return key == null ? null : (spot ? SPOT : ON_DEMAND).get(key);
     }
