@@ -93,7 +93,7 @@ public final class AgentBundle {
     /**
      * The agent with the S3 store's client (sortie-store-s3, the AWS SDK's S3 client and its dependencies), for runs
      * whose node reads and writes the project's bucket itself: this JVM's jars that hold the provider or those packages.
-     * Installed by hash like the agent, on the hosts that need it only (about 8 MB more than the agent's 4).
+     * Installed by hash like the agent, on the hosts that need it only (about 9 MB more than the agent's 3).
      *
      * @throws IllegalStateException when this installation has no S3 store
      */
@@ -108,7 +108,7 @@ public final class AgentBundle {
                 java.util.Enumeration<URL> manifests = loader.getResources("META-INF/MANIFEST.MF");
                 while (manifests.hasMoreElements()) {
                     Path jar = jarOf(manifests.nextElement());
-                    if (jar != null && !paths.contains(jar) && holdsAny(jar, S3_PACKAGES)) {
+                    if (jar != null && !paths.contains(jar) && s3ClientJar(jar)) {
                         paths.add(jar);
                     }
                 }
@@ -134,11 +134,28 @@ public final class AgentBundle {
         }
     }
 
-    private static boolean holdsAny(Path jar, List<String> prefixes) throws IOException {
+    /**
+     * Whether a jar is part of the S3 client: it holds one of {@link #S3_PACKAGES}, and no service client but S3's (the
+     * CLI's EC2, IAM and SSM clients are 37 MB that a node never uses).
+     */
+    private static boolean s3ClientJar(Path jar) throws IOException {
         try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(jar.toFile())) {
-            return z.stream().anyMatch(e -> prefixes.stream().anyMatch(p -> e.getName().startsWith(p)));
+            boolean[] found = {false, false}; // in the packages, another service's client
+            z.stream().forEach(e -> {
+                String n = e.getName();
+                if (S3_PACKAGES.stream().anyMatch(n::startsWith)) {
+                    found[0] = true;
+                }
+                if (n.startsWith(SERVICES) && n.length() > SERVICES.length() && !n.startsWith(SERVICES + "s3/")
+                        && n.indexOf('/', SERVICES.length()) > 0) {
+                    found[1] = true;
+                }
+            });
+            return found[0] && !found[1];
         }
     }
+
+    private static final String SERVICES = "software/amazon/awssdk/services/";
 
     /** A bundle of the given jars and class folders, in this classpath order. */
     public static AgentBundle of(List<Path> classpath) {
