@@ -63,6 +63,12 @@ final class LazyBlobStore implements BlobStore {
 
     @Override
     public java.util.Optional<dev.sortie.core.store.StoreSpec> nodeSpec() {
-        return open.get().nodeSpec(); // asked by a launch, which opens the store anyway
+        try {
+            return open.get().nodeSpec(); // asked by a launch, which opens the store anyway
+        } catch (java.io.UncheckedIOException e) {
+            // the store does not answer: nodes keep outputs in their own store, and the run's own use of it says why
+            System.getLogger(LazyBlobStore.class.getName()).log(System.Logger.Level.DEBUG, "the store is not opened for nodes: {0}", e.getMessage());
+            return java.util.Optional.empty();
+        }
     }
 }

@@ -50,8 +50,11 @@ public class HostExecutor implements DetachableExecutor {
     private final BlobStore store;
     private final RemoteHost host;
     private HostReport report;
-    /** Whether the host opens the project's store itself (see {@link #storeOnNode}). */
+    /** Whether the host may open the project's store itself (see {@link #storeOnNode}); decided on first use. */
+    private volatile boolean mayOpenStore;
+    /** Whether it does: the store can be opened there (known once {@link #resolveStoreOnNode} ran). */
     private volatile boolean storeOnNode;
+    private volatile boolean storeResolved;
 
     /**
      * @param type     the executor's type, which its runs' locators carry
@@ -92,9 +95,25 @@ public class HostExecutor implements DetachableExecutor {
      * without copying their bytes. With a local store this changes nothing.
      */
     public void storeOnNode() {
-        if (store != null && store.nodeSpec().isPresent()) {
-            storeOnNode = true;
-            host.useBundle(dev.sortie.executor.remote.sync.AgentBundle.withS3Store());
+        mayOpenStore = true;
+    }
+
+    /**
+     * Decides, on first use by a launch, a warm-up or a collection (not when the executor is made: a command that
+     * touches no blob never opens the store), whether the node opens the store, and installs the agent accordingly.
+     */
+    private void resolveStoreOnNode() {
+        if (!mayOpenStore || storeResolved || store == null) {
+            return;
+        }
+        synchronized (this) {
+            if (!storeResolved) {
+                if (store.nodeSpec().isPresent()) {
+                    host.useBundle(dev.sortie.executor.remote.sync.AgentBundle.withS3Store());
+                    storeOnNode = true;
+                }
+                storeResolved = true;
+            }
         }
     }
 
@@ -139,6 +158,7 @@ public class HostExecutor implements DetachableExecutor {
         try {
             // No passphrase prompt from here: it would land between the CLI's own lines; a key that needs one is
             // asked for by the launch, which logs in again if this could not.
+            resolveStoreOnNode(); // the store opened here too, beside the CLI's preparation
             HostChannel c = host.connection(false);
             host.agentClasspath(c);
             host.shell(c); // its login (and the host's ~/.bashrc) now, not at the launch
@@ -157,6 +177,7 @@ public class HostExecutor implements DetachableExecutor {
         if (store == null) {
             throw new IllegalStateException("executor '" + name() + "' was built without a store to collect into");
         }
+        resolveStoreOnNode();
         Experiment exp = request.experiment();
         CollectLock lock = CollectLock.tryAcquire(request.runDir()).orElseThrow(() -> new IOException(
                 "experiment " + exp.name() + " is being collected by another sortie process"));
@@ -341,6 +362,7 @@ public class HostExecutor implements DetachableExecutor {
     }
 
     private RemoteAttempt attempt(Experiment experiment, SalvageRequest request) throws IOException {
+        resolveStoreOnNode(); // a salvage on the host runs the agent, with the store's client when the run has it
         long group = RemoteLocators.processGroup(experiment.handle(), type, host.key());
         return new RemoteAttempt(host, type, experiment.id(), experiment.attempt(), request.runDir(), request.logFile(), group,
                 request.listener());
