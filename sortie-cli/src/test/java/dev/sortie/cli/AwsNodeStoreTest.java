@@ -136,10 +136,14 @@ class AwsNodeStoreTest {
         TestProject.Result down = sortie("down", "aws");
         assertThat(down.code()).as(down.out()).isZero();
 
-        // a new instance: its store is empty, the checkpoint comes from the bucket
+        // a new instance: its store is empty, the checkpoint comes from the bucket; EC2 refuses the profile twice
+        // first, as AWS does for a profile IAM made seconds ago
+        cloud.control("POST", "/faults", """
+                {"action": "RunInstances", "error": "InvalidParameterValue", "times": 2,
+                 "message": "Value (sortie-node) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"}""");
         TestProject.Result retry = sortie("retry", "far");
         assertThat(retry.code()).as(retry.out()).isZero();
-        assertThat(retry.out()).contains("resumed from 7");
+        assertThat(retry.out()).contains("resumed from 7", "EC2 does not know the instance profile sortie-node-aws-");
         Set<String> ids = new java.util.HashSet<>();
         cloud.instances().forEach(i -> ids.add(i.instanceId()));
         assertThat(ids).hasSize(2);

@@ -26,6 +26,12 @@ final class InstanceRole {
     private InstanceRole() {
     }
 
+    /** Whether RunInstances refused because EC2 does not see the instance profile yet (IAM's eventual consistency). */
+    static boolean notYetVisible(AwsException e) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        return "InvalidParameterValue".equals(e.code()) && m.contains("iamInstanceProfile");
+    }
+
     /** The role's (and its instance profile's) name: IAM names are at most 64 of [A-Za-z0-9+=,.@_-]. */
     static String name(String executor, String storeUrl) {
         String n = "sortie-node-" + executor.replaceAll("[^A-Za-z0-9+=,.@_-]", "-");

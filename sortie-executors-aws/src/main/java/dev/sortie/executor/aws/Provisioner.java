@@ -160,6 +160,10 @@ final class Provisioner {
         return p;
     }
 
+    /** RunInstances tries while EC2 does not know a new instance profile yet, and the pause between them. */
+    static final int PROFILE_TRIES = 15;
+    static final java.time.Duration PROFILE_RETRY = java.time.Duration.ofSeconds(2);
+
     /** The instance profile for the store, made once per process; null when the store stays on this machine. */
     private String storeProfile;
 
@@ -277,7 +281,25 @@ final class Provisioner {
         if (profile != null) {
             launch = launch.withInstanceProfile(profile);
         }
-        return experiment == null ? run(launch) : runBounded(launch, say);
+        // IAM is eventually consistent: EC2 refuses a profile made seconds ago (InvalidParameterValue naming
+        // iamInstanceProfile) until it sees it, usually within 10 s; nothing was launched, so the request is repeated
+        for (int tries = 1; ; tries++) {
+            try {
+                return experiment == null ? run(launch) : runBounded(launch, say);
+            } catch (AwsException e) {
+                if (profile == null || !InstanceRole.notYetVisible(e) || tries >= PROFILE_TRIES) {
+                    throw e;
+                }
+                say.accept("[sortie] aws: EC2 does not know the instance profile " + profile + " yet (IAM takes a few seconds);"
+                        + " asking again");
+                try {
+                    Thread.sleep(PROFILE_RETRY.toMillis());
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for the instance profile " + profile);
+                }
+            }
+        }
     }
 
     private CloudInstance run(AwsCloud.Launch launch) throws IOException {
