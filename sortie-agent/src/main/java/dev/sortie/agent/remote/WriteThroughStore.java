@@ -1,6 +1,7 @@
 package dev.sortie.agent.remote;
 
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.store.LocalBlobStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -12,10 +13,10 @@ import java.nio.file.Path;
  * and kept. Reads never go back the other way: restored checkpoints are not written to the bucket again.
  */
 final class WriteThroughStore implements BlobStore {
-    private final BlobStore local;
+    private final LocalBlobStore local;
     private final BlobStore shared;
 
-    WriteThroughStore(BlobStore local, BlobStore shared) {
+    WriteThroughStore(LocalBlobStore local, BlobStore shared) {
         this.local = local;
         this.shared = shared;
     }
@@ -36,9 +37,9 @@ final class WriteThroughStore implements BlobStore {
 
     private void share(String hash) throws IOException {
         if (!shared.contains(hash)) {
-            try (InputStream in = local.open(hash)) {
-                shared.put(in);
-            }
+            // from the host's copy, which stays as it is (the run's own file may change meanwhile), as a file: a large
+            // checkpoint goes up in parts read from it, never whole in memory nor copied to a temp file first
+            shared.put(local.file(hash));
         }
     }
 
