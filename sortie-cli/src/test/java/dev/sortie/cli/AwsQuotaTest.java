@@ -83,6 +83,18 @@ class AwsQuotaTest {
     }
 
     @Test
+    void aQuotaTheCredentialsMayNotReadIsSaidAndNotAFailure() throws Exception {
+        add("denied");
+        cloud.control("POST", "/faults", """
+                {"action": "GetServiceQuota", "error": "AccessDeniedException", "times": 1,
+                 "message": "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: servicequotas:GetServiceQuota"}""");
+        TestProject.Result r = sortie("executor", "test", "denied");
+        assertThat(r.code()).as(r.out()).isZero();
+        assertThat(r.out()).contains("would launch: t3.micro", "quota: not checked (Service Quotas refused GetServiceQuota L-1216C47A",
+                "AccessDeniedException", "the credentials need servicequotas:GetServiceQuota");
+    }
+
+    @Test
     void aSpotQuotaSmallerThanOneInstanceIsExitThreeNamingItAndHowToRaiseIt() throws Exception {
         add("sp", "--spot");
         // never raised: AWS's default applies
