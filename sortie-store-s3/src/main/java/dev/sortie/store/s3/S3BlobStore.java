@@ -1,6 +1,9 @@
 package dev.sortie.store.s3;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.store.StoreSpec;
 import dev.sortie.store.BlobHash;
 import dev.sortie.store.BlobNotFoundException;
 import java.io.FilterInputStream;
@@ -73,12 +76,12 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
     private final long partSize;
     private final S3Errors errors;
     /** The settings as a node opens the same store (see {@link #nodeSpec}). */
-    private final dev.sortie.core.store.StoreSpec nodeSpec;
+    private final StoreSpec nodeSpec;
     private final SecureRandom random = new SecureRandom();
     /** Set once an endpoint answers 501 to If-None-Match; a plain PUT of the same bytes is as correct, one race wider. */
     private volatile boolean conditionalWrites = true;
 
-    private S3BlobStore(S3Client s3, S3Location location, String endpoint, long partSize, dev.sortie.core.store.StoreSpec nodeSpec) {
+    private S3BlobStore(S3Client s3, S3Location location, String endpoint, long partSize, StoreSpec nodeSpec) {
         this.s3 = s3;
         this.nodeSpec = nodeSpec;
         this.location = location;
@@ -135,13 +138,13 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
                         .orElse("AWS S3 in " + region.map(Region::id).orElse("the bucket's region"));
         // What a node needs to open the same bucket: the endpoint this client resolved (the store's option, else
         // AWS_ENDPOINT_URL or the profile's endpoint_url), the region if one is known; credentials are never part of it
-        com.fasterxml.jackson.databind.node.ObjectNode options = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        ObjectNode options = JsonNodeFactory.instance.objectNode();
         Optional<URI> override = settings.endpoint() != null ? Optional.of(settings.endpoint())
                 : client.serviceClientConfiguration().endpointOverride();
         override.ifPresent(u -> options.put("endpoint", u.toString()));
         region.ifPresent(r -> options.put("region", r.id()));
         options.put("path_style", settings.pathStyle()).put("part_size", settings.partSize());
-        dev.sortie.core.store.StoreSpec node = new dev.sortie.core.store.StoreSpec(settings.location().url(), options, null, "store");
+        StoreSpec node = new StoreSpec(settings.location().url(), options, null, "store");
         return new S3BlobStore(client, settings.location(), endpoint, settings.partSize(), node);
     }
 
@@ -305,7 +308,7 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
     }
 
     @Override
-    public Optional<dev.sortie.core.store.StoreSpec> nodeSpec() {
+    public Optional<StoreSpec> nodeSpec() {
         return Optional.of(nodeSpec);
     }
 

@@ -1,6 +1,8 @@
 package dev.sortie.executor.remote.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sortie.agent.remote.AgentRun;
 import dev.sortie.core.executor.CodeFile;
 import dev.sortie.core.executor.DetachableExecutor;
@@ -25,6 +27,7 @@ import dev.sortie.executor.remote.host.RemoteLayout;
 import dev.sortie.executor.remote.host.Slot;
 import dev.sortie.executor.remote.host.SlotBusyException;
 import dev.sortie.executor.remote.host.SpareFolders;
+import dev.sortie.executor.remote.sync.AgentBundle;
 import dev.sortie.executor.remote.sync.CodeSync;
 import dev.sortie.executor.remote.sync.StoreTransfer;
 import dev.sortie.executor.remote.sync.SyncProgressLine;
@@ -109,7 +112,7 @@ public class HostExecutor implements DetachableExecutor {
         synchronized (this) {
             if (!storeResolved) {
                 if (store.nodeSpec().isPresent()) {
-                    host.useBundle(dev.sortie.executor.remote.sync.AgentBundle.withS3Store());
+                    host.useBundle(AgentBundle.withS3Store());
                     storeOnNode = true;
                 }
                 storeResolved = true;
@@ -118,12 +121,12 @@ public class HostExecutor implements DetachableExecutor {
     }
 
     /** The store spec the run's agent opens itself, or null (the host's own store, filled and emptied from here). */
-    private com.fasterxml.jackson.databind.JsonNode nodeStore() {
+    private JsonNode nodeStore() {
         if (!storeOnNode) {
             return null;
         }
         var spec = store.nodeSpec().orElseThrow();
-        com.fasterxml.jackson.databind.node.ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = JSON.createObjectNode();
         n.put("url", spec.url());
         n.set("options", spec.options());
         return n;
