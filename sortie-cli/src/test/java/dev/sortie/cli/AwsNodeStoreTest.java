@@ -130,6 +130,17 @@ class AwsNodeStoreTest {
         assertThat(new String(Base64.getDecoder().decode(userData), StandardCharsets.UTF_8)).doesNotContain(SECRET);
         assertThat(first.tags()).allSatisfy(t -> assertThat(t.value()).doesNotContain(SECRET));
 
+        // the code came from the bucket too: its blob is there (by SHA-256), the instance's code cache has it, and
+        // nothing was synced over SSH (the sync's tree markers are absent)
+        String code = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(project.dir.resolve("resume.py"))));
+        assertThat(keys("team/")).contains("team/sha256/" + code.substring(0, 2) + "/" + code.substring(2));
+        try (Stream<Path> s = Files.walk(disk)) {
+            List<Path> all = s.toList();
+            assertThat(all).anyMatch(p -> p.getParent() != null && p.getParent().endsWith("cache/code") && Files.isRegularFile(p));
+            assertThat(all).noneMatch(p -> p.getParent() != null && p.getParent().endsWith("cache/trees"));
+        }
+
         TestProject.Result stop = sortie("stop", "far");
         assertThat(stop.code()).as(stop.out()).isZero();
         assertThat(filesContaining(disk, SECRET)).as("files on the instance holding the secret").isEmpty();

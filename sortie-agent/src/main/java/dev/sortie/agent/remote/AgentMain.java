@@ -117,7 +117,9 @@ public final class AgentMain {
                 env.put("SORTIE_PROJECT_DIR", WorkSetup.workRoot(runDir).toString());
                 RunSpec spec = WorkSetup.prepare(run.experimentId(), attempt, task, work -> {
                             spares.claim(work);
-                            new CodeCache(root.resolve("cache").resolve("code")).materialize(run.files(), work);
+                            CodeCache cache = new CodeCache(root.resolve("cache").resolve("code"));
+                            cache.fillFrom(run.files(), NodeStore.code(run.store()), store);
+                            cache.materialize(run.files(), work);
                         },
                         run.extraFiles(), run.command(), env, runDir, log, run.restore(), store, journal);
                 Trace.mark("work folder laid out");

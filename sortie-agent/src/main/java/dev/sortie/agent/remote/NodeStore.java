@@ -23,6 +23,15 @@ public final class NodeStore {
     private NodeStore() {
     }
 
+    /** The run's code in the store: git blob id to SHA-256 ({@code spec.code}); empty when the code came over SSH. */
+    public static java.util.Map<String, String> code(JsonNode spec) {
+        java.util.Map<String, String> m = new java.util.HashMap<>();
+        if (spec != null) {
+            spec.path("code").fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asText()));
+        }
+        return m;
+    }
+
     /**
      * @param spec {@code {"url": .., "options": {..}}} or null
      * @throws IOException naming the store when its client is not installed or the store does not answer

@@ -29,6 +29,7 @@ import dev.sortie.executor.remote.host.SlotBusyException;
 import dev.sortie.executor.remote.host.SpareFolders;
 import dev.sortie.executor.remote.sync.AgentBundle;
 import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.StoreCode;
 import dev.sortie.executor.remote.sync.StoreTransfer;
 import dev.sortie.executor.remote.sync.SyncProgressLine;
 import java.io.IOException;
@@ -52,6 +53,7 @@ public class HostExecutor implements DetachableExecutor {
     private final RemoteHost.Access access;
     private final BlobStore store;
     private final RemoteHost host;
+    private final Path stateDir;
     private HostReport report;
     /** Whether the host may open the project's store itself (see {@link #storeOnNode}); decided on first use. */
     private volatile boolean mayOpenStore;
@@ -69,6 +71,7 @@ public class HostExecutor implements DetachableExecutor {
         this.type = type;
         this.access = access;
         this.store = store;
+        this.stateDir = stateDir;
         this.host = new RemoteHost(access, stateDir, store);
     }
 
@@ -121,7 +124,7 @@ public class HostExecutor implements DetachableExecutor {
     }
 
     /** The store spec the run's agent opens itself, or null (the host's own store, filled and emptied from here). */
-    private JsonNode nodeStore() {
+    private JsonNode nodeStore(java.util.Map<String, String> code) {
         if (!storeOnNode) {
             return null;
         }
@@ -129,6 +132,9 @@ public class HostExecutor implements DetachableExecutor {
         ObjectNode n = JSON.createObjectNode();
         n.put("url", spec.url());
         n.set("options", spec.options());
+        if (code != null) {
+            code.forEach(n.putObject("code")::put); // git blob id -> SHA-256 in the store
+        }
         return n;
     }
 
@@ -214,7 +220,7 @@ public class HostExecutor implements DetachableExecutor {
             boolean known = ready.known();
             AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
                     request.command(), request.environment(), files, request.files(), request.restore(), layout.root(),
-                    nodeStore());
+                    nodeStore(ready.storeCode()));
             try {
                 listener.launching();
             } catch (InterruptedException e) {
@@ -276,7 +282,7 @@ public class HostExecutor implements DetachableExecutor {
     }
 
     /** What a launch found or made ready on the host before starting the agent. */
-    private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known) {
+    private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known, java.util.Map<String, String> storeCode) {
     }
 
     /** The agent installed, the code synced (unless this machine knows the host has it), checkpoints to resume from sent. */
@@ -291,7 +297,13 @@ public class HostExecutor implements DetachableExecutor {
         // marker, and a host that lost it is synced then (see launch).
         String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
         boolean known = host.knowsTree(tree);
-        if (!known) {
+        java.util.Map<String, String> storeCode = null;
+        if (!known && storeOnNode) {
+            // the node fills its code cache from the store: the code goes up once for every instance (and not at all
+            // when this machine put this file list there before), not over SSH to each new one
+            TestPause.at("sync");
+            storeCode = StoreCode.publish(files, request.code()::open, store, stateDir);
+        } else if (!known) {
             TestPause.at("sync");
             SpareFolders.withRoom(c, layout, () -> sync(c, layout, files, request));
             host.rememberTree(tree);
@@ -301,7 +313,7 @@ public class HostExecutor implements DetachableExecutor {
         if (!restore.isEmpty() && !storeOnNode) { // a node that opens the store restores from it itself
             SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
         }
-        return new HostReady(layout, classpath, tree, known);
+        return new HostReady(layout, classpath, tree, known, storeCode);
     }
 
     private CodeSync.SyncResult sync(HostChannel c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
