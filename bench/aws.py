@@ -182,8 +182,16 @@ def await_gone(cloud, ids, timeout):
 
 # --------------------------------------------------------------------------------------------- orchestration
 
-def bench_orchestration(cloud, work, sortie, rounds):
-    p = Project(work, cloud, sortie, "orch")
+def bench_orchestration(cloud, work, sortie, rounds, store=None):
+    p = Project(work, cloud, sortie, "orch" if store is None else "orch-" + store)
+    if store == "s3":
+        # the project's store in moto's S3: each new instance gets the agent with the S3 client (a second bundle)
+        s3 = boto3.client("s3", endpoint_url=cloud.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="bench-orch")
+        os.makedirs(os.path.join(p.dir, ".sortie"), exist_ok=True)
+        with open(os.path.join(p.dir, ".sortie", "config.yaml"), "w") as f:
+            f.write("store: {url: s3://bench-orch/p, path_style: true}\n")
     p.add("cold", "--idle-stop", "120s")
     rows = []
     for i in range(rounds):
@@ -362,6 +370,8 @@ def main():
     ap.add_argument("--queue-size", type=int, default=20)
     ap.add_argument("--idle-stop", type=int, default=10, help="the queue's and the faults' idle stop, seconds (default 10)")
     ap.add_argument("--skip", action="append", choices=["orchestration", "dispatch", "queue", "faults"], default=[])
+    ap.add_argument("--store", choices=["local", "s3"], default="local",
+                    help="the orchestration project's store (s3: moto's, the agent installed with the S3 client)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
@@ -376,7 +386,8 @@ def main():
     results, ok = {}, False
     try:
         if "orchestration" not in a.skip:
-            results["orchestration"] = bench_orchestration(cloud, work, sortie, a.rounds)
+            results["orchestration"] = bench_orchestration(cloud, work, sortie, a.rounds,
+                                                           None if a.store == "local" else a.store)
         if "dispatch" not in a.skip:
             results["dispatch"] = bench_dispatch(cloud, work, sortie, a.runs)
         if "queue" not in a.skip:

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 import time
 import traceback
 import urllib.parse
@@ -417,10 +418,30 @@ class Vm:
             "mac-public-ipv4s": inst.public_ip or "",
             "services-domain": "amazonaws.com",
         }
+        paths = {}
+        iam = self.cloud.instance_role(self.account, self.region, self.id)
+        if iam:
+            # As AWS: iam/info names the profile, iam/security-credentials/ lists the role, and .../ROLE serves
+            # temporary credentials for it (moto takes any keys; these are made up, never the caller's)
+            profile, role = iam
+            now = time.time()
+            values["iam-info"] = {"Code": "Success", "LastUpdated": rfc3339(now), "InstanceProfileArn": profile.arn,
+                                  "InstanceProfileId": profile.id}
+            values["iam-security-credentials-role"] = role
+            values["iam-security-credentials"] = {
+                "Code": "Success", "LastUpdated": rfc3339(now), "Type": "AWS-HMAC",
+                "AccessKeyId": "ASIA" + uuid.uuid4().hex[:16].upper(), "SecretAccessKey": uuid.uuid4().hex + uuid.uuid4().hex[:8],
+                "Token": base64.b64encode(os.urandom(48)).decode(), "Expiration": rfc3339(now + 6 * 3600)}
+            paths["iam-security-credentials"] = "/latest/meta-data/iam/security-credentials/" + role
+        else:
+            # An instance without a profile has no iam/ metadata (the mock would serve its sample role otherwise)
+            paths.update({"iam-info": "/simcloud-no-profile/info",
+                          "iam-security-credentials-role": "/simcloud-no-profile/security-credentials",
+                          "iam-security-credentials": "/simcloud-no-profile/security-credentials/none"})
         return {
             "imdsv2": True,
             "mock-ip-count": -1,
-            "metadata": {"values": values},
+            "metadata": {"paths": paths, "values": values},
             "dynamic": {"values": {"instance-identity-document": {
                 "accountId": self.account, "architecture": getattr(inst, "architecture", "x86_64"),
                 "availabilityZone": self.az, "billingProducts": None, "devpayProductCodes": None,
@@ -908,6 +929,8 @@ class Interceptor:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("AWSPriceListService."):
             return self.pricing(target.split(".", 1)[1], body, start_response)
+        if target.startswith("ServiceQuotasV20190624."):
+            return self.service_quotas(target.split(".", 1)[1], _region_of(environ), body, start_response)
         ctype = environ.get("CONTENT_TYPE", "")
         if environ.get("REQUEST_METHOD") == "POST" and "x-www-form-urlencoded" in ctype and b"Action=" in body:
             params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
@@ -942,6 +965,9 @@ class Interceptor:
                     return self.ec2_error(start_response, 400, refusal[0], refusal[1])
             if action == "DescribeSpotPriceHistory" and self.cloud.spot_prices.get(region):
                 return self.spot_history(region, params, start_response)
+            if action == "RunInstances":
+                with self.cloud.launching:
+                    return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
     def attach_refusal(self, region, params):
@@ -997,6 +1023,34 @@ class Interceptor:
                 '<nextToken></nextToken></DescribeSpotPriceHistoryResponse>' % (_request_id(), "".join(items))).encode()
         return self._send(start_response, 200, "text/xml;charset=UTF-8", data)
 
+    def service_quotas(self, op, region, body, start_response):
+        """Service Quotas' GetServiceQuota (the applied values a test set with POST /quotas) and
+        GetAWSDefaultServiceQuota (its "defaults"), JSON 1.1 as AWS answers them; NoSuchResourceException (400) for a
+        quota with no value, as AWS says for one never applied. moto's Service Quotas knows only VPC quotas."""
+        ctype = "application/x-amz-json-1.1"
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            req = {}
+        table = {"GetServiceQuota": "applied", "GetAWSDefaultServiceQuota": "defaults"}.get(op)
+        if table is None:
+            data = json.dumps({"__type": "InvalidParameterException",
+                               "message": "simcloud serves only GetServiceQuota and GetAWSDefaultServiceQuota"}).encode()
+            return self._send(start_response, 400, ctype, data)
+        fault = self.cloud.faults.take(op, {"QuotaCode": req.get("QuotaCode", ""), "region": region})
+        self.cloud.faults.record({"action": op, "region": region, "zone": None, "market": None, "InstanceType": None,
+                                  "error": fault["error"] if fault else None})
+        if fault:
+            data = json.dumps({"__type": fault["error"], "message": fault["message"]}).encode()
+            return self._send(start_response, fault["status"], ctype, data)
+        key = (region, req.get("ServiceCode"), req.get("QuotaCode"))
+        q = self.cloud.quotas[table].get(key)
+        if q is None:
+            data = json.dumps({"__type": "NoSuchResourceException",
+                               "message": "The request failed because the specified service quota does not exist."}).encode()
+            return self._send(start_response, 400, ctype, data)
+        return self._send(start_response, 200, ctype, json.dumps({"Quota": _quota_document("123456789012", region, q)}).encode())
+
     def pricing(self, op, body, start_response):
         """The Price List API's GetProducts (JSON 1.1 protocol), from the products a test loaded (POST /pricing):
         TERM_MATCH filters on the product's attributes, pages of MaxResults (default 100) with a NextToken."""
@@ -1032,6 +1086,18 @@ class Interceptor:
         return self._send(start_response, 200, ctype, json.dumps(answer).encode())
 
 
+def _quota_document(account, region, q):
+    """A quota as Service Quotas' GetServiceQuota and GetAWSDefaultServiceQuota answer it (its ServiceQuota shape)."""
+    service, code = q["ServiceCode"], q["QuotaCode"]
+    return {"ServiceCode": service, "ServiceName": q.get("ServiceName", "Amazon Elastic Compute Cloud (Amazon EC2)"),
+            "QuotaArn": "arn:aws:servicequotas:%s:%s:%s/%s" % (region, account, service, code), "QuotaCode": code,
+            "QuotaName": q.get("QuotaName", code), "Value": float(q["Value"]), "Unit": "None",
+            "Adjustable": q.get("Adjustable", True), "GlobalQuota": False,
+            "UsageMetric": {"MetricNamespace": "AWS/Usage", "MetricName": "ResourceCount",
+                            "MetricDimensions": {"Class": "Standard/OnDemand", "Resource": "vCPU", "Service": "EC2",
+                                                 "Type": "Resource"}, "MetricStatisticRecommendation": "Maximum"}}
+
+
 def _request_id():
     import uuid
     return str(uuid.uuid4())
@@ -1063,10 +1129,14 @@ class Cloud:
         self.last_state = None
         self.moto_states = {}
         self.faults = Faults()
+        # held by a RunInstances call (moto associates its instance profile after creating it) and by the watcher
+        # while it reads the instances: a VM's metadata is made with its instance profile, never before it is set
+        self.launching = threading.Lock()
         self.products = []  # Price List products (JSON text), served by GetProducts
         self.spot_prices = {}  # region -> [{"InstanceType", "AvailabilityZone", "SpotPrice"}]
         self.volume_files = VolumeFiles(self.state_dir)
         self.volume_refused = {}  # instance id -> volume ids its host could not be given (said once)
+        self.quotas = {"applied": {}, "defaults": {}}  # (region, service, code) -> quota, set with POST /quotas
 
     # ---- moto ------------------------------------------------------------------------------------------------
 
@@ -1157,6 +1227,14 @@ class Cloud:
             if r == region and inst.id == iid:
                 return inst
         return None
+    def instance_role(self, account, region, iid):
+        """(instance profile, its first role's name) of an instance launched with IamInstanceProfile, else None."""
+        assoc = self.backend(account, region).iam_instance_profile_associations.get(iid)
+        profile = getattr(assoc, "iam_instance_profile", None)
+        roles = getattr(profile, "roles", None) or []
+        if not roles:
+            return None
+        return profile, roles[0].name
 
     def reservation_of(self, account, region, iid):
         for r in list(self.backend(account, region).reservations.values()):
@@ -1260,8 +1338,9 @@ class Cloud:
                 log.error("timer: %s", traceback.format_exc())
 
         seen = {}
-        for account, region, inst in self.instances():
-            seen[inst.id] = (account, region, inst)
+        with self.launching:
+            for account, region, inst in self.instances():
+                seen[inst.id] = (account, region, inst)
         changed = False
         for iid, (account, region, inst) in seen.items():
             state = inst._state.name
@@ -1507,6 +1586,18 @@ def make_control(cloud):
                                          '"AvailabilityZone", "SpotPrice"}]}')
                     cloud.spot_prices[body.get("region", "us-east-1")] = prices
                     return self._send(200, {"prices": len(prices)})
+                if parts == ["quotas"]:
+                    region = body.get("region", "us-east-1") if isinstance(body, dict) else None
+                    for table in ("applied", "defaults"):
+                        items = body.get("quotas" if table == "applied" else "defaults", [])
+                        if not isinstance(items, list) or not all(
+                                isinstance(q, dict) and {"ServiceCode", "QuotaCode", "Value"} <= set(q) for q in items):
+                            raise ValueError('expected {"region": "us-east-1", "quotas": [{"ServiceCode", "QuotaCode", '
+                                             '"Value", "QuotaName"?}], "defaults": [...]}')
+                        for q in items:
+                            cloud.quotas[table][(region, q["ServiceCode"], q["QuotaCode"])] = q
+                    return self._send(200, {"applied": len(cloud.quotas["applied"]),
+                                            "defaults": len(cloud.quotas["defaults"])})
                 if len(parts) == 3 and parts[0] == "vms":
                     iid, op = parts[1], parts[2]
                     if op == "interrupt":

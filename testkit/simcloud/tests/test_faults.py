@@ -113,6 +113,23 @@ class FaultsTest(unittest.TestCase):
                                                  Filters=[{"Name": "availability-zone", "Values": ["us-east-1b"]}])
         self.assertEqual([("us-east-1b", "0.0042")], [(p["AvailabilityZone"], p["SpotPrice"]) for p in h["SpotPriceHistory"]])
 
+    def test_service_quotas_answers_the_values_a_test_set_as_aws_does(self):
+        sq = self.cloud.client("service-quotas")
+        with self.assertRaises(sq.exceptions.NoSuchResourceException):
+            sq.get_service_quota(ServiceCode="ec2", QuotaCode="L-1216C47A")
+        self.cloud.api("POST", "/quotas", {"region": "us-east-1", "quotas": [
+            {"ServiceCode": "ec2", "QuotaCode": "L-1216C47A", "Value": 8,
+             "QuotaName": "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"}],
+            "defaults": [{"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA", "Value": 0}]})
+        q = sq.get_service_quota(ServiceCode="ec2", QuotaCode="L-1216C47A")["Quota"]
+        self.assertEqual(8.0, q["Value"])
+        self.assertEqual("arn:aws:servicequotas:us-east-1:123456789012:ec2/L-1216C47A", q["QuotaArn"])
+        self.assertEqual(0.0, sq.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode="L-DB2E81BA")["Quota"]["Value"])
+        # another region has none of them
+        other = self.cloud.client("service-quotas", region="eu-west-1")
+        with self.assertRaises(other.exceptions.NoSuchResourceException):
+            other.get_service_quota(ServiceCode="ec2", QuotaCode="L-1216C47A")
+
     def test_a_boot_fault_keeps_the_host_from_booting_until_terminated(self):
         self.cloud.api("POST", "/faults", {"action": "Boot", "match": {"zone": "us-east-1b"}, "times": 1})
         iid = self.run_one(self.subnet_b)

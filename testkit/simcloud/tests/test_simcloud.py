@@ -331,6 +331,35 @@ except urllib.error.HTTPError as e:
         self.ec2.terminate_instances(InstanceIds=[iid])
         self.cloud.wait_vm(iid, vm="down")
 
+    def test_an_instance_profile_s_role_gets_credentials_from_the_metadata_service(self):
+        iam = self.cloud.client("iam")
+        iam.create_role(RoleName="sortie-node-t", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}))
+        iam.create_instance_profile(InstanceProfileName="sortie-node-t")
+        iam.add_role_to_instance_profile(InstanceProfileName="sortie-node-t", RoleName="sortie-node-t")
+        with_role = self.run_instance(IamInstanceProfile={"Name": "sortie-node-t"})
+        without = self.run_instance()
+        vm = self.cloud.wait_vm(with_role, vm="running")
+        self.assertEqual((200, "sortie-node-t"), self.imds_from_vm(vm, "/latest/meta-data/iam/security-credentials"))
+        # the AWS SDKs ask with the trailing slash
+        self.assertEqual((200, "sortie-node-t"), self.imds_from_vm(vm, "/latest/meta-data/iam/security-credentials/"))
+        status, body = self.imds_from_vm(vm, "/latest/meta-data/iam/security-credentials/sortie-node-t")
+        self.assertEqual(200, status)
+        creds = json.loads(body)
+        self.assertEqual("Success", creds["Code"])
+        self.assertTrue(creds["AccessKeyId"].startswith("ASIA"), creds)
+        self.assertNotEqual("testing", creds["SecretAccessKey"])  # never the caller's keys
+        self.assertGreater(creds["Expiration"], time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)))
+        status, body = self.imds_from_vm(vm, "/latest/meta-data/iam/info")
+        self.assertIn("instance-profile/sortie-node-t", json.loads(body)["InstanceProfileArn"])
+        # as on AWS, an instance launched without a profile has no iam/ metadata
+        bare = self.cloud.wait_vm(without, vm="running")
+        self.assertEqual(404, self.imds_from_vm(bare, "/latest/meta-data/iam/security-credentials/")[0])
+        self.ec2.terminate_instances(InstanceIds=[with_role, without])
+        for i in (with_role, without):
+            self.cloud.wait_vm(i, vm="down")
+
     def test_several_instances_are_several_hosts(self):
         ids = [i["InstanceId"] for i in self.ec2.run_instances(
             ImageId=self.ami, MinCount=3, MaxCount=3, InstanceType="t3.micro", KeyName="sortie-test",

@@ -60,4 +60,15 @@ final class LazyBlobStore implements BlobStore {
     public String location() {
         return open.get().location();
     }
+
+    @Override
+    public java.util.Optional<dev.sortie.core.store.StoreSpec> nodeSpec() {
+        try {
+            return open.get().nodeSpec(); // asked by a launch, which opens the store anyway
+        } catch (java.io.UncheckedIOException e) {
+            // the store does not answer: nodes keep outputs in their own store, and the run's own use of it says why
+            System.getLogger(LazyBlobStore.class.getName()).log(System.Logger.Level.DEBUG, "the store is not opened for nodes: {0}", e.getMessage());
+            return java.util.Optional.empty();
+        }
+    }
 }

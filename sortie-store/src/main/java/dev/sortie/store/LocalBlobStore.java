@@ -134,6 +134,11 @@ public final class LocalBlobStore implements BlobStore {
         return root.toUri().toString();
     }
 
+    /** The file that holds a blob (whether or not it is there): read it, never write it. */
+    public Path file(String hash) {
+        return blobPath(hash);
+    }
+
     /** The path a (validated) blob has in this store, whether or not it is there. */
     Path blobPath(String hash) {
         String h = BlobHash.require(hash);

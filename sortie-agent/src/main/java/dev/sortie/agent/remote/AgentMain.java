@@ -18,7 +18,6 @@ import dev.sortie.core.params.Params;
 import dev.sortie.core.util.FileTrees;
 import dev.sortie.core.util.Hosts;
 import dev.sortie.core.util.Trace;
-import dev.sortie.store.LocalBlobStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -101,10 +100,13 @@ public final class AgentMain {
             ProcessHandle me = ProcessHandle.current();
             journal.write(new JournalRecord.Agent(me.pid(), me.info().startInstant().orElse(null)));
             Path root = Path.of(run.root());
-            LocalBlobStore store = new LocalBlobStore(root.resolve("store"));
             WorkFolderReuse spares = new WorkFolderReuse(root.resolve("spare"));
             RunSupervisor supervisor;
             try {
+                // the project's bucket when the run names it (opened here: a store that does not answer fails the run
+                // with its reason, like any other preparation)
+                dev.sortie.core.store.BlobStore store = NodeStore.open(root, run.store());
+                Trace.mark("store opened");
                 String encoding = HostEncoding.problem(run);
                 if (encoding != null) {
                     throw new IOException(encoding);
@@ -115,7 +117,9 @@ public final class AgentMain {
                 env.put("SORTIE_PROJECT_DIR", WorkSetup.workRoot(runDir).toString());
                 RunSpec spec = WorkSetup.prepare(run.experimentId(), attempt, task, work -> {
                             spares.claim(work);
-                            new CodeCache(root.resolve("cache").resolve("code")).materialize(run.files(), work);
+                            CodeCache cache = new CodeCache(root.resolve("cache").resolve("code"));
+                            cache.fillFrom(run.files(), NodeStore.code(run.store()), store);
+                            cache.materialize(run.files(), work);
                         },
                         run.extraFiles(), run.command(), env, runDir, log, run.restore(), store, journal);
                 Trace.mark("work folder laid out");
@@ -296,7 +300,7 @@ public final class AgentMain {
                 TaskConfig task = TaskSource.fromJson(run.task()).resolveRecorded(root)
                         .withParams(Params.of(JSON.convertValue(run.params(), Map.class)));
                 Salvage.collect(new WorkFolders(task, root, root.resolve(task.workdir()).normalize()), log,
-                        WorkSetup.eventsFile(runDir, attempt), new LocalBlobStore(Path.of(run.root()).resolve("store")), journal);
+                        WorkSetup.eventsFile(runDir, attempt), NodeStore.open(Path.of(run.root()), run.store()), journal);
                 return new JournalRecord.End(new RunOutcome(ExperimentStatus.INTERRUPTED, null,
                         "the agent watching it on " + Hosts.name() + " died"), Files.exists(log) ? Files.size(log) : 0);
             });

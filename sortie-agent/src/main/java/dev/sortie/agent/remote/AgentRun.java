@@ -26,10 +26,13 @@ import java.util.Map;
  * @param extraFiles  files written after the code (the params file), by relative path
  * @param restore     checkpoints in the host's store to put back before the command starts
  * @param root        the host's Sortie folder (see the ssh executor's RemoteLayout)
+ * @param store       the project's store for the node to read and write itself ({@code {"url": "s3://..", "options":
+ *                    {..}}}, no credential in it; see {@link NodeStore}), or null: the host's own store, which the
+ *                    launching side fills and empties
  */
 public record AgentRun(String experimentId, String experimentName, int attempt, String task, JsonNode params,
                        List<String> command, Map<String, String> environment, List<CodeFile> files,
-                       Map<String, byte[]> extraFiles, List<ArtifactRecord> restore, String root) {
+                       Map<String, byte[]> extraFiles, List<ArtifactRecord> restore, String root, JsonNode store) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public AgentRun {
@@ -38,6 +41,14 @@ public record AgentRun(String experimentId, String experimentName, int attempt, 
         files = List.copyOf(files);
         extraFiles = Map.copyOf(extraFiles);
         restore = List.copyOf(restore);
+        store = store == null || store.isNull() || store.isMissingNode() ? null : store;
+    }
+
+    /** A run whose outputs stay in the host's own store (the launching side moves them). */
+    public AgentRun(String experimentId, String experimentName, int attempt, String task, JsonNode params,
+                    List<String> command, Map<String, String> environment, List<CodeFile> files,
+                    Map<String, byte[]> extraFiles, List<ArtifactRecord> restore, String root) {
+        this(experimentId, experimentName, attempt, task, params, command, environment, files, extraFiles, restore, root, null);
     }
 
     public byte[] toJson() throws IOException {
@@ -56,6 +67,9 @@ public record AgentRun(String experimentId, String experimentName, int attempt, 
         ObjectNode extra = n.putObject("extra_files");
         extraFiles.forEach((k, v) -> extra.put(k, Base64.getEncoder().encodeToString(v)));
         ArtifactJson.write(n.putArray("restore"), restore);
+        if (store != null) {
+            n.set("store", store);
+        }
         return JSON.writeValueAsBytes(n);
     }
 
@@ -77,6 +91,6 @@ public record AgentRun(String experimentId, String experimentName, int attempt, 
         n.path("extra_files").fields().forEachRemaining(e -> extra.put(e.getKey(), Base64.getDecoder().decode(e.getValue().asText())));
         return new AgentRun(n.path("experiment_id").asText(), n.path("experiment_name").asText(), n.path("attempt").asInt(),
                 n.path("task").asText(), n.path("params"), command, env, files, extra, ArtifactJson.read(n.path("restore")),
-                n.path("root").asText());
+                n.path("root").asText(), n.get("store"));
     }
 }

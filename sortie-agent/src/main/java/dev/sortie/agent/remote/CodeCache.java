@@ -55,6 +55,59 @@ public final class CodeCache {
     }
 
     /**
+     * Puts into the cache, from the project's store, the blobs of {@code files} it lacks: {@code code} maps a git
+     * blob id to the SHA-256 the store holds it under (a run whose node reads the store; see the launching side's
+     * StoreCode). Each blob's content is checked against its git id before it enters the cache, read-only like the
+     * sync's. Blobs the map does not name are left to {@link #materialize}, which says they are missing.
+     */
+    public void fillFrom(List<CodeFile> files, Map<String, String> code, dev.sortie.core.store.BlobStore store) throws IOException {
+        if (code.isEmpty()) {
+            return;
+        }
+        Path tmpDir = dir.resolveSibling("tmp");
+        for (CodeFile f : files) {
+            Path blob = dir.resolve(f.blobId()).normalize();
+            String sha = code.get(f.blobId());
+            if (sha == null || !f.blobId().matches("[0-9a-f]{40}([0-9a-f]{24})?") || Files.exists(blob)) {
+                continue;
+            }
+            Files.createDirectories(dir);
+            Files.createDirectories(tmpDir);
+            Path tmp = tmpDir.resolve("store-" + f.blobId() + "-" + ProcessHandle.current().pid());
+            try {
+                store.get(sha, tmp);
+                String got = gitBlobId(tmp, f.blobId().length() == 64);
+                if (!got.equals(f.blobId())) {
+                    throw new IOException("blob " + sha + " of " + store.location() + " holds git blob " + got + ", not " + f.blobId()
+                            + " ('" + f.path() + "')");
+                }
+                Files.setPosixFilePermissions(tmp, EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.GROUP_READ,
+                        PosixFilePermission.OTHERS_READ));
+                Files.move(tmp, blob, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+
+    /** Git's id of a file's content: SHA-1 (or SHA-256 for a SHA-256 repository) of "blob SIZE\0" and the bytes. */
+    static String gitBlobId(Path file, boolean sha256) throws IOException {
+        try {
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance(sha256 ? "SHA-256" : "SHA-1");
+            d.update(("blob " + Files.size(file) + "\0").getBytes(StandardCharsets.US_ASCII));
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    d.update(buf, 0, n);
+                }
+            }
+            return java.util.HexFormat.of().formatHex(d.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
      * Lays {@code files} out in {@code root}: a fresh folder, or the work folder of a finished run on this host
      * (see {@link WorkFolderReuse}), whose {@link WorkFolderReuse#LAYOUT layout record} says what was written. A
      * file is kept when it is still exactly as written (same blob, kind, size and modification time, the check

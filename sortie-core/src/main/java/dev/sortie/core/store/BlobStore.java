@@ -36,4 +36,13 @@ public interface BlobStore {
 
     /** Where this store lives, for messages ("file:///..", "s3://bucket/prefix"). */
     String location();
+
+    /**
+     * How another machine (a cloud instance) opens this same store itself: the URL and the settings it needs (the
+     * endpoint this client talks to, the region), never a credential; the node takes those from its own default chain
+     * (an instance profile). Empty for a store that only this machine can reach (a local folder).
+     */
+    default java.util.Optional<StoreSpec> nodeSpec() {
+        return java.util.Optional.empty();
+    }
 }

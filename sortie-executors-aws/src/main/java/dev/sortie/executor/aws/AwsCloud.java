@@ -361,7 +361,16 @@ final class AwsCloud implements AutoCloseable {
 
     /** What one launch asks for. */
     record Launch(String image, String type, boolean spot, String subnet, String zone, String securityGroup, String keyName,
-                  String rootDevice, Integer diskGb, String userData, Map<String, String> tags) {
+                  String rootDevice, Integer diskGb, String userData, Map<String, String> tags, String instanceProfile) {
+        /** A launch with no instance profile (the instance gets no AWS credentials). */
+        Launch(String image, String type, boolean spot, String subnet, String zone, String securityGroup, String keyName,
+               String rootDevice, Integer diskGb, String userData, Map<String, String> tags) {
+            this(image, type, spot, subnet, zone, securityGroup, keyName, rootDevice, diskGb, userData, tags, null);
+        }
+
+        Launch withInstanceProfile(String profile) {
+            return new Launch(image, type, spot, subnet, zone, securityGroup, keyName, rootDevice, diskGb, userData, tags, profile);
+        }
     }
 
     /** RunInstances for one instance, tagged (instance and volumes) in the same call; returns it as AWS first saw it. */
@@ -378,6 +387,9 @@ final class AwsCloud implements AutoCloseable {
             b.subnetId(l.subnet());
         } else if (l.zone() != null) {
             b.placement(p -> p.availabilityZone(l.zone()));
+        }
+        if (l.instanceProfile() != null) {
+            b.iamInstanceProfile(p -> p.name(l.instanceProfile()));
         }
         if (l.spot()) {
             b.instanceMarketOptions(InstanceMarketOptionsRequest.builder().marketType(MarketType.SPOT)

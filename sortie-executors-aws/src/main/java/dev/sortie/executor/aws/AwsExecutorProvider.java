@@ -90,12 +90,49 @@ public final class AwsExecutorProvider implements ExecutorProvider {
             long running = aws.cloudInstances().stream().filter(i -> c.name().equals(i.executor())
                     && aws.identity().project().equals(i.project()) && "running".equals(i.state())).count();
             sb.append("instances now: ").append(running).append(" running\n");
-            sb.append("not checked: quotas (a launch refused for a quota tries the fallback list)\n");
+            String quotaProblem = checkQuota(sb, c, plan.type(), choice.spot());
+            if (quotaProblem != null) {
+                return new ExecutorCheck(sb.toString(), quotaProblem, 3);
+            }
         } catch (AwsException e) {
             return new ExecutorCheck(sb.toString(), e.getMessage(), 3);
         } catch (IOException e) {
             return new ExecutorCheck(sb.toString(), e.getMessage(), 3);
         }
         return ExecutorCheck.ready(sb.toString());
+    }
+
+    /**
+     * Prints the account's vCPU quota for the type's family and market beside what would be launched; returns why the
+     * executor cannot launch when the quota is smaller than one instance (null otherwise). A quota that cannot be read
+     * (no permission, an unknown family) is said and not counted as a failure: the launch itself finds out.
+     */
+    private static String checkQuota(StringBuilder sb, AwsExecutorConfig c, AwsCloud.TypeInfo type, boolean spot) {
+        Quotas.Code code = Quotas.codeFor(type.name(), spot);
+        if (code == null) {
+            sb.append("quota: not checked (no vCPU quota known for the family of ").append(type.name()).append(")\n");
+            return null;
+        }
+        Quotas.Quota q;
+        try {
+            q = Quotas.lookUp(code, c.region());
+        } catch (AwsException e) {
+            sb.append("quota: not checked (").append(e.getMessage()).append(")\n");
+            return null;
+        }
+        long need = type.vcpus();
+        long most = c.maxInstances() * need;
+        sb.append("quota: ").append(q.describe()).append("; one ").append(type.name()).append(" needs ").append(need)
+                .append(c.maxInstances() > 1 ? ", " + c.maxInstances() + " need " + most : "").append('\n');
+        if (q.vcpus() < need) {
+            return "the account's quota " + code.code() + " (" + code.name() + ") in " + c.region() + " is " + (long) q.vcpus()
+                    + " vCPUs, less than the " + need + " of one " + type.name() + (spot ? " spot" : " on-demand") + " instance: "
+                    + Quotas.howToRaise(code, c.region(), Math.max(need, most));
+        }
+        if (q.vcpus() < most) {
+            sb.append("quota: ").append((long) q.vcpus()).append(" vCPUs run at most ").append((long) (q.vcpus() / need))
+                    .append(" of the ").append(c.maxInstances()).append(" instances --max-instances allows (those you run already count)\n");
+        }
+        return null;
     }
 }

@@ -163,6 +163,25 @@ final class Provisioner {
         return p;
     }
 
+    /** RunInstances tries while EC2 does not know a new instance profile yet, and the pause between them. */
+    static final int PROFILE_TRIES = 15;
+    static final java.time.Duration PROFILE_RETRY = java.time.Duration.ofSeconds(2);
+
+    /** The instance profile for the store, made once per process; null when the store stays on this machine. */
+    private String storeProfile;
+
+    /**
+     * With the project's store in S3, the instance profile whose role may use only that bucket's prefix (see {@link
+     * InstanceRole}): the node's agent saves checkpoints into the store itself. Null for a local store.
+     */
+    private synchronized String storeProfile() throws IOException {
+        if (storeProfile == null && store != null && store.nodeSpec().isPresent()) {
+            TestPause.at("instance-role");
+            storeProfile = InstanceRole.ensure(config.name(), store.nodeSpec().get().url());
+        }
+        return storeProfile;
+    }
+
     /** One way to launch: the first (the choice), then each fallback entry applied to it. */
     private record Attempt(String type, boolean spot, String zone, Fallback from) {
         String describe() {
@@ -310,7 +329,29 @@ final class Provisioner {
         }
         AwsCloud.Launch launch = new AwsCloud.Launch(plan.image().id(), a.type(), a.spot(), subnet, subnet == null ? a.zone() : null,
                 prep.securityGroup(), plan.keyName(), plan.image().rootDevice(), diskGb, userData, tags);
-        return experiment == null ? run(launch) : runBounded(launch, say);
+        String profile = storeProfile();
+        if (profile != null) {
+            launch = launch.withInstanceProfile(profile);
+        }
+        // IAM is eventually consistent: EC2 refuses a profile made seconds ago (InvalidParameterValue naming
+        // iamInstanceProfile) until it sees it, usually within 10 s; nothing was launched, so the request is repeated
+        for (int tries = 1; ; tries++) {
+            try {
+                return experiment == null ? run(launch) : runBounded(launch, say);
+            } catch (AwsException e) {
+                if (profile == null || !InstanceRole.notYetVisible(e) || tries >= PROFILE_TRIES) {
+                    throw e;
+                }
+                say.accept("[sortie] aws: EC2 does not know the instance profile " + profile + " yet (IAM takes a few seconds);"
+                        + " asking again");
+                try {
+                    Thread.sleep(PROFILE_RETRY.toMillis());
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for the instance profile " + profile);
+                }
+            }
+        }
     }
 
     private CloudInstance run(AwsCloud.Launch launch) throws IOException {
@@ -434,7 +475,9 @@ final class Provisioner {
         SshExecutorConfig c = new SshExecutorConfig(config.name() + "/" + label, address, port, sshUser, identity.keyFile(config.name()).toString(),
                 false, SshExecutorConfig.DEFAULT_CONNECT_TIMEOUT, SshExecutorConfig.DEFAULT_KEEPALIVE, config.remoteDir(), config.lostAfter());
         SshPaths paths = new SshPaths(Path.of(System.getProperty("user.home")), null, null, known, System.getProperty("user.name"), null);
-        return new SshExecutor(c, paths, stateDir, store);
+        SshExecutor ssh = new SshExecutor(c, paths, stateDir, store);
+        ssh.storeOnNode(); // with an S3 store the node saves into it itself, with its instance profile's credentials
+        return ssh;
     }
 
     /** The login user of this executor's instances (the option, else the configured image's family's). */

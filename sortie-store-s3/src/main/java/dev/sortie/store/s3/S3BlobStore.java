@@ -1,6 +1,9 @@
 package dev.sortie.store.s3;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.store.StoreSpec;
 import dev.sortie.store.BlobHash;
 import dev.sortie.store.BlobNotFoundException;
 import java.io.FilterInputStream;
@@ -72,12 +75,15 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
     private final String endpoint;
     private final long partSize;
     private final S3Errors errors;
+    /** The settings as a node opens the same store (see {@link #nodeSpec}). */
+    private final StoreSpec nodeSpec;
     private final SecureRandom random = new SecureRandom();
     /** Set once an endpoint answers 501 to If-None-Match; a plain PUT of the same bytes is as correct, one race wider. */
     private volatile boolean conditionalWrites = true;
 
-    private S3BlobStore(S3Client s3, S3Location location, String endpoint, long partSize) {
+    private S3BlobStore(S3Client s3, S3Location location, String endpoint, long partSize, StoreSpec nodeSpec) {
         this.s3 = s3;
+        this.nodeSpec = nodeSpec;
         this.location = location;
         this.endpoint = endpoint;
         this.partSize = partSize;
@@ -130,7 +136,16 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
         String endpoint = settings.endpoint() != null ? settings.endpoint().toString()
                 : client.serviceClientConfiguration().endpointOverride().map(URI::toString)
                         .orElse("AWS S3 in " + region.map(Region::id).orElse("the bucket's region"));
-        return new S3BlobStore(client, settings.location(), endpoint, settings.partSize());
+        // What a node needs to open the same bucket: the endpoint this client resolved (the store's option, else
+        // AWS_ENDPOINT_URL or the profile's endpoint_url), the region if one is known; credentials are never part of it
+        ObjectNode options = JsonNodeFactory.instance.objectNode();
+        Optional<URI> override = settings.endpoint() != null ? Optional.of(settings.endpoint())
+                : client.serviceClientConfiguration().endpointOverride();
+        override.ifPresent(u -> options.put("endpoint", u.toString()));
+        region.ifPresent(r -> options.put("region", r.id()));
+        options.put("path_style", settings.pathStyle()).put("part_size", settings.partSize());
+        StoreSpec node = new StoreSpec(settings.location().url(), options, null, "store");
+        return new S3BlobStore(client, settings.location(), endpoint, settings.partSize(), node);
     }
 
     /**
@@ -290,6 +305,11 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
     @Override
     public String location() {
         return location.url();
+    }
+
+    @Override
+    public Optional<StoreSpec> nodeSpec() {
+        return Optional.of(nodeSpec);
     }
 
     @Override

@@ -66,6 +66,20 @@ class S3BlobStoreTest {
         return S3StoreSettings.of("s3://" + BUCKET + "/" + prefix).withEndpoint(moto.endpoint(), true);
     }
 
+    /** What a node gets to open the same store: the URL, the endpoint and addressing, never a credential. */
+    @Test
+    void theNodeSpecNamesTheStoreAndItsEndpointAndNoCredential() throws Exception {
+        try (S3BlobStore store = S3BlobStore.open(settings("node"))) {
+            var spec = store.nodeSpec().orElseThrow();
+            assertThat(spec.url()).isEqualTo("s3://" + BUCKET + "/node");
+            assertThat(spec.options().path("endpoint").asText()).isEqualTo(moto.endpoint().toString());
+            assertThat(spec.options().path("path_style").asBoolean()).isTrue();
+            assertThat(spec.toString() + spec.options()).doesNotContain(MotoS3.CREDENTIALS.get("AWS_SECRET_ACCESS_KEY"));
+            S3StoreSettings again = S3StoreSettings.from(spec);
+            assertThat(again.location()).isEqualTo(store.s3Location());
+        }
+    }
+
     @Test
     void putGetContainsUnderTheContentAddressedKey() throws Exception {
         try (S3BlobStore store = S3BlobStore.open(settings("basic"))) {

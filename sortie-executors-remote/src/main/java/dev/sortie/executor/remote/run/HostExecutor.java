@@ -1,6 +1,8 @@
 package dev.sortie.executor.remote.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sortie.agent.remote.AgentRun;
 import dev.sortie.core.executor.CodeFile;
 import dev.sortie.core.executor.DetachableExecutor;
@@ -25,7 +27,9 @@ import dev.sortie.executor.remote.host.RemoteLayout;
 import dev.sortie.executor.remote.host.Slot;
 import dev.sortie.executor.remote.host.SlotBusyException;
 import dev.sortie.executor.remote.host.SpareFolders;
+import dev.sortie.executor.remote.sync.AgentBundle;
 import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.StoreCode;
 import dev.sortie.executor.remote.sync.StoreTransfer;
 import dev.sortie.executor.remote.sync.SyncProgressLine;
 import java.io.IOException;
@@ -49,7 +53,13 @@ public class HostExecutor implements DetachableExecutor {
     private final RemoteHost.Access access;
     private final BlobStore store;
     private final RemoteHost host;
+    private final Path stateDir;
     private HostReport report;
+    /** Whether the host may open the project's store itself (see {@link #storeOnNode}); decided on first use. */
+    private volatile boolean mayOpenStore;
+    /** Whether it does: the store can be opened there (known once {@link #resolveStoreOnNode} ran). */
+    private volatile boolean storeOnNode;
+    private volatile boolean storeResolved;
 
     /**
      * @param type     the executor's type, which its runs' locators carry
@@ -61,6 +71,7 @@ public class HostExecutor implements DetachableExecutor {
         this.type = type;
         this.access = access;
         this.store = store;
+        this.stateDir = stateDir;
         this.host = new RemoteHost(access, stateDir, store);
     }
 
@@ -80,6 +91,51 @@ public class HostExecutor implements DetachableExecutor {
             report = HostProbe.probe(host.connection(), access.remoteDir());
         }
         return report;
+    }
+
+    /**
+     * Lets the host read and write the project's store itself, when the store can be opened there ({@link
+     * BlobStore#nodeSpec}: an S3 bucket, which a cloud instance reaches with its instance profile): the agent is
+     * installed with the store's client, saves checkpoints and artifacts into the bucket as the run goes (so they
+     * outlive the instance, followed or not), and restores checkpoints from it; this side then records them by hash
+     * without copying their bytes. With a local store this changes nothing.
+     */
+    public void storeOnNode() {
+        mayOpenStore = true;
+    }
+
+    /**
+     * Decides, on first use by a launch, a warm-up or a collection (not when the executor is made: a command that
+     * touches no blob never opens the store), whether the node opens the store, and installs the agent accordingly.
+     */
+    private void resolveStoreOnNode() {
+        if (!mayOpenStore || storeResolved || store == null) {
+            return;
+        }
+        synchronized (this) {
+            if (!storeResolved) {
+                if (store.nodeSpec().isPresent()) {
+                    host.useBundle(AgentBundle.withS3Store());
+                    storeOnNode = true;
+                }
+                storeResolved = true;
+            }
+        }
+    }
+
+    /** The store spec the run's agent opens itself, or null (the host's own store, filled and emptied from here). */
+    private JsonNode nodeStore(java.util.Map<String, String> code) {
+        if (!storeOnNode) {
+            return null;
+        }
+        var spec = store.nodeSpec().orElseThrow();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("url", spec.url());
+        n.set("options", spec.options());
+        if (code != null) {
+            code.forEach(n.putObject("code")::put); // git blob id -> SHA-256 in the store
+        }
+        return n;
     }
 
     /** The host as this executor's runs use it (one channel, its layout, shell and agent). */
@@ -111,6 +167,7 @@ public class HostExecutor implements DetachableExecutor {
         try {
             // No passphrase prompt from here: it would land between the CLI's own lines; a key that needs one is
             // asked for by the launch, which logs in again if this could not.
+            resolveStoreOnNode(); // the store opened here too, beside the CLI's preparation
             HostChannel c = host.connection(false);
             host.agentClasspath(c);
             host.shell(c); // its login (and the host's ~/.bashrc) now, not at the launch
@@ -129,6 +186,7 @@ public class HostExecutor implements DetachableExecutor {
         if (store == null) {
             throw new IllegalStateException("executor '" + name() + "' was built without a store to collect into");
         }
+        resolveStoreOnNode();
         Experiment exp = request.experiment();
         CollectLock lock = CollectLock.tryAcquire(request.runDir()).orElseThrow(() -> new IOException(
                 "experiment " + exp.name() + " is being collected by another sortie process"));
@@ -161,7 +219,8 @@ public class HostExecutor implements DetachableExecutor {
             String tree = ready.tree();
             boolean known = ready.known();
             AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
-                    request.command(), request.environment(), files, request.files(), request.restore(), layout.root());
+                    request.command(), request.environment(), files, request.files(), request.restore(), layout.root(),
+                    nodeStore(ready.storeCode()));
             try {
                 listener.launching();
             } catch (InterruptedException e) {
@@ -223,7 +282,7 @@ public class HostExecutor implements DetachableExecutor {
     }
 
     /** What a launch found or made ready on the host before starting the agent. */
-    private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known) {
+    private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known, java.util.Map<String, String> storeCode) {
     }
 
     /** The agent installed, the code synced (unless this machine knows the host has it), checkpoints to resume from sent. */
@@ -238,17 +297,23 @@ public class HostExecutor implements DetachableExecutor {
         // marker, and a host that lost it is synced then (see launch).
         String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
         boolean known = host.knowsTree(tree);
-        if (!known) {
+        java.util.Map<String, String> storeCode = null;
+        if (!known && storeOnNode) {
+            // the node fills its code cache from the store: the code goes up once for every instance (and not at all
+            // when this machine put this file list there before), not over SSH to each new one
+            TestPause.at("sync");
+            storeCode = StoreCode.publish(files, request.code()::open, store, stateDir);
+        } else if (!known) {
             TestPause.at("sync");
             SpareFolders.withRoom(c, layout, () -> sync(c, layout, files, request));
             host.rememberTree(tree);
         }
         Trace.mark("code synced");
         List<String> restore = request.restore().stream().map(ArtifactRecord::hash).distinct().toList();
-        if (!restore.isEmpty()) {
+        if (!restore.isEmpty() && !storeOnNode) { // a node that opens the store restores from it itself
             SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
         }
-        return new HostReady(layout, classpath, tree, known);
+        return new HostReady(layout, classpath, tree, known, storeCode);
     }
 
     private CodeSync.SyncResult sync(HostChannel c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
@@ -312,6 +377,7 @@ public class HostExecutor implements DetachableExecutor {
     }
 
     private RemoteAttempt attempt(Experiment experiment, SalvageRequest request) throws IOException {
+        resolveStoreOnNode(); // a salvage on the host runs the agent, with the store's client when the run has it
         long group = RemoteLocators.processGroup(experiment.handle(), type, host.key());
         return new RemoteAttempt(host, type, experiment.id(), experiment.attempt(), request.runDir(), request.logFile(), group,
                 request.listener());

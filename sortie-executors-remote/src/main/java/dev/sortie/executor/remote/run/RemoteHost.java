@@ -41,6 +41,8 @@ public final class RemoteHost implements HostCalls, AutoCloseable {
     private long lastFailureAt;
     private RemoteLayout layout;
     private String agentClasspath;
+    /** The agent's jars for this host: the agent alone, or with the store's client when the node opens the store itself. */
+    private AgentBundle bundle;
     private HostShell shell;
     private int shellFailures;
 
@@ -141,7 +143,7 @@ public final class RemoteHost implements HostCalls, AutoCloseable {
      */
     public synchronized String agentClasspath(HostChannel c) throws IOException {
         if (agentClasspath == null) {
-            AgentBundle bundle = AgentBundle.current();
+            AgentBundle bundle = this.bundle != null ? this.bundle : AgentBundle.current();
             String classpath = AgentInstall.classpath(layout, bundle.jars());
             if (!memory.installed(classpath)) {
                 classpath = AgentInstall.ensure(c, layout, bundle);
@@ -150,6 +152,14 @@ public final class RemoteHost implements HostCalls, AutoCloseable {
             agentClasspath = classpath;
         }
         return agentClasspath;
+    }
+
+    /** Installs {@code bundle} as this host's agent from the next launch on (the agent with the S3 store's client). */
+    public synchronized void useBundle(AgentBundle bundle) {
+        if (bundle != this.bundle) {
+            this.bundle = bundle;
+            agentClasspath = null;
+        }
     }
 
     /** Whether this machine remembers syncing a whole file list (by its tree id) into this host's remote_dir. */
