@@ -8,11 +8,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.ledger.LedgerException;
 import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentPage;
+import dev.sortie.core.model.ExperimentQuery;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.ExperimentView;
 import dev.sortie.core.model.MetricPoint;
@@ -23,6 +26,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Proxy;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -373,6 +380,126 @@ abstract class LedgerContractTest {
             assertThat(ledger.series("t-1", "k" + w)).hasSize(50);
             assertThat(scalars("t-1")).containsEntry("k" + w, 49.0);
         }
+    }
+
+    // ---- the queue -----------------------------------------------------------------------------------------------
+
+    @Test
+    void workersOnSeparateConnectionsClaimEachQueuedExperimentExactlyOnce() throws Exception {
+        int experiments = 120;
+        int workers = 6;
+        List<Experiment> batch = new ArrayList<>();
+        for (int i = 0; i < experiments; i++) {
+            // every other one for any executor (""), the rest for "local": both are this worker's to take
+            Experiment q = queued(String.format("q-%04d", i), "queued-" + i, T0.plusMillis(i / 4));
+            batch.add(i % 2 == 0 ? q : new Experiment(q.id(), q.name(), q.status(), "", q.command(), q.params(), null, null,
+                    q.createdAt(), null, null, null, null, 1, null));
+        }
+        batch.add(new Experiment("q-other", "for-another-executor", ExperimentStatus.QUEUED, "gpu", CommandSpec.shell("x"),
+                Params.empty(), null, null, T0, null, null, null, null, 1, null));
+        ledger.insertAll(batch);
+
+        ExecutorService pool = Executors.newFixedThreadPool(workers);
+        List<JdbcLedger> ledgers = new ArrayList<>();
+        try {
+            List<Callable<List<String>>> drains = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                JdbcLedger mine = openAgain(); // a connection of its own, as a worker process has
+                ledgers.add(mine);
+                RunLocator handle = new RunLocator("local", "worker-" + w, "pid=" + w);
+                drains.add(() -> {
+                    List<String> claimed = new ArrayList<>();
+                    for (Optional<Experiment> next; (next = mine.claimNext("local", handle, T0.plusSeconds(1))).isPresent(); ) {
+                        assertThat(next.get().status()).isEqualTo(ExperimentStatus.RUNNING);
+                        claimed.add(next.get().id());
+                    }
+                    return claimed;
+                });
+            }
+            List<String> all = new ArrayList<>();
+            for (Future<List<String>> f : pool.invokeAll(drains)) {
+                all.addAll(f.get());
+            }
+            assertThat(all).as("each claimed once").doesNotHaveDuplicates().hasSize(experiments);
+            assertThat(ledger.countByStatus(ExperimentStatus.QUEUED)).as("only the other executor's is left").isEqualTo(1);
+            assertThat(ledger.countByStatus(ExperimentStatus.RUNNING)).isEqualTo(experiments);
+            for (Experiment e : ledger.listByStatus(List.of(ExperimentStatus.RUNNING))) {
+                assertThat(e.executor()).isEqualTo("local");
+                assertThat(e.handle().host()).startsWith("worker-");
+            }
+        } finally {
+            pool.shutdownNow();
+            ledgers.forEach(JdbcLedger::close);
+        }
+    }
+
+    @Test
+    void claimsTakeTheOldestQueuedFirst() {
+        ledger.insertAll(List.of(queued("c-2", "second", T0.plusSeconds(2)), queued("c-1", "first", T0.plusSeconds(1)),
+                queued("c-3", "third", T0.plusSeconds(3))));
+        RunLocator h = new RunLocator("local", "w", "pid=1");
+        assertThat(ledger.claimNext("local", h, T0.plusSeconds(9))).map(Experiment::id).contains("c-1");
+        assertThat(ledger.claimNext("local", h, T0.plusSeconds(9))).map(Experiment::id).contains("c-2");
+        assertThat(ledger.claimNext("gpu", h, T0.plusSeconds(9))).isEmpty();
+        assertThat(ledger.claimNext("local", h, T0.plusSeconds(9))).map(Experiment::id).contains("c-3");
+        assertThat(ledger.claimNext("local", h, T0.plusSeconds(9))).isEmpty();
+    }
+
+    // ---- pages of the table ------------------------------------------------------------------------------------
+
+    @Test
+    void pagesAreFilteredSortedAndCutAsTheInMemoryDefaultDoes() {
+        // ties in every column, names whose order differs by collation ("B" < "a" by code point), times not set
+        List<Experiment> all = new ArrayList<>();
+        String[] names = {"a-run", "B-run", "b-run", "A-run", "_x", "z", "é-run", "Z", "m-1", "m-10", "m-2", "0"};
+        ExperimentStatus[] statuses = {ExperimentStatus.QUEUED, ExperimentStatus.RUNNING, ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED};
+        for (int i = 0; i < names.length * 3; i++) {
+            ExperimentStatus st = statuses[i % statuses.length];
+            Instant created = T0.plusMillis(i / 3);
+            Instant started = st == ExperimentStatus.QUEUED ? null : T0.plusSeconds(i % 5);
+            Instant ended = st == ExperimentStatus.SUCCEEDED || st == ExperimentStatus.FAILED ? T0.plusSeconds(10 + i % 4) : null;
+            all.add(new Experiment(String.format("p-%03d", i), names[i % names.length] + (i < names.length ? "" : "-" + i), st,
+                    i % 3 == 0 ? "gpu" : "local", CommandSpec.shell("x"), Params.empty(), null, null, created, started, ended,
+                    ended == null ? null : 0, null, 1, null));
+        }
+        ledger.insertAll(all);
+        ledger.recordMetrics("p-004", points("loss", 3, 0.5));
+        Ledger inMemory = inMemoryQueries(ledger);
+
+        for (ExperimentQuery.Sort sort : ExperimentQuery.Sort.values()) {
+            for (boolean desc : new boolean[] {false, true}) {
+                for (Set<ExperimentStatus> only : List.of(Set.<ExperimentStatus>of(), Set.of(ExperimentStatus.RUNNING),
+                        Set.of(ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED))) {
+                    for (String executor : new String[] {null, "gpu"}) {
+                        for (int offset : new int[] {0, 5, 34}) {
+                            ExperimentQuery q = ExperimentQuery.first(7).sortedBy(sort, desc).withStatuses(only).withExecutor(executor)
+                                    .page(offset, 7);
+                            ExperimentPage page = ledger.query(q);
+                            ExperimentPage expected = inMemory.query(q);
+                            // the ids first: a short message when the order differs
+                            assertThat(page.rows()).as(q.toString()).extracting(v -> v.experiment().id())
+                                    .containsExactlyElementsOf(expected.rows().stream().map(v -> v.experiment().id()).toList());
+                            assertThat(page).as(q.toString()).isEqualTo(expected);
+                        }
+                    }
+                }
+            }
+        }
+        ExperimentPage first = ledger.query(ExperimentQuery.first(3));
+        assertThat(first.total()).isEqualTo(all.size());
+        assertThat(first.rows()).extracting(v -> v.experiment().id()).containsExactly("p-000", "p-001", "p-002");
+        ExperimentPage withMetrics = ledger.query(ExperimentQuery.first(1).page(4, 1));
+        assertThat(withMetrics.rows().get(0).metrics()).containsEntry("loss", 1.0);
+    }
+
+    /** The ledger with {@link Ledger#query} as its in-memory default, everything else its own. */
+    private static Ledger inMemoryQueries(Ledger real) {
+        return (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(), new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
+            if (method.getName().equals("query")) {
+                return InvocationHandler.invokeDefault(proxy, method, args);
+            }
+            return method.invoke(real, args);
+        });
     }
 
     // ---- artifacts and deletion -------------------------------------------------------------------------------
