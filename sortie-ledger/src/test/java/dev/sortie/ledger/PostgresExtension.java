@@ -19,9 +19,9 @@ final class PostgresExtension implements BeforeAllCallback {
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(PostgresExtension.class);
 
     /** The server, or why it did not start; kept in the root store, which closes it when the run ends. */
-    private record Started(PostgresServer server, String whyNot) implements ExtensionContext.Store.CloseableResource {
+    private record Started(PostgresServer server, String whyNot) implements ExtensionContext.Store.CloseableResource, AutoCloseable {
         @Override
-        public void close() throws Throwable {
+        public void close() throws Exception {
             if (server != null) {
                 server.close();
             }
