@@ -15,13 +15,13 @@ import org.junit.platform.commons.support.HierarchyTraversalMode;
  * (Debian's {@code postgresql} package is not installed) the classes are skipped with why, except under CI
  * ({@code CI} set), where that fails them: CI installs it.
  */
-final class PostgresExtension implements BeforeAllCallback {
+public final class PostgresExtension implements BeforeAllCallback {
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(PostgresExtension.class);
 
     /** The server, or why it did not start; kept in the root store, which closes it when the run ends. */
     private record Started(PostgresServer server, String whyNot) implements ExtensionContext.Store.CloseableResource, AutoCloseable {
         @Override
-        public void close() throws Exception {
+        public void close() throws java.io.IOException {
             if (server != null) {
                 server.close();
             }

@@ -24,8 +24,8 @@ import java.util.stream.Stream;
  * {@code postgresql} package, a fresh cluster in a temp folder, 127.0.0.1 on a free port, password authentication) and
  * stopped by {@link #close()}. Each test class takes a fresh database of its own from it ({@link #newDatabase()}).
  */
-final class PostgresServer implements AutoCloseable {
-    static final String USER = "sortie";
+public final class PostgresServer implements AutoCloseable {
+    public static final String USER = "sortie";
     private static final AtomicInteger DATABASES = new AtomicInteger();
 
     private final Path dir;
@@ -92,21 +92,21 @@ final class PostgresServer implements AutoCloseable {
         }
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    String password() {
+    public String password() {
         return password;
     }
 
     /** A URL of a database on this server, without the password (tests give it the ways a user would). */
-    PostgresUrl url(String database) {
+    public PostgresUrl url(String database) {
         return new PostgresUrl("127.0.0.1", port, database, USER, null, Map.of());
     }
 
     /** The same URL with the password written in it. */
-    PostgresUrl urlWithPassword(String database) {
+    public PostgresUrl urlWithPassword(String database) {
         return new PostgresUrl("127.0.0.1", port, database, USER, password, Map.of());
     }
 
@@ -115,7 +115,7 @@ final class PostgresServer implements AutoCloseable {
      * order (ICU's en-US: "a" before "B"), not by code point, so the tests see the ledger keep its own order; C.UTF-8
      * where this PostgreSQL was built without ICU.
      */
-    PostgresUrl newDatabase() throws SQLException {
+    public PostgresUrl newDatabase() throws SQLException {
         String name = "ledger_" + DATABASES.incrementAndGet() + "_" + ProcessHandle.current().pid();
         try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
             try {
@@ -128,7 +128,7 @@ final class PostgresServer implements AutoCloseable {
     }
 
     /** A plain connection as the superuser, beside the ledger's own. */
-    Connection connect(String database) throws SQLException {
+    public Connection connect(String database) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", USER);
         props.setProperty("password", password);
