@@ -76,20 +76,24 @@ final class PostgresDatabase implements Database {
 
     @Override
     public <T> T write(String what, SqlWork<T> work) {
-        return run(what, null, work);
+        return run(what, null, false, work);
     }
 
     @Override
     public <T> T writeExclusive(String what, SqlWork<T> work) {
-        return run(what, "SELECT pg_advisory_xact_lock(" + INSERT_LOCK + ")", work);
+        return run(what, "SELECT pg_advisory_xact_lock(" + INSERT_LOCK + ")", false, work);
     }
 
     @Override
     public <T> T read(String what, SqlWork<T> work) {
-        return run(what, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", work);
+        return run(what, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", true, work);
     }
 
-    private <T> T run(String what, String first, SqlWork<T> work) {
+    /**
+     * @param rerunnable whether the work may run again on a new connection after the old one was lost: a read; a
+     *        write may have been committed before the connection went, so it is not run twice
+     */
+    private <T> T run(String what, String first, boolean rerunnable, SqlWork<T> work) {
         lock.lock();
         try {
             if (closed) {
@@ -104,9 +108,14 @@ final class PostgresDatabase implements Database {
                     return once(first, work);
                 } catch (SQLException e) {
                     if (isConnectionLost(e)) {
-                        // Whether a commit in flight was applied is unknown: say so rather than run it twice. The
-                        // next transaction connects again.
+                        // The server restarted, or dropped this connection: the next transaction connects again.
                         dropConnection();
+                        if (rerunnable && attempt == 1) {
+                            LOG.log(System.Logger.Level.INFO, "the connection to the ledger at {0} was lost ({1}); connecting again",
+                                    url.redacted(), e.getMessage());
+                            continue;
+                        }
+                        // Whether a commit in flight was applied is unknown: say so rather than run it twice.
                         throw new LedgerException("cannot " + what + ": the connection to the ledger at " + url.redacted()
                                 + " was lost: " + e.getMessage(), e);
                     }

@@ -3,7 +3,9 @@ package dev.sortie.ledger;
 import static dev.sortie.ledger.TestExperiments.T0;
 import static dev.sortie.ledger.TestExperiments.queued;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sortie.core.ledger.LedgerException;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.RunLocator;
 import java.nio.file.Path;
@@ -33,6 +35,34 @@ class PostgresLedgerTest extends LedgerContractTest {
     @Override
     JdbcLedger openAgain() {
         return PostgresLedger.open(url, Map.of("PGPASSWORD", pg.password()), Path.of("/nonexistent"));
+    }
+
+    /**
+     * A connection the server dropped (a restart, an idle timeout, here pg_terminate_backend) is opened again: a read
+     * runs again on the new one; a write, which may have been committed before the connection went, fails saying so,
+     * and the next one connects again.
+     */
+    @Test
+    void aDroppedConnectionIsOpenedAgainAndOnlyAReadIsRunAgain() throws Exception {
+        ledger.insert(queued("c-1", "before"));
+        terminateTheLedgersConnections();
+        assertThat(ledger.find("c-1")).as("a read, run again on a new connection").isPresent();
+
+        terminateTheLedgersConnections();
+        assertThatThrownBy(() -> ledger.insert(queued("c-2", "during")))
+                .isInstanceOf(LedgerException.class)
+                .hasMessageContaining("cannot add experiment c-2: the connection to the ledger at " + url.redacted() + " was lost");
+        ledger.insert(queued("c-3", "after"));
+        assertThat(ledger.list()).extracting(Experiment::id).containsExactly("c-1", "c-3");
+    }
+
+    private void terminateTheLedgersConnections() throws Exception {
+        try (Connection admin = pg.connect(url.database()); java.sql.Statement s = admin.createStatement();
+                ResultSet rs = s.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        + " WHERE datname = current_database() AND application_name = 'sortie' AND pid <> pg_backend_pid()")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getInt(1)).isEqualTo(1);
+        }
     }
 
     /**
