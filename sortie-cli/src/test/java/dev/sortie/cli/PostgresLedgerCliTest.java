@@ -78,7 +78,19 @@ class PostgresLedgerCliTest {
         assertThat(shown).hasSize(1);
         assertThat(shown.get(0).toString()).contains("succeeded").contains("0.5");
         assertThat(project.dir.resolve(".sortie/ledger.db")).as("no SQLite file made again").doesNotExist();
-        assertThat(run.out() + run.err()).doesNotContain(pg.password().substring(3));
+        assertThat(run.out() + run.err()).doesNotContain(secret());
+        // a command whose ledger cannot be opened (a wrong password) says so without the password, here or in the log
+        Path config = project.dir.resolve(".sortie/config.yaml");
+        String good = Files.readString(config);
+        Files.writeString(config, good.replace("@127.0.0.1", "x@127.0.0.1"));
+        TestProject.Result refused = project.sortie("-vv", "show");
+        assertThat(refused.code()).isEqualTo(3);
+        assertThat(refused.err()).contains("password authentication failed").doesNotContain(secret());
+        Files.writeString(config, good);
+        Path log = project.dir.resolve(".sortie/logs/sortie.log");
+        if (Files.exists(log)) {
+            assertThat(Files.readString(log)).doesNotContain(secret());
+        }
 
         try (Ledger direct = PostgresLedger.open(pg.urlWithPassword(url.database()))) {
             assertThat(direct.list()).singleElement().satisfies(e -> {
@@ -119,5 +131,10 @@ class PostgresLedgerCliTest {
         pb.environment().put("SORTIE_LEDGER", url.redacted());
         pb.environment().put("PGPASSWORD", pg.password());
         return pb.start();
+    }
+
+    /** The password's random part (its 16 hex digits): found whether it leaks as written or percent-encoded. */
+    private static String secret() {
+        return pg.password().substring(3, 19);
     }
 }
