@@ -433,6 +433,42 @@ abstract class LedgerContractTest {
         }
     }
 
+    /** Runs started at once from several processes (here connections) get distinct default names, and no conflict. */
+    @Test
+    void defaultNamesStayDistinctWhenManyConnectionsAddAtOnce() throws Exception {
+        int writers = 6;
+        int each = 10;
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        List<JdbcLedger> ledgers = new ArrayList<>();
+        try {
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(writers);
+            List<Callable<List<String>>> adds = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                JdbcLedger mine = openAgain();
+                ledgers.add(mine);
+                int writer = w;
+                adds.add(() -> {
+                    start.await();
+                    List<String> names = new ArrayList<>();
+                    for (int i = 0; i < each; i++) {
+                        Experiment e = queued("w" + writer + "-" + i, "placeholder-" + writer + "-" + i);
+                        names.add(mine.insertAllNaming(List.of(e), Map.of(e.id(), "train")).get(0).name());
+                    }
+                    return names;
+                });
+            }
+            List<String> all = new ArrayList<>();
+            for (Future<List<String>> f : pool.invokeAll(adds)) {
+                all.addAll(f.get());
+            }
+            assertThat(all).doesNotHaveDuplicates().hasSize(writers * each).allSatisfy(n -> assertThat(n).matches("train-\\d+"));
+            assertThat(ledger.count()).isEqualTo(writers * each);
+        } finally {
+            pool.shutdownNow();
+            ledgers.forEach(JdbcLedger::close);
+        }
+    }
+
     @Test
     void claimsTakeTheOldestQueuedFirst() {
         ledger.insertAll(List.of(queued("c-2", "second", T0.plusSeconds(2)), queued("c-1", "first", T0.plusSeconds(1)),
