@@ -32,7 +32,8 @@ public final class PostgresExtension implements BeforeAllCallback {
     public void beforeAll(ExtensionContext context) throws Exception {
         Started started = context.getRoot().getStore(NS).getOrComputeIfAbsent(Started.class, k -> start(), Started.class);
         if (started.server() == null) {
-            String why = "PostgreSQL could not start for the tests (install Debian's 'postgresql' package): " + started.whyNot();
+            String why = "PostgreSQL could not start for the tests: " + started.whyNot()
+                    + " (they need Debian's 'postgresql' package, which .ci/run installs)";
             if (System.getenv("CI") != null) {
                 throw new IllegalStateException(why);
             }
