@@ -9,6 +9,9 @@ import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.store.BlobStore;
 import dev.sortie.core.store.StoreConfig;
 import dev.sortie.core.store.StoreSpec;
+import dev.sortie.ledger.LedgerConfig;
+import dev.sortie.ledger.PostgresLedger;
+import dev.sortie.ledger.PostgresUrl;
 import dev.sortie.ledger.SqliteLedger;
 import dev.sortie.store.GitCodeSnapshots;
 import dev.sortie.store.LocalBlobStore;
@@ -131,18 +134,21 @@ public final class CliContext implements AutoCloseable {
     public Ledger ledger() {
         if (ledger == null) {
             ProjectPaths p = paths();
-            if (readOnlyAllowed && Files.isRegularFile(p.ledgerFile()) && !Files.isWritable(p.stateDir())) {
+            if (readOnlyAllowed && Files.isRegularFile(p.ledgerFile()) && !Files.isWritable(p.stateDir())
+                    && LedgerConfig.read(System.getenv(), configFiles()).isEmpty()) {
                 ledger = SqliteLedger.openReadOnly(p.ledgerFile());
                 System.err.println("sortie: note: " + p.stateDir() + " cannot be written: the ledger is read as it is, nothing can"
                         + " be recorded (runs in flight are not collected)");
                 return ledger;
             }
+            // SORTIE_LEDGER or the config's ledger: (a bad one is a config error, exit 2, before anything is opened)
+            Optional<PostgresUrl> shared = LedgerConfig.read(System.getenv(), configFiles());
             try {
                 StateDir.ensure(p);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create " + p.stateDir() + ": " + e.getMessage(), e);
             }
-            ledger = SqliteLedger.open(p.ledgerFile());
+            ledger = shared.isPresent() ? PostgresLedger.open(shared.get()) : SqliteLedger.open(p.ledgerFile());
         }
         return ledger;
     }

@@ -27,7 +27,7 @@ import org.sqlite.SQLiteDataSource;
  * mode: sqlite-jdbc's own transaction handling begins the next transaction right after each commit, which
  * with IMMEDIATE mode would hold the write lock between calls.
  */
-final class LedgerDatabase implements AutoCloseable {
+final class LedgerDatabase implements Database {
     private static final System.Logger LOG = System.getLogger(LedgerDatabase.class.getName());
     /** How long a statement waits for another process's lock before SQLite gives up with SQLITE_BUSY. */
     static final Duration DEFAULT_BUSY_TIMEOUT = Duration.ofSeconds(30);
@@ -134,8 +134,8 @@ final class LedgerDatabase implements AutoCloseable {
         return config;
     }
 
-    /** A data source with this connection's settings, for Flyway to open its own connections with. */
-    SQLiteDataSource dataSource() {
+    @Override
+    public SQLiteDataSource dataSource() {
         SQLiteDataSource ds = new SQLiteDataSource(config(busyTimeout));
         ds.setUrl(url(file));
         return ds;
@@ -149,13 +149,36 @@ final class LedgerDatabase implements AutoCloseable {
         return file;
     }
 
+    @Override
+    public String where() {
+        return file.toString();
+    }
+
+    @Override
+    public SqlDialect dialect() {
+        return SqlDialect.SQLITE;
+    }
+
+    @Override
+    public AutoCloseable lockForMigration(Duration timeout) {
+        return MigrationLock.acquire(file.resolveSibling(file.getFileName() + ".lock"), timeout);
+    }
+
     /** Runs {@code work} in a write transaction ({@code BEGIN IMMEDIATE}); {@code what} completes "cannot ...". */
-    <T> T write(String what, SqlWork<T> work) {
+    @Override
+    public <T> T write(String what, SqlWork<T> work) {
         return run(what, "BEGIN IMMEDIATE", work);
     }
 
+    /** The same as {@link #write}: BEGIN IMMEDIATE already keeps every other writer out. */
+    @Override
+    public <T> T writeExclusive(String what, SqlWork<T> work) {
+        return write(what, work);
+    }
+
     /** Runs {@code work} in a read transaction, so several queries see one snapshot. */
-    <T> T read(String what, SqlWork<T> work) {
+    @Override
+    public <T> T read(String what, SqlWork<T> work) {
         return run(what, "BEGIN", work);
     }
 

@@ -1,6 +1,5 @@
 package dev.sortie.ledger;
 
-import java.nio.file.Path;
 import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,21 +15,20 @@ import java.time.Duration;
  * done.
  */
 final class SchemaMigrator {
-    /** The highest {@code V<n>__*.sql} under {@code db/migration}; raise it with every new migration. */
-    static final int CURRENT_VERSION = 4;
+    private static final System.Logger LOG = System.getLogger(SchemaMigrator.class.getName());
+    /** The highest {@code V<n>__*.sql} under {@code db/migration} and {@code db/vendor/*}; raise it with every new migration. */
+    static final int CURRENT_VERSION = 6;
     static final String HISTORY_TABLE = "flyway_schema_history";
     private static final Duration LOCK_TIMEOUT = Duration.ofMinutes(2);
 
     private SchemaMigrator() {
     }
 
-    static void bringUpToDate(LedgerDatabase db) {
+    static void bringUpToDate(Database db) {
         if (appliedVersion(db) >= CURRENT_VERSION) {
             return;
         }
-        Path file = db.file();
-        Path lockFile = file.resolveSibling(file.getFileName() + ".lock");
-        MigrationLock lock = MigrationLock.acquire(lockFile, LOCK_TIMEOUT);
+        AutoCloseable lock = db.lockForMigration(LOCK_TIMEOUT);
         try {
             if (appliedVersion(db) >= CURRENT_VERSION) {
                 return;
@@ -38,7 +36,11 @@ final class SchemaMigrator {
             // In its own class so that Flyway is not even loaded when the schema is current.
             FlywayMigration.migrate(db);
         } finally {
-            lock.close();
+            try {
+                lock.close();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.DEBUG, "the migration lock of {0} did not close: {1}", db.where(), e);
+            }
         }
     }
 
@@ -46,10 +48,12 @@ final class SchemaMigrator {
      * The highest successfully applied major version, 0 for a database without the history table. A schema newer
      * than this code (written by a later Sortie) counts as current: migrations only add.
      */
-    static int appliedVersion(LedgerDatabase db) {
-        return db.read("read the schema version of the ledger at " + db.file(), c -> {
+    static int appliedVersion(Database db) {
+        return db.read("read the schema version of the ledger at " + db.where(), c -> {
             DatabaseMetaData meta = c.getMetaData();
-            try (ResultSet tables = meta.getTables(null, null, HISTORY_TABLE, new String[] {"TABLE"})) {
+            // PostgreSQL: the schema the ledger's tables are created in (the first of its search_path), not another
+            // schema's history table of the same name
+            try (ResultSet tables = meta.getTables(null, c.getSchema(), HISTORY_TABLE, new String[] {"TABLE"})) {
                 if (!tables.next()) {
                     return 0;
                 }

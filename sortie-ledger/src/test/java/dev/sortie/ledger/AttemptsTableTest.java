@@ -13,14 +13,21 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Each ended attempt keeps its own record when the next attempt of the experiment takes the experiments row. */
+/**
+ * Each ended attempt keeps its own record when the next attempt of the experiment takes the experiments row. On
+ * SQLite here, on PostgreSQL in {@link PostgresAttemptsTableTest}.
+ */
 class AttemptsTableTest {
     @TempDir
     Path dir;
 
+    JdbcLedger openLedger() throws Exception {
+        return SqliteLedger.open(dir.resolve("ledger.db"));
+    }
+
     @Test
-    void anAttemptAMachineLossEndedStaysListedBesideTheAttemptThatContinuedIt() {
-        try (SqliteLedger ledger = SqliteLedger.open(dir.resolve("ledger.db"))) {
+    void anAttemptAMachineLossEndedStaysListedBesideTheAttemptThatContinuedIt() throws Exception {
+        try (JdbcLedger ledger = openLedger()) {
             Experiment e = queued("abcd", "train-1");
             ledger.insert(e);
             Experiment first = e.started(T0.plusSeconds(1), new RunLocator("aws", "root@127.0.0.9:22", "pid=1"));

@@ -53,7 +53,7 @@ class SchemaMigrationTest {
                 .contains("artifacts", "attempts", "control", "experiments", "flyway_schema_history", "metric_points", "metrics");
         assertThat(query(file, "PRAGMA journal_mode")).containsExactly("wal");
         assertThat(query(file, "SELECT version FROM flyway_schema_history WHERE success ORDER BY installed_rank"))
-                .containsExactly("1", "2", "3", "4");
+                .containsExactly("1", "2", "3", "4", "6");
     }
 
     @Test
@@ -69,7 +69,7 @@ class SchemaMigrationTest {
         }
 
         assertThat(lockFile).as("the fast path takes neither the lock nor Flyway").doesNotExist();
-        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("4");
+        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("5");
     }
 
     @Test
@@ -98,7 +98,7 @@ class SchemaMigrationTest {
             opened.forEach(SqliteLedger::close);
             pool.shutdownNow();
         }
-        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1", "3:1", "4:1");
+        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1", "3:1", "4:1", "6:1");
     }
 
     /**
@@ -169,8 +169,20 @@ class SchemaMigrationTest {
 
     @Test
     void currentVersionIsTheHighestMigration() throws Exception {
-        assertThat(migrations().stream().mapToInt(SchemaMigrationTest::version).max().orElse(0))
+        List<Path> all = new ArrayList<>(migrations("db/migration"));
+        all.addAll(migrations("db/vendor/sqlite"));
+        all.addAll(migrations("db/vendor/postgresql"));
+        assertThat(all.stream().mapToInt(SchemaMigrationTest::version).max().orElse(0))
                 .isEqualTo(SchemaMigrator.CURRENT_VERSION);
+    }
+
+    /** Each database's own migrations have the same versions, so both end at the same schema version. */
+    @Test
+    void everyDatabaseHasItsOwnFileOfEachVendorVersionAndNoneIsShared() throws Exception {
+        List<Integer> sqlite = migrations("db/vendor/sqlite").stream().map(SchemaMigrationTest::version).sorted().toList();
+        List<Integer> postgresql = migrations("db/vendor/postgresql").stream().map(SchemaMigrationTest::version).sorted().toList();
+        assertThat(sqlite).isNotEmpty().isEqualTo(postgresql);
+        assertThat(migrations("db/migration").stream().map(SchemaMigrationTest::version).toList()).doesNotContainAnyElementsOf(sqlite);
     }
 
     /** The schema must also run on PostgreSQL: keep SQLite-only syntax out of the migrations. */
@@ -185,8 +197,13 @@ class SchemaMigrationTest {
         }
     }
 
+    /** The migrations every database runs; {@link #migrationsAvoidSqliteOnlySyntax} holds for them. */
     private static List<Path> migrations() throws IOException, URISyntaxException {
-        URL location = SchemaMigrator.class.getClassLoader().getResource("db/migration");
+        return migrations("db/migration");
+    }
+
+    private static List<Path> migrations(String folder) throws IOException, URISyntaxException {
+        URL location = SchemaMigrator.class.getClassLoader().getResource(folder);
         assertThat(location).isNotNull();
         try (Stream<Path> files = Files.list(Path.of(location.toURI()))) {
             return files.filter(p -> p.getFileName().toString().matches("V\\d+__.+\\.sql")).toList();

@@ -60,7 +60,8 @@ public final class ExecutorRegistry implements AutoCloseable {
             throw doc.error("", "expected a mapping with 'executors:' (and 'store:')");
         }
         // store: is read by StoreConfig
-        doc.requireKnownFields(root, "", List.of("executors", dev.sortie.core.store.StoreConfig.FIELD));
+        // "ledger": read by sortie-ledger's LedgerConfig (a PostgreSQL URL), which this module does not see
+        doc.requireKnownFields(root, "", List.of("executors", dev.sortie.core.store.StoreConfig.FIELD, "ledger"));
         JsonNode executors = root.get("executors");
         if (executors == null || executors.isNull()) {
             return;

@@ -57,6 +57,23 @@ public interface Ledger extends AutoCloseable {
     /** Every experiment with its latest metric values, oldest first: the experiments table in one call. */
     List<ExperimentView> views();
 
+    /**
+     * One page of the experiments table, filtered and ordered as {@code query} says, with the number of experiments
+     * that pass its filters. A ledger on a database answers it there (indexes, no table read whole); this default
+     * sorts {@link #views()} in memory, for ledgers that keep few experiments.
+     */
+    default dev.sortie.core.model.ExperimentPage query(dev.sortie.core.model.ExperimentQuery query) {
+        List<ExperimentView> matching = new java.util.ArrayList<>(
+                views().stream().filter(v -> query.matches(v.experiment())).toList());
+        matching.sort(java.util.Comparator.comparing(ExperimentView::experiment, query.comparator()));
+        if (query.descending()) {
+            java.util.Collections.reverse(matching);
+        }
+        int from = Math.min(query.offset(), matching.size());
+        int to = (int) Math.min((long) from + query.limit(), matching.size());
+        return new dev.sortie.core.model.ExperimentPage(matching.subList(from, to), matching.size());
+    }
+
     boolean nameExists(String name);
 
     /** How many experiments there are. */
