@@ -100,6 +100,7 @@ final class InstanceSlot implements PoolMember {
                 owner.claimed(i.id());
                 b = bind(i);
             }
+            owner.remember(b.instance(), b.ssh().config().user());
         }
         try {
             return b.ssh().launch(CostListener.around(request, b.instance().pricePerHour(), given), slot);

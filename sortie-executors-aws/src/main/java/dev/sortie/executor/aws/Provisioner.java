@@ -148,6 +148,7 @@ final class Provisioner {
         Prepared p = prepared.get(typeName);
         if (p == null) {
             Plan plan = plan(typeName);
+            dev.sortie.core.util.Trace.mark("aws: planned " + typeName);
             TestPause.at("key-pair");
             cloud.ensureKeyPair(plan.keyName(), SshKeys.bare(plan.publicKey()));
             AwsCloud.Vpc vpc = cloud.vpc(config.subnet());
@@ -171,6 +172,7 @@ final class Provisioner {
     CloudInstance launch(TaskConfig task, String experiment, Consumer<String> say) throws IOException {
         long t0 = System.nanoTime();
         Choice choice = choose(task);
+        dev.sortie.core.util.Trace.mark("aws: chose " + choice.type());
         List<Attempt> attempts = new java.util.ArrayList<>();
         attempts.add(new Attempt(choice.type(), choice.spot(), choice.zone(), null));
         for (Fallback f : config.fallback()) {
@@ -181,6 +183,7 @@ final class Provisioner {
         AwsException last = null;
         for (Attempt a : attempts) {
             Prepared prep = prepare(a.type());
+            dev.sortie.core.util.Trace.mark("aws: prepared " + a.type() + " (image, key pair, security group)");
             String subnet = config.subnet();
             if (a.from() != null && a.from().zone() != null && subnet != null) {
                 subnet = cloud.subnetIn(prep.vpc().id(), a.zone());
