@@ -57,8 +57,12 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     private java.util.concurrent.CompletableFuture<Warm> warm;
     private boolean warmTaken;
 
-    /** An idle instance claimed at the warm-up and the ssh executor that already logged into it. */
+    /**
+     * An idle instance claimed at the warm-up and the ssh executor that already logged into it; both null when the
+     * warm-up asked EC2 and there was none (the launch need not ask again a moment later).
+     */
     record Warm(CloudInstance instance, SshExecutor ssh) {
+        static final Warm NONE = new Warm(null, null);
     }
 
     AwsExecutor(AwsExecutorConfig config, ExecutorContext context) {
@@ -230,6 +234,9 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
                     found = new Warm(idle, ssh);
                     ssh.warmUp(); // its failures are its launch's to meet again and report
                 }
+            } else {
+                found = Warm.NONE;
+                provisioner.prefetch(); // a launch is likely: its lookups while the CLI prepares the run
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "warm-up of {0} failed: {1}", name(), e);
@@ -495,6 +502,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             return out;
         } finally {
             launches.shutdownNow();
+            provisioner.closeLogins(Duration.ofMinutes(2)); // no run here takes them: the agents they install first
         }
     }
 
@@ -567,7 +575,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         if (untaken != null) {
             // a warm-up no launch took (now or once it ends): its login is closed
             untaken.thenAccept(w -> {
-                if (w != null) {
+                if (w != null && w.ssh() != null) {
                     w.ssh().close();
                 }
             });
@@ -576,6 +584,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             others.values().forEach(SshExecutor::close);
             others.clear();
         }
+        provisioner.closeLogins(Duration.ZERO);
         cloud.close();
     }
 }

@@ -89,6 +89,7 @@ final class InstanceSlot implements PoolMember {
         boolean adopted = false;
         if (b == null) {
             AwsExecutor.Warm warm = owner.takeWarm();
+            // a warm-up that looked and found none looked a moment ago: not asked again
             CloudInstance idle = warm != null ? warm.instance() : owner.claimIdle();
             if (idle != null) {
                 b = warm != null ? bind(warm) : bind(idle);
@@ -119,7 +120,10 @@ final class InstanceSlot implements PoolMember {
     }
 
     private Bound bind(CloudInstance i) throws IOException {
-        SshExecutor ssh = owner.provisioner().executorFor(i, owner.provisioner().sshUser(i));
+        SshExecutor ssh = owner.provisioner().takeLogin(i.id()); // the launch's login, which found it ready
+        if (ssh == null) {
+            ssh = owner.provisioner().executorFor(i, owner.provisioner().sshUser(i));
+        }
         synchronized (this) {
             bound = new Bound(i, ssh, null);
             return bound;
