@@ -443,6 +443,7 @@ final class Provisioner {
                         ssh = executorFor(i, plan.sshUser());
                     }
                     try {
+                        ssh.host().forgetFailure(); // a booting host refuses until sshd is up: each poll tries again
                         HostChannel c = ssh.host().connection(false);
                         if (installing == null) {
                             installing = installAgent(ssh, i.id());
