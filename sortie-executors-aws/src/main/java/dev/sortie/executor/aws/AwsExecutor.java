@@ -133,11 +133,16 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     }
 
     /** As {@link #claimIdle()}, taking instance {@code prefer} when it is one of the idle ones. */
-    synchronized CloudInstance claimIdle(String prefer) throws IOException {
+    CloudInstance claimIdle(String prefer) throws IOException {
+        return claimIdle(prefer, cloud.instances(mine()));
+    }
+
+    /** As {@link #claimIdle(String)}, among {@code instances} (the executor's, as DescribeInstances just gave them). */
+    synchronized CloudInstance claimIdle(String prefer, List<CloudInstance> instances) {
         long now = System.nanoTime();
         busyElsewhere.values().removeIf(until -> until < now);
         CloudInstance first = null;
-        for (CloudInstance i : cloud.instances(mine())) {
+        for (CloudInstance i : instances) {
             if (i.running() && i.ready() && !claimed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
                 if (first == null || i.id().equals(prefer)) {
                     first = i;
@@ -208,10 +213,30 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         Warm found = null;
         CloudInstance idle = null;
         IOException failed = null;
+        java.util.concurrent.CompletableFuture<List<CloudInstance>> looked = null;
         try {
             if (guess != null && hint.fresh(Instant.now(), config.idleStop())
                     && (config.sshUser() == null || config.sshUser().equals(hint.user()))) {
                 Boolean ok = guess.await(DIRECT_WAIT);
+                if (ok == null) {
+                    // no answer yet (a loaded machine, or an address that drops packets): EC2 is asked beside the
+                    // login, and the login is taken if it confirms the instance before EC2 answers
+                    java.util.concurrent.CompletableFuture<List<CloudInstance>> look = new java.util.concurrent.CompletableFuture<>();
+                    Thread t = new Thread(() -> {
+                        try {
+                            look.complete(cloud.instances(mine()));
+                        } catch (IOException | RuntimeException e) {
+                            look.completeExceptionally(e);
+                        }
+                    }, "sortie-aws-look");
+                    t.setDaemon(true);
+                    t.start();
+                    java.util.concurrent.CompletableFuture.anyOf(look, guess.confirmed()).exceptionally(e -> null).join();
+                    ok = guess.confirmed().getNow(null);
+                    if (!Boolean.TRUE.equals(ok)) {
+                        looked = look;
+                    }
+                }
                 if (Boolean.TRUE.equals(ok) && claimDirect(hint.id())) {
                     found = new Warm(hint.instance(config.privateIp()), guess.ssh());
                     guess = null;
@@ -222,7 +247,16 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
                     InstanceHint.forget(hintFile(), hint.id()); // gone, or not that instance any more: EC2 decides
                 }
             }
-            idle = claimIdle(guess == null ? null : guess.hint().id());
+            String prefer = guess == null ? null : guess.hint().id();
+            if (looked != null) {
+                try {
+                    idle = claimIdle(prefer, looked.join());
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
+                }
+            } else {
+                idle = claimIdle(prefer);
+            }
             if (idle != null) {
                 dev.sortie.core.util.Trace.mark("aws: idle instance " + idle.id());
                 if (guess != null && fits(guess.hint(), idle)) {

@@ -81,6 +81,11 @@ final class HotLogin {
         }
     }
 
+    /** True once the host is confirmed as the hinted instance, false once it is not or did not answer. */
+    CompletableFuture<Boolean> confirmed() {
+        return confirmed;
+    }
+
     /** Waits until the login ended, however it did. */
     void join() {
         confirmed.join();
