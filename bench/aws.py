@@ -3,7 +3,7 @@
 its own sshd per instance, booting in ~0.2 s), started through testkit/simcloud/setup.sh's venv:
 
 1. orchestration: `sortie run -e cold -- date +%s.%N` on an executor with no instance (a fresh one is launched each
-   round, and `sortie down` after), from the moment the process is spawned to the command starting (the date it
+   round, and `sortie down` after; one untimed round first: prices cached, the launcher's class-data archive made), from the moment the process is spawned to the command starting (the date it
    prints: the VM shares this machine's clock), split by SORTIE_TRACE=1 and the progress lines into: JVM and the
    run's preparation (to the launch), API calls to RunInstances (plan, key pair, security group, RunInstances),
    waiting for SSH (the VM's boot and user data, and Sortie's 0.5 s poll), the node check and ready tag, agent
@@ -20,7 +20,16 @@ its own sshd per instance, booting in ~0.2 s), started through testkit/simcloud/
    (`POST /vms/ID/kill`): instances still pending or running once every idle stop has passed (goal 0).
 The 1-minute load average as each measurement started is printed beside each figure.
 
-Usage: python3 bench/aws.py [--rounds 5] [--runs 10] [--queue-size 20] [--idle-stop 10] [--skip NAME] [--json] [--keep]
+With --baseline DIR (another build: a folder with the `sortie` launcher and its sortie-cli/target/dist, e.g. a git
+worktree of an older commit, built), rows 1 and 2 run that build too, interleaved with this one round by round (the
+order of the two alternated, each build with its own project and instances), and give the median of the per-round
+ratios this/baseline: under a shared machine's changing load, the comparison to trust.
+
+The simulated cloud serves the Price List fixture of sortie-executors-aws's tests, so prices are fetched once (the
+first launch) and then come from each project's price cache, as a user's do after the first launch of the day.
+
+Usage: python3 bench/aws.py [--rounds 5] [--runs 10] [--queue-size 20] [--idle-stop 10] [--skip NAME] [--baseline DIR]
+       [--json] [--keep]
 Build first (mvn -B -ntp -o -q package -DskipTests): the script runs a copy of the launcher and sortie-cli/target/dist.
 Work happens in bench/work/aws-* (git-ignored), removed unless --keep or something failed. It re-runs itself with
 the simcloud venv's Python (boto3 is there).
@@ -94,6 +103,10 @@ class Cloud:
         self.ec2 = boto3.client("ec2", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
         # a VPC of its own in 127/8 (the tests draw theirs from 127.20-99): two clouds must not share addresses
+        # the Price List fixture of the aws executor's tests (simcloud serves no prices without one)
+        fixture = os.path.join(ROOT, "sortie-executors-aws", "src", "test", "resources", "aws-pricing", "us-east-1-get-products.json")
+        with open(fixture) as f:
+            self.control("/pricing", {"products": json.load(f)["PriceList"]})
         octet = random.randint(200, 250)
         vpc = self.ec2.create_vpc(CidrBlock="127.%d.0.0/16" % octet)["Vpc"]["VpcId"]
         self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="127.%d.1.0/24" % octet)["Subnet"]["SubnetId"]
@@ -138,7 +151,8 @@ class Project:
         self.sortie = sortie
         self.cloud = cloud
         self.logfile = os.path.join(work, name + ".log")
-        self.env = dict(BASE_ENV, XDG_CONFIG_HOME=os.path.join(work, name + "-config"), **cloud.env)
+        self.env = dict(BASE_ENV, XDG_CONFIG_HOME=os.path.join(work, name + "-config"), XDG_CACHE_HOME=os.path.join(work, name + "-cache"),
+                        **cloud.env)
         os.makedirs(self.dir)
         with open(os.path.join(self.dir, "sortie.yaml"), "w") as f:
             f.write("name: b\nrun: \"true\"\n")
@@ -182,70 +196,99 @@ def await_gone(cloud, ids, timeout):
 
 # --------------------------------------------------------------------------------------------- orchestration
 
-def bench_orchestration(cloud, work, sortie, rounds, store=None):
-    p = Project(work, cloud, sortie, "orch" if store is None else "orch-" + store)
-    if store == "s3":
-        # the project's store in moto's S3: each new instance gets the agent with the S3 client (a second bundle)
-        s3 = boto3.client("s3", endpoint_url=cloud.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-        s3.create_bucket(Bucket="bench-orch")
-        os.makedirs(os.path.join(p.dir, ".sortie"), exist_ok=True)
-        with open(os.path.join(p.dir, ".sortie", "config.yaml"), "w") as f:
-            f.write("store: {url: s3://bench-orch/p, path_style: true}\n")
-    p.add("cold", "--idle-stop", "120s")
-    rows = []
+def use_s3_store(cloud, p, bucket):
+    """The project's store in moto's S3: each new instance gets the agent with the S3 client (a second bundle)."""
+    s3 = boto3.client("s3", endpoint_url=cloud.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3.create_bucket(Bucket=bucket)
+    os.makedirs(os.path.join(p.dir, ".sortie"), exist_ok=True)
+    with open(os.path.join(p.dir, ".sortie", "config.yaml"), "w") as f:
+        f.write("store: {url: s3://%s/p, path_style: true}\n" % bucket)
+
+
+def orchestration_round(cloud, p):
+    """One `sortie run -e cold` on a new instance, split into its phases; the instance goes down after."""
+    t0 = time.time()
+    text = p.output(["run", "-e", "cold", "--", "date", "+%s.%N"], env={"SORTIE_TRACE": "1"})
+    wall = time.time() - t0
+    marks, progress, started, iid = {}, {}, None, None
+    for line in text.splitlines():
+        m = TRACE.match(line)
+        if m:
+            for key in ("launch ", "agent ready on", "code synced", "agent started", "main"):
+                if m.group(3).startswith(key) and key not in marks:
+                    marks[key] = float(m.group(1)) / 1000
+            continue
+        m = PROGRESS.match(line)
+        if m:
+            what = m.group(2).split(" (")[0]
+            progress.setdefault(what, float(m.group(3)))
+            iid = m.group(1)
+            continue
+        if re.fullmatch(r"\d{10}\.\d+", line.strip()):
+            started = float(line.strip())
+    if started is None or "agent started" not in marks:
+        raise RuntimeError("orchestration: no command start or trace in the output:\n" + text)
+    total = started - t0
+    launch = marks["launch "]
+    phases = {
+        # the JVM's start, the config, the code snapshot, the experiment recorded: all but what follows the launch
+        "jvm_and_prepare": total - (marks["agent started"] - launch),
+        "api_to_run_instances": progress["requested"],
+        "wait_ssh_incl_boot": progress["node prepared, checking it"] - progress["requested"],
+        "node_check_and_tag": progress["agent ready"] - progress["node prepared, checking it"],
+        # what is left of the agent's install after the node check (it starts at the first login since the change)
+        "agent_install": marks["agent ready on"] - launch - progress["agent ready"],
+        "sync": marks["code synced"] - marks["agent ready on"],
+        "agent_launch": marks["agent started"] - marks["code synced"],
+    }
+    p.run(["down", "cold"])
+    await_gone(cloud, [iid], 60)
+    return {"total_to_command_s": total, "wall_s": wall, **phases, "excluding_wait_ssh_s": total - phases["wait_ssh_incl_boot"]}
+
+
+def bench_orchestration(cloud, work, builds, rounds, store=None):
+    """builds: [(name, sortie)], the first this build; with two, the rounds alternate which goes first."""
+    projects = []
+    for name, sortie in builds:
+        p = Project(work, cloud, sortie, "orch-" + name + ("" if store is None else "-" + store))
+        if store == "s3":
+            use_s3_store(cloud, p, "bench-orch-" + name)
+        p.add("cold", "--idle-stop", "120s")
+        projects.append((name, p))
+    rows = {name: [] for name, _ in builds}
+    for name, p in projects:
+        # one untimed round first: the prices fetched into the project's cache (a day's), the launcher's class-data
+        # archive made (its third start), as for a user after the first launch of the day
+        log(f"orchestration: untimed first round: {name} (load {load_average()})")
+        orchestration_round(cloud, p)
     for i in range(rounds):
-        load = load_average()
-        log(f"orchestration round {i + 1}/{rounds} (load {load})")
-        t0 = time.time()
-        text = p.output(["run", "-e", "cold", "--", "date", "+%s.%N"], env={"SORTIE_TRACE": "1"})
-        wall = time.time() - t0
-        marks, progress, started = {}, {}, None
-        for line in text.splitlines():
-            m = TRACE.match(line)
-            if m:
-                for key in ("launch ", "agent ready on", "code synced", "agent started", "main"):
-                    if m.group(3).startswith(key) and key not in marks:
-                        marks[key] = float(m.group(1)) / 1000
-                continue
-            m = PROGRESS.match(line)
-            if m:
-                what = m.group(2).split(" (")[0]
-                progress.setdefault(what, float(m.group(3)))
-                iid = m.group(1)
-                continue
-            if re.fullmatch(r"\d{10}\.\d+", line.strip()):
-                started = float(line.strip())
-        if started is None or "agent started" not in marks:
-            raise RuntimeError("orchestration: no command start or trace in the output:\n" + text)
-        total = started - t0
-        launch = marks["launch "]
-        phases = {
-            # the JVM's start, the config, the code snapshot, the experiment recorded: all but what follows the launch
-            "jvm_and_prepare": total - (marks["agent started"] - launch),
-            "api_to_run_instances": progress["requested"],
-            "wait_ssh_incl_boot": progress["node prepared, checking it"] - progress["requested"],
-            "node_check_and_tag": progress["agent ready"] - progress["node prepared, checking it"],
-            "agent_install": marks["agent ready on"] - launch - progress["agent ready"],
-            "sync": marks["code synced"] - marks["agent ready on"],
-            "agent_launch": marks["agent started"] - marks["code synced"],
-        }
-        rows.append({"total_to_command_s": total, "wall_s": wall, "load": load, **phases,
-                     "excluding_wait_ssh_s": total - phases["wait_ssh_incl_boot"]})
-        p.run(["down", "cold"])
-        await_gone(cloud, [iid], 60)
-    keys = [k for k in rows[0] if k != "load"]
-    return {"rounds": rows, "median": {k: median([r[k] for r in rows]) for k in keys},
-            "load": [r["load"] for r in rows]}
+        for name, p in (projects if i % 2 == 0 else projects[::-1]):
+            load = load_average()
+            log(f"orchestration round {i + 1}/{rounds}: {name} (load {load})")
+            rows[name].append(dict(orchestration_round(cloud, p), load=load, round=i))
+    out = {}
+    for name, rs in rows.items():
+        keys = [k for k in rs[0] if k not in ("load", "round")]
+        out[name] = {"rounds": rs, "median": {k: median([r[k] for r in rs]) for k in keys}, "load": [r["load"] for r in rs]}
+    res = dict(out[builds[0][0]])
+    if len(builds) > 1:
+        base = builds[1][0]
+        res["baseline"] = out[base]
+        res["vs_baseline"] = {k: median(paired_ratios(rows[builds[0][0]], rows[base], k))
+                              for k in ("total_to_command_s", "excluding_wait_ssh_s")}
+    return res
 
 
 # --------------------------------------------------------------------------------------------- hot dispatch
 
-def bench_dispatch(cloud, work, sortie, runs):
-    p = Project(work, cloud, sortie, "hot")
+def hot_project(cloud, work, sortie, name):
+    """A project whose executor 'hot' has one instance up and used twice; (project, instance id, ssh floor command)."""
+    p = Project(work, cloud, sortie, name)
     p.add("hot", "--idle-stop", "600s")
+    before = set(cloud.states())
     p.run(["up", "hot"])
-    inst = [i for i in cloud.instances() if i["State"]["Name"] == "running"
+    inst = [i for i in cloud.instances() if i["State"]["Name"] == "running" and i["InstanceId"] not in before
             and {"Key": "sortie:executor", "Value": "hot"} in i.get("Tags", [])][0]
     iid, ip = inst["InstanceId"], inst["PrivateIpAddress"]
     cfg = p.env["XDG_CONFIG_HOME"]
@@ -255,16 +298,35 @@ def bench_dispatch(cloud, work, sortie, runs):
            "-o", "UserKnownHostsFile=" + known, "root@" + ip, "true"]
     for _ in range(2):  # the agent installed, the code synced, the class-data archives made
         p.run(["run", "-e", "hot", "--", "true"])
-    rounds = interleaved([("floor", lambda i: {"s": _c.timed(ssh, p.dir, p.env, p.logfile)[0]}),
-                          ("sortie", lambda i: {"s": _c.timed([sortie, "run", "-e", "hot", "--", "true"], p.dir, p.env, p.logfile)[0]})],
-                         runs, log)
-    ratio = median(paired_ratios(rounds["sortie"], rounds["floor"], "s"))
-    t = p.output(["run", "-e", "hot", "--", "true"], env={"SORTIE_TRACE": "1"})
+    return p, iid, ssh
+
+
+def bench_dispatch(cloud, work, builds, runs):
+    """The ssh floor and each build's hot dispatch, round after round (the builds' order alternated)."""
+    hot = [(name, sortie, *hot_project(cloud, work, sortie, "hot-" + name)) for name, sortie in builds]
+    _, _, p0, _, ssh = hot[0]
+    rows = {"floor": []}
+    rows.update({name: [] for name, *_ in hot})
+    for i in range(runs):
+        load = load_average()
+        log(f"dispatch round {i + 1}/{runs} (load {load})")
+        rows["floor"].append({"s": _c.timed(ssh, p0.dir, p0.env, p0.logfile)[0], "round": i, "load": load})
+        for name, sortie, p, _, _ in (hot if i % 2 == 0 else hot[::-1]):
+            load = load_average()
+            rows[name].append({"s": _c.timed([sortie, "run", "-e", "hot", "--", "true"], p.dir, p.env, p.logfile)[0], "round": i, "load": load})
+    this = builds[0][0]
+    t = p0.output(["run", "-e", "hot", "--", "true"], env={"SORTIE_TRACE": "1"})
     trace = [l for l in t.splitlines() if l.startswith("[trace")]
-    p.run(["down", "hot"])
-    await_gone(cloud, [iid], 60)
-    return {"sortie_s": median([r["s"] for r in rounds["sortie"]]), "floor_s": median([r["s"] for r in rounds["floor"]]),
-            "ratio": ratio, "load": [r["load"] for r in rounds["sortie"]], "trace": trace}
+    for _, _, p, iid, _ in hot:
+        p.run(["down", "hot"])
+        await_gone(cloud, [iid], 60)
+    out = {"sortie_s": median([r["s"] for r in rows[this]]), "floor_s": median([r["s"] for r in rows["floor"]]),
+           "ratio": median(paired_ratios(rows[this], rows["floor"], "s")), "load": [r["load"] for r in rows[this]], "trace": trace}
+    if len(builds) > 1:
+        base = builds[1][0]
+        out["baseline"] = {"sortie_s": median([r["s"] for r in rows[base]]), "ratio": median(paired_ratios(rows[base], rows["floor"], "s"))}
+        out["vs_baseline"] = median(paired_ratios(rows[this], rows[base], "s"))
+    return out
 
 
 # --------------------------------------------------------------------------------------------- queue
@@ -356,10 +418,11 @@ def bench_faults(cloud, work, sortie, idle):
             "still_running_in_ledger": sum(1 for e in rows if e.get("status") in ("running", "launching"))}
 
 
-def copy_sortie(work):
-    copy = os.path.join(work, "sortie-copy")
-    shutil.copytree(os.path.join(ROOT, "sortie-cli", "target", "dist"), os.path.join(copy, "sortie-cli", "target", "dist"))
-    shutil.copy2(os.path.join(ROOT, "sortie"), os.path.join(copy, "sortie"))
+def copy_sortie(work, root=ROOT, name="sortie-copy"):
+    copy = os.path.join(work, name)
+    shutil.copytree(os.path.join(root, "sortie-cli", "target", "dist"), os.path.join(copy, "sortie-cli", "target", "dist"),
+                    ignore=shutil.ignore_patterns("cds"))
+    shutil.copy2(os.path.join(root, "sortie"), os.path.join(copy, "sortie"))
     return os.path.join(copy, "sortie")
 
 
@@ -372,6 +435,8 @@ def main():
     ap.add_argument("--skip", action="append", choices=["orchestration", "dispatch", "queue", "faults"], default=[])
     ap.add_argument("--store", choices=["local", "s3"], default="local",
                     help="the orchestration project's store (s3: moto's, the agent installed with the S3 client)")
+    ap.add_argument("--baseline", metavar="DIR", help="another build (its `sortie` and sortie-cli/target/dist) to compare with, "
+                    "interleaved (orchestration and dispatch)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
@@ -381,15 +446,20 @@ def main():
     os.makedirs(os.path.join(ROOT, "bench", "work"), exist_ok=True)
     work = tempfile.mkdtemp(prefix="aws-", dir=os.path.join(ROOT, "bench", "work"))
     sortie = copy_sortie(work)
+    builds = [("this", sortie)]
+    if a.baseline:
+        if not os.path.isdir(os.path.join(a.baseline, "sortie-cli", "target", "dist", "lib")):
+            sys.exit(f"--baseline {a.baseline}: no sortie-cli/target/dist there (build it first)")
+        builds.append(("baseline", copy_sortie(work, os.path.abspath(a.baseline), "baseline-copy")))
     env = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "load average at start": load_average()}
     cloud = Cloud(work)
     results, ok = {}, False
     try:
         if "orchestration" not in a.skip:
-            results["orchestration"] = bench_orchestration(cloud, work, sortie, a.rounds,
+            results["orchestration"] = bench_orchestration(cloud, work, builds, a.rounds,
                                                            None if a.store == "local" else a.store)
         if "dispatch" not in a.skip:
-            results["dispatch"] = bench_dispatch(cloud, work, sortie, a.runs)
+            results["dispatch"] = bench_dispatch(cloud, work, builds, a.runs)
         if "queue" not in a.skip:
             results["queue"] = bench_queue(cloud, work, sortie, a.queue_size, a.idle_stop)
         if "faults" not in a.skip:
@@ -412,12 +482,18 @@ def main():
         if o:
             m = o["median"]
             print(f"orchestration, new instance (median of {len(o['rounds'])}; load {min(o['load'])}-{max(o['load'])}):")
+            b = o.get("baseline", {}).get("median", {})
             for k, v in m.items():
-                print(f"  {k:24s} {v:7.3f} s")
+                print(f"  {k:24s} {v:7.3f} s" + (f"   baseline {b[k]:7.3f} s" if k in b else ""))
+            if "vs_baseline" in o:
+                print("  this/baseline, median of the rounds' ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in o["vs_baseline"].items()))
         d = results.get("dispatch")
         if d:
             print(f"\nhot dispatch: sortie run {d['sortie_s']:.3f} s, ssh true {d['floor_s']:.3f} s, ratio {d['ratio']:.2f}x "
                   f"(load {min(d['load'])}-{max(d['load'])})")
+            if "baseline" in d:
+                print(f"  baseline: sortie run {d['baseline']['sortie_s']:.3f} s, ratio {d['baseline']['ratio']:.2f}x; "
+                      f"this/baseline, median of the rounds' ratios: {d['vs_baseline']:.2f}")
         q = results.get("queue")
         if q:
             print(f"\nqueue: {q}")

@@ -231,6 +231,63 @@ class AwsExecutorTest {
         awaitTerminated(launched);
     }
 
+    /**
+     * A run on a hot instance goes straight to the instance this machine last saw ready (its hint file) and confirms it
+     * on the instance, asking EC2 nothing; a host at the hinted address that is not that instance is never taken for
+     * it, neither one with another host key (a terminated instance's address given to another) nor one with the
+     * right key but another instance id: EC2 decides then, and the run goes to the instance at its real address.
+     */
+    @Test
+    void aHotRunGoesStraightToTheInstanceItLastSawReadyAndTakesNoOtherHostForIt() throws Exception {
+        addExecutor("direct", "--max-instances", "2");
+        Set<String> before = ids();
+        TestProject.Result up = sortie("up", "direct", "-n", "2");
+        assertThat(up.code()).as(up.out()).isZero();
+        Set<String> launched = ids();
+        launched.removeAll(before);
+        assertThat(launched).hasSize(2);
+
+        TestProject.Result first = sortie(Map.of("SORTIE_TRACE", "1"), "run", "-e", "direct");
+        assertThat(first.code()).as(first.out()).isZero();
+        String used = launched.stream().filter(id -> first.out().contains(id + ": idle, running there")).findFirst().orElseThrow();
+        Path hint;
+        try (var files = Files.list(tmp.resolve("config/sortie/aws/hot"))) {
+            hint = files.filter(p -> p.getFileName().toString().endsWith("-direct.properties")).findFirst().orElseThrow();
+        }
+        assertThat(Files.readString(hint)).contains("id=" + used);
+
+        TestProject.Result direct = sortie(Map.of("SORTIE_TRACE", "1"), "run", "-e", "direct");
+        assertThat(direct.code()).as(direct.out()).isZero();
+        assertThat(direct.out()).contains("aws: idle instance " + used + " (direct, EC2 not asked)", used + ": idle, running there");
+
+        Instance usedInst = cloud.instances().stream().filter(i -> i.instanceId().equals(used)).findFirst().orElseThrow();
+        Instance other = cloud.instances().stream().filter(i -> launched.contains(i.instanceId()) && !i.instanceId().equals(used))
+                .findFirst().orElseThrow();
+        String otherKey = other.tags().stream().filter(t -> t.key().equals("sortie:host-key")).findFirst().orElseThrow().value();
+        String text = Files.readString(hint);
+        // the hinted address now answers with another host key: what a terminated instance's reused address looks like
+        Files.writeString(hint, text.replace("address=" + usedInst.privateIpAddress(), "address=" + other.privateIpAddress()));
+        TestProject.Result reused = sortie(Map.of("SORTIE_TRACE", "1"), "run", "-e", "direct");
+        assertThat(reused.code()).as(reused.out()).isZero();
+        assertThat(reused.out()).doesNotContain("(direct, EC2 not asked)", "running on root@" + other.privateIpAddress() + ":")
+                .contains(used + ": idle, running there", "running on root@" + usedInst.privateIpAddress() + ":");
+
+        // the right host key at the address, but the node there is another instance
+        String keyLine = text.lines().filter(l -> l.startsWith("host_key=")).findFirst().orElseThrow();
+        Files.writeString(hint, text.replace("address=" + usedInst.privateIpAddress(), "address=" + other.privateIpAddress())
+                .replace(keyLine, "host_key=" + otherKey));
+        TestProject.Result wrongId = sortie(Map.of("SORTIE_TRACE", "1"), "run", "-e", "direct");
+        assertThat(wrongId.code()).as(wrongId.out()).isZero();
+        assertThat(wrongId.out()).doesNotContain("(direct, EC2 not asked)", "confirmed on the instance",
+                        "running on root@" + other.privateIpAddress() + ":")
+                .contains(used + ": idle, running there", "running on root@" + usedInst.privateIpAddress() + ":");
+
+        TestProject.Result down = sortie("down", "direct");
+        assertThat(down.code()).as(down.out()).isZero();
+        assertThat(tmp.resolve("config/sortie/aws/hot").resolve(hint.getFileName())).doesNotExist();
+        awaitTerminated(launched);
+    }
+
     @Test
     void anIdleInstanceTerminatesItself() throws Exception {
         addExecutor("idle", "--idle-stop", "3s");

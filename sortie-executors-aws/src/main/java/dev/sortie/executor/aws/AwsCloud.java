@@ -156,7 +156,9 @@ final class AwsCloud implements AutoCloseable {
 
     /** The region's prices now: on-demand from the Price List API, spot from the spot price history. */
     Prices fetchPrices(String region) throws IOException {
-        return new Prices(region, java.time.Instant.now(), PriceList.onDemand(region), spotPrices());
+        var onDemand = PriceList.onDemand(region);
+        dev.sortie.core.util.Trace.mark("aws: on-demand prices of " + region);
+        return new Prices(region, java.time.Instant.now(), onDemand, spotPrices());
     }
 
     /** The availability zone of a subnet. */

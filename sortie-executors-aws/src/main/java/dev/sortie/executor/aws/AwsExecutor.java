@@ -59,8 +59,12 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     private java.util.concurrent.CompletableFuture<Warm> warm;
     private boolean warmTaken;
 
-    /** An idle instance claimed at the warm-up and the ssh executor that already logged into it. */
+    /**
+     * An idle instance claimed at the warm-up and the ssh executor that already logged into it; both null when the
+     * warm-up asked EC2 and there was none (the launch need not ask again a moment later).
+     */
     record Warm(CloudInstance instance, SshExecutor ssh) {
+        static final Warm NONE = new Warm(null, null);
     }
 
     AwsExecutor(AwsExecutorConfig config, ExecutorContext context) {
@@ -136,11 +140,16 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     }
 
     /** As {@link #claimIdle()}, taking instance {@code prefer} when it is one of the idle ones. */
-    synchronized CloudInstance claimIdle(String prefer) throws IOException {
+    CloudInstance claimIdle(String prefer) throws IOException {
+        return claimIdle(prefer, cloud.instances(mine()));
+    }
+
+    /** As {@link #claimIdle(String)}, among {@code instances} (the executor's, as DescribeInstances just gave them). */
+    synchronized CloudInstance claimIdle(String prefer, List<CloudInstance> instances) {
         long now = System.nanoTime();
         busyElsewhere.values().removeIf(until -> until < now);
         CloudInstance first = null;
-        for (CloudInstance i : cloud.instances(mine())) {
+        for (CloudInstance i : instances) {
             if (i.running() && i.ready() && !claimed.contains(i.id()) && !doomed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
                 if (first == null || i.id().equals(prefer)) {
                     first = i;
@@ -186,7 +195,11 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     boolean gone(CloudInstance i) {
         try {
             CloudInstance now = cloud.instance(i.id());
-            return now == null || !now.alive();
+            boolean gone = now == null || !now.alive();
+            if (gone) {
+                forget(i.id());
+            }
+            return gone;
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "cannot tell whether {0} is gone: {1}", i.id(), e);
             return false;
@@ -195,10 +208,19 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
 
     // ---------------------------------------------------------------- runs
 
+    /** How long the warm-up waits for a fresh hint's login to confirm its instance before it asks EC2 as well. */
+    static final Duration DIRECT_WAIT = Duration.ofSeconds(3);
+
     /**
-     * While the caller prepares the run: builds the SDK's client, finds an idle instance (DescribeInstances), claims it
-     * and logs into it (connection, agent, shell), as an ssh executor's warm-up does for its host, so that a run on a
-     * hot instance waits for none of these at its launch. The first free slot's launch takes what this found.
+     * While the caller prepares the run: finds an idle instance, claims it and logs into it (connection, agent,
+     * shell), as an ssh executor's warm-up does for its host, so that a run on a hot instance waits for none of these
+     * at its launch. The first free slot's launch takes what this found.
+     *
+     * <p>The instance this machine last saw ready ({@link InstanceHint}) is logged into at once and confirmed on the
+     * instance itself ({@link HotLogin}: host key and instance id); when the hint is younger than the idle stop, EC2
+     * is not asked at all once that succeeds (the SDK's client start and DescribeInstances were most of a hot run's
+     * overhead). Otherwise, or when the login fails or takes longer than {@link #DIRECT_WAIT}, EC2 decides as before:
+     * DescribeInstances names the idle instances, and the login under way is used when it is one of them.
      */
     @Override
     public void warmUp() {
@@ -210,23 +232,69 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             }
             warm = f;
         }
-        Guess guess = guessLast();
+        InstanceHint hint = InstanceHint.read(hintFile());
+        HotLogin guess = hint == null ? null : startLogin(hint);
         Warm found = null;
         CloudInstance idle = null;
         IOException failed = null;
+        java.util.concurrent.CompletableFuture<List<CloudInstance>> looked = null;
         try {
-            idle = claimIdle(guess == null ? null : guess.id());
+            if (guess != null && hint.fresh(Instant.now(), config.idleStop())
+                    && (config.sshUser() == null || config.sshUser().equals(hint.user()))) {
+                Boolean ok = guess.await(DIRECT_WAIT);
+                if (ok == null) {
+                    // no answer yet (a loaded machine, or an address that drops packets): EC2 is asked beside the
+                    // login, and the login is taken if it confirms the instance before EC2 answers
+                    java.util.concurrent.CompletableFuture<List<CloudInstance>> look = new java.util.concurrent.CompletableFuture<>();
+                    Thread t = new Thread(() -> {
+                        try {
+                            look.complete(cloud.instances(mine()));
+                        } catch (IOException | RuntimeException e) {
+                            look.completeExceptionally(e);
+                        }
+                    }, "sortie-aws-look");
+                    t.setDaemon(true);
+                    t.start();
+                    java.util.concurrent.CompletableFuture.anyOf(look, guess.confirmed()).exceptionally(e -> null).join();
+                    ok = guess.confirmed().getNow(null);
+                    if (!Boolean.TRUE.equals(ok)) {
+                        looked = look;
+                    }
+                }
+                if (Boolean.TRUE.equals(ok) && claimDirect(hint.id())) {
+                    found = new Warm(hint.instance(config.privateIp()), guess.ssh());
+                    guess = null;
+                    dev.sortie.core.util.Trace.mark("aws: idle instance " + hint.id() + " (direct, EC2 not asked)");
+                    return;
+                }
+                if (Boolean.FALSE.equals(ok)) {
+                    InstanceHint.forget(hintFile(), hint.id()); // gone, or not that instance any more: EC2 decides
+                }
+            }
+            String prefer = guess == null ? null : guess.hint().id();
+            if (looked != null) {
+                try {
+                    idle = claimIdle(prefer, looked.join());
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
+                }
+            } else {
+                idle = claimIdle(prefer);
+            }
             if (idle != null) {
                 dev.sortie.core.util.Trace.mark("aws: idle instance " + idle.id());
-                if (guess != null && guess.fits(idle, config.privateIp())) {
+                if (guess != null && fits(guess.hint(), idle)) {
                     found = new Warm(idle, guess.ssh());
-                    guess.login().join(); // the login that overlapped DescribeInstances
+                    guess.join(); // the login that overlapped DescribeInstances
                     guess = null;
                 } else {
                     SshExecutor ssh = executorFor(idle);
                     found = new Warm(idle, ssh);
                     ssh.warmUp(); // its failures are its launch's to meet again and report
                 }
+            } else {
+                found = Warm.NONE;
+                provisioner.prefetch(); // a launch is likely: its lookups while the CLI prepares the run
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "warm-up of {0} failed: {1}", name(), e);
@@ -243,69 +311,53 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
                 f.complete(found);
             }
             if (guess != null) {
-                Guess unused = guess; // not the idle instance: its login, when done, is closed
-                unused.login().whenComplete((v, e) -> unused.ssh().close());
+                guess.discard(); // not the idle instance: its login, when done, is closed
             }
         }
     }
 
-    /** The instance guessed idle, its ssh executor and its login under way (done when it finished or failed). */
-    private record Guess(String id, String address, String hostKey, SshExecutor ssh, java.util.concurrent.CompletableFuture<Void> login) {
-        /** Whether the guess is the idle instance AWS named, at the address and with the host key its tags give. */
-        boolean fits(CloudInstance i, boolean privateIp) {
-            return id.equals(i.id()) && address.equals(i.address(privateIp)) && hostKey.equals(i.tag(Tags.HOST_KEY));
-        }
-    }
-
-    /**
-     * A hot instance is most often the one this executor's last run used: its known_hosts file (the newest of the
-     * executor's, as {@link Provisioner#executorFor} writes one for each instance it reaches) names its address and
-     * host key, so its login starts at once, beside the SDK client's start and DescribeInstances, which then say
-     * whether it is idle. Null when there is no such file, or the login user needs the image looked up first.
-     */
-    private Guess guessLast() {
-        if (config.sshUser() == null) {
-            return null;
-        }
-        java.nio.file.Path any = identity.knownHostsFile(config.name(), "i-");
-        String prefix = any.getFileName().toString();
-        java.nio.file.Path newest = null;
-        long newestAt = Long.MIN_VALUE;
-        try (var files = java.nio.file.Files.list(any.getParent())) {
-            for (java.nio.file.Path p : (Iterable<java.nio.file.Path>) files::iterator) {
-                long at = java.nio.file.Files.getLastModifiedTime(p).toMillis();
-                if (p.getFileName().toString().startsWith(prefix) && at > newestAt) {
-                    newest = p;
-                    newestAt = at;
-                }
-            }
-            if (newest == null) {
-                return null;
-            }
-            String line = java.nio.file.Files.readString(newest, java.nio.charset.StandardCharsets.UTF_8).strip();
-            int sp = line.indexOf(' ');
-            if (sp <= 0 || line.startsWith("[") || line.contains("\n")) {
-                return null; // none, or not port 22: no guess
-            }
-            String id = newest.getFileName().toString().substring(prefix.length() - 2);
-            String address = line.substring(0, sp);
-            String hostKey = line.substring(sp + 1).strip();
-            SshExecutor ssh = provisioner.executorFor(address, 22, config.sshUser(), hostKey, id);
-            java.util.concurrent.CompletableFuture<Void> login = new java.util.concurrent.CompletableFuture<>();
-            Thread t = new Thread(() -> {
-                try {
-                    ssh.warmUp();
-                } finally {
-                    login.complete(null);
-                }
-            }, "sortie-aws-login");
-            t.setDaemon(true);
-            t.start();
-            return new Guess(id, address, hostKey, ssh, login);
+    /** The login to a hinted instance, started now; null when its ssh executor cannot be made. */
+    private HotLogin startLogin(InstanceHint hint) {
+        try {
+            return HotLogin.start(hint, provisioner.executorFor(hint.address(), 22, hint.user(), hint.hostKey(), hint.id()));
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "no guess at the last instance of {0}: {1}", name(), e);
+            LOG.log(System.Logger.Level.DEBUG, "no login to the hinted instance {0}: {1}", hint.id(), e);
             return null;
         }
+    }
+
+    /** Whether the hinted instance is the idle instance AWS named, at the address and with the host key its tags give. */
+    private boolean fits(InstanceHint h, CloudInstance i) {
+        return h.id().equals(i.id()) && h.address().equals(i.address(config.privateIp())) && h.hostKey().equals(i.tag(Tags.HOST_KEY))
+                && (config.sshUser() == null || config.sshUser().equals(h.user()));
+    }
+
+    /** Claims an instance confirmed without EC2, unless a slot of this process holds it or it is lately busy elsewhere. */
+    private synchronized boolean claimDirect(String id) {
+        long now = System.nanoTime();
+        busyElsewhere.values().removeIf(until -> until < now);
+        if (claimed.contains(id) || busyElsewhere.containsKey(id)) {
+            return false;
+        }
+        claimed.add(id);
+        return true;
+    }
+
+    /** Where this machine keeps the instance of this executor it last saw ready ({@link InstanceHint}). */
+    java.nio.file.Path hintFile() {
+        return InstanceHint.file(identity, config.name());
+    }
+
+    /** Remembers a ready instance a slot bound, logged into as {@code user}, for the next run's direct login. */
+    void remember(CloudInstance i, String user) {
+        if (i.ready() && i.tag(Tags.HOST_KEY) != null && i.address(config.privateIp()) != null) {
+            InstanceHint.of(i, user, config.privateIp(), Instant.now()).write(hintFile());
+        }
+    }
+
+    /** Forgets the hint when it names an instance found gone. */
+    void forget(String id) {
+        InstanceHint.forget(hintFile(), id);
     }
 
     /**
@@ -514,6 +566,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             return out;
         } finally {
             launches.shutdownNow();
+            provisioner.closeLogins(Duration.ofMinutes(2)); // no run here takes them: the agents they install first
         }
     }
 
@@ -521,6 +574,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     public List<Provisioning.Instance> down(Consumer<String> progress) throws IOException {
         List<CloudInstance> have = cloud.instances(mine()).stream().filter(i -> !"shutting-down".equals(i.state())).toList();
         cloud.terminate(have.stream().map(CloudInstance::id).toList());
+        InstanceHint.forget(hintFile(), null);
         for (CloudInstance i : have) {
             progress.accept("[sortie] aws " + i.id() + ": terminating (" + i.type() + ", " + i.state() + ")");
         }
@@ -599,7 +653,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         if (untaken != null) {
             // a warm-up no launch took (now or once it ends): its login is closed
             untaken.thenAccept(w -> {
-                if (w != null) {
+                if (w != null && w.ssh() != null) {
                     w.ssh().close();
                 }
             });
@@ -608,6 +662,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             others.values().forEach(SshExecutor::close);
             others.clear();
         }
+        provisioner.closeLogins(Duration.ZERO);
         cloud.close();
     }
 }

@@ -89,6 +89,7 @@ final class InstanceSlot implements PoolMember {
         boolean adopted = false;
         if (b == null) {
             AwsExecutor.Warm warm = owner.takeWarm();
+            // a warm-up that looked and found none looked a moment ago: not asked again
             CloudInstance idle = warm != null ? warm.instance() : owner.claimIdle();
             if (idle != null) {
                 b = warm != null ? bind(warm) : bind(idle);
@@ -101,6 +102,7 @@ final class InstanceSlot implements PoolMember {
                 owner.claimed(i.id());
                 b = bind(i);
             }
+            owner.remember(b.instance(), b.ssh().config().user());
         }
         try {
             return doomedWhenGone(b, request.listener(), b.ssh().launch(CostListener.around(request, b.instance().pricePerHour(), given), slot));
@@ -184,7 +186,10 @@ final class InstanceSlot implements PoolMember {
     }
 
     private Bound bind(CloudInstance i) throws IOException {
-        SshExecutor ssh = owner.provisioner().executorFor(i, owner.provisioner().sshUser(i));
+        SshExecutor ssh = owner.provisioner().takeLogin(i.id()); // the launch's login, which found it ready
+        if (ssh == null) {
+            ssh = owner.provisioner().executorFor(i, owner.provisioner().sshUser(i));
+        }
         synchronized (this) {
             bound = new Bound(i, ssh, null);
             return bound;

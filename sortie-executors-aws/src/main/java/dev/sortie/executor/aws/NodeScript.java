@@ -19,12 +19,16 @@ import java.time.Duration;
  * <li>starts the watchdog: a shell loop that powers the instance off (terminate, with
  *     InstanceInitiatedShutdownBehavior=terminate) after {@code idleStop} with no Sortie agent running, and after
  *     {@code maxLifetime} in any case; it needs neither the laptop nor Sortie reachable;</li>
+ * <li>writes the instance id its metadata service gives to {@value #INSTANCE_ID} (curl, IMDSv2): a run that logs in
+ *     without asking EC2 confirms the instance with it;</li>
  * <li>writes {@value #READY} last: Sortie waits for it before calling the node ready.</li>
  * </ol>
  */
 final class NodeScript {
     /** Written when the node is prepared (tmpfs: gone at the next boot, when the script does not run again). */
     static final String READY = "/run/sortie-node/ready";
+    /** The instance's id as its metadata service gave it at boot (see {@link HotLogin}). */
+    static final String INSTANCE_ID = "/run/sortie-node/instance-id";
     /** How often the watchdog looks. */
     static final int POLL_SECONDS = 2;
     /**
@@ -167,12 +171,22 @@ final class NodeScript {
                 chmod 755 "$NODE/watchdog.sh"
                 nohup setsid "$NODE/watchdog.sh" %6$d %7$d "$NODE" >> /var/log/sortie-watchdog.log 2>&1 < /dev/null &
                 log "watchdog started (idle stop %6$d s, max lifetime %7$d s)"
+
+                # 4. The instance's id from its metadata service (IMDSv2): a run that logs in without asking EC2 first
+                # checks it (with the host key) to know this is the instance it expects.
+                imds=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}; imds=${imds%%/}
+                tok=$(curl -sf --connect-timeout 2 -m 5 -X PUT -H 'x-aws-ec2-metadata-token-ttl-seconds: 60' "$imds/latest/api/token")
+                if curl -sf --connect-timeout 2 -m 5 -H "x-aws-ec2-metadata-token: $tok" "$imds/latest/meta-data/instance-id" > %14$s.tmp; then
+                  mv %14$s.tmp %14$s; log "instance $(cat %14$s)"
+                else
+                  rm -f %14$s.tmp; log "no instance id from the metadata service at $imds"
+                fi
                 touch %9$s
                 log "ready"
                 """.formatted(executor.replaceAll("[^A-Za-z0-9_.-]", "_"), hostKey.privateKey().endsWith("\n") ? hostKey.privateKey()
                         : hostKey.privateKey() + "\n", ShellQuote.quote(SshKeys.bare(hostKey.publicKey())), ShellQuote.quote(sshUser),
                 cache, Math.max(1, idleStop.toSeconds()), maxLifetime == null ? 0 : Math.max(1, maxLifetime.toSeconds()), POLL_SECONDS,
                 READY, volumeId == null ? "''" : ShellQuote.quote(volumeId), VOLUME_WAIT_SECONDS * 2, Volumes.DEVICE,
-                Volumes.DEVICE.replace("/dev/sd", "/dev/xvd"));
+                Volumes.DEVICE.replace("/dev/sd", "/dev/xvd"), INSTANCE_ID);
     }
 }

@@ -6,6 +6,7 @@ import dev.sortie.core.config.Units;
 import dev.sortie.core.store.BlobStore;
 import dev.sortie.core.util.TestPause;
 import dev.sortie.executor.remote.channel.HostChannel;
+import dev.sortie.executor.remote.host.HostProbe;
 import dev.sortie.executor.remote.host.SlotBusyException;
 import dev.sortie.executor.ssh.SshConnection;
 import dev.sortie.executor.ssh.SshExecutor;
@@ -40,6 +41,14 @@ final class Provisioner {
     private final Volumes volumes;
     private Prices prices;
     private List<AwsCloud.TypeInfo> types;
+    /** The lookups a launch needs, each made once per process (a failed one is tried again), see {@link #once}. */
+    private final Map<String, java.util.concurrent.CompletableFuture<Object>> lookups = new java.util.HashMap<>();
+    /** The ssh executors that found launched instances ready, logged in and installing the agent: the slot's to take. */
+    private final Map<String, Login> logins = new java.util.HashMap<>();
+
+    /** A launch's login to its instance and the agent's install on it (done, however it ended, when complete). */
+    private record Login(SshExecutor ssh, java.util.concurrent.CompletableFuture<Void> installed) {
+    }
 
     Provisioner(AwsExecutorConfig config, AwsCloud cloud, Identity identity, Path stateDir, BlobStore store, Volumes volumes) {
         this(config, cloud, identity, stateDir, store, PriceCache.user(), volumes);
@@ -64,12 +73,99 @@ final class Provisioner {
     record Choice(String type, Double hourly, boolean spot, String zone, String why) {
     }
 
-    /** The region's prices (the cache's, fetched once a day), once per process. */
-    synchronized Prices prices() throws IOException {
-        if (prices == null) {
-            prices = priceCache.get(config.region(), cloud::fetchPrices);
+    /** A lookup that may throw what AWS answered. */
+    private interface Lookup<T> {
+        T get() throws IOException;
+    }
+
+    /**
+     * The value of lookup {@code key}, made by the first caller and waited for by the others (a prefetch on the
+     * warm-up thread and the launch share one call); a lookup that failed is made again by the next caller.
+     */
+    @SuppressWarnings("unchecked")
+    private <T> T once(String key, Lookup<T> lookup) throws IOException {
+        java.util.concurrent.CompletableFuture<Object> f;
+        boolean mine = false;
+        synchronized (lookups) {
+            f = lookups.get(key);
+            if (f == null) {
+                f = new java.util.concurrent.CompletableFuture<>();
+                lookups.put(key, f);
+                mine = true;
+            }
         }
-        return prices;
+        if (mine) {
+            try {
+                T value = lookup.get();
+                f.complete(value);
+                return value;
+            } catch (IOException | RuntimeException | Error e) {
+                synchronized (lookups) {
+                    lookups.remove(key);
+                }
+                f.completeExceptionally(e);
+                throw e;
+            }
+        }
+        try {
+            return (T) f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof AwsException aws) {
+                throw new AwsException(aws.getMessage(), aws.code(), aws);
+            }
+            if (c instanceof IOException io) {
+                throw new IOException(io.getMessage(), io);
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(c.getMessage(), c);
+        }
+    }
+
+    /**
+     * Starts, each on a thread of its own, the lookups of a launch that do not depend on the run (prices, the
+     * subnet's zone and VPC, the configured type's plan: type, image, login key; or the region's types): the warm-up
+     * calls it when there is no idle instance, while the CLI still prepares the run, and the launch then finds them
+     * made or under way. Read-only: nothing is created in AWS before the launch.
+     */
+    void prefetch() {
+        List<Lookup<?>> all = new java.util.ArrayList<>();
+        all.add(this::pricesIfAny);
+        if (config.subnet() != null) {
+            all.add(this::subnetZone);
+        }
+        all.add(this::vpc);
+        all.add(config.instanceType() != null ? () -> plan(config.instanceType()) : this::types);
+        for (Lookup<?> l : all) {
+            Thread t = new Thread(() -> {
+                try {
+                    l.get();
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "prefetch for {0} failed (the launch asks again): {1}", config.name(), e.toString());
+                }
+            }, "sortie-aws-prefetch");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** The region's prices (the cache's, fetched once a day), once per process. */
+    Prices prices() throws IOException {
+        return once("prices", () -> {
+            Prices p = priceCache.get(config.region(), cloud::fetchPrices);
+            dev.sortie.core.util.Trace.mark("aws: prices of " + config.region());
+            return p;
+        });
+    }
+
+    private String subnetZone() throws IOException {
+        return once("zone", () -> cloud.subnetZone(config.subnet()));
+    }
+
+    private AwsCloud.Vpc vpc() throws IOException {
+        return once("vpc", () -> cloud.vpc(config.subnet()));
     }
 
     /** The prices, or null when they cannot be had (a launch of an explicit type does not need them). */
@@ -82,11 +178,8 @@ final class Provisioner {
         }
     }
 
-    private synchronized List<AwsCloud.TypeInfo> types() throws IOException {
-        if (types == null) {
-            types = cloud.instanceTypes();
-        }
-        return types;
+    private List<AwsCloud.TypeInfo> types() throws IOException {
+        return once("types", cloud::instanceTypes);
     }
 
     /**
@@ -96,7 +189,7 @@ final class Provisioner {
      */
     synchronized Choice choose(TaskConfig task) throws IOException {
         boolean spot = config.spot();
-        String subnetZone = config.subnet() == null ? null : cloud.subnetZone(config.subnet());
+        String subnetZone = config.subnet() == null ? null : subnetZone();
         if (config.instanceType() != null) {
             Prices p = pricesIfAny();
             String zone = subnetZone != null ? subnetZone : spot && p != null ? cheapestZone(p, config.instanceType()) : null;
@@ -127,7 +220,11 @@ final class Provisioner {
         return zones == null ? null : zones.entrySet().stream().min(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
     }
 
-    synchronized Plan plan(String typeName) throws IOException {
+    Plan plan(String typeName) throws IOException {
+        return once("plan " + typeName, () -> planNow(typeName));
+    }
+
+    private Plan planNow(String typeName) throws IOException {
         AwsCloud.TypeInfo type = cloud.instanceType(typeName);
         AwsCloud.ImageInfo image = cloud.image(config.image(), type.arch());
         String user = config.sshUser() != null ? config.sshUser() : image.defaultUser();
@@ -151,13 +248,34 @@ final class Provisioner {
         Prepared p = prepared.get(typeName);
         if (p == null) {
             Plan plan = plan(typeName);
-            TestPause.at("key-pair");
-            cloud.ensureKeyPair(plan.keyName(), SshKeys.bare(plan.publicKey()));
-            AwsCloud.Vpc vpc = cloud.vpc(config.subnet());
+            dev.sortie.core.util.Trace.mark("aws: planned " + typeName);
+            // the key pair and the security group are independent: made side by side
+            java.util.concurrent.CompletableFuture<Void> keyPair = new java.util.concurrent.CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    TestPause.at("key-pair");
+                    cloud.ensureKeyPair(plan.keyName(), SshKeys.bare(plan.publicKey()));
+                    keyPair.complete(null);
+                } catch (IOException | RuntimeException | Error e) {
+                    keyPair.completeExceptionally(e);
+                }
+            }, "sortie-aws-key-pair");
+            t.setDaemon(true);
+            t.start();
+            AwsCloud.Vpc vpc = vpc();
             String from = config.sshFrom() != null ? config.sshFrom()
                     : config.privateIp() ? (vpc.cidr() != null ? vpc.cidr() : "10.0.0.0/8") : AwsCloud.publicAddress();
             TestPause.at("security-group");
-            p = new Prepared(plan, cloud.ensureSecurityGroup("sortie-" + identity.owner() + "-ssh", vpc, from), vpc);
+            String group = cloud.ensureSecurityGroup("sortie-" + identity.owner() + "-ssh", vpc, from);
+            try {
+                keyPair.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (e.getCause() instanceof IOException io) {
+                    throw io;
+                }
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+            p = new Prepared(plan, group, vpc);
             prepared.put(typeName, p);
         }
         return p;
@@ -206,6 +324,7 @@ final class Provisioner {
         // A named volume is bound to its zone: the launch goes there (a fallback to another zone runs without it).
         CloudVolume volume = config.volume() == null ? null : volumes.claim(task, choice.zone(), say);
         String zone = volume != null ? volume.zone() : choice.zone();
+        dev.sortie.core.util.Trace.mark("aws: chose " + choice.type());
         List<Attempt> attempts = new java.util.ArrayList<>();
         attempts.add(new Attempt(choice.type(), choice.spot(), zone, null));
         for (Fallback f : config.fallback()) {
@@ -227,6 +346,7 @@ final class Provisioner {
         AwsException last = null;
         for (Attempt a : attempts) {
             Prepared prep = prepare(a.type());
+            dev.sortie.core.util.Trace.mark("aws: prepared " + a.type() + " (image, key pair, security group)");
             String subnet = config.subnet();
             CloudVolume volume = claimed != null && claimed.zone().equals(a.zone()) ? claimed : null;
             if (claimed != null && volume == null) {
@@ -387,6 +507,12 @@ final class Provisioner {
         }
     }
 
+    /**
+     * Waits until a launched instance is ready: running, reachable over SSH with the host key Sortie gave it, its user
+     * data done ({@link NodeScript#READY}), able to run the agent; then tags it ready. The login that found it ready is
+     * kept for the run ({@link #takeLogin}), and the agent's jars go up on it from the moment the first login
+     * succeeds, beside the wait for the user data, the node check and the ready tag (the launch then finds them there).
+     */
     private CloudInstance awaitReady(CloudInstance launched, Plan plan, long t0, CloudVolume volume, Consumer<String> say) throws IOException {
         long deadline = t0 + config.bootTimeout().toNanos();
         String last = null;
@@ -394,6 +520,8 @@ final class Provisioner {
         String why = "no answer yet";
         // a volume the node waits for but will not get (AWS refused the attachment): the node is told, once it answers
         String notComing = null;
+        SshExecutor ssh = null;
+        java.util.concurrent.CompletableFuture<Void> installing = null;
         try {
             while (true) {
                 if (!i.state().equals(last)) {
@@ -414,8 +542,15 @@ final class Provisioner {
                 }
                 if (i.running() && i.address(config.privateIp()) != null) {
                     TestPause.at("ssh-wait");
-                    SshExecutor ssh = executorFor(i, plan.sshUser());
-                    try (SshConnection c = ssh.connect()) {
+                    if (ssh == null) {
+                        ssh = executorFor(i, plan.sshUser());
+                    }
+                    try {
+                        ssh.host().forgetFailure(); // a booting host refuses until sshd is up: each poll tries again
+                        HostChannel c = ssh.host().connection(false);
+                        if (installing == null) {
+                            installing = installAgent(ssh, i.id());
+                        }
                         if (notComing != null) {
                             c.exec(List.of("touch", NodeScript.noVolumeMarker(notComing)), Duration.ofSeconds(20));
                             notComing = null;
@@ -423,14 +558,20 @@ final class Provisioner {
                         HostChannel.Result r = c.exec(List.of("test", "-e", NodeScript.READY), Duration.ofSeconds(20));
                         if (r.ok()) {
                             say.accept(line(i.id(), "node prepared, checking it", t0));
-                            var report = ssh.report();
+                            // the probe on this channel, not through the executor: the agent's upload holds the host
+                            var report = HostProbe.probe(c, config.remoteDir());
                             if (!report.canRunSortie()) {
                                 throw new IOException("instance " + i.id() + " cannot run Sortie's agent:\n" + report.render());
                             }
                             TestPause.at("ready-tag");
                             cloud.tag(i.id(), Tags.READY, "true");
                             say.accept(line(i.id(), "agent ready", t0));
-                            return cloud.instance(i.id());
+                            CloudInstance ready = cloud.instance(i.id());
+                            synchronized (logins) {
+                                logins.put(i.id(), new Login(ssh, installing));
+                            }
+                            ssh = null;
+                            return ready;
                         }
                         why = "the node is still being prepared (user data)";
                     } catch (dev.sortie.executor.remote.channel.ChannelException e) {
@@ -443,7 +584,8 @@ final class Provisioner {
                     throw new IOException("instance " + i.id() + " did not become ready within " + Units.human(config.bootTimeout())
                             + " (" + why + ")");
                 }
-                Thread.sleep(500);
+                // a booting instance is looked at often at first (most boot in seconds), then every half second
+                Thread.sleep(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos() ? 200 : 500);
                 CloudInstance now = cloud.instance(i.id());
                 if (now == null) {
                     throw new IOException("instance " + i.id() + " vanished while booting");
@@ -453,6 +595,57 @@ final class Provisioner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while instance " + i.id() + " was booting");
+        } finally {
+            if (ssh != null) {
+                ssh.close(); // not ready: its login (and an upload under way) ends with it
+            }
+        }
+    }
+
+    /** Puts the agent on a new instance on a thread of its own (its failures are the launch's to meet again and report). */
+    private static java.util.concurrent.CompletableFuture<Void> installAgent(SshExecutor ssh, String id) {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                ssh.warmUp(); // agent jars by hash, host shell
+                dev.sortie.core.util.Trace.mark("aws: agent installed on " + id);
+            } finally {
+                done.complete(null);
+            }
+        }, "sortie-aws-agent-install");
+        t.setDaemon(true);
+        t.start();
+        return done;
+    }
+
+    /** The login that found instance {@code id} ready (its agent installed or going up), once; null when there is none. */
+    SshExecutor takeLogin(String id) {
+        synchronized (logins) {
+            Login l = logins.remove(id);
+            return l == null ? null : l.ssh();
+        }
+    }
+
+    /**
+     * Closes the logins no run took ({@code sortie up}'s instances), once their agent installs ended (within
+     * {@code wait}): an instance brought up is then hot with its agent, and its first run sends none.
+     */
+    void closeLogins(Duration wait) {
+        List<Login> left;
+        synchronized (logins) {
+            left = List.copyOf(logins.values());
+            logins.clear();
+        }
+        long until = System.nanoTime() + wait.toNanos();
+        for (Login l : left) {
+            try {
+                l.installed().get(Math.max(0, until - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                LOG.log(System.Logger.Level.DEBUG, "the agent install on {0} did not end in time: {1}", l.ssh().name(), e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            l.ssh().close();
         }
     }
 

@@ -128,6 +128,14 @@ public final class RemoteHost implements HostCalls, AutoCloseable {
         return c;
     }
 
+    /**
+     * Forgets that the last connect found the host unreachable, so the next {@link #connection()} tries at once: for
+     * a caller that polls a host coming up (a booting instance refuses until its sshd runs).
+     */
+    public synchronized void forgetFailure() {
+        lastFailure = null;
+    }
+
     /** The host's Sortie folder; valid once {@link #connection()} succeeded. */
     public synchronized RemoteLayout layout() throws IOException {
         if (layout == null) {
