@@ -57,6 +57,14 @@ public interface Ledger extends AutoCloseable {
     /** Every experiment with its latest metric values, oldest first: the experiments table in one call. */
     List<ExperimentView> views();
 
+    /**
+     * A page of the experiments table: filtered, sorted and cut in the database where the ledger can (the server's
+     * list over many experiments). This default reads every row; ledgers on SQL override it.
+     */
+    default ExperimentPage page(ExperimentQuery query) {
+        return InMemoryPages.page(views(), query, java.time.Instant.now());
+    }
+
     boolean nameExists(String name);
 
     /** How many experiments there are. */
