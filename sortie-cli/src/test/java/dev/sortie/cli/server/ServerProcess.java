@@ -27,14 +27,15 @@ import java.util.regex.Pattern;
  */
 final class ServerProcess implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern LISTENING = Pattern.compile("sortie server: listening on (http://\\S+)");
+    private static final Pattern LISTENING = Pattern.compile("sortie server: listening on (https?://\\S+)");
     final Path dir;
     final Path output;
     final Process process;
     final String url;
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    final HttpClient http;
 
-    private ServerProcess(Path dir, Path output, Process process, String url) {
+    private ServerProcess(Path dir, Path output, Process process, String url, HttpClient http) {
+        this.http = http;
         this.dir = dir;
         this.output = output;
         this.process = process;
@@ -42,25 +43,33 @@ final class ServerProcess implements AutoCloseable {
     }
 
     static ServerProcess start(Path dir, String... extra) throws IOException {
+        return start(dir, java.util.Map.of(), HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build(), extra);
+    }
+
+    /** A server with more in its environment, talked to with {@code client} (one that trusts its certificate, say). */
+    static ServerProcess start(Path dir, java.util.Map<String, String> env, HttpClient client, String... extra) throws IOException {
         Files.createDirectories(dir);
         Path output = dir.resolveSibling(dir.getFileName() + "-server.out");
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", classPath(),
                 Main.class.getName(), "server", "--dir", dir.toString(), "--port", "0"));
         cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
+        pb.environment().putAll(env);
+        long before = Files.exists(output) ? Files.size(output) : 0;
+        Process p = pb.start();
         String[] url = new String[1];
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!p.isAlive()) {
                 throw new AssertionError("the server ended (" + p.exitValue() + "): " + Files.readString(output));
             }
-            Matcher m = LISTENING.matcher(Files.readString(output));
+            Matcher m = LISTENING.matcher(Files.readString(output).substring((int) before));
             if (m.find()) {
                 url[0] = m.group(1);
                 return true;
             }
             return false;
         });
-        return new ServerProcess(dir, output, p, url[0]);
+        return new ServerProcess(dir, output, p, url[0], client);
     }
 
     static String classPath() {
