@@ -38,7 +38,7 @@ final class ExperimentsApi {
     static final Duration DEFAULT_WAIT = Duration.ofSeconds(20);
     static final Duration MAX_WAIT = Duration.ofSeconds(60);
     static final Duration STOP_GRACE = Duration.ofSeconds(10);
-    private static final Set<String> CREATE_FIELDS = Set.of("from", "command", "params", "executor", "name", "timeout", "retries");
+    private static final Set<String> CREATE_FIELDS = Set.of("from", "command", "task", "params", "executor", "name", "timeout", "retries");
 
     private final ServerContext context;
 
@@ -265,10 +265,14 @@ final class ExperimentsApi {
         String name = text(body, "name");
         String executor = text(body, "executor");
         boolean copy = body.has("from");
-        if (copy == body.has("command")) {
-            throw ApiError.badRequest(copy ? "command" : "from", "give 'from' (an experiment to copy) or 'command' (argv to run), one of them");
+        boolean task = body.has("task");
+        int forms = (copy ? 1 : 0) + (task ? 1 : 0) + (body.has("command") ? 1 : 0);
+        if (forms != 1) {
+            throw ApiError.badRequest(forms == 0 ? "from" : copy ? (task ? "task" : "command") : "command",
+                    "give one of 'from' (an experiment to copy), 'task' (a sortie.yaml's text) or 'command' (argv to run)");
         }
-        List<ParamOverride> overrides = overrides(body.get("params"), !copy);
+        // a copy's and a task's params replace params they have; a bare command has none, so its params are new
+        List<ParamOverride> overrides = overrides(body.get("params"), !copy && !task);
         Experiment queued;
         ExperimentService service = context.service();
         if (copy) {
@@ -278,6 +282,17 @@ final class ExperimentsApi {
                 }
             }
             queued = service.queueCopy(text(body, "from"), name, overrides, executor);
+        } else if (task) {
+            String yaml = text(body, "task");
+            if (yaml == null || yaml.isBlank()) {
+                throw ApiError.badRequest("task", "'task' must be the text of a sortie.yaml (name, run, params, ...)");
+            }
+            RunRequest request = new RunRequest(name, overrides, null, executor, duration(body), retries(body));
+            try {
+                queued = service.queueTask(yaml, List.of(request)).get(0).experiment();
+            } catch (dev.sortie.core.config.ConfigException e) {
+                throw ApiError.badRequest("task", e.getMessage()); // the task's line and field are in the message
+            }
         } else {
             JsonNode cmd = body.get("command");
             if (!cmd.isArray() || cmd.isEmpty()) {
@@ -290,27 +305,33 @@ final class ExperimentsApi {
                 }
                 argv.add(cmd.get(i).asText());
             }
-            Duration timeout = null;
-            String t = text(body, "timeout");
-            if (t != null) {
-                try {
-                    timeout = Units.duration(t);
-                } catch (RuntimeException ex) {
-                    throw ApiError.badRequest("timeout", "timeout '" + t + "': expected a duration like 30m or 2h");
-                }
-            }
-            Integer retries = null;
-            if (body.has("retries")) {
-                if (!body.get("retries").canConvertToInt() || body.get("retries").asInt() < 0) {
-                    throw ApiError.badRequest("retries", "'retries' must be a whole number, 0 or more");
-                }
-                retries = body.get("retries").asInt();
-            }
-            List<PreparedRun> runs = service.prepareAll(List.of(new RunRequest(name, overrides, argv, executor, timeout, retries)), true);
+            List<PreparedRun> runs = service.prepareAll(List.of(new RunRequest(name, overrides, argv, executor, duration(body), retries(body))), true);
             queued = runs.get(0).experiment();
         }
         ctx.status(201);
         ApiServer.json(ctx, Json.experiment(queued, Map.of()));
+    }
+
+    private static Duration duration(JsonNode body) {
+        String t = text(body, "timeout");
+        if (t == null) {
+            return null;
+        }
+        try {
+            return Units.duration(t);
+        } catch (RuntimeException ex) {
+            throw ApiError.badRequest("timeout", "timeout '" + t + "': expected a duration like 30m or 2h");
+        }
+    }
+
+    private static Integer retries(JsonNode body) {
+        if (!body.hasNonNull("retries")) {
+            return null;
+        }
+        if (!body.get("retries").isIntegralNumber() || !body.get("retries").canConvertToInt() || body.get("retries").asInt() < 0) {
+            throw ApiError.badRequest("retries", "'retries' must be a whole number, 0 or more");
+        }
+        return body.get("retries").asInt();
     }
 
     /** The params of a request as overrides: scalars only, nested objects as dotted keys; {@code add}: new keys allowed. */

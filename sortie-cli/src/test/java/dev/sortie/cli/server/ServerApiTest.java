@@ -311,6 +311,23 @@ class ServerApiTest {
         draining.awaitStatus(copy.get("id").asText(), token, "succeeded");
         assertThat(pwned).doesNotExist();
 
+        // a task's shell line: the param is a quoted variable there, not spliced text
+        String task = "name: shell-task\nrun: printf 'got:%s\\n' ${p}\nparams: {p: safe}\n";
+        JsonNode fromTask = draining.postJson("/api/v1/experiments", token, "{\"task\": " + ServerProcess.JSON.writeValueAsString(task)
+                + ", \"params\": {\"p\": " + ServerProcess.JSON.writeValueAsString(hostile) + "}}", 201);
+        assertThat(fromTask.get("name").asText()).startsWith("shell-task-");
+        draining.awaitStatus(fromTask.get("id").asText(), token, "succeeded");
+        assertThat(draining.get("/api/v1/experiments/" + fromTask.get("id").asText() + "/logs", token).body()).isEqualTo("got:" + hostile + "\n");
+        assertThat(pwned).doesNotExist();
+        HttpResponse<String> badTask = draining.post("/api/v1/experiments", token,
+                "{\"task\": \"name: t\\nrun: echo\\nresources: {gpu: 1}\\n\"}");
+        assertThat(badTask.statusCode()).as(badTask.body()).isEqualTo(400);
+        assertThat(ServerProcess.JSON.readTree(badTask.body()).get("field").asText()).isEqualTo("task");
+        assertThat(ServerProcess.JSON.readTree(badTask.body()).get("error").asText()).contains("resources.gpu").contains("gpus");
+        HttpResponse<String> unknownTaskParam = draining.post("/api/v1/experiments", token,
+                "{\"task\": " + ServerProcess.JSON.writeValueAsString(task) + ", \"params\": {\"q\": 1}}");
+        assertThat(unknownTaskParam.statusCode()).isEqualTo(400);
+
         for (String name : List.of("a; rm -rf /", "../etc", "$(id)", "beef")) {
             HttpResponse<String> r = draining.post("/api/v1/experiments", token,
                     "{\"command\": [\"true\"], \"name\": " + ServerProcess.JSON.writeValueAsString(name) + "}");

@@ -100,6 +100,14 @@ public final class ExperimentService {
     }
 
     /**
+     * Queues experiments of a task given as the text of a sortie.yaml (the server's API) rather than read from the
+     * project: validated as sortie.yaml is, recorded with the task, run in this project's code snapshot.
+     */
+    public List<PreparedRun> queueTask(String taskYaml, List<RunRequest> requests) throws IOException {
+        return factory.prepareAll(requests, true, watcherHandle(), java.util.Objects.requireNonNull(taskYaml, "taskYaml"));
+    }
+
+    /**
      * Records a run started by hand (a script or a notebook using an SDK) as a running experiment: a code snapshot
      * of the workspace as it is, the given params, watched by the process in {@code handle}.
      */
