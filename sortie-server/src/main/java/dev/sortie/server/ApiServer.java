@@ -53,7 +53,6 @@ public final class ApiServer implements AutoCloseable {
             }
         });
         ApiServer api = new ApiServer(app);
-        api.routes.addAll(List.of()); // filled by the events as routes are added below
         app.before("/api/*", ctx -> authorize(context.tokens(), ctx));
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.field()));
         app.exception(NotFoundException.class, (e, ctx) -> error(ctx, 404, e.getMessage(), null));
