@@ -32,6 +32,8 @@ import java.util.Set;
 /** The experiments routes of the API (API.md): list, one, its metric series, its log, its artifacts; queue, stop, retry. */
 final class ExperimentsApi {
     static final int DEFAULT_LIMIT = 50;
+    /** The metric the executors that know prices record a run's cost in (the aws executor's CostListener). */
+    static final String COST_METRIC = "cost_usd";
     static final int MAX_LIMIT = 1000;
     static final int DEFAULT_POINTS = 1000;
     static final int MAX_POINTS = 100_000;
@@ -144,7 +146,8 @@ final class ExperimentsApi {
 
     private void one(Context ctx) {
         Experiment e = find(ctx);
-        ObjectNode n = Json.experiment(e, context.ledger().latestMetrics(e.id()));
+        Map<String, Double> metrics = context.ledger().latestMetrics(e.id());
+        ObjectNode n = Json.experiment(e, metrics);
         n.set("code", Json.code(e));
         ObjectNode where = n.putObject("where");
         where.put("executor", e.executor());
@@ -157,8 +160,8 @@ final class ExperimentsApi {
         }
         ArrayNode attempts = n.putArray("attempts");
         context.ledger().attempts(e.id()).forEach(a -> attempts.add(Json.attempt(a)));
-        // Cost: what the run's instance costs is the executor's to tell; the ledger keeps none yet.
-        n.putNull("cost_usd");
+        // what the run cost, where its executor records it (aws: the metric cost_usd, written when the command exits)
+        Json.number(n, "cost_usd", metrics.get(COST_METRIC));
         ApiServer.json(ctx, n);
     }
 
