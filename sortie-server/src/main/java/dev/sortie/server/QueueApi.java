@@ -41,19 +41,43 @@ final class QueueApi {
     }
 
     /**
+     * The hosts an executor names in its config (an ssh executor's {@code host}, a pool's {@code hosts}: names of
+     * ssh executors or inline settings), and for each, the experiments running there now.
+     */
+    private void hosts(ExecutorSpec spec, ObjectNode n) {
+        com.fasterxml.jackson.databind.JsonNode opts = spec.options();
+        List<String> hosts = new java.util.ArrayList<>();
+        if (opts.path("host").isTextual()) {
+            hosts.add(opts.get("host").asText());
+        }
+        for (com.fasterxml.jackson.databind.JsonNode h : opts.path("hosts")) {
+            if (h.isTextual()) {
+                hosts.add(h.asText());
+            } else if (h.path("host").isTextual()) {
+                hosts.add(h.get("host").asText());
+            }
+        }
+        if (!hosts.isEmpty()) {
+            ArrayNode arr = n.putArray("hosts");
+            hosts.forEach(arr::add);
+        }
+    }
+
+    /**
      * Each configured executor with its type and, for those that start machines of their own (the provisioning
      * SPI), their instances with state, address and cost so far. An executor that cannot be asked says why.
      */
     private void executors(Context ctx) {
         ArrayNode arr = Json.array();
         Instant now = Instant.now();
+        List<Experiment> running = context.ledger().listByStatus(List.of(ExperimentStatus.RUNNING));
         for (String name : context.executors().names()) {
             ExecutorSpec spec = context.executors().spec(name);
             ObjectNode n = arr.addObject();
             n.put("name", name);
             n.put("type", spec.type());
-            n.put("running", context.ledger().listByStatus(List.of(ExperimentStatus.RUNNING)).stream()
-                    .filter(e -> e.executor().equals(name)).count());
+            n.put("running", running.stream().filter(e -> e.executor().equals(name)).count());
+            hosts(spec, n);
             try {
                 if (context.executors().get(name) instanceof Provisioning p) {
                     ArrayNode instances = n.putArray("instances");
