@@ -46,6 +46,9 @@ final class QueueApi {
      */
     private void hosts(ExecutorSpec spec, ObjectNode n) {
         com.fasterxml.jackson.databind.JsonNode opts = spec.options();
+        if (opts == null) {
+            return; // the built-in local executor has no options
+        }
         List<String> hosts = new java.util.ArrayList<>();
         if (opts.path("host").isTextual()) {
             hosts.add(opts.get("host").asText());

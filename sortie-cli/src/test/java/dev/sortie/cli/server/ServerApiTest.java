@@ -37,6 +37,10 @@ class ServerApiTest {
     @BeforeAll
     static void startServers() throws Exception {
         draining = ServerProcess.start(tmp.resolve("draining"), "--workers", "2");
+        // executors the idle server lists (it starts no runs: no workers)
+        Files.createDirectories(tmp.resolve("idle/.sortie"));
+        Files.writeString(tmp.resolve("idle/.sortie/config.yaml"), "executors:\n  gpu1: {type: ssh, host: gpu1.example.invalid}\n"
+                + "  gpus: {type: pool, hosts: [gpu1, {host: 10.0.0.9}]}\n");
         idle = ServerProcess.start(tmp.resolve("idle"), "--workers", "0");
         token = draining.token("alice", false);
         idleToken = idle.token("bob", false);
@@ -158,6 +162,19 @@ class ServerApiTest {
         HttpResponse<String> badLimit = idle.get("/api/v1/experiments?limit=-1", idleToken);
         assertThat(badLimit.statusCode()).isEqualTo(400);
         assertThat(ServerProcess.JSON.readTree(badLimit.body()).get("field").asText()).isEqualTo("limit");
+
+        JsonNode executors = idle.json("/api/v1/executors", idleToken).get("executors");
+        assertThat(executors.toString()).contains("\"name\":\"local\",\"type\":\"local\"");
+        for (JsonNode x : executors) {
+            if (x.get("name").asText().equals("gpus")) {
+                assertThat(x.get("type").asText()).isEqualTo("pool");
+                assertThat(x.get("hosts").toString()).isEqualTo("[\"gpu1\",\"10.0.0.9\"]");
+            }
+            if (x.get("name").asText().equals("gpu1")) {
+                assertThat(x.get("hosts").toString()).isEqualTo("[\"gpu1.example.invalid\"]");
+            }
+        }
+        assertThat(executors).hasSize(3);
 
         JsonNode queue = idle.json("/api/v1/queue", idleToken);
         assertThat(queue.get("queued").asInt()).isGreaterThanOrEqualTo(5);
