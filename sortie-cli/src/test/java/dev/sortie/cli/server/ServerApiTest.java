@@ -36,7 +36,7 @@ class ServerApiTest {
 
     @BeforeAll
     static void startServers() throws Exception {
-        draining = ServerProcess.start(tmp.resolve("draining"), "--workers", "2");
+        draining = ServerProcess.start(tmp.resolve("draining"), "--workers", "2", "--store", tmp.resolve("store-elsewhere").toString());
         // executors the idle server lists (it starts no runs: no workers)
         Files.createDirectories(tmp.resolve("idle/.sortie"));
         Files.writeString(tmp.resolve("idle/.sortie/config.yaml"), "executors:\n  gpu1: {type: ssh, host: gpu1.example.invalid}\n"
@@ -225,6 +225,29 @@ class ServerApiTest {
         JsonNode retried = draining.postJson("/api/v1/experiments/" + id + "/retry", token, "{}", 200);
         assertThat(retried.get("attempt").asInt()).isEqualTo(2);
         assertThat(draining.awaitStatus(id, token, "succeeded").get("attempt").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void aRunsArtifactsAreListedAndDownloadedFromTheStoreTheServerWasGiven() throws Exception {
+        String task = "name: arts\nrun: mkdir -p out && printf 'model %s\\n' ${lr} > out/model.txt\nparams: {lr: 0.1}\nartifacts: [out/model.txt]\n";
+        String id = draining.postJson("/api/v1/experiments", token, "{\"task\": " + ServerProcess.JSON.writeValueAsString(task)
+                + ", \"params\": {\"lr\": 0.7}}", 201).get("id").asText();
+        draining.awaitStatus(id, token, "succeeded");
+        JsonNode arts = draining.json("/api/v1/experiments/" + id + "/artifacts", token).get("artifacts");
+        assertThat(arts).hasSize(1);
+        assertThat(arts.get(0).get("path").asText()).endsWith("model.txt");
+        assertThat(arts.get(0).get("kind").asText()).isEqualTo("artifact");
+        String hash = arts.get(0).get("hash").asText();
+        HttpResponse<String> file = draining.get("/api/v1/experiments/" + id + "/artifacts/" + hash, token);
+        assertThat(file.statusCode()).isEqualTo(200);
+        assertThat(file.body()).isEqualTo("model 0.7\n");
+        assertThat(file.headers().firstValue("Content-Disposition").orElse("")).contains("model.txt");
+        // the blob is in the store --store named, not the server folder's own
+        try (java.util.stream.Stream<Path> blobs = Files.walk(tmp.resolve("store-elsewhere"))) {
+            assertThat(blobs.filter(Files::isRegularFile).count()).isPositive();
+        }
+        // only what the experiment saved is served
+        assertThat(draining.get("/api/v1/experiments/" + id + "/artifacts/" + "0".repeat(64), token).statusCode()).isEqualTo(404);
     }
 
     @Test
