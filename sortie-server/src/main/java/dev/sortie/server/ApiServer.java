@@ -25,6 +25,8 @@ public final class ApiServer implements AutoCloseable {
     private static final Set<HandlerType> ROUTE_TYPES = Set.of(HandlerType.GET, HandlerType.POST, HandlerType.PUT, HandlerType.PATCH,
             HandlerType.DELETE, HandlerType.HEAD);
     private static final String TOKEN_ATTRIBUTE = "sortie.token";
+    /** The largest request body read: 32 MiB. */
+    public static final long MAX_BODY = 32L << 20;
 
     /** One route as Javalin registered it. */
     public record Route(String method, String path) {
@@ -43,6 +45,8 @@ public final class ApiServer implements AutoCloseable {
         Javalin app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.startupWatcherEnabled = false;
+            // an agent's buffered report after an outage can be large; beyond this it sends in parts (413)
+            config.http.maxRequestSize = MAX_BODY;
             config.events(e -> e.handlerAdded(meta -> {
                 if (ROUTE_TYPES.contains(meta.getHttpMethod())) {
                     routes.add(new Route(meta.getHttpMethod().name(), meta.getPath()));
@@ -66,6 +70,8 @@ public final class ApiServer implements AutoCloseable {
                 error(ctx, 503, "the ledger failed: " + e.getMessage(), null);
             }
         });
+        app.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
+                e.getStatus() == 413 ? "the body is larger than " + (MAX_BODY >> 20) + " MiB: send it in parts" : e.getMessage(), null));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.log(System.Logger.Level.WARNING, "unexpected error on " + ctx.method() + " " + ctx.path(), e);
             error(ctx, 500, "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()), null);

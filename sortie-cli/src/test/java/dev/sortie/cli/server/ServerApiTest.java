@@ -327,6 +327,12 @@ class ServerApiTest {
             assertThat(refused.statusCode()).as(c[0] + ": " + refused.body()).isEqualTo(400);
             assertThat(ServerProcess.JSON.readTree(refused.body()).get("field").asText()).as(c[0]).isEqualTo(c[1]);
         }
+        // too large a body: 413, and the server goes on
+        String huge = "{\"attempt\": 1, \"logs\": [{\"offset\": 0, \"text\": \"" + "x".repeat(33 << 20) + "\"}]}";
+        HttpResponse<String> tooLarge = idle.post("/api/v1/reports/" + id, idleToken, huge);
+        assertThat(tooLarge.statusCode()).isEqualTo(413);
+        assertThat(ServerProcess.JSON.readTree(tooLarge.body()).get("error").asText()).contains("32 MiB");
+        assertThat(idle.get("/api/v1/experiments/" + id + "/logs", idleToken).body()).isEmpty();
         // the server goes on: a good report is recorded
         idle.postJson("/api/v1/reports/" + id, idleToken, "{\"attempt\": 1, \"metrics\": [{\"key\": \"loss\", \"step\": 1, \"value\": 0.5}]}", 200);
         assertThat(idle.json("/api/v1/experiments/" + id + "/metrics/loss", idleToken).get("total_points").asInt()).isEqualTo(1);
