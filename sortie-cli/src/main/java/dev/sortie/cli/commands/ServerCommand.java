@@ -31,9 +31,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "server", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The team server: the JSON API (sortie-server/API.md) with bearer tokens, and queue workers that drain the",
-                "queue to the configured executors. With no options: a SQLite ledger and local store in a folder of its own,",
-                "on 127.0.0.1:8080. Executors: 'sortie -C DIR executor add ...' with DIR the server's folder."},
+        description = {"The team server: the JSON API (sortie-server/API.md) with bearer tokens,",
+                "and queue workers that drain the queue to the configured executors.",
+                "With no options: a SQLite ledger and a local store in a folder of its own,",
+                "on 127.0.0.1:8080. Its executors: 'sortie -C FOLDER executor add ...'."},
         subcommands = {ServerCommand.TokenCommand.class})
 public final class ServerCommand implements Callable<Integer> {
     @ParentCommand
