@@ -34,7 +34,7 @@ public final class SqliteLedger implements Ledger {
     private final LedgerDatabase db;
     private final ExperimentsTable experiments;
     private final MetricsTable metrics;
-    private final ExperimentPages pages;
+    private final SqliteTablePages pages;
     private final ArtifactsTable artifacts = new ArtifactsTable();
     private final ControlTable controls = new ControlTable();
     private final AttemptsTable attempts = new AttemptsTable();
@@ -55,7 +55,7 @@ public final class SqliteLedger implements Ledger {
         JsonColumns json = new JsonColumns();
         this.experiments = new ExperimentsTable(json);
         this.metrics = new MetricsTable(json);
-        this.pages = new ExperimentPages(new ExperimentRows(json));
+        this.pages = new SqliteTablePages(new ExperimentRows(json));
     }
 
     /** Opens the ledger at {@code databaseFile}, creating it and its folders if needed, with its schema up to date. */
@@ -229,7 +229,7 @@ public final class SqliteLedger implements Ledger {
     }
 
     @Override
-    public dev.sortie.core.ledger.ExperimentPage page(dev.sortie.core.ledger.ExperimentQuery query) {
+    public dev.sortie.core.ledger.TablePage tablePage(dev.sortie.core.ledger.TableQuery query) {
         long now = System.currentTimeMillis();
         return db.read("read a page of the experiments table", c -> pages.page(c, query, now));
     }

@@ -8,8 +8,8 @@ import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.engine.PreparedRun;
 import dev.sortie.core.engine.RunRequest;
 import dev.sortie.core.ledger.Condition;
-import dev.sortie.core.ledger.ExperimentPage;
-import dev.sortie.core.ledger.ExperimentQuery;
+import dev.sortie.core.ledger.TablePage;
+import dev.sortie.core.ledger.TableQuery;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentView;
@@ -82,7 +82,7 @@ final class ExperimentsApi {
             throw ApiError.badRequest("order", "order '" + order + "': expected asc or desc");
         }
         if (sort != null && !sort.matches("[A-Za-z0-9_.:/\\-]+")) {
-            throw ApiError.badRequest("sort", "sort '" + sort + "': expected a column: a built-in (" + String.join(", ", ExperimentQuery.BUILTINS)
+            throw ApiError.badRequest("sort", "sort '" + sort + "': expected a column: a built-in (" + String.join(", ", TableQuery.BUILTINS)
                     + "), params.KEY, metrics.KEY or a param or metric name");
         }
         List<String> columns = null;
@@ -90,7 +90,7 @@ final class ExperimentsApi {
         if (cols != null && !cols.isBlank()) {
             columns = List.of(cols.split(","));
         }
-        ExperimentPage page = context.ledger().page(new ExperimentQuery(filters, sort, "desc".equals(order), limit, offset));
+        TablePage page = context.ledger().tablePage(new TableQuery(filters, sort, "desc".equals(order), limit, offset));
         ObjectNode out = Json.object();
         out.put("total", page.total());
         out.put("offset", offset);

@@ -61,8 +61,8 @@ public interface Ledger extends AutoCloseable {
      * A page of the experiments table: filtered, sorted and cut in the database where the ledger can (the server's
      * list over many experiments). This default reads every row; ledgers on SQL override it.
      */
-    default ExperimentPage page(ExperimentQuery query) {
-        return InMemoryPages.page(views(), query, java.time.Instant.now());
+    default TablePage tablePage(TableQuery query) {
+        return InMemoryTablePages.page(views(), query, java.time.Instant.now());
     }
 
     boolean nameExists(String name);

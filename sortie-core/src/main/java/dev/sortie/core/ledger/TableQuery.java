@@ -9,12 +9,12 @@ import java.util.List;
  *
  * @param sortBy null for the default order (oldest first)
  */
-public record ExperimentQuery(List<Condition> filters, String sortBy, boolean descending, int limit, int offset) {
+public record TableQuery(List<Condition> filters, String sortBy, boolean descending, int limit, int offset) {
     /** The built-in columns, as {@code sortie show} names them. */
     public static final List<String> BUILTINS = List.of("id", "name", "status", "executor", "created", "started", "ended",
             "duration", "exit_code", "attempt", "commit", "command", "error");
 
-    public ExperimentQuery {
+    public TableQuery {
         filters = List.copyOf(filters);
         if (limit < 0 || offset < 0) {
             throw new IllegalArgumentException("limit and offset must be 0 or more");

@@ -1,8 +1,8 @@
 package dev.sortie.ledger;
 
 import dev.sortie.core.ledger.Condition;
-import dev.sortie.core.ledger.ExperimentPage;
-import dev.sortie.core.ledger.ExperimentQuery;
+import dev.sortie.core.ledger.TablePage;
+import dev.sortie.core.ledger.TableQuery;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentView;
 import java.sql.Connection;
@@ -13,19 +13,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@link dev.sortie.core.ledger.Ledger#page} in SQLite's SQL: the filters, the sort and the page are worked out by
+ * {@link dev.sortie.core.ledger.Ledger#tablePage} in SQLite's SQL: the filters, the sort and the page are worked out by
  * the database (params and latest metrics read from their JSON columns with json_extract), so a list over many
  * experiments reads one page of rows, not all of them. Same meaning as the in-memory default: numbers compare as
  * numbers and the rest as text, a row without the field matches only {@code !=}, rows without the sort value last.
  */
-final class ExperimentPages {
+final class SqliteTablePages {
     private final ExperimentRows rows;
 
-    ExperimentPages(ExperimentRows rows) {
+    SqliteTablePages(ExperimentRows rows) {
         this.rows = rows;
     }
 
-    ExperimentPage page(Connection c, ExperimentQuery q, long nowMillis) throws SQLException {
+    TablePage page(Connection c, TableQuery q, long nowMillis) throws SQLException {
         List<Object> whereBinds = new ArrayList<>();
         StringBuilder where = new StringBuilder();
         for (Condition cond : q.filters()) {
@@ -63,7 +63,7 @@ final class ExperimentPages {
                 }
             }
         }
-        return new ExperimentPage(out, total);
+        return new TablePage(out, total);
     }
 
     private static String condition(Condition cond, long now, List<Object> binds) {

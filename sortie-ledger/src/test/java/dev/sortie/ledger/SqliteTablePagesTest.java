@@ -3,8 +3,8 @@ package dev.sortie.ledger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sortie.core.ledger.Condition;
-import dev.sortie.core.ledger.ExperimentPage;
-import dev.sortie.core.ledger.ExperimentQuery;
+import dev.sortie.core.ledger.TablePage;
+import dev.sortie.core.ledger.TableQuery;
 import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The experiments list of the server, worked out in SQLite's SQL, gives what the plain reading of every row gives
  * (the Ledger interface's default, which {@code sortie show}'s semantics define): same rows, same order, same total.
  */
-class ExperimentPagesTest {
+class SqliteTablePagesTest {
     @TempDir
     Path dir;
     SqliteLedger ledger;
@@ -39,9 +39,9 @@ class ExperimentPagesTest {
     @BeforeEach
     void open() {
         ledger = SqliteLedger.open(dir.resolve("ledger.db"));
-        // the same ledger with page() left to the interface's default (every row read, filtered and sorted in Java)
+        // the same ledger with tablePage() left to the interface's default (every row read, filtered and sorted in Java)
         plain = (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(), new Class<?>[] {Ledger.class}, (proxy, m, args) -> {
-            if (m.getName().equals("page")) {
+            if (m.getName().equals("tablePage")) {
                 return InvocationHandler.invokeDefault(proxy, m, args);
             }
             try {
@@ -89,9 +89,9 @@ class ExperimentPagesTest {
             for (String sort : sorts) {
                 for (boolean desc : new boolean[] {false, true}) {
                     for (int[] window : new int[][] {{100, 0}, {7, 3}, {5, 30}}) {
-                        ExperimentQuery q = new ExperimentQuery(filters.stream().map(Condition::parse).toList(), sort, desc, window[0], window[1]);
-                        ExperimentPage sql = ledger.page(q);
-                        ExperimentPage java = plain.page(q);
+                        TableQuery q = new TableQuery(filters.stream().map(Condition::parse).toList(), sort, desc, window[0], window[1]);
+                        TablePage sql = ledger.tablePage(q);
+                        TablePage java = plain.tablePage(q);
                         assertThat(ids(sql)).as(q.toString()).isEqualTo(ids(java));
                         assertThat(sql.total()).as(q.toString()).isEqualTo(java.total());
                         checked++;
@@ -101,12 +101,12 @@ class ExperimentPagesTest {
         }
         assertThat(checked).isEqualTo(11 * 12 * 2 * 3);
         // and they do select: a filter keeps some rows, not all or none
-        ExperimentPage some = ledger.page(new ExperimentQuery(List.of(Condition.parse("lr>0.5")), "lr", true, 100, 0));
+        TablePage some = ledger.tablePage(new TableQuery(List.of(Condition.parse("lr>0.5")), "lr", true, 100, 0));
         assertThat(some.total()).isBetween(5, 30);
         assertThat(some.rows().get(0).experiment().params().flatten().get("lr")).isInstanceOf(Double.class);
     }
 
-    private static List<String> ids(ExperimentPage page) {
+    private static List<String> ids(TablePage page) {
         return page.rows().stream().map(ExperimentView::experiment).map(Experiment::id).toList();
     }
 }

@@ -10,12 +10,12 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
-/** {@link Ledger#page} over rows already read: for ledgers that cannot filter and sort in their database. */
-final class InMemoryPages {
-    private InMemoryPages() {
+/** {@link Ledger#tablePage} over rows already read: for ledgers that cannot filter and sort in their database. */
+final class InMemoryTablePages {
+    private InMemoryTablePages() {
     }
 
-    static ExperimentPage page(List<ExperimentView> views, ExperimentQuery q, Instant now) {
+    static TablePage page(List<ExperimentView> views, TableQuery q, Instant now) {
         List<ExperimentView> rows = new ArrayList<>();
         for (ExperimentView v : views) {
             if (q.filters().stream().allMatch(c -> test(c, value(v, c.field(), now)))) {
@@ -33,7 +33,7 @@ final class InMemoryPages {
         }
         int from = Math.min(q.offset(), rows.size());
         int to = (int) Math.min((long) from + q.limit(), rows.size());
-        return new ExperimentPage(rows.subList(from, to), rows.size());
+        return new TablePage(rows.subList(from, to), rows.size());
     }
 
     /** The value of a column: built-ins, {@code params.X}, {@code metrics.X}, or a bare name (the param, else the metric). */
