@@ -101,6 +101,10 @@ public final class ServerCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--workers " + workers + ": expected 0 or more");
         }
         TlsSettings tls = TlsSettings.of(tlsKeystore, tlsPasswordEnv);
+        if (tls == null && !loopback(bind)) {
+            System.err.println("sortie server: warning: listening on " + bind + " without TLS: tokens cross the network in clear text"
+                    + " (--tls-keystore, or a TLS proxy in front)");
+        }
         ProjectPaths paths = where.paths();
         LedgerLocation location = where.ledger(paths);
         CliContext context = main.contextAt(paths.projectDir());
@@ -124,6 +128,14 @@ public final class ServerCommand implements Callable<Integer> {
             System.err.println("sortie server: stopping: no more runs are started; runs on remote hosts go on and are collected later");
         }
         return 0;
+    }
+
+    private static boolean loopback(String bind) {
+        try {
+            return java.net.InetAddress.getByName(bind).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false; // Jetty says so when it binds
+        }
     }
 
     private static BlobStore openStore(String url) {
