@@ -106,8 +106,11 @@ final class ReportsApi {
             }
         }
         Experiment now = e;
-        if (state != null && state.isTerminal() && e.status() == ExperimentStatus.RUNNING) {
-            Experiment ended = e.ended(state, Instant.now(), exitCode, error);
+        if (state != null && state.isTerminal()) {
+            now = context.service().find(e.id()); // as it is now, not as it was when the report came in
+        }
+        if (state != null && state.isTerminal() && now.status() == ExperimentStatus.RUNNING && now.attempt() == attempt) {
+            Experiment ended = now.ended(state, Instant.now(), exitCode, error);
             if (context.ledger().update(ended, ExperimentStatus.RUNNING)) {
                 now = ended;
             } else {
