@@ -302,6 +302,31 @@ class ServerApiTest {
     }
 
     @Test
+    void anEndReportedByTheAgentIsRecordedOnceAndStands() throws Exception {
+        Path gate = tmp.resolve("end-gate");
+        String id = draining.postJson("/api/v1/experiments", token, "{\"command\": [\"sh\", \"-c\", \"echo up; while [ ! -e \\\"$0\\\" ];"
+                + " do sleep 0.05; done\", \"" + gate + "\"], \"executor\": \"local\"}", 201).get("id").asText();
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
+                .until(() -> draining.json("/api/v1/experiments/" + id, token).get("status").asText().equals("running"));
+        String end = "{\"attempt\": 1, \"state\": \"failed\", \"exit_code\": 3, \"error\": \"out of memory\"}";
+        JsonNode first = draining.postJson("/api/v1/reports/" + id, token, end, 200);
+        assertThat(first.get("status").asText()).isEqualTo("failed");
+        JsonNode recorded = draining.json("/api/v1/experiments/" + id, token);
+        String endedAt = recorded.get("ended").asText();
+        assertThat(recorded.get("exit_code").asInt()).isEqualTo(3);
+        assertThat(recorded.get("error").asText()).isEqualTo("out of memory");
+        // sent again: nothing changes, not even the time of the end
+        assertThat(draining.postJson("/api/v1/reports/" + id, token, end, 200).get("status").asText()).isEqualTo("failed");
+        assertThat(draining.json("/api/v1/experiments/" + id, token).get("ended").asText()).isEqualTo(endedAt);
+        // a different end afterwards does not replace the first
+        assertThat(draining.postJson("/api/v1/reports/" + id, token, "{\"attempt\": 1, \"state\": \"succeeded\", \"exit_code\": 0}", 200)
+                .get("status").asText()).isEqualTo("failed");
+        Files.writeString(gate, "");
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
+                .until(() -> draining.json("/api/v1/experiments/" + id, token).get("status").asText().equals("failed"));
+    }
+
+    @Test
     void aMalformedReportIsRefusedNamingTheFieldAndNothingOfItIsKept() throws Exception {
         String id = idle.postJson("/api/v1/experiments", idleToken, "{\"command\": [\"true\"]}", 201).get("id").asText();
         String bad = "{\"attempt\": 1, \"logs\": [{\"offset\": 0, \"text\": \"kept?\\n\"}],"
