@@ -327,6 +327,24 @@ class ServerApiTest {
     }
 
     @Test
+    void stopEndsARunningRunThroughTheApi() throws Exception {
+        Path marker = tmp.resolve("stop-marker");
+        String id = draining.postJson("/api/v1/experiments", token, "{\"command\": [\"sh\", \"-c\", \"echo up; sleep 300; touch \\\"$0\\\"\", \""
+                + marker + "\"], \"executor\": \"local\"}", 201).get("id").asText();
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
+                .until(() -> draining.get("/api/v1/experiments/" + id + "/logs", token).body().contains("up"));
+        JsonNode stopped = draining.postJson("/api/v1/experiments/" + id + "/stop", token, "{}", 200);
+        assertThat(stopped.get("status").asText()).isEqualTo("stopped");
+        assertThat(draining.awaitStatus(id, token, "stopped").get("ended").isNull()).isFalse();
+        assertThat(marker).doesNotExist();
+        // a stop sent again (a double click) changes nothing
+        JsonNode again = draining.postJson("/api/v1/experiments/" + id + "/stop", token, "{}", 200);
+        assertThat(again.get("status").asText()).isEqualTo("stopped");
+        assertThat(again.get("ended").asText()).isEqualTo(draining.json("/api/v1/experiments/" + id, token).get("ended").asText());
+        assertThat(draining.post("/api/v1/experiments/nosuch/stop", token, "{}").statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void aMalformedReportIsRefusedNamingTheFieldAndNothingOfItIsKept() throws Exception {
         String id = idle.postJson("/api/v1/experiments", idleToken, "{\"command\": [\"true\"]}", 201).get("id").asText();
         String bad = "{\"attempt\": 1, \"logs\": [{\"offset\": 0, \"text\": \"kept?\\n\"}],"
