@@ -15,11 +15,13 @@ final class ServerWorkers implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ServerWorkers.class.getName());
     private final List<QueueWorker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    private final List<String> executors = new ArrayList<>();
 
     ServerWorkers(ExperimentService service, int slots) {
         for (String executor : service.executors().names()) {
             QueueWorker w = new QueueWorker(service, executor, slots, true, new Logged(executor));
             workers.add(w);
+            executors.add(executor);
             Thread t = new Thread(() -> {
                 try {
                     w.run();
@@ -35,7 +37,7 @@ final class ServerWorkers implements AutoCloseable {
     }
 
     List<String> executors() {
-        return threads.stream().map(t -> t.getName().substring("sortie-server-worker-".length())).toList();
+        return List.copyOf(executors);
     }
 
     void start() {
