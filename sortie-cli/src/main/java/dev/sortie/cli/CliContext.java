@@ -42,6 +42,8 @@ public final class CliContext implements AutoCloseable {
     private StoreConfig storeConfig;
     private Optional<StoreSpec> storeSpec;
     private GitCodeSnapshots snapshots;
+    private java.util.function.Supplier<Ledger> ledgerOpener;
+    private java.util.function.Supplier<BlobStore> storeOpener;
 
     public CliContext(Path workingDir) {
         this(workingDir, p -> { });
@@ -51,6 +53,15 @@ public final class CliContext implements AutoCloseable {
     public CliContext(Path workingDir, Consumer<ProjectPaths> projectFound) {
         this.workingDir = workingDir.toAbsolutePath().normalize();
         this.projectFound = projectFound;
+    }
+
+    /**
+     * Opens the ledger and (when not null) the store with these instead of the project's own files: {@code sortie
+     * server} with {@code --db URL} and {@code --store URL}. Before the first use.
+     */
+    public void openWith(java.util.function.Supplier<Ledger> ledger, java.util.function.Supplier<BlobStore> store) {
+        this.ledgerOpener = ledger;
+        this.storeOpener = store;
     }
 
     public Path workingDir() {
@@ -82,6 +93,9 @@ public final class CliContext implements AutoCloseable {
      * this before it starts, so it does not find out at its end.
      */
     public synchronized BlobStore store() {
+        if (store == null && storeOpener != null) {
+            store = storeOpener.get();
+        }
         if (store == null) {
             Optional<StoreSpec> spec = storeSpec();
             if (spec.isEmpty()) {
@@ -132,6 +146,10 @@ public final class CliContext implements AutoCloseable {
     }
 
     public Ledger ledger() {
+        if (ledger == null && ledgerOpener != null) {
+            paths();
+            ledger = ledgerOpener.get();
+        }
         if (ledger == null) {
             ProjectPaths p = paths();
             if (readOnlyAllowed && Files.isRegularFile(p.ledgerFile()) && !Files.isWritable(p.stateDir())

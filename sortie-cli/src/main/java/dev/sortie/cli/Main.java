@@ -14,6 +14,7 @@ import dev.sortie.cli.commands.QueueCommand;
 import dev.sortie.cli.commands.RemoveCommand;
 import dev.sortie.cli.commands.RetryCommand;
 import dev.sortie.cli.commands.RunCommand;
+import dev.sortie.cli.commands.ServerCommand;
 import dev.sortie.cli.commands.ShowCommand;
 import dev.sortie.cli.commands.StatusCommand;
 import dev.sortie.cli.commands.StopCommand;
@@ -49,7 +50,7 @@ public final class Main implements Runnable {
      */
     static final List<Class<?>> COMMANDS = List.of(InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class,
             LogsCommand.class, StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, PlotsCommand.class,
-            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class, UpCommand.class, DownCommand.class,
+            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class, UpCommand.class, DownCommand.class, ServerCommand.class,
             CommandLine.HelpCommand.class);
 
     @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")
@@ -71,6 +72,15 @@ public final class Main implements Runnable {
         if (context == null) {
             startLogging();
             context = new CliContext(directory == null ? Path.of("") : directory, p -> log.attach(p.sortieLogFile()));
+        }
+        return context;
+    }
+
+    /** The context of a command that works in a folder of its own ({@code sortie server --dir}), not the project's. */
+    public CliContext contextAt(Path dir) {
+        if (context == null) {
+            startLogging();
+            context = new CliContext(dir, p -> log.attach(p.sortieLogFile()));
         }
         return context;
     }

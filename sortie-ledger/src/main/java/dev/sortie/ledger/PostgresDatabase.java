@@ -205,6 +205,11 @@ final class PostgresDatabase implements Database {
 
     @Override
     public DataSource dataSource() {
+        return dataSource(url, password);
+    }
+
+    /** A data source on the database at {@code url}, logging in with {@code password} (null: none). */
+    static DataSource dataSource(PostgresUrl url, String password) {
         PGSimpleDataSource ds = new PGSimpleDataSource();
         ds.setURL(url.jdbcUrl());
         ds.setUser(url.user());

@@ -30,6 +30,15 @@ public final class PostgresLedger extends JdbcLedger {
         return new PostgresLedger(migrated(PostgresDatabase.open(url, password)), url);
     }
 
+    /**
+     * A JDBC data source on the database at {@code url}, with the password found as {@link #open(PostgresUrl)} finds
+     * it: for tables kept beside the ledger's (the server's tokens).
+     */
+    public static javax.sql.DataSource dataSource(PostgresUrl url) {
+        String home = System.getProperty("user.home");
+        return PostgresDatabase.dataSource(url, PgPassword.find(url, System.getenv(), home == null ? null : Path.of(home)).orElse(null));
+    }
+
     /** Where it is, without the password. */
     public PostgresUrl url() {
         return url;

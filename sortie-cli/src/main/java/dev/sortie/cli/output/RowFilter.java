@@ -1,25 +1,20 @@
 package dev.sortie.cli.output;
 
+import dev.sortie.core.ledger.Condition;
 import dev.sortie.core.metrics.MetricLineParser;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One {@code --filter} condition: {@code FIELD OP VALUE} with OP one of {@code = != < <= > >= ~} (~ is "contains").
  * Numbers compare as numbers; everything else as text. A row without the field never matches.
  */
 public record RowFilter(String text, String field, String op, String value) {
-    private static final Pattern FORM = Pattern.compile("\\s*([A-Za-z0-9_.:/\\-]+)\\s*(<=|>=|!=|==|=|<|>|~)\\s*(.*?)\\s*");
 
+    /** The filter language is core's ({@link Condition}): the server's experiments list reads the same expressions. */
     public static RowFilter parse(String text) {
-        Matcher m = FORM.matcher(text);
-        if (!m.matches()) {
-            throw new IllegalArgumentException("--filter '" + text + "': expected FIELD OP VALUE with OP one of = != < <= > >= ~, e.g. 'loss<0.3' or 'status=failed'");
-        }
-        String op = m.group(2).equals("==") ? "=" : m.group(2);
-        return new RowFilter(text, m.group(1), op, m.group(3));
+        Condition c = Condition.parse(text);
+        return new RowFilter(c.text(), c.field(), c.op(), c.value());
     }
 
     public boolean test(Object cell) {

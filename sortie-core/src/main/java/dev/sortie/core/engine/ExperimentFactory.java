@@ -67,9 +67,14 @@ final class ExperimentFactory {
      * records them in one transaction: queued, or running on behalf of this process.
      */
     List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued, RunLocator watcher) throws IOException {
+        return prepareAll(requests, queued, watcher, null);
+    }
+
+    /** As above, with the task's text given ({@code taskYaml}, not null: the server's API) instead of read from sortie.yaml. */
+    List<PreparedRun> prepareAll(List<RunRequest> requests, boolean queued, RunLocator watcher, String taskYaml) throws IOException {
         Path projectDir = paths.projectDir();
         Path yamlFile = projectDir.resolve(TaskConfigLoader.FILE_NAME);
-        String yaml = Files.isRegularFile(yamlFile) ? ConfigText.read(yamlFile) : null;
+        String yaml = taskYaml != null ? taskYaml : Files.isRegularFile(yamlFile) ? ConfigText.read(yamlFile) : null;
         List<Planned> planned = new ArrayList<>(requests.size());
         java.util.Set<String> names = new java.util.HashSet<>();
         int nextNumber = -1;

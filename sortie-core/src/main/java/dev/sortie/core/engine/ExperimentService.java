@@ -100,6 +100,14 @@ public final class ExperimentService {
     }
 
     /**
+     * Queues experiments of a task given as the text of a sortie.yaml (the server's API) rather than read from the
+     * project: validated as sortie.yaml is, recorded with the task, run in this project's code snapshot.
+     */
+    public List<PreparedRun> queueTask(String taskYaml, List<RunRequest> requests) throws IOException {
+        return factory.prepareAll(requests, true, watcherHandle(), java.util.Objects.requireNonNull(taskYaml, "taskYaml"));
+    }
+
+    /**
      * Records a run started by hand (a script or a notebook using an SDK) as a running experiment: a code snapshot
      * of the workspace as it is, the given params, watched by the process in {@code handle}.
      */
@@ -123,6 +131,41 @@ public final class ExperimentService {
     public Experiment requeue(String ref) {
         reconcile();
         return again(find(ref), ExperimentStatus.QUEUED, null);
+    }
+
+    /**
+     * Queues a copy of an experiment with some params changed, on {@code executor} (null: the same), as a new
+     * experiment (the web run: clone, edit params, pick an executor). It runs the source's code and task; params
+     * only replace existing ones (a key the source does not have is refused) and stay data, substituted into the
+     * command as the source's were. {@code name} null: {@code <task name>-<n>}.
+     */
+    public Experiment queueCopy(String ref, String name, List<dev.sortie.core.params.ParamOverride> overrides, String executor) {
+        Experiment src = find(ref);
+        TaskSource source = TaskSource.fromJson(src.task());
+        if (source.tracked()) {
+            throw new ConfigException("experiment '" + src.name() + "' was started by hand and tracked; Sortie cannot run it again");
+        }
+        Params params;
+        try {
+            params = dev.sortie.core.params.ParamOverride.apply(src.params(), overrides);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        String where = executor == null ? src.executor() : executor;
+        if (!where.equals(ANY_EXECUTOR)) {
+            executors.spec(where);
+        }
+        if (name != null) {
+            ExperimentNames.check(name);
+            if (ledger.nameExists(name)) {
+                throw new ConfigException("an experiment named '" + name + "' already exists; pick another name");
+            }
+        }
+        String id = newExperimentId();
+        String base = resolveTask(src.task()).name();
+        Experiment copy = new Experiment(id, name != null ? name : base + "-" + id, ExperimentStatus.QUEUED, where, src.command(), params,
+                src.code(), source.asQueued().toJson(), clock.instant(), null, null, null, null, 1, null);
+        return ledger.insertAllNaming(List.of(copy), name != null ? Map.of() : Map.of(id, base)).get(0);
     }
 
     /**

@@ -74,6 +74,14 @@ public interface Ledger extends AutoCloseable {
         return new dev.sortie.core.model.ExperimentPage(matching.subList(from, to), matching.size());
     }
 
+    /**
+     * A page of the experiments table: filtered, sorted and cut in the database where the ledger can (the server's
+     * list over many experiments). This default reads every row; ledgers on SQL override it.
+     */
+    default TablePage tablePage(TableQuery query) {
+        return InMemoryTablePages.page(views(), query, java.time.Instant.now());
+    }
+
     boolean nameExists(String name);
 
     /** How many experiments there are. */
