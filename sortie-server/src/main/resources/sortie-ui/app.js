@@ -237,9 +237,11 @@ function metricChart(id, key) {
   let plot = null;
   async function update() {
     const m = await api('/experiments/' + encodeURIComponent(id) + '/metrics/' + encodeURIComponent(key) + '?points=1000');
-    const xs = m.points.map(p => p.step), ys = m.points.map(p => p.value);
+    // machine metrics (sys/...) are stepped by epoch milliseconds: drawn against time (uPlot takes seconds)
+    const byTime = m.points.length > 0 && m.points[0].step > 1e11;
+    const xs = m.points.map(p => byTime ? p.step / 1000 : p.step), ys = m.points.map(p => p.value);
     if (!plot) {
-      plot = new uPlot({ width: 420, height: 220, scales: { x: { time: false } },
+      plot = new uPlot({ width: 420, height: 220, scales: { x: { time: byTime } },
         series: [{ label: 'step' }, { label: key, stroke: '#1f6feb', width: 2, points: { show: true } }] }, [xs, ys], box);
     } else {
       plot.setData([xs, ys]);
@@ -314,8 +316,9 @@ async function experimentView(id) {
   } } }, 'Retry');
   const rerun = el('button', { type: 'button', id: 'rerun', on: { click: () => { location.hash = '#/rerun/' + encodeURIComponent(id); } } },
     'Run again with changes…');
-  const params = el('table', { id: 'params' }, el('tbody', {}, Object.entries(flatten(e.params)).map(([k, v]) =>
-    el('tr', { 'data-key': k }, el('th', {}, k), el('td', {}, text(v))))));
+  const flatParams = Object.entries(flatten(e.params));
+  const params = flatParams.length === 0 ? el('p', { id: 'params' }, 'none') : el('table', { id: 'params' }, el('tbody', {},
+    flatParams.map(([k, v]) => el('tr', { 'data-key': k }, el('th', {}, k), el('td', {}, text(v))))));
 
   main.replaceChildren(
     el('h1', {}, el('span', { id: 'exp-name' }, e.name), ' ', status),
