@@ -40,10 +40,18 @@ final class HeadlessChromium {
         // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1100",
                 "--no-first-run", "--no-default-browser-check");
+        // the browser's console, so a test can see what the Content-Security-Policy refused
+        options.setCapability("goog:loggingPrefs", java.util.Map.of("browser", "ALL"));
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).usingAnyFreePort().build();
         ChromeDriver driver = new ChromeDriver(service, options);
         driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60)).scriptTimeout(Duration.ofSeconds(30));
         return driver;
+    }
+
+    /** What the page wrote to the browser's console since the last call (errors, CSP refusals). */
+    static java.util.List<String> console(ChromeDriver driver) {
+        return driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll().stream()
+                .map(e -> e.getLevel() + " " + e.getMessage()).toList();
     }
 
     /** Saves what the page shows now as target/screenshots/NAME.png. */

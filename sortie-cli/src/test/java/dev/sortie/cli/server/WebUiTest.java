@@ -178,6 +178,8 @@ class WebUiTest {
         waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "step=1 loss=0.9"));
         assertThat(status()).isEqualTo("running");
         assertThat(browser.findElements(By.cssSelector(".chart[data-metric='loss'] canvas"))).as("uPlot drew the chart").isNotEmpty();
+        // the page and uPlot work within the Content-Security-Policy: it refused nothing
+        assertThat(HeadlessChromium.console(browser)).noneMatch(line -> line.contains("Content Security Policy"));
         HeadlessChromium.screenshot(browser, "live-step-1");
 
         long before = System.nanoTime();
@@ -235,7 +237,29 @@ class WebUiTest {
         browser.findElement(By.id("stop")).click();
         waitUpTo(60).until(d -> "stopped".equals(status()));
         assertThat(server.json("/api/v1/experiments/" + id, token).get("status").asText()).isEqualTo("stopped");
-        assertThat(browser.findElement(By.id("retry")).isEnabled()).isTrue();
+
+        // retry from the page: the run goes again as attempt 2, the stopped attempt listed; then stopped again
+        waitUpTo(30).until(ExpectedConditions.elementToBeClickable(By.id("retry"))).click();
+        waitUpTo(60).until(d -> "running".equals(status())
+                && texts("[data-fact='attempt']").equals(List.of("2")) && texts("#attempts tbody tr").size() == 1);
+        assertThat(texts("#attempts tbody tr").get(0)).contains("stopped");
+        browser.findElement(By.id("stop")).click();
+        waitUpTo(60).until(d -> "stopped".equals(status()));
+    }
+
+    @Test
+    void theExecutorsPageListsExecutorsWithTheirRunsAndTheQueue() throws Exception {
+        String id = queue("{\"command\": [\"sh\", \"-c\", \"sleep 300\"], \"name\": \"busy-1\"}").get("id").asText();
+        try {
+            server.awaitStatus(id, token, "running");
+            signedIn("executors");
+            waitUpTo(30).until(d -> texts("#executors tr[data-executor='local'] td").size() >= 3
+                    && texts("#executors tr[data-executor='local'] td").get(2).equals("1"));
+            assertThat(texts("#executors tr[data-executor='local'] td").get(1)).isEqualTo("local");
+            assertThat(browser.findElement(By.id("queue-summary")).getText()).contains("1 running");
+        } finally {
+            server.postJson("/api/v1/experiments/" + id + "/stop", token, "{}", 200);
+        }
     }
 
     @Test
