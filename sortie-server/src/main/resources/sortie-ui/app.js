@@ -150,6 +150,7 @@ function experiments() {
 
   const extraColumns = () => tableState.extra.split(',').map(s => s.trim()).filter(Boolean);
 
+  let shown = null;
   async function load() {
     const cols = [...BASE_COLUMNS, ...extraColumns()];
     const q = new URLSearchParams({ limit: tableState.limit, offset: tableState.offset, sort: tableState.sort,
@@ -163,6 +164,9 @@ function experiments() {
       return;
     }
     showError('');
+    const key = JSON.stringify([cols, tableState.sort, tableState.order, page]);
+    if (key === shown) return;
+    shown = key;
     const head = el('tr', {}, el('th', {}, ''), cols.map(c => el('th', {
       class: 'sortable' + (tableState.sort === c ? ' sorted-' + tableState.order : ''), 'data-column': c,
       on: { click: () => {
@@ -204,7 +208,8 @@ function experiments() {
     el('p', { class: 'hint' }, 'Filters are `FIELD OP VALUE` (OP one of = != < <= > >= ~), several separated by ";". '
       + 'Extra columns: params.KEY or metrics.KEY, comma-separated. Click a column to sort.'),
     table);
-  load();
+  // the table follows what happens (new runs, statuses) without a reload
+  every(3000, load);
 }
 
 async function compareView(ids) {
@@ -255,8 +260,8 @@ function metricChart(id, key) {
   return { box, update };
 }
 
-/** Follows the attempt's log with the API's long poll until it is finished or the view changes. */
-function followLog(id, pre) {
+/** Follows an attempt's log with the API's long poll until it is finished, the view changes or stop() is called. */
+function followLog(id, attempt, pre) {
   const ctrl = new AbortController();
   cleanups.push(() => ctrl.abort());
   (async () => {
@@ -265,7 +270,8 @@ function followLog(id, pre) {
     for (;;) {
       let r;
       try {
-        r = await api(`/experiments/${encodeURIComponent(id)}/logs?follow=true&wait=20&offset=${offset}`, { raw: true, signal: ctrl.signal });
+        r = await api(`/experiments/${encodeURIComponent(id)}/logs?follow=true&wait=20&attempt=${attempt}&offset=${offset}`,
+          { raw: true, signal: ctrl.signal });
       } catch (e) {
         if (ctrl.signal.aborted) return;
         await new Promise(ok => setTimeout(ok, 1000));
@@ -282,6 +288,7 @@ function followLog(id, pre) {
       if (ctrl.signal.aborted) return;
     }
   })();
+  return { stop: () => ctrl.abort() };
 }
 
 async function downloadArtifact(id, a) {
@@ -330,12 +337,19 @@ async function experimentView(id) {
     el('section', {}, el('h2', {}, 'Attempts'), el('table', { id: 'attempts' },
       el('thead', {}, el('tr', {}, ['attempt', 'status', 'host', 'started', 'ended', 'exit code', 'error'].map(h => el('th', {}, h)))), attempts)),
     el('section', {}, el('h2', {}, 'Artifacts'), artifacts));
-  followLog(id, log);
+  // the log shown is the current attempt's: a retry (here or elsewhere) starts following the new one
+  let following = { attempt: e.attempt, follow: followLog(id, e.attempt, log) };
 
   let artifactsShown = null;
   every(1000, async () => {
     e = await api('/experiments/' + encodeURIComponent(id));
     status.replaceChildren(statusCell(e.status));
+    if (e.attempt !== following.attempt) {
+      following.follow.stop();
+      log.replaceChildren();
+      delete log.dataset.finished;
+      following = { attempt: e.attempt, follow: followLog(id, e.attempt, log) };
+    }
     stop.disabled = FINISHED.has(e.status);
     retry.disabled = !FINISHED.has(e.status);
     const where = e.where || {};

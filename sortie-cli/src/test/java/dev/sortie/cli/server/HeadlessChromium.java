@@ -23,6 +23,8 @@ final class HeadlessChromium {
     static final Path DRIVER = Path.of(System.getenv().getOrDefault("SORTIE_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"));
     /** Where the tests leave their screenshots: the module's target/screenshots/. */
     static final Path SCREENSHOTS = Path.of("target", "screenshots");
+    /** Where the browser saves what it downloads. */
+    static final Path DOWNLOADS = Path.of("target", "downloads");
 
     private HeadlessChromium() {
     }
@@ -40,6 +42,9 @@ final class HeadlessChromium {
         // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1100",
                 "--no-first-run", "--no-default-browser-check");
+        // downloads (artifacts) land in target/downloads/ without asking
+        options.setExperimentalOption("prefs", java.util.Map.of("download.default_directory", DOWNLOADS.toAbsolutePath().toString(),
+                "download.prompt_for_download", false));
         // the browser's console, so a test can see what the Content-Security-Policy refused
         options.setCapability("goog:loggingPrefs", java.util.Map.of("browser", "ALL"));
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).usingAnyFreePort().build();

@@ -230,10 +230,10 @@ class WebUiTest {
 
     @Test
     void stopOnARunningExperimentsPageStopsIt() throws Exception {
-        String id = queue("{\"command\": [\"sh\", \"-c\", \"echo started; sleep 300\"], \"name\": \"to-stop\"}").get("id").asText();
+        String id = queue("{\"command\": [\"sh\", \"-c\", \"echo started attempt $SORTIE_ATTEMPT; sleep 300\"], \"name\": \"to-stop\"}").get("id").asText();
         signedIn("experiment/" + id);
         waitUpTo(60).until(d -> "running".equals(status()));
-        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "started"));
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "started attempt 1"));
         browser.findElement(By.id("stop")).click();
         waitUpTo(60).until(d -> "stopped".equals(status()));
         assertThat(server.json("/api/v1/experiments/" + id, token).get("status").asText()).isEqualTo("stopped");
@@ -243,8 +243,24 @@ class WebUiTest {
         waitUpTo(60).until(d -> "running".equals(status())
                 && texts("[data-fact='attempt']").equals(List.of("2")) && texts("#attempts tbody tr").size() == 1);
         assertThat(texts("#attempts tbody tr").get(0)).contains("stopped");
+        // the log shown is the new attempt's, followed live
+        waitUpTo(30).until(d -> texts("#log").get(0).equals("started attempt 2\n"));
         browser.findElement(By.id("stop")).click();
         waitUpTo(60).until(d -> "stopped".equals(status()));
+    }
+
+    @Test
+    void anArtifactListedOnTheExperimentsPageDownloadsWithItsBytes() throws Exception {
+        String id = queue("{\"command\": [\"sh\", \"-c\", \"printf 'weights 42' > \\\"$SORTIE_ARTIFACT_DIR/model-out.txt\\\"\"], \"name\": \"with-artifact\"}")
+                .get("id").asText();
+        server.awaitStatus(id, token, "succeeded");
+        Path saved = HeadlessChromium.DOWNLOADS.resolve("model-out.txt");
+        Files.deleteIfExists(saved);
+        signedIn("experiment/" + id);
+        WebElement link = waitUpTo(30).until(ExpectedConditions.elementToBeClickable(By.xpath("//ul[@id='artifacts']//a[contains(., 'model-out.txt')]")));
+        link.click();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> Files.exists(saved) && Files.readString(saved).equals("weights 42"));
     }
 
     @Test
