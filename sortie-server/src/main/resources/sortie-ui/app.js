@@ -127,6 +127,9 @@ function signIn() {
 }
 
 const BASE_COLUMNS = ['name', 'status', 'executor', 'created', 'duration'];
+// the list sorts by "duration" but a row's field is "duration_s": the values are asked for by the field's name
+const VALUE_OF = { duration: 'duration_s' };
+const valueColumn = c => VALUE_OF[c] || c;
 const tableState = { offset: 0, limit: 25, sort: 'created', order: 'desc', filters: '', extra: '' };
 
 function experiments() {
@@ -154,7 +157,7 @@ function experiments() {
   async function load() {
     const cols = [...BASE_COLUMNS, ...extraColumns()];
     const q = new URLSearchParams({ limit: tableState.limit, offset: tableState.offset, sort: tableState.sort,
-      order: tableState.order, columns: cols.join(',') });
+      order: tableState.order, columns: cols.map(valueColumn).join(',') });
     tableState.filters.split(';').map(s => s.trim()).filter(Boolean).forEach(f => q.append('filter', f));
     let page;
     try {
@@ -180,7 +183,7 @@ function experiments() {
         compare.disabled = selected.size < 2;
       } } })),
       cols.map(c => {
-        const v = e.values[c];
+        const v = e.values[valueColumn(c)];
         if (c === 'name') return el('td', {}, expLink({ id: e.id, name: v }));
         if (c === 'status') return el('td', {}, statusCell(v));
         if (c === 'duration' && typeof v === 'number') return el('td', { 'data-column': c }, v.toFixed(1) + ' s');

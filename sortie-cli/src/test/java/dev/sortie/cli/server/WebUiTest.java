@@ -136,6 +136,7 @@ class WebUiTest {
         columns.clear();
         columns.sendKeys("params.lr, metrics.nothing", Keys.ENTER);
         waitUpTo(30).until(d -> column("params.lr").size() == 3);
+        assertThat(column("duration")).allMatch(t -> t.matches("\\d+\\.\\d s"));
         HeadlessChromium.screenshot(browser, "table-filtered");
 
         browser.findElement(By.cssSelector("#experiments th[data-column='params.lr']")).click();
