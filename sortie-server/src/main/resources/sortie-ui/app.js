@@ -135,6 +135,7 @@ const tableState = { offset: 0, limit: 25, sort: 'created', order: 'desc', filte
 function experiments() {
   const filter = el('input', { id: 'filter', type: 'text', value: tableState.filters, placeholder: 'status = failed; lr >= 0.1; name ~ mnist' });
   const columns = el('input', { id: 'columns', type: 'text', value: tableState.extra, placeholder: 'params.lr, metrics.loss' });
+  const pageSize = el('input', { id: 'page-size', type: 'number', min: 1, max: 1000, value: tableState.limit, size: 4 });
   const table = el('table', { id: 'experiments' });
   const pager = el('span', { id: 'pager' });
   const selected = new Set();
@@ -144,12 +145,16 @@ function experiments() {
   const apply = () => {
     tableState.filters = filter.value;
     tableState.extra = columns.value;
+    const n = Number(pageSize.value);
+    tableState.limit = Number.isInteger(n) && n >= 1 && n <= 1000 ? n : 25;
+    pageSize.value = tableState.limit;
     tableState.offset = 0;
     load();
   };
   const onEnter = ev => { if (ev.key === 'Enter') apply(); };
   filter.addEventListener('keydown', onEnter);
   columns.addEventListener('keydown', onEnter);
+  pageSize.addEventListener('keydown', onEnter);
 
   const extraColumns = () => tableState.extra.split(',').map(s => s.trim()).filter(Boolean);
 
@@ -206,6 +211,7 @@ function experiments() {
     el('div', { class: 'toolbar' },
       el('label', {}, 'Filter ', filter),
       el('label', {}, 'Columns ', columns),
+      el('label', {}, 'Rows ', pageSize),
       el('button', { type: 'button', id: 'apply', on: { click: apply } }, 'Apply'),
       compare, pager),
     el('p', { class: 'hint' }, 'Filters are `FIELD OP VALUE` (OP one of = != < <= > >= ~), several separated by ";". '

@@ -144,6 +144,21 @@ class WebUiTest {
         browser.findElement(By.cssSelector("#experiments th[data-column='params.lr']")).click();
         waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.3", "0.2", "0.1")));
 
+        // paged by the server: 2 rows a page, the next page holds the third
+        WebElement pageSize = browser.findElement(By.id("page-size"));
+        pageSize.clear();
+        pageSize.sendKeys("2", Keys.ENTER);
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.3", "0.2")));
+        assertThat(browser.findElement(By.id("pager")).getText()).contains("1–2 of 3");
+        browser.findElement(By.id("next")).click();
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.1")));
+        assertThat(browser.findElement(By.id("next")).isEnabled()).isFalse();
+        browser.findElement(By.id("prev")).click();
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.3", "0.2")));
+        pageSize.clear();
+        pageSize.sendKeys("25", Keys.ENTER);
+        waitUpTo(30).until(d -> column("params.lr").size() == 3);
+
         // a filter the API refuses says why
         filter.clear();
         filter.sendKeys("lr ?? 3", Keys.ENTER);
