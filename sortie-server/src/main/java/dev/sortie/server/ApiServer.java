@@ -52,6 +52,7 @@ public final class ApiServer implements AutoCloseable {
                     routes.add(new Route(meta.getHttpMethod().name(), meta.getPath()));
                 }
             }));
+            WebUi.serve(config);
             if (tls != null) {
                 config.jetty.addConnector((server, http) -> tls.connector(server, http, bind, port));
             }

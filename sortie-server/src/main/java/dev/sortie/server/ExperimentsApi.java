@@ -125,6 +125,9 @@ final class ExperimentsApi {
         if (c.startsWith("params.")) {
             return param(row.path("params"), c.substring(7));
         }
+        if (c.equals("duration")) {
+            return row.get("duration_s"); // the list sorts by 'duration'; the record names it with its unit
+        }
         if (row.has(c) && !c.equals("params") && !c.equals("metrics")) {
             return row.get(c);
         }

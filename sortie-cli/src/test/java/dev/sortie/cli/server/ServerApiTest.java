@@ -198,6 +198,16 @@ class ServerApiTest {
         assertThat(done.get("params").get("lr").asDouble()).isEqualTo(0.25);
         assertThat(done.get("attempts")).hasSize(1);
         assertThat(done.get("where").get("executor").asText()).isEqualTo("local");
+        // the column the list sorts by as 'duration' is given under that name too (it was null: the field is duration_s)
+        JsonNode withDuration = draining.json("/api/v1/experiments?columns=name,duration", token);
+        boolean found = false;
+        for (JsonNode row : withDuration.get("experiments")) {
+            if (row.get("id").asText().equals(id)) {
+                assertThat(row.get("values").get("duration").isNumber()).as(row.toString()).isTrue();
+                found = true;
+            }
+        }
+        assertThat(found).isTrue();
 
         JsonNode series = draining.json("/api/v1/experiments/" + id + "/metrics/loss", token);
         assertThat(series.get("total_points").asInt()).isEqualTo(5);

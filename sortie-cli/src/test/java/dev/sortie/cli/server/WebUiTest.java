@@ -1,0 +1,325 @@
+package dev.sortie.cli.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The web UI in a real headless Chromium against a real {@code sortie server} process whose workers run what is
+ * queued on its local executor: sign in, the table (filter, sort, columns, compare), a live run's chart and log,
+ * a web run end to end, stop from the page, and hostile params shown as text. Screenshots go to
+ * target/screenshots/. Skips without Chromium outside CI; fails without it under CI=1 (see HeadlessChromium).
+ */
+@Tag("integration")
+@Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
+class WebUiTest {
+    @TempDir
+    static Path tmp;
+    static ServerProcess server;
+    static String token;
+    static ChromeDriver browser;
+
+    @BeforeAll
+    static void start() throws Exception {
+        browser = HeadlessChromium.start();
+        server = ServerProcess.start(tmp.resolve("server"), "--workers", "2");
+        token = server.token("web", false);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (browser != null) {
+            browser.quit();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @AfterEach
+    void screenshot(TestInfo info) throws Exception {
+        if (browser != null) {
+            HeadlessChromium.screenshot(browser, info.getTestMethod().orElseThrow().getName());
+        }
+    }
+
+    private static WebDriverWait waitUpTo(int seconds) {
+        return new WebDriverWait(browser, Duration.ofSeconds(seconds), Duration.ofMillis(100));
+    }
+
+    /** Opens the UI on {@code fragment} signed in with {@code token} through the sign-in form. */
+    private static void signedIn(String fragment) {
+        browser.get(server.url + "/#/signin");
+        WebElement input = waitUpTo(30).until(ExpectedConditions.visibilityOfElementLocated(By.id("token")));
+        input.clear();
+        input.sendKeys(token);
+        browser.findElement(By.id("sign-in")).click();
+        waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(By.id("experiments")));
+        browser.get(server.url + "/#/" + fragment);
+    }
+
+    private static JsonNode queue(String json) throws Exception {
+        return server.postJson("/api/v1/experiments", token, json, 201);
+    }
+
+    private static String status() {
+        return browser.findElement(By.id("main")).getAttribute("data-status");
+    }
+
+    private static List<String> column(String column) {
+        return texts("#experiments tbody td[data-column='" + column + "']");
+    }
+
+    /** The text of each element {@code css} finds, read in one script: the table may be redrawn between two reads. */
+    @SuppressWarnings("unchecked")
+    private static List<String> texts(String css) {
+        return (List<String>) browser.executeScript("return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)", css);
+    }
+
+    @Test
+    void pagesCarryAContentSecurityPolicyAndNeedNoTokenWhileTheApiDoes() throws Exception {
+        for (String page : List.of("/", "/app.js", "/style.css", "/webjars/uplot/1.6.30/dist/uPlot.esm.js")) {
+            HttpResponse<String> r = server.get(page, null);
+            assertThat(r.statusCode()).as(page).isEqualTo(200);
+            assertThat(r.headers().firstValue("Content-Security-Policy")).as(page).hasValueSatisfying(csp ->
+                    assertThat(csp).contains("script-src 'self'").doesNotContain("unsafe-inline").doesNotContain("unsafe-eval"));
+        }
+        assertThat(server.get("/", null).body()).contains("<script type=\"module\" src=\"/app.js\"></script>").doesNotContain("<script>");
+        assertThat(server.get("/api/v1/experiments", null).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void signInThenTheTableFiltersSortsByAParamColumnAndComparesTwo() throws Exception {
+        double[] lrs = {0.3, 0.1, 0.2};
+        for (int i = 0; i < lrs.length; i++) {
+            String id = queue("{\"command\": [\"true\"], \"name\": \"tbl-" + i + "\", \"params\": {\"lr\": " + lrs[i] + ", \"opt\": \"sgd\"}}").get("id").asText();
+            server.awaitStatus(id, token, "succeeded");
+        }
+        queue("{\"command\": [\"true\"], \"name\": \"other-1\", \"params\": {\"lr\": 0.5}}");
+
+        // signed out, any page asks for a token; a wrong one is refused with a message, the right one opens the table
+        browser.get(server.url + "/#/signin");
+        browser.executeScript("sessionStorage.clear()");
+        browser.get(server.url + "/#/experiments");
+        WebElement input = waitUpTo(30).until(ExpectedConditions.visibilityOfElementLocated(By.id("token")));
+        input.sendKeys("sortie_wrong");
+        browser.findElement(By.id("sign-in")).click();
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("error"), "not valid"));
+        signedIn("experiments");
+        waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#experiments tbody tr")));
+
+        WebElement filter = browser.findElement(By.id("filter"));
+        filter.clear();
+        filter.sendKeys("name ~ tbl-");
+        WebElement columns = browser.findElement(By.id("columns"));
+        columns.clear();
+        columns.sendKeys("params.lr, metrics.nothing", Keys.ENTER);
+        waitUpTo(30).until(d -> column("params.lr").size() == 3);
+        assertThat(column("duration")).allMatch(t -> t.matches("\\d+\\.\\d s"));
+        HeadlessChromium.screenshot(browser, "table-filtered");
+
+        browser.findElement(By.cssSelector("#experiments th[data-column='params.lr']")).click();
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.1", "0.2", "0.3")));
+        browser.findElement(By.cssSelector("#experiments th[data-column='params.lr']")).click();
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.3", "0.2", "0.1")));
+
+        // paged by the server: 2 rows a page, the next page holds the third
+        WebElement pageSize = browser.findElement(By.id("page-size"));
+        pageSize.clear();
+        pageSize.sendKeys("2", Keys.ENTER);
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.3", "0.2")));
+        assertThat(browser.findElement(By.id("pager")).getText()).contains("1–2 of 3");
+        browser.findElement(By.id("next")).click();
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.1")));
+        assertThat(browser.findElement(By.id("next")).isEnabled()).isFalse();
+        browser.findElement(By.id("prev")).click();
+        waitUpTo(30).until(d -> column("params.lr").equals(List.of("0.3", "0.2")));
+        pageSize.clear();
+        pageSize.sendKeys("25", Keys.ENTER);
+        waitUpTo(30).until(d -> column("params.lr").size() == 3);
+
+        // a filter the API refuses says why
+        filter.clear();
+        filter.sendKeys("lr ?? 3", Keys.ENTER);
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("error"), "filter"));
+        filter.clear();
+        filter.sendKeys("name ~ tbl-", Keys.ENTER);
+        waitUpTo(30).until(d -> column("params.lr").size() == 3 && !d.findElement(By.id("error")).isDisplayed());
+
+        List<WebElement> boxes = browser.findElements(By.cssSelector("#experiments input.select"));
+        boxes.get(0).click();
+        boxes.get(1).click();
+        browser.findElement(By.id("compare")).click();
+        WebElement lrRow = waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#compare-table tr[data-key='lr']")));
+        assertThat(lrRow.getAttribute("class")).contains("differs");
+        assertThat(lrRow.getText()).contains("0.3").contains("0.2");
+        assertThat(browser.findElement(By.cssSelector("#compare-table tr[data-key='opt']")).getAttribute("class")).doesNotContain("differs");
+    }
+
+    @Test
+    void aLiveRunsNewMetricPointAndLogLineShowOnItsPage() throws Exception {
+        Path go = tmp.resolve("go");
+        // the run writes step 1, waits for the test's go file, writes step 2, waits for the second one, ends
+        String script = "echo step=1 loss=0.9; while [ ! -e \"$0\" ]; do sleep 0.05; done; echo step=2 loss=0.4; "
+                + "while [ ! -e \"$0.2\" ]; do sleep 0.05; done; echo done";
+        ObjectNode body = ServerProcess.JSON.createObjectNode();
+        body.putArray("command").add("sh").add("-c").add(script).add(go.toString());
+        body.put("name", "live-1");
+        String id = queue(body.toString()).get("id").asText();
+
+        signedIn("experiment/" + id);
+        By chart = By.cssSelector(".chart[data-metric='loss']");
+        waitUpTo(60).until(d -> "1".equals(d.findElement(chart).getAttribute("data-last-step")));
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "step=1 loss=0.9"));
+        assertThat(status()).isEqualTo("running");
+        assertThat(browser.findElements(By.cssSelector(".chart[data-metric='loss'] canvas"))).as("uPlot drew the chart").isNotEmpty();
+        // the page and uPlot work within the Content-Security-Policy: it refused nothing
+        assertThat(HeadlessChromium.console(browser)).noneMatch(line -> line.contains("Content Security Policy"));
+        HeadlessChromium.screenshot(browser, "live-step-1");
+
+        long before = System.nanoTime();
+        Files.writeString(go, "");
+        waitUpTo(30).until(d -> "2".equals(d.findElement(chart).getAttribute("data-last-step")));
+        long ms = (System.nanoTime() - before) / 1_000_000;
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "step=2 loss=0.4"));
+        System.out.println("WebUiTest: the new point showed " + ms + " ms after the run was let go");
+        // the page polls each second: the point is there within 2 s of being written (more slack under a loaded CI)
+        assertThat(ms).as("ms until the new point showed").isLessThan(10_000);
+        HeadlessChromium.screenshot(browser, "live-step-2");
+
+        Files.writeString(Path.of(go + ".2"), "");
+        waitUpTo(60).until(d -> "succeeded".equals(status()));
+        waitUpTo(30).until(ExpectedConditions.attributeToBe(By.id("log"), "data-finished", "true"));
+        assertThat(browser.findElement(By.id("log")).getText()).contains("done");
+    }
+
+    @Test
+    void aWebRunQueuedFromAnExperimentsPageWithAChangedParamRunsAndIsListed() throws Exception {
+        String from = queue("{\"command\": [\"sh\", \"-c\", \"echo lr=$0\", \"${lr}\"], \"name\": \"base-1\", \"params\": {\"lr\": 0.1}}").get("id").asText();
+        server.awaitStatus(from, token, "succeeded");
+
+        signedIn("experiment/" + from);
+        waitUpTo(30).until(ExpectedConditions.elementToBeClickable(By.id("rerun"))).click();
+        WebElement lr = waitUpTo(30).until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("input[data-key='lr']")));
+        assertThat(lr.getAttribute("value")).isEqualTo("0.1");
+        lr.clear();
+        lr.sendKeys("0.7");
+        new Select(browser.findElement(By.id("executor"))).selectByValue("local");
+        browser.findElement(By.id("new-name")).sendKeys("base-web");
+        HeadlessChromium.screenshot(browser, "web-run-form");
+        browser.findElement(By.id("queue-it")).click();
+
+        waitUpTo(120).until(d -> "succeeded".equals(d.findElement(By.id("main")).getAttribute("data-status"))
+                && d.findElement(By.id("exp-name")).getText().equals("base-web"));
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "lr=0.7"));
+        JsonNode made = server.json("/api/v1/experiments/base-web", token);
+        assertThat(made.get("params").get("lr").asDouble()).isEqualTo(0.7);
+        assertThat(made.get("where").get("executor").asText()).isEqualTo("local");
+
+        browser.get(server.url + "/#/experiments");
+        WebElement filter = waitUpTo(30).until(ExpectedConditions.visibilityOfElementLocated(By.id("filter")));
+        filter.clear();
+        filter.sendKeys("name ~ base-", Keys.ENTER);
+        waitUpTo(30).until(d -> texts("#experiments tbody tr").stream().anyMatch(t -> t.contains("base-web") && t.contains("succeeded")));
+    }
+
+    @Test
+    void stopOnARunningExperimentsPageStopsIt() throws Exception {
+        String id = queue("{\"command\": [\"sh\", \"-c\", \"echo started attempt $SORTIE_ATTEMPT; sleep 300\"], \"name\": \"to-stop\"}").get("id").asText();
+        signedIn("experiment/" + id);
+        waitUpTo(60).until(d -> "running".equals(status()));
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "started attempt 1"));
+        browser.findElement(By.id("stop")).click();
+        waitUpTo(60).until(d -> "stopped".equals(status()));
+        assertThat(server.json("/api/v1/experiments/" + id, token).get("status").asText()).isEqualTo("stopped");
+
+        // retry from the page: the run goes again as attempt 2, the stopped attempt listed; then stopped again
+        waitUpTo(30).until(ExpectedConditions.elementToBeClickable(By.id("retry"))).click();
+        waitUpTo(60).until(d -> "running".equals(status())
+                && texts("[data-fact='attempt']").equals(List.of("2")) && texts("#attempts tbody tr").size() == 1);
+        assertThat(texts("#attempts tbody tr").get(0)).contains("stopped");
+        // the log shown is the new attempt's, followed live
+        waitUpTo(30).until(d -> texts("#log").get(0).equals("started attempt 2\n"));
+        browser.findElement(By.id("stop")).click();
+        waitUpTo(60).until(d -> "stopped".equals(status()));
+    }
+
+    @Test
+    void anArtifactListedOnTheExperimentsPageDownloadsWithItsBytes() throws Exception {
+        String id = queue("{\"command\": [\"sh\", \"-c\", \"printf 'weights 42' > \\\"$SORTIE_ARTIFACT_DIR/model-out.txt\\\"\"], \"name\": \"with-artifact\"}")
+                .get("id").asText();
+        server.awaitStatus(id, token, "succeeded");
+        Path saved = HeadlessChromium.DOWNLOADS.resolve("model-out.txt");
+        Files.deleteIfExists(saved);
+        signedIn("experiment/" + id);
+        WebElement link = waitUpTo(30).until(ExpectedConditions.elementToBeClickable(By.xpath("//ul[@id='artifacts']//a[contains(., 'model-out.txt')]")));
+        link.click();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> Files.exists(saved) && Files.readString(saved).equals("weights 42"));
+    }
+
+    @Test
+    void theExecutorsPageListsExecutorsWithTheirRunsAndTheQueue() throws Exception {
+        String id = queue("{\"command\": [\"sh\", \"-c\", \"sleep 300\"], \"name\": \"busy-1\"}").get("id").asText();
+        try {
+            server.awaitStatus(id, token, "running");
+            signedIn("executors");
+            waitUpTo(30).until(d -> texts("#executors tr[data-executor='local'] td").size() >= 3
+                    && texts("#executors tr[data-executor='local'] td").get(2).equals("1"));
+            assertThat(texts("#executors tr[data-executor='local'] td").get(1)).isEqualTo("local");
+            assertThat(browser.findElement(By.id("queue-summary")).getText()).contains("1 running");
+        } finally {
+            server.postJson("/api/v1/experiments/" + id + "/stop", token, "{}", 200);
+        }
+    }
+
+    @Test
+    void aHostileParamAndLogAreShownAsTextNeverAsMarkup() throws Exception {
+        String hostile = "<img src=x onerror=\"window.__pwned=1\">";
+        ObjectNode body = ServerProcess.JSON.createObjectNode();
+        body.putArray("command").add("echo").add("${note}");
+        body.put("name", "hostile-1");
+        body.putObject("params").put("note", hostile);
+        String id = queue(body.toString()).get("id").asText();
+        server.awaitStatus(id, token, "succeeded");
+
+        signedIn("experiment/" + id);
+        WebElement note = waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#params tr[data-key='note'] td")));
+        assertThat(note.getText()).isEqualTo(hostile);
+        waitUpTo(30).until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), hostile));
+        assertThat(browser.findElements(By.cssSelector("main img"))).isEmpty();
+        assertThat(browser.executeScript("return window.__pwned === undefined")).isEqualTo(true);
+
+        browser.get(server.url + "/#/experiments");
+        WebElement filter = waitUpTo(30).until(ExpectedConditions.visibilityOfElementLocated(By.id("filter")));
+        filter.clear();
+        filter.sendKeys("name = hostile-1");
+        WebElement columns = browser.findElement(By.id("columns"));
+        columns.clear();
+        columns.sendKeys("params.note", Keys.ENTER);
+        waitUpTo(30).until(d -> column("params.note").equals(List.of(hostile)));
+        assertThat(browser.findElements(By.cssSelector("main img"))).isEmpty();
+        assertThat(browser.executeScript("return window.__pwned === undefined")).isEqualTo(true);
+    }
+}

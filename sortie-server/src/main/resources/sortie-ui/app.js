@@ -1,0 +1,486 @@
+// The Sortie web UI: one page, views chosen by the URL's #fragment, every piece of data put into the page as
+// text (textContent, never innerHTML): names, params, logs and errors are data, not markup.
+// The token lives in sessionStorage (gone when the tab closes) and goes out only as "Authorization: Bearer" on
+// this server's API: the browser never adds it by itself, so another site's page cannot use it.
+import uPlot from '/webjars/uplot/1.6.30/dist/uPlot.esm.js';
+
+const API = '/api/v1';
+const TOKEN_KEY = 'sortie.token';
+const main = document.getElementById('main');
+const errorBox = document.getElementById('error');
+// what the current view left running (polls, long polls, charts): stopped when the view changes
+let cleanups = [];
+
+// ---- small helpers -------------------------------------------------------------------------------------------
+
+/** An element with attributes/properties and children; strings become text nodes (never markup). */
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'on') { for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f); }
+    else if (k === 'class') e.className = v;
+    else if (k in e && k !== 'list') e[k] = v;
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function text(v) {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(+v.toPrecision(6));
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = !message;
+}
+
+function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+class ApiFailure extends Error {
+  constructor(status, message, field) { super(message); this.status = status; this.field = field; }
+}
+
+/** A call to the API with the token; JSON answers parsed, errors thrown as ApiFailure with the server's message. */
+async function api(path, { method = 'GET', body, raw = false, signal } = {}) {
+  const headers = { 'Authorization': 'Bearer ' + token() };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal,
+    credentials: 'omit', cache: 'no-store' });
+  if (r.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.hash = '#/signin';
+    throw new ApiFailure(401, 'the token was refused: sign in again', 'Authorization');
+  }
+  if (!r.ok) {
+    let message = r.status + ' ' + r.statusText, field = null;
+    try { const j = await r.json(); message = j.error || message; field = j.field; } catch (e) { /* not JSON */ }
+    throw new ApiFailure(r.status, message, field);
+  }
+  return raw ? r : r.json();
+}
+
+/** Runs f every ms milliseconds until the view changes (and once now). */
+function every(ms, f) {
+  let stopped = false, timer = null;
+  const tick = async () => {
+    if (stopped) return;
+    try { await f(); } catch (e) { if (!stopped) showError(e.message); }
+    if (!stopped) timer = setTimeout(tick, ms);
+  };
+  tick();
+  cleanups.push(() => { stopped = true; clearTimeout(timer); });
+}
+
+function statusCell(s) { return el('span', { class: 'status-' + s, 'data-status': s }, s); }
+
+function expLink(e) { return el('a', { href: '#/experiment/' + encodeURIComponent(e.id) }, e.name || e.id); }
+
+/** Nested params as dotted keys: {"train": {"bs": 64}} is {"train.bs": 64}. */
+function flatten(obj, prefix = '', out = {}) {
+  for (const [k, v] of Object.entries(obj || {})) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v, prefix + k + '.', out);
+    else out[prefix + k] = v;
+  }
+  return out;
+}
+
+function nest(flat) {
+  const out = {};
+  for (const [k, v] of Object.entries(flat)) {
+    const parts = k.split('.');
+    let at = out;
+    parts.slice(0, -1).forEach(p => { at = at[p] = at[p] || {}; });
+    at[parts[parts.length - 1]] = v;
+  }
+  return out;
+}
+
+// ---- views ---------------------------------------------------------------------------------------------------
+
+function signIn() {
+  const input = el('input', { id: 'token', type: 'password', autocomplete: 'off', size: 60, placeholder: 'sortie_…' });
+  const form = el('form', { id: 'signin', on: { submit: async ev => {
+    ev.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    try {
+      await api('/queue');
+      showError('');
+      location.hash = '#/experiments';
+    } catch (e) {
+      showError(e.status === 401 ? 'That token is not valid (unknown or revoked). Make one on the server with: sortie server token create --name NAME' : e.message);
+    }
+  } } },
+  el('h1', {}, 'Sign in'),
+  el('p', {}, 'Paste a token made on the server with ', el('code', {}, 'sortie server token create --name NAME'),
+    '. It is kept in this tab only (sessionStorage) and sent as an Authorization header; there are no cookies.'),
+  el('label', {}, 'Token ', input), ' ', el('button', { type: 'submit', id: 'sign-in' }, 'Sign in'));
+  main.replaceChildren(form);
+  input.focus();
+}
+
+const BASE_COLUMNS = ['name', 'status', 'executor', 'created', 'duration'];
+// the list sorts by "duration" but a row's field is "duration_s": the values are asked for by the field's name
+const VALUE_OF = { duration: 'duration_s' };
+const valueColumn = c => VALUE_OF[c] || c;
+const tableState = { offset: 0, limit: 25, sort: 'created', order: 'desc', filters: '', extra: '' };
+
+function experiments() {
+  const filter = el('input', { id: 'filter', type: 'text', value: tableState.filters, placeholder: 'status = failed; lr >= 0.1; name ~ mnist' });
+  const columns = el('input', { id: 'columns', type: 'text', value: tableState.extra, placeholder: 'params.lr, metrics.loss' });
+  const pageSize = el('input', { id: 'page-size', type: 'number', min: 1, max: 1000, value: tableState.limit, size: 4 });
+  const table = el('table', { id: 'experiments' });
+  const pager = el('span', { id: 'pager' });
+  const selected = new Set();
+  const compare = el('button', { id: 'compare', type: 'button', disabled: true, on: { click: () => {
+    location.hash = '#/compare/' + [...selected].map(encodeURIComponent).join(',');
+  } } }, 'Compare selected');
+  const apply = () => {
+    tableState.filters = filter.value;
+    tableState.extra = columns.value;
+    const n = Number(pageSize.value);
+    tableState.limit = Number.isInteger(n) && n >= 1 && n <= 1000 ? n : 25;
+    pageSize.value = tableState.limit;
+    tableState.offset = 0;
+    load();
+  };
+  const onEnter = ev => { if (ev.key === 'Enter') apply(); };
+  filter.addEventListener('keydown', onEnter);
+  columns.addEventListener('keydown', onEnter);
+  pageSize.addEventListener('keydown', onEnter);
+
+  const extraColumns = () => tableState.extra.split(',').map(s => s.trim()).filter(Boolean);
+
+  let shown = null;
+  async function load() {
+    const cols = [...BASE_COLUMNS, ...extraColumns()];
+    const q = new URLSearchParams({ limit: tableState.limit, offset: tableState.offset, sort: tableState.sort,
+      order: tableState.order, columns: cols.map(valueColumn).join(',') });
+    tableState.filters.split(';').map(s => s.trim()).filter(Boolean).forEach(f => q.append('filter', f));
+    let page;
+    try {
+      page = await api('/experiments?' + q);
+    } catch (e) {
+      showError((e.field ? e.field + ': ' : '') + e.message);
+      return;
+    }
+    showError('');
+    const key = JSON.stringify([cols, tableState.sort, tableState.order, page]);
+    if (key === shown) return;
+    shown = key;
+    const head = el('tr', {}, el('th', {}, ''), cols.map(c => el('th', {
+      class: 'sortable' + (tableState.sort === c ? ' sorted-' + tableState.order : ''), 'data-column': c,
+      on: { click: () => {
+        tableState.order = tableState.sort === c && tableState.order === 'asc' ? 'desc' : 'asc';
+        tableState.sort = c;
+        load();
+      } } }, c)));
+    const rows = page.experiments.map(e => el('tr', { 'data-id': e.id },
+      el('td', {}, el('input', { type: 'checkbox', class: 'select', checked: selected.has(e.id), on: { change: ev => {
+        if (ev.target.checked) selected.add(e.id); else selected.delete(e.id);
+        compare.disabled = selected.size < 2;
+      } } })),
+      cols.map(c => {
+        const v = e.values[valueColumn(c)];
+        if (c === 'name') return el('td', {}, expLink({ id: e.id, name: v }));
+        if (c === 'status') return el('td', {}, statusCell(v));
+        if (c === 'duration' && typeof v === 'number') return el('td', { 'data-column': c }, v.toFixed(1) + ' s');
+        return el('td', { 'data-column': c }, text(v));
+      })));
+    table.replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
+    const end = page.offset + page.experiments.length;
+    pager.replaceChildren(
+      el('button', { type: 'button', id: 'prev', disabled: page.offset === 0, on: { click: () => {
+        tableState.offset = Math.max(0, page.offset - tableState.limit); load(); } } }, '‹ Prev'),
+      ` ${page.total === 0 ? 0 : page.offset + 1}–${end} of ${page.total} `,
+      el('button', { type: 'button', id: 'next', disabled: page.next_offset === null, on: { click: () => {
+        tableState.offset = page.next_offset; load(); } } }, 'Next ›'));
+    table.dataset.total = page.total;
+    table.dataset.loaded = String(Date.now());
+  }
+
+  main.replaceChildren(
+    el('h1', {}, 'Experiments'),
+    el('div', { class: 'toolbar' },
+      el('label', {}, 'Filter ', filter),
+      el('label', {}, 'Columns ', columns),
+      el('label', {}, 'Rows ', pageSize),
+      el('button', { type: 'button', id: 'apply', on: { click: apply } }, 'Apply'),
+      compare, pager),
+    el('p', { class: 'hint' }, 'Filters are `FIELD OP VALUE` (OP one of = != < <= > >= ~), several separated by ";". '
+      + 'Extra columns: params.KEY or metrics.KEY, comma-separated. Click a column to sort.'),
+    table);
+  // the table follows what happens (new runs, statuses) without a reload
+  every(3000, load);
+}
+
+async function compareView(ids) {
+  const exps = await Promise.all(ids.map(id => api('/experiments/' + encodeURIComponent(id))));
+  const rows = [];
+  const section = (title, pick) => {
+    const keys = [...new Set(exps.flatMap(e => Object.keys(pick(e))))].sort();
+    rows.push(el('tr', {}, el('th', { colSpan: exps.length + 1 }, title)));
+    for (const k of keys) {
+      const values = exps.map(e => text(pick(e)[k]));
+      const differs = new Set(values).size > 1;
+      rows.push(el('tr', { class: differs ? 'differs' : '', 'data-key': k }, el('td', {}, k), values.map(v => el('td', {}, v))));
+    }
+  };
+  section('params', e => flatten(e.params));
+  section('metrics', e => e.metrics || {});
+  section('run', e => ({ status: e.status, executor: e.executor, host: e.host, duration_s: e.duration_s, exit_code: e.exit_code,
+    attempt: e.attempt, command: e.command }));
+  main.replaceChildren(el('h1', {}, 'Compare'),
+    el('p', {}, 'Rows whose values differ are highlighted.'),
+    el('table', { id: 'compare-table' },
+      el('thead', {}, el('tr', {}, el('th', {}, ''), exps.map(e => el('th', {}, expLink(e))))),
+      el('tbody', {}, rows)));
+}
+
+/** A live chart of one metric: uPlot, its data replaced on each poll. */
+function metricChart(id, key) {
+  const latest = el('div', { class: 'latest' }, '');
+  const box = el('div', { class: 'chart', 'data-metric': key }, el('strong', {}, key), latest);
+  let plot = null;
+  async function update() {
+    const m = await api('/experiments/' + encodeURIComponent(id) + '/metrics/' + encodeURIComponent(key) + '?points=1000');
+    // machine metrics (sys/...) are stepped by epoch milliseconds: drawn against time (uPlot takes seconds)
+    const byTime = m.points.length > 0 && m.points[0].step > 1e11;
+    const xs = m.points.map(p => byTime ? p.step / 1000 : p.step), ys = m.points.map(p => p.value);
+    if (!plot) {
+      plot = new uPlot({ width: 420, height: 220, scales: { x: { time: byTime } },
+        series: [{ label: 'step' }, { label: key, stroke: '#1f6feb', width: 2, points: { show: true } }] }, [xs, ys], box);
+    } else {
+      plot.setData([xs, ys]);
+    }
+    const last = m.points[m.points.length - 1];
+    box.dataset.points = String(m.total_points);
+    box.dataset.lastStep = last ? String(last.step) : '';
+    latest.textContent = last ? `${m.total_points} points; step ${last.step}: ${text(last.value)}` + (m.downsampled ? ' (downsampled)' : '') : 'no points yet';
+  }
+  cleanups.push(() => plot && plot.destroy());
+  return { box, update };
+}
+
+/** Follows an attempt's log with the API's long poll until it is finished, the view changes or stop() is called. */
+function followLog(id, attempt, pre) {
+  const ctrl = new AbortController();
+  cleanups.push(() => ctrl.abort());
+  (async () => {
+    let offset = 0;
+    const decoder = new TextDecoder();
+    for (;;) {
+      let r;
+      try {
+        r = await api(`/experiments/${encodeURIComponent(id)}/logs?follow=true&wait=20&attempt=${attempt}&offset=${offset}`,
+          { raw: true, signal: ctrl.signal });
+      } catch (e) {
+        if (ctrl.signal.aborted) return;
+        await new Promise(ok => setTimeout(ok, 1000));
+        continue;
+      }
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      if (bytes.length) {
+        const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        pre.append(decoder.decode(bytes, { stream: true }));
+        if (atBottom) pre.scrollTop = pre.scrollHeight;
+      }
+      offset = Number(r.headers.get('X-Sortie-Next-Offset') || offset);
+      if (r.headers.get('X-Sortie-Finished') === 'true') { pre.dataset.finished = 'true'; return; }
+      if (ctrl.signal.aborted) return;
+    }
+  })();
+  return { stop: () => ctrl.abort() };
+}
+
+async function downloadArtifact(id, a) {
+  const r = await api(`/experiments/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(a.hash)}`, { raw: true });
+  const url = URL.createObjectURL(await r.blob());
+  const link = el('a', { href: url, download: a.path.split('/').pop() });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'stopped', 'interrupted']);
+
+async function experimentView(id) {
+  let e = await api('/experiments/' + encodeURIComponent(id));
+  id = e.id;
+  const status = el('span', { id: 'status' });
+  const facts = el('dl', { class: 'facts', id: 'facts' });
+  const attempts = el('tbody');
+  const charts = el('div', { class: 'charts', id: 'charts' });
+  const chartsByKey = new Map();
+  const log = el('pre', { class: 'log', id: 'log' });
+  const artifacts = el('ul', { id: 'artifacts' });
+  const stop = el('button', { type: 'button', id: 'stop', on: { click: async () => {
+    try { await api(`/experiments/${encodeURIComponent(id)}/stop`, { method: 'POST', body: {} }); showError(''); }
+    catch (err) { showError(err.message); }
+  } } }, 'Stop');
+  const retry = el('button', { type: 'button', id: 'retry', on: { click: async () => {
+    try { await api(`/experiments/${encodeURIComponent(id)}/retry`, { method: 'POST', body: {} }); showError(''); }
+    catch (err) { showError(err.message); }
+  } } }, 'Retry');
+  const rerun = el('button', { type: 'button', id: 'rerun', on: { click: () => { location.hash = '#/rerun/' + encodeURIComponent(id); } } },
+    'Run again with changes…');
+  const flatParams = Object.entries(flatten(e.params));
+  const params = flatParams.length === 0 ? el('p', { id: 'params' }, 'none') : el('table', { id: 'params' }, el('tbody', {},
+    flatParams.map(([k, v]) => el('tr', { 'data-key': k }, el('th', {}, k), el('td', {}, text(v))))));
+
+  main.replaceChildren(
+    el('h1', {}, el('span', { id: 'exp-name' }, e.name), ' ', status),
+    el('div', { class: 'toolbar' }, stop, retry, rerun),
+    el('section', {}, facts),
+    el('section', {}, el('h2', {}, 'Params'), params),
+    el('section', {}, el('h2', {}, 'Metrics'), charts),
+    el('section', {}, el('h2', {}, 'Log'), log),
+    el('section', {}, el('h2', {}, 'Attempts'), el('table', { id: 'attempts' },
+      el('thead', {}, el('tr', {}, ['attempt', 'status', 'host', 'started', 'ended', 'exit code', 'error'].map(h => el('th', {}, h)))), attempts)),
+    el('section', {}, el('h2', {}, 'Artifacts'), artifacts));
+  // the log shown is the current attempt's: a retry (here or elsewhere) starts following the new one
+  let following = { attempt: e.attempt, follow: followLog(id, e.attempt, log) };
+
+  let artifactsShown = null;
+  every(1000, async () => {
+    e = await api('/experiments/' + encodeURIComponent(id));
+    status.replaceChildren(statusCell(e.status));
+    if (e.attempt !== following.attempt) {
+      following.follow.stop();
+      log.replaceChildren();
+      delete log.dataset.finished;
+      following = { attempt: e.attempt, follow: followLog(id, e.attempt, log) };
+    }
+    stop.disabled = FINISHED.has(e.status);
+    retry.disabled = !FINISHED.has(e.status);
+    const where = e.where || {};
+    const code = e.code || {};
+    facts.replaceChildren(...[
+      ['id', e.id], ['command', e.command], ['executor', where.executor ?? e.executor], ['host', where.host ?? e.host],
+      ['pid', where.pid], ['created', e.created], ['started', e.started], ['ended', e.ended],
+      ['duration', e.duration_s == null ? '' : e.duration_s.toFixed(1) + ' s'], ['exit code', e.exit_code], ['error', e.error],
+      ['attempt', e.attempt], ['cost', e.cost_usd == null ? '' : '$' + e.cost_usd.toFixed(4)],
+      ['code', code.base_commit ? `${code.base_commit}${code.dirty ? ' (dirty, snapshot ' + code.snapshot_commit + ')' : ''}` : ''],
+    ].flatMap(([k, v]) => [el('dt', {}, k), el('dd', { 'data-fact': k }, text(v))]));
+    attempts.replaceChildren(...(e.attempts || []).map(a => el('tr', {}, [a.attempt, a.status, a.host, a.started, a.ended, a.exit_code, a.error]
+      .map(v => el('td', {}, text(v))))));
+    for (const key of Object.keys(e.metrics || {}).sort()) {
+      if (!chartsByKey.has(key)) {
+        const c = metricChart(id, key);
+        chartsByKey.set(key, c);
+        charts.append(c.box);
+      }
+    }
+    await Promise.all([...chartsByKey.values()].map(c => c.update()));
+    // artifacts change rarely: read them again only while the run goes and once it ended
+    if (artifactsShown !== 'final') {
+      const list = await api(`/experiments/${encodeURIComponent(id)}/artifacts`);
+      artifacts.replaceChildren(...list.artifacts.map(a => el('li', {},
+        el('a', { href: '#', 'data-hash': a.hash, on: { click: ev => { ev.preventDefault(); downloadArtifact(id, a).catch(err => showError(err.message)); } } },
+          a.path), ` (${a.kind}, ${a.size} bytes)`)));
+      if (list.artifacts.length === 0) artifacts.append(el('li', {}, 'none'));
+      artifactsShown = FINISHED.has(e.status) ? 'final' : 'running';
+    }
+    main.dataset.status = e.status;
+  });
+}
+
+async function rerunView(id) {
+  const [e, ex] = await Promise.all([api('/experiments/' + encodeURIComponent(id)), api('/executors')]);
+  const flat = flatten(e.params);
+  const inputs = Object.entries(flat).map(([k, v]) => [k, v, el('input', { type: 'text', name: 'param', 'data-key': k, value: text(v) })]);
+  const executor = el('select', { id: 'executor' }, el('option', { value: '' }, '(any: wherever the queue is drained)'),
+    ex.executors.map(x => el('option', { value: x.name, selected: x.name === e.executor }, x.name + ' (' + x.type + ')')));
+  const name = el('input', { type: 'text', id: 'new-name', placeholder: '(default: the task name and a number)' });
+  const form = el('form', { class: 'rerun', id: 'rerun-form', on: { submit: async ev => {
+    ev.preventDefault();
+    const params = {};
+    for (const [k, old, input] of inputs) {
+      const s = input.value;
+      // keep each param's type: a number stays a number, a boolean a boolean
+      if (typeof old === 'number' && s.trim() !== '' && !isNaN(Number(s))) params[k] = Number(s);
+      else if (typeof old === 'boolean' && (s === 'true' || s === 'false')) params[k] = s === 'true';
+      else params[k] = s;
+    }
+    const body = { from: e.id, params: nest(params), executor: executor.value };
+    if (name.value.trim()) body.name = name.value.trim();
+    try {
+      const queued = await api('/experiments', { method: 'POST', body });
+      showError('');
+      location.hash = '#/experiment/' + encodeURIComponent(queued.id);
+    } catch (err) {
+      showError((err.field ? err.field + ': ' : '') + err.message);
+    }
+  } } },
+  el('h1', {}, 'Run again: ', e.name),
+  el('p', {}, 'The same code and command as ', expLink(e), ', with the params below; queued for the server to run.'),
+  inputs.map(([k, , input]) => el('label', {}, el('span', {}, k), input)),
+  el('label', {}, el('span', {}, 'executor'), executor),
+  el('label', {}, el('span', {}, 'name'), name),
+  el('button', { type: 'submit', id: 'queue-it' }, 'Queue it'));
+  main.replaceChildren(form);
+}
+
+function executorsView() {
+  const executors = el('table', { id: 'executors' });
+  const queue = el('table', { id: 'queue' });
+  const summary = el('p', { id: 'queue-summary' });
+  main.replaceChildren(el('h1', {}, 'Executors'), executors, el('h1', {}, 'Queue'), summary, queue);
+  every(2000, async () => {
+    const [ex, q] = await Promise.all([api('/executors'), api('/queue')]);
+    executors.replaceChildren(
+      el('thead', {}, el('tr', {}, ['name', 'type', 'running', 'hosts', 'instances', 'error'].map(h => el('th', {}, h)))),
+      el('tbody', {}, ex.executors.map(x => el('tr', { 'data-executor': x.name },
+        el('td', {}, x.name), el('td', {}, x.type), el('td', {}, text(x.running)), el('td', {}, (x.hosts || []).join(', ')),
+        el('td', {}, (x.instances || []).length === 0 ? '' : el('table', {}, el('tbody', {}, x.instances.map(i => el('tr', {},
+          [i.id, i.state, i.type, i.spot ? 'spot' : 'on-demand', i.ready ? 'ready' : 'not ready', i.address,
+            i.price_per_hour_usd == null ? '' : '$' + i.price_per_hour_usd + '/h', i.cost_usd == null ? '' : '$' + text(i.cost_usd)]
+            .map(v => el('td', {}, text(v)))))))),
+        el('td', {}, text(x.error))))));
+    summary.textContent = `${q.queued} queued, ${q.running} running`;
+    queue.replaceChildren(
+      el('thead', {}, el('tr', {}, ['position', 'name', 'status', 'executor', 'created'].map(h => el('th', {}, h)))),
+      el('tbody', {}, q.experiments.map(x => el('tr', {}, el('td', {}, text(x.position)), el('td', {}, expLink(x)),
+        el('td', {}, statusCell(x.status)), el('td', {}, x.executor || '(any)'), el('td', {}, text(x.created))))));
+  });
+}
+
+// ---- routing -------------------------------------------------------------------------------------------------
+
+async function route() {
+  cleanups.forEach(f => f());
+  cleanups = [];
+  showError('');
+  const signedIn = !!token();
+  document.getElementById('sign-out').hidden = !signedIn;
+  const parts = location.hash.replace(/^#\/?/, '').split('/');
+  if (!signedIn && parts[0] !== 'signin') { location.hash = '#/signin'; return; }
+  const arg = parts.slice(1).join('/');
+  try {
+    switch (parts[0]) {
+      case 'signin': signIn(); break;
+      case 'experiment': await experimentView(decodeURIComponent(arg)); break;
+      case 'rerun': await rerunView(decodeURIComponent(arg)); break;
+      case 'compare': await compareView(arg.split(',').map(decodeURIComponent)); break;
+      case 'executors': executorsView(); break;
+      default: experiments();
+    }
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+document.getElementById('sign-out').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.hash = '#/signin';
+});
+window.addEventListener('hashchange', route);
+route();
