@@ -19,7 +19,21 @@ public record RowFilter(String text, String field, String op, String value) {
             throw new IllegalArgumentException("--filter '" + text + "': expected FIELD OP VALUE with OP one of = != < <= > >= ~, e.g. 'loss<0.3' or 'status=failed'");
         }
         String op = m.group(2).equals("==") ? "=" : m.group(2);
-        return new RowFilter(text, m.group(1), op, m.group(3));
+        String value = m.group(3);
+        // 'loss<<0.3' or 'loss<=>1' would compare with the text '<0.3' and keep rows nobody meant
+        if (!value.isEmpty() && "<>=!~".indexOf(value.charAt(0)) >= 0) {
+            throw new IllegalArgumentException("--filter '" + text + "': expected a value after '" + op + "', got '" + value
+                    + "' (one operator of = != < <= > >= ~), e.g. '" + m.group(1) + op + "0.3'");
+        }
+        if (value.isEmpty() && !op.equals("=") && !op.equals("!=") && !op.equals("~")) {
+            throw new IllegalArgumentException("--filter '" + text + "': expected a value after '" + op + "', e.g. '" + m.group(1) + op + "0.3'");
+        }
+        return new RowFilter(text, m.group(1), op, value);
+    }
+
+    /** True when this filter orders or equates values, so a column of numbers needs a number here. */
+    public boolean needsNumber() {
+        return !op.equals("~") && MetricLineParser.number(value) == null;
     }
 
     public boolean test(Object cell) {
