@@ -242,8 +242,14 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
     public void materialize(String snapshotCommit, Path target) throws IOException {
         try (ObjectReader reader = repo.newObjectReader()) {
             RevCommit commit = parseCommit(reader, snapshotCommit);
-            new SnapshotFiles(reader).materialize(projectTree(reader, commit.getTree()), target.toAbsolutePath().normalize(),
+            Path root = target.toAbsolutePath().normalize();
+            List<SnapshotFiles.Item> items = new SnapshotFiles(reader).materialize(projectTree(reader, commit.getTree()), root,
                     "snapshot " + commit.name());
+            if (projectPrefix.isEmpty()) {
+                // The snapshot's tree is the work copy's: make it a git checkout of that commit, so git, DVC and
+                // dvclive see a clean repository there instead of the user's (where the copy is an ignored path).
+                WorkCopyRepository.create(repo, commit, items, root);
+            }
         }
     }
 
