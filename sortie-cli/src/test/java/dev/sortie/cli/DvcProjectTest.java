@@ -184,6 +184,13 @@ class DvcProjectTest {
         assertThat(changed).doesNotContain("Running stage 'prepare'").doesNotContain("Running stage 'featurize'")
                 .contains("Running stage 'train'").contains("Running stage 'evaluate'");
 
+        // the run's params.yaml is the user's with only n_est changed: comments, blank lines and 0.20 kept
+        String commit;
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            commit = l.find("more-trees").orElseThrow().code().snapshotCommit();
+        }
+        assertThat(project.git("show", commit + ":params.yaml")).isEqualTo(PARAMS.replace("n_est: 50", "n_est: 80"));
+
         // the metrics are the pipeline's: the same as DVC computes in the project with the same params
         dvc(project, "repro", "-q");
         Map<String, Double> coldMetrics;
