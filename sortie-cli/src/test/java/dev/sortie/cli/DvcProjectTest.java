@@ -114,6 +114,28 @@ class DvcProjectTest {
             json.dump({"roc": [{"fpr": x / 4, "tpr": min(1.0, auc + x / 4)} for x in range(5)]}, open("eval/plots/roc.json", "w"))
             """;
 
+    @Test
+    void initInADvcProjectWritesATaskThatRunsThePipeline() throws Exception {
+        TestProject project = tutorial();
+        project.git("rm", "-q", "sortie.yaml");
+        project.commit();
+        TestProject.Result init = project.sortie("init");
+        assertThat(init.code()).as(init.err()).isZero();
+        assertThat(init.err()).contains("DVC pipeline in dvc.yaml").contains("eval/metrics.json");
+        String yaml = project.read("sortie.yaml");
+        assertThat(yaml).contains("run: dvc repro").contains("metrics: [eval/metrics.json]")
+                .contains("artifacts: [eval/plots/roc.json]").doesNotContain("params:\n").doesNotContain("train.py");
+        // as written, with dvc on the PATH of the run (a user's shell has it)
+        project.write("sortie.yaml", yaml + "env: {PATH: \"" + bin + ":/usr/local/bin:/usr/bin:/bin\"}\n").commit();
+        TestProject.Result run = project.sortie("run", "-n", "from-init", "-S", "train.n_est=60");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment e = l.find("from-init").orElseThrow();
+            assertThat(l.latestMetrics(e.id())).containsKeys("roc_auc/test", "avg_prec/test");
+            assertThat(e.params().get("train.n_est")).contains(60L);
+        }
+    }
+
     /** The project, committed, its data added to DVC and pushed to a local DVC remote; nothing reproduced yet. */
     TestProject tutorial() throws Exception {
         TestProject project = new TestProject(tmp.resolve("proj"));
