@@ -35,7 +35,20 @@ public final class MetricCollector {
      */
     private final Map<Path, FileState> untouched = new HashMap<>();
 
+    /** A collector for a run about to start: the metric files already there count only once the run changes them. */
     public MetricCollector(TaskConfig task, Path workdir) {
+        this(task, workdir, true);
+    }
+
+    /**
+     * A collector for what a run left after its watcher died ({@link Salvage}): what the files were before the run
+     * is not known any more, so every metric file there counts.
+     */
+    static MetricCollector afterTheRun(TaskConfig task, Path workdir) {
+        return new MetricCollector(task, workdir, false);
+    }
+
+    private MetricCollector(TaskConfig task, Path workdir, boolean baseline) {
         this.parser = new MetricLineParser(task.metricPatterns());
         Set<Path> f = new LinkedHashSet<>();
         for (String m : task.metricFiles()) {
@@ -43,7 +56,7 @@ public final class MetricCollector {
         }
         f.add(workdir.resolve(DVCLIVE_DEFAULT));
         this.files = List.copyOf(f);
-        for (Path file : files) {
+        for (Path file : baseline ? files : List.<Path>of()) {
             FileState state = FileState.of(file);
             if (state != null) {
                 untouched.put(file, state);

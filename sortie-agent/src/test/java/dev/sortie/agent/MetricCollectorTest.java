@@ -50,6 +50,14 @@ class MetricCollectorTest {
     }
 
     @Test
+    void aSalvageReadsTheFilesTheRunLeftWhateverWasThereBefore() throws Exception {
+        Path m = dir.resolve(MetricCollector.DVCLIVE_DEFAULT);
+        Files.createDirectories(m.getParent());
+        Files.writeString(m, "{\"acc\": 0.42}");
+        assertThat(MetricCollector.afterTheRun(TaskConfig.adHoc("t"), dir).pollFiles()).extracting(MetricPoint::value).containsExactly(0.42);
+    }
+
+    @Test
     void outputLinesGetStepsPerKey() {
         MetricCollector c = new MetricCollector(TaskConfig.adHoc("t"), dir);
         assertThat(c.line("loss=1", Instant.EPOCH)).extracting(MetricPoint::step).containsExactly(0L);
