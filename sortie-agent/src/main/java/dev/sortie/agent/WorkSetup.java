@@ -24,7 +24,7 @@ public final class WorkSetup {
     /** Set by the local executor's caller when the run shares the user's DVC cache. */
     static final String DVC_LOCAL_CONFIG = ".dvc/config.local";
     /**
-     * Before the run, DVC-tracked data is checked out of the user's cache (as {@code dvc exp run} does), so
+     * Before the run (after its setup), DVC-tracked data is checked out of the user's cache (as {@code dvc exp run} does), so
      * {@code dvc repro} finds its data sources and unchanged stages' outputs; where dvc is not on the PATH the
      * run's own command decides. A failed checkout is said in the log and the run goes on: DVC then names what
      * is missing.
@@ -72,11 +72,11 @@ public final class WorkSetup {
         Path events = eventsFile(runDir, attempt);
         env.put("SORTIE_EVENTS_FILE", events.toString());
         List<List<String>> stages = new ArrayList<>();
-        if (files.containsKey(DVC_LOCAL_CONFIG)) {
-            stages.add(DVC_CHECKOUT);
-        }
         if (task.setup() != null) {
             stages.add(List.of("sh", "-c", task.setup()));
+        }
+        if (files.containsKey(DVC_LOCAL_CONFIG)) {
+            stages.add(DVC_CHECKOUT); // after setup, which may be what installs dvc
         }
         stages.add(command);
         return new RunSpec(experimentId, task, stages, env, root, cwd, logFile, events, store, listener);
