@@ -29,8 +29,26 @@ public final class MetricCollector {
     private final StepCounter eventSteps = new StepCounter();
     private final List<Path> files;
     private final Map<String, Double> fileValues = new HashMap<>();
+    /**
+     * The metric files that were there before the run, as they were: a file counts only once the run wrote or
+     * changed it, so a metrics file committed with the code is not recorded as the run's own.
+     */
+    private final Map<Path, FileState> untouched = new HashMap<>();
 
+    /** A collector for a run about to start: the metric files already there count only once the run changes them. */
     public MetricCollector(TaskConfig task, Path workdir) {
+        this(task, workdir, true);
+    }
+
+    /**
+     * A collector for what a run left after its watcher died ({@link Salvage}): what the files were before the run
+     * is not known any more, so every metric file there counts.
+     */
+    static MetricCollector afterTheRun(TaskConfig task, Path workdir) {
+        return new MetricCollector(task, workdir, false);
+    }
+
+    private MetricCollector(TaskConfig task, Path workdir, boolean baseline) {
         this.parser = new MetricLineParser(task.metricPatterns());
         Set<Path> f = new LinkedHashSet<>();
         for (String m : task.metricFiles()) {
@@ -38,6 +56,12 @@ public final class MetricCollector {
         }
         f.add(workdir.resolve(DVCLIVE_DEFAULT));
         this.files = List.copyOf(f);
+        for (Path file : baseline ? files : List.<Path>of()) {
+            FileState state = FileState.of(file);
+            if (state != null) {
+                untouched.put(file, state);
+            }
+        }
     }
 
     public List<MetricPoint> line(String line, Instant time) {
@@ -59,7 +83,7 @@ public final class MetricCollector {
         List<MetricPoint> out = new ArrayList<>();
         Instant now = Instant.now();
         for (Path file : files) {
-            if (!Files.isRegularFile(file)) {
+            if (!Files.isRegularFile(file) || stillUntouched(file)) {
                 continue;
             }
             for (RawMetric r : MetricFileReader.read(file)) {
@@ -72,5 +96,36 @@ public final class MetricCollector {
             }
         }
         return out;
+    }
+
+    private boolean stillUntouched(Path file) {
+        FileState before = untouched.get(file);
+        if (before == null) {
+            return false;
+        }
+        if (before.equals(FileState.of(file))) {
+            return true;
+        }
+        untouched.remove(file);
+        return false;
+    }
+
+    /** What tells a rewritten file: its time, its size and a digest of its bytes (a rewrite in the same clock tick). */
+    private record FileState(long modifiedNanos, long size, String digest) {
+        static FileState of(Path file) {
+            try {
+                if (!Files.isRegularFile(file)) {
+                    return null;
+                }
+                long modified = Files.getLastModifiedTime(file).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+                byte[] bytes = Files.readAllBytes(file);
+                byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
+                return new FileState(modified, bytes.length, java.util.HexFormat.of().formatHex(d));
+            } catch (java.io.IOException e) {
+                return null;
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 }

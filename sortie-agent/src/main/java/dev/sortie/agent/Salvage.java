@@ -21,7 +21,7 @@ public final class Salvage {
     }
 
     public static void collect(WorkFolders folders, Path logFile, Path eventsFile, BlobStore store, RunListener listener) throws IOException {
-        MetricCollector metrics = new MetricCollector(folders.task(), folders.cwd());
+        MetricCollector metrics = MetricCollector.afterTheRun(folders.task(), folders.cwd());
         List<MetricPoint> points = new ArrayList<>();
         if (Files.exists(logFile)) {
             try (LogTailer tailer = new LogTailer(logFile, 0, LogTailer.OUTPUT_LINE_LIMIT)) {

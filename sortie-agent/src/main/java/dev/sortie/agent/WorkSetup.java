@@ -21,6 +21,17 @@ import java.util.Map;
  */
 public final class WorkSetup {
 
+    /** Set by the local executor's caller when the run shares the user's DVC cache. */
+    static final String DVC_LOCAL_CONFIG = ".dvc/config.local";
+    /**
+     * Before the run (after its setup), DVC-tracked data is checked out of the user's cache (as {@code dvc exp run} does), so
+     * {@code dvc repro} finds its data sources and unchanged stages' outputs; where dvc is not on the PATH the
+     * run's own command decides. A failed checkout is said in the log and the run goes on: DVC then names what
+     * is missing.
+     */
+    static final List<String> DVC_CHECKOUT = List.of("sh", "-c", "if command -v dvc >/dev/null 2>&1; then"
+            + " dvc checkout --quiet || echo \"[sortie] dvc checkout exited $?; the run goes on\" >&2; fi");
+
     /** Writes the code into an empty folder. */
     @FunctionalInterface
     public interface Code {
@@ -47,6 +58,7 @@ public final class WorkSetup {
             Files.createDirectories(target.getParent());
             Files.write(target, f.getValue());
         }
+        excludeFromGit(root, files.keySet());
         Path cwd = root.resolve(task.workdir()).normalize();
         Files.createDirectories(cwd);
         WorkFolders folders = new WorkFolders(task, root, cwd);
@@ -63,8 +75,29 @@ public final class WorkSetup {
         if (task.setup() != null) {
             stages.add(List.of("sh", "-c", task.setup()));
         }
+        if (files.containsKey(DVC_LOCAL_CONFIG)) {
+            stages.add(DVC_CHECKOUT); // after setup, which may be what installs dvc
+        }
         stages.add(command);
         return new RunSpec(experimentId, task, stages, env, root, cwd, logFile, events, store, listener);
+    }
+
+    /**
+     * Files Sortie adds to a work copy that is a git checkout (the params file of a task without one) are listed in
+     * its {@code .git/info/exclude}, so {@code git status} there shows only what the run changes.
+     */
+    private static void excludeFromGit(Path root, java.util.Collection<String> paths) throws IOException {
+        Path info = root.resolve(".git").resolve("info");
+        if (paths.isEmpty() || !Files.isDirectory(root.resolve(".git"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.createDirectories(info);
+        StringBuilder lines = new StringBuilder();
+        for (String p : paths) {
+            lines.append('/').append(p.replaceAll("([\\\\*?\\[!#])", "\\\\$1")).append('\n');
+        }
+        Files.writeString(info.resolve("exclude"), lines, java.nio.charset.StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
 
     /** The attempt's copy of the code. */

@@ -35,6 +35,29 @@ class MetricCollectorTest {
     }
 
     @Test
+    void aMetricsFileThatWasThereBeforeCountsOnlyOnceTheRunWritesIt() throws Exception {
+        Path m = dir.resolve(MetricCollector.DVCLIVE_DEFAULT);
+        Files.createDirectories(m.getParent());
+        Files.writeString(m, "{\"acc\": 0.42}");
+        MetricCollector c = new MetricCollector(TaskConfig.adHoc("t"), dir);
+        assertThat(c.pollFiles()).as("committed, never touched by the run").isEmpty();
+        // the run writes the same content again: it wrote it, so it counts
+        Files.setLastModifiedTime(m, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        assertThat(c.pollFiles()).extracting(MetricPoint::key, MetricPoint::value)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("acc", 0.42));
+        Files.writeString(m, "{\"acc\": 0.5}");
+        assertThat(c.pollFiles()).extracting(MetricPoint::value).containsExactly(0.5);
+    }
+
+    @Test
+    void aSalvageReadsTheFilesTheRunLeftWhateverWasThereBefore() throws Exception {
+        Path m = dir.resolve(MetricCollector.DVCLIVE_DEFAULT);
+        Files.createDirectories(m.getParent());
+        Files.writeString(m, "{\"acc\": 0.42}");
+        assertThat(MetricCollector.afterTheRun(TaskConfig.adHoc("t"), dir).pollFiles()).extracting(MetricPoint::value).containsExactly(0.42);
+    }
+
+    @Test
     void outputLinesGetStepsPerKey() {
         MetricCollector c = new MetricCollector(TaskConfig.adHoc("t"), dir);
         assertThat(c.line("loss=1", Instant.EPOCH)).extracting(MetricPoint::step).containsExactly(0L);

@@ -6,10 +6,8 @@ import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.MetricPoint;
 import dev.sortie.ledger.SqliteLedger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
@@ -33,22 +31,7 @@ class DvcliveInteropTest {
     // junit-platform.properties would fail the class while pip still works
     @Timeout(value = 25, unit = TimeUnit.MINUTES)
     static void installDvclive() throws Exception {
-        Path venv = Path.of(System.getProperty("user.home"), ".cache", "sortie-tests", "dvclive-venv");
-        python = venv.resolve("bin/python");
-        if (!Files.isExecutable(venv.resolve("bin/dvclive-ready"))) {
-            Files.createDirectories(venv.getParent());
-            run(List.of("python3", "-m", "venv", "--clear", venv.toString()));
-            run(List.of(python.toString(), "-m", "pip", "install", "--quiet", "dvclive>=3,<4"));
-            Files.writeString(venv.resolve("bin/dvclive-ready"), "");
-        }
-    }
-
-    private static void run(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException(String.join(" ", cmd) + " failed:\n" + out);
-        }
+        python = DvcVenv.bin().resolve("python");
     }
 
     @Test

@@ -242,8 +242,14 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
     public void materialize(String snapshotCommit, Path target) throws IOException {
         try (ObjectReader reader = repo.newObjectReader()) {
             RevCommit commit = parseCommit(reader, snapshotCommit);
-            new SnapshotFiles(reader).materialize(projectTree(reader, commit.getTree()), target.toAbsolutePath().normalize(),
+            Path root = target.toAbsolutePath().normalize();
+            List<SnapshotFiles.Item> items = new SnapshotFiles(reader).materialize(projectTree(reader, commit.getTree()), root,
                     "snapshot " + commit.name());
+            if (projectPrefix.isEmpty()) {
+                // The snapshot's tree is the work copy's: make it a git checkout of that commit, so git, DVC and
+                // dvclive see a clean repository there instead of the user's (where the copy is an ignored path).
+                WorkCopyRepository.create(repo, commit, items, root);
+            }
         }
     }
 
@@ -296,9 +302,10 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
             throw new IllegalStateException("the project at " + workTree + " is not in a git repository, so there is no"
                     + " branch to create; write the snapshot's files out instead (apply or materialize)");
         }
-        RevCommit commit;
-        try (ObjectReader reader = repo.newObjectReader()) {
-            commit = parseCommit(reader, snapshotCommit);
+        ObjectId commit;
+        try (ObjectInserter inserter = repo.newObjectInserter(); ObjectReader reader = inserter.newReader()) {
+            commit = withCommittedStateFiles(reader, inserter, parseCommit(reader, snapshotCommit));
+            inserter.flush();
         }
         Ref existing = repo.exactRef(ref);
         if (existing != null) {
@@ -321,6 +328,69 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
             }
             throw new IOException("could not create branch '" + name + "' in " + repo.getDirectory() + ": " + result);
         }
+    }
+
+    /**
+     * The commit a branch of {@code snapshot} points at. A snapshot never holds Sortie's state folder, but the user may
+     * have committed files there ({@code .sortie/config.yaml}, {@code .sortie/.gitignore}); a branch with the
+     * snapshot's tree would delete them. So their committed entries (from the snapshot's parent) are put back, in a
+     * commit with the snapshot's parent, author and message; without any, the snapshot commit itself.
+     */
+    private ObjectId withCommittedStateFiles(ObjectReader reader, ObjectInserter inserter, RevCommit snapshot) throws IOException {
+        if (snapshot.getParentCount() == 0) {
+            return snapshot;
+        }
+        RevCommit parent;
+        try (RevWalk walk = new RevWalk(reader)) {
+            parent = walk.parseCommit(snapshot.getParent(0));
+        }
+        DirCache tree = DirCache.newInCore();
+        DirCacheBuilder builder = tree.builder();
+        builder.addTree(new byte[0], DirCacheEntry.STAGE_0, reader, snapshot.getTree());
+        builder.finish();
+        DirCacheEditor editor = tree.editor();
+        int kept = 0;
+        try (TreeWalk tw = new TreeWalk(reader)) {
+            tw.addTree(parent.getTree());
+            tw.setRecursive(true);
+            while (tw.next()) {
+                String path = tw.getPathString();
+                if (!isStatePath(path) || tree.findEntry(path) >= 0) {
+                    continue;
+                }
+                FileMode mode = tw.getFileMode(0);
+                ObjectId id = tw.getObjectId(0);
+                editor.add(new DirCacheEditor.PathEdit(path) {
+                    @Override
+                    public void apply(DirCacheEntry ent) {
+                        ent.setFileMode(mode);
+                        ent.setObjectId(id);
+                    }
+                });
+                kept++;
+            }
+        }
+        if (kept == 0) {
+            return snapshot;
+        }
+        editor.finish();
+        CommitBuilder c = new CommitBuilder();
+        c.setTreeId(tree.writeTree(inserter));
+        c.setParentIds(snapshot.getParents());
+        c.setAuthor(snapshot.getAuthorIdent());
+        c.setCommitter(snapshot.getCommitterIdent());
+        c.setMessage(snapshot.getFullMessage());
+        return inserter.insert(c);
+    }
+
+    /** Whether a repository path is in a folder a snapshot leaves out: a {@code .sortie} at any level, or the state folder. */
+    private boolean isStatePath(String path) {
+        for (String ex : excludedPaths) {
+            if (path.equals(ex) || path.startsWith(ex + "/")) {
+                return true;
+            }
+        }
+        return path.startsWith(STATE_DIR_NAME + "/") || path.contains("/" + STATE_DIR_NAME + "/");
     }
 
     @Override

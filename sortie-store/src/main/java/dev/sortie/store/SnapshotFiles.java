@@ -70,12 +70,12 @@ final class SnapshotFiles {
         return items;
     }
 
-    /** Writes every file of {@code tree} into {@code target} (created if missing; meant to be empty). */
-    int materialize(ObjectId tree, Path target, String what) throws IOException {
+    /** Writes every file of {@code tree} into {@code target} (created if missing; meant to be empty); returns what it wrote. */
+    List<Item> materialize(ObjectId tree, Path target, String what) throws IOException {
         Files.createDirectories(target);
         Folders folders = new Folders(target);
-        int written = 0;
-        for (Item item : list(tree, what)) {
+        List<Item> items = list(tree, what);
+        for (Item item : items) {
             Path file = target.resolve(item.path());
             folders.ensure(file.getParent());
             if (FileMode.GITLINK.equals(item.mode())) {
@@ -89,9 +89,8 @@ final class SnapshotFiles {
                 Files.delete(file);
                 writeNew(file, item);
             }
-            written++;
         }
-        return written;
+        return items;
     }
 
     /** Creates {@code file}, which must not exist yet (CREATE_NEW also refuses to follow a link in its place). */

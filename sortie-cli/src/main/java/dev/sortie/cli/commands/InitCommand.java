@@ -43,8 +43,14 @@ public final class InitCommand extends ContextCommand {
             if (name.isEmpty() || !Character.isLetterOrDigit(name.charAt(0))) {
                 name = "experiment";
             }
-            Files.writeString(yaml, TEMPLATE.formatted(name), StandardCharsets.UTF_8);
-            err().println("sortie: created " + yaml + " (edit 'run:' and 'params:')");
+            DvcInitTemplate dvc = DvcInitTemplate.of(dir);
+            if (dvc != null) {
+                Files.writeString(yaml, dvc.yaml(name), StandardCharsets.UTF_8);
+                err().println("sortie: created " + yaml + " for the DVC pipeline in dvc.yaml (" + dvc.summary() + ")");
+            } else {
+                Files.writeString(yaml, TEMPLATE.formatted(name), StandardCharsets.UTF_8);
+                err().println("sortie: created " + yaml + " (edit 'run:' and 'params:')");
+            }
         }
         Files.createDirectories(paths.stateDir());
         if (!Files.exists(paths.configFile())) {

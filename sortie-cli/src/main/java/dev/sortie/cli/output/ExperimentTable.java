@@ -91,6 +91,12 @@ public final class ExperimentTable {
     public void filter(List<RowFilter> filters) {
         for (RowFilter f : filters) {
             checkField(f.field(), "--filter " + f.text());
+            boolean metric = !ALL_BUILTINS.contains(f.field()) && !paramKeys.contains(f.field());
+            if (metric && f.needsNumber()) {
+                // metrics are numbers: 'loss<abc' compared as text would keep every row
+                throw new IllegalArgumentException("--filter '" + f.text() + "': metric '" + f.field()
+                        + "' holds numbers; expected a number after '" + f.op() + "', got '" + f.value() + "', e.g. '" + f.field() + f.op() + "0.3'");
+            }
         }
         rows.removeIf(r -> !filters.stream().allMatch(f -> f.test(value(r, f.field()))));
     }

@@ -17,6 +17,11 @@ public record RowFilter(String text, String field, String op, String value) {
         return new RowFilter(c.text(), c.field(), c.op(), c.value());
     }
 
+    /** True when this filter orders or equates values, so a column of numbers needs a number here. */
+    public boolean needsNumber() {
+        return !op.equals("~") && MetricLineParser.number(value) == null;
+    }
+
     public boolean test(Object cell) {
         if (cell == null) {
             return op.equals("!=");

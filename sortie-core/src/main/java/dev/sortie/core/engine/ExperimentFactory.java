@@ -15,6 +15,7 @@ import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.RunLocator;
 import dev.sortie.core.params.ParamOverride;
+import dev.sortie.core.params.YamlValueEdit;
 import dev.sortie.core.params.ParamSubstitution;
 import dev.sortie.core.params.Params;
 import dev.sortie.core.store.CodeSnapshot;
@@ -32,6 +33,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -117,9 +119,12 @@ final class ExperimentFactory {
             Map<String, byte[]> overrides = new LinkedHashMap<>();
             if (!params.equals(task.params())) {
                 if (task.paramsFile() != null) {
-                    overrides.put(projectRelative(task, task.paramsFile()), yaml(params));
+                    String file = projectRelative(task, task.paramsFile());
+                    overrides.put(file, paramsFileWith(projectDir.resolve(file), task.params(), params));
                 } else if (yaml != null) {
-                    overrides.put(TaskConfigLoader.FILE_NAME, withParams(yaml, params));
+                    overrides.put(TaskConfigLoader.FILE_NAME, YamlValueEdit.apply(yaml, "params", task.params(), params)
+                            .map(t -> t.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                            .orElseGet(() -> withParams(yaml, params)));
                 }
             }
             planned.add(new Planned(newId(), name, defaultName ? task.name() : null, executor, command, params, source,
@@ -228,6 +233,20 @@ final class ExperimentFactory {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * The params file with the run's values: the user's text with only the changed values replaced (comments, blank
+     * lines and spellings like {@code 0.20} kept), or written anew where that cannot be done exactly.
+     */
+    static byte[] paramsFileWith(Path file, Params before, Params after) throws IOException {
+        if (Files.isRegularFile(file)) {
+            Optional<String> edited = YamlValueEdit.apply(ConfigText.read(file), "", before, after);
+            if (edited.isPresent()) {
+                return edited.get().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+        return yaml(after);
     }
 
     /** sortie.yaml with its inline params replaced (only in the snapshot: the user's file is never rewritten). */

@@ -240,6 +240,9 @@ public final class ExperimentService {
         if (task.paramsFile() == null) {
             files.put(ExperimentFactory.projectRelative(task, paramsFile), ExperimentFactory.yaml(exp.params()));
         }
+        if ("local".equals(executor.type())) {
+            DvcCacheLink.of(paths.projectDir()).ifPresent(dvc -> files.put(DvcCacheLink.LOCAL_CONFIG, dvc.localConfig()));
+        }
         List<ArtifactRecord> restore = run.checkpoints();
         LedgerListener recorder = new LedgerListener(ledger, exp, console);
         LaunchRequest request = new LaunchRequest(exp, task, codeSource(exp), files, argv(exp), environment(exp, task, paramsFile, run.resumed()),

@@ -32,7 +32,9 @@ public record ParamOverride(String key, String rawValue, boolean add) {
         Params out = base;
         for (ParamOverride o : overrides) {
             if (!o.add() && !out.has(o.key())) {
-                throw new IllegalArgumentException("unknown param '" + o.key() + "' in -S " + o.key() + "=" + o.rawValue()
+                String hint = dev.sortie.core.config.Suggest.nearest(o.key(), out.flatten().keySet())
+                        .map(s -> "; did you mean '" + s + "'?").orElse("");
+                throw new IllegalArgumentException("unknown param '" + o.key() + "' in -S " + o.key() + "=" + o.rawValue() + hint
                         + " (params: " + (base.isEmpty() ? "none defined" : String.join(", ", base.flatten().keySet()))
                         + "; to add a new one write -S +" + o.key() + "=" + o.rawValue() + ")");
             }

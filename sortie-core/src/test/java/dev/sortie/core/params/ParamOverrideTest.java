@@ -50,6 +50,14 @@ class ParamOverrideTest {
     }
 
     @Test
+    void anUnknownKeySuggestsTheNearestParam() {
+        assertThatThrownBy(() -> ParamOverride.apply(base(), List.of(ParamOverride.parse("train.lrr=1"))))
+                .hasMessageContaining("did you mean 'train.lr'?");
+        assertThatThrownBy(() -> ParamOverride.apply(base(), List.of(ParamOverride.parse("zzzzzz=1"))))
+                .message().doesNotContain("did you mean");
+    }
+
+    @Test
     void plusAddsNewParams() {
         Params p = ParamOverride.apply(base(), List.of(ParamOverride.parse("+model.depth=4")));
         assertThat(p.get("model.depth")).contains(4L);

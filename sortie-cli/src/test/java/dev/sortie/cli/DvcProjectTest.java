@@ -1,0 +1,228 @@
+package dev.sortie.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.ledger.SqliteLedger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A DVC project in the tutorial's shape (stages prepare, featurize, train, evaluate; nested params.yaml; metrics
+ * in eval/metrics.json; a ROC plot; data tracked by DVC with a local DVC remote), run by Sortie with real DVC from
+ * PyPI. The stages are small pure-Python scripts, so a pipeline runs in seconds.
+ */
+@Tag("integration")
+class DvcProjectTest {
+    static Path bin;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
+    static void installDvc() throws Exception {
+        bin = DvcVenv.bin();
+    }
+
+    static final String PARAMS = """
+            # the tutorial's params: comments and spellings are the user's
+            prepare:
+              split: 0.20
+              seed: 20170428
+
+            featurize:
+              max_features: 100
+              ngrams: 1
+
+            train:
+              seed: 20170428
+              n_est: 50
+              min_split: 2
+            """;
+
+    static final String DVC_YAML = """
+            stages:
+              prepare:
+                cmd: python src/prepare.py data/data.xml
+                deps: [data/data.xml, src/prepare.py]
+                params: [prepare.seed, prepare.split]
+                outs: [data/prepared]
+              featurize:
+                cmd: python src/featurization.py data/prepared data/features
+                deps: [data/prepared, src/featurization.py]
+                params: [featurize.max_features, featurize.ngrams]
+                outs: [data/features]
+              train:
+                cmd: python src/train.py data/features model.pkl
+                deps: [data/features, src/train.py]
+                params: [train.seed, train.n_est, train.min_split]
+                outs: [model.pkl]
+              evaluate:
+                cmd: python src/evaluate.py model.pkl data/features
+                deps: [data/features, model.pkl, src/evaluate.py]
+                metrics: [eval/metrics.json: {cache: false}]
+                plots: [eval/plots/roc.json: {cache: false, x: fpr, y: tpr}]
+            """;
+
+    static final String PREPARE = """
+            import os, random, sys, yaml
+            p = yaml.safe_load(open("params.yaml"))["prepare"]
+            rows = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+            random.seed(p["seed"])
+            os.makedirs("data/prepared", exist_ok=True)
+            with open("data/prepared/train.tsv", "w") as tr, open("data/prepared/test.tsv", "w") as te:
+                for r in rows:
+                    (te if random.random() < p["split"] else tr).write(r + "\\n")
+            """;
+
+    static final String FEATURIZE = """
+            import os, sys, yaml
+            p = yaml.safe_load(open("params.yaml"))["featurize"]
+            os.makedirs(sys.argv[2], exist_ok=True)
+            for part in ("train", "test"):
+                rows = open(os.path.join(sys.argv[1], part + ".tsv")).read().split()
+                feats = [len(r) % p["max_features"] * p["ngrams"] for r in rows]
+                open(os.path.join(sys.argv[2], part + ".txt"), "w").write(" ".join(map(str, feats)))
+            """;
+
+    static final String TRAIN = """
+            import sys, yaml
+            p = yaml.safe_load(open("params.yaml"))["train"]
+            feats = [int(x) for x in open(sys.argv[1] + "/train.txt").read().split()]
+            open(sys.argv[2], "w").write(str(sum(feats) * p["n_est"] / (1000.0 * p["min_split"])))
+            """;
+
+    static final String EVALUATE = """
+            import json, os, sys
+            w = float(open(sys.argv[1]).read())
+            feats = [int(x) for x in open(sys.argv[2] + "/test.txt").read().split()]
+            auc = 1.0 / (1.0 + abs(w - sum(feats) / 100.0))
+            os.makedirs("eval/plots", exist_ok=True)
+            json.dump({"avg_prec": {"test": round(auc * 0.9, 6)}, "roc_auc": {"test": round(auc, 6)}}, open("eval/metrics.json", "w"))
+            json.dump({"roc": [{"fpr": x / 4, "tpr": min(1.0, auc + x / 4)} for x in range(5)]}, open("eval/plots/roc.json", "w"))
+            """;
+
+    @Test
+    void initInADvcProjectWritesATaskThatRunsThePipeline() throws Exception {
+        TestProject project = tutorial();
+        project.git("rm", "-q", "sortie.yaml");
+        project.commit();
+        TestProject.Result init = project.sortie("init");
+        assertThat(init.code()).as(init.err()).isZero();
+        assertThat(init.err()).contains("DVC pipeline in dvc.yaml").contains("eval/metrics.json");
+        String yaml = project.read("sortie.yaml");
+        assertThat(yaml).contains("run: dvc repro").contains("metrics: [eval/metrics.json]")
+                .contains("artifacts: [eval/plots/roc.json]").doesNotContain("params:\n").doesNotContain("train.py");
+        // as written, with dvc on the PATH of the run (a user's shell has it)
+        project.write("sortie.yaml", yaml + "env: {PATH: \"" + bin + ":/usr/local/bin:/usr/bin:/bin\"}\n").commit();
+        TestProject.Result run = project.sortie("run", "-n", "from-init", "-S", "train.n_est=60");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment e = l.find("from-init").orElseThrow();
+            assertThat(l.latestMetrics(e.id())).containsKeys("roc_auc/test", "avg_prec/test");
+            assertThat(e.params().get("train.n_est")).contains(60L);
+        }
+    }
+
+    /** The project, committed, its data added to DVC and pushed to a local DVC remote; nothing reproduced yet. */
+    TestProject tutorial() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        StringBuilder xml = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            xml.append("<row id=\"").append(i).append("\">").append("x".repeat(i % 7 + 1)).append("</row>\n");
+        }
+        project.write("data/data.xml", xml.toString())
+                .write("params.yaml", PARAMS).write("dvc.yaml", DVC_YAML)
+                .write("src/prepare.py", PREPARE).write("src/featurization.py", FEATURIZE)
+                .write("src/train.py", TRAIN).write("src/evaluate.py", EVALUATE)
+                .write("sortie.yaml", """
+                        name: tut
+                        run: dvc repro
+                        env: {PATH: "%s:/usr/local/bin:/usr/bin:/bin"}
+                        metrics: [eval/metrics.json]
+                        """.formatted(bin));
+        dvc(project, "init", "-q");
+        dvc(project, "add", "-q", "data/data.xml");
+        dvc(project, "remote", "add", "-d", "storage", tmp.resolve("dvc-remote").toString());
+        dvc(project, "push", "-q");
+        project.commit();
+        return project;
+    }
+
+    static String dvc(TestProject project, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(bin.resolve("dvc").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(project.dir.toFile()).redirectErrorStream(true);
+        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("dvc " + String.join(" ", args) + " failed:\n" + out);
+        }
+        return out;
+    }
+
+    static String log(TestProject project, String name) {
+        TestProject.Result r = project.sortie("logs", name);
+        assertThat(r.code()).as(r.err()).isZero();
+        return r.out();
+    }
+
+    @Test
+    void dvcReproRunsAsItIsAndSharesTheProjectsCacheSoUnchangedStagesAreSkipped() throws Exception {
+        TestProject project = tutorial();
+        TestProject.Result first = project.sortie("run", "-n", "cold");
+        assertThat(first.code()).as(first.out() + first.err()).isZero();
+        String cold = log(project, "cold");
+        for (String stage : List.of("prepare", "featurize", "train", "evaluate")) {
+            assertThat(cold).contains("Running stage '" + stage + "'");
+        }
+        // the run's DVC wrote into the project's cache (its run-cache too): shared, not a cache of the work copy
+        assertThat(project.dir.resolve(".dvc/cache/runs")).isDirectory();
+
+        TestProject.Result second = project.sortie("run", "-n", "warm");
+        assertThat(second.code()).as(second.out() + second.err()).isZero();
+        String warm = log(project, "warm");
+        assertThat(warm).doesNotContain("Running stage");
+        for (String stage : List.of("prepare", "featurize", "train", "evaluate")) {
+            assertThat(warm).containsPattern("Stage '" + stage + "' is cached - skipping run|Stage '" + stage + "' didn't change");
+        }
+
+        TestProject.Result third = project.sortie("run", "-n", "more-trees", "-S", "train.n_est=80");
+        assertThat(third.code()).as(third.out() + third.err()).isZero();
+        String changed = log(project, "more-trees");
+        assertThat(changed).doesNotContain("Running stage 'prepare'").doesNotContain("Running stage 'featurize'")
+                .contains("Running stage 'train'").contains("Running stage 'evaluate'");
+
+        // the run's params.yaml is the user's with only n_est changed: comments, blank lines and 0.20 kept
+        String commit;
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            commit = l.find("more-trees").orElseThrow().code().snapshotCommit();
+        }
+        assertThat(project.git("show", commit + ":params.yaml")).isEqualTo(PARAMS.replace("n_est: 50", "n_est: 80"));
+
+        // the metrics are the pipeline's: the same as DVC computes in the project with the same params
+        dvc(project, "repro", "-q");
+        Map<String, Double> coldMetrics;
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment e = l.find("cold").orElseThrow();
+            coldMetrics = l.latestMetrics(e.id());
+        }
+        String expected = Files.readString(project.dir.resolve("eval/metrics.json"));
+        com.fasterxml.jackson.databind.JsonNode m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(expected);
+        assertThat(coldMetrics).containsEntry("roc_auc/test", m.get("roc_auc").get("test").asDouble())
+                .containsEntry("avg_prec/test", m.get("avg_prec").get("test").asDouble());
+    }
+}

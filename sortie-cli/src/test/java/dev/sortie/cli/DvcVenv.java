@@ -1,0 +1,39 @@
+package dev.sortie.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Real DVC and dvclive from PyPI in a virtualenv the tests keep under ~/.cache/sortie-tests (made on first use,
+ * reused after). pip may take minutes on a fresh machine: callers give their {@code @BeforeAll} a long timeout.
+ */
+final class DvcVenv {
+    static final Path DIR = Path.of(System.getProperty("user.home"), ".cache", "sortie-tests", "dvclive-venv");
+
+    private DvcVenv() {
+    }
+
+    /** The venv's bin folder, with {@code python}, {@code dvc} and dvclive installed. */
+    static synchronized Path bin() throws Exception {
+        Path bin = DIR.resolve("bin");
+        if (!Files.exists(bin.resolve("dvclive-ready")) || !Files.isExecutable(bin.resolve("dvc"))) {
+            Files.createDirectories(DIR.getParent());
+            run(List.of("python3", "-m", "venv", "--clear", DIR.toString()));
+            // dvclive 3 depends on dvc 3: one install gives both
+            run(List.of(bin.resolve("python").toString(), "-m", "pip", "install", "--quiet", "dvclive>=3,<4", "dvc>=3,<4"));
+            Files.writeString(bin.resolve("dvclive-ready"), "");
+        }
+        return bin;
+    }
+
+    private static void run(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(String.join(" ", cmd) + " failed:\n" + out);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.sortie.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.ledger.SqliteLedger;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a new user tried on a DVC project (issue 13, "also found"): each gets a result they can act on. */
+@Tag("integration")
+class NewUserMistakesTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aCommittedMetricsFileTheRunNeverTouchedRecordsNothing() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("m.json", "{\"acc\": 0.42}\n")
+                .write("sortie.yaml", "name: p\nrun: 'true'\nmetrics: [m.json]\n").commit();
+        TestProject.Result r = project.sortie("run", "-n", "untouched", "--", "true");
+        assertThat(r.code()).as(r.err()).isZero();
+        TestProject.Result w = project.sortie("run", "-n", "wrote", "--", "sh", "-c", "echo '{\"acc\": 0.5}' > m.json");
+        assertThat(w.code()).as(w.err()).isZero();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment untouched = l.find("untouched").orElseThrow();
+            assertThat(l.latestMetrics(untouched.id())).isEmpty();
+            assertThat(l.latestMetrics(l.find("wrote").orElseThrow().id())).containsEntry("acc", 0.5);
+        }
+    }
+
+    @Test
+    void aFilterWhoseValueIsNoNumberForAMetricIsAUsageError() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: echo loss=0.5\n").commit();
+        assertThat(project.sortie("run", "-n", "one").code()).isZero();
+        TestProject.Result text = project.sortie("show", "--filter", "loss<abc");
+        assertThat(text.code()).isEqualTo(2);
+        assertThat(text.err()).contains("loss<abc").contains("expected a number after '<'");
+        TestProject.Result twice = project.sortie("show", "--filter", "loss<<0.3");
+        assertThat(twice.code()).isEqualTo(2);
+        assertThat(twice.err()).contains("loss<<0.3").contains("expected a value after '<'");
+        TestProject.Result fine = project.sortie("show", "--filter", "loss<0.6", "--filter", "name~on");
+        assertThat(fine.code()).isZero();
+        assertThat(fine.out()).contains("one");
+    }
+
+    @Test
+    void aMistypedCommandAndAMistypedParamKeyGetADidYouMean() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: echo ${lr}\nparams: {lr: 0.1, train: {epochs: 2}}\n").commit();
+        TestProject.Result rnu = project.sortie("rnu");
+        assertThat(rnu.code()).isEqualTo(2);
+        assertThat(rnu.err()).contains("Did you mean: sortie run?");
+        TestProject.Result key = project.sortie("run", "-S", "train.epoch=3");
+        assertThat(key.code()).isEqualTo(2);
+        assertThat(key.err()).contains("unknown param 'train.epoch'").contains("did you mean 'train.epochs'?");
+    }
+}
