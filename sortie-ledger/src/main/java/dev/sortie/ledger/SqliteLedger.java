@@ -269,6 +269,11 @@ public final class SqliteLedger implements Ledger {
     }
 
     @Override
+    public long lastStep(String experimentId) {
+        return db.read("read the last step of experiment " + experimentId, c -> metrics.lastStep(c, experimentId));
+    }
+
+    @Override
     public void clearMetrics(String experimentId) {
         db.write("clear the metrics of experiment " + experimentId, c -> {
             metrics.clear(c, experimentId);

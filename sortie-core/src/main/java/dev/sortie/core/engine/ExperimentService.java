@@ -706,17 +706,7 @@ public final class ExperimentService {
 
     /** The highest step of any metric an experiment recorded, or -1: where a run was when it was interrupted. */
     public long lastStep(String experimentId) {
-        long last = -1;
-        for (String key : ledger.latestMetrics(experimentId).keySet()) {
-            if (key.startsWith("sys/")) {
-                continue; // the machine's samples count their own steps
-            }
-            List<dev.sortie.core.model.MetricPoint> s = ledger.series(experimentId, key);
-            if (!s.isEmpty()) {
-                last = Math.max(last, s.get(s.size() - 1).step());
-            }
-        }
-        return last;
+        return ledger.lastStep(experimentId);
     }
 
     /** Records a claimed experiment that could not even be started (its task no longer parses, say) as failed. */
