@@ -124,18 +124,17 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         return Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT, identity.project(), Tags.EXECUTOR, config.name());
     }
 
-    /** An idle instance for a free slot: running, ready, held by no slot of this process nor lately busy elsewhere. */
-    synchronized CloudInstance claimIdle() throws IOException {
-        return claimIdle(null);
-    }
-
-    /** As {@link #claimIdle()}, taking instance {@code prefer} when it is one of the idle ones. */
-    synchronized CloudInstance claimIdle(String prefer) throws IOException {
+    /**
+     * An idle instance for a free slot (see {@link #claimIdle()}), taking instance {@code prefer} when it is one of the idle ones, and only an on-demand
+     * one when {@code onDemandOnly} (a run past {@code on_demand_after}).
+     */
+    synchronized CloudInstance claimIdle(String prefer, boolean onDemandOnly) throws IOException {
         long now = System.nanoTime();
         busyElsewhere.values().removeIf(until -> until < now);
         CloudInstance first = null;
         for (CloudInstance i : cloud.instances(mine())) {
-            if (i.running() && i.ready() && !claimed.contains(i.id()) && !doomed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
+            if (i.running() && i.ready() && !claimed.contains(i.id()) && !doomed.contains(i.id()) && !busyElsewhere.containsKey(i.id())
+                    && i.tag(Tags.INTERRUPTED) == null && !(onDemandOnly && i.spot())) {
                 if (first == null || i.id().equals(prefer)) {
                     first = i;
                 }
@@ -155,7 +154,14 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
      */
     void doomed(String id) {
         synchronized (this) {
-            doomed.add(id);
+            if (!doomed.add(id)) {
+                return;
+            }
+        }
+        try {
+            cloud.tag(id, Tags.INTERRUPTED, java.time.Instant.now().toString());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not tag instance {0} of {1} interrupted: {2}", id, name(), e.toString());
         }
         try {
             cloud.terminate(List.of(id));
@@ -209,7 +215,7 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         CloudInstance idle = null;
         IOException failed = null;
         try {
-            idle = claimIdle(guess == null ? null : guess.id());
+            idle = claimIdle(guess == null ? null : guess.id(), false);
             if (idle != null) {
                 dev.sortie.core.util.Trace.mark("aws: idle instance " + idle.id());
                 if (guess != null && guess.fits(idle, config.privateIp())) {
@@ -374,7 +380,14 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     @Override
     public Collection catchUp(Experiment experiment, SalvageRequest request) throws IOException {
         if (onInstance(experiment.handle())) {
-            return hostOf(experiment.handle()).catchUp(experiment, request);
+            Collection c = hostOf(experiment.handle()).catchUp(experiment, request);
+            if (c.state() == Collection.State.ENDED && c.outcome() != null
+                    && dev.sortie.core.executor.Interruptions.machineGone(c.outcome().error())) {
+                // collected by a sortie that did not launch it (the follower died, or it was detached): the instance
+                // is tagged and terminated here as the follower would have (see InstanceSlot), never claimed idle
+                instanceAt(experiment.handle()).ifPresent(i -> doomed(i.id()));
+            }
+            return c;
         }
         Map<String, HostSearch.Ask> hosts = new LinkedHashMap<>();
         for (CloudInstance i : cloud.instances(mine())) {
@@ -442,6 +455,20 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             others.put(handle.host(), ssh);
         }
         return ssh;
+    }
+
+    /** The instance of this executor at the address a run handle names, if AWS still lists it. */
+    private Optional<CloudInstance> instanceAt(RunLocator handle) throws IOException {
+        Matcher m = HOST_KEY.matcher(handle.host());
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        for (CloudInstance i : cloud.instances(mine())) {
+            if (m.group(2).equals(i.address(config.privateIp())) && i.alive()) {
+                return Optional.of(i);
+            }
+        }
+        return Optional.empty();
     }
 
     private SshExecutor executorFor(CloudInstance i) throws IOException {

@@ -88,15 +88,27 @@ final class InstanceSlot implements PoolMember {
         Bound b = bound();
         boolean adopted = false;
         if (b == null) {
+            int recoveries = recoveriesPastOnDemandAfter(request);
+            boolean onDemand = recoveries >= 0;
             AwsExecutor.Warm warm = owner.takeWarm();
-            CloudInstance idle = warm != null ? warm.instance() : owner.claimIdle();
+            if (warm != null && onDemand && warm.instance().spot()) {
+                // past on_demand_after the run goes on-demand: an idle spot instance is no better than the ones it lost
+                owner.released(warm.instance().id());
+                warm.ssh().close();
+                warm = null;
+            }
+            CloudInstance idle = warm != null ? warm.instance() : owner.claimIdle(null, onDemand);
             if (idle != null) {
                 b = warm != null ? bind(warm) : bind(idle);
                 adopted = true;
                 request.listener().output("[sortie] aws " + idle.id() + ": idle, running there (" + idle.type() + ", up since "
                         + idle.launched() + ")");
             } else {
-                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), onDemand(request),
+                if (onDemand) {
+                    request.listener().output("[sortie] aws: " + request.experiment().name() + " was interrupted or lost its instance "
+                            + recoveries + " time(s) (on_demand_after " + owner.config().onDemandAfter() + "): launching on-demand");
+                }
+                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), onDemand,
                         request.listener()::output);
                 owner.claimed(i.id());
                 b = bind(i);
@@ -161,26 +173,22 @@ final class InstanceSlot implements PoolMember {
     }
 
     /**
-     * Whether a spot executor's replacement for this run goes on-demand: its experiment lost {@code on_demand_after}
-     * attempts to interruptions or lost instances already (the engine counts them into the run's environment).
+     * How many attempts of this run's experiment were interrupted or lost already (the engine counts them into the
+     * run's environment) when a spot executor's run must go on-demand for it ({@code on_demand_after} reached: it
+     * neither launches spot nor takes an idle spot instance), else -1.
      */
-    private boolean onDemand(LaunchRequest request) {
+    private int recoveriesPastOnDemandAfter(LaunchRequest request) {
         AwsExecutorConfig c = owner.config();
         if (!c.spot()) {
-            return false;
+            return -1;
         }
         int recoveries;
         try {
             recoveries = Integer.parseInt(request.environment().getOrDefault(dev.sortie.core.executor.Interruptions.RECOVERIES_ENV, "0"));
         } catch (NumberFormatException e) {
-            return false;
+            return -1;
         }
-        if (recoveries >= c.onDemandAfter()) {
-            request.listener().output("[sortie] aws: " + request.experiment().name() + " was interrupted or lost its instance " + recoveries
-                    + " time(s) (on_demand_after " + c.onDemandAfter() + "): launching on-demand");
-            return true;
-        }
-        return false;
+        return recoveries >= c.onDemandAfter() ? recoveries : -1;
     }
 
     private Bound bind(CloudInstance i) throws IOException {

@@ -17,6 +17,11 @@ final class Tags {
     static final String READY = "sortie:ready";
     /** What the instance costs an hour in USD, as priced at its launch (spot: the zone's spot price then). */
     static final String PRICE = "sortie:price-per-hour";
+    /**
+     * When a run's end said the instance was interrupted (a spot notice) or lost: set before it is terminated, so
+     * that no sortie claims it as idle in the minutes AWS may still list it running (or if terminating it failed).
+     */
+    static final String INTERRUPTED = "sortie:interrupted";
     static final String NAME = "Name";
 
     private Tags() {
