@@ -131,11 +131,18 @@ class SpotRecoveryTest {
         return Simcloud.finish(sortieProcess(out, args).start(), out, args);
     }
 
-    void addSpotExecutor() throws Exception {
-        TestProject.Result r = sortie("executor", "add", "spot", "--type", "aws", "--region", "us-east-1", "--instance-type", "t3.micro",
+    void addSpotExecutor(String... more) throws Exception {
+        List<String> args = new ArrayList<>(List.of("executor", "add", "spot", "--type", "aws", "--region", "us-east-1", "--instance-type", "t3.micro",
                 "--spot", "--subnet", cloud.subnet, "--private-ip", "--ssh-user", "root", "--boot-timeout", "90s", "--idle-stop", "60s",
-                "--lost-after", "6s");
+                "--lost-after", "6s"));
+        args.addAll(List.of(more));
+        TestProject.Result r = sortie(args.toArray(String[]::new));
         assertThat(r.code()).as(r.out()).isZero();
+    }
+
+    /** The instance (running or not) whose private address a line of the run's output names, from "[sortie] aws i-...". */
+    Instance described(String id) {
+        return cloud.ec2.describeInstances(r -> r.instanceIds(id)).reservations().get(0).instances().get(0);
     }
 
     /** The uninterrupted run: the same script, here, its loss at every step and its final weights. */
@@ -207,6 +214,10 @@ class SpotRecoveryTest {
         Path out = tmp.resolve("run.txt");
         Process run = startTraining(out, 25);
         Instance first = theInstance();
+        // a second sortie follows the run's log beside the one that runs it: across the attempts
+        Path followed = tmp.resolve("logs.txt");
+        Process logs = sortieProcess(followed, "logs", "-f", "train-1").start();
+        Awaitility.await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(100)).until(() -> Files.readString(followed).contains("step="));
         // a rebalance recommendation first: noted in the run's log, the run goes on
         cloud.control("POST", "/vms/" + first.instanceId() + "/rebalance", null);
         Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
@@ -222,6 +233,14 @@ class SpotRecoveryTest {
         Matcher resumed = Pattern.compile("resumed from the checkpoint of step (\\d+)").matcher(r.out());
         assertThat(saved.find() && resumed.find()).isTrue();
         assertThat(resumed.group(1)).isEqualTo(saved.group(1));
+        TestProject.Result f = Simcloud.finish(logs, followed, "logs", "-f", "train-1");
+        assertThat(f.code()).as(f.out()).isZero();
+        assertThat(f.out()).as("logs -f goes on across the attempts, saying where the run stopped and that it resumes")
+                .containsPattern("\\[sortie\\] attempt 1 interrupted at step \\d+ \\(preempted: spot interruption notice on " + first.instanceId())
+                .contains("attempt 2 resumes on a replacement from its last checkpoint", "resumed from the checkpoint of step " + saved.group(1),
+                        uninterrupted().finalLine());
+        assertThat(f.out().indexOf("attempt 2 resumes")).as("attempt 1's lines, then the note, then attempt 2's")
+                .isBetween(f.out().indexOf("checkpoint saved on SIGTERM"), f.out().indexOf("resumed from the checkpoint of step"));
         assertThat(cloud.alive()).as("the replacement, idle").noneMatch(i -> i.instanceId().equals(first.instanceId()));
         TestProject.Result show = sortie("show", "--attempts");
         assertThat(show.out()).containsPattern("attempt 1  interrupted  on root@\\S+  \\S+  preempted: spot interruption notice on "
@@ -291,6 +310,142 @@ class SpotRecoveryTest {
         cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
         TestProject.Result r = Simcloud.finish(worker, out, "queue", "start", "-e", "spot");
         assertSameAsUninterrupted(r, 2);
+        assertThat(r.out()).as("the worker says why the run is queued again: where, on which instance, which attempt of how many")
+                .containsPattern("again train-1 queued: attempt 1 stopped at step \\d+ \\(preempted: spot interruption notice on "
+                        + first.instanceId() + ".*\\); next: attempt 2 of 4 \\(max_recoveries 3\\), from its last checkpoint");
+    }
+
+    @Test
+    void pastOnDemandAfterAnIdleSpotInstanceIsNotTakenAndTheInterruptedOneIsTaggedSoNoSortieClaimsIt() throws Exception {
+        addSpotExecutor("--on-demand-after", "1", "--max-instances", "3");
+        TestProject.Result up = sortie("up", "spot", "-n", "2");
+        assertThat(up.code()).as(up.out()).isZero();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 15);
+        Matcher idle = Pattern.compile("aws (i-\\S+): idle, running there").matcher(Files.readString(out));
+        assertThat(idle.find()).as("the first attempt takes one of the two idle spot instances").isTrue();
+        String first = idle.group(1);
+        cloud.control("POST", "/vms/" + first + "/interrupt", "{\"in_seconds\": 25}");
+        TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
+        Experiment e = assertSameAsUninterrupted(r, 2);
+        assertThat(r.out()).as("on_demand_after 1 reached: the other idle instance is spot, so the replacement is launched on-demand")
+                .contains("launching on-demand").containsOnlyOnce("idle, running there");
+        assertThat(described(first).tags()).as("the interrupted instance is tagged before it is terminated")
+                .anyMatch(t -> t.key().equals("sortie:interrupted"));
+        List<Instance> alive = cloud.alive();
+        assertThat(alive).as("the idle spot instance, untouched, and the on-demand replacement").hasSize(2)
+                .anyMatch(i -> i.instanceLifecycleAsString() == null).anyMatch(i -> "spot".equals(i.instanceLifecycleAsString()));
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            String host = l.find(e.id()).orElseThrow().handle().host();
+            Instance onDemand = alive.stream().filter(i -> i.instanceLifecycleAsString() == null).findFirst().orElseThrow();
+            assertThat(host).as("attempt 2 ran on the on-demand instance").contains(onDemand.privateIpAddress());
+        }
+    }
+
+    /** The one experiment as the ledger has it now, or null before there is one. */
+    Experiment theExperiment() throws Exception {
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            List<Experiment> all = l.list();
+            return all.isEmpty() ? null : all.get(0);
+        }
+    }
+
+    /**
+     * Runs {@code sortie status} ({@code racers} of them at once) until the experiment is as asked; returns every
+     * output they gave, the last status's result last.
+     */
+    List<TestProject.Result> statusUntil(int racers, java.util.function.Predicate<Experiment> done) throws Exception {
+        List<TestProject.Result> all = new ArrayList<>();
+        try {
+            statusUntil(racers, done, all);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("not there after 4 minutes of status: " + theExperiment() + "\n" + joined(all), e);
+        }
+        return all;
+    }
+
+    void statusUntil(int racers, java.util.function.Predicate<Experiment> done, List<TestProject.Result> all) throws Exception {
+        Awaitility.await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            List<Process> ps = new ArrayList<>();
+            List<Path> outs = new ArrayList<>();
+            for (int i = 0; i < racers; i++) {
+                Path o = Files.createTempFile(tmp, "status", ".txt");
+                outs.add(o);
+                ps.add(sortieProcess(o, "status").start());
+            }
+            for (int i = 0; i < racers; i++) {
+                ps.get(i).getOutputStream().close();
+                all.add(Simcloud.finish(ps.get(i), outs.get(i), "status"));
+            }
+            Experiment e = theExperiment();
+            return e != null && done.test(e);
+        });
+    }
+
+    static String joined(List<TestProject.Result> results) {
+        return String.join("\n", results.stream().map(TestProject.Result::out).toList());
+    }
+
+    @Test
+    void aDetachedRunPreemptedIsContinuedByTheNextStatusAndTwoStatusesRacingLaunchOneReplacement() throws Exception {
+        addSpotExecutor();
+        TestProject.Result started = sortie("run", "-e", "spot", "--detach");
+        assertThat(started.code()).as(started.out()).isZero();
+        // nobody follows a detached run: status collects its steps
+        statusUntil(1, e -> seriesSize(e) >= 25);
+        Instance first = theInstance();
+        cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
+        List<TestProject.Result> raced = statusUntil(2, e -> e.attempt() == 2);
+        List<TestProject.Result> rest = statusUntil(1, e -> e.status() == ExperimentStatus.SUCCEEDED);
+        String said = joined(raced) + joined(rest);
+        assertThat(count(said, "continuing as attempt 2 on a replacement")).as("one replacement, however many sorties look:\n" + said).isEqualTo(1);
+        assertThat(said).contains("preempted at step", "while no sortie followed it", "resumed from its last checkpoint");
+        assertSameAsUninterrupted(rest.get(rest.size() - 1), 2);
+        assertThat(cloud.alive()).as("the replacement alone, idle: the interrupted one terminated, no second replacement").hasSize(1)
+                .noneMatch(i -> i.instanceId().equals(first.instanceId()));
+    }
+
+    @Test
+    void aSortieKilledAfterTheNoticeIsPickedUpByTheNextStatus() throws Exception {
+        killedDuringTheRecoveryThenStatus("spot interruption notice");
+    }
+
+    @Test
+    void aSortieKilledWhileLaunchingTheReplacementIsPickedUpByTheNextStatusWhichLaunchesItAgain() throws Exception {
+        killedDuringTheRecoveryThenStatus("continuing as attempt 2 on a replacement");
+    }
+
+    /** A foreground run preempted, its sortie SIGKILLed once it said {@code line}; then status until it is done. */
+    void killedDuringTheRecoveryThenStatus(String line) throws Exception {
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 25);
+        Instance first = theInstance();
+        cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
+        Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(() -> Files.readString(out).contains(line));
+        run.destroyForcibly(); // SIGKILL
+        assertThat(run.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        System.out.println("$ sortie run -e spot  -> SIGKILLed after '" + line + "'\n" + Files.readString(out));
+        List<TestProject.Result> after = statusUntil(1, e -> e.status() == ExperimentStatus.SUCCEEDED);
+        String said = joined(after);
+        assertThat(count(said, "while no sortie followed it; continuing as attempt 2")).as(said).isEqualTo(1);
+        assertSameAsUninterrupted(after.get(after.size() - 1), 2);
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment e = l.list().get(0);
+            assertThat(l.attempts(e.id())).as("attempt 1 preempted, attempt 2 (launched again if the kill cut its launch) succeeded")
+                    .extracting(a -> a.attempt() + " " + a.status().label()).containsExactly("1 interrupted", "2 succeeded");
+        }
+        // an instance the killed sortie was launching (never ready, its launcher dead) is an orphan: down --orphans
+        sortie("down", "--orphans");
+        assertThat(cloud.alive()).as("the replacement alone").hasSize(1).noneMatch(i -> i.instanceId().equals(first.instanceId()));
+    }
+
+    int seriesSize(Experiment e) {
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            return l.series(e.id(), "loss").size();
+        } catch (Exception ex) {
+            throw new IllegalStateException(ex);
+        }
     }
 
     static int count(String text, String what) {

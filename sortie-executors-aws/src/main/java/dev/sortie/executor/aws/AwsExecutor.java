@@ -391,7 +391,8 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         }
         Map<String, HostSearch.Ask> hosts = new LinkedHashMap<>();
         for (CloudInstance i : cloud.instances(mine())) {
-            if (i.running()) {
+            // one not ready (its launch never finished) has no agent yet, so no run: asking it would only fail to connect
+            if (i.running() && i.ready()) {
                 hosts.put("instance " + i.id(), () -> executorFor(i).catchUp(experiment, request));
             }
         }

@@ -290,8 +290,18 @@ final class Provisioner {
     private CloudInstance runBounded(AwsCloud.Launch launch, Consumer<String> say) throws IOException {
         synchronized (launchTurn) {
             try (LaunchLock held = LaunchLock.acquire(identity.launchLockFile(config.name()))) {
-                List<CloudInstance> live = cloud.instances(Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT, identity.project(),
-                        Tags.EXECUTOR, config.name())).stream().filter(CloudInstance::alive).toList();
+                List<CloudInstance> live = new java.util.ArrayList<>(cloud.instances(Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT,
+                        identity.project(), Tags.EXECUTOR, config.name())).stream().filter(CloudInstance::alive).toList());
+                // A launch whose sortie died before the instance was ready (killed while recovering a run, say) left an
+                // instance nothing will use: it must not hold the bound against the launch that takes over its work.
+                List<CloudInstance> abandoned = live.stream().filter(i -> !i.ready() && !Identity.launcherAlive(i.tag(Tags.LAUNCHER))).toList();
+                if (!abandoned.isEmpty()) {
+                    for (CloudInstance i : abandoned) {
+                        say.accept("[sortie] aws " + i.id() + ": terminating, its launch never finished and the sortie that made it is gone");
+                    }
+                    cloud.terminate(abandoned.stream().map(CloudInstance::id).toList());
+                    live.removeAll(abandoned);
+                }
                 if (live.size() >= config.maxInstances()) {
                     String msg = "executor " + config.name() + " has " + live.size() + " of its max_instances " + config.maxInstances()
                             + " running (" + String.join(", ", live.stream().map(CloudInstance::id).toList())
