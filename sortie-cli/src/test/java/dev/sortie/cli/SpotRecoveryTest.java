@@ -210,6 +210,8 @@ class SpotRecoveryTest {
 
     @Test
     void aSpotInterruptionNoticeStopsTheRunWhichGoesOnOnANewInstanceFromTheCheckpointItSavedOnSigterm() throws Exception {
+        // slower steps (the same values): the notice must come while it trains, after a 'logs -f' JVM got going under load
+        project.write("sortie.yaml", Files.readString(project.dir.resolve("sortie.yaml")).replace("pause: 0.1", "pause: 0.3")).commit();
         addSpotExecutor();
         Path out = tmp.resolve("run.txt");
         Process run = startTraining(out, 25);
@@ -446,6 +448,66 @@ class SpotRecoveryTest {
         } catch (Exception ex) {
             throw new IllegalStateException(ex);
         }
+    }
+
+    @Test
+    void inAPoolOfTwoInstancesOnlyTheInterruptedOneIsReplacedAndTheOtherRunGoesOnUndisturbed() throws Exception {
+        project.write("sortie.yaml", Files.readString(project.dir.resolve("sortie.yaml")).replace("pause: 0.1", "pause: 0.2")).commit();
+        addSpotExecutor("--max-instances", "2");
+        for (String name : List.of("a", "b")) {
+            TestProject.Result q = sortie("run", "--queue", "-e", "spot", "-n", name);
+            assertThat(q.code()).as(q.out()).isZero();
+        }
+        Path out = tmp.resolve("worker.txt");
+        Process worker = sortieProcess(out, "queue", "start", "-e", "spot", "-j", "2").start();
+        worker.getOutputStream().close();
+        Map<String, String> hostOf = new LinkedHashMap<>();
+        Awaitility.await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            if (!worker.isAlive()) {
+                throw new AssertionError("the worker ended (" + worker.exitValue() + ") before the trainings got going:\n" + Files.readString(out));
+            }
+            try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+                for (Experiment e : l.list()) {
+                    if (l.series(e.id(), "loss").size() < 15 || e.handle() == null || e.handle().launcher()) {
+                        return false;
+                    }
+                    hostOf.put(e.name(), e.handle().host());
+                }
+                return hostOf.size() == 2;
+            }
+        });
+        assertThat(hostOf.get("a")).as("two instances, a run each").isNotEqualTo(hostOf.get("b"));
+        Instance ofA = cloud.alive().stream().filter(i -> hostOf.get("a").contains("@" + i.privateIpAddress() + ":")).findFirst().orElseThrow();
+        Instance ofB = cloud.alive().stream().filter(i -> hostOf.get("b").contains("@" + i.privateIpAddress() + ":")).findFirst().orElseThrow();
+        cloud.control("POST", "/vms/" + ofA.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
+        TestProject.Result r = Simcloud.finish(worker, out, "queue", "start", "-e", "spot", "-j", "2");
+        assertThat(r.code()).as(r.out()).isZero();
+        Expected expected = uninterrupted();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Map<String, Experiment> byName = new LinkedHashMap<>();
+            l.list().forEach(e -> byName.put(e.name(), e));
+            assertThat(byName).hasSize(2);
+            for (Experiment e : byName.values()) {
+                assertThat(e.status()).as(e.name()).isEqualTo(ExperimentStatus.SUCCEEDED);
+                assertThat(l.series(e.id(), "loss").stream().map(MetricPoint::step).toList()).as(e.name() + ": every step once")
+                        .containsExactlyElementsOf(expected.loss().keySet());
+                for (MetricPoint p : l.series(e.id(), "loss")) {
+                    assertThat(p.value()).as(e.name() + " loss at step " + p.step()).isEqualTo(expected.loss().get(p.step()));
+                }
+            }
+            Experiment a = byName.get("a");
+            Experiment b = byName.get("b");
+            assertThat(a.attempt()).as("a went on as its second attempt").isEqualTo(2);
+            assertThat(a.handle().host()).as("on a replacement").doesNotContain("@" + ofA.privateIpAddress() + ":");
+            assertThat(b.attempt()).as("b was not disturbed: one attempt").isEqualTo(1);
+            assertThat(l.attempts(b.id())).as("b: one attempt, on the instance it started on")
+                    .singleElement().satisfies(x -> assertThat(x.host()).contains("@" + ofB.privateIpAddress() + ":"));
+            assertThat(Files.readString(project.dir.resolve(".sortie/runs/" + b.id() + "/logs/attempt-1.log")))
+                    .as("b ran to its end once, never resumed").contains(expected.finalLine()).doesNotContain("resumed from the checkpoint");
+        }
+        assertThat(described(ofB.instanceId()).state().nameAsString()).as("b's instance was left alone").isEqualTo("running");
+        assertThat(r.out()).as("a alone went back to the queue, for the interruption of its instance")
+                .containsOnlyOnce("again ").contains("again a queued: attempt 1 stopped at step", "spot interruption notice on " + ofA.instanceId());
     }
 
     static int count(String text, String what) {
