@@ -510,6 +510,66 @@ class SpotRecoveryTest {
                 .containsOnlyOnce("again ").contains("again a queued: attempt 1 stopped at step", "spot interruption notice on " + ofA.instanceId());
     }
 
+    /** Starts {@code sortie run -e spot}; returns the id of the instance it launches, once it says it requested one. */
+    String startAndCatchTheLaunch(Path out, String step) throws Exception {
+        Process run = sortieProcess(out, "run", "-e", "spot").start();
+        run.getOutputStream().close();
+        Pattern requested = Pattern.compile("aws (i-\\S+): " + step);
+        String[] id = new String[1];
+        Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            Matcher m = requested.matcher(Files.readString(out));
+            if (m.find()) {
+                id[0] = m.group(1);
+                return true;
+            }
+            return false;
+        });
+        launched = run;
+        return id[0];
+    }
+
+    Process launched;
+
+    @Test
+    void aNoticeDuringProvisioningStopsTheRunAsSoonAsItStartsAndItGoesOnOnAReplacement() throws Exception {
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        String first = startAndCatchTheLaunch(out, "requested");
+        // the notice is there before the agent is installed, let alone the run started
+        cloud.control("POST", "/vms/" + first + "/interrupt", "{\"in_seconds\": 25}");
+        TestProject.Result r = Simcloud.finish(launched, out, "run", "-e", "spot");
+        assertSameAsUninterrupted(r, 2);
+        assertThat(r.out()).contains("spot interruption notice", "continuing as attempt 2 on a replacement");
+        assertThat(cloud.alive()).noneMatch(i -> i.instanceId().equals(first));
+    }
+
+    @Test
+    void anInstanceKilledWhileItBootsIsReplacedAndTheRunStartsOnTheNextOne() throws Exception {
+        TestProject.Result r = killedDuringProvisioningAt("requested");
+        assertThat(r.out()).contains("before it was ready (a spot instance AWS took back, say)", "launching another");
+    }
+
+    @Test
+    void anInstanceKilledOnceReadyBeforeOrAsTheRunStartsIsReplacedAndTheRunGoesOn() throws Exception {
+        killedDuringProvisioningAt("agent ready");
+    }
+
+    /**
+     * An instance killed (no notice) once its launch said {@code step}: the run ends succeeded all the same, as one
+     * attempt on another instance when the kill came before the run started there, else as a second attempt.
+     */
+    TestProject.Result killedDuringProvisioningAt(String step) throws Exception {
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        String first = startAndCatchTheLaunch(out, step);
+        cloud.control("POST", "/vms/" + first + "/kill", null);
+        TestProject.Result r = Simcloud.finish(launched, out, "run", "-e", "spot");
+        Experiment e = assertSameAsUninterrupted(r, r.out().contains("continuing as attempt 2") ? 2 : 1);
+        assertThat(e.handle().host()).as("the run ended on another instance").doesNotContain("@" + described(first).privateIpAddress() + ":");
+        assertThat(cloud.alive()).noneMatch(i -> i.instanceId().equals(first));
+        return r;
+    }
+
     static int count(String text, String what) {
         int n = 0;
         for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {

@@ -84,6 +84,11 @@ final class InstanceSlot implements PoolMember {
      */
     @Override
     public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException {
+        return launch(request, slot, 0);
+    }
+
+    /** As {@link #launch(LaunchRequest, Slot)}; {@code gone}: instances that went away under this launch so far. */
+    private DetachedExecution launch(LaunchRequest request, Slot slot, int gone) throws IOException {
         java.time.Instant given = java.time.Instant.now();
         Bound b = bound();
         boolean adopted = false;
@@ -125,6 +130,13 @@ final class InstanceSlot implements PoolMember {
         } catch (ChannelException | HostUnavailableException e) {
             if (owner.gone(b.instance())) {
                 unbind(b);
+                // AWS took it back before the run started there (a spot instance reclaimed while the agent was installed,
+                // the code synced): nothing ran, so the run is given to another instance, a bounded number of times
+                if (gone + 1 <= Provisioner.MAX_GONE_IN_BOOT) {
+                    request.listener().output("[sortie] aws " + b.instance().id() + ": gone before the run started on it ("
+                            + e.getMessage() + "); taking another instance");
+                    return launch(request, slot, gone + 1);
+                }
             }
             throw e;
         }

@@ -189,7 +189,9 @@ final class Provisioner {
         }
         List<String> refused = new java.util.ArrayList<>();
         AwsException last = null;
-        for (Attempt a : attempts) {
+        int goneInBoot = 0;
+        for (int k = 0; k < attempts.size(); k++) {
+            Attempt a = attempts.get(k);
             Prepared prep = prepare(a.type());
             String subnet = config.subnet();
             if (a.from() != null && a.from().zone() != null && subnet != null) {
@@ -224,6 +226,16 @@ final class Provisioner {
             TestPause.at("launched");
             try {
                 return awaitReady(i, prep.plan(), t0, say);
+            } catch (GoneBeforeReady e) {
+                // AWS took the instance back while it booted (spot capacity reclaimed, even before a notice could be
+                // acted on): nothing ran on it, so the same launch is made again, a bounded number of times
+                say.accept(line(i.id(), e.getMessage() + (a.spot() ? " (a spot instance AWS took back, say)" : ""), t0));
+                if (++goneInBoot > MAX_GONE_IN_BOOT) {
+                    throw new IOException(e.getMessage() + "; " + goneInBoot + " instances in a row went away before they were ready, so no"
+                            + " more are launched for this run", e);
+                }
+                say.accept("[sortie] aws: launching another " + a.describe() + " in its place");
+                k--;
             } catch (IOException | RuntimeException | Error e) {
                 // nothing must outlive a launch that failed: the instance goes, whatever happened to it
                 try {
@@ -314,6 +326,16 @@ final class Provisioner {
         }
     }
 
+    /** How many instances of one launch may go away while they boot before the launch fails. */
+    static final int MAX_GONE_IN_BOOT = 2;
+
+    /** An instance that AWS terminated or stopped before it was ready. */
+    static final class GoneBeforeReady extends IOException {
+        GoneBeforeReady(String message) {
+            super(message);
+        }
+    }
+
     private CloudInstance awaitReady(CloudInstance launched, Plan plan, long t0, Consumer<String> say) throws IOException {
         long deadline = t0 + config.bootTimeout().toNanos();
         String last = null;
@@ -328,7 +350,7 @@ final class Provisioner {
                     } else if (i.running()) {
                         say.accept(line(i.id(), "booting (" + (config.privateIp() ? "private " : "") + "address " + i.address(config.privateIp()) + ")", t0));
                     } else {
-                        throw new IOException("instance " + i.id() + " is " + i.state() + " before it was ready");
+                        throw new GoneBeforeReady("instance " + i.id() + " is " + i.state() + " before it was ready");
                     }
                 }
                 if (i.running() && i.address(config.privateIp()) != null) {
