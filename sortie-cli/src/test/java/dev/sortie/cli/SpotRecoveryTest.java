@@ -570,6 +570,70 @@ class SpotRecoveryTest {
         return r;
     }
 
+    /**
+     * The training, with a large checkpoint: its weights and step, then 24 MB of noise whose SHA-256 the header holds,
+     * in one file written atomically; a resumed run checks the noise against the hash and fails on a torn file.
+     */
+    static final String TRAIN_BIG_CHECKPOINT = TRAIN
+            .replace("ck = os.path.join(ckdir, \"state.json\")", "ck = os.path.join(ckdir, \"state.bin\")\nimport hashlib")
+            .replace("""
+                with open(ck) as f:
+                    s = json.load(f)
+            """, """
+                with open(ck, "rb") as f:
+                    s = json.loads(f.readline())
+                    noise = f.read()
+                if hashlib.sha256(noise).hexdigest() != s["sha"]:
+                    print("torn checkpoint", flush=True)
+                    sys.exit(3)
+                print("checkpoint intact", flush=True)
+            """)
+            .replace("""
+                with open(tmp, "w") as f:
+                    json.dump({"w": w, "b": b, "step": step}, f)
+            """, """
+                noise = os.urandom(24 << 20)
+                with open(tmp, "wb") as f:
+                    f.write(json.dumps({"w": w, "b": b, "step": step, "sha": hashlib.sha256(noise).hexdigest()}).encode() + b"\\n")
+                    f.write(noise)
+            """);
+
+    @Test
+    void anInstanceKilledWhileItsCheckpointIsFetchedGoesOnFromThePreviousCompleteOne() throws Exception {
+        assertThat(TRAIN_BIG_CHECKPOINT).contains("checkpoint intact", "os.urandom");
+        project.write("train.py", TRAIN_BIG_CHECKPOINT)
+                .write("sortie.yaml", Files.readString(project.dir.resolve("sortie.yaml")).replace("pause: 0.1", "pause: 0.2")).commit();
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 22); // the checkpoints of steps 10 and 20 fetched (or on their way)
+        Instance first = theInstance();
+        Awaitility.await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+                return l.artifacts(l.list().get(0).id()).stream().anyMatch(a -> a.kind() == dev.sortie.core.model.ArtifactKind.CHECKPOINT);
+            }
+        });
+        // then the next checkpoint's blob on its way into this machine's store (the store writes a temp file, then renames it)
+        Path incoming = project.dir.resolve(".sortie/store/tmp");
+        Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(2)).until(() -> {
+            if (!Files.isDirectory(incoming)) {
+                return false;
+            }
+            try (var files = Files.list(incoming)) {
+                return files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp") && f.toFile().length() > (1 << 20));
+            }
+        });
+        cloud.control("POST", "/vms/" + first.instanceId() + "/kill", null);
+        TestProject.Result r = Simcloud.finish(run, out, "run", "-e", "spot");
+        assertSameAsUninterrupted(r, 2);
+        assertThat(r.out()).contains("checkpoint intact").doesNotContain("torn checkpoint");
+        Matcher resumed = Pattern.compile("resumed from the checkpoint of step (\\d+)").matcher(r.out());
+        assertThat(resumed.find()).isTrue();
+        assertThat(Integer.parseInt(resumed.group(1)) % 10).as("a periodic checkpoint, complete").isZero();
+        try (var left = Files.list(incoming)) {
+            assertThat(left.map(Path::toString).toList()).as("the torn transfer left nothing in the store").noneMatch(f -> f.endsWith(".tmp"));
+        }
+    }
+
     static int count(String text, String what) {
         int n = 0;
         for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
