@@ -761,6 +761,9 @@ public final class ExperimentService {
     }
 
     private Optional<OrphanedRecovery> claimNext(Experiment ended) {
+        if (!recoverable(ended)) {
+            return Optional.empty(); // a fixed host lost, say: nothing replaces it
+        }
         long step = lastStep(ended.id());
         return recover(ended).map(next -> new OrphanedRecovery(next, ended, step));
     }
