@@ -222,6 +222,11 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
     }
 
     @Override
+    public long lastStep(String experimentId) {
+        return db.read("read the last step of experiment " + experimentId, c -> metrics.lastStep(c, experimentId));
+    }
+
+    @Override
     public void clearMetrics(String experimentId) {
         db.write("clear the metrics of experiment " + experimentId, c -> {
             metrics.clear(c, experimentId);

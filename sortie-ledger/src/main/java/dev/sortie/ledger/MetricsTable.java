@@ -129,6 +129,20 @@ final class MetricsTable {
         return out;
     }
 
+    /**
+     * The highest step of the experiment's metrics but the machine's samples ({@code sys/...}), or -1: one look at
+     * {@code metrics}, which holds each key's point at its highest step, instead of reading every series.
+     */
+    long lastStep(Connection c, String experimentId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT MAX(step) FROM metrics WHERE experiment_id = ? AND substr(metric_key, 1, 4) <> 'sys/'")) {
+            ps.setString(1, experimentId);
+            try (ResultSet rs = ps.executeQuery()) {
+                long max = rs.next() ? rs.getLong(1) : -1;
+                return rs.wasNull() ? -1 : max;
+            }
+        }
+    }
+
     void clear(Connection c, String experimentId) throws SQLException {
         for (String sql : List.of("DELETE FROM metric_points WHERE experiment_id = ?",
                 "DELETE FROM metrics WHERE experiment_id = ?",

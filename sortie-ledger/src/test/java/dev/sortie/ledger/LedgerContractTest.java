@@ -270,6 +270,18 @@ abstract class LedgerContractTest {
     }
 
     @Test
+    void theLastStepIsTheHighestOfAnyMetricButTheMachinesSamples() {
+        ledger.insert(queued("m-3", "m"));
+        assertThat(ledger.lastStep("m-3")).as("no metric yet").isEqualTo(-1);
+        ledger.recordMetrics("m-3", List.of(new MetricPoint("loss", 45, 0.1, T0), new MetricPoint("loss", 12, 0.5, T0),
+                new MetricPoint("acc", 40, 0.9, T0), new MetricPoint("sys/cpu", 900, 50, T0), new MetricPoint("sys_x", 46, 1, T0)));
+        assertThat(ledger.lastStep("m-3")).as("sys/ samples count their own steps; sys_x is the run's").isEqualTo(46);
+        ledger.recordMetrics("m-3", List.of(new MetricPoint("loss", 47, 0.09, T0)));
+        assertThat(ledger.lastStep("m-3")).isEqualTo(47);
+        assertThat(ledger.lastStep("no-such")).isEqualTo(-1);
+    }
+
+    @Test
     void theScalarIsThePointAtTheHighestStep() {
         ledger.insert(queued("m-2", "m"));
 

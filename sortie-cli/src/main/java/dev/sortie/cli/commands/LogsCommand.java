@@ -47,27 +47,43 @@ public final class LogsCommand extends ContextCommand {
         // run goes on; the follow's exit code is the run's once it ends (1 if it failed, was stopped or lost).
         java.util.concurrent.atomic.AtomicBoolean letGo = new java.util.concurrent.atomic.AtomicBoolean();
         Interrupts interrupts = follow ? Interrupts.install("sortie-logs", () -> letGo.set(true), () -> letGo.set(true)) : null;
-        try (LogTailer tailer = new LogTailer(log, 0)) {
-            tailer.pump(copy, null);
-            while (follow && !letGo.get() && !exp.status().isTerminal() && n == exp.attempt()) {
-                Thread.sleep(200);
+        LogTailer tailer = new LogTailer(log, 0);
+        try {
+            while (true) {
                 tailer.pump(copy, null);
-                out.flush();
-                // A run on a remote host is collected as it goes (its log mirrored here), whoever launched it.
-                exp = service.refresh(exp);
-                // Its host not answering is said once, and its return once: the follow ends if it is declared lost.
-                Optional<DetachableExecutor.HostSilence> silence = service.silence(exp.id());
-                if (silence.isPresent() && waitingFor == null) {
-                    waitingFor = silence.get().display();
-                    err().println("[sortie] waiting for " + waitingFor + ": it cannot be reached (" + silence.get().reason()
-                            + "); the run is declared lost after " + Units.human(silence.get().lostAfter()) + " without an answer");
-                } else if (silence.isEmpty() && waitingFor != null && !exp.status().isTerminal()) {
-                    err().println("[sortie] " + waitingFor + " answers again");
-                    waitingFor = null;
+                while (follow && !letGo.get() && !exp.status().isTerminal() && n == exp.attempt()) {
+                    Thread.sleep(200);
+                    tailer.pump(copy, null);
+                    out.flush();
+                    // A run on a remote host is collected as it goes (its log mirrored here), whoever launched it.
+                    exp = service.refresh(exp);
+                    // Its host not answering is said once, and its return once: the follow ends if it is declared lost.
+                    Optional<DetachableExecutor.HostSilence> silence = service.silence(exp.id());
+                    if (silence.isPresent() && waitingFor == null) {
+                        waitingFor = silence.get().display();
+                        err().println("[sortie] waiting for " + waitingFor + ": it cannot be reached (" + silence.get().reason()
+                                + "); the run is declared lost after " + Units.human(silence.get().lostAfter()) + " without an answer");
+                    } else if (silence.isEmpty() && waitingFor != null && !exp.status().isTerminal()) {
+                        err().println("[sortie] " + waitingFor + " answers again");
+                        waitingFor = null;
+                    }
                 }
+                tailer.drain(copy, null);
+                // A run whose instance went away goes on as its next attempt (see 'Spot interruptions'): so does the follow.
+                Experiment next = follow && attempt == null && !letGo.get() ? continuation(service, exp, n, letGo) : null;
+                if (next == null) {
+                    break;
+                }
+                out.flush();
+                err().println("[sortie] " + interruptionLine(service, next, n));
+                exp = next;
+                n = n + 1;
+                log = service.paths().logFile(exp.id(), n);
+                tailer.close();
+                tailer = new LogTailer(log, 0);
             }
-            tailer.drain(copy, null);
         } finally {
+            tailer.close();
             if (interrupts != null) {
                 interrupts.close();
             }
@@ -89,5 +105,39 @@ public final class LogsCommand extends ContextCommand {
             return ExitCodes.EXPERIMENT_FAILED; // as 'sortie run' whose run failed, was stopped or was declared lost
         }
         return 0;
+    }
+
+    /** How long a follow waits for a recoverable end to be continued (a recovery nobody does is orphaned after 15 s). */
+    private static final java.time.Duration CONTINUATION_WAIT = java.time.Duration.ofSeconds(60);
+
+    /**
+     * The experiment once attempt {@code n}, which its machine's going away ended, is continued by the next (by its
+     * sortie; or by this one, when no sortie recovers it: see {@link OrphanedRecoveries}); null when attempt {@code n}
+     * ended otherwise, its recoveries are used, or nothing continued it in time.
+     */
+    private Experiment continuation(ExperimentService service, Experiment exp, int n, java.util.concurrent.atomic.AtomicBoolean letGo)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + CONTINUATION_WAIT.toNanos();
+        while (!letGo.get()) {
+            exp = service.find(exp.id());
+            if (exp.attempt() > n) {
+                return exp.attempt() == n + 1 ? exp : null;
+            }
+            if (!service.recoverable(exp) || exp.error().contains("; not continued: ") || System.nanoTime() > deadline) {
+                return null;
+            }
+            OrphanedRecoveries.launch(service, err());
+            Thread.sleep(500);
+        }
+        return null;
+    }
+
+    /** Where attempt {@code n} was interrupted (the highest step recorded, its end) and that the next one resumes. */
+    private static String interruptionLine(ExperimentService service, Experiment exp, int n) {
+        String why = service.ledger().attempts(exp.id()).stream().filter(a -> a.attempt() == n).map(a -> a.error())
+                .filter(java.util.Objects::nonNull).findFirst().orElse("its instance went away");
+        long step = service.lastStep(exp.id());
+        return "attempt " + n + " interrupted" + (step >= 0 ? " at step " + step : "") + " (" + why + "); attempt " + (n + 1)
+                + " resumes on a replacement from its last checkpoint (its first step follows the checkpoint's):";
     }
 }

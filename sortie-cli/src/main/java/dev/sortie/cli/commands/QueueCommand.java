@@ -89,7 +89,9 @@ public final class QueueCommand {
         public Integer call() throws Exception {
             ExperimentService service = parent.service();
             PrintStream err = System.err;
-            Printer printer = new Printer(err, quiet);
+            service.reconcile();
+            OrphanedRecoveries.launch(service, err); // foreground runs whose instance went away while no sortie followed them
+            Printer printer = new Printer(err, quiet, service::whyAgain);
             QueueWorker worker = new QueueWorker(service, executor, jobs, follow, printer);
             int[] ctrlCs = {0};
             java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
@@ -132,9 +134,13 @@ public final class QueueCommand {
         private String lastWait;
         private String lastSlotWait;
 
-        Printer(PrintStream err, boolean quiet) {
+        /** Why an experiment is queued again (its previous attempt's end, the attempt that comes next), if known. */
+        private final java.util.function.Function<Experiment, java.util.Optional<String>> whyAgain;
+
+        Printer(PrintStream err, boolean quiet, java.util.function.Function<Experiment, java.util.Optional<String>> whyAgain) {
             this.err = err;
             this.quiet = quiet;
+            this.whyAgain = whyAgain;
         }
 
         @Override
@@ -151,6 +157,12 @@ public final class QueueCommand {
             }
             if (e.error() != null && e.status() != ExperimentStatus.SUCCEEDED) {
                 sb.append(": ").append(e.error());
+            } else if (e.status() == ExperimentStatus.QUEUED) {
+                try {
+                    whyAgain.apply(e).ifPresent(why -> sb.append(": ").append(why));
+                } catch (RuntimeException ex) {
+                    // the line is said without why rather than not at all (a ledger busy a moment)
+                }
             }
             err.println(sb);
         }

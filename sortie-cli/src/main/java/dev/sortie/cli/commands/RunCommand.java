@@ -84,7 +84,10 @@ public final class RunCommand extends ContextCommand {
         context().store(); // a configured store that does not answer (S3) fails the run now, not at its end
         PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t, null));
         dev.sortie.core.util.Trace.mark("prepared (code snapshot, experiment recorded)");
-        return Foreground.run(service, prepared, quiet, detach);
+        int code = Foreground.run(service, prepared, quiet, detach);
+        // after this run, not before it (its start waits for nothing): runs whose instance went away with no sortie to recover them
+        OrphanedRecoveries.launch(service, System.err);
+        return code;
     }
 
     private int enqueue(Duration t) throws Exception {

@@ -34,6 +34,7 @@ public final class StatusCommand extends ContextCommand {
         context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         List<Experiment> changed = service.reconcile();
+        OrphanedRecoveries.launch(service, System.err);
         List<DetachableExecutor.HostSilence> silent = service.silentHosts();
         List<Experiment> inFlight = service.ledger().listByStatus(List.of(ExperimentStatus.RUNNING, ExperimentStatus.QUEUED));
         Instant now = Instant.now();

@@ -14,6 +14,7 @@ import dev.sortie.core.executor.SalvageRequest;
 import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
+import dev.sortie.core.model.AttemptRecord;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
@@ -33,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -60,6 +62,10 @@ public final class ExperimentService {
     private final Map<String, TaskConfig> taskCache = new java.util.concurrent.ConcurrentHashMap<>();
     private final ExperimentFactory factory;
     /** Runs whose host did not answer when this process last looked at them, by experiment id. */
+    /** What the error of an experiment says once it has used its max_recoveries. */
+    private static final String RECOVERIES_USED = "; not continued: max_recoveries ";
+    /** Experiments whose machine went away that this process found ended (collected) while no sortie followed them. */
+    private final Set<String> orphaned = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Map<String, DetachableExecutor.HostSilence> silent = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** @param snapshots built on first use: git is only loaded by commands that need code */
@@ -538,7 +544,7 @@ public final class ExperimentService {
         if (c.state() != DetachableExecutor.Collection.State.ENDED) {
             return null;
         }
-        return recordDetachedEnd(exp, c.outcome());
+        return recordOrphanEnd(exp, c.outcome());
     }
 
     /**
@@ -598,6 +604,16 @@ public final class ExperimentService {
         Experiment ended = finish(current, outcome.status(), outcome.exitCode(), outcome.error());
         if (ended.status() == ExperimentStatus.INTERRUPTED && ended.attempt() == exp.attempt()) {
             ended = afterInterruption(ended);
+        }
+        return ended;
+    }
+
+    /** As {@link #recordDetachedEnd}, for a run no sortie follows: a machine gone under it is this process's to recover. */
+    private Experiment recordOrphanEnd(Experiment exp, RunOutcome outcome) {
+        Experiment ended = recordDetachedEnd(exp, outcome);
+        if (ended.status() == ExperimentStatus.INTERRUPTED && (dev.sortie.core.executor.Interruptions.machineGone(ended.error())
+                || (!ended.commandStarted() && ended.attempt() > 1))) {
+            orphaned.add(ended.id()); // a recovery whose launch was cut short is one too (see claimRelaunch)
         }
         return ended;
     }
@@ -690,8 +706,13 @@ public final class ExperimentService {
      * executor that replaces machines: then its experiment is continued on a replacement, from its last checkpoint.
      */
     public boolean recoverable(Experiment ended) {
-        if (ended.status() != ExperimentStatus.INTERRUPTED || !dev.sortie.core.executor.Interruptions.machineGone(ended.error())
-                || !executors.has(ended.executor())) {
+        return ended.status() == ExperimentStatus.INTERRUPTED && dev.sortie.core.executor.Interruptions.machineGone(ended.error())
+                && recoverableExecutor(ended);
+    }
+
+    /** Whether the experiment's executor replaces the machines its runs lose. */
+    private boolean recoverableExecutor(Experiment ended) {
+        if (!executors.has(ended.executor())) {
             return false;
         }
         try {
@@ -714,7 +735,7 @@ public final class ExperimentService {
     /** The attempt's error, with the note that no recovery is left; recorded. */
     private Experiment noteRecoveriesUsed(Experiment interrupted, int max) {
         Experiment noted = interrupted.ended(ExperimentStatus.INTERRUPTED, interrupted.endedAt(), interrupted.exitCode(),
-                interrupted.error() + "; not continued: max_recoveries (" + max + ") used ('sortie retry " + interrupted.name()
+                interrupted.error() + RECOVERIES_USED + "(" + max + ") used ('sortie retry " + interrupted.name()
                         + "' resumes it from its last checkpoint)");
         return ledger.update(noted, ExperimentStatus.INTERRUPTED) ? noted : interrupted;
     }
@@ -741,6 +762,78 @@ public final class ExperimentService {
         return Optional.of(prepared(next));
     }
 
+    /**
+     * How long after an attempt's end was recorded a run nobody recovered counts as orphaned: a sortie that follows its
+     * run recovers it within moments of recording the end (one ledger read and one write), far less than this.
+     */
+    static final Duration ORPHANED_AFTER = Duration.ofSeconds(15);
+
+    /** A foreground run whose machine went away while no sortie followed it, claimed for its next attempt. */
+    public record OrphanedRecovery(PreparedRun next, Experiment ended, long lastStep) {
+    }
+
+    /**
+     * Claims the recoveries no sortie is doing: foreground runs (not queued: the queue requeues those) whose machine
+     * went away while no sortie followed them (a {@code --detach}ed run, a sortie killed between the notice and the
+     * replacement), and recoveries whose launch was cut short before the replacement's command started (a sortie
+     * killed while provisioning it: that attempt is tried again, it used no recovery). Each claim is a
+     * compare-and-set on the experiment's row, so of two sorties doing this at once only one gets it: never two
+     * replacements for one lost instance. The caller launches each (detached).
+     */
+    public List<OrphanedRecovery> claimOrphanedRecoveries() {
+        List<OrphanedRecovery> out = new ArrayList<>();
+        if (ledger.readOnly()) {
+            return out;
+        }
+        Instant settled = clock.instant().minus(ORPHANED_AFTER);
+        for (Experiment e : ledger.listByStatus(List.of(ExperimentStatus.INTERRUPTED))) {
+            boolean gone = dev.sortie.core.executor.Interruptions.machineGone(e.error());
+            if ((!gone && e.commandStarted()) || (e.error() != null && e.error().contains(RECOVERIES_USED))
+                    || TaskSource.fromJson(e.task()).queued() || !executors.has(e.executor())) {
+                continue;
+            }
+            boolean collectedHere = orphaned.remove(e.id());
+            if (!collectedHere && (e.endedAt() == null || e.endedAt().isAfter(settled))) {
+                continue; // its follower may be recovering it this moment
+            }
+            try {
+                Optional<OrphanedRecovery> claimed = gone ? claimNext(e) : claimRelaunch(e);
+                claimed.ifPresent(out::add);
+            } catch (RuntimeException ex) {
+                LOG.log(System.Logger.Level.WARNING, "the recovery of {0} could not be claimed: {1}", e.name(), ex.toString());
+            }
+        }
+        return out;
+    }
+
+    private Optional<OrphanedRecovery> claimNext(Experiment ended) {
+        if (!recoverable(ended)) {
+            return Optional.empty(); // a fixed host lost, say: nothing replaces it
+        }
+        long step = lastStep(ended.id());
+        return recover(ended).map(next -> new OrphanedRecovery(next, ended, step));
+    }
+
+    /** The same attempt again when it was a recovery (the attempt before it lost its machine) whose command never started. */
+    private Optional<OrphanedRecovery> claimRelaunch(Experiment cut) {
+        if (cut.attempt() <= 1 || !recoverableExecutor(cut)) {
+            return Optional.empty();
+        }
+        Optional<AttemptRecord> before = ledger.attempts(cut.id()).stream().filter(a -> a.attempt() == cut.attempt() - 1).findFirst();
+        if (before.isEmpty() || before.get().status() != ExperimentStatus.INTERRUPTED
+                || !dev.sortie.core.executor.Interruptions.machineGone(before.get().error())) {
+            return Optional.empty();
+        }
+        Experiment again = cut.unclaimed().started(clock.instant(), watcherHandle());
+        if (!ledger.update(again, ExperimentStatus.INTERRUPTED)) {
+            return Optional.empty();
+        }
+        Experiment ended = new Experiment(cut.id(), cut.name(), ExperimentStatus.INTERRUPTED, cut.executor(), cut.command(), cut.params(),
+                cut.code(), cut.task(), cut.createdAt(), before.get().startedAt(), before.get().endedAt(), before.get().exitCode(),
+                before.get().error(), before.get().attempt(), null);
+        return Optional.of(new OrphanedRecovery(prepared(again), ended, lastStep(cut.id())));
+    }
+
     /** How many earlier attempts of an experiment its machine went away under (see {@link #recoverable}); 0 for a first. */
     public int recoveries(Experiment exp) {
         if (exp.attempt() <= 1) {
@@ -750,19 +843,43 @@ public final class ExperimentService {
                 && a.status() == ExperimentStatus.INTERRUPTED && dev.sortie.core.executor.Interruptions.machineGone(a.error())).count();
     }
 
+    /**
+     * Why an experiment is queued again, for the worker's line: how its previous attempt ended (the error names the
+     * instance a spot interruption or a loss took), at which step, and which attempt of how many comes next
+     * ({@code max_recoveries + 1} for a machine gone, {@code retries + 1} otherwise). Empty for a first attempt.
+     */
+    public Optional<String> whyAgain(Experiment requeued) {
+        if (requeued.attempt() <= 1) {
+            return Optional.empty();
+        }
+        Optional<AttemptRecord> previous = ledger.attempts(requeued.id()).stream()
+                .filter(a -> a.attempt() == requeued.attempt() - 1).reduce((a, b) -> b);
+        if (previous.isEmpty()) {
+            return Optional.empty();
+        }
+        AttemptRecord a = previous.get();
+        boolean machine = a.status() == ExperimentStatus.INTERRUPTED && dev.sortie.core.executor.Interruptions.machineGone(a.error());
+        long step = machine ? lastStep(requeued.id()) : -1;
+        String of;
+        if (machine) {
+            int max = maxRecoveries(requeued);
+            of = "attempt " + requeued.attempt() + " of " + (max + 1) + " (max_recoveries " + max + "), from its last checkpoint";
+        } else {
+            int retries;
+            try {
+                retries = TaskSource.fromJson(requeued.task()).resolveRecorded(paths.projectDir()).retries();
+            } catch (RuntimeException e) {
+                retries = TaskConfig.DEFAULT_RETRIES;
+            }
+            of = "attempt " + requeued.attempt() + " of " + (retries + 1) + " (retries " + retries + ")";
+        }
+        return Optional.of("attempt " + a.attempt() + (step >= 0 ? " stopped at step " + step : "") + " ("
+                + (a.error() == null ? a.status().label() : a.error()) + "); next: " + of);
+    }
+
     /** The highest step of any metric an experiment recorded, or -1: where a run was when it was interrupted. */
     public long lastStep(String experimentId) {
-        long last = -1;
-        for (String key : ledger.latestMetrics(experimentId).keySet()) {
-            if (key.startsWith("sys/")) {
-                continue; // the machine's samples count their own steps
-            }
-            List<dev.sortie.core.model.MetricPoint> s = ledger.series(experimentId, key);
-            if (!s.isEmpty()) {
-                last = Math.max(last, s.get(s.size() - 1).step());
-            }
-        }
-        return last;
+        return ledger.lastStep(experimentId);
     }
 
     /** Records a claimed experiment that could not even be started (its task no longer parses, say) as failed. */

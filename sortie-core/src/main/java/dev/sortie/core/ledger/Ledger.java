@@ -105,6 +105,25 @@ public interface Ledger extends AutoCloseable {
     /** The step series of one metric, by step. */
     List<MetricPoint> series(String experimentId, String key);
 
+    /**
+     * The highest step of any metric of an experiment, the machine's own samples ({@code sys/...}, which count their
+     * own steps) left out; -1 when it has none: where a run was when it was interrupted. A ledger answers it with one
+     * query on each key's latest point; this default reads every series.
+     */
+    default long lastStep(String experimentId) {
+        long last = -1;
+        for (String key : latestMetrics(experimentId).keySet()) {
+            if (key.startsWith("sys/")) {
+                continue;
+            }
+            List<MetricPoint> s = series(experimentId, key);
+            if (!s.isEmpty()) {
+                last = Math.max(last, s.get(s.size() - 1).step());
+            }
+        }
+        return last;
+    }
+
     /** Deletes all metric points and scalars of an experiment (a retry starts clean). */
     void clearMetrics(String experimentId);
 

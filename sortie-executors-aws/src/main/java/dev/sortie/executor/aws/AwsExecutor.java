@@ -135,22 +135,26 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     }
 
     /** An idle instance for a free slot: running, ready, held by no slot of this process nor lately busy elsewhere. */
-    synchronized CloudInstance claimIdle() throws IOException {
-        return claimIdle(null);
+    CloudInstance claimIdle() throws IOException {
+        return claimIdle(null, false);
     }
 
-    /** As {@link #claimIdle()}, taking instance {@code prefer} when it is one of the idle ones. */
-    CloudInstance claimIdle(String prefer) throws IOException {
-        return claimIdle(prefer, cloud.instances(mine()));
+    /**
+     * As {@link #claimIdle()}, taking instance {@code prefer} when it is one of the idle ones, and only an on-demand
+     * one when {@code onDemandOnly} (a run past {@code on_demand_after}).
+     */
+    CloudInstance claimIdle(String prefer, boolean onDemandOnly) throws IOException {
+        return claimIdle(prefer, onDemandOnly, cloud.instances(mine()));
     }
 
-    /** As {@link #claimIdle(String)}, among {@code instances} (the executor's, as DescribeInstances just gave them). */
-    synchronized CloudInstance claimIdle(String prefer, List<CloudInstance> instances) {
+    /** As {@link #claimIdle(String, boolean)}, among {@code instances} (the executor's, as DescribeInstances just gave them). */
+    synchronized CloudInstance claimIdle(String prefer, boolean onDemandOnly, List<CloudInstance> instances) {
         long now = System.nanoTime();
         busyElsewhere.values().removeIf(until -> until < now);
         CloudInstance first = null;
         for (CloudInstance i : instances) {
-            if (i.running() && i.ready() && !claimed.contains(i.id()) && !doomed.contains(i.id()) && !busyElsewhere.containsKey(i.id())) {
+            if (i.running() && i.ready() && !claimed.contains(i.id()) && !doomed.contains(i.id()) && !busyElsewhere.containsKey(i.id())
+                    && i.tag(Tags.INTERRUPTED) == null && !(onDemandOnly && i.spot())) {
                 if (first == null || i.id().equals(prefer)) {
                     first = i;
                 }
@@ -170,7 +174,15 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
      */
     void doomed(String id) {
         synchronized (this) {
-            doomed.add(id);
+            if (!doomed.add(id)) {
+                return;
+            }
+        }
+        forget(id); // the next run's direct login (which asks no EC2 tag) must not go to it either
+        try {
+            cloud.tag(id, Tags.INTERRUPTED, java.time.Instant.now().toString());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not tag instance {0} of {1} interrupted: {2}", id, name(), e.toString());
         }
         try {
             cloud.terminate(List.of(id));
@@ -274,12 +286,12 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             String prefer = guess == null ? null : guess.hint().id();
             if (looked != null) {
                 try {
-                    idle = claimIdle(prefer, looked.join());
+                    idle = claimIdle(prefer, false, looked.join());
                 } catch (java.util.concurrent.CompletionException e) {
                     throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
                 }
             } else {
-                idle = claimIdle(prefer);
+                idle = claimIdle(prefer, false);
             }
             if (idle != null) {
                 dev.sortie.core.util.Trace.mark("aws: idle instance " + idle.id());
@@ -432,11 +444,19 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
     @Override
     public Collection catchUp(Experiment experiment, SalvageRequest request) throws IOException {
         if (onInstance(experiment.handle())) {
-            return hostOf(experiment.handle()).catchUp(experiment, request);
+            Collection c = hostOf(experiment.handle()).catchUp(experiment, request);
+            if (c.state() == Collection.State.ENDED && c.outcome() != null
+                    && dev.sortie.core.executor.Interruptions.machineGone(c.outcome().error())) {
+                // collected by a sortie that did not launch it (the follower died, or it was detached): the instance
+                // is tagged and terminated here as the follower would have (see InstanceSlot), never claimed idle
+                instanceAt(experiment.handle()).ifPresent(i -> doomed(i.id()));
+            }
+            return c;
         }
         Map<String, HostSearch.Ask> hosts = new LinkedHashMap<>();
         for (CloudInstance i : cloud.instances(mine())) {
-            if (i.running()) {
+            // one not ready (its launch never finished) has no agent yet, so no run: asking it would only fail to connect
+            if (i.running() && i.ready()) {
                 hosts.put("instance " + i.id(), () -> executorFor(i).catchUp(experiment, request));
             }
         }
@@ -500,6 +520,20 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             others.put(handle.host(), ssh);
         }
         return ssh;
+    }
+
+    /** The instance of this executor at the address a run handle names, if AWS still lists it. */
+    private Optional<CloudInstance> instanceAt(RunLocator handle) throws IOException {
+        Matcher m = HOST_KEY.matcher(handle.host());
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        for (CloudInstance i : cloud.instances(mine())) {
+            if (m.group(2).equals(i.address(config.privateIp())) && i.alive()) {
+                return Optional.of(i);
+            }
+        }
+        return Optional.empty();
     }
 
     private SshExecutor executorFor(CloudInstance i) throws IOException {

@@ -84,20 +84,37 @@ final class InstanceSlot implements PoolMember {
      */
     @Override
     public DetachedExecution launch(LaunchRequest request, Slot slot) throws IOException {
+        return launch(request, slot, 0);
+    }
+
+    /** As {@link #launch(LaunchRequest, Slot)}; {@code gone}: instances that went away under this launch so far. */
+    private DetachedExecution launch(LaunchRequest request, Slot slot, int gone) throws IOException {
         java.time.Instant given = java.time.Instant.now();
         Bound b = bound();
         boolean adopted = false;
         if (b == null) {
+            int recoveries = recoveriesPastOnDemandAfter(request);
+            boolean onDemand = recoveries >= 0;
             AwsExecutor.Warm warm = owner.takeWarm();
+            if (warm != null && onDemand && warm.instance().spot()) {
+                // past on_demand_after the run goes on-demand: an idle spot instance is no better than the ones it lost
+                owner.released(warm.instance().id());
+                warm.ssh().close();
+                warm = null;
+            }
             // a warm-up that looked and found none looked a moment ago: not asked again
-            CloudInstance idle = warm != null ? warm.instance() : owner.claimIdle();
+            CloudInstance idle = warm != null ? warm.instance() : owner.claimIdle(null, onDemand);
             if (idle != null) {
                 b = warm != null ? bind(warm) : bind(idle);
                 adopted = true;
                 request.listener().output("[sortie] aws " + idle.id() + ": idle, running there (" + idle.type() + ", up since "
                         + idle.launched() + ")");
             } else {
-                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), onDemand(request),
+                if (onDemand) {
+                    request.listener().output("[sortie] aws: " + request.experiment().name() + " was interrupted or lost its instance "
+                            + recoveries + " time(s) (on_demand_after " + owner.config().onDemandAfter() + "): launching on-demand");
+                }
+                CloudInstance i = owner.provisioner().launch(request.task(), request.experiment().name(), onDemand,
                         request.listener()::output);
                 owner.claimed(i.id());
                 b = bind(i);
@@ -115,6 +132,13 @@ final class InstanceSlot implements PoolMember {
         } catch (ChannelException | HostUnavailableException e) {
             if (owner.gone(b.instance())) {
                 unbind(b);
+                // AWS took it back before the run started there (a spot instance reclaimed while the agent was installed,
+                // the code synced): nothing ran, so the run is given to another instance, a bounded number of times
+                if (gone + 1 <= Provisioner.MAX_GONE_IN_BOOT) {
+                    request.listener().output("[sortie] aws " + b.instance().id() + ": gone before the run started on it ("
+                            + e.getMessage() + "); taking another instance");
+                    return launch(request, slot, gone + 1);
+                }
             }
             throw e;
         }
@@ -163,26 +187,22 @@ final class InstanceSlot implements PoolMember {
     }
 
     /**
-     * Whether a spot executor's replacement for this run goes on-demand: its experiment lost {@code on_demand_after}
-     * attempts to interruptions or lost instances already (the engine counts them into the run's environment).
+     * How many attempts of this run's experiment were interrupted or lost already (the engine counts them into the
+     * run's environment) when a spot executor's run must go on-demand for it ({@code on_demand_after} reached: it
+     * neither launches spot nor takes an idle spot instance), else -1.
      */
-    private boolean onDemand(LaunchRequest request) {
+    private int recoveriesPastOnDemandAfter(LaunchRequest request) {
         AwsExecutorConfig c = owner.config();
         if (!c.spot()) {
-            return false;
+            return -1;
         }
         int recoveries;
         try {
             recoveries = Integer.parseInt(request.environment().getOrDefault(dev.sortie.core.executor.Interruptions.RECOVERIES_ENV, "0"));
         } catch (NumberFormatException e) {
-            return false;
+            return -1;
         }
-        if (recoveries >= c.onDemandAfter()) {
-            request.listener().output("[sortie] aws: " + request.experiment().name() + " was interrupted or lost its instance " + recoveries
-                    + " time(s) (on_demand_after " + c.onDemandAfter() + "): launching on-demand");
-            return true;
-        }
-        return false;
+        return recoveries >= c.onDemandAfter() ? recoveries : -1;
     }
 
     private Bound bind(CloudInstance i) throws IOException {

@@ -344,7 +344,9 @@ final class Provisioner {
                                          List<Attempt> attempts, CloudVolume claimed) throws IOException {
         List<String> refused = new java.util.ArrayList<>();
         AwsException last = null;
-        for (Attempt a : attempts) {
+        int goneInBoot = 0;
+        for (int k = 0; k < attempts.size(); k++) {
+            Attempt a = attempts.get(k);
             Prepared prep = prepare(a.type());
             dev.sortie.core.util.Trace.mark("aws: prepared " + a.type() + " (image, key pair, security group)");
             String subnet = config.subnet();
@@ -395,6 +397,16 @@ final class Provisioner {
             TestPause.at("launched");
             try {
                 return awaitReady(i, prep.plan(), t0, volume, say);
+            } catch (GoneBeforeReady e) {
+                // AWS took the instance back while it booted (spot capacity reclaimed, even before a notice could be
+                // acted on): nothing ran on it, so the same launch is made again, a bounded number of times
+                say.accept(line(i.id(), e.getMessage() + (a.spot() ? " (a spot instance AWS took back, say)" : ""), t0));
+                if (++goneInBoot > MAX_GONE_IN_BOOT) {
+                    throw new IOException(e.getMessage() + "; " + goneInBoot + " instances in a row went away before they were ready, so no"
+                            + " more are launched for this run", e);
+                }
+                say.accept("[sortie] aws: launching another " + a.describe() + " in its place");
+                k--;
             } catch (IOException | RuntimeException | Error e) {
                 // nothing must outlive a launch that failed: the instance goes, whatever happened to it
                 try {
@@ -493,8 +505,18 @@ final class Provisioner {
     private CloudInstance runBounded(AwsCloud.Launch launch, Consumer<String> say) throws IOException {
         synchronized (launchTurn) {
             try (LaunchLock held = LaunchLock.acquire(identity.launchLockFile(config.name()))) {
-                List<CloudInstance> live = cloud.instances(Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT, identity.project(),
-                        Tags.EXECUTOR, config.name())).stream().filter(CloudInstance::alive).toList();
+                List<CloudInstance> live = new java.util.ArrayList<>(cloud.instances(Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT,
+                        identity.project(), Tags.EXECUTOR, config.name())).stream().filter(CloudInstance::alive).toList());
+                // A launch whose sortie died before the instance was ready (killed while recovering a run, say) left an
+                // instance nothing will use: it must not hold the bound against the launch that takes over its work.
+                List<CloudInstance> abandoned = live.stream().filter(i -> !i.ready() && !Identity.launcherAlive(i.tag(Tags.LAUNCHER))).toList();
+                if (!abandoned.isEmpty()) {
+                    for (CloudInstance i : abandoned) {
+                        say.accept("[sortie] aws " + i.id() + ": terminating, its launch never finished and the sortie that made it is gone");
+                    }
+                    cloud.terminate(abandoned.stream().map(CloudInstance::id).toList());
+                    live.removeAll(abandoned);
+                }
                 if (live.size() >= config.maxInstances()) {
                     String msg = "executor " + config.name() + " has " + live.size() + " of its max_instances " + config.maxInstances()
                             + " running (" + String.join(", ", live.stream().map(CloudInstance::id).toList())
@@ -504,6 +526,16 @@ final class Provisioner {
                 }
                 return run(launch);
             }
+        }
+    }
+
+    /** How many instances of one launch may go away while they boot before the launch fails. */
+    static final int MAX_GONE_IN_BOOT = 2;
+
+    /** An instance that AWS terminated or stopped before it was ready. */
+    static final class GoneBeforeReady extends IOException {
+        GoneBeforeReady(String message) {
+            super(message);
         }
     }
 
@@ -537,7 +569,7 @@ final class Provisioner {
                             notComing = volume.id();
                         }
                     } else {
-                        throw new IOException("instance " + i.id() + " is " + i.state() + " before it was ready");
+                        throw new GoneBeforeReady("instance " + i.id() + " is " + i.state() + " before it was ready");
                     }
                 }
                 if (i.running() && i.address(config.privateIp()) != null) {

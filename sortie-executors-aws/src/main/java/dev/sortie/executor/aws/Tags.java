@@ -19,6 +19,11 @@ final class Tags {
     static final String PRICE = "sortie:price-per-hour";
     /** A named volume's name (see {@link VolumeSpec}): with the owner, project and executor tags, what finds it. */
     static final String VOLUME = "sortie:volume";
+    /**
+     * When a run's end said the instance was interrupted (a spot notice) or lost: set before it is terminated, so
+     * that no sortie claims it as idle in the minutes AWS may still list it running (or if terminating it failed).
+     */
+    static final String INTERRUPTED = "sortie:interrupted";
     static final String NAME = "Name";
 
     private Tags() {
