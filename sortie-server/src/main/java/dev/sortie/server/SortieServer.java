@@ -19,7 +19,11 @@ public final class SortieServer implements AutoCloseable {
         ServerWorkers workers = null;
         if (slots > 0) {
             try {
-                workers = new ServerWorkers(context.service(), slots);
+                String home = apiUrl(tls != null, bind, api.port());
+                // each attempt the workers launch reports home with a token of its own, revoked when it ends
+                context.service().reportHome(exp -> java.util.Map.of(HOME_URL_ENV, home, HOME_TOKEN_ENV,
+                        context.tokens().createRun(exp.id(), exp.attempt())));
+                workers = new ServerWorkers(context.service(), slots, e -> revokeQuietly(context.tokens(), e.id()));
                 workers.start();
             } catch (RuntimeException e) {
                 api.close();
@@ -27,6 +31,38 @@ public final class SortieServer implements AutoCloseable {
             }
         }
         return new SortieServer(api, workers);
+    }
+
+    /** The variables a run dispatched by the server finds: where to post reports, and its own token to post them. */
+    public static final String HOME_URL_ENV = "SORTIE_API";
+    public static final String HOME_TOKEN_ENV = "SORTIE_TOKEN";
+    private static final System.Logger LOG = System.getLogger(SortieServer.class.getName());
+
+    /**
+     * The API's base URL as a run's host reaches it: the bound address, or this machine's name when the server
+     * listens on every interface (SORTIE_PUBLIC_URL overrides, for a server behind a proxy or NAT).
+     */
+    static String apiUrl(boolean tls, String bind, int port) {
+        String given = System.getenv("SORTIE_PUBLIC_URL");
+        if (given != null && !given.isBlank()) {
+            return given.replaceAll("/+$", "") + ApiServer.PREFIX;
+        }
+        String host = bind;
+        if (bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]")) {
+            host = dev.sortie.core.util.Hosts.name();
+        }
+        if (host.contains(":") && !host.startsWith("[")) {
+            host = "[" + host + "]";
+        }
+        return (tls ? "https" : "http") + "://" + host + ":" + port + ApiServer.PREFIX;
+    }
+
+    private static void revokeQuietly(Tokens tokens, String experimentId) {
+        try {
+            tokens.revokeRun(experimentId);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the tokens of run " + experimentId + " could not be revoked", e);
+        }
     }
 
     public int port() {

@@ -41,8 +41,49 @@ public final class Tokens {
         this.clock = clock;
     }
 
-    /** A token as listed: never its text, which is not kept. */
-    public record Token(String name, Instant created, Instant lastUsed, boolean readOnly) {
+    /**
+     * A token as listed: never its text, which is not kept. {@code experiment}: the one experiment a run's token may
+     * report about (null for a user's token).
+     */
+    public record Token(String name, Instant created, Instant lastUsed, boolean readOnly, String experiment) {
+        public Token(String name, Instant created, Instant lastUsed, boolean readOnly) {
+            this(name, created, lastUsed, readOnly, null);
+        }
+    }
+
+    /**
+     * Mints the token of one attempt of a run: its agent and its command ({@code SORTIE_TOKEN}) post reports about
+     * experiment {@code experimentId} with it and nothing else; it is removed when the run ends
+     * ({@link #revokeRun}). Never a user's token, so a run's host holds no key to the rest of the table.
+     */
+    public String createRun(String experimentId, int attempt) {
+        byte[] secret = new byte[32];
+        RANDOM.nextBytes(secret);
+        String token = PREFIX + "run_" + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        String name = "run-" + experimentId + "-" + attempt + "-" + HexFormat.of().formatHex(secret, 0, 4);
+        run("create the token of run " + experimentId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO server_tokens (name, token_hash, read_only, created_at, last_used_at, experiment_id) VALUES (?, ?, 0, ?, NULL, ?)")) {
+                ps.setString(1, name);
+                ps.setString(2, HexFormat.of().formatHex(hash(token)));
+                ps.setLong(3, clock.millis());
+                ps.setString(4, experimentId);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+        LOG.log(System.Logger.Level.DEBUG, "token {0} minted for run {1}", name, experimentId);
+        return token;
+    }
+
+    /** Removes the tokens of a run that has ended: its agent's late reports are refused (401) from now on. */
+    public int revokeRun(String experimentId) {
+        return run("revoke the tokens of run " + experimentId, c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE experiment_id = ?")) {
+                ps.setString(1, experimentId);
+                return ps.executeUpdate();
+            }
+        });
     }
 
     /** Makes a token named {@code name} and returns its text, the only time it is seen. */
@@ -79,7 +120,7 @@ public final class Tokens {
     public List<Token> list() {
         return run("list tokens", c -> {
             List<Token> out = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT name, created_at, last_used_at, read_only FROM server_tokens ORDER BY name");
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, created_at, last_used_at, read_only FROM server_tokens WHERE experiment_id IS NULL ORDER BY name");
                     ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     long used = rs.getLong(3);
@@ -94,7 +135,7 @@ public final class Tokens {
     /** Removes a token: requests bearing it are refused from now on. False when there is none of that name. */
     public boolean revoke(String name) {
         boolean removed = run("revoke token " + name, c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE name = ?")) {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE name = ? AND experiment_id IS NULL")) {
                 ps.setString(1, name);
                 return ps.executeUpdate() > 0;
             }
@@ -114,7 +155,7 @@ public final class Tokens {
         Optional<Token> found = run("check a token", c -> {
             Token match = null;
             Long lastUsed = null;
-            try (PreparedStatement ps = c.prepareStatement("SELECT name, token_hash, created_at, last_used_at, read_only FROM server_tokens");
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, token_hash, created_at, last_used_at, read_only, experiment_id FROM server_tokens");
                     ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     byte[] stored = HexFormat.of().parseHex(rs.getString(2));
@@ -122,7 +163,7 @@ public final class Tokens {
                     Long usedAt = rs.wasNull() ? null : used;
                     if (MessageDigest.isEqual(stored, h) && match == null) {
                         match = new Token(rs.getString(1), Instant.ofEpochMilli(rs.getLong(3)), usedAt == null ? null : Instant.ofEpochMilli(usedAt),
-                                rs.getInt(5) != 0);
+                                rs.getInt(5) != 0, rs.getString(6));
                         lastUsed = usedAt;
                     }
                 }

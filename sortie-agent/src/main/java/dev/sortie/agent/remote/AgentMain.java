@@ -41,6 +41,8 @@ import java.util.concurrent.TimeUnit;
 public final class AgentMain {
     static final Duration STOP_POLL = Duration.ofMillis(200);
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+    /** How long the agent waits after the end for a server that is down (restarting) to take the rest of its reports. */
+    static final Duration HOME_LINGER = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private AgentMain() {
@@ -131,6 +133,8 @@ public final class AgentMain {
                 journal.endOnce(() -> new JournalRecord.End(new RunOutcome(ExperimentStatus.FAILED, null, why), Files.size(log), infrastructure));
                 return 1;
             }
+            // a run the server dispatched posts what it reports to the server as it happens, besides the journal
+            HomeReporter home = HomeReporter.forRun(run.environment(), run.experimentId(), attempt, runDir).map(HomeReporter::start).orElse(null);
             CountDownLatch ended = new CountDownLatch(1);
             boolean[] terminated = {false};
             Thread hook = new Thread(() -> {
@@ -190,6 +194,13 @@ public final class AgentMain {
                 ended.countDown();
             }
             Trace.mark("end written");
+            if (home != null && !home.finish(HOME_LINGER)) {
+                // the journal keeps it all: the server's own follower of this host reads it from there
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING,
+                        "the end of the run was not reported home within {0}s ({1}); it is in the journal", HOME_LINGER.toSeconds(),
+                        home.gaveUp() == null ? "the server did not answer" : home.gaveUp());
+                home.close();
+            }
             try {
                 spares.retire(WorkSetup.workRoot(runDir)); // the next run on this host starts from it
             } catch (IOException e) {
