@@ -61,6 +61,8 @@ public final class HomeReporter implements AutoCloseable {
     private volatile String gaveUp;
     private volatile long reportsSent;
     private volatile long failures;
+    private volatile java.util.function.LongConsumer latency = nanos -> {
+    };
 
     /**
      * @param api    the server's API base ({@code $SORTIE_API}, e.g. {@code http://host:8080/api/v1})
@@ -93,6 +95,12 @@ public final class HomeReporter implements AutoCloseable {
 
     public static Path stateFile(Path runDir, int attempt) {
         return runDir.resolve("home-" + attempt + ".json");
+    }
+
+    /** Told how long each report that got through took, in nanoseconds (for the ingest benchmark); before {@link #start}. */
+    public HomeReporter onReport(java.util.function.LongConsumer nanos) {
+        this.latency = java.util.Objects.requireNonNull(nanos, "nanos");
+        return this;
     }
 
     public HomeReporter start() {
@@ -198,9 +206,11 @@ public final class HomeReporter implements AutoCloseable {
         HttpRequest request = HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+        long sent = System.nanoTime();
         HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
         int status = r.statusCode();
         if (status == 200) {
+            latency.accept(System.nanoTime() - sent);
             journalOffset = p.journalEnd();
             logOffset += p.logBytes().length;
             reportsSent++;
