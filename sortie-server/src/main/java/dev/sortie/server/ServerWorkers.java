@@ -17,7 +17,7 @@ final class ServerWorkers implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     private final List<String> executors = new ArrayList<>();
 
-    /** @param ended told of each run that ended under a worker (its run tokens are revoked) */
+    /** @param ended told of each run that ended under a worker (its run tokens expire) */
     ServerWorkers(ExperimentService service, int slots, java.util.function.Consumer<Experiment> ended) {
         for (String executor : service.executors().names()) {
             QueueWorker w = new QueueWorker(service, executor, slots, true, new Logged(executor, ended));

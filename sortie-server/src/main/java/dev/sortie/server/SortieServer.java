@@ -1,5 +1,7 @@
 package dev.sortie.server;
 
+import java.time.Duration;
+
 /**
  * A running server: the HTTP API and the queue workers over one {@link ServerContext}. {@link #close} is the
  * graceful stop (SIGTERM): the workers stop claiming and hand back what they hold, then the API stops answering.
@@ -23,7 +25,8 @@ public final class SortieServer implements AutoCloseable {
                 // each attempt the workers launch reports home with a token of its own, revoked when it ends
                 context.service().reportHome(exp -> java.util.Map.of(HOME_URL_ENV, home, HOME_TOKEN_ENV,
                         context.tokens().createRun(exp.id(), exp.attempt())));
-                workers = new ServerWorkers(context.service(), slots, e -> revokeQuietly(context.tokens(), e.id()));
+                Duration grace = runTokenGrace();
+                workers = new ServerWorkers(context.service(), slots, e -> expireQuietly(context.tokens(), e.id(), grace));
                 workers.start();
             } catch (RuntimeException e) {
                 api.close();
@@ -57,11 +60,24 @@ public final class SortieServer implements AutoCloseable {
         return (tls ? "https" : "http") + "://" + host + ":" + port + ApiServer.PREFIX;
     }
 
-    private static void revokeQuietly(Tokens tokens, String experimentId) {
+    /** How long a run's token stays good after the run ended: longer than the agent waits to send its last reports. */
+    static final Duration RUN_TOKEN_GRACE = Duration.ofMinutes(2);
+
+    /** {@link #RUN_TOKEN_GRACE}, or SORTIE_RUN_TOKEN_GRACE_S seconds (the tests shorten it). */
+    static Duration runTokenGrace() {
+        String s = System.getenv("SORTIE_RUN_TOKEN_GRACE_S");
         try {
-            tokens.revokeRun(experimentId);
+            return s == null || s.isBlank() ? RUN_TOKEN_GRACE : Duration.ofSeconds(Long.parseLong(s.trim()));
+        } catch (NumberFormatException e) {
+            throw new dev.sortie.core.config.ConfigException("SORTIE_RUN_TOKEN_GRACE_S='" + s + "': a whole number of seconds");
+        }
+    }
+
+    private static void expireQuietly(Tokens tokens, String experimentId, Duration grace) {
+        try {
+            tokens.expireRun(experimentId, grace);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "the tokens of run " + experimentId + " could not be revoked", e);
+            LOG.log(System.Logger.Level.WARNING, "the tokens of run " + experimentId + " could not be expired", e);
         }
     }
 

@@ -53,8 +53,8 @@ public final class Tokens {
 
     /**
      * Mints the token of one attempt of a run: its agent and its command ({@code SORTIE_TOKEN}) post reports about
-     * experiment {@code experimentId} with it and nothing else; it is removed when the run ends
-     * ({@link #revokeRun}). Never a user's token, so a run's host holds no key to the rest of the table.
+     * experiment {@code experimentId} with it and nothing else; it expires after the run ends
+     * ({@link #expireRun}). Never a user's token, so a run's host holds no key to the rest of the table.
      */
     public String createRun(String experimentId, int attempt) {
         byte[] secret = new byte[32];
@@ -76,13 +76,23 @@ public final class Tokens {
         return token;
     }
 
-    /** Removes the tokens of a run that has ended: its agent's late reports are refused (401) from now on. */
-    public int revokeRun(String experimentId) {
-        return run("revoke the tokens of run " + experimentId, c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE experiment_id = ?")) {
-                ps.setString(1, experimentId);
-                return ps.executeUpdate();
+    /**
+     * The run has ended: its tokens expire {@code grace} from now (the agent's last reports, held back by an outage,
+     * still get in; later ones are refused: 401), and tokens of runs whose grace is over are removed.
+     */
+    public void expireRun(String experimentId, Duration grace) {
+        long now = clock.millis();
+        run("expire the tokens of run " + experimentId, c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE server_tokens SET expires_at = ? WHERE experiment_id = ? AND expires_at IS NULL")) {
+                ps.setLong(1, now + grace.toMillis());
+                ps.setString(2, experimentId);
+                ps.executeUpdate();
             }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?")) {
+                ps.setLong(1, now);
+                ps.executeUpdate();
+            }
+            return null;
         });
     }
 
@@ -155,13 +165,15 @@ public final class Tokens {
         Optional<Token> found = run("check a token", c -> {
             Token match = null;
             Long lastUsed = null;
-            try (PreparedStatement ps = c.prepareStatement("SELECT name, token_hash, created_at, last_used_at, read_only, experiment_id FROM server_tokens");
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, token_hash, created_at, last_used_at, read_only, experiment_id, expires_at FROM server_tokens");
                     ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     byte[] stored = HexFormat.of().parseHex(rs.getString(2));
                     long used = rs.getLong(4);
                     Long usedAt = rs.wasNull() ? null : used;
-                    if (MessageDigest.isEqual(stored, h) && match == null) {
+                    long expires = rs.getLong(7);
+                    boolean expired = !rs.wasNull() && expires <= clock.millis();
+                    if (MessageDigest.isEqual(stored, h) && match == null && !expired) {
                         match = new Token(rs.getString(1), Instant.ofEpochMilli(rs.getLong(3)), usedAt == null ? null : Instant.ofEpochMilli(usedAt),
                                 rs.getInt(5) != 0, rs.getString(6));
                         lastUsed = usedAt;

@@ -46,7 +46,10 @@ class AgentHomeTest {
 
     @Test
     void aRunDispatchedByTheServerGetsATokenOfItsOwnGoodForItsReportsOnlyWhileItRuns() throws Exception {
-        try (ServerProcess server = ServerProcess.start(tmp.resolve("server"), "--workers", "2")) {
+        // a run's token expires this long after the run ended (2 minutes unless told)
+        Map<String, String> grace = Map.of("SORTIE_RUN_TOKEN_GRACE_S", "1");
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        try (ServerProcess server = ServerProcess.start(tmp.resolve("server"), grace, client, "--workers", "2")) {
             String token = server.token("alice", false);
             Path gate = tmp.resolve("gate");
             Path out = tmp.resolve("run-token");
@@ -84,7 +87,7 @@ class AgentHomeTest {
             Files.writeString(gate, "");
             server.awaitStatus(id, token, "succeeded");
             server.awaitStatus(other, token, "succeeded");
-            // expired with the run
+            // expired with the run (after its grace)
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
                     .until(() -> server.post("/api/v1/reports/" + id, runToken, "{\"attempt\": 1}").statusCode() == 401);
             assertThat(server.logsAndOutput()).doesNotContain(runToken);
