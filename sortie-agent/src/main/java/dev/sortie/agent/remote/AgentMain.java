@@ -194,13 +194,6 @@ public final class AgentMain {
                 ended.countDown();
             }
             Trace.mark("end written");
-            if (home != null && !home.finish(HOME_LINGER)) {
-                // the journal keeps it all: the server's own follower of this host reads it from there
-                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING,
-                        "the end of the run was not reported home within {0}s ({1}); it is in the journal", HOME_LINGER.toSeconds(),
-                        home.gaveUp() == null ? "the server did not answer" : home.gaveUp());
-                home.close();
-            }
             try {
                 spares.retire(WorkSetup.workRoot(runDir)); // the next run on this host starts from it
             } catch (IOException e) {
@@ -208,6 +201,14 @@ public final class AgentMain {
                 // A leftover work copy costs disk, not data: everything declared is in the host's store.
             }
             Trace.mark("work folder set aside");
+            // after the work folder is set aside: a server that is down delays nothing the next run on this host needs
+            if (home != null && !home.finish(HOME_LINGER)) {
+                // the journal keeps it all: the server's own follower of this host reads it from there
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING,
+                        "the end of the run was not reported home within {0}s ({1}); it is in the journal", HOME_LINGER.toSeconds(),
+                        home.gaveUp() == null ? "the server did not answer" : home.gaveUp());
+                home.close();
+            }
             return 0;
         }
     }
