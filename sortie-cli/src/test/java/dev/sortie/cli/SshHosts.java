@@ -12,16 +12,16 @@ import java.util.List;
  * that folder (the {@code sortie.ssh.dir} property in this JVM, {@code SORTIE_SSH_DIR} for the sortie processes a
  * test spawns, see {@link TestProject#processBuilder}), never at the user's own ~/.ssh.
  */
-final class SshHosts implements AutoCloseable {
+public final class SshHosts implements AutoCloseable {
     static final String PROPERTY = "sortie.ssh.dir";
-    final Path sshDir;
+    public final Path sshDir;
     private final List<SshdFixture> hosts = new ArrayList<>();
 
     private SshHosts(Path sshDir) {
         this.sshDir = sshDir;
     }
 
-    static SshHosts start(int count) throws Exception {
+    public static SshHosts start(int count) throws Exception {
         SshHosts h = new SshHosts(Files.createTempDirectory("sortie-test-ssh"));
         Files.writeString(h.sshDir.resolve("known_hosts"), "");
         try {
@@ -57,12 +57,12 @@ final class SshHosts implements AutoCloseable {
         return f;
     }
 
-    SshdFixture get(int i) {
+    public SshdFixture get(int i) {
         return hosts.get(i);
     }
 
     /** An ssh executor entry for {@code executors:} in .sortie/config.yaml, indented for it, with extra settings. */
-    static String executor(String name, SshdFixture host, Path remoteDir, String... extra) {
+    public static String executor(String name, SshdFixture host, Path remoteDir, String... extra) {
         StringBuilder sb = new StringBuilder("  " + name + ":\n    type: ssh\n    host: 127.0.0.1\n")
                 .append("    port: ").append(host.port).append('\n')
                 .append("    user: ").append(host.user).append('\n')

@@ -141,6 +141,11 @@ public final class ApiServer implements AutoCloseable {
             throw new ApiError(401, presented == null ? "a token is needed: send 'Authorization: Bearer TOKEN' (make one with 'sortie server token create')"
                     : "the token is not valid (unknown or revoked)", "Authorization");
         }
+        String run = token.get().experiment();
+        if (run != null && !(ctx.method() == HandlerType.POST && ctx.path().equals(PREFIX + "/reports/" + run))) {
+            // a run's token (SORTIE_TOKEN on its host) reports about that run and does nothing else
+            throw new ApiError(403, "this token is the token of run " + run + ": it may only POST " + PREFIX + "/reports/" + run, "Authorization");
+        }
         if (token.get().readOnly() && WRITES.contains(ctx.method())) {
             throw new ApiError(403, "token '" + token.get().name() + "' is read-only; " + ctx.method() + " needs a read-write token", "Authorization");
         }

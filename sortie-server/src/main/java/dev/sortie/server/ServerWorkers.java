@@ -17,9 +17,10 @@ final class ServerWorkers implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     private final List<String> executors = new ArrayList<>();
 
-    ServerWorkers(ExperimentService service, int slots) {
+    /** @param ended told of each run that ended under a worker (its run tokens expire) */
+    ServerWorkers(ExperimentService service, int slots, java.util.function.Consumer<Experiment> ended) {
         for (String executor : service.executors().names()) {
-            QueueWorker w = new QueueWorker(service, executor, slots, true, new Logged(executor));
+            QueueWorker w = new QueueWorker(service, executor, slots, true, new Logged(executor, ended));
             workers.add(w);
             executors.add(executor);
             Thread t = new Thread(() -> {
@@ -63,7 +64,7 @@ final class ServerWorkers implements AutoCloseable {
     }
 
     /** What a worker does goes to the server's log. */
-    private record Logged(String executor) implements QueueWorker.Listener {
+    private record Logged(String executor, java.util.function.Consumer<Experiment> ended) implements QueueWorker.Listener {
         @Override
         public void started(Experiment e) {
             LOG.log(System.Logger.Level.INFO, "{0}: started {1} ({2})", executor, e.name(), e.id());
@@ -73,11 +74,15 @@ final class ServerWorkers implements AutoCloseable {
         public void finished(Experiment e) {
             LOG.log(System.Logger.Level.INFO, "{0}: {1} ({2}) {3}{4}", executor, e.name(), e.id(), e.status().label(),
                     e.error() == null ? "" : ": " + e.error());
+            ended.accept(e);
         }
 
         @Override
         public void recovered(Experiment e) {
             LOG.log(System.Logger.Level.INFO, "{0}: {1} was running under a worker that is gone: now {2}", executor, e.name(), e.status().label());
+            if (e.status().isTerminal()) {
+                ended.accept(e);
+            }
         }
 
         @Override

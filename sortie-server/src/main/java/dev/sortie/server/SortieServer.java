@@ -1,5 +1,7 @@
 package dev.sortie.server;
 
+import java.time.Duration;
+
 /**
  * A running server: the HTTP API and the queue workers over one {@link ServerContext}. {@link #close} is the
  * graceful stop (SIGTERM): the workers stop claiming and hand back what they hold, then the API stops answering.
@@ -19,7 +21,12 @@ public final class SortieServer implements AutoCloseable {
         ServerWorkers workers = null;
         if (slots > 0) {
             try {
-                workers = new ServerWorkers(context.service(), slots);
+                String home = apiUrl(tls != null, bind, api.port());
+                // each attempt the workers launch reports home with a token of its own, revoked when it ends
+                context.service().reportHome(exp -> java.util.Map.of(HOME_URL_ENV, home, HOME_TOKEN_ENV,
+                        context.tokens().createRun(exp.id(), exp.attempt())));
+                Duration grace = runTokenGrace();
+                workers = new ServerWorkers(context.service(), slots, e -> expireQuietly(context.tokens(), e.id(), grace));
                 workers.start();
             } catch (RuntimeException e) {
                 api.close();
@@ -27,6 +34,51 @@ public final class SortieServer implements AutoCloseable {
             }
         }
         return new SortieServer(api, workers);
+    }
+
+    /** The variables a run dispatched by the server finds: where to post reports, and its own token to post them. */
+    public static final String HOME_URL_ENV = "SORTIE_API";
+    public static final String HOME_TOKEN_ENV = "SORTIE_TOKEN";
+    private static final System.Logger LOG = System.getLogger(SortieServer.class.getName());
+
+    /**
+     * The API's base URL as a run's host reaches it: the bound address, or this machine's name when the server
+     * listens on every interface (SORTIE_PUBLIC_URL overrides, for a server behind a proxy or NAT).
+     */
+    static String apiUrl(boolean tls, String bind, int port) {
+        String given = System.getenv("SORTIE_PUBLIC_URL");
+        if (given != null && !given.isBlank()) {
+            return given.replaceAll("/+$", "") + ApiServer.PREFIX;
+        }
+        String host = bind;
+        if (bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]")) {
+            host = dev.sortie.core.util.Hosts.name();
+        }
+        if (host.contains(":") && !host.startsWith("[")) {
+            host = "[" + host + "]";
+        }
+        return (tls ? "https" : "http") + "://" + host + ":" + port + ApiServer.PREFIX;
+    }
+
+    /** How long a run's token stays good after the run ended: longer than the agent waits to send its last reports. */
+    static final Duration RUN_TOKEN_GRACE = Duration.ofMinutes(2);
+
+    /** {@link #RUN_TOKEN_GRACE}, or SORTIE_RUN_TOKEN_GRACE_S seconds (the tests shorten it). */
+    static Duration runTokenGrace() {
+        String s = System.getenv("SORTIE_RUN_TOKEN_GRACE_S");
+        try {
+            return s == null || s.isBlank() ? RUN_TOKEN_GRACE : Duration.ofSeconds(Long.parseLong(s.trim()));
+        } catch (NumberFormatException e) {
+            throw new dev.sortie.core.config.ConfigException("SORTIE_RUN_TOKEN_GRACE_S='" + s + "': a whole number of seconds");
+        }
+    }
+
+    private static void expireQuietly(Tokens tokens, String experimentId, Duration grace) {
+        try {
+            tokens.expireRun(experimentId, grace);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the tokens of run " + experimentId + " could not be expired", e);
+        }
     }
 
     public int port() {

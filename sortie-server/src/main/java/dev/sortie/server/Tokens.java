@@ -41,8 +41,59 @@ public final class Tokens {
         this.clock = clock;
     }
 
-    /** A token as listed: never its text, which is not kept. */
-    public record Token(String name, Instant created, Instant lastUsed, boolean readOnly) {
+    /**
+     * A token as listed: never its text, which is not kept. {@code experiment}: the one experiment a run's token may
+     * report about (null for a user's token).
+     */
+    public record Token(String name, Instant created, Instant lastUsed, boolean readOnly, String experiment) {
+        public Token(String name, Instant created, Instant lastUsed, boolean readOnly) {
+            this(name, created, lastUsed, readOnly, null);
+        }
+    }
+
+    /**
+     * Mints the token of one attempt of a run: its agent and its command ({@code SORTIE_TOKEN}) post reports about
+     * experiment {@code experimentId} with it and nothing else; it expires after the run ends
+     * ({@link #expireRun}). Never a user's token, so a run's host holds no key to the rest of the table.
+     */
+    public String createRun(String experimentId, int attempt) {
+        byte[] secret = new byte[32];
+        RANDOM.nextBytes(secret);
+        String token = PREFIX + "run_" + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        String name = "run-" + experimentId + "-" + attempt + "-" + HexFormat.of().formatHex(secret, 0, 4);
+        run("create the token of run " + experimentId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO server_tokens (name, token_hash, read_only, created_at, last_used_at, experiment_id) VALUES (?, ?, 0, ?, NULL, ?)")) {
+                ps.setString(1, name);
+                ps.setString(2, HexFormat.of().formatHex(hash(token)));
+                ps.setLong(3, clock.millis());
+                ps.setString(4, experimentId);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+        LOG.log(System.Logger.Level.DEBUG, "token {0} minted for run {1}", name, experimentId);
+        return token;
+    }
+
+    /**
+     * The run has ended: its tokens expire {@code grace} from now (the agent's last reports, held back by an outage,
+     * still get in; later ones are refused: 401), and tokens of runs whose grace is over are removed.
+     */
+    public void expireRun(String experimentId, Duration grace) {
+        long now = clock.millis();
+        run("expire the tokens of run " + experimentId, c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE server_tokens SET expires_at = ? WHERE experiment_id = ? AND expires_at IS NULL")) {
+                ps.setLong(1, now + grace.toMillis());
+                ps.setString(2, experimentId);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?")) {
+                ps.setLong(1, now);
+                ps.executeUpdate();
+            }
+            return null;
+        });
     }
 
     /** Makes a token named {@code name} and returns its text, the only time it is seen. */
@@ -79,7 +130,7 @@ public final class Tokens {
     public List<Token> list() {
         return run("list tokens", c -> {
             List<Token> out = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT name, created_at, last_used_at, read_only FROM server_tokens ORDER BY name");
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, created_at, last_used_at, read_only FROM server_tokens WHERE experiment_id IS NULL ORDER BY name");
                     ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     long used = rs.getLong(3);
@@ -94,7 +145,7 @@ public final class Tokens {
     /** Removes a token: requests bearing it are refused from now on. False when there is none of that name. */
     public boolean revoke(String name) {
         boolean removed = run("revoke token " + name, c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE name = ?")) {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM server_tokens WHERE name = ? AND experiment_id IS NULL")) {
                 ps.setString(1, name);
                 return ps.executeUpdate() > 0;
             }
@@ -114,15 +165,17 @@ public final class Tokens {
         Optional<Token> found = run("check a token", c -> {
             Token match = null;
             Long lastUsed = null;
-            try (PreparedStatement ps = c.prepareStatement("SELECT name, token_hash, created_at, last_used_at, read_only FROM server_tokens");
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, token_hash, created_at, last_used_at, read_only, experiment_id, expires_at FROM server_tokens");
                     ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     byte[] stored = HexFormat.of().parseHex(rs.getString(2));
                     long used = rs.getLong(4);
                     Long usedAt = rs.wasNull() ? null : used;
-                    if (MessageDigest.isEqual(stored, h) && match == null) {
+                    long expires = rs.getLong(7);
+                    boolean expired = !rs.wasNull() && expires <= clock.millis();
+                    if (MessageDigest.isEqual(stored, h) && match == null && !expired) {
                         match = new Token(rs.getString(1), Instant.ofEpochMilli(rs.getLong(3)), usedAt == null ? null : Instant.ofEpochMilli(usedAt),
-                                rs.getInt(5) != 0);
+                                rs.getInt(5) != 0, rs.getString(6));
                         lastUsed = usedAt;
                     }
                 }

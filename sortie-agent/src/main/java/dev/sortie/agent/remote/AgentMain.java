@@ -40,6 +40,8 @@ import java.util.concurrent.TimeUnit;
 public final class AgentMain {
     static final Duration STOP_POLL = Duration.ofMillis(200);
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+    /** How long the agent waits after the end for a server that is down (restarting) to take the rest of its reports. */
+    static final Duration HOME_LINGER = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private AgentMain() {
@@ -135,6 +137,8 @@ public final class AgentMain {
                 journal.endOnce(() -> new JournalRecord.End(new RunOutcome(ExperimentStatus.FAILED, null, why), Files.size(log), infrastructure));
                 return 1;
             }
+            // a run the server dispatched posts what it reports to the server as it happens, besides the journal
+            HomeReporter home = HomeReporter.forRun(run.environment(), run.experimentId(), attempt, runDir).map(HomeReporter::start).orElse(null);
             CountDownLatch ended = new CountDownLatch(1);
             boolean[] terminated = {false};
             Thread hook = new Thread(() -> {
@@ -201,6 +205,14 @@ public final class AgentMain {
                 // A leftover work copy costs disk, not data: everything declared is in the host's store.
             }
             Trace.mark("work folder set aside");
+            // after the work folder is set aside: a server that is down delays nothing the next run on this host needs
+            if (home != null && !home.finish(HOME_LINGER)) {
+                // the journal keeps it all: the server's own follower of this host reads it from there
+                System.getLogger(AgentMain.class.getName()).log(System.Logger.Level.WARNING,
+                        "the end of the run was not reported home within {0}s ({1}); it is in the journal", HOME_LINGER.toSeconds(),
+                        home.gaveUp() == null ? "the server did not answer" : home.gaveUp());
+                home.close();
+            }
             return 0;
         }
     }

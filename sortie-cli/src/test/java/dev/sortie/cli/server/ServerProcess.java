@@ -51,7 +51,10 @@ final class ServerProcess implements AutoCloseable {
         Files.createDirectories(dir);
         Path output = dir.resolveSibling(dir.getFileName() + "-server.out");
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", classPath(),
-                Main.class.getName(), "server", "--dir", dir.toString(), "--port", "0"));
+                Main.class.getName(), "server", "--dir", dir.toString()));
+        if (!List.of(extra).contains("--port")) {
+            cmd.addAll(List.of("--port", "0")); // any free port, unless a test restarts a server where its agents post
+        }
         cmd.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
         pb.environment().putAll(env);
@@ -175,6 +178,19 @@ final class ServerProcess implements AutoCloseable {
             return -1;
         }
         return process.exitValue();
+    }
+
+    /** SIGKILL, as a crash or the OOM killer ends it: no shutdown of any kind. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(60, TimeUnit.SECONDS);
+    }
+
+    /** A free port on loopback, for a server restarted where its agents keep posting. */
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     @Override

@@ -61,6 +61,8 @@ public final class ExperimentService {
     private final Clock clock;
     private final Map<String, TaskConfig> taskCache = new java.util.concurrent.ConcurrentHashMap<>();
     private final ExperimentFactory factory;
+    /** What a server adds to each run's environment (SORTIE_API, the run's SORTIE_TOKEN); nothing by default. */
+    private volatile RunEnvironment runEnvironment = exp -> Map.of();
     /** Runs whose host did not answer when this process last looked at them, by experiment id. */
     /** What the error of an experiment says once it has used its max_recoveries. */
     private static final String RECOVERIES_USED = "; not continued: max_recoveries ";
@@ -80,6 +82,19 @@ public final class ExperimentService {
 
     public Ledger ledger() {
         return ledger;
+    }
+
+    /** Variables added to the environment of each attempt this service launches, asked for once per launch. */
+    public interface RunEnvironment {
+        Map<String, String> of(Experiment exp);
+    }
+
+    /**
+     * Where runs report home: {@code sortie server} gives each attempt it launches the server's URL and a token of
+     * that run ({@code SORTIE_API}, {@code SORTIE_TOKEN}), for its agent and its command. Local mode sets none.
+     */
+    public void reportHome(RunEnvironment environment) {
+        this.runEnvironment = java.util.Objects.requireNonNull(environment, "environment");
     }
 
     public ProjectPaths paths() {
@@ -398,6 +413,7 @@ public final class ExperimentService {
         env.put(RECOVERIES_ENV, Integer.toString(recoveries(exp)));
         env.put("SORTIE_PARAMS_FILE", paramsFile);
         env.put("SORTIE_PROJECT_DIR", paths.projectDir().toString());
+        env.putAll(runEnvironment.of(exp));
         // Python block-buffers stdout into a file; unbuffered, its lines stream live and survive a kill.
         if (!task.env().containsKey("PYTHONUNBUFFERED")) {
             env.put("PYTHONUNBUFFERED", "1");

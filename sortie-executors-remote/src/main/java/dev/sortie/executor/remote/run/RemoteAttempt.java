@@ -11,7 +11,6 @@ import dev.sortie.core.util.Trace;
 import dev.sortie.executor.remote.channel.HostChannel;
 import dev.sortie.executor.remote.host.RunPoll;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -324,8 +323,14 @@ public final class RemoteAttempt {
             return;
         }
         Files.createDirectories(localLog.toAbsolutePath().getParent());
-        try (OutputStream out = Files.newOutputStream(localLog, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            out.write(bytes);
+        // Written at the bytes' offset, not appended: a server's reports route mirrors the same log from the same
+        // agent (POST /reports), each at the offset the bytes have on the host, so two writers make one copy.
+        try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(localLog, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+            long at = logOffset;
+            while (buf.hasRemaining()) {
+                at += out.write(buf, at);
+            }
         }
         // Passed on as bytes: a line need not end for people to see it, and bytes that are not UTF-8 stay as written.
         listener.outputBytes(bytes, 0, bytes.length);
