@@ -15,6 +15,11 @@ abstract class ContextCommand implements Callable<Integer> {
         return main.context();
     }
 
+    /** The experiments this command works on: the project's ledger, or the server 'sortie login' named. */
+    dev.sortie.cli.access.Experiments experiments() {
+        return main.experiments();
+    }
+
     static PrintStream out() {
         return System.out;
     }

@@ -1,16 +1,5 @@
 package dev.sortie.cli.commands;
 
-import dev.sortie.agent.LogTailer;
-import dev.sortie.core.config.Units;
-import dev.sortie.core.engine.ExitCodes;
-import dev.sortie.core.engine.ExperimentService;
-import dev.sortie.core.executor.DetachableExecutor;
-import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.ExperimentStatus;
-import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,64 +19,6 @@ public final class LogsCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
-        context().allowReadOnlyLedger();
-        ExperimentService service = context().service();
-        service.reconcile();
-        Experiment exp = service.find(experiment);
-        int n = attempt == null ? exp.attempt() : attempt;
-        if (n < 1 || n > exp.attempt()) {
-            throw new IllegalArgumentException("--attempt " + n + ": " + exp.name() + " has attempts 1.." + exp.attempt());
-        }
-        Path log = service.paths().logFile(exp.id(), n);
-        PrintStream out = out();
-        String waitingFor = null;
-        // Bytes as the log has them: never decoded (bytes that are not UTF-8 stay as written), never a whole line held.
-        LogTailer.ByteSink copy = out::write;
-        // Following is not the run: Ctrl-C, SIGTERM or SIGHUP end the follow (exit 0, as for tail -f users) and the
-        // run goes on; the follow's exit code is the run's once it ends (1 if it failed, was stopped or lost).
-        java.util.concurrent.atomic.AtomicBoolean letGo = new java.util.concurrent.atomic.AtomicBoolean();
-        Interrupts interrupts = follow ? Interrupts.install("sortie-logs", () -> letGo.set(true), () -> letGo.set(true)) : null;
-        try (LogTailer tailer = new LogTailer(log, 0)) {
-            tailer.pump(copy, null);
-            while (follow && !letGo.get() && !exp.status().isTerminal() && n == exp.attempt()) {
-                Thread.sleep(200);
-                tailer.pump(copy, null);
-                out.flush();
-                // A run on a remote host is collected as it goes (its log mirrored here), whoever launched it.
-                exp = service.refresh(exp);
-                // Its host not answering is said once, and its return once: the follow ends if it is declared lost.
-                Optional<DetachableExecutor.HostSilence> silence = service.silence(exp.id());
-                if (silence.isPresent() && waitingFor == null) {
-                    waitingFor = silence.get().display();
-                    err().println("[sortie] waiting for " + waitingFor + ": it cannot be reached (" + silence.get().reason()
-                            + "); the run is declared lost after " + Units.human(silence.get().lostAfter()) + " without an answer");
-                } else if (silence.isEmpty() && waitingFor != null && !exp.status().isTerminal()) {
-                    err().println("[sortie] " + waitingFor + " answers again");
-                    waitingFor = null;
-                }
-            }
-            tailer.drain(copy, null);
-        } finally {
-            if (interrupts != null) {
-                interrupts.close();
-            }
-        }
-        if (follow && letGo.get() && !exp.status().isTerminal()) {
-            out.flush();
-            err().println("[sortie] stopped following " + exp.name() + "; it goes on on " + exp.executor()
-                    + " ('sortie logs -f " + exp.name() + "' follows it again)");
-            return 0;
-        }
-        if (follow && exp.status().isTerminal() && waitingFor != null) {
-            err().println("[sortie] " + exp.name() + " " + exp.status().label() + (exp.error() == null ? "" : ": " + exp.error()));
-        }
-        out.flush();
-        if (!Files.exists(log) && !follow) {
-            err().println("sortie: " + exp.name() + " has no output yet");
-        }
-        if (follow && n == exp.attempt() && exp.status().isTerminal() && exp.status() != ExperimentStatus.SUCCEEDED) {
-            return ExitCodes.EXPERIMENT_FAILED; // as 'sortie run' whose run failed, was stopped or was declared lost
-        }
-        return 0;
+        return experiments().printLog(experiment, attempt, follow, out(), err());
     }
 }

@@ -1,0 +1,141 @@
+package dev.sortie.cli.access;
+
+import dev.sortie.agent.LogTailer;
+import dev.sortie.cli.CliContext;
+import dev.sortie.core.config.Units;
+import dev.sortie.core.engine.ExitCodes;
+import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.engine.RunRequest;
+import dev.sortie.core.executor.DetachableExecutor;
+import dev.sortie.core.model.AttemptRecord;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.ExperimentView;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** The project's own ledger, store and executors (the embedded mode): what the commands did before a server existed. */
+public final class LocalExperiments implements Experiments {
+    private final CliContext context;
+
+    public LocalExperiments(CliContext context) {
+        this.context = context;
+    }
+
+    /** The service, for what only the local mode has (a foreground run, executors in this process). */
+    public ExperimentService service() {
+        return context.service();
+    }
+
+    @Override
+    public List<ExperimentView> views() {
+        context.allowReadOnlyLedger();
+        ExperimentService service = context.service();
+        service.reconcile();
+        return service.ledger().views();
+    }
+
+    @Override
+    public List<AttemptRecord> attempts(String experimentId) {
+        return context.service().ledger().attempts(experimentId);
+    }
+
+    @Override
+    public Experiment find(String ref) {
+        return context.service().find(ref);
+    }
+
+    @Override
+    public Experiment stop(String ref, Duration grace) {
+        try {
+            return context.service().stop(ref, grace);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Experiment requeue(String ref) {
+        return context.service().requeue(ref);
+    }
+
+    @Override
+    public List<Experiment> enqueue(List<RunRequest> requests) throws IOException {
+        context.pathsOrHere();
+        context.openSnapshotsInBackground();
+        return context.service().prepareAll(requests, true).stream().map(p -> p.experiment()).toList();
+    }
+
+    @Override
+    public int printLog(String ref, Integer attempt, boolean follow, PrintStream out, PrintStream err) throws Exception {
+        context.allowReadOnlyLedger();
+        ExperimentService service = context.service();
+        service.reconcile();
+        Experiment exp = service.find(ref);
+        int n = attempt == null ? exp.attempt() : attempt;
+        if (n < 1 || n > exp.attempt()) {
+            throw new IllegalArgumentException("--attempt " + n + ": " + exp.name() + " has attempts 1.." + exp.attempt());
+        }
+        Path log = service.paths().logFile(exp.id(), n);
+                String waitingFor = null;
+        // Bytes as the log has them: never decoded (bytes that are not UTF-8 stay as written), never a whole line held.
+        LogTailer.ByteSink copy = out::write;
+        // Following is not the run: Ctrl-C, SIGTERM or SIGHUP end the follow (exit 0, as for tail -f users) and the
+        // run goes on; the follow's exit code is the run's once it ends (1 if it failed, was stopped or lost).
+        java.util.concurrent.atomic.AtomicBoolean letGo = new java.util.concurrent.atomic.AtomicBoolean();
+        dev.sortie.cli.commands.Interrupts interrupts = follow ? dev.sortie.cli.commands.Interrupts.install("sortie-logs", () -> letGo.set(true), () -> letGo.set(true)) : null;
+        try (LogTailer tailer = new LogTailer(log, 0)) {
+            tailer.pump(copy, null);
+            while (follow && !letGo.get() && !exp.status().isTerminal() && n == exp.attempt()) {
+                Thread.sleep(200);
+                tailer.pump(copy, null);
+                out.flush();
+                // A run on a remote host is collected as it goes (its log mirrored here), whoever launched it.
+                exp = service.refresh(exp);
+                // Its host not answering is said once, and its return once: the follow ends if it is declared lost.
+                Optional<DetachableExecutor.HostSilence> silence = service.silence(exp.id());
+                if (silence.isPresent() && waitingFor == null) {
+                    waitingFor = silence.get().display();
+                    err.println("[sortie] waiting for " + waitingFor + ": it cannot be reached (" + silence.get().reason()
+                            + "); the run is declared lost after " + Units.human(silence.get().lostAfter()) + " without an answer");
+                } else if (silence.isEmpty() && waitingFor != null && !exp.status().isTerminal()) {
+                    err.println("[sortie] " + waitingFor + " answers again");
+                    waitingFor = null;
+                }
+            }
+            tailer.drain(copy, null);
+        } finally {
+            if (interrupts != null) {
+                interrupts.close();
+            }
+        }
+        if (follow && letGo.get() && !exp.status().isTerminal()) {
+            out.flush();
+            err.println("[sortie] stopped following " + exp.name() + "; it goes on on " + exp.executor()
+                    + " ('sortie logs -f " + exp.name() + "' follows it again)");
+            return 0;
+        }
+        if (follow && exp.status().isTerminal() && waitingFor != null) {
+            err.println("[sortie] " + exp.name() + " " + exp.status().label() + (exp.error() == null ? "" : ": " + exp.error()));
+        }
+        out.flush();
+        if (!Files.exists(log) && !follow) {
+            err.println("sortie: " + exp.name() + " has no output yet");
+        }
+        if (follow && n == exp.attempt() && exp.status().isTerminal() && exp.status() != ExperimentStatus.SUCCEEDED) {
+            return ExitCodes.EXPERIMENT_FAILED; // as 'sortie run' whose run failed, was stopped or was declared lost
+        }
+        return 0;
+    }
+
+    @Override
+    public String where() {
+        return "the local ledger";
+    }
+}
