@@ -50,6 +50,24 @@ public final class ServerClient {
         }
     }
 
+    public JsonNode put(String path, Object body) {
+        try {
+            return json(send("PUT", path, JSON.writeValueAsString(body), Duration.ofSeconds(300)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot write the request to " + path + " as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** PUT of bytes streamed from {@code body} (a blob). */
+    public JsonNode putStream(String path, java.util.function.Supplier<java.io.InputStream> body) {
+        HttpResponse<String> r = exchange("PUT", path, HttpRequest.BodyPublishers.ofInputStream(body), "application/octet-stream",
+                Duration.ofMinutes(30), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+            throw failure(path, r.statusCode(), r.body());
+        }
+        return json(r);
+    }
+
     /** GET of a route that answers bytes (a log); its headers are in the response. */
     public HttpResponse<byte[]> getBytes(String path, Duration timeout) {
         HttpResponse<byte[]> r = exchange("GET", path, null, timeout, HttpResponse.BodyHandlers.ofByteArray());
@@ -68,12 +86,18 @@ public final class ServerClient {
     }
 
     private <T> HttpResponse<T> exchange(String method, String path, String body, Duration timeout, HttpResponse.BodyHandler<T> handler) {
+        return exchange(method, path, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body),
+                body == null ? null : "application/json", timeout, handler);
+    }
+
+    private <T> HttpResponse<T> exchange(String method, String path, HttpRequest.BodyPublisher body, String type, Duration timeout,
+            HttpResponse.BodyHandler<T> handler) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(login.url() + "/api/v1" + path)).timeout(timeout)
                 .header("Authorization", "Bearer " + login.token());
-        if (body != null) {
-            b.header("Content-Type", "application/json");
+        if (type != null) {
+            b.header("Content-Type", type);
         }
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        b.method(method, body);
         try {
             return http.send(b.build(), handler);
         } catch (IOException e) {

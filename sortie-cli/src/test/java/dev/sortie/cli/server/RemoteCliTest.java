@@ -179,4 +179,40 @@ class RemoteCliTest {
         }
         assertThat(server.serverOutput()).doesNotContain(wrong).doesNotContain(token);
     }
+
+    @Test
+    void pushCopiesLocalExperimentsWithLogsMetricsAndArtifactsAndPushingAgainChangesNothing() throws Exception {
+        Path project = tmp.resolve("pusher");
+        for (int i = 1; i <= 2; i++) {
+            ServerProcess.Result run = cli(project, Map.of(), null, "run", "-n", "local-" + i, "-S", "+lr=0." + i, "--", "sh", "-c",
+                    "echo step=1 loss=0.9; echo step=2 loss=0.$0; echo model $0 > \"$SORTIE_ARTIFACT_DIR/model.txt\"", String.valueOf(i));
+            assertThat(run.code()).as(run.err()).isZero();
+        }
+        String[] show = {"show", "--filter", "name~local-", "--columns", "id,name,status,executor,attempt,exit_code,lr,loss"};
+        ServerProcess.Result local = cli(project, Map.of(), null, show);
+
+        ServerProcess.Result first = cli(project, remote(), null, "push");
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(first.err()).contains("[1/2] local-1", "[2/2] local-2", "2 new, 0 already there, 2 blobs sent").doesNotContain(token);
+        ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, show);
+        assertThat(viaServer.out()).isEqualTo(local.out()).contains("local-2");
+
+        String id = server.json("/api/v1/experiments/local-2", token).get("id").asText();
+        JsonNode before = server.json("/api/v1/experiments/" + id, token);
+        assertThat(server.get("/api/v1/experiments/" + id + "/logs", token).body()).isEqualTo("step=1 loss=0.9\nstep=2 loss=0.2\n");
+        assertThat(server.json("/api/v1/experiments/" + id + "/metrics/loss", token).get("total_points").asInt()).isEqualTo(2);
+        JsonNode artifact = server.json("/api/v1/experiments/" + id + "/artifacts", token).get("artifacts").get(0);
+        assertThat(server.get("/api/v1/experiments/" + id + "/artifacts/" + artifact.get("hash").asText(), token).body()).isEqualTo("model 2\n");
+
+        ServerProcess.Result second = cli(project, remote(), null, "push");
+        assertThat(second.code()).as(second.err()).isZero();
+        assertThat(second.err()).contains("0 new, 2 already there, 0 blobs sent");
+        assertThat(server.json("/api/v1/experiments/" + id, token)).isEqualTo(before);
+        assertThat(server.json("/api/v1/experiments?filter=name~local-", token).get("total").asInt()).isEqualTo(2);
+        assertThat(server.json("/api/v1/experiments/" + id + "/metrics/loss", token).get("total_points").asInt()).isEqualTo(2);
+
+        ServerProcess.Result noLogin = cli(project, Map.of(), null, "push");
+        assertThat(noLogin.code()).isEqualTo(2);
+        assertThat(noLogin.err()).contains("sortie login");
+    }
 }
