@@ -23,6 +23,18 @@ public interface Experiments {
     /** One experiment by id, id prefix or name (NotFoundException otherwise). */
     Experiment find(String ref);
 
+    /** One experiment with its latest metrics (and its code, where known). */
+    ExperimentView view(String ref);
+
+    /** The files an experiment saved (artifacts and checkpoints). */
+    List<dev.sortie.core.model.ArtifactRecord> artifacts(String experimentId);
+
+    /** Writes a saved file of an experiment to {@code target}. */
+    void download(String experimentId, dev.sortie.core.model.ArtifactRecord file, java.nio.file.Path target) throws java.io.IOException;
+
+    /** The queued experiments, next first. */
+    List<Experiment> queued();
+
     /** Stops a running experiment: SIGTERM, SIGKILL after {@code grace}; the experiment as it is after. */
     Experiment stop(String ref, Duration grace);
 

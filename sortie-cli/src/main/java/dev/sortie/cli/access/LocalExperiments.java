@@ -23,6 +23,7 @@ import java.util.Optional;
 /** The project's own ledger, store and executors (the embedded mode): what the commands did before a server existed. */
 public final class LocalExperiments implements Experiments {
     private final CliContext context;
+    private boolean reconciled;
 
     public LocalExperiments(CliContext context) {
         this.context = context;
@@ -36,9 +37,7 @@ public final class LocalExperiments implements Experiments {
     @Override
     public List<ExperimentView> views() {
         context.allowReadOnlyLedger();
-        ExperimentService service = context.service();
-        service.reconcile();
-        return service.ledger().views();
+        return reconciled().ledger().views();
     }
 
     @Override
@@ -49,6 +48,39 @@ public final class LocalExperiments implements Experiments {
     @Override
     public Experiment find(String ref) {
         return context.service().find(ref);
+    }
+
+    @Override
+    public ExperimentView view(String ref) {
+        context.allowReadOnlyLedger();
+        ExperimentService service = reconciled();
+        Experiment e = service.find(ref);
+        return new ExperimentView(e, service.ledger().latestMetrics(e.id()));
+    }
+
+    @Override
+    public List<dev.sortie.core.model.ArtifactRecord> artifacts(String experimentId) {
+        return context.service().ledger().artifacts(experimentId);
+    }
+
+    @Override
+    public void download(String experimentId, dev.sortie.core.model.ArtifactRecord file, Path target) throws IOException {
+        context.store().get(file.hash(), target);
+    }
+
+    /** The service, its runs' ends collected once per command (a command reading several experiments pays it once). */
+    private ExperimentService reconciled() {
+        ExperimentService service = context.service();
+        if (!reconciled) {
+            service.reconcile();
+            reconciled = true;
+        }
+        return service;
+    }
+
+    @Override
+    public List<Experiment> queued() {
+        return reconciled().ledger().listByStatus(List.of(ExperimentStatus.QUEUED));
     }
 
     @Override

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sortie.core.config.TaskConfigLoader;
 import dev.sortie.core.engine.ExitCodes;
 import dev.sortie.core.engine.RunRequest;
+import dev.sortie.core.model.ArtifactKind;
+import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.AttemptRecord;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
@@ -70,6 +72,42 @@ public final class RemoteExperiments implements Experiments {
     }
 
     /** The server stops with its own grace (10 s, API.md); {@code grace} is the local mode's. */
+    @Override
+    public ExperimentView view(String ref) {
+        JsonNode n = client.get("/experiments/" + ServerClient.encode(ref));
+        return new ExperimentView(experiment(n), metrics(n.get("metrics")));
+    }
+
+    @Override
+    public List<ArtifactRecord> artifacts(String experimentId) {
+        List<ArtifactRecord> out = new ArrayList<>();
+        for (JsonNode a : client.get("/experiments/" + ServerClient.encode(experimentId) + "/artifacts").path("artifacts")) {
+            out.add(new ArtifactRecord(ArtifactKind.valueOf(a.get("kind").asText().toUpperCase(java.util.Locale.ROOT)), a.get("path").asText(),
+                    a.get("hash").asText(), a.path("size").asLong(), time(a, "saved")));
+        }
+        return out;
+    }
+
+    @Override
+    public void download(String experimentId, ArtifactRecord file, Path target) throws IOException {
+        HttpResponse<java.io.InputStream> r = client.getStream("/experiments/" + ServerClient.encode(experimentId) + "/artifacts/" + file.hash());
+        Files.createDirectories(target.toAbsolutePath().getParent());
+        Path tmp = target.resolveSibling(target.getFileName() + ".sortie-pull");
+        try (java.io.InputStream in = r.body()) {
+            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Override
+    public List<Experiment> queued() {
+        List<Experiment> out = new ArrayList<>();
+        for (JsonNode e : client.get("/queue").path("experiments")) {
+            out.add(experiment(e));
+        }
+        return out;
+    }
+
     @Override
     public Experiment stop(String ref, Duration grace) {
         return experiment(client.post("/experiments/" + ServerClient.encode(ref) + "/stop", Map.of()));
@@ -164,8 +202,11 @@ public final class RemoteExperiments implements Experiments {
     static Experiment experiment(JsonNode n) {
         @SuppressWarnings("unchecked")
         Map<String, Object> params = n.hasNonNull("params") ? ServerClient.JSON.convertValue(n.get("params"), Map.class) : Map.of();
+        JsonNode c = n.path("code");
+        dev.sortie.core.model.CodeRef code = c.isObject() && c.size() > 0 ? new dev.sortie.core.model.CodeRef(text(c, "base_commit"),
+                text(c, "snapshot_commit"), null, c.path("dirty").asBoolean()) : null;
         return new Experiment(n.get("id").asText(), n.get("name").asText(), ExperimentStatus.parse(n.get("status").asText()),
-                n.path("executor").asText(""), CommandSpec.shell(n.path("command").asText("")), Params.of(params), null, null,
+                n.path("executor").asText(""), CommandSpec.shell(n.path("command").asText("")), Params.of(params), code, null,
                 time(n, "created"), time(n, "started"), time(n, "ended"), integer(n, "exit_code"), text(n, "error"),
                 n.path("attempt").asInt(1), null);
     }

@@ -68,6 +68,21 @@ public final class ServerClient {
         return json(r);
     }
 
+    /** GET of a route that answers a stream (a blob), not held in memory. */
+    public HttpResponse<java.io.InputStream> getStream(String path) {
+        HttpResponse<java.io.InputStream> r = exchange("GET", path, null, Duration.ofMinutes(30), HttpResponse.BodyHandlers.ofInputStream());
+        if (r.statusCode() / 100 != 2) {
+            String body;
+            try (java.io.InputStream in = r.body()) {
+                body = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                body = "";
+            }
+            throw failure(path, r.statusCode(), body);
+        }
+        return r;
+    }
+
     /** GET of a route that answers bytes (a log); its headers are in the response. */
     public HttpResponse<byte[]> getBytes(String path, Duration timeout) {
         HttpResponse<byte[]> r = exchange("GET", path, null, timeout, HttpResponse.BodyHandlers.ofByteArray());

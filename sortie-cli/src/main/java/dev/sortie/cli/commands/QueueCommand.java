@@ -45,9 +45,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() {
-            ExperimentService service = parent.service();
-            service.reconcile();
-            List<Experiment> queued = service.ledger().listByStatus(List.of(ExperimentStatus.QUEUED));
+            List<Experiment> queued = parent.main.experiments().queued();
             Table t = new Table(List.of("position", "name", "params", "executor", "attempt", "queued_at"));
             int pos = 1;
             for (Experiment e : queued) {

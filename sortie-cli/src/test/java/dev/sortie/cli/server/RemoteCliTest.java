@@ -215,4 +215,32 @@ class RemoteCliTest {
         assertThat(noLogin.code()).isEqualTo(2);
         assertThat(noLogin.err()).contains("sortie login");
     }
+
+    @Test
+    void diffPullAndQueueListGoThroughTheServer() throws Exception {
+        for (int i = 1; i <= 2; i++) {
+            ServerProcess.Result q = cli(elsewhere(), remote(), null, "run", "--queue", "-n", "cmp-" + i, "-S", "lr=0." + i, "--", "sh", "-c",
+                    "echo loss=0.$1; mkdir -p \"$SORTIE_ARTIFACT_DIR/out\"; echo weights $1 > \"$SORTIE_ARTIFACT_DIR/out/w.txt\"; echo $0", "${lr}",
+                    String.valueOf(i));
+            assertThat(q.code()).as(q.err()).isZero();
+        }
+        server.awaitStatus("cmp-1", token, "succeeded");
+        server.awaitStatus("cmp-2", token, "succeeded");
+        for (String[] args : List.of(new String[] {"diff", "cmp-1", "cmp-2"}, new String[] {"diff", "cmp-1", "cmp-2", "--all", "--json"})) {
+            ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
+            ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
+            assertThat(viaServer.code()).as(viaServer.err()).isZero();
+            assertThat(viaServer.out()).isEqualTo(local.out()).contains("0.2");
+        }
+
+        Path into = tmp.resolve("pulled");
+        ServerProcess.Result pulled = cli(elsewhere(), remote(), null, "pull", "cmp-2", "--to", into.toString());
+        assertThat(pulled.code()).as(pulled.err()).isZero();
+        assertThat(pulled.out()).isEqualTo("artifact  .sortie/artifacts/out/w.txt\n");
+        assertThat(into.resolve(".sortie/artifacts/out/w.txt")).hasContent("weights 2");
+
+        ServerProcess.Result queue = cli(elsewhere(), remote(), null, "queue", "list", "--json");
+        assertThat(queue.code()).as(queue.err()).isZero();
+        assertThat(ServerProcess.JSON.readTree(queue.out()).isArray()).isTrue();
+    }
 }
