@@ -242,5 +242,8 @@ class RemoteCliTest {
         ServerProcess.Result queue = cli(elsewhere(), remote(), null, "queue", "list", "--json");
         assertThat(queue.code()).as(queue.err()).isZero();
         assertThat(ServerProcess.JSON.readTree(queue.out()).isArray()).isTrue();
+
+        // not through the server yet: said, so the local answer is not taken for the server's
+        assertThat(cli(server.dir, remote(), null, "status").err()).contains("'sortie status' does not go through the server at " + server.url);
     }
 }
