@@ -142,6 +142,9 @@ class RemoteCliTest {
         assertThat(retried.err()).contains("re-queued follow-me (attempt 2)");
         JsonNode again = server.awaitStatus("follow-me", token, "failed");
         assertThat(again.get("attempt").asInt()).isEqualTo(2);
+        String[] attempts = {"show", "--attempts", "--filter", "name=follow-me", "--columns", "name,status,attempt,exit_code"};
+        ServerProcess.Result localAttempts = cli(server.dir, Map.of(), null, attempts);
+        assertThat(cli(elsewhere(), remote(), null, attempts).out()).isEqualTo(localAttempts.out()).contains("attempt 1  failed");
 
         cli(elsewhere(), remote(), null, "run", "--queue", "-n", "long-one", "--", "sh", "-c", "echo up; sleep 300");
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofMillis(200))
