@@ -169,17 +169,42 @@ public final class RemoteExperiments implements Experiments {
         String base = "/experiments/" + ServerClient.encode(exp.id()) + "/logs?attempt=" + n;
         long offset = 0;
         boolean wrote = false;
-        while (true) {
-            HttpResponse<byte[]> r = client.getBytes(base + "&offset=" + offset + (follow ? "&follow=true&wait=20" : ""),
-                    Duration.ofSeconds(90));
-            out.write(r.body());
-            out.flush();
-            wrote |= r.body().length > 0;
-            offset = r.headers().firstValueAsLong("X-Sortie-Next-Offset").orElse(offset + r.body().length);
-            boolean finished = r.headers().firstValue("X-Sortie-Finished").map("true"::equalsIgnoreCase).orElse(false);
-            if (!follow || finished) {
-                break;
+        // As locally: Ctrl-C, SIGTERM or SIGHUP end the follow (exit 0) and the run goes on; the long poll is cut short.
+        java.util.concurrent.atomic.AtomicBoolean letGo = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread following = Thread.currentThread();
+        Runnable stop = () -> {
+            letGo.set(true);
+            following.interrupt();
+        };
+        dev.sortie.cli.commands.Interrupts interrupts = follow ? dev.sortie.cli.commands.Interrupts.install("sortie-logs", stop, stop) : null;
+        try {
+            while (!letGo.get()) {
+                HttpResponse<byte[]> r = client.getBytes(base + "&offset=" + offset + (follow ? "&follow=true&wait=20" : ""),
+                        Duration.ofSeconds(90));
+                out.write(r.body());
+                out.flush();
+                wrote |= r.body().length > 0;
+                offset = r.headers().firstValueAsLong("X-Sortie-Next-Offset").orElse(offset + r.body().length);
+                boolean finished = r.headers().firstValue("X-Sortie-Finished").map("true"::equalsIgnoreCase).orElse(false);
+                if (!follow || finished) {
+                    break;
+                }
             }
+        } catch (java.io.UncheckedIOException e) {
+            if (!letGo.get()) {
+                throw e;
+            }
+        } finally {
+            if (interrupts != null) {
+                interrupts.close();
+            }
+            Thread.interrupted(); // a stop that came after the last answer
+        }
+        if (letGo.get()) {
+            out.flush();
+            err.println("[sortie] stopped following " + exp.name() + "; it goes on on the server at " + client.url()
+                    + " ('sortie logs -f " + exp.name() + "' follows it again)");
+            return 0;
         }
         if (!wrote && !follow) {
             err.println("sortie: " + exp.name() + " has no output yet");

@@ -149,6 +149,22 @@ class RemoteCliTest {
         cli(elsewhere(), remote(), null, "run", "--queue", "-n", "long-one", "--", "sh", "-c", "echo up; sleep 300");
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofMillis(200))
                 .until(() -> server.get("/api/v1/experiments/long-one/logs", token).body().contains("up"));
+        // Ctrl-C on 'logs -f' ends the follow (exit 0), not the run
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", ServerProcess.classPath(),
+                Main.class.getName(), "logs", "-f", "long-one"));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(elsewhere().toFile());
+        pb.environment().putAll(remote());
+        Path followOut = tmp.resolve("follow.out");
+        Path followErr = tmp.resolve("follow.err");
+        Process follower = pb.redirectOutput(followOut.toFile()).redirectError(followErr.toFile()).start();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofMillis(100))
+                .until(() -> Files.readString(followOut).contains("up"));
+        new ProcessBuilder("kill", "-INT", String.valueOf(follower.pid())).start().waitFor();
+        assertThat(follower.waitFor(30, TimeUnit.SECONDS)).as(Files.readString(followErr)).isTrue();
+        assertThat(follower.exitValue()).as(Files.readString(followErr)).isZero();
+        assertThat(Files.readString(followErr)).contains("stopped following long-one; it goes on on the server at " + server.url);
+        assertThat(server.json("/api/v1/experiments/long-one", token).get("status").asText()).isEqualTo("running");
+
         ServerProcess.Result stopped = cli(elsewhere(), remote(), null, "stop", "long-one");
         assertThat(stopped.code()).as(stopped.err()).isZero();
         assertThat(stopped.err()).contains("long-one stopped");
