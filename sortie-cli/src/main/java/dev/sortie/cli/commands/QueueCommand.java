@@ -31,6 +31,15 @@ public final class QueueCommand {
     @ParentCommand
     Main main;
 
+    /** Logged in to a server: says that this subcommand works on the local ledger's queue (the server drains its own). */
+    void noteLocalOnly(String command) {
+        dev.sortie.cli.access.Experiments e = main.experiments();
+        if (!(e instanceof dev.sortie.cli.access.LocalExperiments)) {
+            System.err.println("sortie: note: '" + command + "' does not go through the server at " + e.where()
+                    + " (its own workers drain its queue): this is the local queue of this project");
+        }
+    }
+
     ExperimentService service() {
         return main.context().service();
     }
@@ -85,6 +94,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() throws Exception {
+            parent.noteLocalOnly("sortie queue start");
             ExperimentService service = parent.service();
             PrintStream err = System.err;
             Printer printer = new Printer(err, quiet);
@@ -221,6 +231,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() {
+            parent.noteLocalOnly("sortie queue stop");
             ExperimentService service = parent.service();
             service.ledger().setControl(QueueWorker.STOP_CONTROL, Instant.now().toString());
             long running = service.ledger().countByStatus(ExperimentStatus.RUNNING);
@@ -242,6 +253,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() throws Exception {
+            parent.noteLocalOnly("sortie queue remove");
             ExperimentService service = parent.service();
             List<Experiment> targets = new ArrayList<>();
             if (all) {
