@@ -3,6 +3,9 @@ package dev.sortie.cli;
 import dev.sortie.cli.commands.ApplyCommand;
 import dev.sortie.cli.commands.BranchCommand;
 import dev.sortie.cli.commands.DiffCommand;
+import dev.sortie.cli.commands.LoginCommand;
+import dev.sortie.cli.commands.LogoutCommand;
+import dev.sortie.cli.commands.PushCommand;
 import dev.sortie.cli.commands.DownCommand;
 import dev.sortie.cli.commands.UpCommand;
 import dev.sortie.cli.commands.ExecutorCommand;
@@ -50,7 +53,7 @@ public final class Main implements Runnable {
      */
     static final List<Class<?>> COMMANDS = List.of(InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class,
             LogsCommand.class, StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, PlotsCommand.class,
-            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, TrackCommand.class, ExecutorCommand.class, UpCommand.class, DownCommand.class, ServerCommand.class,
+            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, LoginCommand.class, LogoutCommand.class, PushCommand.class, TrackCommand.class, ExecutorCommand.class, UpCommand.class, DownCommand.class, ServerCommand.class,
             CommandLine.HelpCommand.class);
 
     @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")
@@ -67,6 +70,7 @@ public final class Main implements Runnable {
     /** This command's log file, once started: records wait in memory until the project (and so the file) is known. */
     private LogFile log;
     private CliContext context;
+    private dev.sortie.cli.access.Experiments experiments;
 
     public CliContext context() {
         if (context == null) {
@@ -74,6 +78,21 @@ public final class Main implements Runnable {
             context = new CliContext(directory == null ? Path.of("") : directory, p -> log.attach(p.sortieLogFile()));
         }
         return context;
+    }
+
+    /**
+     * Where the experiments live for this command: the server {@code sortie login} (or {@code SORTIE_SERVER} and
+     * {@code SORTIE_TOKEN}) names, else the project's own ledger.
+     */
+    public dev.sortie.cli.access.Experiments experiments() {
+        if (experiments == null) {
+            java.util.Optional<dev.sortie.cli.access.ServerLogin> login = dev.sortie.cli.access.ServerLogin.resolve(System.getenv(),
+                    dev.sortie.cli.access.CredentialsFile.of(System.getenv()));
+            experiments = login.<dev.sortie.cli.access.Experiments>map(l -> new dev.sortie.cli.access.RemoteExperiments(
+                    new dev.sortie.cli.access.ServerClient(l), () -> context().pathsOrHere().projectDir()))
+                    .orElseGet(() -> new dev.sortie.cli.access.LocalExperiments(context()));
+        }
+        return experiments;
     }
 
     /** The context of a command that works in a folder of its own ({@code sortie server --dir}), not the project's. */

@@ -95,6 +95,7 @@ public final class ApiServer implements AutoCloseable {
         new ExperimentsApi(context).register(app);
         new ReportsApi(context).register(app);
         new QueueApi(context).register(app);
+        new PushApi(context).register(app);
         if (tls != null) {
             app.start();
         } else {

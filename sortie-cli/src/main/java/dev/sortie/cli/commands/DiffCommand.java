@@ -2,7 +2,7 @@ package dev.sortie.cli.commands;
 
 import dev.sortie.cli.output.Cells;
 import dev.sortie.cli.output.Table;
-import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.model.ExperimentView;
 import dev.sortie.core.model.Experiment;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,11 +34,10 @@ public final class DiffCommand extends ContextCommand {
 
     @Override
     public Integer call() {
-        context().allowReadOnlyLedger();
-        ExperimentService service = context().service();
-        service.reconcile();
-        Experiment x = service.find(a);
-        Experiment y = service.find(b);
+        ExperimentView vx = experiments().view(a);
+        ExperimentView vy = experiments().view(b);
+        Experiment x = vx.experiment();
+        Experiment y = vy.experiment();
         Instant now = Instant.now();
         Table t = new Table(List.of("kind", "field", x.name(), y.name()));
         row(t, "run", "status", x.status().label(), y.status().label());
@@ -55,8 +54,8 @@ public final class DiffCommand extends ContextCommand {
         for (String k : keys) {
             row(t, "param", k, px.get(k), py.get(k));
         }
-        Map<String, Double> mx = service.ledger().latestMetrics(x.id());
-        Map<String, Double> my = service.ledger().latestMetrics(y.id());
+        Map<String, Double> mx = vx.metrics();
+        Map<String, Double> my = vy.metrics();
         Set<String> metrics = new TreeSet<>(mx.keySet());
         metrics.addAll(my.keySet());
         for (String k : metrics) {

@@ -19,7 +19,7 @@ import sun.misc.SignalHandler;
  * A signal ignored when the JVM started (SIGHUP under {@code nohup}) stays ignored: the JVM does not let a
  * handler replace that. The {@code sortie} launcher resets SIGINT, which a shell ignores for background jobs.
  */
-final class Interrupts implements AutoCloseable {
+public final class Interrupts implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Interrupts.class.getName());
     /** How long a terminated command has, once {@code onTermination} returned, to end by itself before it is ended. */
     private static final long END_WITHIN_MS = 30_000;
@@ -31,7 +31,7 @@ final class Interrupts implements AutoCloseable {
     private Interrupts() {
     }
 
-    static Interrupts install(String name, Runnable onCtrlC, Runnable onTermination) {
+    public static Interrupts install(String name, Runnable onCtrlC, Runnable onTermination) {
         Interrupts interrupts = new Interrupts();
         interrupts.handle("INT", s -> onCtrlC.run());
         SignalHandler terminate = s -> interrupts.terminate(name, s, onTermination);

@@ -14,13 +14,13 @@ import java.io.PrintStream;
  * its next attempt on a replacement, detached, as {@code sortie run --detach} would start it; later commands collect
  * it. What {@code status}, {@code queue start} and {@code run} do first.
  */
-final class OrphanedRecoveries {
+public final class OrphanedRecoveries {
     private static final System.Logger LOG = System.getLogger(OrphanedRecoveries.class.getName());
 
     private OrphanedRecoveries() {
     }
 
-    static void launch(ExperimentService service, PrintStream err) {
+    public static void launch(ExperimentService service, PrintStream err) {
         for (ExperimentService.OrphanedRecovery r : service.claimOrphanedRecoveries()) {
             Experiment ended = r.ended();
             Experiment next = r.next().experiment();

@@ -51,6 +51,7 @@ public final class PlotsCommand extends ContextCommand {
 
     @Override
     public Integer call() throws IOException {
+        noteLocalOnly("sortie plots");
         Path file = context().workingDir().resolve(output == null ? Path.of(DEFAULT_FILE) : output).toAbsolutePath().normalize();
         Kind kind = Kind.of(file);
         ExperimentService service = context().service();

@@ -1,6 +1,5 @@
 package dev.sortie.cli.commands;
 
-import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import java.nio.file.Path;
@@ -24,11 +23,11 @@ public final class PullCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
-        ExperimentService service = context().service();
-        Experiment e = service.find(experiment);
-        Path root = (target == null ? service.paths().projectDir() : context().workingDir().resolve(target)).normalize();
+        dev.sortie.cli.access.Experiments experiments = experiments();
+        Experiment e = experiments.find(experiment);
+        Path root = (target == null ? context().pathsOrHere().projectDir() : context().workingDir().resolve(target)).normalize();
         int n = 0;
-        for (ArtifactRecord r : service.ledger().artifacts(e.id())) {
+        for (ArtifactRecord r : experiments.artifacts(e.id())) {
             if (!only.isEmpty() && only.stream().noneMatch(p -> r.path().equals(p) || r.path().startsWith(p.endsWith("/") ? p : p + "/"))) {
                 continue;
             }
@@ -36,7 +35,7 @@ public final class PullCommand extends ContextCommand {
             if (!file.startsWith(root)) {
                 throw new IllegalArgumentException("refusing to write '" + r.path() + "' outside " + root);
             }
-            context().store().get(r.hash(), file);
+            experiments.download(e.id(), r, file);
             out().println(r.kind().name().toLowerCase() + "  " + r.path());
             n++;
         }

@@ -31,6 +31,15 @@ public final class QueueCommand {
     @ParentCommand
     Main main;
 
+    /** Logged in to a server: says that this subcommand works on the local ledger's queue (the server drains its own). */
+    void noteLocalOnly(String command) {
+        dev.sortie.cli.access.Experiments e = main.experiments();
+        if (!(e instanceof dev.sortie.cli.access.LocalExperiments)) {
+            System.err.println("sortie: note: '" + command + "' does not go through the server at " + e.where()
+                    + " (its own workers drain its queue): this is the local queue of this project");
+        }
+    }
+
     ExperimentService service() {
         return main.context().service();
     }
@@ -45,9 +54,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() {
-            ExperimentService service = parent.service();
-            service.reconcile();
-            List<Experiment> queued = service.ledger().listByStatus(List.of(ExperimentStatus.QUEUED));
+            List<Experiment> queued = parent.main.experiments().queued();
             Table t = new Table(List.of("position", "name", "params", "executor", "attempt", "queued_at"));
             int pos = 1;
             for (Experiment e : queued) {
@@ -87,6 +94,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() throws Exception {
+            parent.noteLocalOnly("sortie queue start");
             ExperimentService service = parent.service();
             PrintStream err = System.err;
             service.reconcile();
@@ -235,6 +243,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() {
+            parent.noteLocalOnly("sortie queue stop");
             ExperimentService service = parent.service();
             service.ledger().setControl(QueueWorker.STOP_CONTROL, Instant.now().toString());
             long running = service.ledger().countByStatus(ExperimentStatus.RUNNING);
@@ -256,6 +265,7 @@ public final class QueueCommand {
 
         @Override
         public Integer call() throws Exception {
+            parent.noteLocalOnly("sortie queue remove");
             ExperimentService service = parent.service();
             List<Experiment> targets = new ArrayList<>();
             if (all) {

@@ -21,6 +21,7 @@ public final class RemoveCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
+        noteLocalOnly("sortie remove");
         ExperimentService service = context().service();
         service.reconcile();
         List<Experiment> found = new ArrayList<>();

@@ -28,12 +28,13 @@ public final class RetryCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
-        ExperimentService service = context().service();
+        dev.sortie.cli.access.Experiments access = experiments();
         List<String> refs = new ArrayList<>(experiments);
         if (failed) {
-            service.reconcile();
-            for (Experiment e : service.ledger().listByStatus(List.of(ExperimentStatus.FAILED))) {
-                refs.add(e.id());
+            for (dev.sortie.core.model.ExperimentView v : access.views()) {
+                if (v.experiment().status() == ExperimentStatus.FAILED) {
+                    refs.add(v.experiment().id());
+                }
             }
             if (refs.isEmpty()) {
                 err().println("sortie: no failed experiments");
@@ -43,14 +44,16 @@ public final class RetryCommand extends ContextCommand {
         if (refs.isEmpty()) {
             throw new IllegalArgumentException("name the experiments to retry, or use --failed");
         }
-        if (queue || failed || refs.size() > 1) {
+        boolean local = access instanceof dev.sortie.cli.access.LocalExperiments;
+        if (queue || failed || refs.size() > 1 || !local) {
             for (String ref : refs) {
-                Experiment e = service.requeue(ref);
+                Experiment e = access.requeue(ref);
                 err().println("sortie: re-queued " + e.name() + " (attempt " + e.attempt() + ")");
             }
-            err().println("sortie: run them with 'sortie queue start'");
+            err().println(local ? "sortie: run them with 'sortie queue start'" : "sortie: the server at " + access.where() + " runs them");
             return 0;
         }
+        ExperimentService service = ((dev.sortie.cli.access.LocalExperiments) access).service();
         return Foreground.run(service, service.prepareRetry(refs.get(0)), quiet);
     }
 }

@@ -3,6 +3,7 @@ package dev.sortie.cli.commands;
 import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.engine.PreparedRun;
+import dev.sortie.core.model.Experiment;
 import dev.sortie.core.engine.RunRequest;
 import dev.sortie.core.params.ParamGrid;
 import dev.sortie.core.params.ParamOverride;
@@ -69,6 +70,9 @@ public final class RunCommand extends ContextCommand {
         for (String p : params) {
             overrides.add(ParamOverride.parse(p));
         }
+        if (!(experiments() instanceof dev.sortie.cli.access.LocalExperiments)) {
+            return runOnServer(overrides, t);
+        }
         context().pathsOrHere();
         context().openSnapshotsInBackground();
         context().warmUpInBackground(executor);
@@ -97,22 +101,35 @@ public final class RunCommand extends ContextCommand {
             String n = name == null ? null : grid.size() == 1 ? name : name + "-" + (i + 1);
             requests.add(new RunRequest(n, grid.get(i), command, executor, t, retries));
         }
-        context().pathsOrHere();
-        context().openSnapshotsInBackground();
-        ExperimentService service = context().service();
-        List<PreparedRun> queued = service.prepareAll(requests, true);
+        dev.sortie.cli.access.Experiments experiments = experiments();
+        List<Experiment> queued = experiments.enqueue(requests);
         if (!quiet) {
             String where = executor == null ? "any executor" : executor;
             err().println("sortie: queued " + queued.size() + " experiment" + (queued.size() == 1 ? "" : "s") + " for " + where + ": "
-                    + names(queued) + " (run them with 'sortie queue start')");
+                    + names(queued) + (experiments instanceof dev.sortie.cli.access.LocalExperiments ? " (run them with 'sortie queue start')"
+                    : " on the server at " + experiments.where() + " (its queue workers run them)"));
         }
         return 0;
     }
 
-    private static String names(List<PreparedRun> runs) {
-        if (runs.size() <= 6) {
-            return String.join(", ", runs.stream().map(r -> r.experiment().name()).toList());
+    /**
+     * Logged in to a server: the run is queued there (its workers run it) and its log followed here until it ends,
+     * with the run's exit code; --detach returns once it is queued.
+     */
+    private int runOnServer(List<ParamOverride> overrides, Duration t) throws Exception {
+        dev.sortie.cli.access.Experiments experiments = experiments();
+        Experiment e = experiments.enqueue(List.of(new RunRequest(name, overrides, command, executor, t, null))).get(0);
+        if (!quiet) {
+            err().println("sortie: " + e.name() + " (" + e.id() + ") queued on the server at " + experiments.where()
+                    + (detach ? "; follow it with 'sortie logs -f " + e.name() + "'" : ""));
         }
-        return runs.get(0).experiment().name() + ", " + runs.get(1).experiment().name() + " ... " + runs.get(runs.size() - 1).experiment().name();
+        return detach ? 0 : experiments.printLog(e.id(), null, true, out(), err());
+    }
+
+    private static String names(List<Experiment> runs) {
+        if (runs.size() <= 6) {
+            return String.join(", ", runs.stream().map(Experiment::name).toList());
+        }
+        return runs.get(0).name() + ", " + runs.get(1).name() + " ... " + runs.get(runs.size() - 1).name();
     }
 }

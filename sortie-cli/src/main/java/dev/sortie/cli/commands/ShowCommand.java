@@ -3,7 +3,6 @@ package dev.sortie.cli.commands;
 import dev.sortie.cli.output.ExperimentTable;
 import dev.sortie.cli.output.RowFilter;
 import dev.sortie.cli.output.Table;
-import dev.sortie.core.engine.ExperimentService;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,10 +39,8 @@ public final class ShowCommand extends ContextCommand {
 
     @Override
     public Integer call() {
-        context().allowReadOnlyLedger();
-        ExperimentService service = context().service();
-        service.reconcile();
-        ExperimentTable table = new ExperimentTable(service.ledger().views(), Instant.now());
+        dev.sortie.cli.access.Experiments experiments = experiments();
+        ExperimentTable table = new ExperimentTable(experiments.views(), Instant.now());
         List<RowFilter> parsed = new ArrayList<>();
         for (String f : filters) {
             parsed.add(RowFilter.parse(f));
@@ -63,14 +60,14 @@ public final class ShowCommand extends ContextCommand {
         }
         rendered.print(f, out());
         if (attempts) {
-            printAttempts(service, table.experiments());
+            printAttempts(experiments, table.experiments());
         }
         return 0;
     }
 
-    private void printAttempts(ExperimentService service, List<dev.sortie.core.model.Experiment> shown) {
+    private void printAttempts(dev.sortie.cli.access.Experiments experiments, List<dev.sortie.core.model.Experiment> shown) {
         for (dev.sortie.core.model.Experiment e : shown) {
-            List<dev.sortie.core.model.AttemptRecord> ended = service.ledger().attempts(e.id());
+            List<dev.sortie.core.model.AttemptRecord> ended = experiments.attempts(e.id());
             if (ended.isEmpty()) {
                 continue;
             }

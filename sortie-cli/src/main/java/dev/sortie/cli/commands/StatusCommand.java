@@ -31,6 +31,7 @@ public final class StatusCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
+        noteLocalOnly("sortie status");
         context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         List<Experiment> changed = service.reconcile();

@@ -2,7 +2,6 @@ package dev.sortie.cli.commands;
 
 import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.ExitCodes;
-import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.engine.PendingStop;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
@@ -25,7 +24,7 @@ public final class StopCommand extends ContextCommand {
     @Override
     public Integer call() throws Exception {
         Duration g = Units.duration(grace);
-        ExperimentService service = context().service();
+        dev.sortie.cli.access.Experiments service = experiments();
         int code = ExitCodes.OK;
         for (String ref : experiments) {
             Experiment before = service.find(ref);

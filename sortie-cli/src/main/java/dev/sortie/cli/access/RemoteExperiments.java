@@ -1,0 +1,262 @@
+package dev.sortie.cli.access;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sortie.core.config.TaskConfigLoader;
+import dev.sortie.core.engine.ExitCodes;
+import dev.sortie.core.engine.RunRequest;
+import dev.sortie.core.model.ArtifactKind;
+import dev.sortie.core.model.ArtifactRecord;
+import dev.sortie.core.model.AttemptRecord;
+import dev.sortie.core.model.CommandSpec;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.core.model.ExperimentView;
+import dev.sortie.core.params.ParamOverride;
+import dev.sortie.core.params.Params;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** A Sortie server's table through its API (sortie-server/API.md): what the commands do after {@code sortie login}. */
+public final class RemoteExperiments implements Experiments {
+    private static final int PAGE = 1000;
+    private final ServerClient client;
+    private final Supplier<Path> projectDir;
+
+    /** {@code projectDir}: the project whose sortie.yaml a queued task sends (asked only by {@code run --queue}). */
+    public RemoteExperiments(ServerClient client, Supplier<Path> projectDir) {
+        this.client = client;
+        this.projectDir = projectDir;
+    }
+
+    @Override
+    public List<ExperimentView> views() {
+        List<ExperimentView> all = new ArrayList<>();
+        int offset = 0;
+        while (true) {
+            JsonNode page = client.get("/experiments?limit=" + PAGE + "&offset=" + offset);
+            for (JsonNode e : page.get("experiments")) {
+                all.add(new ExperimentView(experiment(e), metrics(e.get("metrics"))));
+            }
+            JsonNode next = page.get("next_offset");
+            if (next == null || next.isNull()) {
+                return all;
+            }
+            offset = next.asInt();
+        }
+    }
+
+    @Override
+    public List<AttemptRecord> attempts(String experimentId) {
+        List<AttemptRecord> out = new ArrayList<>();
+        for (JsonNode a : client.get("/experiments/" + ServerClient.encode(experimentId)).path("attempts")) {
+            out.add(new AttemptRecord(a.get("attempt").asInt(), ExperimentStatus.parse(a.get("status").asText()), text(a, "host"),
+                    time(a, "started"), time(a, "ended"), integer(a, "exit_code"), text(a, "error")));
+        }
+        return out;
+    }
+
+    @Override
+    public Experiment find(String ref) {
+        return experiment(client.get("/experiments/" + ServerClient.encode(ref)));
+    }
+
+    /** The server stops with its own grace (10 s, API.md); {@code grace} is the local mode's. */
+    @Override
+    public ExperimentView view(String ref) {
+        JsonNode n = client.get("/experiments/" + ServerClient.encode(ref));
+        return new ExperimentView(experiment(n), metrics(n.get("metrics")));
+    }
+
+    @Override
+    public List<ArtifactRecord> artifacts(String experimentId) {
+        List<ArtifactRecord> out = new ArrayList<>();
+        for (JsonNode a : client.get("/experiments/" + ServerClient.encode(experimentId) + "/artifacts").path("artifacts")) {
+            out.add(new ArtifactRecord(ArtifactKind.valueOf(a.get("kind").asText().toUpperCase(java.util.Locale.ROOT)), a.get("path").asText(),
+                    a.get("hash").asText(), a.path("size").asLong(), time(a, "saved")));
+        }
+        return out;
+    }
+
+    @Override
+    public void download(String experimentId, ArtifactRecord file, Path target) throws IOException {
+        HttpResponse<java.io.InputStream> r = client.getStream("/experiments/" + ServerClient.encode(experimentId) + "/artifacts/" + file.hash());
+        Files.createDirectories(target.toAbsolutePath().getParent());
+        Path tmp = target.resolveSibling(target.getFileName() + ".sortie-pull");
+        try (java.io.InputStream in = r.body()) {
+            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Override
+    public List<Experiment> queued() {
+        List<Experiment> out = new ArrayList<>();
+        for (JsonNode e : client.get("/queue").path("experiments")) {
+            out.add(experiment(e));
+        }
+        return out;
+    }
+
+    @Override
+    public Experiment stop(String ref, Duration grace) {
+        return experiment(client.post("/experiments/" + ServerClient.encode(ref) + "/stop", Map.of()));
+    }
+
+    @Override
+    public Experiment requeue(String ref) {
+        return experiment(client.post("/experiments/" + ServerClient.encode(ref) + "/retry", Map.of()));
+    }
+
+    @Override
+    public List<Experiment> enqueue(List<RunRequest> requests) throws IOException {
+        String task = null;
+        List<Experiment> queued = new ArrayList<>();
+        for (RunRequest r : requests) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            if (r.argv() != null) {
+                body.put("command", r.argv());
+            } else {
+                if (task == null) {
+                    Path file = projectDir.get().resolve(TaskConfigLoader.FILE_NAME);
+                    if (!Files.isRegularFile(file)) {
+                        throw new dev.sortie.core.config.ConfigException("no " + file + " to queue on " + client.url()
+                                + ": give the command after '--' (sortie run --queue -- CMD ...)");
+                    }
+                    task = Files.readString(file, StandardCharsets.UTF_8);
+                }
+                body.put("task", task);
+            }
+            Map<String, Object> params = new LinkedHashMap<>();
+            for (ParamOverride o : r.overrides()) {
+                params.put(o.key(), ParamOverride.scalar(o.rawValue()));
+            }
+            body.put("params", params);
+            if (r.executor() != null) {
+                body.put("executor", r.executor());
+            }
+            if (r.name() != null) {
+                body.put("name", r.name());
+            }
+            if (r.timeout() != null) {
+                body.put("timeout", r.timeout().toSeconds() + "s");
+            }
+            if (r.retries() != null) {
+                body.put("retries", r.retries());
+            }
+            queued.add(experiment(client.post("/experiments", body)));
+        }
+        return queued;
+    }
+
+    @Override
+    public int printLog(String ref, Integer attempt, boolean follow, PrintStream out, PrintStream err) throws Exception {
+        Experiment exp = find(ref);
+        int n = attempt == null ? exp.attempt() : attempt;
+        if (n < 1 || n > exp.attempt()) {
+            throw new IllegalArgumentException("--attempt " + n + ": " + exp.name() + " has attempts 1.." + exp.attempt());
+        }
+        String base = "/experiments/" + ServerClient.encode(exp.id()) + "/logs?attempt=" + n;
+        long offset = 0;
+        boolean wrote = false;
+        // As locally: Ctrl-C, SIGTERM or SIGHUP end the follow (exit 0) and the run goes on; the long poll is cut short.
+        java.util.concurrent.atomic.AtomicBoolean letGo = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread following = Thread.currentThread();
+        Runnable stop = () -> {
+            letGo.set(true);
+            following.interrupt();
+        };
+        dev.sortie.cli.commands.Interrupts interrupts = follow ? dev.sortie.cli.commands.Interrupts.install("sortie-logs", stop, stop) : null;
+        try {
+            while (!letGo.get()) {
+                HttpResponse<byte[]> r = client.getBytes(base + "&offset=" + offset + (follow ? "&follow=true&wait=20" : ""),
+                        Duration.ofSeconds(90));
+                out.write(r.body());
+                out.flush();
+                wrote |= r.body().length > 0;
+                offset = r.headers().firstValueAsLong("X-Sortie-Next-Offset").orElse(offset + r.body().length);
+                boolean finished = r.headers().firstValue("X-Sortie-Finished").map("true"::equalsIgnoreCase).orElse(false);
+                if (!follow || finished) {
+                    break;
+                }
+            }
+        } catch (java.io.UncheckedIOException e) {
+            if (!letGo.get()) {
+                throw e;
+            }
+        } finally {
+            if (interrupts != null) {
+                interrupts.close();
+            }
+            Thread.interrupted(); // a stop that came after the last answer
+        }
+        if (letGo.get()) {
+            out.flush();
+            err.println("[sortie] stopped following " + exp.name() + "; it goes on on the server at " + client.url()
+                    + " ('sortie logs -f " + exp.name() + "' follows it again)");
+            return 0;
+        }
+        if (!wrote && !follow) {
+            err.println("sortie: " + exp.name() + " has no output yet");
+        }
+        if (follow) {
+            exp = find(exp.id());
+            if (n == exp.attempt() && exp.status().isTerminal() && exp.status() != ExperimentStatus.SUCCEEDED) {
+                return ExitCodes.EXPERIMENT_FAILED;
+            }
+        }
+        return 0;
+    }
+
+    @Override
+    public String where() {
+        return client.url();
+    }
+
+    /** The API's experiment object as the model's record (the command as its display line: the table shows only that). */
+    static Experiment experiment(JsonNode n) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> params = n.hasNonNull("params") ? ServerClient.JSON.convertValue(n.get("params"), Map.class) : Map.of();
+        JsonNode c = n.path("code");
+        dev.sortie.core.model.CodeRef code = c.isObject() && c.size() > 0 ? new dev.sortie.core.model.CodeRef(text(c, "base_commit"),
+                text(c, "snapshot_commit"), null, c.path("dirty").asBoolean()) : null;
+        return new Experiment(n.get("id").asText(), n.get("name").asText(), ExperimentStatus.parse(n.get("status").asText()),
+                n.path("executor").asText(""), CommandSpec.shell(n.path("command").asText("")), Params.of(params), code, null,
+                time(n, "created"), time(n, "started"), time(n, "ended"), integer(n, "exit_code"), text(n, "error"),
+                n.path("attempt").asInt(1), null);
+    }
+
+    /** Latest metrics; a null (NaN or infinite on the server, JSON has neither) is NaN. */
+    private static Map<String, Double> metrics(JsonNode m) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        if (m != null) {
+            m.fields().forEachRemaining(f -> out.put(f.getKey(), f.getValue().isNull() ? Double.NaN : f.getValue().asDouble()));
+        }
+        return out;
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+
+    private static Integer integer(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asInt();
+    }
+
+    private static Instant time(JsonNode n, String field) {
+        String t = text(n, field);
+        return t == null ? null : Instant.parse(t);
+    }
+}
