@@ -35,6 +35,13 @@ final class LedgerListener implements RunListener {
         next.started(handle);
     }
 
+    /** The metric's point at its highest step, as recorded before this attempt's own (one metric's series, not the table). */
+    @Override
+    public double recorded(String metric) {
+        List<MetricPoint> series = ledger.series(experimentId, metric);
+        return series.isEmpty() ? Double.NaN : series.stream().max(java.util.Comparator.comparingLong(MetricPoint::step)).get().value();
+    }
+
     /** The experiment with the latest handle its run reported (where it ran), for recording its end. */
     Experiment current() {
         RunLocator h = handle;

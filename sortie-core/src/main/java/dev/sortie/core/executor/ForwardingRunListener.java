@@ -60,4 +60,9 @@ public abstract class ForwardingRunListener implements RunListener {
     public void saved(List<ArtifactRecord> files) {
         delegate.saved(files);
     }
+
+    @Override
+    public double recorded(String metric) {
+        return delegate.recorded(metric);
+    }
 }

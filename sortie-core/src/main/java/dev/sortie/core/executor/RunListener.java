@@ -64,6 +64,14 @@ public interface RunListener {
     default void saved(List<ArtifactRecord> files) {
     }
 
+    /**
+     * The value of {@code metric} the experiment's earlier attempts left recorded (a resumed attempt keeps them), or
+     * NaN when there is none: for a metric an executor adds up across attempts, such as a run's cost.
+     */
+    default double recorded(String metric) {
+        return Double.NaN;
+    }
+
     RunListener NONE = new RunListener() {
     };
 }

@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * A run's listener that records what the run cost as its metric {@code cost_usd} when its command exits: the
- * instance's hourly price times the time the run held it, from the moment the run was given the instance (its launch
+ * instance's hourly price times the time the run held it (added to what earlier attempts of the experiment cost), from the moment the run was given the instance (its launch
  * and boot included when the run launched it: they are paid for too) until the command exited.
  */
 final class CostListener extends ForwardingRunListener {
@@ -40,10 +40,16 @@ final class CostListener extends ForwardingRunListener {
         return hourly * Math.max(0, held.toMillis()) / 3_600_000.0;
     }
 
+    /**
+     * Records the experiment's cost so far: this attempt's, plus what its earlier attempts recorded when it resumes
+     * them (a run recovered after a spot interruption pays for every instance it ran on, not only the last).
+     */
     @Override
     public void commandExited() {
         Instant now = clock.instant();
-        delegate.metrics(List.of(new MetricPoint(METRIC, 0, cost(hourly, Duration.between(from, now)), now)));
+        double before = delegate.recorded(METRIC);
+        double total = cost(hourly, Duration.between(from, now)) + (Double.isNaN(before) ? 0 : before);
+        delegate.metrics(List.of(new MetricPoint(METRIC, 0, total, now)));
         delegate.commandExited();
     }
 }
