@@ -118,6 +118,18 @@ class RemoteDiskFullTest {
         return out.strip();
     }
 
+    @Test
+    void aSmallDiskGetsNoClassDataArchiveOfTheAgent() throws Exception {
+        // the archive (tens of MB, made in the background after the first runs) once filled this 24 MB disk under a
+        // later run, whose log then found 1 MB free: on a small disk the agent's start-up cache is never begun
+        project.write("hello.py", "print('hello', flush=True)\n").commit();
+        for (int i = 1; i <= 2; i++) {
+            TestProject.Result r = project.sortie("run", "-n", "hello-" + i, "-e", "small", "--", "python3", "hello.py");
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        assertThat(onHost("find " + host.hostDir().resolve("sortie/agent") + " -name '*.jsa*'")).as("class lists and archives").isEmpty();
+    }
+
     Path hostRunDir(Experiment e) {
         return host.hostDir().resolve("sortie/runs/" + e.id());
     }

@@ -67,13 +67,22 @@ public final class AgentLaunch {
      * the java binary's change time and size are added here, so a new agent or a new JDK gets a new archive. A JVM
      * that cannot use an archive ignores it ({@code -Xshare:auto}); one that failed to be made is not tried again.
      * JDK 17 crashes dumping some lambda proxies, so those lines of the list are left out (lambdas load as usual).
+     * Nothing is recorded or made where the disk is small ({@link #CDS_MIN_FREE_KB}).
      */
+    /**
+     * The free space (KiB) remote_dir's disk must have for the archive to be made: it is a cache of tens of MB, and a
+     * small disk is better left to the runs' logs, checkpoints and artifacts.
+     */
+    static final long CDS_MIN_FREE_KB = 256 * 1024;
+
     static final String CDS = String.join("\n",
             "set --", // the JVM's archive flag, if any, as "$@": remote_dir may hold spaces
             "if [ -n \"$ck\" ]; then",
             "  a=\"$ck-$(stat -L -c %Z-%s \"$J\" 2>/dev/null).jsa\"",
             "  if [ -f \"$a\" ]; then set -- \"-XX:SharedArchiveFile=$a\"",
-            "  elif [ ! -e \"$a.failed\" ] && mkdir -p \"${a%/*}\" 2>/dev/null; then",
+            // an archive takes tens of MB: none is made where remote_dir's disk has less than CDS_MIN_FREE_KB free
+            "  elif [ ! -e \"$a.failed\" ] && mkdir -p \"${a%/*}\" 2>/dev/null \\",
+            "      && [ \"$(df -Pk \"${a%/*}\" 2>/dev/null | awk 'NR==2 {print $4}')\" -gt " + CDS_MIN_FREE_KB + " ] 2>/dev/null; then",
             "    l=''; for f in \"$a\".list.*; do [ -s \"$f\" ] && l=$f && break; done",
             "    if [ -n \"$l\" ]; then",
             "      setsid sh -c 'exec 9>\"$1.lock\"; flock -n 9 || exit 0; [ -f \"$1\" ] && exit 0",

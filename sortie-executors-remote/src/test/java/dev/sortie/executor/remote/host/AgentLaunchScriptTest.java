@@ -120,7 +120,7 @@ class AgentLaunchScriptTest {
     /** A "java" that writes its arguments (one call a line) and, asked to dump an archive, makes the file. */
     Path recordingJava() throws Exception {
         Path bin = Files.createDirectories(tmp.resolve("bin-recording"));
-        for (String tool : List.of("mkdir", "cat", "mv", "rm", "setsid", "flock", "sh", "stat", "grep", "nice", "sleep")) {
+        for (String tool : List.of("mkdir", "cat", "mv", "rm", "setsid", "flock", "sh", "stat", "grep", "nice", "sleep", "df", "awk")) {
             Path real = Path.of("/usr/bin", tool);
             Files.createSymbolicLink(bin.resolve(tool), Files.exists(real) ? real : Path.of("/bin", tool));
         }
