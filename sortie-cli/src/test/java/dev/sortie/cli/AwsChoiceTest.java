@@ -18,13 +18,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.model.Instance;
 
@@ -36,20 +36,18 @@ import software.amazon.awssdk.services.ec2.model.Instance;
  */
 @Tag("integration")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
+@ExtendWith(SimcloudExtension.class)
 class AwsChoiceTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static Simcloud cloud;
     static String zoneA;
     static String zoneB;
     @TempDir
-    static Path shared;
-    @TempDir
     Path tmp;
     TestProject project;
 
     @BeforeAll
     static void startCloud() throws Exception {
-        cloud = Simcloud.start(shared.resolve("simcloud"));
         var subnet = cloud.ec2.describeSubnets(r -> r.subnetIds(cloud.subnet)).subnets().get(0);
         zoneA = subnet.availabilityZone();
         zoneB = zoneA.equals("us-east-1b") ? "us-east-1c" : "us-east-1b";
@@ -59,13 +57,6 @@ class AwsChoiceTest {
                 .resolve("sortie-executors-aws/src/test/resources/aws-pricing/us-east-1-get-products.json");
         JsonNode page = JSON.readTree(fixture.toFile());
         cloud.control("POST", "/pricing", JSON.writeValueAsString(Map.of("products", page.get("PriceList"))));
-    }
-
-    @AfterAll
-    static void stopCloud() throws Exception {
-        if (cloud != null) {
-            cloud.close();
-        }
     }
 
     @BeforeEach

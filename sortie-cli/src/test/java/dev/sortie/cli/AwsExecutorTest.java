@@ -18,13 +18,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.model.Instance;
 
@@ -36,25 +35,12 @@ import software.amazon.awssdk.services.ec2.model.Instance;
  */
 @Tag("integration")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
+@ExtendWith(SimcloudExtension.class)
 class AwsExecutorTest {
     static Simcloud cloud;
     @TempDir
-    static Path shared;
-    @TempDir
     Path tmp;
     TestProject project;
-
-    @BeforeAll
-    static void startCloud() throws Exception {
-        cloud = Simcloud.start(shared.resolve("simcloud"));
-    }
-
-    @AfterAll
-    static void stopCloud() throws Exception {
-        if (cloud != null) {
-            cloud.close();
-        }
-    }
 
     @BeforeEach
     void setUp() throws Exception {

@@ -17,13 +17,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -38,27 +37,14 @@ import software.amazon.awssdk.services.ec2.model.Instance;
  */
 @Tag("integration")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
+@ExtendWith(SimcloudExtension.class)
 class AwsKillTest {
     /** The watchdog's idle stop: long enough for a paused launch to reach its step, short enough to wait for. */
     static final Duration IDLE_STOP = Duration.ofSeconds(20);
     static Simcloud cloud;
     @TempDir
-    static Path shared;
-    @TempDir
     Path tmp;
     TestProject project;
-
-    @BeforeAll
-    static void startCloud() throws Exception {
-        cloud = Simcloud.start(shared.resolve("simcloud"));
-    }
-
-    @AfterAll
-    static void stopCloud() throws Exception {
-        if (cloud != null) {
-            cloud.close();
-        }
-    }
 
     @BeforeEach
     void setUp() throws Exception {

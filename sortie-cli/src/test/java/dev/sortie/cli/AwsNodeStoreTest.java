@@ -23,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -40,20 +41,18 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 @Tag("integration")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
+@ExtendWith(SimcloudExtension.class)
 class AwsNodeStoreTest {
     /** The user's secret as the CLI gets it (moto takes any): it must appear nowhere on the instance or in its records. */
     static final String SECRET = "sortie-test-secret-" + Long.toHexString(System.nanoTime());
     static Simcloud cloud;
     static S3Client s3;
     @TempDir
-    static Path shared;
-    @TempDir
     Path tmp;
     TestProject project;
 
     @BeforeAll
     static void startCloud() throws Exception {
-        cloud = Simcloud.start(shared.resolve("simcloud"));
         s3 = S3Client.builder().region(Region.US_EAST_1).endpointOverride(URI.create(cloud.ready.get("endpoint_url").asText()))
                 .forcePathStyle(true).httpClientBuilder(UrlConnectionHttpClient.builder())
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing"))).build();
@@ -64,9 +63,6 @@ class AwsNodeStoreTest {
     static void stopCloud() throws Exception {
         if (s3 != null) {
             s3.close();
-        }
-        if (cloud != null) {
-            cloud.close();
         }
     }
 

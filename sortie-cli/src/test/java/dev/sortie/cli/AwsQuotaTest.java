@@ -7,12 +7,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -22,25 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("integration")
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
+@ExtendWith(SimcloudExtension.class)
 class AwsQuotaTest {
     static Simcloud cloud;
     @TempDir
-    static Path shared;
-    @TempDir
     Path tmp;
     TestProject project;
-
-    @BeforeAll
-    static void startCloud() throws Exception {
-        cloud = Simcloud.start(shared.resolve("simcloud"));
-    }
-
-    @AfterAll
-    static void stopCloud() throws Exception {
-        if (cloud != null) {
-            cloud.close();
-        }
-    }
 
     @BeforeEach
     void setUp() throws Exception {

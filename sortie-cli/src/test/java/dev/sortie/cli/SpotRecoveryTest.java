@@ -19,13 +19,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.model.Instance;
 
@@ -39,6 +38,7 @@ import software.amazon.awssdk.services.ec2.model.Instance;
  */
 @Tag("integration")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
+@ExtendWith(SimcloudExtension.class)
 class SpotRecoveryTest {
     static final String TRAIN = """
             import json, os, random, signal, sys, time
@@ -83,22 +83,8 @@ class SpotRecoveryTest {
     static final int STEPS = 120;
     static Simcloud cloud;
     @TempDir
-    static Path shared;
-    @TempDir
     Path tmp;
     TestProject project;
-
-    @BeforeAll
-    static void startCloud() throws Exception {
-        cloud = Simcloud.start(shared.resolve("simcloud"));
-    }
-
-    @AfterAll
-    static void stopCloud() throws Exception {
-        if (cloud != null) {
-            cloud.close();
-        }
-    }
 
     @BeforeEach
     void setUp() throws Exception {
