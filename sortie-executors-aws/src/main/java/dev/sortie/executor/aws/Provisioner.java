@@ -301,6 +301,20 @@ final class Provisioner {
         return storeProfile;
     }
 
+    /** The store's URL when the project's store is one the instances use themselves (S3), else null. */
+    String nodeStoreUrl() {
+        return store != null && store.nodeSpec().isPresent() ? store.nodeSpec().get().url() : null;
+    }
+
+    /**
+     * Makes the store's instance profile again: another sortie's {@code down} may have deleted it (no instance used it
+     * then) since this process made it.
+     */
+    private synchronized String storeProfileAgain() throws IOException {
+        storeProfile = null;
+        return storeProfile();
+    }
+
     /** One way to launch: the first (the choice), then each fallback entry applied to it. */
     private record Attempt(String type, boolean spot, String zone, Fallback from) {
         String describe() {
@@ -477,6 +491,9 @@ final class Provisioner {
                 }
                 say.accept("[sortie] aws: EC2 does not know the instance profile " + profile + " yet (IAM takes a few seconds);"
                         + " asking again");
+                if (tries == 1) {
+                    storeProfileAgain();
+                }
                 try {
                     Thread.sleep(PROFILE_RETRY.toMillis());
                 } catch (InterruptedException ie) {
