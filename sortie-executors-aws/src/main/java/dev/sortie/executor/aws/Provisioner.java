@@ -519,6 +519,8 @@ final class Provisioner {
         java.nio.file.Path file = identity.launchLockFile(config.name());
         try {
             return HeldFileLock.acquire(file);
+        } catch (java.io.InterruptedIOException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new IOException("cannot lock " + file + " (the launch bound of max_instances across sortie processes): " + e.getMessage(), e);
         }
