@@ -38,150 +38,31 @@ import argparse
 import collections
 import json
 import os
-import random
 import re
 import shlex
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SIMCLOUD = os.path.join(ROOT, "testkit", "simcloud")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import in_simcloud_venv  # noqa: E402
 
-
-def simcloud_env():
-    """VENV and AEMM as setup.sh prints them (it installs what is missing, idempotent)."""
-    out = subprocess.run([os.path.join(SIMCLOUD, "setup.sh")], capture_output=True, text=True, check=True).stdout
-    return dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
-
-
-# bench/queue.py would shadow the standard library's queue (which urllib3 imports): this folder goes last on the path.
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
-_venv = simcloud_env()["VENV"]
-if os.path.realpath(sys.prefix) != os.path.realpath(_venv):
-    # boto3 and the simcloud's own moto: the simcloud venv's Python runs the whole benchmark
-    os.execv(os.path.join(_venv, "bin", "python"), [os.path.join(_venv, "bin", "python"), os.path.abspath(__file__), *sys.argv[1:]])
-import boto3  # noqa: E402
-sys.path.append(HERE)
-from benchlib import Commands, interleaved, load_average, median, paired_ratios  # noqa: E402
+in_simcloud_venv(ROOT, __file__)
+import boto3  # noqa: E402  (the simcloud venv's)
+from benchlib import CloudProject, Commands, bench_env, cloud_bench, copy_sortie, interleaved, load_average, median, paired_ratios  # noqa: E402,F401
 
 TRACE = re.compile(r"^\[trace\s+([\d.]+) ms ([^\]]*)\] (.*)$")
 PROGRESS = re.compile(r"^\[sortie\] aws (i-[0-9a-f]+): (.*) \(([\d.]+)s\)$")
 STEPS = ["key-pair", "security-group", "run-instances", "launched", "ssh-wait", "ready-tag", "agent-install", "sync",
          "agent-launch", "record"]
-BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SORTIE_")) and k not in ("SSH_AUTH_SOCK",)}
-BASE_ENV.update(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost", GIT_COMMITTER_NAME="bench",
-                GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0")
-_c = Commands(BASE_ENV, "aws-bench")
+_c = Commands(bench_env(), "aws-bench")
 log = _c.log
 
 
-class Cloud:
-    """simcloud on loopback, a VPC and subnet in 127/8, and boto3's EC2 client on it."""
-
-    def __init__(self, work):
-        self.dir = os.path.join(work, "simcloud")
-        os.makedirs(self.dir)
-        venv = os.path.dirname(os.path.dirname(sys.executable))
-        self.proc = subprocess.Popen([os.path.join(venv, "bin", "python"), os.path.join(SIMCLOUD, "simcloud.py"),
-                                      "--state-dir", self.dir, "--watch-stdin"], stdin=subprocess.PIPE,
-                                     stdout=open(os.path.join(self.dir, "simcloud.log"), "ab"), stderr=subprocess.STDOUT)
-        ready = os.path.join(self.dir, "ready.json")
-        deadline = time.time() + 300
-        while not os.path.exists(ready):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("simcloud did not start: see " + os.path.join(self.dir, "simcloud.log"))
-            time.sleep(0.1)
-        time.sleep(0.1)
-        with open(ready) as f:
-            self.ready = json.load(f)
-        self.env = dict(self.ready["aws_env"], AWS_EC2_METADATA_DISABLED="true")
-        self.ec2 = boto3.client("ec2", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                                aws_access_key_id="testing", aws_secret_access_key="testing")
-        # a VPC of its own in 127/8 (the tests draw theirs from 127.20-99): two clouds must not share addresses
-        # the Price List fixture of the aws executor's tests (simcloud serves no prices without one)
-        fixture = os.path.join(ROOT, "sortie-executors-aws", "src", "test", "resources", "aws-pricing", "us-east-1-get-products.json")
-        with open(fixture) as f:
-            self.control("/pricing", {"products": json.load(f)["PriceList"]})
-        octet = random.randint(200, 250)
-        vpc = self.ec2.create_vpc(CidrBlock="127.%d.0.0/16" % octet)["Vpc"]["VpcId"]
-        self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="127.%d.1.0/24" % octet)["Subnet"]["SubnetId"]
-
-    def instances(self):
-        out = []
-        for page in self.ec2.get_paginator("describe_instances").paginate():
-            for r in page["Reservations"]:
-                out.extend(r["Instances"])
-        return out
-
-    def states(self):
-        return {i["InstanceId"]: i["State"]["Name"] for i in self.instances()}
-
-    def alive(self):
-        return [i for i, s in self.states().items() if s in ("pending", "running")]
-
-    def control(self, path, body=None):
-        import urllib.request
-        req = urllib.request.Request(self.ready["control_url"] + path, data=json.dumps(body or {}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return json.loads(r.read() or b"{}")
-
-    def close(self):
-        try:
-            self.control("/shutdown")
-        except Exception:  # noqa: BLE001  (it may be gone)
-            pass
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-class Project:
-    """A git project whose sortie runs against the simulated cloud, with its own aws config folder."""
-
-    def __init__(self, work, cloud, sortie, name):
-        self.dir = os.path.join(work, name)
-        self.sortie = sortie
-        self.cloud = cloud
-        self.logfile = os.path.join(work, name + ".log")
-        self.env = dict(BASE_ENV, XDG_CONFIG_HOME=os.path.join(work, name + "-config"), XDG_CACHE_HOME=os.path.join(work, name + "-cache"),
-                        **cloud.env)
-        os.makedirs(self.dir)
-        with open(os.path.join(self.dir, "sortie.yaml"), "w") as f:
-            f.write("name: b\nrun: \"true\"\n")
-        for args in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "bench"]):
-            _c.run(args, self.dir, self.env, self.logfile)
-
-    def add(self, name, *more):
-        self.run(["executor", "add", name, "--type", "aws", "--region", "us-east-1", "--instance-type", "t3.micro",
-                  "--subnet", self.cloud.subnet, "--private-ip", "--ssh-user", "root", "--boot-timeout", "90s", *more])
-
-    def run(self, args, env=None, check=True):
-        return _c.run([self.sortie, *args], self.dir, dict(self.env, **(env or {})), self.logfile, check)
-
-    def output(self, args, env=None):
-        """stdout and stderr together, as they came (the command must succeed)."""
-        with tempfile.TemporaryFile() as out:
-            p = subprocess.run([self.sortie, *args], cwd=self.dir, env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL,
-                               stdout=out, stderr=subprocess.STDOUT)
-            out.seek(0)
-            text = out.read().decode(errors="replace")
-        with open(self.logfile, "a") as f:
-            f.write(f"$ sortie {shlex.join(args)}\n{text}")
-        if p.returncode != 0:
-            raise RuntimeError(f"sortie {shlex.join(args)} exited {p.returncode}: {text[-2000:]}")
-        return text
-
-    def popen(self, args, out, env=None):
-        return subprocess.Popen([self.sortie, *args], cwd=self.dir, env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
+def Project(work, cloud, sortie, name):
+    """A project of this benchmark on the simulated cloud (benchlib.CloudProject)."""
+    return CloudProject(_c, work, cloud, sortie, name)
 
 
 def await_gone(cloud, ids, timeout):
@@ -418,14 +299,6 @@ def bench_faults(cloud, work, sortie, idle):
             "still_running_in_ledger": sum(1 for e in rows if e.get("status") in ("running", "launching"))}
 
 
-def copy_sortie(work, root=ROOT, name="sortie-copy"):
-    copy = os.path.join(work, name)
-    shutil.copytree(os.path.join(root, "sortie-cli", "target", "dist"), os.path.join(copy, "sortie-cli", "target", "dist"),
-                    ignore=shutil.ignore_patterns("cds"))
-    shutil.copy2(os.path.join(root, "sortie"), os.path.join(copy, "sortie"))
-    return os.path.join(copy, "sortie")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5, help="orchestration rounds (default 5)")
@@ -441,20 +314,13 @@ def main():
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     cmdline = shlex.join(["python3", "bench/aws.py", *sys.argv[1:]])
-    if not os.path.isdir(os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")):
-        sys.exit("build Sortie first: mvn -B -ntp -o -q package -DskipTests")
-    os.makedirs(os.path.join(ROOT, "bench", "work"), exist_ok=True)
-    work = tempfile.mkdtemp(prefix="aws-", dir=os.path.join(ROOT, "bench", "work"))
-    sortie = copy_sortie(work)
-    builds = [("this", sortie)]
-    if a.baseline:
-        if not os.path.isdir(os.path.join(a.baseline, "sortie-cli", "target", "dist", "lib")):
-            sys.exit(f"--baseline {a.baseline}: no sortie-cli/target/dist there (build it first)")
-        builds.append(("baseline", copy_sortie(work, os.path.abspath(a.baseline), "baseline-copy")))
-    env = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "load average at start": load_average()}
-    cloud = Cloud(work)
-    results, ok = {}, False
-    try:
+    if a.baseline and not os.path.isdir(os.path.join(a.baseline, "sortie-cli", "target", "dist", "lib")):
+        sys.exit(f"--baseline {a.baseline}: no sortie-cli/target/dist there (build it first)")
+
+    def body(cloud, work, sortie, results):
+        builds = [("this", sortie)]
+        if a.baseline:
+            builds.append(("baseline", copy_sortie(work, os.path.abspath(a.baseline), "baseline-copy")))
         if "orchestration" not in a.skip:
             results["orchestration"] = bench_orchestration(cloud, work, builds, a.rounds,
                                                            None if a.store == "local" else a.store)
@@ -464,20 +330,8 @@ def main():
             results["queue"] = bench_queue(cloud, work, sortie, a.queue_size, a.idle_stop)
         if "faults" not in a.skip:
             results["faults"] = bench_faults(cloud, work, sortie, a.idle_stop)
-        ok = True
-    except Exception:
-        log("partial results: " + json.dumps(results))
-        raise
-    finally:
-        cloud.close()
-        if not ok:
-            log(f"failed; work dir kept: {work}")
-    env["load average at end"] = load_average()
-    if a.json:
-        print(json.dumps({"command": cmdline, "environment": env, "results": results}, indent=2))
-    else:
-        print(f"AWS executor in the simulated cloud, {env['date']}; command: {cmdline}")
-        print(f"load average: {env['load average at start']} at start, {env['load average at end']} at end\n")
+
+    def summary(results):
         o = results.get("orchestration")
         if o:
             m = o["median"]
@@ -500,9 +354,8 @@ def main():
         f = results.get("faults")
         if f:
             print(f"\nfaults: {f}")
-    if ok and not a.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
+    cloud_bench(ROOT, "aws", "AWS executor in the simulated cloud", cmdline, log, body, summary, a.json, a.keep)
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Spot recovery benchmark in the simulated cloud (testkit/simcloud, as bench/aws.py starts it): a small real training
-(linear regression by SGD, one step every --pause s, a JSON checkpoint every 10 steps and on SIGTERM, resumed when
-SORTIE_RESUMED=1) run by `sortie run -e spot` on a spot executor, its instance interrupted under it:
+"""Spot recovery benchmark in the simulated cloud (testkit/simcloud, started as bench/aws.py starts it: benchlib): a
+small real training (testkit/sgd/train.py, SpotRecoveryTest's: linear regression by SGD, one step every --pause s, a
+JSON checkpoint every 10 steps and on SIGTERM, resumed when SORTIE_RESUMED=1) run by `sortie run -e spot` on a spot executor, its instance interrupted under it:
 
 1. recovery overhead: from the spot interruption notice (the moment the simcloud is asked to serve it) to the
    training's next step on the replacement (the first step line after the resume, as `sortie run` prints it, stamped
@@ -25,62 +25,23 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-# bench/queue.py would shadow the standard library's queue (which urllib3 imports): this folder goes last on the path.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
-_setup = subprocess.run([os.path.join(ROOT, "testkit", "simcloud", "setup.sh")], capture_output=True, text=True, check=True).stdout
-_venv = dict(l.split("=", 1) for l in _setup.splitlines() if "=" in l)["VENV"]
-if os.path.realpath(sys.prefix) != os.path.realpath(_venv):
-    os.execv(os.path.join(_venv, "bin", "python"), [os.path.join(_venv, "bin", "python"), os.path.abspath(__file__), *sys.argv[1:]])
-sys.path.append(HERE)
-from aws import Cloud, Project, copy_sortie, log  # noqa: E402  (the simulated cloud and a project on it)
-from benchlib import load_average, median  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import in_simcloud_venv  # noqa: E402
 
-TRAIN = """
-import json, os, random, signal, sys, time
-steps, pause, every = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-ckdir = os.environ.get("SORTIE_CHECKPOINT_DIR", "checkpoints")
-os.makedirs(ckdir, exist_ok=True)
-ck = os.path.join(ckdir, "state.json")
-rng = random.Random(7)
-data = [(x, 3 * x - 2 + rng.gauss(0, 0.1)) for x in [rng.uniform(-1, 1) for _ in range(64)]]
-w, b, step = 0.0, 0.0, 0
-if os.environ.get("SORTIE_RESUMED") == "1" and os.path.exists(ck):
-    with open(ck) as f:
-        s = json.load(f)
-    w, b, step = s["w"], s["b"], s["step"]
-    print(f"resumed from the checkpoint of step {step}", flush=True)
-def save():
-    with open(ck + ".tmp", "w") as f:
-        json.dump({"w": w, "b": b, "step": step}, f)
-    os.replace(ck + ".tmp", ck)
-term = [False]
-signal.signal(signal.SIGTERM, lambda *a: term.__setitem__(0, True))
-while step < steps:
-    x, y = data[step % len(data)]
-    e = w * x + b - y
-    w -= 0.1 * e * x
-    b -= 0.1 * e
-    step += 1
-    print(f"step={step} loss={sum((w * x + b - y) ** 2 for x, y in data) / len(data):.12f}", flush=True)
-    if step % every == 0:
-        save()
-    if term[0]:
-        save()
-        print(f"checkpoint saved on SIGTERM at step {step}", flush=True)
-        sys.exit(143)
-    time.sleep(pause)
-save()
-print(f"final w={w:.12f} b={b:.12f}", flush=True)
-"""
+in_simcloud_venv(ROOT, __file__)
+from benchlib import CloudProject, Commands, bench_env, cloud_bench, load_average, median  # noqa: E402
+
+_c = Commands(bench_env(), "spot-bench")
+log = _c.log
+# the training SpotRecoveryTest runs too
+with open(os.path.join(ROOT, "testkit", "sgd", "train.py")) as _f:
+    TRAIN = _f.read()
 SPOT_PRICE = 0.0031  # USD an hour, a t3.micro spot price of the kind AWS quotes (on-demand: the fixture's $0.0104)
 STEP = re.compile(r"^step=(\d+) ")
 RESUMED = re.compile(r"^resumed from the checkpoint of step (\d+)")
@@ -206,31 +167,16 @@ def main():
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     cmdline = shlex.join(["python3", "bench/spot.py", *sys.argv[1:]])
-    if not os.path.isdir(os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")):
-        sys.exit("build Sortie first: mvn -B -ntp -o -q package -DskipTests")
-    os.makedirs(os.path.join(ROOT, "bench", "work"), exist_ok=True)
-    work = tempfile.mkdtemp(prefix="spot-", dir=os.path.join(ROOT, "bench", "work"))
-    sortie = copy_sortie(work)
-    env = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "load average at start": load_average()}
-    cloud = Cloud(work)
-    results, ok = {"trainings": {"0": [], "1": [], "3": []}}, False
-    try:
-        # prices: AWS's Price List fixture (t3.micro on-demand $0.0104/h) and a spot price in every zone of the region
-        with open(os.path.join(ROOT, "sortie-executors-aws", "src", "test", "resources", "aws-pricing", "us-east-1-get-products.json")) as f:
-            cloud.control("/pricing", {"products": json.load(f)["PriceList"]})
+
+    def body(cloud, work, sortie, results):
+        results["trainings"] = {"0": [], "1": [], "3": []}
+        # a spot price in every zone of the region (the on-demand ones: the Price List fixture, t3.micro $0.0104/h)
         cloud.control("/spot-prices", {"region": "us-east-1", "prices": [
             {"InstanceType": "t3.micro", "AvailabilityZone": "us-east-1" + z, "SpotPrice": str(SPOT_PRICE)} for z in "abcdef"]})
-        p = Project(work, cloud, sortie, "spot")
-        p.env["XDG_CACHE_HOME"] = os.path.join(work, "cache")  # the price cache: this run's, not the user's
-        with open(os.path.join(p.dir, "train.py"), "w") as f:
-            f.write(TRAIN)
-        with open(os.path.join(p.dir, "sortie.yaml"), "w") as f:
-            f.write(f"name: train\nrun: python3 train.py {a.steps} {a.pause} 10\ncheckpoints: checkpoints/\ncheckpoint_interval: 1s\n")
-        p.run(["executor", "add", "spot", "--type", "aws", "--region", "us-east-1", "--instance-type", "t3.micro", "--spot",
-               "--subnet", cloud.subnet, "--private-ip", "--ssh-user", "root", "--boot-timeout", "90s", "--idle-stop", "60s",
-               "--lost-after", "6s"])
-        for args in (["git", "add", "-A"], ["git", "commit", "-q", "-m", "train"]):
-            subprocess.run(args, cwd=p.dir, env=p.env, check=True, capture_output=True)
+        p = CloudProject(_c, work, cloud, sortie, "spot", files={
+            "train.py": TRAIN,
+            "sortie.yaml": f"name: train\nrun: python3 train.py {a.steps} {a.pause} 10\ncheckpoints: checkpoints/\ncheckpoint_interval: 1s\n"})
+        p.add("spot", "--spot", "--idle-stop", "60s", "--lost-after", "6s")
         for r in range(a.rounds):
             for n in (0, 1, 3):
                 log(f"round {r + 1}/{a.rounds}: {n} notice(s) (load {load_average()})")
@@ -240,20 +186,8 @@ def main():
         p.run(["down", "spot"])
         results["kill"] = one_training(p, a.steps, a.pause, 1, kill=True)
         p.run(["down", "spot"])
-        ok = True
-    except Exception:
-        log("partial results: " + json.dumps(results))
-        raise
-    finally:
-        cloud.close()
-        if not ok:
-            log(f"failed; work dir kept: {work}")
-    env["load average at end"] = load_average()
-    if a.json:
-        print(json.dumps({"command": cmdline, "environment": env, "results": results}, indent=2))
-    else:
-        print(f"Spot recovery in the simulated cloud, {env['date']}; command: {cmdline}")
-        print(f"load average: {env['load average at start']} at start, {env['load average at end']} at end\n")
+
+    def summary(results):
         recs = [x for n in ("1", "3") for t in results["trainings"][n] for x in t["recoveries"]]
         print(f"recovery overhead (notice to next step, less the replacement's boot), {len(recs)} recoveries: median "
               f"{median([x['overhead_s'] for x in recs]):.2f} s, max {max(x['overhead_s'] for x in recs):.2f} s; "
@@ -265,9 +199,8 @@ def main():
         for n in ("0", "1", "3"):
             for t in results["trainings"][n]:
                 print(f"{n} notice(s): wall {t['wall_s']:.1f} s, cost ${t['cost_usd']:.3g} (load {t['load']})")
-    if ok and not a.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
+    cloud_bench(ROOT, "spot", "Spot recovery in the simulated cloud", cmdline, log, body, summary, a.json, a.keep)
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,9 @@
 #   pg.sh start DIR PORT PASSWORD   initdb DIR/data (superuser 'sortie', scram-sha-256 on TCP) and start it; prints
 #                                   "ready" once it accepts connections
 #   pg.sh stop DIR                  stop it (fast shutdown) if it runs
+#   pg.sh serve DIR PORT PASSWORD   start as above, print "ready", then stay until stdin closes; then stop the server
+#                                   and delete DIR. The test JVM holds the other end of stdin, so however it ends
+#                                   (close, System.exit, SIGKILL) its server goes with it instead of outliving it.
 #
 # PostgreSQL refuses to run as root: when started as root the cluster belongs to a dedicated system user,
 # 'sortie-pg' (created here once), and every command runs as that user with runuser.
@@ -29,8 +32,9 @@ as_owner() {
   fi
 }
 
-cmd=${1:?usage: pg.sh start DIR PORT PASSWORD | stop DIR}
-dir=${2:?usage: pg.sh start DIR PORT PASSWORD | stop DIR}
+usage='usage: pg.sh start DIR PORT PASSWORD | stop DIR | serve DIR PORT PASSWORD'
+cmd=${1:?$usage}
+dir=${2:?$usage}
 bin=$(bindir)
 
 case "$cmd" in
@@ -65,8 +69,23 @@ case "$cmd" in
       as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
     fi
     ;;
+  serve)
+    port=${3:?usage: pg.sh serve DIR PORT PASSWORD}
+    password=${4:?usage: pg.sh serve DIR PORT PASSWORD}
+    # Whoever holds stdin may be gone by the time anything is written (SIGKILLed mid-start): a write must fail, not
+    # kill this script before it stops the server. Every way out of here stops it.
+    trap '' PIPE
+    trap '"$0" stop "$dir" >&2 || true; rm -rf "$dir"' EXIT
+    trap 'exit 1' INT TERM HUP
+    if ! out=$("$0" start "$dir" "$port" "$password" 2>&1); then
+      printf '%s\n' "$out" >&2 || true
+      exit 3
+    fi
+    echo ready || true
+    cat >/dev/null 2>&1 || true
+    ;;
   *)
-    echo "pg.sh: unknown command '$cmd' (start or stop)" >&2
+    echo "pg.sh: unknown command '$cmd' (start, stop or serve)" >&2
     exit 2
     ;;
 esac

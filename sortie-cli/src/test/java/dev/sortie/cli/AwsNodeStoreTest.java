@@ -30,6 +30,8 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.model.Instance;
+import software.amazon.awssdk.services.iam.IamClient;
+import software.amazon.awssdk.services.iam.model.NoSuchEntityException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -155,8 +157,60 @@ class AwsNodeStoreTest {
         cloud.instances().forEach(i -> ids.add(i.instanceId()));
         assertThat(ids).hasSize(2);
         assertThat(filesContaining(project.dir.resolve(".sortie"), SECRET)).as("files of the project holding the secret").isEmpty();
-        TestProject.Result down2 = sortie("down", "aws");
-        assertThat(down2.code()).as(down2.out()).isZero();
+
+        // The role and instance profile sortie made go with `down` once nothing uses them.
+        String arn = first.iamInstanceProfile().arn();
+        String role = arn.substring(arn.lastIndexOf('/') + 1);
+        String store = role.substring(role.lastIndexOf('-') + 1); // the hash of the store's URL
+        try (IamClient iam = IamClient.builder().region(Region.AWS_GLOBAL).endpointOverride(URI.create(cloud.ready.get("endpoint_url").asText()))
+                .httpClientBuilder(UrlConnectionHttpClient.builder())
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing"))).build()) {
+            // roles of an executor since removed from the config: one for this store, one for another project's store
+            makeRole(iam, "sortie-node-gone-" + store);
+            makeRole(iam, "sortie-node-gone-0badf00d");
+            // an instance someone launched with the profile, beside sortie: it keeps the role through `down`
+            String foreign = cloud.ec2.runInstances(r -> r.imageId(first.imageId()).instanceType("t3.micro").minCount(1).maxCount(1)
+                    .subnetId(cloud.subnet).iamInstanceProfile(p -> p.name(role))).instances().get(0).instanceId();
+            TestProject.Result down2 = sortie("down", "aws");
+            assertThat(down2.code()).as(down2.out()).isZero();
+            assertThat(down2.out()).contains("keeping the IAM role and instance profile " + role + ": " + foreign + " still use");
+            assertThat(roleExists(iam, role)).isTrue();
+            cloud.ec2.terminateInstances(r -> r.instanceIds(foreign));
+
+            // `down --orphans`: the removed executor's role for this store goes, the other store's is not this project's
+            TestProject.Result orphans = sortie("down", "--orphans");
+            assertThat(orphans.code()).as(orphans.out()).isZero();
+            assertThat(orphans.out()).contains("deleted the IAM role and instance profile sortie-node-gone-" + store);
+            assertThat(roleExists(iam, "sortie-node-gone-" + store)).isFalse();
+            assertThat(roleExists(iam, "sortie-node-gone-0badf00d")).isTrue();
+            assertThat(roleExists(iam, role)).as("a configured executor's role, kept by --orphans").isTrue();
+
+            // nothing uses the executor's own role now: `down aws` deletes it with its instance profile
+            TestProject.Result down3 = sortie("down", "aws");
+            assertThat(down3.code()).as(down3.out()).isZero();
+            assertThat(down3.out()).contains("deleted the IAM role and instance profile " + role);
+            assertThat(roleExists(iam, role)).isFalse();
+            assertThat(iam.listInstanceProfiles().instanceProfiles()).noneMatch(p -> p.instanceProfileName().equals(role));
+        }
+    }
+
+    /** A role and instance profile as InstanceRole makes them. */
+    static void makeRole(IamClient iam, String name) {
+        iam.createRole(r -> r.roleName(name).assumeRolePolicyDocument("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                + "\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}"));
+        iam.putRolePolicy(r -> r.roleName(name).policyName("sortie-store").policyDocument("{\"Version\":\"2012-10-17\",\"Statement\":"
+                + "[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::sortie-node/team/*\"}]}"));
+        iam.createInstanceProfile(r -> r.instanceProfileName(name));
+        iam.addRoleToInstanceProfile(r -> r.instanceProfileName(name).roleName(name));
+    }
+
+    static boolean roleExists(IamClient iam, String name) {
+        try {
+            iam.getRole(r -> r.roleName(name));
+            return true;
+        } catch (NoSuchEntityException e) {
+            return false;
+        }
     }
 
     /** Regular files under {@code root} whose bytes contain {@code text}. */

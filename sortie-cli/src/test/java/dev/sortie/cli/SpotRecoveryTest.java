@@ -32,54 +32,27 @@ import software.amazon.awssdk.services.ec2.model.Instance;
  * A training on a spot instance of the simulated cloud (testkit/simcloud) whose instance goes away under it, with
  * a spot interruption notice served by AWS's metadata mock or killed without one: {@code sortie run -e aws} must
  * continue it as the next attempt of the same experiment on a new instance, from its last checkpoint, and end with
- * what an uninterrupted run gives. The model is small and real: a linear regression trained by SGD with a fixed
- * seed, whose loss at every step is known (the same script run here without interruption), checkpointing its weights
- * and step as JSON, atomically, every few steps and on SIGTERM, and resuming from it when SORTIE_RESUMED=1.
+ * what an uninterrupted run gives. The model is small and real (testkit/sgd/train.py, shared with bench/spot.py): a
+ * linear regression trained by SGD with a fixed seed, whose loss at every step is known (the same script run here
+ * without interruption), checkpointing its weights and step as JSON, atomically, every few steps and on SIGTERM, and
+ * resuming from it when SORTIE_RESUMED=1.
  */
 @Tag("integration")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 @ExtendWith(SimcloudExtension.class)
 class SpotRecoveryTest {
-    static final String TRAIN = """
-            import json, os, random, signal, sys, time
-            steps, pause, every = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-            ckdir = os.environ.get("SORTIE_CHECKPOINT_DIR", "checkpoints")
-            os.makedirs(ckdir, exist_ok=True)
-            ck = os.path.join(ckdir, "state.json")
-            rng = random.Random(7)
-            xs = [rng.uniform(-1, 1) for _ in range(64)]
-            data = [(x, 3 * x - 2 + rng.gauss(0, 0.1)) for x in xs]
-            w, b, step = 0.0, 0.0, 0
-            if os.environ.get("SORTIE_RESUMED") == "1" and os.path.exists(ck):
-                with open(ck) as f:
-                    s = json.load(f)
-                w, b, step = s["w"], s["b"], s["step"]
-                print(f"resumed from the checkpoint of step {step}", flush=True)
-            def save():
-                tmp = ck + ".tmp"
-                with open(tmp, "w") as f:
-                    json.dump({"w": w, "b": b, "step": step}, f)
-                os.replace(tmp, ck)
-            term = [False]
-            signal.signal(signal.SIGTERM, lambda *a: term.__setitem__(0, True))
-            while step < steps:
-                x, y = data[step % len(data)]
-                e = w * x + b - y
-                w -= 0.1 * e * x
-                b -= 0.1 * e
-                step += 1
-                loss = sum((w * x + b - y) ** 2 for x, y in data) / len(data)
-                print(f"step={step} loss={loss:.12f}", flush=True)
-                if step % every == 0:
-                    save()
-                if term[0]:
-                    save()
-                    print(f"checkpoint saved on SIGTERM at step {step}", flush=True)
-                    sys.exit(143)
-                time.sleep(pause)
-            save()
-            print(f"final w={w:.12f} b={b:.12f}", flush=True)
-            """;
+    /** The training (testkit/sgd/train.py, which bench/spot.py runs too). */
+    static final String TRAIN = testkit("sgd/train.py");
+
+    /** A file of the repository's testkit folder (beside this module), as text. */
+    static String testkit(String path) {
+        Path file = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().getParent().resolve("testkit").resolve(path);
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + file, e);
+        }
+    }
     static final int STEPS = 120;
     static Simcloud cloud;
     @TempDir

@@ -11,7 +11,8 @@ import org.junit.platform.commons.support.HierarchyTraversalMode;
 
 /**
  * Gives each static {@link PostgresServer} field of a test class the test run's PostgreSQL server: started once, on
- * the first class that asks (testkit/postgres/pg.sh), and stopped when the whole run ends. Where it cannot start
+ * the first class that asks (testkit/postgres/pg.sh), and stopped when the whole run ends, or with the JVM however it
+ * ends (a test JVM SIGKILLed mid-run included: pg.sh serve). Where it cannot start
  * (Debian's {@code postgresql} package is not installed) the classes are skipped with why, except under CI
  * ({@code CI} set), where that fails them: CI installs it.
  */

@@ -1,6 +1,8 @@
 package dev.sortie.ledger;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +24,7 @@ import java.util.stream.Stream;
 /**
  * A real PostgreSQL server for the tests, started by the project's own script ({@code testkit/postgres/pg.sh}: Debian's
  * {@code postgresql} package, a fresh cluster in a temp folder, 127.0.0.1 on a free port, password authentication) and
- * stopped by {@link #close()}. Each test class takes a fresh database of its own from it ({@link #newDatabase()}).
+ * stopped by {@link #close()}, or by the JVM's end however it ends (pg.sh serve watches its stdin). Each test class takes a fresh database of its own from it ({@link #newDatabase()}).
  */
 public final class PostgresServer implements AutoCloseable {
     public static final String USER = "sortie";
@@ -32,12 +34,17 @@ public final class PostgresServer implements AutoCloseable {
     private final Path script;
     private final int port;
     private final String password;
+    /** pg.sh serve: it stops the server once its stdin closes, by {@link #close()} or by this JVM's end. */
+    private final Process serve;
+    private final BufferedReader serveOutput;
 
-    private PostgresServer(Path dir, Path script, int port, String password) {
+    private PostgresServer(Path dir, Path script, int port, String password, Process serve, BufferedReader serveOutput) {
         this.dir = dir;
         this.script = script;
         this.port = port;
         this.password = password;
+        this.serve = serve;
+        this.serveOutput = serveOutput;
     }
 
     /** Starts a server, or throws {@link IllegalStateException} saying why it could not. */
@@ -52,16 +59,22 @@ public final class PostgresServer implements AutoCloseable {
         for (int attempt = 1; attempt <= 3; attempt++) {
             int port = freePort();
             Path cluster = dir.resolve("pg-" + attempt);
-            Process p = new ProcessBuilder(script.toString(), "start", cluster.toString(), Integer.toString(port), password)
+            // 'serve' stays while this JVM holds its stdin: a JVM killed mid-run takes its server with it
+            Process p = new ProcessBuilder(script.toString(), "serve", cluster.toString(), Integer.toString(port), password)
                     .redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            StringBuilder out = new StringBuilder();
+            BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.equals("ready")) {
+                    return new PostgresServer(cluster, script, port, password, p, lines);
+                }
+                out.append(line).append('\n');
+            }
             if (!p.waitFor(120, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                last = "pg.sh start did not end within 120 s";
-            } else if (p.exitValue() == 0) {
-                return new PostgresServer(cluster, script, port, password);
+                last = "pg.sh serve did not end within 120 s after it closed its output";
             } else {
-                last = "pg.sh start exited " + p.exitValue() + ": " + out.strip();
+                last = "pg.sh serve exited " + p.exitValue() + ": " + out.toString().strip();
             }
             // a port taken between the probe and the start is the one failure worth another try
             stop(script, cluster);
@@ -135,10 +148,21 @@ public final class PostgresServer implements AutoCloseable {
         return new org.postgresql.Driver().connect(url(database).jdbcUrl(), props);
     }
 
+    /** The cluster's folder (its data, socket and log). */
+    Path clusterDir() {
+        return dir;
+    }
+
     @Override
     public void close() throws IOException {
         try {
-            stop(script, dir);
+            serve.getOutputStream().close();
+            String said = serveOutput.lines().collect(java.util.stream.Collectors.joining("\n"));
+            if (!serve.waitFor(90, TimeUnit.SECONDS) || serve.exitValue() != 0) {
+                serve.destroyForcibly();
+                stop(script, dir);
+                throw new IllegalStateException("pg.sh serve " + dir + " did not stop cleanly: " + said.strip());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while stopping PostgreSQL in " + dir, e);

@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -166,6 +167,52 @@ class AgentHomeTest {
                         && ServerProcess.JSON.readTree(Files.readString(home)).get("journal").asLong() == Files.size(journal));
                 assertThat(ServerProcess.JSON.readTree(Files.readString(home)).get("log").asLong()).isEqualTo(Files.size(runDir.resolve("logs/attempt-1.log")));
             }
+        }
+    }
+
+    @Test
+    void aRunsTokenOnItsHostIsInNoFileAnotherUserCanReadAndInNoLogNorRecord() throws Exception {
+        try (SshHosts hosts = SshHosts.start(1)) {
+            Path remote = tmp.resolve("host");
+            Path dir = tmp.resolve("server");
+            Files.createDirectories(dir.resolve(".sortie"));
+            Files.writeString(dir.resolve(".sortie/config.yaml"), "executors:\n" + SshHosts.executor("box", hosts.get(0), remote));
+            Path out = tmp.resolve("run-token");
+            HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+            String runToken;
+            try (ServerProcess server = ServerProcess.start(dir, Map.of("SORTIE_SSH_DIR", hosts.sshDir.toString()), client, "--workers", "1")) {
+                String token = server.token("alice", false);
+                String id = server.postJson("/api/v1/experiments", token, "{\"command\": [\"python3\", \"-c\", "
+                        + ServerProcess.JSON.writeValueAsString("import os, sys; open(sys.argv[1], 'w').write(os.environ['SORTIE_TOKEN'])\nprint('loss=0.5')")
+                        + ", \"" + out + "\"], \"executor\": \"box\"}", 201).get("id").asText();
+                server.awaitStatus(id, token, "succeeded");
+                runToken = Files.readString(out).strip();
+                assertThat(runToken).startsWith("sortie_run_");
+                assertThat(server.logsAndOutput()).doesNotContain(runToken);
+            }
+            // on the host: only the run file holds it (the agent needs it to report home), readable by this user alone
+            List<Path> holding = filesHolding(remote, runToken);
+            assertThat(holding).as("files on the host holding the run's token").isNotEmpty()
+                    .allSatisfy(f -> assertThat(f.getFileName().toString()).matches("run-\\d+\\.json"));
+            for (Path f : holding) {
+                assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString()).endsWith("------");
+            }
+            // nothing of the server's (its ledger, logs, store) holds it: its own record keeps a hash only
+            assertThat(filesHolding(dir, runToken)).as("files of the server holding the run's token").isEmpty();
+        }
+    }
+
+    private static List<Path> filesHolding(Path root, String text) throws java.io.IOException {
+        byte[] needle = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(Files::isRegularFile).filter(f -> {
+                try {
+                    return new String(Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1)
+                            .contains(new String(needle, java.nio.charset.StandardCharsets.ISO_8859_1));
+                } catch (java.io.IOException e) {
+                    return false; // gone meanwhile (a temp file)
+                }
+            }).toList();
         }
     }
 

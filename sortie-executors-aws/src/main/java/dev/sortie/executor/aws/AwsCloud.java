@@ -426,6 +426,25 @@ final class AwsCloud implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The instances of this region, anyone's, that run with the instance profile {@code name} or may run again with it
+     * (pending, running, stopping, stopped): an instance shutting down uses it no more.
+     */
+    List<String> instancesWithProfile(String name) throws AwsException {
+        List<Filter> filters = List.of(Filter.builder().name("instance-state-name").values("pending", "running", "stopping", "stopped").build());
+        List<String> out = new ArrayList<>();
+        call("list the instances that use the instance profile " + name, () -> {
+            for (var page : ec2().describeInstancesPaginator(DescribeInstancesRequest.builder().filters(filters).build())) {
+                for (Reservation res : page.reservations()) {
+                    res.instances().stream().filter(i -> i.iamInstanceProfile() != null && i.iamInstanceProfile().arn() != null
+                            && i.iamInstanceProfile().arn().endsWith("instance-profile/" + name)).forEach(i -> out.add(i.instanceId()));
+                }
+            }
+            return null;
+        });
+        return out;
+    }
+
     /** One instance in any state (terminated included), or null when AWS no longer knows it. */
     CloudInstance instance(String id) throws AwsException {
         try {

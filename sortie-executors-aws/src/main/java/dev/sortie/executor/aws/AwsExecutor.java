@@ -612,7 +612,25 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         for (CloudInstance i : have) {
             progress.accept("[sortie] aws " + i.id() + ": terminating (" + i.type() + ", " + i.state() + ")");
         }
+        deleteRoles(role -> InstanceRole.madeFor(config.name(), role), progress);
         return have.stream().map(this::row).toList();
+    }
+
+    /**
+     * The IAM roles sortie made for instances (a store in S3) that {@code which} picks and nothing uses now, deleted.
+     * The instances are what {@code down} is for: a role that cannot be deleted (credentials without IAM rights) is
+     * said, not an error; said only where the project's store is in S3 (elsewhere sortie makes no roles).
+     */
+    private void deleteRoles(java.util.function.Predicate<String> which, Consumer<String> progress) {
+        try {
+            InstanceRole.deleteUnused(cloud, which, progress);
+        } catch (AwsException e) {
+            if (provisioner.nodeStoreUrl() != null) {
+                progress.accept("[sortie] aws: the instances' IAM roles are left: " + e.getMessage());
+            } else {
+                LOG.log(System.Logger.Level.DEBUG, "no IAM roles looked for: {0}", e.getMessage());
+            }
+        }
     }
 
     @Override
@@ -629,6 +647,12 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
             }
         }
         cloud.terminate(orphans.stream().map(CloudInstance::id).toList());
+        // the roles made for this store's instances by executors no longer configured (sortie executor remove)
+        String storeUrl = provisioner.nodeStoreUrl();
+        if (storeUrl != null) {
+            deleteRoles(role -> InstanceRole.madeForStore(storeUrl, role)
+                    && configured.stream().noneMatch(e -> InstanceRole.madeFor(e, role)), progress);
+        }
         return orphans.stream().map(this::row).toList();
     }
 

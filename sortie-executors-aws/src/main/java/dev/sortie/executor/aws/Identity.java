@@ -28,7 +28,7 @@ record Identity(String owner, String project, Path configDir) {
         return configDir.resolve("keys").resolve(project + "-" + executor.replaceAll("[^A-Za-z0-9_.-]", "_") + "_ed25519");
     }
 
-    /** The lock of launches of an executor of this project, shared by this user's sortie processes ({@link LaunchLock}). */
+    /** The lock of launches of an executor of this project, shared by this user's sortie processes ({@code Provisioner.launchLock}). */
     Path launchLockFile(String executor) {
         return configDir.resolve("locks").resolve(project + "-" + executor.replaceAll("[^A-Za-z0-9_.-]", "_") + ".lock");
     }

@@ -1,11 +1,16 @@
 package dev.sortie.executor.aws;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.iam.IamClient;
 import software.amazon.awssdk.services.iam.model.InstanceProfile;
 import software.amazon.awssdk.services.iam.model.NoSuchEntityException;
+import software.amazon.awssdk.services.iam.model.Role;
 
 /**
  * The IAM role and instance profile an executor's instances are launched with when the project's store is an S3
@@ -13,7 +18,8 @@ import software.amazon.awssdk.services.iam.model.NoSuchEntityException;
  * for this role (the AWS SDK's default chain), never the user's. Its one policy allows only that bucket's prefix:
  * reading, writing and listing objects under it. Made idempotently (each call converges to the same role, profile and
  * policy), one per executor and store: {@code sortie-node-<executor>-<hash of the store's URL>} (two projects that
- * name an executor alike but keep different stores get roles of their own).
+ * name an executor alike but keep different stores get roles of their own). Deleted by {@code sortie down} once no
+ * instance uses them ({@link #deleteUnused}).
  */
 final class InstanceRole {
     private static final System.Logger LOG = System.getLogger(InstanceRole.class.getName());
@@ -34,8 +40,76 @@ final class InstanceRole {
 
     /** The role's (and its instance profile's) name: IAM names are at most 64 of [A-Za-z0-9+=,.@_-]. */
     static String name(String executor, String storeUrl) {
-        String n = "sortie-node-" + executor.replaceAll("[^A-Za-z0-9+=,.@_-]", "-");
-        return (n.length() <= 46 ? n : n.substring(0, 46)) + "-" + Provisioner.shortHash(storeUrl);
+        return stem(executor) + "-" + Provisioner.shortHash(storeUrl);
+    }
+
+    /** What the names of the roles of {@code executor}'s instances begin with, whatever their store. */
+    private static String stem(String executor) {
+        String n = PREFIX + executor.replaceAll("[^A-Za-z0-9+=,.@_-]", "-");
+        return n.length() <= 46 ? n : n.substring(0, 46);
+    }
+
+    static final String PREFIX = "sortie-node-";
+
+    /** Whether {@code role} is a role sortie made for the instances of {@code executor} (for any store). */
+    static boolean madeFor(String executor, String role) {
+        return role.length() == stem(executor).length() + 9 && role.startsWith(stem(executor) + "-")
+                && role.substring(role.length() - 8).matches("[0-9a-f]{8}");
+    }
+
+    /** Whether {@code role} is a role sortie made for the instances of some executor keeping its store at {@code storeUrl}. */
+    static boolean madeForStore(String storeUrl, String role) {
+        return role.startsWith(PREFIX) && role.endsWith("-" + Provisioner.shortHash(storeUrl));
+    }
+
+    private static IamClient iam() {
+        return IamClient.builder().region(Region.AWS_GLOBAL).httpClientBuilder(UrlConnectionHttpClient.builder())
+                .overrideConfiguration(o -> o.retryStrategy(AwsRetries.strategy())).build();
+    }
+
+    /**
+     * Deletes the roles sortie made for instances that {@code which} picks (by name), each with its instance profile and
+     * policy, unless an instance of {@code cloud}'s region (anyone's) still runs with it or may again (a stopped one):
+     * IAM would let a role in use be deleted, and that instance's agent would lose the store. A launch that needs one
+     * later makes it again ({@link #ensure}). Says on {@code say} what it deleted and what it kept; returns the deleted.
+     */
+    static List<String> deleteUnused(AwsCloud cloud, Predicate<String> which, Consumer<String> say) throws AwsException {
+        List<String> deleted = new ArrayList<>();
+        String current = null;
+        try (IamClient iam = iam()) {
+            List<String> names = new ArrayList<>();
+            for (var page : iam.listRolesPaginator(r -> { })) {
+                page.roles().stream().map(Role::roleName).filter(n -> n.startsWith(PREFIX) && which.test(n)).forEach(names::add);
+            }
+            for (String name : names) {
+                current = name;
+                List<String> users = cloud.instancesWithProfile(name);
+                if (!users.isEmpty()) {
+                    say.accept("[sortie] aws: keeping the IAM role and instance profile " + name + ": " + String.join(", ", users) + " still use it");
+                    continue;
+                }
+                ignoreMissing(() -> iam.removeRoleFromInstanceProfile(r -> r.instanceProfileName(name).roleName(name)));
+                ignoreMissing(() -> iam.deleteInstanceProfile(r -> r.instanceProfileName(name)));
+                ignoreMissing(() -> iam.deleteRolePolicy(r -> r.roleName(name).policyName(POLICY_NAME)));
+                ignoreMissing(() -> iam.deleteRole(r -> r.roleName(name)));
+                LOG.log(System.Logger.Level.INFO, "deleted IAM role and instance profile {0}", name);
+                say.accept("[sortie] aws: deleted the IAM role and instance profile " + name + " (no instance uses it)");
+                deleted.add(name);
+            }
+            return deleted;
+        } catch (SdkException e) {
+            throw AwsException.of(e, (current == null ? "list the IAM roles sortie made for instances" : "delete the IAM role " + current)
+                    + " (the credentials need iam:ListRoles, iam:RemoveRoleFromInstanceProfile, iam:DeleteInstanceProfile,"
+                    + " iam:DeleteRolePolicy and iam:DeleteRole)", "global");
+        }
+    }
+
+    private static void ignoreMissing(Runnable call) {
+        try {
+            call.run();
+        } catch (NoSuchEntityException gone) {
+            // deleted already (an earlier down stopped halfway, or another sortie): the state we want
+        }
     }
 
     /** The policy: objects under {@code prefix} of {@code bucket}, and listing the bucket under it (HeadBucket needs it). */
@@ -59,8 +133,7 @@ final class InstanceRole {
         String bucket = slash < 0 ? rest : rest.substring(0, slash);
         String prefix = slash < 0 ? "" : rest.substring(slash + 1);
         String name = name(executor, storeUrl);
-        try (IamClient iam = IamClient.builder().region(Region.AWS_GLOBAL).httpClientBuilder(UrlConnectionHttpClient.builder())
-                .overrideConfiguration(o -> o.retryStrategy(AwsRetries.strategy())).build()) {
+        try (IamClient iam = iam()) {
             try {
                 iam.getRole(r -> r.roleName(name));
             } catch (NoSuchEntityException e) {

@@ -4,6 +4,7 @@ import dev.sortie.core.config.Resources;
 import dev.sortie.core.config.TaskConfig;
 import dev.sortie.core.config.Units;
 import dev.sortie.core.store.BlobStore;
+import dev.sortie.core.util.HeldFileLock;
 import dev.sortie.core.util.TestPause;
 import dev.sortie.executor.remote.channel.HostChannel;
 import dev.sortie.executor.remote.host.HostProbe;
@@ -300,6 +301,20 @@ final class Provisioner {
         return storeProfile;
     }
 
+    /** The store's URL when the project's store is one the instances use themselves (S3), else null. */
+    String nodeStoreUrl() {
+        return store != null && store.nodeSpec().isPresent() ? store.nodeSpec().get().url() : null;
+    }
+
+    /**
+     * Makes the store's instance profile again: another sortie's {@code down} may have deleted it (no instance used it
+     * then) since this process made it.
+     */
+    private synchronized String storeProfileAgain() throws IOException {
+        storeProfile = null;
+        return storeProfile();
+    }
+
     /** One way to launch: the first (the choice), then each fallback entry applied to it. */
     private record Attempt(String type, boolean spot, String zone, Fallback from) {
         String describe() {
@@ -476,6 +491,9 @@ final class Provisioner {
                 }
                 say.accept("[sortie] aws: EC2 does not know the instance profile " + profile + " yet (IAM takes a few seconds);"
                         + " asking again");
+                if (tries == 1) {
+                    storeProfileAgain();
+                }
                 try {
                     Thread.sleep(PROFILE_RETRY.toMillis());
                 } catch (InterruptedException ie) {
@@ -491,12 +509,29 @@ final class Provisioner {
         return cloud.run(launch);
     }
 
+    /**
+     * The lock every sortie process of this user takes, per project and executor, around "count the executor's live
+     * instances, launch one if under {@code max_instances}": two processes draining queues on one machine then cannot
+     * both see room for one more and both launch. In the user's aws config folder; held for the count and the
+     * RunInstances call only (a fraction of a second), never while an instance boots.
+     */
+    private HeldFileLock launchLock() throws IOException {
+        java.nio.file.Path file = identity.launchLockFile(config.name());
+        try {
+            return HeldFileLock.acquire(file);
+        } catch (java.io.InterruptedIOException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot lock " + file + " (the launch bound of max_instances across sortie processes): " + e.getMessage(), e);
+        }
+    }
+
     /** Serialises this process's launches: a FileLock is per process, so its threads take turns before taking it. */
     private final Object launchTurn = new Object();
 
     /**
      * RunInstances for a run, only while the executor has fewer than {@code max_instances} live instances, counted
-     * in EC2 (by its tags, so instances other sortie processes launched count) under the user's {@link LaunchLock}:
+     * in EC2 (by its tags, so instances other sortie processes launched count) under the user's launch lock ({@link #launchLock()}):
      * the bound holds across the sortie processes of one machine. At the bound it throws {@link SlotBusyException},
      * which the pool treats as a slot another process holds: it waits, takes an instance that becomes idle, or
      * launches once one is gone. (Across machines EC2 is the only shared record, with no lock: two machines can
@@ -504,7 +539,7 @@ final class Provisioner {
      */
     private CloudInstance runBounded(AwsCloud.Launch launch, Consumer<String> say) throws IOException {
         synchronized (launchTurn) {
-            try (LaunchLock held = LaunchLock.acquire(identity.launchLockFile(config.name()))) {
+            try (HeldFileLock held = launchLock()) {
                 List<CloudInstance> live = new java.util.ArrayList<>(cloud.instances(Map.of(Tags.OWNER, identity.owner(), Tags.PROJECT,
                         identity.project(), Tags.EXECUTOR, config.name())).stream().filter(CloudInstance::alive).toList());
                 // A launch whose sortie died before the instance was ready (killed while recovering a run, say) left an

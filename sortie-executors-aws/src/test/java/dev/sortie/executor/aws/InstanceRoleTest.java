@@ -17,6 +17,21 @@ class InstanceRoleTest {
     }
 
     @Test
+    void theRolesOfAnExecutorAreToldFromThoseOfAnotherExecutorWhoseNameBeginsAlike() {
+        String gpu = InstanceRole.name("gpu", "s3://b/team");
+        assertThat(InstanceRole.madeFor("gpu", gpu)).isTrue();
+        assertThat(InstanceRole.madeFor("gpu", InstanceRole.name("gpu", "s3://b/old-store"))).isTrue();
+        assertThat(InstanceRole.madeFor("gpu", InstanceRole.name("gpu-big", "s3://b/team"))).isFalse();
+        assertThat(InstanceRole.madeFor("gpu-big", gpu)).isFalse();
+        assertThat(InstanceRole.madeFor("gpu", "sortie-node-gpu-notahash")).isFalse();
+        assertThat(InstanceRole.madeFor("gpu", "someone-elses-role")).isFalse();
+        String longName = InstanceRole.name("x".repeat(80), "s3://b/p");
+        assertThat(InstanceRole.madeFor("x".repeat(80), longName)).isTrue();
+        assertThat(InstanceRole.madeForStore("s3://b/team", gpu)).isTrue();
+        assertThat(InstanceRole.madeForStore("s3://b/other", gpu)).isFalse();
+    }
+
+    @Test
     void thePolicyAllowsOnlyTheStoresPrefix() throws Exception {
         JsonNode p = new ObjectMapper().readTree(InstanceRole.policy("bkt", "team/proj"));
         assertThat(p.path("Statement")).hasSize(2);

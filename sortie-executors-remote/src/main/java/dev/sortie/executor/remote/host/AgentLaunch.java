@@ -110,7 +110,11 @@ public final class AgentLaunch {
             // the classpath may come from this machine's memory of an earlier install: check it is still there
             "old=$IFS; IFS=:; set -f; for f in $cp; do [ -f \"$f\" ] || exit " + EXIT_AGENT_MISSING + "; done; IFS=$old; set +f",
             "mkdir -p \"$d/logs\" || exit " + EXIT_CANNOT_WRITE,
-            "cat > \"$d/run-$n.json.tmp\" && mv -f \"$d/run-$n.json.tmp\" \"$d/run-$n.json\" || exit " + EXIT_CANNOT_WRITE,
+            // The run file holds the run's environment, its server token (SORTIE_TOKEN) among it: readable by this
+            // user alone (a new file, made under umask 077: an old .tmp would keep its mode), as the process's own
+            // environment is (/proc/PID/environ).
+            "rm -f \"$d/run-$n.json.tmp\"",
+            "(umask 077 && cat > \"$d/run-$n.json.tmp\") && mv -f \"$d/run-$n.json.tmp\" \"$d/run-$n.json\" || exit " + EXIT_CANNOT_WRITE,
             "rm -f \"$d/stop-$n\" \"$d/journal-$n.jsonl\" \"$d/agent-$n.pid\" \"$d/agent-$n.out\"",
             JAVA,
             UTF8_LOCALE,

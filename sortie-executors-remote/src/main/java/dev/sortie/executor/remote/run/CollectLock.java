@@ -1,12 +1,9 @@
 package dev.sortie.executor.remote.run;
 
+import dev.sortie.core.util.HeldFileLock;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
@@ -16,11 +13,9 @@ import java.util.Optional;
  * (or thread) that tries while it is held is told to leave the run alone.
  */
 final class CollectLock implements AutoCloseable {
-    private final FileChannel channel;
-    private final FileLock lock;
+    private final HeldFileLock lock;
 
-    private CollectLock(FileChannel channel, FileLock lock) {
-        this.channel = channel;
+    private CollectLock(HeldFileLock lock) {
         this.lock = lock;
     }
 
@@ -30,26 +25,11 @@ final class CollectLock implements AutoCloseable {
             // the project's .sortie folder is gone (removed during the run): not made again for a lock
             throw new java.nio.file.NoSuchFileException(stateDir.toString(), null, "the project's .sortie folder was removed");
         }
-        Files.createDirectories(runDir);
-        FileChannel ch = FileChannel.open(runDir.resolve("collect.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        try {
-            FileLock l = ch.tryLock();
-            if (l != null) {
-                return Optional.of(new CollectLock(ch, l));
-            }
-        } catch (OverlappingFileLockException e) {
-            // this very process collects it already (another thread)
-        }
-        ch.close();
-        return Optional.empty();
+        return HeldFileLock.tryAcquire(runDir.resolve("collect.lock")).map(CollectLock::new);
     }
 
     @Override
     public void close() throws IOException {
-        try {
-            lock.release();
-        } finally {
-            channel.close();
-        }
+        lock.close();
     }
 }
