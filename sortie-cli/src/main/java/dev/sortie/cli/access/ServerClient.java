@@ -73,6 +73,16 @@ public final class ServerClient {
         return json(r);
     }
 
+    /** PUT of bytes held here (a part of a blob). */
+    public JsonNode putBytes(String path, byte[] body) {
+        HttpResponse<String> r = exchange("PUT", path, HttpRequest.BodyPublishers.ofByteArray(body), "application/octet-stream",
+                Duration.ofMinutes(5), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+            throw failure(path, r.statusCode(), r.body());
+        }
+        return json(r);
+    }
+
     /** GET of a route that answers a stream (a blob), not held in memory. */
     public HttpResponse<java.io.InputStream> getStream(String path) {
         HttpResponse<java.io.InputStream> r = exchange("GET", path, null, Duration.ofMinutes(30), HttpResponse.BodyHandlers.ofInputStream());

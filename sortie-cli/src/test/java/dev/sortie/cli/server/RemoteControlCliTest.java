@@ -140,4 +140,102 @@ class RemoteControlCliTest {
         assertThat(ro.code()).isEqualTo(2);
         assertThat(ro.err()).contains("read-only token");
     }
+
+    @Test
+    void aBlobOver32MiBIsPushedInPartsAndAPushWhoseConnectionIsCutMidBlobGoesOnFromWhereItStopped() throws Exception {
+        Path project = tmp.resolve("big-pusher");
+        byte[] bytes = new byte[40 << 20];
+        new java.util.Random(12).nextBytes(bytes);
+        Path source = Files.write(tmp.resolve("big.bin"), bytes);
+        ServerProcess.Result run = cli(project, Map.of(), null, "run", "-n", "big-blob", "--", "sh", "-c",
+                "cp \"$0\" \"$SORTIE_ARTIFACT_DIR/big.bin\"; echo step=1 loss=0.5", source.toString());
+        assertThat(run.code()).as(run.err()).isZero();
+
+        // the push's connection is cut after 20 MiB of what it sends: mid-blob (parts of 8 MiB)
+        try (CuttingProxy proxy = new CuttingProxy(java.net.URI.create(server.url).getPort(), 20L << 20)) {
+            ServerProcess.Result cut = cli(project, Map.of("SORTIE_SERVER", "http://127.0.0.1:" + proxy.port(), "SORTIE_TOKEN", token), null,
+                    "push", "big-blob");
+            assertThat(cut.code()).as(cut.err()).isEqualTo(3);
+            assertThat(cut.err()).contains("'sortie push' again goes on from what the server has").doesNotContain(token);
+        }
+        assertThat(server.get("/api/v1/experiments/big-blob", token).statusCode()).isEqualTo(404);
+
+        ServerProcess.Result again = cli(project, remote(), null, "push", "big-blob");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).containsPattern("big-blob: blob [0-9a-f]{12} resumed at (1[6-9]|20)(\\.\\d)? MiB of 40(\\.0)? MiB")
+                .contains("1 new, 0 already there, 1 blob sent");
+        String id = server.json("/api/v1/experiments/big-blob", token).get("id").asText();
+        JsonNode artifact = server.json("/api/v1/experiments/" + id + "/artifacts", token).get("artifacts").get(0);
+        java.net.http.HttpResponse<byte[]> got = server.http.send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(server.url + "/api/v1/experiments/" + id + "/artifacts/" + artifact.get("hash").asText()))
+                .header("Authorization", "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(got.statusCode()).isEqualTo(200);
+        assertThat(java.util.Arrays.equals(got.body(), bytes)).as("the blob on the server is the local one, byte for byte").isTrue();
+        try (var parts = Files.walk(server.dir)) {
+            assertThat(parts.filter(p -> p.getFileName().toString().endsWith(".part")).toList()).as("no upload left behind").isEmpty();
+        }
+    }
+
+    /**
+     * A TCP proxy on loopback to the server that closes the connections once {@code budget} bytes went from the
+     * client to the server: a network that drops a long upload in the middle.
+     */
+    static final class CuttingProxy implements AutoCloseable {
+        private final java.net.ServerSocket listening;
+        private final java.util.concurrent.atomic.AtomicLong left;
+        private final int target;
+
+        CuttingProxy(int target, long budget) throws java.io.IOException {
+            this.target = target;
+            this.left = new java.util.concurrent.atomic.AtomicLong(budget);
+            this.listening = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+            Thread t = new Thread(this::accept, "cutting-proxy");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int port() {
+            return listening.getLocalPort();
+        }
+
+        private void accept() {
+            while (!listening.isClosed()) {
+                try {
+                    java.net.Socket client = listening.accept();
+                    java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), target);
+                    pump(client, upstream, true);
+                    pump(upstream, client, false);
+                } catch (java.io.IOException closed) {
+                    return;
+                }
+            }
+        }
+
+        private void pump(java.net.Socket from, java.net.Socket to, boolean counted) {
+            Thread t = new Thread(() -> {
+                byte[] buf = new byte[64 * 1024];
+                try (from; to) {
+                    java.io.InputStream in = from.getInputStream();
+                    java.io.OutputStream out = to.getOutputStream();
+                    int n;
+                    while ((n = in.read(buf)) >= 0) {
+                        if (counted && left.addAndGet(-n) < 0) {
+                            return; // the cut: both sockets closed mid-request
+                        }
+                        out.write(buf, 0, n);
+                        out.flush();
+                    }
+                } catch (java.io.IOException e) {
+                    // the other side closed
+                }
+            }, "cutting-proxy-pump");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listening.close();
+        }
+    }
 }
