@@ -102,6 +102,7 @@ public final class ApiServer implements AutoCloseable {
         new QueueApi(context).register(app);
         new PushApi(context).register(app);
         new ControlApi(context, drain).register(app);
+        new TableApi(context).register(app);
         if (tls != null) {
             app.start();
         } else {

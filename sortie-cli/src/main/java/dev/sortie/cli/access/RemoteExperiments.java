@@ -29,7 +29,6 @@ import java.util.function.Supplier;
 
 /** A Sortie server's table through its API (sortie-server/API.md): what the commands do after {@code sortie login}. */
 public final class RemoteExperiments implements Experiments {
-    private static final int PAGE = 1000;
     private final ServerClient client;
     private final Supplier<Path> projectDir;
 
@@ -39,21 +38,27 @@ public final class RemoteExperiments implements Experiments {
         this.projectDir = projectDir;
     }
 
+    /** The whole table in one streamed answer (GET /table, NDJSON), each row parsed as it arrives. */
     @Override
     public List<ExperimentView> views() {
         List<ExperimentView> all = new ArrayList<>();
-        int offset = 0;
-        while (true) {
-            JsonNode page = client.get("/experiments?limit=" + PAGE + "&offset=" + offset);
-            for (JsonNode e : page.get("experiments")) {
+        HttpResponse<java.io.InputStream> r = client.getStream("/table");
+        try (java.io.InputStream in = r.body();
+             com.fasterxml.jackson.databind.MappingIterator<JsonNode> rows = ServerClient.JSON.readerFor(JsonNode.class).readValues(in)) {
+            while (rows.hasNextValue()) {
+                JsonNode e = rows.nextValue();
                 all.add(new ExperimentView(experiment(e), metrics(e.get("metrics"))));
             }
-            JsonNode next = page.get("next_offset");
-            if (next == null || next.isNull()) {
-                return all;
-            }
-            offset = next.asInt();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("reading the table from " + client.url() + " failed: " + e.getMessage(), e);
         }
+        long total = r.headers().firstValueAsLong("X-Sortie-Total").orElse(all.size());
+        if (total != all.size()) {
+            // an answer cut between two rows parses cleanly: the count the server sent first tells
+            throw new java.io.UncheckedIOException(new IOException("the table from " + client.url() + " was cut short: " + all.size()
+                    + " of " + total + " experiments arrived; try again"));
+        }
+        return all;
     }
 
     @Override
