@@ -41,6 +41,11 @@ public final class ApiServer implements AutoCloseable {
 
     /** Starts listening on {@code bind}:{@code port} (0: any free port); {@code tls} null for plain HTTP. */
     public static ApiServer start(ServerContext context, String bind, int port, TlsSettings tls) {
+        return start(context, bind, port, tls, new QueueDrain());
+    }
+
+    /** As above, with the server's queue workers ({@code drain}) for the queue routes. */
+    static ApiServer start(ServerContext context, String bind, int port, TlsSettings tls, QueueDrain drain) {
         List<Route> routes = new CopyOnWriteArrayList<>();
         Javalin app = Javalin.create(config -> {
             config.showJavalinBanner = false;
@@ -96,6 +101,8 @@ public final class ApiServer implements AutoCloseable {
         new ReportsApi(context).register(app);
         new QueueApi(context).register(app);
         new PushApi(context).register(app);
+        new ControlApi(context, drain).register(app);
+        new TableApi(context).register(app);
         if (tls != null) {
             app.start();
         } else {

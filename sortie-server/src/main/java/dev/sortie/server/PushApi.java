@@ -43,6 +43,89 @@ final class PushApi {
         app.post(ApiServer.PREFIX + "/blobs/missing", this::missing);
         app.put(ApiServer.PREFIX + "/blobs/{hash}", this::putBlob);
         app.put(ApiServer.PREFIX + "/experiments/{id}/record", this::putRecord);
+        app.get(ApiServer.PREFIX + "/blobs/{hash}/upload", this::uploadState);
+        app.put(ApiServer.PREFIX + "/blobs/{hash}/upload", this::uploadPart);
+        app.post(ApiServer.PREFIX + "/blobs/{hash}/upload/complete", this::uploadComplete);
+    }
+
+    /** Uploads under way lock their part file: two pushes of one blob at once append in turn, each at its offset. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Object> uploading = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Where a blob sent in parts is gathered until it is whole: in the server's folder (not the store, which may be
+     * S3), so a push cut short (the connection, the server) goes on from the bytes that arrived.
+     */
+    private Path partFile(String hash) {
+        return context.paths().stateDir().resolve("uploads").resolve(hash + ".part");
+    }
+
+    private static String hash(Context ctx) {
+        String hash = ctx.pathParam("hash");
+        if (!HASH.matcher(hash).matches()) {
+            throw ApiError.badRequest("hash", "'" + hash + "' is not a blob hash (lowercase hex)");
+        }
+        return hash;
+    }
+
+    private void uploadState(Context ctx) throws IOException {
+        String hash = hash(ctx);
+        Path part = partFile(hash);
+        ApiServer.json(ctx, Json.object().put("hash", hash).put("size", Files.exists(part) ? Files.size(part) : 0)
+                .put("stored", context.store().contains(hash)));
+    }
+
+    /** A part of a blob at {@code offset}, which must be the size received so far (409 with that size otherwise). */
+    private void uploadPart(Context ctx) throws IOException {
+        String hash = hash(ctx);
+        String o = ctx.queryParam("offset");
+        long offset;
+        try {
+            offset = o == null ? -1 : Long.parseLong(o);
+        } catch (NumberFormatException e) {
+            offset = -1;
+        }
+        if (offset < 0) {
+            throw ApiError.badRequest("offset", "expected offset=N, the bytes of the blob before this part (GET /blobs/" + hash + "/upload says)");
+        }
+        Path part = partFile(hash);
+        synchronized (uploading.computeIfAbsent(hash, h -> new Object())) {
+            Files.createDirectories(part.getParent());
+            long size = Files.exists(part) ? Files.size(part) : 0;
+            if (offset != size) {
+                ObjectNode n = Json.object().put("error", "the upload of " + hash + " has " + size + " bytes: send the part at offset " + size)
+                        .put("field", "offset").put("size", size);
+                ctx.status(409);
+                ApiServer.json(ctx, n);
+                return;
+            }
+            // written as it arrives: a connection cut mid-part leaves the bytes that came, and the next push goes on from there
+            try (InputStream in = ctx.bodyInputStream();
+                 java.io.OutputStream out = Files.newOutputStream(part, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)) {
+                in.transferTo(out);
+            }
+            ApiServer.json(ctx, Json.object().put("hash", hash).put("size", Files.size(part)));
+        }
+    }
+
+    /** The parts are the blob: stored if their bytes hash to {@code hash}; otherwise dropped (400: upload it again). */
+    private void uploadComplete(Context ctx) throws IOException {
+        String hash = hash(ctx);
+        Path part = partFile(hash);
+        synchronized (uploading.computeIfAbsent(hash, h -> new Object())) {
+            if (!context.store().contains(hash)) {
+                if (!Files.exists(part)) {
+                    throw ApiError.notFound("no upload of " + hash + " under way: PUT /blobs/" + hash + "/upload?offset=0 first");
+                }
+                String stored = context.store().put(part);
+                if (!stored.equals(hash)) {
+                    Files.deleteIfExists(part);
+                    throw ApiError.badRequest("hash", "the uploaded bytes' hash is " + stored + ", not " + hash + ": upload it again from offset 0");
+                }
+            }
+            long size = Files.exists(part) ? Files.size(part) : context.store().size(hash);
+            Files.deleteIfExists(part);
+            ApiServer.json(ctx, Json.object().put("hash", hash).put("stored", true).put("size", size));
+        }
     }
 
     private void missing(Context ctx) throws IOException {

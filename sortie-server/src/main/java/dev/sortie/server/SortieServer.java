@@ -17,7 +17,8 @@ public final class SortieServer implements AutoCloseable {
 
     /** Starts the API on {@code bind}:{@code port} (0: any) and {@code slots} runs at a time per executor (0: no workers). */
     public static SortieServer start(ServerContext context, String bind, int port, TlsSettings tls, int slots) {
-        ApiServer api = ApiServer.start(context, bind, port, tls);
+        QueueDrain drain = new QueueDrain();
+        ApiServer api = ApiServer.start(context, bind, port, tls, drain);
         ServerWorkers workers = null;
         if (slots > 0) {
             try {
@@ -28,6 +29,7 @@ public final class SortieServer implements AutoCloseable {
                 Duration grace = runTokenGrace();
                 workers = new ServerWorkers(context.service(), slots, e -> expireQuietly(context.tokens(), e.id(), grace));
                 workers.start();
+                drain.set(workers);
             } catch (RuntimeException e) {
                 api.close();
                 throw e;

@@ -52,6 +52,24 @@ public interface Experiments {
      */
     int printLog(String ref, Integer attempt, boolean follow, PrintStream out, PrintStream err) throws Exception;
 
+    /** What {@code sortie status} prints: the experiments in flight, the executors' machines and their states. */
+    StatusReport status();
+
+    /** A metric's step series of an experiment, by step. */
+    List<dev.sortie.core.model.MetricPoint> series(String experimentId, String key);
+
+    /**
+     * Removes an experiment with its logs (a queued one too); a running one only with {@code force}, which stops it
+     * first. The experiment as it was removed.
+     */
+    Experiment remove(String ref, boolean force) throws Exception;
+
+    /** Takes a queued experiment out of the queue and the table; false if a worker claimed it first. */
+    boolean removeQueued(Experiment queued) throws java.io.IOException;
+
+    /** Tells every worker to claim no more experiments (running ones finish); how many run now. */
+    long stopQueue();
+
     /** Where these experiments are, for messages: "the local ledger" or the server's URL. */
     String where();
 }

@@ -217,6 +217,82 @@ public final class LocalExperiments implements Experiments {
     }
 
     @Override
+    public StatusReport status() {
+        context.allowReadOnlyLedger();
+        ExperimentService service = context.service();
+        List<Experiment> changed = service.reconcile();
+        reconciled = true;
+        dev.sortie.cli.commands.OrphanedRecoveries.launch(service, System.err);
+        List<dev.sortie.core.executor.DetachableExecutor.HostSilence> silent = service.silentHosts();
+        List<Experiment> inFlight = service.ledger().listByStatus(List.of(ExperimentStatus.RUNNING, ExperimentStatus.QUEUED));
+        List<StatusReport.InFlight> rows = new java.util.ArrayList<>();
+        for (Experiment e : inFlight) {
+            rows.add(new StatusReport.InFlight(e, service.executors().describe(e.handle()), service.ledger().latestMetrics(e.id())));
+        }
+        List<dev.sortie.core.executor.Provisioning.Instance> cloud = new java.util.ArrayList<>();
+        List<dev.sortie.core.executor.Provisioning.Volume> volumes = new java.util.ArrayList<>();
+        List<String> errors = new java.util.ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        java.util.Set<String> seenVolumes = new java.util.HashSet<>();
+        for (String name : service.executors().names()) {
+            dev.sortie.core.executor.Provisioning p;
+            try {
+                if (!(service.executors().get(name) instanceof dev.sortie.core.executor.Provisioning q)) {
+                    continue;
+                }
+                p = q;
+            } catch (RuntimeException x) {
+                continue; // a broken config is reported by 'sortie executor list'
+            }
+            try {
+                p.cloudInstances().stream().filter(i -> seen.add(i.id())).forEach(cloud::add);
+            } catch (IOException | RuntimeException x) {
+                errors.add("cannot list the instances of " + name + ": " + x.getMessage());
+            }
+            try {
+                p.volumes().stream().filter(v -> seenVolumes.add(v.id())).forEach(volumes::add);
+            } catch (IOException | RuntimeException x) {
+                errors.add("cannot list the volumes of " + name + ": " + x.getMessage());
+            }
+        }
+        return new StatusReport(rows, service.executors().names(), dev.sortie.core.engine.ExecutorInstances.of(service, inFlight), cloud,
+                volumes, silent, changed, errors, List.of());
+    }
+
+    @Override
+    public List<dev.sortie.core.model.MetricPoint> series(String experimentId, String key) {
+        return context.service().ledger().series(experimentId, key);
+    }
+
+    @Override
+    public Experiment remove(String ref, boolean force) throws Exception {
+        ExperimentService service = reconciled();
+        Experiment e = service.find(ref);
+        if (e.status() == ExperimentStatus.RUNNING && force) {
+            service.stop(e.id(), Duration.ofSeconds(10));
+            e = service.find(e.id());
+            for (int i = 0; i < 100 && e.status() == ExperimentStatus.RUNNING; i++) {
+                Thread.sleep(100);
+                e = service.find(e.id());
+            }
+        }
+        service.remove(e);
+        return e;
+    }
+
+    @Override
+    public boolean removeQueued(Experiment queued) throws IOException {
+        return context.service().removeQueued(queued);
+    }
+
+    @Override
+    public long stopQueue() {
+        ExperimentService service = context.service();
+        service.ledger().setControl(dev.sortie.core.engine.QueueWorker.STOP_CONTROL, java.time.Instant.now().toString());
+        return service.ledger().countByStatus(ExperimentStatus.RUNNING);
+    }
+
+    @Override
     public String where() {
         return "the local ledger";
     }

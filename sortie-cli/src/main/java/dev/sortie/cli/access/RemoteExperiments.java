@@ -29,7 +29,6 @@ import java.util.function.Supplier;
 
 /** A Sortie server's table through its API (sortie-server/API.md): what the commands do after {@code sortie login}. */
 public final class RemoteExperiments implements Experiments {
-    private static final int PAGE = 1000;
     private final ServerClient client;
     private final Supplier<Path> projectDir;
 
@@ -39,21 +38,27 @@ public final class RemoteExperiments implements Experiments {
         this.projectDir = projectDir;
     }
 
+    /** The whole table in one streamed answer (GET /table, NDJSON), each row parsed as it arrives. */
     @Override
     public List<ExperimentView> views() {
         List<ExperimentView> all = new ArrayList<>();
-        int offset = 0;
-        while (true) {
-            JsonNode page = client.get("/experiments?limit=" + PAGE + "&offset=" + offset);
-            for (JsonNode e : page.get("experiments")) {
+        HttpResponse<java.io.InputStream> r = client.getStream("/table");
+        try (java.io.InputStream in = r.body();
+             com.fasterxml.jackson.databind.MappingIterator<JsonNode> rows = ServerClient.JSON.readerFor(JsonNode.class).readValues(in)) {
+            while (rows.hasNextValue()) {
+                JsonNode e = rows.nextValue();
                 all.add(new ExperimentView(experiment(e), metrics(e.get("metrics"))));
             }
-            JsonNode next = page.get("next_offset");
-            if (next == null || next.isNull()) {
-                return all;
-            }
-            offset = next.asInt();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("reading the table from " + client.url() + " failed: " + e.getMessage(), e);
         }
+        long total = r.headers().firstValueAsLong("X-Sortie-Total").orElse(all.size());
+        if (total != all.size()) {
+            // an answer cut between two rows parses cleanly: the count the server sent first tells
+            throw new java.io.UncheckedIOException(new IOException("the table from " + client.url() + " was cut short: " + all.size()
+                    + " of " + total + " experiments arrived; try again"));
+        }
+        return all;
     }
 
     @Override
@@ -216,6 +221,109 @@ public final class RemoteExperiments implements Experiments {
             }
         }
         return 0;
+    }
+
+    @Override
+    public StatusReport status() {
+        JsonNode n = client.get("/status");
+        List<StatusReport.InFlight> rows = new ArrayList<>();
+        for (JsonNode e : n.path("experiments")) {
+            String host = text(e, "host");
+            dev.sortie.core.executor.LocatorDescription where = host == null ? null
+                    : new dev.sortie.core.executor.LocatorDescription(host, e.path("pid").asLong(0));
+            rows.add(new StatusReport.InFlight(experiment(e), where, metrics(e.get("metrics"))));
+        }
+        List<String> executors = new ArrayList<>();
+        n.path("executors").forEach(x -> executors.add(x.asText()));
+        List<dev.sortie.core.engine.ExecutorInstances.Instance> instances = new ArrayList<>();
+        for (JsonNode i : n.path("instances")) {
+            instances.add(new dev.sortie.core.engine.ExecutorInstances.Instance(text(i, "executor"), text(i, "type"), text(i, "host"),
+                    i.path("running").asLong(), text(i, "state")));
+        }
+        List<dev.sortie.core.executor.Provisioning.Instance> cloud = new ArrayList<>();
+        for (JsonNode i : n.path("cloud_instances")) {
+            cloud.add(new dev.sortie.core.executor.Provisioning.Instance(text(i, "id"), text(i, "executor"), text(i, "project"), text(i, "state"),
+                    text(i, "type"), i.path("spot").asBoolean(), time(i, "launched"), text(i, "address"), i.path("ready").asBoolean(),
+                    i.hasNonNull("price_per_hour_usd") ? i.get("price_per_hour_usd").asDouble() : null));
+        }
+        List<dev.sortie.core.executor.Provisioning.Volume> volumes = new ArrayList<>();
+        for (JsonNode v : n.path("volumes")) {
+            volumes.add(new dev.sortie.core.executor.Provisioning.Volume(text(v, "name"), text(v, "id"), text(v, "executor"), text(v, "zone"),
+                    v.path("size_gb").asInt(), text(v, "state"), text(v, "attached_to")));
+        }
+        List<dev.sortie.core.executor.DetachableExecutor.HostSilence> silent = new ArrayList<>();
+        for (JsonNode h : n.path("unreachable")) {
+            silent.add(new dev.sortie.core.executor.DetachableExecutor.HostSilence(text(h, "host"), text(h, "display"), time(h, "since"),
+                    text(h, "reason"), h.hasNonNull("lost_after_s") ? Duration.ofSeconds(h.get("lost_after_s").asLong()) : null));
+        }
+        List<String> errors = new ArrayList<>();
+        n.path("errors").forEach(x -> errors.add(x.asText()));
+        return new StatusReport(rows, executors, instances, cloud, volumes, silent, List.of(), errors, workers(n.path("workers")));
+    }
+
+    private static List<StatusReport.Worker> workers(JsonNode arr) {
+        List<StatusReport.Worker> out = new ArrayList<>();
+        for (JsonNode w : arr) {
+            out.add(new StatusReport.Worker(text(w, "executor"), w.path("jobs").asInt(), w.path("draining").asBoolean()));
+        }
+        return out;
+    }
+
+    /**
+     * {@code sortie queue start} through the server: its own queue workers drain the queue; this starts again those a
+     * {@code queue stop} drained ({@code executor} null: every one), with {@code jobs} runs at a time (null: as the
+     * server was started). What the server answered: its workers, and how many wait and run.
+     */
+    public QueueState startQueue(String executor, Integer jobs) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        if (executor != null) {
+            body.put("executor", executor);
+        }
+        if (jobs != null) {
+            body.put("jobs", jobs);
+        }
+        JsonNode n = client.post("/queue/start", body);
+        return new QueueState(n.path("queued").asLong(), n.path("running").asLong(), workers(n.path("workers")));
+    }
+
+    /** The server's queue after a {@code queue start}. */
+    public record QueueState(long queued, long running, List<StatusReport.Worker> workers) {
+    }
+
+    @Override
+    public List<dev.sortie.core.model.MetricPoint> series(String experimentId, String key) {
+        // the whole series where it has up to 100,000 points (the API's most); a longer one comes downsampled by the server,
+        // its extremes kept, which a chart of a few hundred pixels cannot tell apart
+        JsonNode n = client.get("/experiments/" + ServerClient.encode(experimentId) + "/metrics/" + ServerClient.encode(key) + "?points=100000");
+        List<dev.sortie.core.model.MetricPoint> out = new ArrayList<>();
+        for (JsonNode p : n.path("points")) {
+            out.add(new dev.sortie.core.model.MetricPoint(key, p.path("step").asLong(), p.get("value") == null || p.get("value").isNull()
+                    ? Double.NaN : p.get("value").asDouble(), time(p, "time")));
+        }
+        return out;
+    }
+
+    @Override
+    public Experiment remove(String ref, boolean force) {
+        Experiment e = find(ref);
+        client.delete("/experiments/" + ServerClient.encode(e.id()) + (force ? "?force=true" : ""));
+        return e;
+    }
+
+    @Override
+    public boolean removeQueued(Experiment queued) {
+        try {
+            client.delete("/experiments/" + ServerClient.encode(queued.id()) + "?queued=true");
+            return true;
+        } catch (IllegalArgumentException claimed) {
+            // 409: a worker claimed it first, or it is queued no more: as locally, it is not counted
+            return false;
+        }
+    }
+
+    @Override
+    public long stopQueue() {
+        return client.post("/queue/stop", Map.of()).path("running").asLong();
     }
 
     @Override

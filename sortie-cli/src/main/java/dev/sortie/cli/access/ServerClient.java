@@ -58,10 +58,25 @@ public final class ServerClient {
         }
     }
 
+    public JsonNode delete(String path) {
+        // a forced remove waits on the server for the run's end (its stop grace and a wait after it)
+        return json(send("DELETE", path, null, Duration.ofSeconds(90)));
+    }
+
     /** PUT of bytes streamed from {@code body} (a blob). */
     public JsonNode putStream(String path, java.util.function.Supplier<java.io.InputStream> body) {
         HttpResponse<String> r = exchange("PUT", path, HttpRequest.BodyPublishers.ofInputStream(body), "application/octet-stream",
                 Duration.ofMinutes(30), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+            throw failure(path, r.statusCode(), r.body());
+        }
+        return json(r);
+    }
+
+    /** PUT of bytes held here (a part of a blob). */
+    public JsonNode putBytes(String path, byte[] body) {
+        HttpResponse<String> r = exchange("PUT", path, HttpRequest.BodyPublishers.ofByteArray(body), "application/octet-stream",
+                Duration.ofMinutes(5), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2) {
             throw failure(path, r.statusCode(), r.body());
         }

@@ -20,18 +20,6 @@ abstract class ContextCommand implements Callable<Integer> {
         return main.experiments();
     }
 
-    /**
-     * For a command that does not go through a server yet: logged in, it says that it works on this project's own
-     * ledger, so its answer is not taken for the server's.
-     */
-    void noteLocalOnly(String command) {
-        dev.sortie.cli.access.Experiments e = experiments();
-        if (!(e instanceof dev.sortie.cli.access.LocalExperiments)) {
-            err().println("sortie: note: '" + command + "' does not go through the server at " + e.where()
-                    + " yet: this is the local ledger of this project");
-        }
-    }
-
     static PrintStream out() {
         return System.out;
     }

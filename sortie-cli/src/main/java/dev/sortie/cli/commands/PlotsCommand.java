@@ -6,7 +6,6 @@ import dev.sortie.cli.output.PlotsModel;
 import dev.sortie.cli.output.PlotsModel.Chart;
 import dev.sortie.cli.output.PlotsPng;
 import dev.sortie.cli.output.PlotsSvg;
-import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.model.Experiment;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -51,23 +50,19 @@ public final class PlotsCommand extends ContextCommand {
 
     @Override
     public Integer call() throws IOException {
-        noteLocalOnly("sortie plots");
         Path file = context().workingDir().resolve(output == null ? Path.of(DEFAULT_FILE) : output).toAbsolutePath().normalize();
         Kind kind = Kind.of(file);
-        ExperimentService service = context().service();
-        service.reconcile();
+        dev.sortie.cli.access.Experiments where = experiments();
         Set<String> seen = new LinkedHashSet<>();
         List<Experiment> exps = new ArrayList<>();
+        List<PlotsModel.Source> sources = new ArrayList<>();
         for (String ref : experiments) {
-            Experiment e = service.find(ref);
+            dev.sortie.core.model.ExperimentView v = where.view(ref);
+            Experiment e = v.experiment();
             if (seen.add(e.id())) {
                 exps.add(e);
+                sources.add(new PlotsModel.Source(e.name(), v.metrics().keySet(), key -> where.series(e.id(), key)));
             }
-        }
-        List<PlotsModel.Source> sources = new ArrayList<>();
-        for (Experiment e : exps) {
-            sources.add(new PlotsModel.Source(e.name(), service.ledger().latestMetrics(e.id()).keySet(),
-                    key -> service.ledger().series(e.id(), key)));
         }
         List<Chart> charts = PlotsModel.charts(sources, metrics);
         if (charts.isEmpty()) {

@@ -37,6 +37,15 @@ public final class PushCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
+        try {
+            return push();
+        } catch (UncheckedIOException e) {
+            // a connection cut or a server gone mid-push: what arrived stays there, blobs in parts included
+            throw new UncheckedIOException(e.getMessage() + "; 'sortie push' again goes on from what the server has", e.getCause());
+        }
+    }
+
+    private int push() throws Exception {
         ServerLogin login = ServerLogin.resolve(System.getenv(), CredentialsFile.of(System.getenv())).orElseThrow(() -> new ConfigException(
                 "push needs a server: run 'sortie login URL' (or set SORTIE_SERVER and SORTIE_TOKEN)"));
         ServerClient server = new ServerClient(login);
@@ -73,16 +82,34 @@ public final class PushCommand extends ContextCommand {
                 BlobStore store = context().store();
                 for (JsonNode h : missing) {
                     String hash = h.asText();
-                    server.putStream("/blobs/" + hash, () -> {
-                        try {
-                            return store.open(hash);
-                        } catch (IOException ex) {
-                            throw new UncheckedIOException("cannot read blob " + hash + " of " + e.name() + " from " + store.location() + ": "
-                                    + ex.getMessage(), ex);
-                        }
-                    });
+                    long size = store.size(hash);
+                    if (size > dev.sortie.cli.access.BlobUpload.WHOLE) {
+                        // in parts: no request over the server's body limit, and a push cut short goes on where it stopped
+                        String label = "[" + (i + 1) + "/" + ended.size() + "] " + e.name() + ": blob " + hash.substring(0, 12) + " ";
+                        ProgressLine line = new ProgressLine(err(), false);
+                        boolean[] told = {false};
+                        dev.sortie.cli.access.BlobUpload.send(server, store, hash, size, (done, total, resumedAt) -> {
+                            if (resumedAt > 0 && !told[0]) {
+                                told[0] = true;
+                                line.show("");
+                                err().println("sortie: " + label + "resumed at " + Units.human(resumedAt) + " of " + Units.human(total)
+                                        + " (the server kept what an earlier push sent)");
+                            }
+                            line.show(label + Units.human(done) + " of " + Units.human(total) + " (" + (done * 100 / Math.max(1, total)) + "%)");
+                        });
+                        line.show("");
+                    } else {
+                        server.putStream("/blobs/" + hash, () -> {
+                            try {
+                                return store.open(hash);
+                            } catch (IOException ex) {
+                                throw new UncheckedIOException("cannot read blob " + hash + " of " + e.name() + " from " + store.location() + ": "
+                                        + ex.getMessage(), ex);
+                            }
+                        });
+                    }
                     sent++;
-                    bytes += store.size(hash);
+                    bytes += size;
                 }
             }
             blobs += sent;

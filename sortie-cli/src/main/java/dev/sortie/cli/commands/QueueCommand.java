@@ -31,15 +31,6 @@ public final class QueueCommand {
     @ParentCommand
     Main main;
 
-    /** Logged in to a server: says that this subcommand works on the local ledger's queue (the server drains its own). */
-    void noteLocalOnly(String command) {
-        dev.sortie.cli.access.Experiments e = main.experiments();
-        if (!(e instanceof dev.sortie.cli.access.LocalExperiments)) {
-            System.err.println("sortie: note: '" + command + "' does not go through the server at " + e.where()
-                    + " (its own workers drain its queue): this is the local queue of this project");
-        }
-    }
-
     ExperimentService service() {
         return main.context().service();
     }
@@ -81,10 +72,10 @@ public final class QueueCommand {
         QueueCommand parent;
 
         @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Experiments at a time (default: 1).")
-        int jobs = 1;
+        Integer jobs; // null: 1 locally, the server's --workers through a server
 
         @Option(names = {"-e", "--executor"}, paramLabel = "EXECUTOR", description = "Where to run them (default: local).")
-        String executor = ExecutorRegistry.LOCAL;
+        String executor; // null: local locally, every executor through a server
 
         @Option(names = "--follow", description = "Keep waiting for new experiments when the queue is empty.")
         boolean follow;
@@ -94,7 +85,11 @@ public final class QueueCommand {
 
         @Override
         public Integer call() throws Exception {
-            parent.noteLocalOnly("sortie queue start");
+            if (parent.main.experiments() instanceof dev.sortie.cli.access.RemoteExperiments server) {
+                return throughServer(this, server);
+            }
+            String executor = this.executor == null ? ExecutorRegistry.LOCAL : this.executor;
+            int jobs = this.jobs == null ? 1 : this.jobs;
             ExperimentService service = parent.service();
             PrintStream err = System.err;
             service.reconcile();
@@ -130,6 +125,25 @@ public final class QueueCommand {
             // Experiments stopped by a second Ctrl-C or a SIGTERM/SIGHUP: exit 1, "stopped or interrupted"
             return p.failed() == 0 && !stopped.get() ? ExitCodes.OK : ExitCodes.EXPERIMENT_FAILED;
         }
+    }
+
+    /**
+     * {@code queue start} logged in to a server: the server's own workers drain its queue (runs go on with every
+     * laptop closed), so this starts again those a {@code queue stop} drained, with {@code -j} runs at a time and
+     * only {@code -e}'s when given, says what drains and how much waits, and returns: {@code sortie status} and
+     * {@code logs -f} follow the runs.
+     */
+    static int throughServer(QueueCommand.Start start, dev.sortie.cli.access.RemoteExperiments server) {
+        if (start.jobs != null && start.jobs < 1) {
+            throw new IllegalArgumentException("-j " + start.jobs + ": expected 1 or more experiments at a time");
+        }
+        dev.sortie.cli.access.RemoteExperiments.QueueState q = server.startQueue(start.executor, start.jobs);
+        String workers = q.workers().stream().filter(w -> start.executor == null || w.executor().equals(start.executor))
+                .map(w -> w.executor() + " (" + w.jobs() + " at a time" + (w.draining() ? ", stopped" : "") + ")")
+                .collect(Collectors.joining(", "));
+        System.err.println("sortie: the server at " + server.where() + " drains the queue with its workers: " + workers + "; "
+                + q.queued() + " queued, " + q.running() + " running ('sortie status' shows them, 'sortie logs -f EXP' follows one)");
+        return ExitCodes.OK;
     }
 
     /** Shows a worker's progress: a line per finished experiment, and a progress line that redraws on a terminal. */
@@ -243,11 +257,11 @@ public final class QueueCommand {
 
         @Override
         public Integer call() {
-            parent.noteLocalOnly("sortie queue stop");
-            ExperimentService service = parent.service();
-            service.ledger().setControl(QueueWorker.STOP_CONTROL, Instant.now().toString());
-            long running = service.ledger().countByStatus(ExperimentStatus.RUNNING);
-            System.err.println("sortie: workers start no more experiments; " + running + " running will finish");
+            dev.sortie.cli.access.Experiments where = parent.main.experiments();
+            long running = where.stopQueue();
+            System.err.println("sortie: workers start no more experiments; " + running + " running will finish"
+                    + (where instanceof dev.sortie.cli.access.RemoteExperiments ? " (on the server at " + where.where()
+                    + "; 'sortie queue start' starts its workers again)" : ""));
             return 0;
         }
     }
@@ -265,16 +279,15 @@ public final class QueueCommand {
 
         @Override
         public Integer call() throws Exception {
-            parent.noteLocalOnly("sortie queue remove");
-            ExperimentService service = parent.service();
+            dev.sortie.cli.access.Experiments where = parent.main.experiments();
             List<Experiment> targets = new ArrayList<>();
             if (all) {
-                targets.addAll(service.ledger().listByStatus(List.of(ExperimentStatus.QUEUED)));
+                targets.addAll(where.queued());
             } else if (experiments.isEmpty()) {
                 throw new IllegalArgumentException("name the experiments to take out of the queue, or use --all");
             }
             for (String ref : experiments) {
-                Experiment e = service.find(ref);
+                Experiment e = where.find(ref);
                 if (e.status() != ExperimentStatus.QUEUED) {
                     throw new IllegalArgumentException(e.name() + " is not queued (" + e.status().label() + "); 'sortie remove' removes finished experiments");
                 }
@@ -282,7 +295,7 @@ public final class QueueCommand {
             }
             int n = 0;
             for (Experiment e : targets) {
-                if (service.removeQueued(e)) {
+                if (where.removeQueued(e)) {
                     n++;
                 }
             }

@@ -1,9 +1,6 @@
 package dev.sortie.cli.commands;
 
-import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.ExperimentStatus;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -21,24 +18,15 @@ public final class RemoveCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
-        noteLocalOnly("sortie remove");
-        ExperimentService service = context().service();
-        service.reconcile();
+        dev.sortie.cli.access.Experiments where = experiments();
+        // every name is looked up before anything is removed: a typo in the list removes nothing
         List<Experiment> found = new ArrayList<>();
         for (String ref : experiments) {
-            found.add(service.find(ref));
+            found.add(where.find(ref));
         }
         for (Experiment e : found) {
-            if (e.status() == ExperimentStatus.RUNNING && force) {
-                service.stop(e.id(), Duration.ofSeconds(10));
-                e = service.find(e.id());
-                for (int i = 0; i < 100 && e.status() == ExperimentStatus.RUNNING; i++) {
-                    Thread.sleep(100);
-                    e = service.find(e.id());
-                }
-            }
-            service.remove(e);
-            err().println("sortie: removed " + e.name() + " (" + e.id() + ")");
+            Experiment removed = where.remove(e.id(), force);
+            err().println("sortie: removed " + removed.name() + " (" + removed.id() + ")");
         }
         return 0;
     }

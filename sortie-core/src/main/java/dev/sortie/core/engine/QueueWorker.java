@@ -81,6 +81,11 @@ public final class QueueWorker {
         service.executors().spec(executor);
     }
 
+    /** Whether it has stopped claiming (a drain, or a {@code sortie queue stop} it saw). */
+    public boolean draining() {
+        return draining;
+    }
+
     /** Runs until the queue is empty and nothing runs (or, following, until stopped). */
     public Progress run() throws InterruptedException {
         String stopBaseline = ledger.control(STOP_CONTROL).orElse("");
