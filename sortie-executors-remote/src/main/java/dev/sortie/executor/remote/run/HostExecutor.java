@@ -29,6 +29,7 @@ import dev.sortie.executor.remote.host.SlotBusyException;
 import dev.sortie.executor.remote.host.SpareFolders;
 import dev.sortie.executor.remote.sync.AgentBundle;
 import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.DvcHostCache;
 import dev.sortie.executor.remote.sync.StoreCode;
 import dev.sortie.executor.remote.sync.StoreTransfer;
 import dev.sortie.executor.remote.sync.SyncProgressLine;
@@ -219,8 +220,13 @@ public class HostExecutor implements DetachableExecutor {
             RunListener listener = request.listener();
             String tree = ready.tree();
             boolean known = ready.known();
+            java.util.Map<String, byte[]> extra = request.files();
+            if (ready.dvc() != null) {
+                extra = new java.util.LinkedHashMap<>(extra);
+                extra.put(dev.sortie.core.engine.DvcCacheLink.LOCAL_CONFIG, ready.dvc().localConfig());
+            }
             AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
-                    request.command(), request.environment(), files, request.files(), request.restore(), layout.root(),
+                    request.command(), request.environment(), files, extra, request.restore(), layout.root(),
                     nodeStore(ready.storeCode()), ready.gitCommit());
             try {
                 listener.launching();
@@ -284,7 +290,7 @@ public class HostExecutor implements DetachableExecutor {
 
     /** What a launch found or made ready on the host before starting the agent. */
     private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known, java.util.Map<String, String> storeCode,
-                             List<CodeFile> synced, String gitCommit) {
+                             List<CodeFile> synced, String gitCommit, DvcHostCache dvc) {
     }
 
     /**
@@ -330,7 +336,17 @@ public class HostExecutor implements DetachableExecutor {
         if (!restore.isEmpty() && !storeOnNode) { // a node that opens the store restores from it itself
             SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
         }
-        return new HostReady(layout, classpath, tree, known, storeCode, files, git == null ? null : git.commit());
+        // A DVC project's data and outs the snapshot names, from the user's DVC cache into the project's cache on the
+        // host (content-addressed: what the host has is not sent again); the run's DVC uses that cache there.
+        DvcHostCache dvc = stateDir == null ? null : DvcHostCache.of(stateDir.toAbsolutePath().getParent(), layout).orElse(null);
+        if (dvc != null) {
+            List<CodeFile> code = request.code().files();
+            DvcHostCache.Sent sent = SpareFolders.withRoom(c, layout, () -> dvc.send(c, code, request.code()::open,
+                    new SyncProgressLine(request.listener(), host.display())));
+            request.listener().progress("");
+            Trace.mark("DVC cache: " + sent.files() + " of " + sent.named() + " files sent");
+        }
+        return new HostReady(layout, classpath, tree, known, storeCode, files, git == null ? null : git.commit(), dvc);
     }
 
     private CodeSync.SyncResult sync(HostChannel c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {
