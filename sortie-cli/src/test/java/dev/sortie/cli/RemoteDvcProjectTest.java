@@ -105,6 +105,35 @@ class RemoteDvcProjectTest {
             assertThat(got).containsEntry("roc_auc/test", m.get("roc_auc").get("test").asDouble())
                     .containsEntry("avg_prec/test", m.get("avg_prec").get("test").asDouble());
         }
+
+        // apply, as dvc exp apply: params, dvc.lock and outs of the host's run, then of the local one; dvc status clean
+        String apply = apply(project, "more-trees");
+        assertThat(apply).contains("checked the outs of more-trees out of the DVC cache");
+        assertThat(project.read("params.yaml")).contains("n_est: 80");
+        assertThat(project.read("dvc.lock")).contains("n_est: 80");
+        assertThat(DvcProjectTest.dvc(project, "status")).contains("Data and pipelines are up to date");
+        apply(project, "local");
+        assertThat(project.read("params.yaml")).contains("n_est: 50");
+        assertThat(DvcProjectTest.dvc(project, "status")).contains("Data and pipelines are up to date");
+        assertThat(project.read("eval/metrics.json")).isEqualTo(Files.readString(project.dir.resolve("eval/metrics.json")));
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            com.fasterxml.jackson.databind.JsonNode applied = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(project.read("eval/metrics.json"));
+            assertThat(l.latestMetrics(l.find("local").orElseThrow().id()))
+                    .containsEntry("roc_auc/test", applied.get("roc_auc").get("test").asDouble());
+        }
+    }
+
+    /** {@code sortie apply EXP} as a user runs it: its own process, with dvc on its PATH. */
+    private String apply(TestProject project, String experiment) throws Exception {
+        Path out = tmp.resolve("apply-" + experiment + ".txt");
+        ProcessBuilder pb = project.processBuilder(out, "apply", experiment);
+        pb.environment().put("PATH", DvcProjectTest.bin + ":" + System.getenv("PATH"));
+        Process p = pb.start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String text = Files.readString(out);
+        assertThat(p.exitValue()).as(text).isZero();
+        return text;
     }
 
     private static String md5Of(String dvcFile) {
