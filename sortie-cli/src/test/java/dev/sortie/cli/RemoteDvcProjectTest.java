@@ -102,8 +102,8 @@ class RemoteDvcProjectTest {
                 .readTree(Files.readString(project.dir.resolve("eval/metrics.json")));
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             Map<String, Double> got = l.latestMetrics(l.find("cold").orElseThrow().id());
-            assertThat(got).containsEntry("roc_auc/test", m.get("roc_auc").get("test").asDouble())
-                    .containsEntry("avg_prec/test", m.get("avg_prec").get("test").asDouble());
+            assertThat(metric(got, "roc_auc")).isEqualTo(m.get("roc_auc").get("test").asDouble());
+            assertThat(metric(got, "avg_prec")).isEqualTo(m.get("avg_prec").get("test").asDouble());
         }
 
         // apply, as dvc exp apply: params, dvc.lock and outs of the host's run, then of the local one; dvc status clean
@@ -119,9 +119,58 @@ class RemoteDvcProjectTest {
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             com.fasterxml.jackson.databind.JsonNode applied = new com.fasterxml.jackson.databind.ObjectMapper()
                     .readTree(project.read("eval/metrics.json"));
-            assertThat(l.latestMetrics(l.find("local").orElseThrow().id()))
-                    .containsEntry("roc_auc/test", applied.get("roc_auc").get("test").asDouble());
+            assertThat(metric(l.latestMetrics(l.find("local").orElseThrow().id()), "roc_auc"))
+                    .isEqualTo(applied.get("roc_auc").get("test").asDouble());
         }
+    }
+
+    /**
+     * The issue's test: a grid of 3 points of the pipeline queued on the ssh host and on the local executor, every
+     * metric of every point equal to what {@code dvc exp run} computes on the same params in the project.
+     */
+    @Test
+    void aGridOnTheHostAndLocallyMatchesDvcExpRunPointForPoint() throws Exception {
+        DvcProjectTest tutorial = new DvcProjectTest();
+        tutorial.tmp = tmp;
+        TestProject project = tutorial.tutorial();
+        project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", sshd, tmp.resolve("host"))).commit();
+        List<Long> points = List.of(40L, 60L, 90L);
+        String grid = "train.n_est=" + points.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+        for (String where : List.of("box", "local")) {
+            TestProject.Result q = project.sortie("run", "--queue", "-e", where, "-n", where, "-S", grid);
+            assertThat(q.code()).as(q.out() + q.err()).isZero();
+        }
+        for (String where : List.of("box", "local")) { // a worker drains the experiments queued for its executor
+            TestProject.Result drain = project.sortie("queue", "start", "-e", where, "-j", "2");
+            assertThat(drain.code()).as(drain.out() + drain.err()).isZero();
+            assertThat(drain.err() + drain.out()).contains("3 succeeded");
+        }
+
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            for (long n : points) {
+                DvcProjectTest.dvc(project, "exp", "run", "-q", "-S", "train.n_est=" + n);
+                com.fasterxml.jackson.databind.JsonNode dvc = json.readTree(Files.readString(project.dir.resolve("eval/metrics.json")));
+                int found = 0;
+                for (dev.sortie.core.model.Experiment e : l.list()) {
+                    if (!e.params().get("train.n_est").equals(java.util.Optional.of(n))) {
+                        continue;
+                    }
+                    found++;
+                    Map<String, Double> got = l.latestMetrics(e.id());
+                    assertThat(metric(got, "roc_auc")).as(e.name() + " on " + e.executor()).isEqualTo(dvc.get("roc_auc").get("test").asDouble());
+                    assertThat(metric(got, "avg_prec")).as(e.name() + " on " + e.executor()).isEqualTo(dvc.get("avg_prec").get("test").asDouble());
+                }
+                assertThat(found).as("experiments with train.n_est=" + n + ", one on each executor").isEqualTo(2);
+            }
+        }
+    }
+
+    /** A DVC metric's value under either spelling of its name ({@code roc_auc/test} or DVC's {@code roc_auc.test}). */
+    private static double metric(Map<String, Double> metrics, String name) {
+        Double v = metrics.containsKey(name + "/test") ? metrics.get(name + "/test") : metrics.get(name + ".test");
+        assertThat(v).as(name + ".test in " + metrics).isNotNull();
+        return v;
     }
 
     /** {@code sortie apply EXP} as a user runs it: its own process, with dvc on its PATH. */
