@@ -36,6 +36,8 @@ public record WorkFolders(TaskConfig task, Path root, Path cwd) {
     public List<String> artifacts() {
         List<String> paths = new ArrayList<>(task.artifacts());
         paths.add(ARTIFACT_DIR);
+        // a DVC pipeline's dvc.lock and uncached outs, kept as dvc exp keeps them (see DvcResults)
+        DvcResults.paths(cwd).stream().filter(p -> !paths.contains(p)).forEach(paths::add);
         return fromRoot(paths);
     }
 

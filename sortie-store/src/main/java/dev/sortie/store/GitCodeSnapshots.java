@@ -280,7 +280,33 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
         if (!ObjectId.isId(blobId)) {
             throw new IOException("not a blob id: '" + blobId + "'");
         }
-        return repo.open(ObjectId.fromString(blobId), Constants.OBJ_BLOB).openStream();
+        // any type: the commit and trees of gitCommit travel by id like the blobs (raw, without git's header)
+        return repo.open(ObjectId.fromString(blobId)).openStream();
+    }
+
+    @Override
+    public dev.sortie.core.executor.GitCommitObjects gitCommit(String snapshotCommit) throws IOException {
+        if (!projectPrefix.isEmpty()) {
+            return null; // the work copy is a subfolder of the snapshot's tree: no checkout of it (as locally)
+        }
+        try (ObjectReader reader = repo.newObjectReader()) {
+            RevCommit commit = parseCommit(reader, snapshotCommit);
+            Map<String, Long> objects = new LinkedHashMap<>();
+            objects.put(commit.name(), reader.getObjectSize(commit, Constants.OBJ_COMMIT));
+            objects.put(commit.getTree().name(), reader.getObjectSize(commit.getTree(), Constants.OBJ_TREE));
+            try (TreeWalk tw = new TreeWalk(reader)) {
+                tw.addTree(commit.getTree());
+                tw.setRecursive(false);
+                while (tw.next()) {
+                    if (FileMode.TREE.equals(tw.getFileMode(0))) {
+                        ObjectId tree = tw.getObjectId(0);
+                        objects.putIfAbsent(tree.name(), reader.getObjectSize(tree, Constants.OBJ_TREE));
+                        tw.enterSubtree();
+                    }
+                }
+            }
+            return new dev.sortie.core.executor.GitCommitObjects(commit.name(), objects);
+        }
     }
 
     @Override

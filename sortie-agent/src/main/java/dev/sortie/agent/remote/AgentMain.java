@@ -122,6 +122,12 @@ public final class AgentMain {
                             CodeCache cache = new CodeCache(root.resolve("cache").resolve("code"));
                             cache.fillFrom(run.files(), NodeStore.code(run.store()), store);
                             cache.materialize(run.files(), work);
+                            if (run.gitCommit() != null) {
+                                Map<String, String> code = NodeStore.code(run.store());
+                                new GitCheckout(root.resolve("cache").resolve("code"), root.resolve("cache").resolve("git").resolve("objects"),
+                                        (id, type) -> cache.fillObject(id, type, code, store)).write(run.gitCommit(), work);
+                                Trace.mark("work folder made a git checkout");
+                            }
                         },
                         run.extraFiles(), run.command(), env, runDir, log, run.restore(), store, journal);
                 Trace.mark("work folder laid out");

@@ -29,10 +29,13 @@ import java.util.Map;
  * @param store       the project's store for the node to read and write itself ({@code {"url": "s3://..", "options":
  *                    {..}}}, no credential in it; see {@link NodeStore}), or null: the host's own store, which the
  *                    launching side fills and empties
+ * @param gitCommit   the snapshot commit whose commit and tree objects are in the host's code cache besides the
+ *                    blobs: the work folder is made a git checkout of it ({@link GitCheckout}); null: plain files
  */
 public record AgentRun(String experimentId, String experimentName, int attempt, String task, JsonNode params,
                        List<String> command, Map<String, String> environment, List<CodeFile> files,
-                       Map<String, byte[]> extraFiles, List<ArtifactRecord> restore, String root, JsonNode store) {
+                       Map<String, byte[]> extraFiles, List<ArtifactRecord> restore, String root, JsonNode store,
+                       String gitCommit) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public AgentRun {
@@ -42,13 +45,21 @@ public record AgentRun(String experimentId, String experimentName, int attempt, 
         extraFiles = Map.copyOf(extraFiles);
         restore = List.copyOf(restore);
         store = store == null || store.isNull() || store.isMissingNode() ? null : store;
+        gitCommit = gitCommit == null || gitCommit.isEmpty() ? null : gitCommit;
+    }
+
+    /** A run of plain files (no git checkout). */
+    public AgentRun(String experimentId, String experimentName, int attempt, String task, JsonNode params,
+                    List<String> command, Map<String, String> environment, List<CodeFile> files,
+                    Map<String, byte[]> extraFiles, List<ArtifactRecord> restore, String root, JsonNode store) {
+        this(experimentId, experimentName, attempt, task, params, command, environment, files, extraFiles, restore, root, store, null);
     }
 
     /** A run whose outputs stay in the host's own store (the launching side moves them). */
     public AgentRun(String experimentId, String experimentName, int attempt, String task, JsonNode params,
                     List<String> command, Map<String, String> environment, List<CodeFile> files,
                     Map<String, byte[]> extraFiles, List<ArtifactRecord> restore, String root) {
-        this(experimentId, experimentName, attempt, task, params, command, environment, files, extraFiles, restore, root, null);
+        this(experimentId, experimentName, attempt, task, params, command, environment, files, extraFiles, restore, root, null, null);
     }
 
     public byte[] toJson() throws IOException {
@@ -69,6 +80,9 @@ public record AgentRun(String experimentId, String experimentName, int attempt, 
         ArtifactJson.write(n.putArray("restore"), restore);
         if (store != null) {
             n.set("store", store);
+        }
+        if (gitCommit != null) {
+            n.put("git_commit", gitCommit);
         }
         return JSON.writeValueAsBytes(n);
     }
@@ -91,6 +105,6 @@ public record AgentRun(String experimentId, String experimentName, int attempt, 
         n.path("extra_files").fields().forEachRemaining(e -> extra.put(e.getKey(), Base64.getDecoder().decode(e.getValue().asText())));
         return new AgentRun(n.path("experiment_id").asText(), n.path("experiment_name").asText(), n.path("attempt").asInt(),
                 n.path("task").asText(), n.path("params"), command, env, files, extra, ArtifactJson.read(n.path("restore")),
-                n.path("root").asText(), n.get("store"));
+                n.path("root").asText(), n.get("store"), n.path("git_commit").asText(null));
     }
 }

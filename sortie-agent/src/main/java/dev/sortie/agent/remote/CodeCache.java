@@ -90,11 +90,50 @@ public final class CodeCache {
         }
     }
 
+    /**
+     * Puts one git object (a commit or tree of {@link GitCheckout}) into the cache from the project's store when the
+     * cache lacks it and {@code code} names it, checked against its git id for its type like {@link #fillFrom}'s
+     * blobs. An object neither here nor in the store is said to be missing.
+     */
+    public void fillObject(String id, String type, Map<String, String> code, dev.sortie.core.store.BlobStore store) throws IOException {
+        Path object = dir.resolve(id).normalize();
+        if (!id.matches("[0-9a-f]{40}([0-9a-f]{24})?")) {
+            throw new IOException("'" + id + "' is not a git object id");
+        }
+        if (Files.exists(object)) {
+            return;
+        }
+        String sha = code.get(id);
+        if (sha == null) {
+            throw new IOException("git " + type + " " + id + " of the snapshot is not in the host's cache " + dir + ": the sync did not complete");
+        }
+        Path tmpDir = dir.resolveSibling("tmp");
+        Files.createDirectories(dir);
+        Files.createDirectories(tmpDir);
+        Path tmp = tmpDir.resolve("store-" + id + "-" + ProcessHandle.current().pid());
+        try {
+            store.get(sha, tmp);
+            String got = gitObjectId(tmp, type, id.length() == 64);
+            if (!got.equals(id)) {
+                throw new IOException("blob " + sha + " of " + store.location() + " holds git " + type + " " + got + ", not " + id);
+            }
+            Files.setPosixFilePermissions(tmp, EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.GROUP_READ,
+                    PosixFilePermission.OTHERS_READ));
+            Files.move(tmp, object, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
     /** Git's id of a file's content: SHA-1 (or SHA-256 for a SHA-256 repository) of "blob SIZE\0" and the bytes. */
     static String gitBlobId(Path file, boolean sha256) throws IOException {
+        return gitObjectId(file, "blob", sha256);
+    }
+
+    private static String gitObjectId(Path file, String type, boolean sha256) throws IOException {
         try {
             java.security.MessageDigest d = java.security.MessageDigest.getInstance(sha256 ? "SHA-256" : "SHA-1");
-            d.update(("blob " + Files.size(file) + "\0").getBytes(StandardCharsets.US_ASCII));
+            d.update((type + " " + Files.size(file) + "\0").getBytes(StandardCharsets.US_ASCII));
             try (java.io.InputStream in = Files.newInputStream(file)) {
                 byte[] buf = new byte[1 << 16];
                 for (int n; (n = in.read(buf)) > 0; ) {

@@ -17,13 +17,13 @@ import java.util.Optional;
  * cache and its run-cache already hold; what the run computes lands in the same cache. Only for runs on this machine:
  * a remote host does not have that folder.
  */
-record DvcCacheLink(Path cacheDir, String cacheType) {
+public record DvcCacheLink(Path cacheDir, String cacheType) {
     private static final System.Logger LOG = System.getLogger(DvcCacheLink.class.getName());
     /** The work copy's DVC config that is never committed (DVC's own .dvc/.gitignore lists it). */
-    static final String LOCAL_CONFIG = ".dvc/config.local";
+    public static final String LOCAL_CONFIG = ".dvc/config.local";
 
     /** The link for the DVC project in {@code projectDir}, or empty when it is not one. */
-    static Optional<DvcCacheLink> of(Path projectDir) {
+    public static Optional<DvcCacheLink> of(Path projectDir) {
         Path dvcDir = projectDir.resolve(".dvc");
         if (!Files.isDirectory(dvcDir)) {
             return Optional.empty();

@@ -459,6 +459,11 @@ public final class ExperimentService {
             public java.io.InputStream open(String blobId) throws IOException {
                 return snaps.openBlob(blobId);
             }
+
+            @Override
+            public dev.sortie.core.executor.GitCommitObjects gitCommit() throws IOException {
+                return commit == null ? null : snaps.gitCommit(commit);
+            }
         };
     }
 

@@ -17,6 +17,14 @@ public interface CodeSource {
     /** The code's files, laid out as {@link #materialize} would write them, for executors that sync them by content. */
     List<CodeFile> files() throws IOException;
 
-    /** The bytes of one of {@link #files()}' blobs. */
+    /** The bytes of one of {@link #files()}' blobs, or of one of {@link #gitCommit()}'s objects (raw, no header). */
     InputStream open(String blobId) throws IOException;
+
+    /**
+     * The commit and trees that make the files a git checkout of {@link #commit()} on a host, or null where the work
+     * copy is not one (a project in a subfolder of its repository: the snapshot's tree is the repository's).
+     */
+    default GitCommitObjects gitCommit() throws IOException {
+        return null;
+    }
 }

@@ -42,8 +42,16 @@ public interface CodeSnapshots {
     /** The files of a snapshot as {@link #materialize} lays them out: path, kind, git blob id, size; gitlinks left out. */
     List<dev.sortie.core.executor.CodeFile> files(String snapshotCommit) throws IOException;
 
-    /** The bytes of a blob named by one of {@link #files}. */
+    /** The bytes of a blob named by one of {@link #files}, or of an object {@link #gitCommit} names (raw, no header). */
     java.io.InputStream openBlob(String blobId) throws IOException;
+
+    /**
+     * The commit and trees a host needs, besides the files' blobs, to make {@link #files} a git checkout of the
+     * snapshot commit; null where the work copy is not the snapshot's whole tree (no checkout is made then).
+     */
+    default dev.sortie.core.executor.GitCommitObjects gitCommit(String snapshotCommit) throws IOException {
+        return null;
+    }
 
     /**
      * Puts a snapshot's files into the workspace (like {@code git checkout COMMIT -- .}), leaving HEAD and the

@@ -29,6 +29,7 @@ import dev.sortie.executor.remote.host.SlotBusyException;
 import dev.sortie.executor.remote.host.SpareFolders;
 import dev.sortie.executor.remote.sync.AgentBundle;
 import dev.sortie.executor.remote.sync.CodeSync;
+import dev.sortie.executor.remote.sync.DvcHostCache;
 import dev.sortie.executor.remote.sync.StoreCode;
 import dev.sortie.executor.remote.sync.StoreTransfer;
 import dev.sortie.executor.remote.sync.SyncProgressLine;
@@ -215,12 +216,18 @@ public class HostExecutor implements DetachableExecutor {
             RemoteLayout layout = ready.layout();
             String classpath = ready.classpath();
             List<CodeFile> files = request.code().files();
+            List<CodeFile> synced = ready.synced();
             RunListener listener = request.listener();
             String tree = ready.tree();
             boolean known = ready.known();
+            java.util.Map<String, byte[]> extra = request.files();
+            if (ready.dvc() != null) {
+                extra = new java.util.LinkedHashMap<>(extra);
+                extra.put(dev.sortie.core.engine.DvcCacheLink.LOCAL_CONFIG, ready.dvc().localConfig());
+            }
             AgentRun run = new AgentRun(exp.id(), exp.name(), exp.attempt(), exp.task(), JSON.valueToTree(exp.params().asMap()),
-                    request.command(), request.environment(), files, request.files(), request.restore(), layout.root(),
-                    nodeStore(ready.storeCode()));
+                    request.command(), request.environment(), files, extra, request.restore(), layout.root(),
+                    nodeStore(ready.storeCode()), ready.gitCommit());
             try {
                 listener.launching();
             } catch (InterruptedException e) {
@@ -250,7 +257,7 @@ public class HostExecutor implements DetachableExecutor {
                             throw gone;
                         }
                         host.forgetTree(tree);
-                        sync(c, layout, files, request);
+                        sync(c, layout, synced, request);
                         host.rememberTree(tree);
                         marker = "";
                     }
@@ -282,7 +289,22 @@ public class HostExecutor implements DetachableExecutor {
     }
 
     /** What a launch found or made ready on the host before starting the agent. */
-    private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known, java.util.Map<String, String> storeCode) {
+    private record HostReady(RemoteLayout layout, String classpath, String tree, boolean known, java.util.Map<String, String> storeCode,
+                             List<CodeFile> synced, String gitCommit, DvcHostCache dvc) {
+    }
+
+    /**
+     * What goes into the host's code cache: the files' blobs and, where the work copy is the snapshot's whole tree,
+     * the commit and its trees, so the agent makes the work folder a git checkout of the snapshot commit without a
+     * git binary on the host (see the agent's GitCheckout). All by git id: a host that has them gets none again.
+     */
+    private static List<CodeFile> synced(List<CodeFile> files, dev.sortie.core.executor.GitCommitObjects git) {
+        if (git == null) {
+            return files;
+        }
+        List<CodeFile> out = new java.util.ArrayList<>(files);
+        out.addAll(git.asCodeFiles());
+        return out;
     }
 
     /** The agent installed, the code synced (unless this machine knows the host has it), checkpoints to resume from sent. */
@@ -292,7 +314,8 @@ public class HostExecutor implements DetachableExecutor {
         // Each step that writes to the host may find its disk full: the host's spare work folders go first.
         String classpath = SpareFolders.withRoom(c, layout, () -> host.agentClasspath(c));
         Trace.mark("agent ready on " + host.key());
-        List<CodeFile> files = request.code().files();
+        dev.sortie.core.executor.GitCommitObjects git = request.code().gitCommit();
+        List<CodeFile> files = synced(request.code().files(), git);
         // A file list this machine synced to the host before is not asked about again: the launch checks its
         // marker, and a host that lost it is synced then (see launch).
         String tree = CodeSync.treeId(files.stream().map(CodeFile::blobId).distinct().toList());
@@ -313,7 +336,17 @@ public class HostExecutor implements DetachableExecutor {
         if (!restore.isEmpty() && !storeOnNode) { // a node that opens the store restores from it itself
             SpareFolders.withRoom(c, layout, () -> StoreTransfer.upload(c, layout, store, restore));
         }
-        return new HostReady(layout, classpath, tree, known, storeCode);
+        // A DVC project's data and outs the snapshot names, from the user's DVC cache into the project's cache on the
+        // host (content-addressed: what the host has is not sent again); the run's DVC uses that cache there.
+        DvcHostCache dvc = stateDir == null ? null : DvcHostCache.of(stateDir.toAbsolutePath().getParent(), layout).orElse(null);
+        if (dvc != null) {
+            List<CodeFile> code = request.code().files();
+            DvcHostCache.Sent sent = SpareFolders.withRoom(c, layout, () -> dvc.send(c, code, request.code()::open,
+                    new SyncProgressLine(request.listener(), host.display())));
+            request.listener().progress("");
+            Trace.mark("DVC cache: " + sent.files() + " of " + sent.named() + " files sent");
+        }
+        return new HostReady(layout, classpath, tree, known, storeCode, files, git == null ? null : git.commit(), dvc);
     }
 
     private CodeSync.SyncResult sync(HostChannel c, RemoteLayout layout, List<CodeFile> files, LaunchRequest request) throws IOException {

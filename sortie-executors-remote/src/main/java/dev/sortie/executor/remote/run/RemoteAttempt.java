@@ -197,6 +197,7 @@ public final class RemoteAttempt {
                 exited = true;
                 listener.commandExited();
             }
+            bringBackDvcCache(c);
             return new Step(end.outcome(), true, false);
         }
         boolean progressed = consumed > 0 || look.log().length > 0;
@@ -231,6 +232,29 @@ public final class RemoteAttempt {
                     + " died and what it left could not be collected: " + lastLines(look.agentOutput())), false, false);
         }
         return new Step(null, progressed, look.more() || (end != null));
+    }
+
+    /**
+     * What the run's DVC added to the project's DVC cache on the host (outs, run-cache entries) goes into the user's
+     * DVC cache, so a later run here or anywhere skips those stages. A failure is said and the outcome stands: the
+     * run's results are recorded either way, and the next run's end brings back what this one could not.
+     */
+    private void bringBackDvcCache(HostChannel c) {
+        if (stateDir == null || !Files.isDirectory(stateDir)) {
+            return;
+        }
+        try {
+            java.util.Optional<dev.sortie.executor.remote.sync.DvcHostCache> dvc =
+                    dev.sortie.executor.remote.sync.DvcHostCache.of(stateDir.getParent(), host.layout());
+            if (dvc.isPresent()) {
+                int n = dvc.get().bringBack(c);
+                Trace.mark("DVC cache: " + n + " files brought back from " + host.key());
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not bring back the DVC cache of " + experimentId + " from " + host.display(), e);
+            listener.output("[sortie] the outs DVC cached on " + host.display() + " could not be brought into this project's DVC cache ("
+                    + e.getMessage() + "); the next run's end tries again");
+        }
     }
 
     /** "the disk of remote_dir ... is full (...)" when the host's disk under the run is (nearly) full; null otherwise. */
