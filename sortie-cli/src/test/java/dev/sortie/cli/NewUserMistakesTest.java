@@ -59,4 +59,27 @@ class NewUserMistakesTest {
         assertThat(key.code()).isEqualTo(2);
         assertThat(key.err()).contains("unknown param 'train.epoch'").contains("did you mean 'train.epochs'?");
     }
+
+    @Test
+    void aCommaListWithoutQueueSaysItIsAGridAndAnEscapedCommaIsOneValue() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: echo lr=[${lr}]\nparams: {lr: 0.1}\n").commit();
+        TestProject.Result grid = project.sortie("run", "-S", "lr=0.1,0.2");
+        assertThat(grid.code()).isEqualTo(2);
+        assertThat(grid.err()).contains("-S lr=0.1,0.2: a comma list is a grid of 2 values")
+                .contains("sortie run --queue -S lr=0.1,0.2").contains("-S 'lr=0.1\\,0.2'");
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            assertThat(l.list()).isEmpty(); // nothing ran
+        }
+        TestProject.Result literal = project.sortie("run", "-n", "lit", "-S", "lr=a\\,b");
+        assertThat(literal.code()).as(literal.err()).isZero();
+        assertThat(literal.out()).contains("lr=[a,b]");
+    }
+
+    @Test
+    void runHelpShowsTheExamplesPlaceholderNotNull() throws Exception {
+        TestProject.Result help = new TestProject(tmp.resolve("help")).sortie("run", "--help");
+        assertThat(help.code()).isZero();
+        assertThat(help.out()).contains("--lr '${lr}'").doesNotContain("'null'");
+    }
 }
