@@ -76,7 +76,8 @@ class QueueTest {
         assertThat(rows).hasSize(6);
         assertThat(rows.get(0).get("position").asInt()).isEqualTo(1);
         assertThat(rows.get(0).get("name").asText()).isEqualTo("grid-1");
-        assertThat(rows.get(5).get("params").asText()).isEqualTo("lr=0.3 sleep=0.1");
+        assertThat(rows.get(5).get("params").get("lr").asDouble()).isEqualTo(0.3); // an object, as the params are
+        assertThat(rows.get(5).get("params").get("sleep").asDouble()).isEqualTo(0.1);
 
         Path runs = tmp.resolve("runs.txt");
         Process worker = spawnWorker(runs, "queue", "start", "-j", "2");
@@ -245,6 +246,34 @@ class QueueTest {
         assertThat(project.sortie("queue", "start", "-j", "0").code()).isEqualTo(2);
         assertThat(project.sortie("run", "--retries", "2").code()).isEqualTo(2);
         assertThat(JSON.readTree(project.sortie("show", "--json").out())).isEmpty();
+    }
+
+    @Test
+    void queueListFitsTheTerminalAndShowsTheParamsThatTellTheGridApart() throws Exception {
+        String path = "/datasets/imagenet/train/shards/preprocessed/resized-256/v3";
+        String note = "x".repeat(70);
+        TestProject.Result q = project.sortie("run", "--queue", "-n", "g", "-S", "+data.path=" + path,
+                "-S", "+note=" + note + "-a," + note + "-b", "-S", "+seed=1,2");
+        assertThat(q.code()).as(q.err()).isZero();
+
+        String narrow = queueList(100);
+        List<String> lines = narrow.lines().filter(l -> l.matches("\\s*(position|1|2) .*")).toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(100));
+        assertThat(lines.get(1)).contains("note=xxx").contains("…").doesNotContain("data.path").doesNotContain("lr=");
+        assertThat(narrow).contains("params: those that differ; 3 more the same in all");
+
+        String wide = queueList(250);
+        assertThat(wide).contains("note=" + note + "-a seed=1").contains("note=" + note + "-b seed=2").doesNotContain("…");
+    }
+
+    /** {@code sortie queue list} in its own process, as a terminal of this width runs it. */
+    private String queueList(int columns) throws Exception {
+        Path out = Files.createTempFile(tmp, "list", ".txt");
+        ProcessBuilder pb = project.processBuilder(out, "queue", "list");
+        pb.environment().put("COLUMNS", String.valueOf(columns));
+        assertThat(pb.start().waitFor()).isZero();
+        return Files.readString(out);
     }
 
     private Process spawnWorker(Path runsFile, String... args) throws Exception {
