@@ -41,12 +41,16 @@ class QueueTest {
                         """)
                 .write("job.py", """
                         import os, sys, time
+                        t0 = time.time()
                         with open(os.environ['RUNS_FILE'], 'a') as f:
                             f.write(os.environ['SORTIE_EXPERIMENT_NAME'] + ' ' + os.environ['SORTIE_RESUMED'] + '\\n')
                         os.makedirs('ck', exist_ok=True)
                         open('ck/state', 'w').write('x')
                         time.sleep(float(sys.argv[2]))
                         print(f'metric={float(sys.argv[1]) * 2}')
+                        if os.environ.get('TIMES_FILE'):
+                            with open(os.environ['TIMES_FILE'], 'a') as f:
+                                f.write(f"{os.environ['SORTIE_EXPERIMENT_NAME']} {int(t0 * 1000)} {int(time.time() * 1000)}\\n")
                         """)
                 .commit();
         project.sortie("init");
@@ -265,6 +269,37 @@ class QueueTest {
 
         String wide = queueList(250);
         assertThat(wide).contains("note=" + note + "-a seed=1").contains("note=" + note + "-b seed=2").doesNotContain("…");
+    }
+
+    @Test
+    void startedAndDurationOfAQueuedRunAreItsCommandsNotItsWaitInTheLookAhead() throws Exception {
+        assertThat(project.sortie("run", "--queue", "-n", "same", "-S", "sleep=1,1,1").code()).isZero();
+        Path times = tmp.resolve("times.txt");
+        ProcessBuilder pb = project.processBuilder(tmp.resolve("worker.log"), "queue", "start", "-j", "1");
+        pb.environment().put("RUNS_FILE", tmp.resolve("runs.txt").toString());
+        pb.environment().put("TIMES_FILE", times.toString());
+        assertThat(pb.start().waitFor()).isZero();
+        // the commands' own start and end (ms since the epoch), as each wrote them
+        Map<String, long[]> command = Files.readAllLines(times).stream().map(l -> l.split(" "))
+                .collect(Collectors.toMap(p -> p[0], p -> new long[] {Long.parseLong(p[1]), Long.parseLong(p[2])}));
+        try (Ledger l = ledger()) {
+            // in the order the commands ran (a grid's experiments share their queued-at, so not by name)
+            List<Experiment> runs = l.list().stream().sorted(java.util.Comparator.comparing(e -> command.get(e.name())[0])).toList();
+            assertThat(runs).hasSize(3);
+            long previousEnd = 0;
+            for (Experiment e : runs) {
+                long[] own = command.get(e.name());
+                long started = e.startedAt().toEpochMilli();
+                // -j 1: a command starts after the one before it exited; its record starts with it, not at its claim
+                assertThat(started).as(e.name() + " started").isGreaterThanOrEqualTo(previousEnd).isLessThanOrEqualTo(own[0]);
+                assertThat(e.endedAt().toEpochMilli()).isGreaterThanOrEqualTo(own[1]);
+                previousEnd = own[1];
+            }
+            // identical work: the durations differ by much less than one run (waiting a run ahead made it twice)
+            List<Long> durations = runs.stream().map(e -> e.duration(e.endedAt()).toMillis()).toList();
+            assertThat(java.util.Collections.max(durations) - java.util.Collections.min(durations)).as("durations " + durations)
+                    .isLessThan(900);
+        }
     }
 
     /** {@code sortie queue list} in its own process, as a terminal of this width runs it. */
