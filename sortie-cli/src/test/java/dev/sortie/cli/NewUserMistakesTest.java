@@ -82,4 +82,21 @@ class NewUserMistakesTest {
         assertThat(help.code()).isZero();
         assertThat(help.out()).contains("--lr '${lr}'").doesNotContain("'null'");
     }
+
+    @Test
+    void diffPrintsTheCodeDiffOfTheTwoSnapshots() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: python3 train.py\n")
+                .write("train.py", "print('loss=0.5')\n").write("data.txt", "same\n").commit();
+        assertThat(project.sortie("run", "-n", "before").code()).isZero();
+        project.write("train.py", "print('loss=0.25')\n"); // uncommitted, as a user tries things
+        assertThat(project.sortie("run", "-n", "after").code()).isZero();
+        TestProject.Result diff = project.sortie("diff", "before", "after");
+        assertThat(diff.code()).isZero();
+        assertThat(diff.out()).contains("metric").contains("loss")
+                .contains("diff --git a/train.py b/train.py").contains("-print('loss=0.5')").contains("+print('loss=0.25')")
+                .doesNotContain("data.txt");
+        assertThat(diff.err()).doesNotContain("git diff");
+        assertThat(project.sortie("diff", "before", "after", "--no-code").out()).doesNotContain("diff --git");
+    }
 }
