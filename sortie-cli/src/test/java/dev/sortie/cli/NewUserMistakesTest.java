@@ -99,4 +99,27 @@ class NewUserMistakesTest {
         assertThat(diff.err()).doesNotContain("git diff");
         assertThat(project.sortie("diff", "before", "after", "--no-code").out()).doesNotContain("diff --git");
     }
+
+    @Test
+    void aCommandAfterDashDashHasOnlyTheParamsItNamesOrSets() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: echo ${lr}\nparams: {lr: 0.1, lr_decay: 0.9, train: {epochs: 3, bs: 8}}\n").commit();
+        assertThat(project.sortie("run", "-n", "none", "--", "true").code()).isZero();
+        assertThat(project.sortie("run", "-n", "named", "--", "sh", "-c", "echo ${lr} ${train} $SORTIE_PARAM_LR_DECAY").code()).isZero();
+        assertThat(project.sortie("run", "-n", "set", "-S", "train.bs=16", "--", "true").code()).isZero();
+        TestProject.Result all = project.sortie("run", "-n", "file", "--", "sh", "-c", "cat \"$SORTIE_PARAMS_FILE\"");
+        assertThat(all.code()).isZero();
+        assertThat(project.sortie("run", "-n", "task").code()).isZero();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            assertThat(l.find("none").orElseThrow().params().flatten()).isEmpty();
+            assertThat(l.find("named").orElseThrow().params().flatten())
+                    .containsOnlyKeys("lr", "lr_decay", "train.epochs", "train.bs");
+            assertThat(l.find("set").orElseThrow().params().flatten()).containsExactly(java.util.Map.entry("train.bs", 16L));
+            assertThat(l.find("file").orElseThrow().params().flatten()).hasSize(4);
+            assertThat(l.find("task").orElseThrow().params().flatten()).hasSize(4); // the task's own run: line has them all
+        }
+        assertThat(all.out()).contains("lr: 0.1").contains("epochs: 3");
+        TestProject.Result shown = project.sortie("show", "--json");
+        assertThat(shown.out()).contains("\"lr\" : null");
+    }
 }
