@@ -59,4 +59,67 @@ class NewUserMistakesTest {
         assertThat(key.code()).isEqualTo(2);
         assertThat(key.err()).contains("unknown param 'train.epoch'").contains("did you mean 'train.epochs'?");
     }
+
+    @Test
+    void aCommaListWithoutQueueSaysItIsAGridAndAnEscapedCommaIsOneValue() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: echo lr=[${lr}]\nparams: {lr: 0.1}\n").commit();
+        TestProject.Result grid = project.sortie("run", "-S", "lr=0.1,0.2");
+        assertThat(grid.code()).isEqualTo(2);
+        assertThat(grid.err()).contains("-S lr=0.1,0.2: a comma list is a grid of 2 values")
+                .contains("sortie run --queue -S lr=0.1,0.2").contains("-S 'lr=0.1\\,0.2'");
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            assertThat(l.list()).isEmpty(); // nothing ran
+        }
+        TestProject.Result literal = project.sortie("run", "-n", "lit", "-S", "lr=a\\,b");
+        assertThat(literal.code()).as(literal.err()).isZero();
+        assertThat(literal.out()).contains("lr=[a,b]");
+    }
+
+    @Test
+    void runHelpShowsTheExamplesPlaceholderNotNull() throws Exception {
+        TestProject.Result help = new TestProject(tmp.resolve("help")).sortie("run", "--help");
+        assertThat(help.code()).isZero();
+        assertThat(help.out()).contains("--lr '${lr}'").doesNotContain("'null'");
+    }
+
+    @Test
+    void diffPrintsTheCodeDiffOfTheTwoSnapshots() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: python3 train.py\n")
+                .write("train.py", "print('loss=0.5')\n").write("data.txt", "same\n").commit();
+        assertThat(project.sortie("run", "-n", "before").code()).isZero();
+        project.write("train.py", "print('loss=0.25')\n"); // uncommitted, as a user tries things
+        assertThat(project.sortie("run", "-n", "after").code()).isZero();
+        TestProject.Result diff = project.sortie("diff", "before", "after");
+        assertThat(diff.code()).isZero();
+        assertThat(diff.out()).contains("metric").contains("loss")
+                .contains("diff --git a/train.py b/train.py").contains("-print('loss=0.5')").contains("+print('loss=0.25')")
+                .doesNotContain("data.txt");
+        assertThat(diff.err()).doesNotContain("git diff");
+        assertThat(project.sortie("diff", "before", "after", "--no-code").out()).doesNotContain("diff --git");
+    }
+
+    @Test
+    void aCommandAfterDashDashHasOnlyTheParamsItNamesOrSets() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: echo ${lr}\nparams: {lr: 0.1, lr_decay: 0.9, train: {epochs: 3, bs: 8}}\n").commit();
+        assertThat(project.sortie("run", "-n", "none", "--", "true").code()).isZero();
+        assertThat(project.sortie("run", "-n", "named", "--", "sh", "-c", "echo ${lr} ${train} $SORTIE_PARAM_LR_DECAY").code()).isZero();
+        assertThat(project.sortie("run", "-n", "set", "-S", "train.bs=16", "--", "true").code()).isZero();
+        TestProject.Result all = project.sortie("run", "-n", "file", "--", "sh", "-c", "cat \"$SORTIE_PARAMS_FILE\"");
+        assertThat(all.code()).isZero();
+        assertThat(project.sortie("run", "-n", "task").code()).isZero();
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            assertThat(l.find("none").orElseThrow().params().flatten()).isEmpty();
+            assertThat(l.find("named").orElseThrow().params().flatten())
+                    .containsOnlyKeys("lr", "lr_decay", "train.epochs", "train.bs");
+            assertThat(l.find("set").orElseThrow().params().flatten()).containsExactly(java.util.Map.entry("train.bs", 16L));
+            assertThat(l.find("file").orElseThrow().params().flatten()).hasSize(4);
+            assertThat(l.find("task").orElseThrow().params().flatten()).hasSize(4); // the task's own run: line has them all
+        }
+        assertThat(all.out()).contains("lr: 0.1").contains("epochs: 3");
+        TestProject.Result shown = project.sortie("show", "--json");
+        assertThat(shown.out()).contains("\"lr\" : null");
+    }
 }

@@ -41,12 +41,16 @@ class QueueTest {
                         """)
                 .write("job.py", """
                         import os, sys, time
+                        t0 = time.time()
                         with open(os.environ['RUNS_FILE'], 'a') as f:
                             f.write(os.environ['SORTIE_EXPERIMENT_NAME'] + ' ' + os.environ['SORTIE_RESUMED'] + '\\n')
                         os.makedirs('ck', exist_ok=True)
                         open('ck/state', 'w').write('x')
                         time.sleep(float(sys.argv[2]))
                         print(f'metric={float(sys.argv[1]) * 2}')
+                        if os.environ.get('TIMES_FILE'):
+                            with open(os.environ['TIMES_FILE'], 'a') as f:
+                                f.write(f"{os.environ['SORTIE_EXPERIMENT_NAME']} {int(t0 * 1000)} {int(time.time() * 1000)}\\n")
                         """)
                 .commit();
         project.sortie("init");
@@ -76,7 +80,8 @@ class QueueTest {
         assertThat(rows).hasSize(6);
         assertThat(rows.get(0).get("position").asInt()).isEqualTo(1);
         assertThat(rows.get(0).get("name").asText()).isEqualTo("grid-1");
-        assertThat(rows.get(5).get("params").asText()).isEqualTo("lr=0.3 sleep=0.1");
+        assertThat(rows.get(5).get("params").get("lr").asDouble()).isEqualTo(0.3); // an object, as the params are
+        assertThat(rows.get(5).get("params").get("sleep").asDouble()).isEqualTo(0.1);
 
         Path runs = tmp.resolve("runs.txt");
         Process worker = spawnWorker(runs, "queue", "start", "-j", "2");
@@ -245,6 +250,65 @@ class QueueTest {
         assertThat(project.sortie("queue", "start", "-j", "0").code()).isEqualTo(2);
         assertThat(project.sortie("run", "--retries", "2").code()).isEqualTo(2);
         assertThat(JSON.readTree(project.sortie("show", "--json").out())).isEmpty();
+    }
+
+    @Test
+    void queueListFitsTheTerminalAndShowsTheParamsThatTellTheGridApart() throws Exception {
+        String path = "/datasets/imagenet/train/shards/preprocessed/resized-256/v3";
+        String note = "x".repeat(70);
+        TestProject.Result q = project.sortie("run", "--queue", "-n", "g", "-S", "+data.path=" + path,
+                "-S", "+note=" + note + "-a," + note + "-b", "-S", "+seed=1,2");
+        assertThat(q.code()).as(q.err()).isZero();
+
+        String narrow = queueList(100);
+        List<String> lines = narrow.lines().filter(l -> l.matches("\\s*(position|1|2) .*")).toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(100));
+        assertThat(lines.get(1)).contains("note=xxx").contains("…").doesNotContain("data.path").doesNotContain("lr=");
+        assertThat(narrow).contains("params: those that differ; 3 more the same in all");
+
+        String wide = queueList(250);
+        assertThat(wide).contains("note=" + note + "-a seed=1").contains("note=" + note + "-b seed=2").doesNotContain("…");
+    }
+
+    @Test
+    void startedAndDurationOfAQueuedRunAreItsCommandsNotItsWaitInTheLookAhead() throws Exception {
+        assertThat(project.sortie("run", "--queue", "-n", "same", "-S", "sleep=1,1,1").code()).isZero();
+        Path times = tmp.resolve("times.txt");
+        ProcessBuilder pb = project.processBuilder(tmp.resolve("worker.log"), "queue", "start", "-j", "1");
+        pb.environment().put("RUNS_FILE", tmp.resolve("runs.txt").toString());
+        pb.environment().put("TIMES_FILE", times.toString());
+        assertThat(pb.start().waitFor()).isZero();
+        // the commands' own start and end (ms since the epoch), as each wrote them
+        Map<String, long[]> command = Files.readAllLines(times).stream().map(l -> l.split(" "))
+                .collect(Collectors.toMap(p -> p[0], p -> new long[] {Long.parseLong(p[1]), Long.parseLong(p[2])}));
+        try (Ledger l = ledger()) {
+            // in the order the commands ran (a grid's experiments share their queued-at, so not by name)
+            List<Experiment> runs = l.list().stream().sorted(java.util.Comparator.comparing(e -> command.get(e.name())[0])).toList();
+            assertThat(runs).hasSize(3);
+            long previousEnd = 0;
+            for (Experiment e : runs) {
+                long[] own = command.get(e.name());
+                long started = e.startedAt().toEpochMilli();
+                // -j 1: a command starts after the one before it exited; its record starts with it, not at its claim
+                assertThat(started).as(e.name() + " started").isGreaterThanOrEqualTo(previousEnd).isLessThanOrEqualTo(own[0]);
+                assertThat(e.endedAt().toEpochMilli()).isGreaterThanOrEqualTo(own[1]);
+                previousEnd = own[1];
+            }
+            // identical work: the durations differ by much less than one run (waiting a run ahead made it twice)
+            List<Long> durations = runs.stream().map(e -> e.duration(e.endedAt()).toMillis()).toList();
+            assertThat(java.util.Collections.max(durations) - java.util.Collections.min(durations)).as("durations " + durations)
+                    .isLessThan(900);
+        }
+    }
+
+    /** {@code sortie queue list} in its own process, as a terminal of this width runs it. */
+    private String queueList(int columns) throws Exception {
+        Path out = Files.createTempFile(tmp, "list", ".txt");
+        ProcessBuilder pb = project.processBuilder(out, "queue", "list");
+        pb.environment().put("COLUMNS", String.valueOf(columns));
+        assertThat(pb.start().waitFor()).isZero();
+        return Files.readString(out);
     }
 
     private Process spawnWorker(Path runsFile, String... args) throws Exception {

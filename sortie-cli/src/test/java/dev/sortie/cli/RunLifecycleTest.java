@@ -207,7 +207,9 @@ class RunLifecycleTest {
         assertThat(project.sortie("show", "--md", "--columns", "name,lr").out()).startsWith("| name | lr |\n| --- | --- |");
 
         TestProject.Result diff = project.sortie("diff", "lr0.1", "lr3.0");
-        assertThat(diff.out()).contains("param").contains("lr").contains("metric").contains("loss").doesNotContain("epochs");
+        String rows = diff.out().split("\ncode: ")[0]; // the table; the code diff after it shows sortie.yaml's params line
+        assertThat(rows).contains("param").contains("lr").contains("metric").contains("loss").doesNotContain("epochs");
+        assertThat(diff.out()).contains("-params: {lr: 0.1, epochs: 4}").contains("+params: {lr: 3.0, epochs: 4}");
     }
 
     @Test

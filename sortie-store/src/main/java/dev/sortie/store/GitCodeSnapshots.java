@@ -322,6 +322,19 @@ public final class GitCodeSnapshots implements CodeSnapshots, AutoCloseable {
     }
 
     @Override
+    public void diff(String fromCommit, String toCommit, java.io.OutputStream out) throws IOException {
+        try (ObjectReader reader = repo.newObjectReader();
+                org.eclipse.jgit.diff.DiffFormatter f = new org.eclipse.jgit.diff.DiffFormatter(out)) {
+            f.setRepository(repo);
+            f.setDetectRenames(true);
+            ObjectId a = projectTree(reader, parseCommit(reader, fromCommit).getTree());
+            ObjectId b = projectTree(reader, parseCommit(reader, toCommit).getTree());
+            f.format(a, b);
+            f.flush();
+        }
+    }
+
+    @Override
     public void branch(String snapshotCommit, String name) throws IOException {
         String ref = GitNames.branchRef(name);
         if (privateRepo) {

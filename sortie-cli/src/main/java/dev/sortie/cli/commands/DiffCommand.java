@@ -18,8 +18,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "diff", mixinStandardHelpOptions = true,
-        description = "Compare two experiments: params, metrics, status, duration and code. Only differences unless --all.")
+        description = {"Compare two experiments: params, metrics, status, duration and code. Only differences unless --all.",
+                "Then the code: the diff from the first experiment's snapshot to the second's, as 'git diff' prints it."})
 public final class DiffCommand extends ContextCommand {
+    private static final System.Logger LOG = System.getLogger(DiffCommand.class.getName());
+
     @Parameters(index = "0", paramLabel = "EXP_A")
     String a;
 
@@ -28,6 +31,9 @@ public final class DiffCommand extends ContextCommand {
 
     @Option(names = "--all", description = "Show rows that are equal too.")
     boolean all;
+
+    @Option(names = "--no-code", description = "Leave out the code diff (params, metrics and the run only).")
+    boolean noCode;
 
     @ArgGroup(exclusive = true)
     OutputFormat format;
@@ -66,11 +72,38 @@ public final class DiffCommand extends ContextCommand {
             return 0;
         }
         t.print(OutputFormat.of(format), out());
-        if (OutputFormat.of(format) == Table.Format.TEXT && x.code() != null && y.code() != null
+        if (OutputFormat.of(format) == Table.Format.TEXT && !noCode && x.code() != null && y.code() != null
+                && x.code().snapshotCommit() != null && y.code().snapshotCommit() != null
                 && !Objects.equals(x.code().snapshotCommit(), y.code().snapshotCommit())) {
-            err().println("code changes: git diff " + abbrev(x.code().snapshotCommit()) + " " + abbrev(y.code().snapshotCommit()));
+            printCode(x, y);
         }
         return 0;
+    }
+
+    /**
+     * The code diff of the two snapshots, after the table. Experiments of a server whose snapshots never reached this
+     * repository get the commits to diff where they are instead.
+     */
+    private void printCode(Experiment x, Experiment y) {
+        String from = x.code().snapshotCommit();
+        String to = y.code().snapshotCommit();
+        java.io.ByteArrayOutputStream diff = new java.io.ByteArrayOutputStream();
+        try {
+            context().snapshots().diff(from, to, diff);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no code diff of {0} and {1}: {2}", from, to, e);
+            err().println("sortie: the code snapshots of " + x.name() + " and " + y.name() + " are not in this repository ("
+                    + e.getMessage() + "); where they are: git diff " + abbrev(from) + " " + abbrev(to));
+            return;
+        }
+        if (diff.size() == 0) {
+            err().println("sortie: the code of " + x.name() + " and " + y.name() + " is the same");
+            return;
+        }
+        out().println();
+        out().println("code: " + x.name() + " (" + abbrev(from) + ") -> " + y.name() + " (" + abbrev(to) + ")");
+        out().print(diff.toString(java.nio.charset.StandardCharsets.UTF_8));
+        out().flush();
     }
 
     private void row(Table t, String kind, String field, Object x, Object y) {

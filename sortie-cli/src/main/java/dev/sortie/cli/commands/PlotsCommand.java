@@ -25,7 +25,9 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "plots", mixinStandardHelpOptions = true,
         description = {"Draw the step series of experiments: one chart per metric, one line per experiment.",
-                "Writes one self-contained HTML file (inline SVG; hover a point for its step and value) or a PNG."},
+                "Writes one self-contained HTML file (inline SVG; hover a point for its step and value) or a PNG.",
+                "System metrics (sys/*) are drawn against seconds since the run started; a metric with one value per",
+                "experiment (a final score) is a value in a table, not a chart of one point."},
         footer = {"", "Examples:",
                 "  sortie plots fast slow                 # every metric, to sortie-plots.html",
                 "  sortie plots fast slow --metric loss,acc -o runs.html",
@@ -61,15 +63,21 @@ public final class PlotsCommand extends ContextCommand {
             Experiment e = v.experiment();
             if (seen.add(e.id())) {
                 exps.add(e);
-                sources.add(new PlotsModel.Source(e.name(), v.metrics().keySet(), key -> where.series(e.id(), key)));
+                sources.add(new PlotsModel.Source(e.name(), v.metrics().keySet(), key -> where.series(e.id(), key), e.startedAt()));
             }
         }
-        List<Chart> charts = PlotsModel.charts(sources, metrics);
-        if (charts.isEmpty()) {
+        PlotsModel.Plots plots = PlotsModel.plots(sources, metrics);
+        List<Chart> charts = plots.charts();
+        List<PlotsModel.Value> values = plots.values();
+        if (plots.isEmpty()) {
             throw new IllegalArgumentException((exps.size() == 1 ? exps.get(0).name() + " has" : "these experiments have")
                     + " no metrics to plot yet");
         }
 
+        if (kind == Kind.PNG && charts.isEmpty()) {
+            throw new IllegalArgumentException("nothing to draw: " + values.stream().map(PlotsModel.Value::metric).toList()
+                    + " have one value per experiment (a table in HTML: -o plots.html; or sortie show)");
+        }
         List<String> names = exps.stream().map(Experiment::name).toList();
         Path parent = file.getParent();
         if (parent != null) {
@@ -82,8 +90,9 @@ public final class PlotsCommand extends ContextCommand {
             if (kind == Kind.PNG) {
                 PlotsPng.write(charts, PlotsPng.WIDTH, PlotsPng.PLOT_HEIGHT, tmp);
             } else {
-                String sub = String.join(", ", names) + " · " + count(charts.size(), "chart");
-                Files.writeString(tmp, PlotsSvg.html("Sortie plots: " + String.join(", ", names), sub, charts),
+                String sub = String.join(", ", names) + " · " + count(charts.size(), "chart")
+                        + (values.isEmpty() ? "" : " · " + count(values.size(), "single value"));
+                Files.writeString(tmp, PlotsSvg.html("Sortie plots: " + String.join(", ", names), sub, charts, values),
                         StandardCharsets.UTF_8);
             }
             try {
@@ -95,7 +104,19 @@ public final class PlotsCommand extends ContextCommand {
             Files.deleteIfExists(tmp);
         }
 
-        err().println("sortie: wrote " + count(charts.size(), "chart") + " of " + count(exps.size(), "experiment") + " to " + file);
+        err().println("sortie: wrote " + count(charts.size(), "chart") + (kind == Kind.HTML && !values.isEmpty()
+                ? " and " + count(values.size(), "single value") : "") + " of " + count(exps.size(), "experiment") + " to " + file);
+        if (kind == Kind.PNG && !values.isEmpty()) {
+            // a PNG holds charts only: the single values are said here rather than drawn as one-point charts
+            for (PlotsModel.Value v : values) {
+                StringBuilder line = new StringBuilder("  " + v.metric() + ":");
+                for (int i = 0; i < v.experiments().size(); i++) {
+                    Double d = v.values().get(i);
+                    line.append(' ').append(v.experiments().get(i)).append('=').append(d == null ? "" : PlotsModel.formatValue(d));
+                }
+                err().println(line);
+            }
+        }
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("path", file.toString());
@@ -107,9 +128,22 @@ public final class PlotsCommand extends ContextCommand {
                 cm.put("metric", c.metric());
                 cm.put("experiments", c.series().stream().map(PlotsModel.Series::name).toList());
                 cm.put("points", c.points());
+                cm.put("x", c.x());
                 cs.add(cm);
             }
             m.put("charts", cs);
+            List<Map<String, Object>> vs = new ArrayList<>();
+            for (PlotsModel.Value v : values) {
+                Map<String, Object> vm = new LinkedHashMap<>();
+                vm.put("metric", v.metric());
+                Map<String, Object> per = new LinkedHashMap<>();
+                for (int i = 0; i < v.experiments().size(); i++) {
+                    per.put(v.experiments().get(i), v.values().get(i));
+                }
+                vm.put("values", per);
+                vs.add(vm);
+            }
+            m.put("values", vs);
             out().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
         }
         return 0;

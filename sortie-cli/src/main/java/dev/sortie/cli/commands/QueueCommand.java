@@ -3,6 +3,7 @@ package dev.sortie.cli.commands;
 import dev.sortie.cli.Main;
 import dev.sortie.cli.output.Cells;
 import dev.sortie.cli.output.Table;
+import dev.sortie.cli.output.TerminalWidth;
 import dev.sortie.core.config.Units;
 import dev.sortie.core.engine.ExecutorRegistry;
 import dev.sortie.core.engine.ExitCodes;
@@ -14,7 +15,11 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.ArgGroup;
@@ -46,20 +51,47 @@ public final class QueueCommand {
         @Override
         public Integer call() {
             List<Experiment> queued = parent.main.experiments().queued();
-            Table t = new Table(List.of("position", "name", "params", "executor", "attempt", "queued_at"));
-            int pos = 1;
-            for (Experiment e : queued) {
-                String params = e.params().flatten().entrySet().stream()
-                        .map(x -> x.getKey() + "=" + Cells.text(x.getValue())).collect(Collectors.joining(" "));
-                t.add(List.of(pos++, e.name(), params, e.executor().isEmpty() ? "any" : e.executor(), e.attempt(), e.createdAt()));
-            }
             Table.Format f = OutputFormat.of(format);
             if (queued.isEmpty() && f == Table.Format.TEXT) {
                 System.err.println("the queue is empty");
                 return 0;
             }
+            // text shows the params that tell the experiments apart (grid points differ in one or two of many);
+            // CSV and Markdown all of them, JSON all of them as an object
+            List<Map<String, Object>> flat = queued.stream().map(e -> e.params().flatten()).toList();
+            Set<String> all = new LinkedHashSet<>();
+            flat.forEach(m -> all.addAll(m.keySet()));
+            Set<String> shown = f == Table.Format.TEXT ? differing(flat, all) : null;
+            Table t = new Table(List.of("position", "name", "params", "executor", "attempt", "queued_at"));
+            for (int i = 0; i < queued.size(); i++) {
+                Experiment e = queued.get(i);
+                Object params = f == Table.Format.JSON ? e.params().asMap() : flat.get(i).entrySet().stream()
+                        .filter(x -> shown == null || shown.contains(x.getKey()))
+                        .map(x -> x.getKey() + "=" + Cells.text(x.getValue())).collect(Collectors.joining(" "));
+                t.add(List.of(i + 1, e.name(), params, e.executor().isEmpty() ? "any" : e.executor(), e.attempt(), e.createdAt()));
+            }
+            t.fit(TerminalWidth.of(System.getenv()).orElse(Integer.MAX_VALUE));
             t.print(f, System.out);
+            if (shown != null && shown.size() < all.size()) {
+                int same = all.size() - shown.size();
+                System.err.println("params: those that differ; " + same + " more the same in all (--json shows every param)");
+            }
             return 0;
+        }
+
+        /** The flattened param keys whose values are not the same in every experiment; all keys when none differ. */
+        static Set<String> differing(List<Map<String, Object>> flat, Set<String> all) {
+            Set<String> differ = new LinkedHashSet<>();
+            for (String key : all) {
+                Object first = flat.get(0).get(key);
+                for (Map<String, Object> m : flat) {
+                    if (!Objects.equals(first, m.get(key)) || !m.containsKey(key)) {
+                        differ.add(key);
+                        break;
+                    }
+                }
+            }
+            return differ.isEmpty() ? all : differ;
         }
     }
 

@@ -22,7 +22,8 @@ import picocli.CommandLine.Parameters;
                 "  sortie run -n baseline -S lr=0.1 -S train.epochs=5",
                 "  sortie run -S +new_param=1               # '+' adds a param the task does not define",
                 "  sortie run --queue -S lr=0.1,0.01 -S bs=32,64   # queue a grid of 4; then: sortie queue start -j 2",
-                "  sortie run -- python train.py --lr '${lr}'",
+                // $$ keeps picocli from interpolating the example's ${lr} (it printed 'null')
+                "  sortie run -- python train.py --lr '$${lr}'",
                 "  sortie run -e gpu1 --detach              # start on host gpu1 and return; sortie logs -f follows it"})
 public final class RunCommand extends ContextCommand {
     @Option(names = {"-e", "--executor"}, paramLabel = "EXECUTOR", description = "Where to run (default: local).")
@@ -31,7 +32,8 @@ public final class RunCommand extends ContextCommand {
     @Option(names = {"-n", "--name"}, paramLabel = "NAME", description = "The experiment's name (default: <task>-<n>).")
     String name;
 
-    @Option(names = {"-S", "--set-param"}, paramLabel = "KEY=VALUE", description = "Override a param; nested keys with dots (train.lr=0.1).")
+    @Option(names = {"-S", "--set-param"}, paramLabel = "KEY=VALUE", description = {"Override a param; nested keys with dots (train.lr=0.1).",
+            "A comma list (lr=0.1,0.2) is a grid, for --queue; a comma inside one value is \\,."})
     List<String> params = new ArrayList<>();
 
     @Option(names = "--timeout", paramLabel = "DURATION", description = "Stop the run after this long (e.g. 30m, 2h); overrides sortie.yaml.")
@@ -66,10 +68,7 @@ public final class RunCommand extends ContextCommand {
         if (retries != null) {
             throw new IllegalArgumentException("--retries applies to queued runs (--queue); a foreground run is retried with 'sortie retry'");
         }
-        List<ParamOverride> overrides = new ArrayList<>();
-        for (String p : params) {
-            overrides.add(ParamOverride.parse(p));
-        }
+        List<ParamOverride> overrides = singleRun(params);
         if (!(experiments() instanceof dev.sortie.cli.access.LocalExperiments)) {
             return runOnServer(overrides, t);
         }
@@ -124,6 +123,25 @@ public final class RunCommand extends ContextCommand {
                     + (detach ? "; follow it with 'sortie logs -f " + e.name() + "'" : ""));
         }
         return detach ? 0 : experiments.printLog(e.id(), null, true, out(), err());
+    }
+
+    /**
+     * The overrides of one run. A comma list is a grid, which only --queue runs: without it, {@code -S lr=0.1,0.2}
+     * once ran the string "0.1,0.2" silently. {@code \,} is a comma that belongs to the value, as in a grid.
+     */
+    static List<ParamOverride> singleRun(List<String> params) {
+        List<ParamOverride> overrides = new ArrayList<>();
+        for (String p : params) {
+            List<List<ParamOverride>> grid = ParamGrid.expand(List.of(p));
+            if (grid.size() > 1) {
+                throw new IllegalArgumentException("-S " + p + ": a comma list is a grid of " + grid.size()
+                        + " values, which only a queued run expands ('sortie run --queue -S " + p
+                        + "', then 'sortie queue start'); for one value that contains a comma write \\, (-S '"
+                        + p.replace(",", "\\,") + "', quoted for the shell)");
+            }
+            overrides.add(grid.get(0).get(0));
+        }
+        return overrides;
     }
 
     private static String names(List<Experiment> runs) {

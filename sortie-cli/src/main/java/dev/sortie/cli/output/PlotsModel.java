@@ -83,11 +83,19 @@ public final class PlotsModel {
         }
     }
 
-    /** One chart: a metric and its lines. */
-    public record Chart(String metric, List<Series> series) {
+    /**
+     * One chart: a metric and its lines, against {@code x}: {@link #STEP} (the metric's steps) or {@link #SECONDS}
+     * (seconds since the experiment started: system metrics, sampled in time, have no step of their own).
+     */
+    public record Chart(String metric, List<Series> series, String x) {
         public Chart {
             Objects.requireNonNull(metric, "metric");
             series = List.copyOf(series);
+            Objects.requireNonNull(x, "x");
+        }
+
+        public Chart(String metric, List<Series> series) {
+            this(metric, series, STEP);
         }
 
         public boolean hasData() {
@@ -99,15 +107,45 @@ public final class PlotsModel {
         }
     }
 
+    public static final String STEP = "step";
+    public static final String SECONDS = "seconds";
+    /** System metrics (CPU, memory, GPU) the run's sampler records: drawn against time. */
+    public static final String SYSTEM_PREFIX = "sys/";
+
     /**
-     * One experiment as a source of series: its name (the legend), the metrics it has, and how to read the step
-     * series of one of them.
+     * One experiment as a source of series: its name (the legend), the metrics it has, how to read the step
+     * series of one of them, and when it started (system metrics are drawn in seconds from there; null: from
+     * each series' first point).
      */
-    public record Source(String name, Set<String> metrics, Function<String, List<MetricPoint>> series) {
+    public record Source(String name, Set<String> metrics, Function<String, List<MetricPoint>> series, java.time.Instant started) {
         public Source {
             Objects.requireNonNull(name, "name");
             metrics = Set.copyOf(metrics);
             Objects.requireNonNull(series, "series");
+        }
+
+        public Source(String name, Set<String> metrics, Function<String, List<MetricPoint>> series) {
+            this(name, metrics, series, null);
+        }
+    }
+
+    /** A summary metric: one value per experiment (null where it has none), shown as a value, not a one-point chart. */
+    public record Value(String metric, List<String> experiments, List<Double> values) {
+        public Value {
+            experiments = List.copyOf(experiments);
+            values = java.util.Collections.unmodifiableList(new ArrayList<>(values));
+        }
+    }
+
+    /** What {@link #plots} makes: charts of series, and the single values. */
+    public record Plots(List<Chart> charts, List<Value> values) {
+        public Plots {
+            charts = List.copyOf(charts);
+            values = List.copyOf(values);
+        }
+
+        public boolean isEmpty() {
+            return charts.isEmpty() && values.isEmpty();
         }
     }
 
@@ -119,6 +157,15 @@ public final class PlotsModel {
      * @throws IllegalArgumentException for a requested metric no source has, naming the metrics there are
      */
     public static List<Chart> charts(List<Source> sources, List<String> requested) {
+        return plots(sources, requested).charts();
+    }
+
+    /**
+     * As {@link #charts}, but a metric that no experiment has more than one point of (a summary: final accuracy, a
+     * test AUC) is a {@link Value}, not a chart of one point; a system metric ({@code sys/*}) is drawn against
+     * seconds since its experiment started.
+     */
+    public static Plots plots(List<Source> sources, List<String> requested) {
         Set<String> available = new TreeSet<>();
         for (Source s : sources) {
             available.addAll(s.metrics());
@@ -147,8 +194,13 @@ public final class PlotsModel {
             }
         }
         List<Chart> charts = new ArrayList<>();
+        List<Value> singles = new ArrayList<>();
         for (String m : metrics) {
+            boolean time = m.startsWith(SYSTEM_PREFIX);
             List<Series> series = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            List<Double> last = new ArrayList<>();
+            int most = 0;
             for (int i = 0; i < sources.size(); i++) {
                 Source src = sources.get(i);
                 if (!src.metrics().contains(m)) {
@@ -157,15 +209,26 @@ public final class PlotsModel {
                 List<MetricPoint> points = src.series().apply(m);
                 long[] steps = new long[points.size()];
                 double[] values = new double[points.size()];
+                java.time.Instant t0 = src.started() != null ? src.started()
+                        : points.stream().map(MetricPoint::time).filter(Objects::nonNull).min(java.util.Comparator.naturalOrder()).orElse(null);
                 for (int j = 0; j < points.size(); j++) {
-                    steps[j] = points.get(j).step();
-                    values[j] = points.get(j).value();
+                    MetricPoint p = points.get(j);
+                    steps[j] = time && t0 != null && p.time() != null ? Math.max(0, java.time.Duration.between(t0, p.time()).toSeconds()) : p.step();
+                    values[j] = p.value();
                 }
-                series.add(Series.of(src.name(), i, steps, values));
+                Series one = Series.of(src.name(), i, steps, values);
+                series.add(one);
+                most = Math.max(most, one.size());
+                names.add(src.name());
+                last.add(one.isEmpty() ? null : one.values()[one.size() - 1]);
             }
-            charts.add(new Chart(m, series));
+            if (most <= 1 && !time) {
+                singles.add(new Value(m, names, last));
+            } else {
+                charts.add(new Chart(m, series, time ? SECONDS : STEP));
+            }
         }
-        return charts;
+        return new Plots(charts, singles);
     }
 
     /** Axis ticks: the axis runs from {@code min} to {@code max} (both ticks), {@code spacing} apart. */

@@ -126,7 +126,7 @@ public final class PlotsPng {
         }
         g.setColor(new Color(0x999999));
         g.draw(new Rectangle2D.Double(l.left(), l.top(), l.right() - l.left(), l.bottom() - l.top()));
-        text.draw("step", l.right(), l.bottom() + 32, 1, small, label);
+        text.draw(l.chart().x(), l.right(), l.bottom() + 32, 1, small, label);
         if (!c.hasData()) {
             text.draw("no finite values", (l.left() + l.right()) / 2, (l.top() + l.bottom()) / 2, 0.5,
                     new Font(Font.SANS_SERIF, Font.PLAIN, 14), new Color(0x999999));

@@ -35,13 +35,24 @@ public final class PlotsSvg {
             "svg g.series:hover polyline{stroke-width:3}",
             "svg circle.pt{fill-opacity:0;stroke:none}",
             "svg circle.pt:hover{fill-opacity:1}",
-            "svg g.few circle.pt{fill-opacity:1}");
+            "svg g.few circle.pt{fill-opacity:1}",
+            "table.values{border-collapse:collapse;background:#fff;border:1px solid #ddd;margin:0 0 16px;font-size:13px}",
+            "table.values th,table.values td{padding:4px 10px;border-bottom:1px solid #eee;text-align:left}",
+            "table.values td.num{text-align:right;font-variant-numeric:tabular-nums}");
 
     private PlotsSvg() {
     }
 
     /** A whole HTML page with one SVG chart per element of {@code charts}, under {@code heading}. */
     public static String html(String heading, String subheading, List<Chart> charts) {
+        return html(heading, subheading, charts, List.of());
+    }
+
+    /**
+     * As {@link #html(String, String, List)}, with the single-value metrics in a table above the charts: one row per
+     * metric, one column per experiment.
+     */
+    public static String html(String heading, String subheading, List<Chart> charts, List<PlotsModel.Value> values) {
         StringBuilder sb = new StringBuilder(64 * 1024);
         sb.append("<!DOCTYPE html>\n");
         sb.append("<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
@@ -51,6 +62,31 @@ public final class PlotsSvg {
         sb.append("<h1>").append(esc(heading)).append("</h1>\n");
         if (subheading != null && !subheading.isEmpty()) {
             sb.append("<p class=\"meta\">").append(esc(subheading)).append("</p>\n");
+        }
+        if (!values.isEmpty()) {
+            List<String> exps = new ArrayList<>();
+            for (PlotsModel.Value v : values) {
+                for (String e : v.experiments()) {
+                    if (!exps.contains(e)) {
+                        exps.add(e);
+                    }
+                }
+            }
+            sb.append("<table class=\"values\">\n<tr><th>metric</th>");
+            for (String e : exps) {
+                sb.append("<th>").append(esc(e)).append("</th>");
+            }
+            sb.append("</tr>\n");
+            for (PlotsModel.Value v : values) {
+                sb.append("<tr><td>").append(esc(v.metric())).append("</td>");
+                for (String e : exps) {
+                    int at = v.experiments().indexOf(e);
+                    Double d = at < 0 ? null : v.values().get(at);
+                    sb.append("<td class=\"num\">").append(d == null ? "" : esc(PlotsModel.formatValue(d))).append("</td>");
+                }
+                sb.append("</tr>\n");
+            }
+            sb.append("</table>\n");
         }
         int i = 0;
         for (Chart c : charts) {
@@ -116,7 +152,7 @@ public final class PlotsSvg {
                 .append("\" width=\"").append(num(l.right() - l.left())).append("\" height=\"").append(num(l.bottom() - l.top()))
                 .append("\"/>\n");
         sb.append("<text class=\"xlabel\" x=\"").append(num(l.right())).append("\" y=\"").append(num(l.bottom() + 32))
-                .append("\" text-anchor=\"end\">step</text>\n");
+                .append("\" text-anchor=\"end\">").append(esc(c.x())).append("</text>\n");
         sb.append("</g>\n");
 
         if (!c.hasData()) {
@@ -146,7 +182,7 @@ public final class PlotsSvg {
             for (int i : markers(s)) {
                 sb.append("<circle class=\"pt\"").append(few ? "" : " fill-opacity=\"0\"").append(" cx=\"").append(num(l.px(s.steps()[i]))).append("\" cy=\"")
                         .append(num(l.py(s.values()[i]))).append("\" r=\"3\"><title>").append(esc(s.name()))
-                        .append(" · step ").append(s.steps()[i]).append(": ").append(esc(c.metric())).append(" = ")
+                        .append(" · ").append(esc(c.x())).append(' ').append(s.steps()[i]).append(": ").append(esc(c.metric())).append(" = ")
                         .append(PlotsModel.formatValue(s.values()[i])).append("</title></circle>\n");
             }
             sb.append("</g>\n");

@@ -17,6 +17,8 @@ public final class Table {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final List<String> headers;
     private final List<List<Object>> rows = new ArrayList<>();
+    /** Text lines fit this many characters (0: no limit, each cell cut at {@link #MAX_CELL} instead). */
+    private int lineWidth;
 
     public Table(List<String> headers) {
         this.headers = List.copyOf(headers);
@@ -27,6 +29,15 @@ public final class Table {
             throw new IllegalArgumentException("row has " + row.size() + " cells, table has " + headers.size() + " columns");
         }
         rows.add(new ArrayList<>(row));
+    }
+
+    /**
+     * Text output fits lines of {@code columns} characters (a terminal's width): cells are not cut at a fixed length
+     * but the widest columns give way until the line fits, so a wide terminal shows whole values.
+     */
+    public Table fit(int columns) {
+        this.lineWidth = Math.max(columns, 1);
+        return this;
     }
 
     public List<String> headers() {
@@ -63,13 +74,21 @@ public final class Table {
             String[] r = new String[n];
             for (int c = 0; c < n; c++) {
                 Object v = row.get(c);
-                r[c] = cut(Cells.text(v));
+                r[c] = lineWidth > 0 ? oneLine(Cells.text(v)) : cut(Cells.text(v));
                 width[c] = Math.max(width[c], r[c].length());
                 if (v != null && !(v instanceof Number) && !r[c].isEmpty()) {
                     numeric[c] = false;
                 }
             }
             cells.add(r);
+        }
+        if (lineWidth > 0) {
+            shrinkToFit(width);
+            for (String[] r : cells) {
+                for (int c = 0; c < n; c++) {
+                    r[c] = cutTo(r[c], width[c]);
+                }
+            }
         }
         line(sb, headers.toArray(new String[0]), width, numeric);
         for (String[] r : cells) {
@@ -110,8 +129,36 @@ public final class Table {
     }
 
     private static String cut(String s) {
-        String oneLine = s.replace('\n', ' ').replace('\r', ' ');
-        return oneLine.length() <= MAX_CELL ? oneLine : oneLine.substring(0, MAX_CELL - 1) + "…";
+        return cutTo(oneLine(s), MAX_CELL);
+    }
+
+    private static String oneLine(String s) {
+        return s.replace('\n', ' ').replace('\r', ' ');
+    }
+
+    private static String cutTo(String s, int width) {
+        return s.length() <= width ? s : s.substring(0, Math.max(width - 1, 0)) + "…";
+    }
+
+    /** Narrows the widest column, one character at a time, until a line fits; no column below its header or 8. */
+    private void shrinkToFit(int[] width) {
+        int total = 2 * (width.length - 1);
+        for (int w : width) {
+            total += w;
+        }
+        while (total > lineWidth) {
+            int widest = -1;
+            for (int c = 0; c < width.length; c++) {
+                if (width[c] > Math.max(headers.get(c).length(), 8) && (widest < 0 || width[c] > width[widest])) {
+                    widest = c;
+                }
+            }
+            if (widest < 0) {
+                return; // every column at its least: the line stays longer than the terminal
+            }
+            width[widest]--;
+            total--;
+        }
     }
 
     private void csv(StringBuilder sb) {

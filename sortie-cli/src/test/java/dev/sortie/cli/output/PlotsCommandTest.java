@@ -116,6 +116,19 @@ class PlotsCommandTest {
     }
 
     @Test
+    void aSummaryMetricIsAValueInATableNotAOnePointChart() throws Exception {
+        assertThat(sortie(false, "run", "-q", "-n", "scored", "--", "sh", "-c", "echo loss=3 step=0; echo loss=2 step=1; echo auc=0.93").code()).isZero();
+        Result r = sortie(true, "plots", "scored", "fast", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("wrote 2 charts and 1 single value of 2 experiments");
+        String html = Files.readString(dir.resolve("sortie-plots.html"));
+        assertThat(html).contains("<td>auc</td>").contains("0.93").doesNotContain("<title>auc</title>");
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        assertThat(json.get("charts")).extracting(c -> c.get("metric").asText()).containsExactly("acc", "loss");
+        assertThat(json.get("values").get(0).get("values").get("scored").asDouble()).isEqualTo(0.93);
+    }
+
+    @Test
     void writesPngOfTheChosenMetrics() throws Exception {
         Result r = sortie(true, "plots", "fast", "slow", "--metric", "loss", "-o", "out/loss.png");
         assertThat(r.code()).as(r.err()).isZero();

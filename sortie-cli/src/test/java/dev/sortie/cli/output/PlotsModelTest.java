@@ -150,6 +150,37 @@ class PlotsModelTest {
         assertThat(PlotsModel.formatValue(2.5e20)).isEqualTo("2.5e20");
     }
 
+    @Test
+    void systemMetricsAreDrawnAgainstSecondsAndSingleValuesAreValuesNotCharts() {
+        Instant start = Instant.parse("2026-01-01T10:00:00Z");
+        // the sampler's points: no step of their own (all 0), five seconds apart, from two seconds after the start
+        List<MetricPoint> cpu = List.of(new MetricPoint("sys/cpu_percent", 0, 10, start.plusSeconds(2)),
+                new MetricPoint("sys/cpu_percent", 0, 80, start.plusSeconds(7)), new MetricPoint("sys/cpu_percent", 0, 75, start.plusSeconds(12)));
+        Map<String, List<MetricPoint>> a = Map.of("sys/cpu_percent", cpu,
+                "loss", List.of(new MetricPoint("loss", 0, 1, start), new MetricPoint("loss", 1, 0.5, start)),
+                "auc", List.of(new MetricPoint("auc", 0, 0.91, start.plusSeconds(20))));
+        Map<String, List<MetricPoint>> b = Map.of("auc", List.of(new MetricPoint("auc", 0, 0.87, start)));
+        Source sa = new Source("exp-a", a.keySet(), a::get, start);
+        Source sb = new Source("exp-b", b.keySet(), b::get, start);
+
+        PlotsModel.Plots plots = PlotsModel.plots(List.of(sa, sb), null);
+        assertThat(plots.charts()).extracting(Chart::metric).containsExactly("loss", "sys/cpu_percent");
+        Chart sys = plots.charts().get(1);
+        assertThat(sys.x()).isEqualTo(PlotsModel.SECONDS);
+        assertThat(sys.series().get(0).steps()).containsExactly(2, 7, 12);
+        assertThat(plots.charts().get(0).x()).isEqualTo(PlotsModel.STEP);
+        assertThat(plots.values()).singleElement().satisfies(v -> {
+            assertThat(v.metric()).isEqualTo("auc");
+            assertThat(v.experiments()).containsExactly("exp-a", "exp-b");
+            assertThat(v.values()).containsExactly(0.91, 0.87);
+        });
+        assertThat(PlotsModel.charts(List.of(sa, sb), List.of("auc"))).isEmpty();
+
+        String html = PlotsSvg.html("h", "s", plots.charts(), plots.values());
+        assertThat(html).contains("<table class=\"values\">").contains("<td>auc</td>").contains("0.91").contains("0.87")
+                .contains(">seconds</text>").doesNotContain("<title>auc</title>");
+    }
+
     static Source source(String name, Map<String, List<Double>> metrics) {
         return new Source(name, metrics.keySet(), key -> {
             List<MetricPoint> out = new ArrayList<>();

@@ -250,12 +250,14 @@ class RemoteCliTest {
         }
         server.awaitStatus("cmp-1", token, "succeeded");
         server.awaitStatus("cmp-2", token, "succeeded");
-        for (String[] args : List.of(new String[] {"diff", "cmp-1", "cmp-2"}, new String[] {"diff", "cmp-1", "cmp-2", "--all", "--json"})) {
+        for (String[] args : List.of(new String[] {"diff", "cmp-1", "cmp-2", "--no-code"}, new String[] {"diff", "cmp-1", "cmp-2", "--all", "--json"})) {
             ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
             ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
             assertThat(viaServer.code()).as(viaServer.err()).isZero();
             assertThat(viaServer.out()).isEqualTo(local.out()).contains("0.2");
         }
+        // the code diff needs the snapshots, which are in the server's repository, not here: it says where to diff them
+        assertThat(cli(elsewhere(), remote(), null, "diff", "cmp-1", "cmp-2").err()).contains("git diff ");
 
         Path into = tmp.resolve("pulled");
         ServerProcess.Result pulled = cli(elsewhere(), remote(), null, "pull", "cmp-2", "--to", into.toString());

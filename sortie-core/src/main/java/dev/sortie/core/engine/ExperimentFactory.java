@@ -127,8 +127,12 @@ final class ExperimentFactory {
                             .orElseGet(() -> withParams(yaml, params)));
                 }
             }
-            planned.add(new Planned(newId(), name, defaultName ? task.name() : null, executor, command, params, source,
-                    task.withParams(params), overrides));
+            // A command after '--' has the params of sortie.yaml that it names or -S sets, not all of them (a params
+            // file stays whole: the command may read it, as dvc repro does). The snapshot keeps sortie.yaml as written.
+            Params own = request.argv() != null && task.paramsFile() == null
+                    ? dev.sortie.core.params.CommandParams.used(params, request.argv(), request.overrides()) : params;
+            planned.add(new Planned(newId(), name, defaultName ? task.name() : null, executor, command, own, source,
+                    task.withParams(own), overrides));
         }
         List<CodeSnapshots.Request> snapshotRequests = new ArrayList<>(planned.size());
         for (Planned p : planned) {

@@ -265,7 +265,7 @@ public final class ExperimentService {
             DvcCacheLink.of(paths.projectDir()).ifPresent(dvc -> files.put(DvcCacheLink.LOCAL_CONFIG, dvc.localConfig()));
         }
         List<ArtifactRecord> restore = run.checkpoints();
-        LedgerListener recorder = new LedgerListener(ledger, exp, console);
+        LedgerListener recorder = new LedgerListener(ledger, exp, console, clock);
         LaunchRequest request = new LaunchRequest(exp, task, codeSource(exp), files, argv(exp), environment(exp, task, paramsFile, run.resumed()),
                 paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore, recorder);
         RunOutcome outcome;
@@ -525,7 +525,7 @@ public final class ExperimentService {
             try {
                 TaskConfig task = TaskSource.fromJson(exp.task()).resolveRecorded(paths.projectDir()).withParams(exp.params());
                 executor.salvage(exp, new SalvageRequest(task, paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()),
-                        new LedgerListener(ledger, exp, RunListener.NONE)));
+                        new LedgerListener(ledger, exp, RunListener.NONE, clock)));
             } catch (IOException | RuntimeException e) {
                 Experiment noted = interrupted.ended(ExperimentStatus.INTERRUPTED, interrupted.endedAt(), null,
                         interrupted.error() + "; salvage failed: " + e.getMessage());
@@ -642,7 +642,7 @@ public final class ExperimentService {
     private SalvageRequest salvageRequest(Experiment exp, RunListener next) {
         TaskConfig task = resolveTask(exp.task()).withParams(exp.params());
         return new SalvageRequest(task, paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()),
-                new LedgerListener(ledger, exp, next));
+                new LedgerListener(ledger, exp, next, clock));
     }
 
     /**

@@ -43,6 +43,11 @@ public record Experiment(
         return new Experiment(id, name, s, executor, command, params, code, task, createdAt, startedAt, endedAt, exitCode, error, attempt, handle);
     }
 
+    /** The same attempt, started at {@code at} (when its command started rather than when it was claimed). */
+    public Experiment withStartedAt(Instant at) {
+        return new Experiment(id, name, status, executor, command, params, code, task, createdAt, at, endedAt, exitCode, error, attempt, handle);
+    }
+
     public Experiment started(Instant at, RunLocator h) {
         return new Experiment(id, name, ExperimentStatus.RUNNING, executor, command, params, code, task, createdAt, at, null, null, null, attempt, h);
     }

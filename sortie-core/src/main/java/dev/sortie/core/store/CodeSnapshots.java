@@ -59,6 +59,12 @@ public interface CodeSnapshots {
      */
     void apply(String snapshotCommit) throws IOException;
 
+    /**
+     * Writes the unified diff (as {@code git diff A B} prints it, paths relative to the project) from snapshot
+     * {@code fromCommit} to snapshot {@code toCommit} to {@code out}; nothing when their files are the same.
+     */
+    void diff(String fromCommit, String toCommit, java.io.OutputStream out) throws IOException;
+
     /** Creates branch {@code name} at the snapshot commit; fails if the branch exists. */
     void branch(String snapshotCommit, String name) throws IOException;
 
