@@ -159,7 +159,11 @@ function experiments() {
   const extraColumns = () => tableState.extra.split(',').map(s => s.trim()).filter(Boolean);
 
   let shown = null;
+  // each load's number: an answer to a load that a later one superseded (a poll in flight when a header was clicked)
+  // is dropped, or it would draw the old order under the new header after the new one was drawn
+  let asked = 0;
   async function load() {
+    const mine = ++asked;
     const cols = [...BASE_COLUMNS, ...extraColumns()];
     const q = new URLSearchParams({ limit: tableState.limit, offset: tableState.offset, sort: tableState.sort,
       order: tableState.order, columns: cols.map(valueColumn).join(',') });
@@ -168,9 +172,10 @@ function experiments() {
     try {
       page = await api('/experiments?' + q);
     } catch (e) {
-      showError((e.field ? e.field + ': ' : '') + e.message);
+      if (mine === asked) showError((e.field ? e.field + ': ' : '') + e.message);
       return;
     }
+    if (mine !== asked) return;
     showError('');
     const key = JSON.stringify([cols, tableState.sort, tableState.order, page]);
     if (key === shown) return;

@@ -22,7 +22,8 @@ import java.util.List;
  * <p>Rows without the sort value are read by a second select rather than by an order term such as
  * {@code x IS NULL}: each select's order is then one an index holds (V6: a built-in column, then {@code created_at, seq},
  * all in one direction), so the database reads the page off the index and stops, for a descending order too. Metrics
- * are read from the {@code metrics} table (its key is (experiment, metric)), params from the row's JSON.
+ * are read from the {@code metrics} table: a sort or filter by {@code metrics.KEY} walks its index on (metric_key, value)
+ * (V7); params from the row's JSON.
  */
 final class TablePages {
     private final ExperimentRows rows;
@@ -39,10 +40,15 @@ final class TablePages {
      * that sort rows that have a value ({@code %s} for the direction).
      */
     private record Column(String present, String number, String text, java.util.function.Function<Boolean, String> order, boolean nullable,
-            boolean usesParams) {
+            boolean usesParams, String metricKey) {
         /** A column whose order terms take the direction where {@code template} says {@code %s}. */
         Column(String present, String number, String text, String template, boolean nullable, boolean usesParams) {
-            this(present, number, text, desc -> template.replace("%s", desc ? " DESC" : ""), nullable, usesParams);
+            this(present, number, text, desc -> template.replace("%s", desc ? " DESC" : ""), nullable, usesParams, null);
+        }
+
+        Column(String present, String number, String text, java.util.function.Function<Boolean, String> order, boolean nullable,
+                boolean usesParams) {
+            this(present, number, text, order, nullable, usesParams, null);
         }
     }
 
@@ -137,11 +143,22 @@ final class TablePages {
         }
 
         Select withValue(long offset, long limit) {
+            if (sort.metricKey != null) {
+                // walked off the metrics index (metric_key, value) in the order of the value, each row joined to its
+                // experiment, not the metric looked up for every experiment and the whole table sorted
+                return new Select("metrics sm JOIN " + from(anyParams()) + " ON experiments.id = sm.experiment_id",
+                        and(where, "sm.metric_key = " + SqlDialect.literal(sort.metricKey) + " AND sm.value IS NOT NULL"), whereBinds,
+                        "sm.value" + (descending ? " DESC" : "") + ", " + ties, offset, limit);
+            }
             return new Select(from(anyParams()), and(where, sort.present + " IS NOT NULL"), whereBinds,
                     sort.order.apply(descending) + ", " + ties, offset, limit);
         }
 
         Select withoutValue(long offset, long limit) {
+            if (sort.metricKey != null) {
+                return new Select(from(anyParams()), and(where, "NOT EXISTS (SELECT 1 FROM metrics sm WHERE sm.experiment_id = experiments.id"
+                        + " AND sm.metric_key = " + SqlDialect.literal(sort.metricKey) + " AND sm.value IS NOT NULL)"), whereBinds, ties, offset, limit);
+            }
             // the sort's own terms, all null here, kept: they let PostgreSQL read these rows in the same index's order
             // (it does not take "started_at IS NULL" as fixing started_at the way "= ?" would)
             return new Select(from(anyParams()), and(where, sort.present + " IS NULL"), whereBinds,
@@ -168,6 +185,15 @@ final class TablePages {
     }
 
     private String condition(Condition cond, Column col, List<Object> binds) {
+        Double value = cond.number();
+        if (col.metricKey != null && value != null && !value.isNaN() && !cond.op().equals("~")) {
+            // the experiments whose metric passes, off the metrics index (metric_key, value): a range, not a lookup per row
+            String key = SqlDialect.literal(col.metricKey);
+            binds.add(value);
+            return cond.op().equals("!=")
+                    ? "experiments.id NOT IN (SELECT experiment_id FROM metrics WHERE metric_key = " + key + " AND value = ?)"
+                    : "experiments.id IN (SELECT experiment_id FROM metrics WHERE metric_key = " + key + " AND value " + cond.op() + " ?)";
+        }
         String cmp;
         if (cond.op().equals("~")) {
             binds.add(cond.value());
@@ -233,8 +259,9 @@ final class TablePages {
             return json(field.substring("params.".length()));
         }
         if (field.startsWith("metrics.")) {
-            String m = metric(field.substring("metrics.".length()));
-            return new Column(m, m, "CAST(" + m + " AS TEXT)", m + "%s", true, false);
+            String key = field.substring("metrics.".length());
+            String m = metric(key);
+            return new Column(m, m, "CAST(" + m + " AS TEXT)", desc -> m + (desc ? " DESC" : ""), true, false, key);
         }
         // a bare name: the param where the row has it, else the metric
         String j = dialect.param(Arrays.asList(field.split("\\.", -1)));

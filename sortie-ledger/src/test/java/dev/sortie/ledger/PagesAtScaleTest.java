@@ -62,7 +62,13 @@ abstract class PagesAtScaleTest {
             // pass it (SQLite does; PostgreSQL walks the order's index and filters), but never reads the whole table.
             List<TableQuery> filteredThenOrdered = List.of(
                     TableQuery.first(50).where("status=running").sortedBy("name", false),
-                    TableQuery.first(50).where("executor=gpu").sortedBy("ended", true));
+                    TableQuery.first(50).where("executor=gpu").sortedBy("ended", true),
+                    // by a metric: its index (metric_key, value) walked in value order, ties sorted in creation order as
+                    // they come (SQLite: "TEMP B-TREE FOR RIGHT PART", PostgreSQL: an incremental sort), never the table
+                    TableQuery.first(50).sortedBy("metrics.loss", false),
+                    TableQuery.first(50).sortedBy("metrics.loss", true).page(20_000, 50),
+                    TableQuery.first(50).where("metrics.loss<0.01"),
+                    TableQuery.first(50).where("metrics.loss>=0.5").sortedBy("metrics.loss", true));
 
             Map<String, List<String>> bad = new LinkedHashMap<>();
             for (TableQuery q : queries) {
@@ -91,6 +97,9 @@ abstract class PagesAtScaleTest {
             TablePage deep = ledger.tablePage(TableQuery.first(2).page(EXPERIMENTS - 1, 2));
             assertThat(deep.rows()).hasSize(1);
             assertThat(ledger.tablePage(TableQuery.first(1)).rows().get(0).metrics()).containsEntry("loss", 0.0);
+            TablePage byLoss = ledger.tablePage(TableQuery.first(2).sortedBy("metrics.loss", true));
+            assertThat(byLoss.rows()).extracting(v -> v.experiment().name()).containsExactly("exp-999-99", "exp-999-98");
+            assertThat(ledger.tablePage(TableQuery.first(1).where("metrics.loss<0.01")).total()).isEqualTo(10 * COPIES);
             // rows without an end (queued and running: 2 of every 7) come after those with one, in either direction
             TablePage lastEnded = ledger.tablePage(TableQuery.first(1).sortedBy("ended", true).page(EXPERIMENTS - 1, 1));
             assertThat(lastEnded.rows().get(0).experiment().endedAt()).isNull();
@@ -135,6 +144,13 @@ abstract class PagesAtScaleTest {
             try (PreparedStatement ps = c.prepareStatement("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
                     + (COPIES - 1) + ") INSERT INTO experiments (seq, latest_metrics, " + ExperimentRows.SELECT_LIST + ") SELECT seq + n.i * "
                     + BASE + ", latest_metrics, " + select + " FROM experiments CROSS JOIN n")) {
+                assertThat(ps.executeUpdate()).isEqualTo(BASE * (COPIES - 1));
+            }
+            // and their metrics: the copies' latest values, as recording them would have made them
+            try (PreparedStatement ps = c.prepareStatement("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+                    + (COPIES - 1) + ") INSERT INTO metrics (experiment_id, metric_key, step, value, logged_at)"
+                    + " SELECT substr(experiment_id, 1, length(experiment_id) - 2) || '-' || CAST(n.i AS TEXT), metric_key, step, value, logged_at"
+                    + " FROM metrics CROSS JOIN n")) {
                 assertThat(ps.executeUpdate()).isEqualTo(BASE * (COPIES - 1));
             }
             return null;
