@@ -110,6 +110,44 @@ class WebUiTest {
     }
 
     @Test
+    void comparingExperimentsDrawsAChartPerMetricWithAllOfThemFromOneRequestEach() throws Exception {
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            // 40 steps of loss and acc; the second run has a spike in its loss at step 17
+            String script = "for s in $(seq 1 40); do l=$((100 - s)); [ " + i + " = 1 ] && [ $s = 17 ] && l=900; echo step=$s loss=$l acc=$s; done";
+            String id = queue("{\"command\": [\"sh\", \"-c\", " + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(script)
+                    + "], \"name\": \"cmp-" + i + "\"}").get("id").asText();
+            server.awaitStatus(id, token, "succeeded");
+            ids.add(id);
+        }
+        signedIn("experiments");
+        browser.executeScript("""
+                window.seriesRequests = [];
+                const real = window.fetch;
+                window.fetch = (url, opts) => { if (String(url).includes('/series?')) window.seriesRequests.push(String(url)); return real(url, opts); };
+                """);
+        browser.get(server.url + "/#/compare/" + String.join(",", ids));
+        WebElement loss = waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(
+                By.cssSelector("#compare-charts .chart[data-metric='loss'][data-drawn]")));
+        waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#compare-charts[data-drawn]")));
+        assertThat(loss.getAttribute("data-series")).isEqualTo("3");
+        assertThat(loss.getAttribute("data-points")).isEqualTo("120");
+        assertThat(loss.findElements(By.cssSelector("canvas"))).isNotEmpty();
+        assertThat(browser.findElements(By.cssSelector("#compare-charts .chart[data-metric='acc'][data-drawn]"))).hasSize(1);
+        // one request per metric, all the experiments in it
+        @SuppressWarnings("unchecked")
+        List<String> asked = (List<String>) browser.executeScript("return window.seriesRequests");
+        assertThat(asked).hasSize(2).allSatisfy(u -> assertThat(u).contains(java.net.URLEncoder.encode(String.join(",", ids), java.nio.charset.StandardCharsets.UTF_8)));
+        // the server's cut keeps the spike, on the grid every line shares
+        JsonNode cut = server.json("/api/v1/series?key=loss&buckets=4&experiments=" + String.join(",", ids), token);
+        assertThat(cut.get("steps")).hasSize(8);
+        assertThat(cut.get("series").get(1).get("values").toString()).contains("900");
+        assertThat(cut.get("series").get(0).get("values").toString()).doesNotContain("900");
+        HeadlessChromium.screenshot(browser, "compare-charts");
+        browser.navigate().refresh();
+    }
+
+    @Test
     void anAnswerToALoadThatALaterOneSupersededIsNotDrawnOverIt() throws Exception {
         double[] lrs = {0.3, 0.1, 0.2}; // created in this order: the default order differs from the order by lr
         for (int i = 0; i < lrs.length; i++) {
