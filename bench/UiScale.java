@@ -38,12 +38,76 @@ public final class UiScale {
             """;
 
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("compare")) {
+            compare(args[1], args[2], Integer.parseInt(args[3]), args[4]);
+            return;
+        }
         String url = args[0];
         String token = args[1];
         int rounds = Integer.parseInt(args[2]);
         String columns = args[3];
         String sort = args[4];
         String filter = args[5];
+        ChromeDriver browser = browser();
+        try {
+            table(browser, url, token, rounds, columns, sort, filter);
+        } finally {
+            browser.quit();
+        }
+    }
+
+    /**
+     * The compare page of the experiments {@code ids}: ms from navigation until every chart is drawn (charts_ms), then
+     * until the page answers a pointer moved over a chart (the cursor drawn: interactive_ms, after the charts).
+     */
+    static void compare(String url, String token, int rounds, String ids) throws Exception {
+        ChromeDriver browser = browser();
+        try {
+            browser.get(url + "/#/signin");
+            browser.executeScript("sessionStorage.setItem('sortie.token', arguments[0])", token);
+            for (int r = 0; r < rounds; r++) {
+                browser.get("about:blank");
+                browser.get(url + "/#/compare/" + ids);
+                Map<?, ?> m = (Map<?, ?>) browser.executeAsyncScript("""
+                        const done = arguments[arguments.length - 1];
+                        const check = () => {
+                          const c = document.getElementById('compare-charts');
+                          if (c && c.dataset.drawn) {
+                            requestAnimationFrame(() => setTimeout(() => {
+                              const drawn = Date.now() - performance.timeOrigin;
+                              const over = c.querySelector('.u-over');
+                              const r = over.getBoundingClientRect();
+                              const t0 = performance.now();
+                              over.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true }));
+                              requestAnimationFrame(() => setTimeout(() => done({ charts_ms: drawn, interactive_ms: performance.now() - t0,
+                                charts: c.querySelectorAll('.chart canvas').length,
+                                series: Number(c.querySelector('.chart').dataset.series),
+                                points: [...c.querySelectorAll('.chart')].reduce((n, b) => n + Number(b.dataset.points), 0) }), 0));
+                            }, 0));
+                          } else if (performance.now() > 60000) {
+                            done(null);
+                          } else {
+                            setTimeout(check, 5);
+                          }
+                        };
+                        check();
+                        """);
+                if (m == null) {
+                    throw new IllegalStateException("the compare page's charts were not drawn within 60 s");
+                }
+                System.out.printf(java.util.Locale.ROOT, "{\"round\": %d, \"charts_ms\": %.1f, \"interactive_ms\": %.1f, \"charts\": %s, \"series\": %s, \"points\": %s}%n",
+                        r, ((Number) m.get("charts_ms")).doubleValue(), ((Number) m.get("interactive_ms")).doubleValue(), m.get("charts"),
+                        m.get("series"), m.get("points"));
+            }
+            if (!System.getProperty("screenshot", "").isEmpty()) {
+                Files.write(Path.of(System.getProperty("screenshot")), browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
+            }
+        } finally {
+            browser.quit();
+        }
+    }
+
+    private static ChromeDriver browser() {
         ChromeOptions options = new ChromeOptions();
         options.setBinary(Path.of("/usr/bin/chromium").toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1600,1100",
@@ -51,8 +115,13 @@ public final class UiScale {
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(Path.of("/usr/bin/chromedriver").toFile())
                 .usingAnyFreePort().build();
         ChromeDriver browser = new ChromeDriver(service, options);
-        browser.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60)).scriptTimeout(Duration.ofSeconds(40));
-        try {
+        browser.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60)).scriptTimeout(Duration.ofSeconds(70));
+        return browser;
+    }
+
+    private static void table(ChromeDriver browser, String url, String token, int rounds, String columns, String sort, String filter)
+            throws Exception {
+        {
             browser.get(url + "/#/signin");
             browser.executeScript("sessionStorage.setItem('sortie.token', arguments[0])", token);
             for (int r = 0; r < rounds; r++) {
@@ -90,12 +159,9 @@ public final class UiScale {
                         r, firstPaint, cols, sortAsc, sortDesc, filtered, shown.get("rows"), shown.get("cells"), shown.get("total"),
                         js(firstAsc), js(firstDesc));
             }
-            Path shot = Path.of(System.getProperty("screenshot", "")).toAbsolutePath();
             if (!System.getProperty("screenshot", "").isEmpty()) {
-                Files.write(shot, browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
+                Files.write(Path.of(System.getProperty("screenshot")), browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
             }
-        } finally {
-            browser.quit();
         }
     }
 

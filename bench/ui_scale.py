@@ -8,7 +8,11 @@ migrations made: one executemany on SQLite, COPY on PostgreSQL), not by running 
 `sortie server --workers 0` serves it on loopback and UiScale runs --runs rounds; each round's figures come with the
 1-minute load average as it started; the medians are printed last as JSON.
 
+With --compare: the compare page of 100 experiments x 10 metrics x 10,000 steps (10 million points, SQLite), timed
+until every chart is drawn and then until the page answers a pointer moved over a chart. Goal: < 2 s.
+
 Usage: python3 bench/ui_scale.py [--db sqlite|postgresql|both] [--runs N] [--experiments N]
+       python3 bench/ui_scale.py --compare [--runs N] [--compare-experiments N] [--steps N]
        (build first: mvn -q -DskipTests package; PostgreSQL from Debian's postgresql package, as the tests use)
 """
 import argparse
@@ -161,6 +165,69 @@ def measure(db, a, work, cp):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def seed_compare(db, n, n_metrics, steps):
+    """n experiments, each with n_metrics metrics of `steps` points (metric_points), their latest values (metrics and
+    latest_metrics) as recording them would leave; a noisy decay with one spike per series, which the charts must keep."""
+    import math
+    import sqlite3
+    rng = random.Random(1)
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    now = int(time.time() * 1000)
+    ids = []
+    for i in range(n):
+        eid = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
+        ids.append(eid)
+        latest = {}
+        points = []
+        for k in range(n_metrics):
+            spike = rng.randrange(steps)
+            for s in range(steps):
+                v = math.exp(-s / 3000) + rng.random() * 0.05 + (5.0 if s == spike else 0.0)
+                points.append((eid, f"m{k:02d}", s, v, now))
+            latest[f"m{k:02d}"] = v
+        con.execute(f"INSERT INTO experiments ({EXP_COLUMNS}) VALUES ({','.join('?' * 13)})",
+                    (eid, i + 1, f"cmp-{i}", "succeeded", "local", json.dumps({"argv": ["python3", "train.py"]}),
+                     json.dumps({"lr": 0.01 * i}), now + i, now + i, now + i + 1000, 0, 1, json.dumps(latest)))
+        con.executemany("INSERT INTO metric_points (experiment_id, metric_key, step, value, logged_at) VALUES (?,?,?,?,?)", points)
+        con.executemany(f"INSERT INTO metrics ({METRIC_COLUMNS}) VALUES (?,?,?,?,?)",
+                        [(eid, k, steps - 1, v, now) for k, v in latest.items()])
+    con.commit()
+    con.close()
+    return ids
+
+
+def measure_compare(a, work, cp):
+    env = {k: v for k, v in os.environ.items() if k not in ("SORTIE_SERVER", "SORTIE_TOKEN")}
+    env["SORTIE_CREDENTIALS"] = os.path.join(work, "no-login")
+    d = os.path.join(work, "server")
+    token = subprocess.run([SORTIE, "server", "token", "create", "--name", "bench", "--dir", d], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    t = time.perf_counter()
+    ids = seed_compare(os.path.join(d, ".sortie", "ledger.db"), a.compare_experiments, 10, a.steps)
+    print(f"compare: seeded {len(ids)} experiments x 10 metrics x {a.steps} steps in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    server, url = serve(work, env, [])
+    try:
+        load = load_average()
+        r = subprocess.run(["java", f"-Dscreenshot={os.path.join(WORK, 'ui-scale-compare.png')}", "-cp", cp,
+                            os.path.join(ROOT, "bench", "UiScale.java"), "compare", url, token, str(a.runs), ",".join(ids)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"UiScale compare failed:\n{r.stdout}\n{r.stderr}")
+        rounds = [dict(json.loads(line), load=load) for line in r.stdout.splitlines() if line.startswith("{")]
+        for x in rounds:
+            print(f"compare: {json.dumps(x)}", file=sys.stderr)
+        warm = rounds[1:] or rounds
+        return {"compare": len(ids), "metrics": 10, "steps": a.steps, "rounds": len(warm), "load": load,
+                "cold": {k: rounds[0][k] for k in ("charts_ms", "interactive_ms")},
+                "charts_ms": round(median([x["charts_ms"] for x in warm]), 1),
+                "interactive_ms": round(median([x["interactive_ms"] for x in warm]), 1),
+                "charts": rounds[-1]["charts"], "points": rounds[-1]["points"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -169,11 +236,22 @@ def main():
     ap.add_argument("--params", type=int, default=25)
     ap.add_argument("--metrics", type=int, default=25)
     ap.add_argument("--pg-port", type=int, default=55439)
+    ap.add_argument("--compare", action="store_true",
+                    help="instead: the compare page of --compare-experiments experiments x 10 metrics x --steps steps (SQLite)")
+    ap.add_argument("--compare-experiments", type=int, default=100)
+    ap.add_argument("--steps", type=int, default=10_000)
     a = ap.parse_args()
     if not os.path.isdir(os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")):
         sys.exit("build Sortie first: mvn -q -DskipTests package")
     os.makedirs(WORK, exist_ok=True)
     cp = selenium_classpath()
+    if a.compare:
+        work = tempfile.mkdtemp(prefix="ui-scale-compare-", dir=WORK)
+        try:
+            print(json.dumps(measure_compare(a, work, cp)))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     results = []
     for db in (["sqlite", "postgresql"] if a.db == "both" else [a.db]):
         work = tempfile.mkdtemp(prefix=f"ui-scale-{db}-", dir=WORK)
