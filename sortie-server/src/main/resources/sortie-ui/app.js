@@ -159,7 +159,11 @@ function experiments() {
   const extraColumns = () => tableState.extra.split(',').map(s => s.trim()).filter(Boolean);
 
   let shown = null;
+  // each load's number: an answer to a load that a later one superseded (a poll in flight when a header was clicked)
+  // is dropped, or it would draw the old order under the new header after the new one was drawn
+  let asked = 0;
   async function load() {
+    const mine = ++asked;
     const cols = [...BASE_COLUMNS, ...extraColumns()];
     const q = new URLSearchParams({ limit: tableState.limit, offset: tableState.offset, sort: tableState.sort,
       order: tableState.order, columns: cols.map(valueColumn).join(',') });
@@ -168,9 +172,10 @@ function experiments() {
     try {
       page = await api('/experiments?' + q);
     } catch (e) {
-      showError((e.field ? e.field + ': ' : '') + e.message);
+      if (mine === asked) showError((e.field ? e.field + ': ' : '') + e.message);
       return;
     }
+    if (mine !== asked) return;
     showError('');
     const key = JSON.stringify([cols, tableState.sort, tableState.order, page]);
     if (key === shown) return;
@@ -237,11 +242,30 @@ async function compareView(ids) {
   section('metrics', e => e.metrics || {});
   section('run', e => ({ status: e.status, executor: e.executor, host: e.host, duration_s: e.duration_s, exit_code: e.exit_code,
     attempt: e.attempt, command: e.command }));
+  const charts = el('div', { id: 'compare-charts', class: 'charts' });
   main.replaceChildren(el('h1', {}, 'Compare'),
     el('p', {}, 'Rows whose values differ are highlighted.'),
     el('table', { id: 'compare-table' },
       el('thead', {}, el('tr', {}, el('th', {}, ''), exps.map(e => el('th', {}, expLink(e))))),
-      el('tbody', {}, rows)));
+      el('tbody', {}, rows)),
+    el('h2', {}, 'Metrics'), charts);
+  // one chart per metric, every experiment a line in it: one request per metric, the series cut by the server onto
+  // one grid of steps keeping each bucket's lowest and highest point (GET /series), drawn as they come
+  const keys = [...new Set(exps.flatMap(e => Object.keys(e.metrics || {})))].filter(k => !k.startsWith('sys/')).sort();
+  const idList = exps.map(e => e.id).join(',');
+  await Promise.all(keys.map(async key => {
+    const box = el('div', { class: 'chart', 'data-metric': key }, el('strong', {}, key));
+    charts.append(box);
+    const m = await api('/series?key=' + encodeURIComponent(key) + '&experiments=' + encodeURIComponent(idList) + '&buckets=150');
+    const plot = new uPlot({ width: 420, height: 220, scales: { x: { time: false } }, legend: { show: m.series.length <= 10 },
+      series: [{ label: 'step' }, ...m.series.map((s, i) => ({ label: s.name, stroke: `hsl(${(i * 137) % 360} 65% 45%)`, width: 1,
+        spanGaps: true }))] }, [m.steps, ...m.series.map(s => s.values)], box);
+    cleanups.push(() => plot.destroy());
+    box.dataset.series = String(m.series.length);
+    box.dataset.points = String(m.series.reduce((n, s) => n + s.total_points, 0));
+    box.dataset.drawn = String(Date.now());
+  }));
+  charts.dataset.drawn = String(Date.now());
 }
 
 /** A live chart of one metric: uPlot, its data replaced on each poll. */

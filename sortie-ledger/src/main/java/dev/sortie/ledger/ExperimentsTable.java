@@ -2,7 +2,6 @@ package dev.sortie.ledger;
 
 import dev.sortie.core.ledger.LedgerException;
 import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.ExperimentQuery;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.ExperimentView;
 import java.sql.Connection;
@@ -168,91 +167,6 @@ final class ExperimentsTable {
             }
         }
         return out;
-    }
-
-    /** One page of the table, filtered, ordered and cut in the database; the total is of the filtered rows. */
-    dev.sortie.core.model.ExperimentPage page(Connection c, ExperimentQuery q) throws SQLException {
-        Where where = Where.of(q);
-        int total;
-        try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM experiments" + where.sql())) {
-            where.bind(ps);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                total = rs.getInt(1);
-            }
-        }
-        List<ExperimentView> out = new ArrayList<>();
-        int metricsColumn = ExperimentRows.COLUMNS.size() + 1;
-        try (PreparedStatement ps = c.prepareStatement(pageSql(q, where))) {
-            where.bind(ps);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Experiment e = rows.read(rs);
-                    out.add(new ExperimentView(e, rows.latestMetrics(e.id(), rs.getString(metricsColumn))));
-                }
-            }
-        }
-        return new dev.sortie.core.model.ExperimentPage(out, total);
-    }
-
-    /** How the database would run the select of {@link #page}: one line per step of its plan. */
-    List<String> explainPage(Connection c, ExperimentQuery q) throws SQLException {
-        Where where = Where.of(q);
-        List<String> plan = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(dialect.explain(pageSql(q, where)))) {
-            where.bind(ps);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    // SQLite: id, parent, notused, detail; PostgreSQL: one column of text
-                    plan.add(rs.getString(rs.getMetaData().getColumnCount()));
-                }
-            }
-        }
-        return plan;
-    }
-
-    /**
-     * The select of a page. Every order ends with the creation order ({@code created_at, seq}), so pages never
-     * overlap, and each has an index that holds its rows in that order (V6), so the database reads the page's rows
-     * off an index and stops: no sort of the whole table, whatever its size.
-     */
-    private String pageSql(ExperimentQuery q, Where where) {
-        boolean desc = q.descending();
-        String dir = desc ? " DESC" : "";
-        String lead = switch (q.sort()) {
-            case CREATED -> "";
-            case NAME -> dialect.byCodePoint("name") + dir + ", ";
-            case STATUS -> "status" + dir + ", ";
-            case STARTED -> dialect.nullsSmallest("started_at", desc) + ", ";
-            case ENDED -> dialect.nullsSmallest("ended_at", desc) + ", ";
-        };
-        return "SELECT " + ExperimentRows.SELECT_LIST + ", latest_metrics FROM experiments" + where.sql()
-                + " ORDER BY " + lead + "created_at" + dir + ", seq" + dir
-                + " LIMIT " + q.limit() + " OFFSET " + q.offset();
-    }
-
-    /** A page's filters as a WHERE clause (empty for none) and the values of its placeholders. */
-    private record Where(String sql, List<String> args) {
-        static Where of(ExperimentQuery q) {
-            List<String> terms = new ArrayList<>();
-            List<String> args = new ArrayList<>();
-            if (!q.statuses().isEmpty()) {
-                List<String> labels = q.statuses().stream().map(ExperimentRows::status).sorted().toList();
-                terms.add("status IN (" + String.join(", ", Collections.nCopies(labels.size(), "?")) + ")");
-                args.addAll(labels);
-            }
-            if (q.executor() != null) {
-                terms.add("executor = ?");
-                args.add(q.executor());
-            }
-            return new Where(terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms), List.copyOf(args));
-        }
-
-        void bind(PreparedStatement ps) throws SQLException {
-            for (int i = 0; i < args.size(); i++) {
-                ps.setString(i + 1, args.get(i));
-            }
-        }
     }
 
     List<Experiment> listByStatus(Connection c, Collection<ExperimentStatus> statuses) throws SQLException {

@@ -2,6 +2,8 @@ package dev.sortie.ledger;
 
 import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.ledger.LedgerException;
+import dev.sortie.core.ledger.TablePage;
+import dev.sortie.core.ledger.TableQuery;
 import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.RunLocator;
@@ -31,6 +33,7 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
     final Database db;
     private final ExperimentsTable experiments;
     private final MetricsTable metrics;
+    private final TablePages pages;
     private final ArtifactsTable artifacts = new ArtifactsTable();
     private final ControlTable controls = new ControlTable();
     private final AttemptsTable attempts = new AttemptsTable();
@@ -40,6 +43,7 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
         JsonColumns json = new JsonColumns();
         this.experiments = new ExperimentsTable(json, db.dialect());
         this.metrics = new MetricsTable(json);
+        this.pages = new TablePages(new ExperimentRows(json), db.dialect());
     }
 
     /** Brings the schema of a database just opened up to date, closing it when that fails. */
@@ -170,13 +174,15 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
     }
 
     @Override
-    public dev.sortie.core.model.ExperimentPage query(dev.sortie.core.model.ExperimentQuery query) {
-        return db.read("read a page of the experiments table", c -> experiments.page(c, query));
+    public TablePage tablePage(TableQuery query) {
+        long now = System.currentTimeMillis();
+        return db.read("read a page of the experiments table", c -> pages.page(c, query, now));
     }
 
-    /** How the database runs {@link #query}'s select, one line per step (tests check it reads an index, not the table). */
-    List<String> explain(dev.sortie.core.model.ExperimentQuery query) {
-        return db.read("explain a page of the experiments table", c -> experiments.explainPage(c, query));
+    /** How the database runs {@link #tablePage}'s selects, one line per step (tests check they read an index, not the table). */
+    List<String> explain(TableQuery query) {
+        long now = System.currentTimeMillis();
+        return db.read("explain a page of the experiments table", c -> pages.explain(c, query, now));
     }
 
     @Override

@@ -49,4 +49,61 @@ enum SqlDialect {
     String explain(String sql) {
         return (this == POSTGRESQL ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + sql;
     }
+
+    /**
+     * The text an ordered comparison or sort of a text column is made on: code-point order, as {@link #byCodePoint}.
+     * Equality needs none (and would keep PostgreSQL from the column's index).
+     */
+    String ordered(String text) {
+        return byCodePoint(text);
+    }
+
+    /** Whether {@code needle} (one placeholder) is in the text. */
+    String contains(String text) {
+        return this == POSTGRESQL ? "strpos(" + text + ", ?) > 0" : "instr(" + text + ", ?) > 0";
+    }
+
+    /**
+     * What a page's FROM adds so a row's params are parsed once, not once per use: PostgreSQL reads the JSON text into
+     * jsonb in a lateral subquery ({@code OFFSET 0} keeps it from being inlined back into every use). NaN and the
+     * infinities, which the ledger writes as bare numbers (JsonColumns), are no JSON to PostgreSQL: they read as null
+     * (inside a string the replacement leaves a string). SQLite's json_extract parses its column where used.
+     */
+    String paramsJoin() {
+        return this == POSTGRESQL
+                ? " CROSS JOIN LATERAL (SELECT (CASE WHEN strpos(params, 'NaN') + strpos(params, 'Infinity') = 0 THEN params"
+                        + " ELSE replace(replace(replace(params, '-Infinity', 'null'), 'Infinity', 'null'), 'NaN', 'null') END)::jsonb"
+                        + " AS doc OFFSET 0) AS p"
+                : "";
+    }
+
+    /** The JSON value at {@code path} (nested keys) of a row's params: SQL null where it has none. */
+    String param(java.util.List<String> path) {
+        if (this == POSTGRESQL) {
+            String keys = path.stream().map(SqlDialect::literal).collect(java.util.stream.Collectors.joining(", "));
+            return "(p.doc #> ARRAY[" + keys + "]::text[])";
+        }
+        StringBuilder p = new StringBuilder("$");
+        for (String part : path) {
+            p.append(".\"").append(part.replace("\"", "")).append('"');
+        }
+        return "json_extract(params, " + literal(p.toString()) + ")";
+    }
+
+    /** A JSON value of {@link #param} as a number, null when it is none (text, an object, absent). */
+    String jsonNumber(String json) {
+        return this == POSTGRESQL
+                ? "(CASE WHEN jsonb_typeof(" + json + ") = 'number' THEN (" + json + " #>> '{}')::double precision END)"
+                : "(CASE WHEN typeof(" + json + ") IN ('integer', 'real') THEN " + json + " END)";
+    }
+
+    /** A JSON value of {@link #param} as text (a number's digits, a string's characters), null when absent or JSON null. */
+    String jsonText(String json) {
+        return this == POSTGRESQL ? "(" + json + " #>> '{}')" : "CAST(" + json + " AS TEXT)";
+    }
+
+    /** A SQL string literal of {@code s}. */
+    static String literal(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
 }

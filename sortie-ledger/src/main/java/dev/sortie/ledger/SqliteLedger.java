@@ -16,8 +16,6 @@ public final class SqliteLedger extends JdbcLedger {
     private final Object fileKey;
     private final Path file;
     private final boolean readOnly;
-    /** The table's pages in SQL (SQLite's json_extract and typeof: this database only). */
-    private final SqliteTablePages pages = new SqliteTablePages(new ExperimentRows(new JsonColumns()));
 
     private SqliteLedger(LedgerDatabase db, boolean readOnly) {
         super(db);
@@ -70,11 +68,5 @@ public final class SqliteLedger extends JdbcLedger {
             return Optional.of("the ledger " + file + " was replaced by another file after this sortie opened it");
         }
         return Optional.empty();
-    }
-
-    @Override
-    public dev.sortie.core.ledger.TablePage tablePage(dev.sortie.core.ledger.TableQuery query) {
-        long now = System.currentTimeMillis();
-        return db.read("read a page of the experiments table", c -> pages.page(c, query, now));
     }
 }

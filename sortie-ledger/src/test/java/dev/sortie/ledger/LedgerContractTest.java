@@ -10,12 +10,12 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.ledger.LedgerException;
+import dev.sortie.core.ledger.TablePage;
+import dev.sortie.core.ledger.TableQuery;
 import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.ExperimentPage;
-import dev.sortie.core.model.ExperimentQuery;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.ExperimentView;
 import dev.sortie.core.model.MetricPoint;
@@ -497,56 +497,99 @@ abstract class LedgerContractTest {
 
     @Test
     void pagesAreFilteredSortedAndCutAsTheInMemoryDefaultDoes() {
-        // ties in every column, names whose order differs by collation ("B" < "a" by code point), times not set
+        // ties in every column, names whose order differs by collation ("B" < "a" by code point), times not set,
+        // params of several types and absent in some rows, metrics absent in some rows, a NaN metric
         List<Experiment> all = new ArrayList<>();
         String[] names = {"a-run", "B-run", "b-run", "A-run", "_x", "z", "é-run", "Z", "m-1", "m-10", "m-2", "0"};
         ExperimentStatus[] statuses = {ExperimentStatus.QUEUED, ExperimentStatus.RUNNING, ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED};
+        String[] opts = {"sgd", "adam", "adamw", "Adam"};
+        java.util.Random random = new java.util.Random(7);
         for (int i = 0; i < names.length * 3; i++) {
             ExperimentStatus st = statuses[i % statuses.length];
             Instant created = T0.plusMillis(i / 3);
             Instant started = st == ExperimentStatus.QUEUED ? null : T0.plusSeconds(i % 5);
             Instant ended = st == ExperimentStatus.SUCCEEDED || st == ExperimentStatus.FAILED ? T0.plusSeconds(10 + i % 4) : null;
+            Map<String, Object> params = new java.util.LinkedHashMap<>();
+            if (i % 7 != 0) {
+                params.put("lr", Math.round(random.nextDouble() * 10) / 10.0); // ties, and some rows without lr
+            }
+            params.put("opt", opts[i % opts.length]);
+            params.put("train", Map.of("bs", 16 << (i % 3)));
+            if (i % 5 == 0) {
+                params.put("loss", i % 2 == 0 ? "text" : 0.25); // a param named as a metric: the param wins
+            }
+            if (i % 6 == 1) {
+                params.put("seed", i % 4 == 1 ? "auto" : (Object) (long) i); // numbers and text in one column
+            }
             all.add(new Experiment(String.format("p-%03d", i), names[i % names.length] + (i < names.length ? "" : "-" + i), st,
-                    i % 3 == 0 ? "gpu" : "local", CommandSpec.shell("x"), Params.empty(), null, null, created, started, ended,
-                    ended == null ? null : 0, null, 1, null));
+                    i % 3 == 0 ? "gpu" : "local", CommandSpec.shell("x"), Params.of(params), null, null, created, started, ended,
+                    ended == null ? null : i % 2, null, 1, null));
         }
         ledger.insertAll(all);
-        ledger.recordMetrics("p-004", points("loss", 3, 0.5));
-        Ledger inMemory = inMemoryQueries(ledger);
+        Map<String, List<MetricPoint>> metrics = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < all.size(); i++) {
+            if (i % 5 != 4) {
+                metrics.put(all.get(i).id(), List.of(new MetricPoint("loss", 1, Math.round(random.nextDouble() * 8) / 8.0, T0),
+                        new MetricPoint("val.acc", 1, i == 9 ? Double.NaN : i % 4, T0)));
+            }
+        }
+        ledger.recordMetrics(metrics);
+        Ledger inMemory = inMemoryPages(ledger);
 
-        for (ExperimentQuery.Sort sort : ExperimentQuery.Sort.values()) {
-            for (boolean desc : new boolean[] {false, true}) {
-                for (Set<ExperimentStatus> only : List.of(Set.<ExperimentStatus>of(), Set.of(ExperimentStatus.RUNNING),
-                        Set.of(ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED))) {
-                    for (String executor : new String[] {null, "gpu"}) {
-                        for (int offset : new int[] {0, 5, 34}) {
-                            ExperimentQuery q = ExperimentQuery.first(7).sortedBy(sort, desc).withStatuses(only).withExecutor(executor)
-                                    .page(offset, 7);
-                            ExperimentPage page = ledger.query(q);
-                            ExperimentPage expected = inMemory.query(q);
-                            // the ids first: a short message when the order differs
-                            assertThat(page.rows()).as(q.toString()).extracting(v -> v.experiment().id())
-                                    .containsExactlyElementsOf(expected.rows().stream().map(v -> v.experiment().id()).toList());
-                            assertThat(page).as(q.toString()).isEqualTo(expected);
-                        }
+        List<List<String>> filterSets = List.of(List.of(), List.of("lr>0.5"), List.of("loss<=0.4", "opt=adam"), List.of("status=failed"),
+                List.of("status!=queued", "executor=gpu"), List.of("opt~adam"), List.of("lr!=0.3"), List.of("params.train.bs>=32"),
+                List.of("metrics.val.acc=2"), List.of("name>m"), List.of("executor=gpu", "metrics.loss>0.1"), List.of("opt<b"),
+                List.of("seed>3"), List.of("seed=auto"), List.of("exit_code=1"), List.of("started<" + T0.plusSeconds(2).toEpochMilli()));
+        List<String> sorts = new ArrayList<>(List.of("lr", "loss", "params.lr", "metrics.loss", "metrics.val.acc", "name", "status",
+                "opt", "train.bs", "seed", "created", "started", "ended", "exit_code", "executor", "id"));
+        sorts.add(null);
+        int checked = 0;
+        for (List<String> filters : filterSets) {
+            for (String sort : sorts) {
+                for (boolean desc : new boolean[] {false, true}) {
+                    for (int[] window : new int[][] {{100, 0}, {7, 3}, {5, 30}, {4, 12}}) {
+                        TableQuery q = TableQuery.first(window[0]).where(filters.toArray(new String[0])).sortedBy(sort, desc)
+                                .page(window[1], window[0]);
+                        TablePage page = ledger.tablePage(q);
+                        TablePage expected = inMemory.tablePage(q);
+                        // the ids first: a short message when the order differs
+                        assertThat(page.rows()).as(q.toString()).extracting(v -> v.experiment().id())
+                                .containsExactlyElementsOf(expected.rows().stream().map(v -> v.experiment().id()).toList());
+                        assertThat(page.total()).as(q.toString()).isEqualTo(expected.total());
+                        checked++;
                     }
                 }
             }
         }
-        ExperimentPage first = ledger.query(ExperimentQuery.first(3));
+        assertThat(checked).isEqualTo(filterSets.size() * sorts.size() * 2 * 4);
+        // and they do select: a filter keeps some rows, not all or none; rows come whole, with their metrics
+        TablePage some = ledger.tablePage(TableQuery.first(100).where("lr>0.5").sortedBy("lr", true));
+        assertThat(some.total()).isBetween(5, 30);
+        assertThat(some.rows().get(0).experiment().params().flatten().get("lr")).isInstanceOf(Double.class);
+        TablePage first = ledger.tablePage(TableQuery.first(3));
         assertThat(first.total()).isEqualTo(all.size());
         assertThat(first.rows()).extracting(v -> v.experiment().id()).containsExactly("p-000", "p-001", "p-002");
-        ExperimentPage withMetrics = ledger.query(ExperimentQuery.first(1).page(4, 1));
-        assertThat(withMetrics.rows().get(0).metrics()).containsEntry("loss", 1.0);
+        assertThat(first.rows().get(0)).isEqualTo(inMemory.tablePage(TableQuery.first(1)).rows().get(0));
+        assertThat(first.rows().get(0).metrics()).containsKeys("loss", "val.acc");
+        // rows without the value last in both directions, the page boundary between them included
+        TablePage started = ledger.tablePage(TableQuery.first(100).sortedBy("started", true));
+        assertThat(started.rows().subList(started.rows().size() - 9, started.rows().size()))
+                .allSatisfy(v -> assertThat(v.experiment().startedAt()).isNull());
+        assertThat(ledger.tablePage(TableQuery.first(0)).rows()).isEmpty();
+        assertThat(ledger.tablePage(TableQuery.first(0)).total()).isEqualTo(all.size());
     }
 
-    /** The ledger with {@link Ledger#query} as its in-memory default, everything else its own. */
-    private static Ledger inMemoryQueries(Ledger real) {
+    /** The ledger with {@link Ledger#tablePage} as its in-memory default (every row read, filtered and sorted in Java). */
+    private static Ledger inMemoryPages(Ledger real) {
         return (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(), new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
-            if (method.getName().equals("query")) {
+            if (method.getName().equals("tablePage")) {
                 return InvocationHandler.invokeDefault(proxy, method, args);
             }
-            return method.invoke(real, args);
+            try {
+                return method.invoke(real, args);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+            }
         });
     }
 

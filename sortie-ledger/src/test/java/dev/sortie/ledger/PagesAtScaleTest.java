@@ -5,9 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sortie.core.model.CommandSpec;
 import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.ExperimentPage;
-import dev.sortie.core.model.ExperimentQuery;
-import dev.sortie.core.model.ExperimentQuery.Sort;
+import dev.sortie.core.ledger.TablePage;
+import dev.sortie.core.ledger.TableQuery;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.model.MetricPoint;
 import dev.sortie.core.params.Params;
@@ -17,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -49,25 +47,31 @@ abstract class PagesAtScaleTest {
             load(ledger);
             afterLoad(ledger);
 
-            List<ExperimentQuery> queries = new ArrayList<>();
-            for (Sort sort : Sort.values()) {
+            List<TableQuery> queries = new ArrayList<>();
+            for (String sort : java.util.Arrays.asList(null, "created", "name", "status", "started", "ended")) {
                 for (boolean desc : new boolean[] {false, true}) {
-                    queries.add(ExperimentQuery.first(50).sortedBy(sort, desc));
-                    queries.add(ExperimentQuery.first(50).sortedBy(sort, desc).page(20_000, 50));
+                    queries.add(TableQuery.first(50).sortedBy(sort, desc));
+                    queries.add(TableQuery.first(50).sortedBy(sort, desc).page(20_000, 50));
                 }
             }
-            queries.add(ExperimentQuery.first(50).withStatuses(Set.of(ExperimentStatus.FAILED)));
-            queries.add(ExperimentQuery.first(50).withStatuses(Set.of(ExperimentStatus.FAILED)).sortedBy(Sort.CREATED, true).page(1_000, 50));
-            queries.add(ExperimentQuery.first(50).withExecutor("gpu").sortedBy(Sort.CREATED, true));
-            queries.add(ExperimentQuery.first(50).withExecutor("gpu").withStatuses(Set.of(ExperimentStatus.SUCCEEDED)));
+            queries.add(TableQuery.first(50).where("status=failed"));
+            queries.add(TableQuery.first(50).where("status=failed").sortedBy("created", true).page(1_000, 50));
+            queries.add(TableQuery.first(50).where("executor=gpu").sortedBy(null, true));
+            queries.add(TableQuery.first(50).where("executor=gpu", "status=succeeded"));
             // A filter and another column's order: the database may take the filter's index and sort the rows that
             // pass it (SQLite does; PostgreSQL walks the order's index and filters), but never reads the whole table.
-            List<ExperimentQuery> filteredThenOrdered = List.of(
-                    ExperimentQuery.first(50).withStatuses(Set.of(ExperimentStatus.RUNNING)).sortedBy(Sort.NAME, false),
-                    ExperimentQuery.first(50).withExecutor("gpu").sortedBy(Sort.ENDED, true));
+            List<TableQuery> filteredThenOrdered = List.of(
+                    TableQuery.first(50).where("status=running").sortedBy("name", false),
+                    TableQuery.first(50).where("executor=gpu").sortedBy("ended", true),
+                    // by a metric: its index (metric_key, value) walked in value order, ties sorted in creation order as
+                    // they come (SQLite: "TEMP B-TREE FOR RIGHT PART", PostgreSQL: an incremental sort), never the table
+                    TableQuery.first(50).sortedBy("metrics.loss", false),
+                    TableQuery.first(50).sortedBy("metrics.loss", true).page(20_000, 50),
+                    TableQuery.first(50).where("metrics.loss<0.01"),
+                    TableQuery.first(50).where("metrics.loss>=0.5").sortedBy("metrics.loss", true));
 
             Map<String, List<String>> bad = new LinkedHashMap<>();
-            for (ExperimentQuery q : queries) {
+            for (TableQuery q : queries) {
                 List<String> plan = ledger.explain(q);
                 List<String> problems = new ArrayList<>(sorts(plan));
                 problems.addAll(tableScans(plan));
@@ -75,7 +79,7 @@ abstract class PagesAtScaleTest {
                     bad.put(q + "\n    " + String.join("\n    ", plan), problems);
                 }
             }
-            for (ExperimentQuery q : filteredThenOrdered) {
+            for (TableQuery q : filteredThenOrdered) {
                 List<String> plan = ledger.explain(q);
                 if (!tableScans(plan).isEmpty()) {
                     bad.put(q + "\n    " + String.join("\n    ", plan), tableScans(plan));
@@ -84,15 +88,23 @@ abstract class PagesAtScaleTest {
             assertThat(bad).as("queries whose plan sorts or scans the table").isEmpty();
 
             // and they answer right: the total from the database, one page's rows
-            ExperimentPage failed = ledger.query(ExperimentQuery.first(50).withStatuses(Set.of(ExperimentStatus.FAILED)));
+            TablePage failed = ledger.tablePage(TableQuery.first(50).where("status=failed"));
             assertThat(failed.total()).as("every 7th of the originals, 143 of 1,000, and their copies").isEqualTo(143 * COPIES);
             assertThat(failed.rows()).hasSize(50).allSatisfy(v -> assertThat(v.experiment().status()).isEqualTo(ExperimentStatus.FAILED));
-            ExperimentPage byName = ledger.query(ExperimentQuery.first(3).sortedBy(Sort.NAME, true));
+            TablePage byName = ledger.tablePage(TableQuery.first(3).sortedBy("name", true));
             assertThat(byName.rows()).extracting(v -> v.experiment().name()).containsExactly("exp-999-99", "exp-999-98", "exp-999-97");
             assertThat(byName.total()).isEqualTo(EXPERIMENTS);
-            ExperimentPage deep = ledger.query(ExperimentQuery.first(2).page(EXPERIMENTS - 1, 2));
+            TablePage deep = ledger.tablePage(TableQuery.first(2).page(EXPERIMENTS - 1, 2));
             assertThat(deep.rows()).hasSize(1);
-            assertThat(ledger.query(ExperimentQuery.first(1)).rows().get(0).metrics()).containsEntry("loss", 0.0);
+            assertThat(ledger.tablePage(TableQuery.first(1)).rows().get(0).metrics()).containsEntry("loss", 0.0);
+            TablePage byLoss = ledger.tablePage(TableQuery.first(2).sortedBy("metrics.loss", true));
+            assertThat(byLoss.rows()).extracting(v -> v.experiment().name()).containsExactly("exp-999-99", "exp-999-98");
+            assertThat(ledger.tablePage(TableQuery.first(1).where("metrics.loss<0.01")).total()).isEqualTo(10 * COPIES);
+            // rows without an end (queued and running: 2 of every 7) come after those with one, in either direction
+            TablePage lastEnded = ledger.tablePage(TableQuery.first(1).sortedBy("ended", true).page(EXPERIMENTS - 1, 1));
+            assertThat(lastEnded.rows().get(0).experiment().endedAt()).isNull();
+            TablePage firstEnded = ledger.tablePage(TableQuery.first(1).sortedBy("ended", true));
+            assertThat(firstEnded.rows().get(0).experiment().name()).isEqualTo("exp-999-99");
         }
     }
 
@@ -132,6 +144,13 @@ abstract class PagesAtScaleTest {
             try (PreparedStatement ps = c.prepareStatement("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
                     + (COPIES - 1) + ") INSERT INTO experiments (seq, latest_metrics, " + ExperimentRows.SELECT_LIST + ") SELECT seq + n.i * "
                     + BASE + ", latest_metrics, " + select + " FROM experiments CROSS JOIN n")) {
+                assertThat(ps.executeUpdate()).isEqualTo(BASE * (COPIES - 1));
+            }
+            // and their metrics: the copies' latest values, as recording them would have made them
+            try (PreparedStatement ps = c.prepareStatement("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+                    + (COPIES - 1) + ") INSERT INTO metrics (experiment_id, metric_key, step, value, logged_at)"
+                    + " SELECT substr(experiment_id, 1, length(experiment_id) - 2) || '-' || CAST(n.i AS TEXT), metric_key, step, value, logged_at"
+                    + " FROM metrics CROSS JOIN n")) {
                 assertThat(ps.executeUpdate()).isEqualTo(BASE * (COPIES - 1));
             }
             return null;

@@ -50,4 +50,67 @@ final class Downsample {
         out.add(series.get(n - 1));
         return out;
     }
+
+    /**
+     * Several series of one metric cut onto one grid, for one chart of them all: the steps from the lowest first step to
+     * the highest last step are split into {@code buckets} equal buckets, and each bucket gives every series two slots,
+     * its lowest and its highest point there in the order they came (one point fills the first slot alone; a bucket
+     * without points leaves both null). The slots' steps are the bucket's start and middle: every series is drawn against
+     * the same 2 x buckets steps, however many points and steps each had, and no extreme is lost.
+     */
+    static Aligned aligned(List<List<MetricPoint>> series, int buckets) {
+        long lo = Long.MAX_VALUE;
+        long hi = Long.MIN_VALUE;
+        for (List<MetricPoint> s : series) {
+            if (!s.isEmpty()) {
+                lo = Math.min(lo, s.get(0).step());
+                hi = Math.max(hi, s.get(s.size() - 1).step());
+            }
+        }
+        if (lo > hi) {
+            return new Aligned(new double[0], series.stream().map(s -> new Double[0]).toList());
+        }
+        double width = (hi - lo + 1) / (double) buckets;
+        double[] steps = new double[2 * buckets];
+        for (int b = 0; b < buckets; b++) {
+            steps[2 * b] = lo + b * width;
+            steps[2 * b + 1] = lo + (b + 0.5) * width;
+        }
+        List<Double[]> values = new ArrayList<>();
+        for (List<MetricPoint> s : series) {
+            Double[] v = new Double[2 * buckets];
+            int[] low = new int[buckets];
+            int[] high = new int[buckets];
+            java.util.Arrays.fill(low, -1);
+            java.util.Arrays.fill(high, -1);
+            for (int i = 0; i < s.size(); i++) {
+                double value = s.get(i).value();
+                if (Double.isNaN(value)) {
+                    continue;
+                }
+                int b = (int) Math.min(buckets - 1, Math.max(0, (long) ((s.get(i).step() - lo) / width)));
+                if (low[b] < 0 || value < s.get(low[b]).value()) {
+                    low[b] = i;
+                }
+                if (high[b] < 0 || value > s.get(high[b]).value()) {
+                    high[b] = i;
+                }
+            }
+            for (int b = 0; b < buckets; b++) {
+                if (low[b] < 0) {
+                    continue;
+                }
+                int first = Math.min(low[b], high[b]);
+                int second = Math.max(low[b], high[b]);
+                v[2 * b] = s.get(first).value();
+                v[2 * b + 1] = first == second ? null : s.get(second).value();
+            }
+            values.add(v);
+        }
+        return new Aligned(steps, values);
+    }
+
+    /** Series on one grid of steps: {@code values.get(i)[j]} is series i at {@code steps[j]}, or null. */
+    record Aligned(double[] steps, List<Double[]> values) {
+    }
 }

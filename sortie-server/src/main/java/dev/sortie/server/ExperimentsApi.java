@@ -54,6 +54,7 @@ final class ExperimentsApi {
         app.post(p, this::create);
         app.get(p + "/{id}", this::one);
         app.get(p + "/{id}/metrics/{key}", this::series);
+        app.get(ApiServer.PREFIX + "/series", this::seriesOfSeveral);
         app.get(p + "/{id}/logs", this::logs);
         app.get(p + "/{id}/artifacts", this::artifacts);
         app.get(p + "/{id}/artifacts/{hash}", this::download);
@@ -181,6 +182,59 @@ final class ExperimentsApi {
         out.put("downsampled", shown.size() < all.size());
         ArrayNode arr = out.putArray("points");
         shown.forEach(p -> arr.add(Json.point(p)));
+        ApiServer.json(ctx, out);
+    }
+
+    /** The most experiments one {@code GET /series} compares. */
+    static final int MAX_COMPARED = 200;
+    static final int DEFAULT_BUCKETS = 150;
+    static final int MAX_BUCKETS = 5_000;
+
+    /**
+     * One metric of several experiments on one grid of steps ({@link Downsample#aligned}): the compare page draws a
+     * chart per metric from one request each, however many experiments and points.
+     */
+    private void seriesOfSeveral(Context ctx) {
+        String key = ctx.queryParam("key");
+        if (key == null || key.isBlank()) {
+            throw ApiError.badRequest("key", "key: expected the metric's key, e.g. key=loss");
+        }
+        String ids = ctx.queryParam("experiments");
+        List<String> wanted = ids == null ? List.of() : java.util.Arrays.stream(ids.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        if (wanted.isEmpty() || wanted.size() > MAX_COMPARED) {
+            throw ApiError.badRequest("experiments", "experiments: expected 1 to " + MAX_COMPARED + " experiment ids or names, comma-separated, got "
+                    + wanted.size());
+        }
+        int buckets = intParam(ctx, "buckets", DEFAULT_BUCKETS, 2, MAX_BUCKETS);
+        List<Experiment> exps = new ArrayList<>();
+        List<List<MetricPoint>> all = new ArrayList<>();
+        for (String id : wanted) {
+            Experiment e = context.service().find(id);
+            exps.add(e);
+            all.add(context.ledger().series(e.id(), key));
+        }
+        Downsample.Aligned aligned = Downsample.aligned(all, buckets);
+        ObjectNode out = Json.object();
+        out.put("key", key);
+        ArrayNode steps = out.putArray("steps");
+        for (double s : aligned.steps()) {
+            steps.add(s);
+        }
+        ArrayNode series = out.putArray("series");
+        for (int i = 0; i < exps.size(); i++) {
+            ObjectNode one = series.addObject();
+            one.put("experiment", exps.get(i).id());
+            one.put("name", exps.get(i).name());
+            one.put("total_points", all.get(i).size());
+            ArrayNode values = one.putArray("values");
+            for (Double v : aligned.values().get(i)) {
+                if (v == null) {
+                    values.addNull();
+                } else {
+                    values.add(v);
+                }
+            }
+        }
         ApiServer.json(ctx, out);
     }
 

@@ -1,6 +1,5 @@
 package dev.sortie.core.ledger;
 
-import dev.sortie.core.metrics.MetricLineParser;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentView;
 import java.time.Duration;
@@ -16,20 +15,32 @@ final class InMemoryTablePages {
     }
 
     static TablePage page(List<ExperimentView> views, TableQuery q, Instant now) {
-        List<ExperimentView> rows = new ArrayList<>();
+        // views come oldest first; descending reverses the creation order the ties keep
+        List<ExperimentView> matching = new ArrayList<>();
         for (ExperimentView v : views) {
             if (q.filters().stream().allMatch(c -> test(c, value(v, c.field(), now)))) {
-                rows.add(v);
+                matching.add(v);
             }
         }
+        if (q.descending()) {
+            java.util.Collections.reverse(matching);
+        }
+        List<ExperimentView> rows = matching;
         if (q.sortBy() != null) {
-            Comparator<ExperimentView> cmp = (a, b) -> compare(value(a, q.sortBy(), now), value(b, q.sortBy(), now));
-            Comparator<ExperimentView> ordered = q.descending() ? cmp.reversed() : cmp;
-            rows.sort((a, b) -> {
-                boolean na = value(a, q.sortBy(), now) == null;
-                boolean nb = value(b, q.sortBy(), now) == null;
-                return na != nb ? (na ? 1 : -1) : ordered.compare(a, b); // rows without the value last, either way
-            });
+            List<Map.Entry<Object, ExperimentView>> valued = new ArrayList<>();
+            List<ExperimentView> without = new ArrayList<>();
+            for (ExperimentView v : matching) {
+                Object cell = value(v, q.sortBy(), now);
+                if (cell == null) {
+                    without.add(v);
+                } else {
+                    valued.add(Map.entry(cell, v));
+                }
+            }
+            Comparator<Map.Entry<Object, ExperimentView>> byValue = (a, b) -> compare(a.getKey(), b.getKey());
+            valued.sort(q.descending() ? byValue.reversed() : byValue); // stable: ties keep the creation order
+            rows = new ArrayList<>(valued.stream().map(Map.Entry::getValue).toList());
+            rows.addAll(without); // rows without the value last, either way
         }
         int from = Math.min(q.offset(), rows.size());
         int to = (int) Math.min((long) from + q.limit(), rows.size());
@@ -63,9 +74,15 @@ final class InMemoryTablePages {
             return params.get(field.substring("params.".length()));
         }
         if (field.startsWith("metrics.")) {
-            return v.metrics().get(field.substring("metrics.".length()));
+            return metric(v, field.substring("metrics.".length()));
         }
-        return params.containsKey(field) ? params.get(field) : v.metrics().get(field);
+        return params.containsKey(field) ? params.get(field) : metric(v, field);
+    }
+
+    /** A metric's latest value; NaN is none (nothing to compare it with: a database keeps it as NULL). */
+    private static Double metric(ExperimentView v, String key) {
+        Double d = v.metrics().get(key);
+        return d == null || d.isNaN() ? null : d;
     }
 
     static boolean test(Condition c, Object cell) {
@@ -88,19 +105,21 @@ final class InMemoryTablePages {
         };
     }
 
+    /** Numbers by value before text by code point (the order SQLite keeps, and the ledgers' SQL says on PostgreSQL). */
     static int compare(Object a, Object b) {
-        if (a == null || b == null) {
-            return a == null ? (b == null ? 0 : 1) : -1;
+        boolean na = a instanceof Number;
+        boolean nb = b instanceof Number;
+        if (na && nb) {
+            return Double.compare(((Number) a).doubleValue(), ((Number) b).doubleValue());
         }
-        Double x = number(a);
-        Double y = number(b);
-        return x != null && y != null ? Double.compare(x, y) : String.valueOf(a).compareTo(String.valueOf(b));
+        if (na != nb) {
+            return na ? -1 : 1;
+        }
+        return String.valueOf(a).compareTo(String.valueOf(b));
     }
 
+    /** A cell's number: only a number is one (a text param "0.5" compares as text, as it does in the databases). */
     private static Double number(Object v) {
-        if (v instanceof Number n) {
-            return n.doubleValue();
-        }
-        return v instanceof String s ? MetricLineParser.number(s) : null;
+        return v instanceof Number n ? n.doubleValue() : null;
     }
 }

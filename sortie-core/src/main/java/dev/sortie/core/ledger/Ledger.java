@@ -58,25 +58,9 @@ public interface Ledger extends AutoCloseable {
     List<ExperimentView> views();
 
     /**
-     * One page of the experiments table, filtered and ordered as {@code query} says, with the number of experiments
-     * that pass its filters. A ledger on a database answers it there (indexes, no table read whole); this default
-     * sorts {@link #views()} in memory, for ledgers that keep few experiments.
-     */
-    default dev.sortie.core.model.ExperimentPage query(dev.sortie.core.model.ExperimentQuery query) {
-        List<ExperimentView> matching = new java.util.ArrayList<>(
-                views().stream().filter(v -> query.matches(v.experiment())).toList());
-        matching.sort(java.util.Comparator.comparing(ExperimentView::experiment, query.comparator()));
-        if (query.descending()) {
-            java.util.Collections.reverse(matching);
-        }
-        int from = Math.min(query.offset(), matching.size());
-        int to = (int) Math.min((long) from + query.limit(), matching.size());
-        return new dev.sortie.core.model.ExperimentPage(matching.subList(from, to), matching.size());
-    }
-
-    /**
-     * A page of the experiments table: filtered, sorted and cut in the database where the ledger can (the server's
-     * list over many experiments). This default reads every row; ledgers on SQL override it.
+     * One page of the experiments table, filtered, ordered and cut as {@code query} says (see {@link TableQuery} for
+     * the order), with how many experiments pass its filters. A ledger on a database answers it there (indexes, no table
+     * read whole); this default reads every row, for ledgers that keep few experiments.
      */
     default TablePage tablePage(TableQuery query) {
         return InMemoryTablePages.page(views(), query, java.time.Instant.now());
