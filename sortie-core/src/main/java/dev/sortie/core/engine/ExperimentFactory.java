@@ -249,6 +249,25 @@ final class ExperimentFactory {
         return yaml(after);
     }
 
+    /**
+     * A params file's text (a snapshot's) with {@code after}'s values: edited in place where every value can be,
+     * else written anew. What it held is read from the text itself.
+     */
+    static byte[] paramsFileWith(String text, Params after) {
+        Params before;
+        try {
+            JsonNode root = YAML.readTree(text);
+            if (root == null || !root.isObject()) {
+                return yaml(after);
+            }
+            before = Params.of(JSON.convertValue(root, new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() { }));
+        } catch (IOException | IllegalArgumentException e) {
+            return yaml(after);
+        }
+        return YamlValueEdit.apply(text, "", before, after).map(t -> t.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .orElseGet(() -> yaml(after));
+    }
+
     /** sortie.yaml with its inline params replaced (only in the snapshot: the user's file is never rewritten). */
     static byte[] withParams(String yaml, Params params) {
         try {

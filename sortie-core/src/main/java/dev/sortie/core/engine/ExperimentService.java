@@ -184,8 +184,10 @@ public final class ExperimentService {
         }
         String id = newExperimentId();
         String base = resolveTask(src.task()).name();
+        // the copy runs the source's snapshot, whose params file (if the task reads one) holds the source's values
+        TaskSource copied = params.equals(src.params()) ? source.asQueued() : source.asQueued().withParamsEdited();
         Experiment copy = new Experiment(id, name != null ? name : base + "-" + id, ExperimentStatus.QUEUED, where, src.command(), params,
-                src.code(), source.asQueued().toJson(), clock.instant(), null, null, null, null, 1, null);
+                src.code(), copied.toJson(), clock.instant(), null, null, null, null, 1, null);
         return ledger.insertAllNaming(List.of(copy), name != null ? Map.of() : Map.of(id, base)).get(0);
     }
 
@@ -260,6 +262,9 @@ public final class ExperimentService {
         String paramsFile = paramsFileFor(task);
         if (task.paramsFile() == null) {
             files.put(ExperimentFactory.projectRelative(task, paramsFile), ExperimentFactory.yaml(exp.params()));
+        } else if (TaskSource.fromJson(exp.task()).paramsEdited()) {
+            String file = ExperimentFactory.projectRelative(task, task.paramsFile());
+            files.put(file, editedParamsFile(exp, file));
         }
         if ("local".equals(executor.type())) {
             DvcCacheLink.of(paths.projectDir()).ifPresent(dvc -> files.put(DvcCacheLink.LOCAL_CONFIG, dvc.localConfig()));
@@ -422,6 +427,27 @@ public final class ExperimentService {
     }
 
     /** The params file a run reads, relative to its workdir: the task's own, else params.yaml unless the project has an unrelated file of that name. */
+    /**
+     * The params file of a copy with edited params ({@link TaskSource#paramsEdited}): its snapshot's file with the
+     * copy's values put in (comments, order and untouched spellings kept, as a new run's snapshot gets it), or the
+     * copy's params written anew where the snapshot has no such file or it cannot be edited exactly.
+     */
+    private byte[] editedParamsFile(Experiment exp, String file) throws IOException {
+        if (exp.code() != null && exp.code().snapshotCommit() != null) {
+            CodeSnapshots snaps = snapshots.get();
+            for (dev.sortie.core.executor.CodeFile f : snaps.files(exp.code().snapshotCommit())) {
+                if (f.path().equals(file) && f.kind() != dev.sortie.core.executor.CodeFile.Kind.SYMLINK) {
+                    String text;
+                    try (java.io.InputStream in = snaps.openBlob(f.blobId())) {
+                        text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                    }
+                    return ExperimentFactory.paramsFileWith(text, exp.params());
+                }
+            }
+        }
+        return ExperimentFactory.yaml(exp.params());
+    }
+
     private String paramsFileFor(TaskConfig task) {
         if (task.paramsFile() != null) {
             return task.paramsFile();
