@@ -96,6 +96,7 @@ public final class ApiServer implements AutoCloseable {
         new ReportsApi(context).register(app);
         new QueueApi(context).register(app);
         new PushApi(context).register(app);
+        new TrackedApi(context).register(app);
         if (tls != null) {
             app.start();
         } else {

@@ -202,6 +202,27 @@ final class ExperimentFactory {
         return ledger.insertAllNaming(List.of(exp), name != null ? Map.of() : Map.of(id, base)).get(0);
     }
 
+    /**
+     * Records a run started by hand on another machine and reported to this ledger's server by an SDK: no code
+     * snapshot here (the code is on that machine), no process here to watch or stop; {@code executor} says where it
+     * runs ({@code sdk@HOST}, never a configured executor's name, so no worker or reconcile takes it for its own).
+     */
+    Experiment openReported(String id, String name, String base, Params params, List<String> commandLine, String executor) {
+        if (name != null) {
+            ExperimentNames.check(name);
+            if (ledger.nameExists(name)) {
+                throw new ConfigException("an experiment named '" + name + "' already exists; pick another name");
+            }
+        }
+        String finalName = name != null ? name : nextName(base);
+        Instant now = clock.instant();
+        TaskSource source = new TaskSource(null, base, null, null, false, true);
+        Experiment exp = new Experiment(id, finalName, ExperimentStatus.RUNNING, executor,
+                CommandSpec.argv(commandLine.isEmpty() ? List.of("(tracked)") : commandLine), params, null, source.toJson(),
+                now, now, null, null, null, 1, null);
+        return ledger.insertAllNaming(List.of(exp), name != null ? Map.of() : Map.of(id, base)).get(0);
+    }
+
     static String projectRelative(TaskConfig task, String workdirRelative) {
         Path p = Path.of(task.workdir()).resolve(workdirRelative).normalize();
         return p.toString().replace('\\', '/');

@@ -136,6 +136,11 @@ public final class ExperimentService {
         return factory.openTracked(id, name, params, commandLine, handle);
     }
 
+    /** Records a run reported by an SDK from another machine (see {@link ExperimentFactory#openReported}). */
+    public Experiment openReported(String id, String name, String base, Params params, List<String> commandLine, String executor) {
+        return factory.openReported(id, name, base, params, commandLine, executor);
+    }
+
     /** A fresh experiment id. */
     public static String newExperimentId() {
         return ExperimentFactory.newId();
