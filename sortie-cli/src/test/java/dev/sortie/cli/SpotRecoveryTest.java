@@ -136,6 +136,11 @@ class SpotRecoveryTest {
     }
 
     Expected uninterrupted() throws Exception {
+        return uninterrupted(tmp);
+    }
+
+    /** {@link #uninterrupted()}, run in a folder under {@code tmp} (for the server's recovery tests too). */
+    static Expected uninterrupted(Path tmp) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("baseline"));
         Files.writeString(dir.resolve("train.py"), TRAIN);
         ProcessBuilder pb = new ProcessBuilder("python3", "train.py", Integer.toString(STEPS), "0", "10").directory(dir.toFile())

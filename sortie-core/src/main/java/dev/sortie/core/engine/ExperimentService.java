@@ -677,6 +677,20 @@ public final class ExperimentService {
      * log file grows as that one collects).
      */
     public Optional<Experiment> follow(Experiment exp, RunListener console, AttemptControl control) throws IOException, InterruptedException {
+        return follow(exp, console, control, false);
+    }
+
+    /**
+     * As {@link #follow}, for a worker that adopts a run nobody follows (a queue worker, the server): when its
+     * machine goes away, no sortie of its own is there to continue it, so its recovery is this process's to launch at
+     * once (see {@link #claimOrphanedRecoveries()}) rather than after {@link #ORPHANED_AFTER}.
+     */
+    public Optional<Experiment> adopt(Experiment exp, RunListener console, AttemptControl control) throws IOException, InterruptedException {
+        return follow(exp, console, control, true);
+    }
+
+    private Optional<Experiment> follow(Experiment exp, RunListener console, AttemptControl control, boolean adopted)
+            throws IOException, InterruptedException {
         if (exp.status() != ExperimentStatus.RUNNING || !executors.has(exp.executor())
                 || !(executors.get(exp.executor()) instanceof DetachableExecutor detachable) || launcherAlive(exp)) {
             return Optional.empty();
@@ -692,7 +706,7 @@ public final class ExperimentService {
         if (outcome.status() == ExperimentStatus.RUNNING) {
             return Optional.of(ledger.find(exp.id()).orElse(exp));
         }
-        return Optional.of(recordDetachedEnd(exp, outcome));
+        return Optional.of(adopted ? recordOrphanEnd(exp, outcome) : recordDetachedEnd(exp, outcome));
     }
 
     /**
