@@ -35,7 +35,8 @@ public final class StatusCommand extends ContextCommand {
         context().allowReadOnlyLedger();
         ExperimentService service = context().service();
         List<Experiment> changed = service.reconcile();
-        OrphanedRecoveries.launch(service, System.err);
+        // recoveries no sortie does: claimed and said here, launched by a sortie of their own (status does not wait)
+        OrphanedRecoveries.handOff(service, context().paths(), System.err);
         List<DetachableExecutor.HostSilence> silent = service.silentHosts();
         List<Experiment> inFlight = service.ledger().listByStatus(List.of(ExperimentStatus.RUNNING, ExperimentStatus.QUEUED));
         Instant now = Instant.now();

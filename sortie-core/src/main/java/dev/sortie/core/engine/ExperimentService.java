@@ -895,6 +895,34 @@ public final class ExperimentService {
         return Optional.of(new OrphanedRecovery(prepared(again), ended, lastStep(cut.id())));
     }
 
+    /**
+     * Takes over the launch of an attempt another sortie process of this machine claimed ({@link
+     * #claimOrphanedRecoveries}) and hands to this one, so that one need not wait for the replacement (a {@code sortie
+     * status}): the attempt's launcher becomes this process. Empty unless the attempt is still running, launched by
+     * process {@code fromPid} (nobody else took it, its command not started).
+     */
+    public Optional<PreparedRun> takeOverLaunch(String experimentId, int attempt, long fromPid) {
+        Optional<Experiment> found = ledger.find(experimentId);
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        Experiment e = found.get();
+        RunLocator h = e.handle();
+        if (e.status() != ExperimentStatus.RUNNING || e.attempt() != attempt || h == null || !h.launcher()
+                || !h.host().equals(dev.sortie.core.util.Hosts.name())) {
+            return Optional.empty();
+        }
+        try {
+            if (dev.sortie.core.model.ProcessLocation.parse(h.value()).supervisorPid() != fromPid) {
+                return Optional.empty();
+            }
+        } catch (IllegalArgumentException unreadable) {
+            return Optional.empty();
+        }
+        Experiment mine = e.withHandle(watcherHandle());
+        return ledger.update(mine, ExperimentStatus.RUNNING) ? Optional.of(prepared(mine)) : Optional.empty();
+    }
+
     /** How many earlier attempts of an experiment its machine went away under (see {@link #recoverable}); 0 for a first. */
     public int recoveries(Experiment exp) {
         if (exp.attempt() <= 1) {
