@@ -3,7 +3,6 @@ package dev.sortie.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sortie.core.engine.TaskSource;
 import dev.sortie.core.model.Experiment;
-import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.core.params.Params;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
