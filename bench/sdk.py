@@ -43,7 +43,12 @@ and is extrapolated linearly, which is a lower bound; a fit t = a*n + b*n^2 over
 Then the Java SDK's log() latency on the caller's thread: bench/SdkLatency.java, run from source by the JDK
 against sortie-sdk-java/target/*.jar, --java-calls calls a round, median of 5 rounds.
 
-Usage: python3 bench/sdk.py [--steps 10000] [--metrics 100] [--rounds 3] [--mlflow-rounds 1] [--dvclive-rounds 1]
+`--server` measures only the SDK reporting to a `sortie server` (SORTIE_SERVER and SORTIE_TOKEN, loopback; no venv
+needed): log() on the caller's thread against the same calls appending to an events file, in pairs round after
+round, and the time from log() of one point to the server's API serving it.
+
+Usage: python3 bench/sdk.py --server [--rounds 3] [--server-calls 200000] [--server-probes 20] [--json]
+       python3 bench/sdk.py [--steps 10000] [--metrics 100] [--rounds 3] [--mlflow-rounds 1] [--dvclive-rounds 1]
                             [--mlflow-steps N] [--dvclive-steps N] [--java-calls N]
                             [--skip sortie|mlflow|mlflow-async|dvclive|java] [--json] [--keep]
 Build Sortie first (mvn -q -DskipTests package). Work happens in bench/work/sdk-* (git-ignored), removed at
@@ -54,6 +59,7 @@ import json
 import os
 import platform
 import shlex
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -434,6 +440,108 @@ def bench_java_latency(work, calls, rounds=5):
     return dict(json.loads(out.strip().splitlines()[-1]), load=load)
 
 
+# ------------------------------------------------------------------------------------ the SDK reporting to a server
+
+SERVER_CHILD = r'''
+import json, os, sys, time, urllib.request
+sys.path.insert(0, sys.argv[1])
+import sortie
+calls, probes, out = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+run = sortie.start(name=os.environ.get("BENCH_NAME"))
+t0 = time.perf_counter_ns()
+for i in range(calls):
+    run.log(loss=i * 1e-3, step=i)
+per_call_ns = (time.perf_counter_ns() - t0) / calls
+# everything logged so far delivered (the events file written, or the server's answers in) before the probes, so
+# they time one point, not the queue ahead of it
+tb = time.perf_counter()
+while not (run._writer.flush(force=True) if hasattr(run._writer, "outbox") else run._writer.flush() or True):
+    time.sleep(0.01)
+backlog_s = time.perf_counter() - tb
+lat = []
+api, token = os.environ.get("BENCH_API"), os.environ.get("BENCH_TOKEN")
+for k in range(probes if api else 0):
+    # one point, then the API asked every 5 ms until it serves it: log() -> readable by anyone through the server
+    t = time.perf_counter()
+    run.log(probe=k, step=k)
+    while True:
+        r = urllib.request.Request(api + "/experiments/" + run.id + "/metrics/probe?points=4",
+                                   headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(r, timeout=10) as resp:
+            if json.load(resp).get("total_points", 0) == k + 1:
+                break
+        time.sleep(0.005)
+    lat.append(time.perf_counter() - t)
+    time.sleep(0.05)
+t1 = time.perf_counter()
+run.finish()
+with open(out, "w") as f:
+    json.dump({"per_call_ns": per_call_ns, "backlog_s": backlog_s, "probe_s": lat, "finish_s": time.perf_counter() - t1}, f)
+'''
+
+
+def bench_server(work, calls, probes, rounds):
+    """The Python SDK's log() on the caller's thread reporting to a `sortie server` (loopback), against the same
+    calls appending to an events file (a scheduled run's path), timed in pairs round after round; and, with the
+    server, how long a point takes from log() to being served by the API (probes a round)."""
+    d = os.path.join(work, "server")
+    os.makedirs(d)
+    made = subprocess.run([SORTIE, "server", "token", "create", "--name", "bench", "--dir", d], env=BASE_ENV,
+                          check=True, capture_output=True, text=True)
+    token = made.stdout.strip().splitlines()[-1]
+    out = open(os.path.join(work, "server.out"), "w")
+    server = subprocess.Popen([SORTIE, "server", "--dir", d, "--port", "0", "--workers", "0"], env=BASE_ENV,
+                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        url = None
+        deadline = time.time() + 90
+        while url is None:
+            m = re.search(r"listening on (\S+)", open(os.path.join(work, "server.out")).read())
+            if m:
+                url = m.group(1)
+            elif server.poll() is not None or time.time() > deadline:
+                raise RuntimeError("the server did not start: " + open(os.path.join(work, "server.out")).read())
+            else:
+                time.sleep(0.1)
+        api = url + "/api/v1"
+        child = os.path.join(work, "server_child.py")
+        with open(child, "w") as f:
+            f.write(SERVER_CHILD)
+        n = [0]
+
+        def measure(mode):
+            def one(i):
+                n[0] += 1
+                res = os.path.join(work, f"{mode}-{n[0]}.json")
+                env = dict(BASE_ENV, BENCH_NAME=f"bench-{mode}-{n[0]}")
+                if mode == "server":
+                    env.update(SORTIE_SERVER=url, SORTIE_TOKEN=token, BENCH_API=api, BENCH_TOKEN=token)
+                else:
+                    env.update(SORTIE_EVENTS_FILE=os.path.join(work, f"events-{n[0]}.jsonl"))
+                subprocess.run(["python3", child, SDK, str(calls), str(probes), res], env=env, check=True,
+                               stdin=subprocess.DEVNULL)
+                with open(res) as f:
+                    return json.load(f)
+            return one
+        runs = interleaved([("events", measure("events")), ("server", measure("server"))], rounds, log)
+        probes_all = sorted(x for r in runs["server"] for x in r["probe_s"])
+        return {"calls": calls, "rounds": rounds, "probes": len(probes_all),
+                "events_ns": median([r["per_call_ns"] for r in runs["events"]]),
+                "server_ns": median([r["per_call_ns"] for r in runs["server"]]),
+                "server_over_events": median(paired_ratios(runs["server"], runs["events"], "per_call_ns")),
+                "probe_p50_s": median(probes_all),
+                "probe_p90_s": probes_all[int(0.9 * (len(probes_all) - 1))] if probes_all else None,
+                "probe_max_s": probes_all[-1] if probes_all else None,
+                "finish_s": median([r["finish_s"] for r in runs["server"]]),
+                "events_backlog_s": median([r["backlog_s"] for r in runs["events"]]),
+                "server_backlog_s": median([r["backlog_s"] for r in runs["server"]]),
+                "loads": [r["load"] for rs in runs.values() for r in rs]}
+    finally:
+        server.terminate()
+        server.wait(60)
+        out.close()
+
+
 # ---------------------------------------------------------------------------------------------------- report
 
 def fmt(x, spec=".2f"):
@@ -488,6 +596,11 @@ def main():
                     help="seconds to wait for the ledger after `sortie run` exits (default 60)")
     ap.add_argument("--skip", action="append", choices=["sortie", "mlflow", "mlflow-async", "dvclive", "java"], default=[])
     ap.add_argument("--java-calls", type=int, default=1_000_000, help="log() calls a round for the Java SDK's latency")
+    ap.add_argument("--server", action="store_true",
+                    help="only the Python SDK reporting to a `sortie server` (SORTIE_SERVER): log() latency paired "
+                         "with an events file's, and log() -> served by the API; needs no venv")
+    ap.add_argument("--server-calls", type=int, default=200_000, help="log() calls a round for --server")
+    ap.add_argument("--server-probes", type=int, default=20, help="points a round timed to the API for --server")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (bench/work/sdk-*)")
     a = ap.parse_args()
@@ -496,6 +609,26 @@ def main():
     points = a.metrics * a.steps
     cmdline = shlex.join(["python3", os.path.relpath(os.path.abspath(sys.argv[0]), ROOT), *sys.argv[1:]])
 
+    if a.server:
+        os.makedirs(WORK, exist_ok=True)
+        work = tempfile.mkdtemp(prefix="sdk-server-", dir=WORK)
+        r = bench_server(work, a.server_calls, a.server_probes, a.rounds)
+        if a.json:
+            print(json.dumps(dict(r, command=cmdline), indent=2))
+        else:
+            print(f"Python SDK reporting to `sortie server` on loopback ({r['calls']:,} log(loss=x, step=i) calls a round, "
+                  f"{r['rounds']} rounds, events file and server interleaved)\n")
+            print("| | log() on the caller's thread | all calls' points delivered after the last call | "
+                  "one point: log() -> served by the API (p50 / p90 / max) | finish() |")
+            print("| --- | ---: | ---: | ---: | ---: |")
+            print(f"| events file (a scheduled run) | {r['events_ns']:.0f} ns | {r['events_backlog_s']:.2f} s (written) | | |")
+            print(f"| server (SORTIE_SERVER) | {r['server_ns']:.0f} ns | {r['server_backlog_s']:.2f} s (acknowledged) | "
+                  f"{r['probe_p50_s'] * 1000:.0f} / {r['probe_p90_s'] * 1000:.0f} / {r['probe_max_s'] * 1000:.0f} ms "
+                  f"({r['probes']} points) | {r['finish_s'] * 1000:.0f} ms |")
+            print(f"\nserver / events file, log(): {r['server_over_events']:.2f}x (median of the rounds' pairs); "
+                  f"loads {r['loads']}\nCommand: `{cmdline}`")
+        shutil.rmtree(work, ignore_errors=True)
+        return
     py, lib_versions = ensure_venv()  # before any timing: pip must not compete for the CPU
     os.makedirs(WORK, exist_ok=True)
     work = tempfile.mkdtemp(prefix="sdk-", dir=WORK)

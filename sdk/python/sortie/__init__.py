@@ -14,7 +14,10 @@
 Inside a run started by Sortie (``sortie run``, the queue; ``$SORTIE_EVENTS_FILE`` is set) the SDK attaches to
 that experiment: its events go to the run's events file, and the command's exit decides how the experiment
 ends. Outside one (a notebook, a script run by hand) ``start()`` calls ``sortie track open`` to create a tracked
-experiment of its own in the project around the current folder, so the run lands in the same table.
+experiment of its own in the project around the current folder, so the run lands in the same table. With
+``$SORTIE_SERVER`` (or ``$SORTIE_API``) and ``$SORTIE_TOKEN`` set, it reports to that Sortie server instead: the
+run is created in the server's table through its API, and what it logs is posted there as it goes (buffered, and
+sent again while the server is briefly down; the server counts a resent point once).
 
 Standard library only, Python 3.8+. The wire format is sdk/PROTOCOL.md in the Sortie repository: JSON lines
 appended to an events file. ``log()`` only appends to an in-memory buffer; a daemon thread encodes and writes
@@ -24,6 +27,7 @@ also flushed by ``finish()``, at interpreter exit and on SIGTERM.
 
 import atexit
 import collections
+import http.client
 import json
 import math
 import numbers
@@ -31,10 +35,12 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 _time = time.time
 
@@ -240,19 +246,241 @@ class _Writer:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The server writer: the same buffer and flusher, posting to a Sortie server's API instead of a file
+
+SERVER_BATCH_POINTS = 10_000  # points per report (the server takes up to 100,000)
+SERVER_TIMEOUT = 10.0  # seconds one request may take
+SERVER_MAX_BACKOFF = 5.0  # seconds between tries while the server does not answer (as the agent's reporter)
+SERVER_EXIT_WAIT = float(os.environ.get("SORTIE_REPORT_WAIT_S") or 30)  # how long finish() waits for a down server
+
+
+def _iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+
+def _server_settings():
+    """(API base URL, token) from $SORTIE_API or $SORTIE_SERVER and $SORTIE_TOKEN, or None when not both set."""
+    token = (os.environ.get("SORTIE_TOKEN") or "").strip()
+    api = (os.environ.get("SORTIE_API") or "").strip().rstrip("/")
+    if not api:
+        server = (os.environ.get("SORTIE_SERVER") or "").strip().rstrip("/")
+        if server:
+            api = server if server.endswith("/api/v1") else server + "/api/v1"
+    if not api or not token:
+        return None
+    parts = urllib.parse.urlsplit(api)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SortieError("sortie: %r is not a server's URL (expected http(s)://HOST:PORT)" % api)
+    return api, token
+
+
+class _Permanent(Exception):
+    """The server refused a request for good (a 4xx other than 408/429): sending it again would not help."""
+
+    def __init__(self, status, message):
+        super().__init__("%d %s" % (status, message))
+        self.status = status
+
+
+class _ServerWriter(_Writer):
+    """Posts the run's events to ``POST /tracked`` and ``POST /reports/{id}``.
+
+    Reports wait in ``outbox`` (oldest first) until the server acknowledged them, so a server that is down or
+    restarting loses nothing: the flusher sends again from the oldest with a growing pause (up to 5 s), and
+    finish() waits up to $SORTIE_REPORT_WAIT_S (30 s) for the rest. Every request can be sent twice: the run's id
+    is chosen here, and the server keys points by (metric, step), so metrics without a step are numbered here.
+    """
+
+    def __init__(self, api, token, run_id, create):
+        self.path = api  # for messages: never the token
+        self.api = api
+        self.token = token
+        self.run_id = run_id
+        self.fd = None
+        self.pid = os.getpid()
+        parts = urllib.parse.urlsplit(api)
+        self._https = parts.scheme == "https"
+        self._netloc = parts.netloc
+        self._base = parts.path.rstrip("/")
+        self.outbox = collections.deque([("/tracked", create)])
+        self.next_step = {}
+        self.retry_at = 0.0
+        self.backoff = 0.0
+        self.conn = None
+        self._down_since = None
+        self._warned_artifact = False
+        self._warned_nonfinite = False
+        self._reset()
+        self._warned = False
+
+    def _reset(self):
+        _Writer._reset(self)
+        self.conn = None  # a forked child opens its own connection
+
+    # -- turning events into requests
+
+    def _enqueue(self, items):
+        points = []
+        for item in items:
+            kind = item[0]
+            if kind == _METRICS:
+                _, t, step, values = item
+                when = _iso(t)
+                for k, v in values.items():
+                    if isinstance(v, float) and (v != v or v in (math.inf, -math.inf)):
+                        if not self._warned_nonfinite:
+                            self._warned_nonfinite = True
+                            print("sortie: %s=%r not sent: the server's JSON has no NaN or infinity" % (k, v), file=sys.stderr)
+                        continue
+                    if step is None:
+                        s = self.next_step.get(k, 0)
+                    else:
+                        s = step
+                    if s + 1 > self.next_step.get(k, 0):
+                        self.next_step[k] = s + 1
+                    points.append({"key": k, "step": s, "value": v, "time": when})
+                    if len(points) >= SERVER_BATCH_POINTS:
+                        self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "metrics": points}))
+                        points = []
+                continue
+            if points:
+                self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "metrics": points}))
+                points = []
+            if kind == _PARAMS:
+                self.outbox.append(("/tracked", {"id": self.run_id, "params": item[2]}))
+            elif kind == _ARTIFACT:
+                if not self._warned_artifact:
+                    self._warned_artifact = True
+                    print("sortie: %s not saved: a run reporting to a server does not upload artifacts yet" % item[2],
+                          file=sys.stderr)
+            elif kind == _END:
+                _, t, status, error = item
+                self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "state": status, "error": error}))
+        if points:
+            self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "metrics": points}))
+
+    # -- sending
+
+    def _connection(self):
+        if self.conn is None:
+            if self._https:
+                self.conn = http.client.HTTPSConnection(self._netloc, timeout=SERVER_TIMEOUT)
+            else:
+                self.conn = http.client.HTTPConnection(self._netloc, timeout=SERVER_TIMEOUT)
+        return self.conn
+
+    def post(self, path, body):
+        """One request on the kept-alive connection; its JSON answer. OSError when the server cannot be reached,
+        _Permanent when it refused for good, and a retryable OSError for 5xx, 408 and 429."""
+        data = _json(body, _encode_lenient).encode("utf-8")
+        conn = self._connection()
+        try:
+            conn.request("POST", self._base + path, body=data, headers={
+                "Authorization": "Bearer " + self.token, "Content-Type": "application/json"})
+            r = conn.getresponse()
+            payload = r.read()
+        except (OSError, http.client.HTTPException) as e:
+            self.conn = None
+            conn.close()
+            raise OSError(str(e) or type(e).__name__) from None
+        if r.status >= 400:
+            try:
+                message = json.loads(payload.decode("utf-8")).get("error") or ""
+            except ValueError:
+                message = payload[:200].decode("utf-8", "replace")
+            if r.status in (408, 429) or r.status >= 500:
+                raise OSError("%d %s" % (r.status, message))
+            raise _Permanent(r.status, message)
+        try:
+            return json.loads(payload.decode("utf-8")) if payload else {}
+        except ValueError:
+            return {}
+
+    def _send(self, force=False):
+        """Sends the outbox from its oldest request; stops at the first failure (tried again later)."""
+        while self.outbox:
+            now = time.monotonic()
+            if not force and now < self.retry_at:
+                return
+            path, body = self.outbox[0]
+            try:
+                self.post(path, body)
+            except _Permanent as e:
+                self.outbox.popleft()
+                print("sortie: the server at %s refused %s (%s); not sent again" % (self.api, path, e), file=sys.stderr)
+                continue
+            except OSError as e:
+                self.backoff = min(SERVER_MAX_BACKOFF, max(0.25, self.backoff * 2))
+                self.retry_at = time.monotonic() + self.backoff
+                if self._down_since is None:
+                    self._down_since = time.time()
+                    print("sortie: the server at %s did not take a report (%s); keeping it and sending again"
+                          % (self.api, e), file=sys.stderr)
+                raise
+            self.outbox.popleft()
+            self.backoff = 0.0
+            self.retry_at = 0.0
+            if self._down_since is not None:
+                print("sortie: the server at %s takes reports again; what was kept was sent" % self.api, file=sys.stderr)
+                self._down_since = None
+
+    def flush(self, force=False):
+        """Sends what was logged; True when the server has all of it. A server that does not answer is no
+        error here: what it did not take is kept and sent again (the flusher's next rounds, finish())."""
+        sent = False
+        with self.lock:
+            try:
+                self.pending = 0
+                self.kicked = False
+                q = self.queue
+                n = len(q)
+                if n:
+                    pop = q.popleft
+                    self._enqueue([pop() for _ in range(n)])
+                try:
+                    self._send(force)
+                    sent = not self.outbox
+                except OSError:
+                    pass
+            finally:
+                deferred, self.deferred_signal = self.deferred_signal, None
+        if deferred is not None and not self.lock._is_owned():
+            _on_sigterm(*deferred)
+        return sent
+
+    def close(self):
+        self.stopping = True
+        self.wake.set()
+        t = self.thread
+        if t is not None and t is not threading.current_thread() and t.is_alive():
+            t.join(timeout=SERVER_TIMEOUT + 5)
+        deadline = time.monotonic() + SERVER_EXIT_WAIT
+        while not self.flush(force=True) and self.outbox:
+            if time.monotonic() + self.backoff > deadline:
+                break
+            time.sleep(self.backoff)
+        if self.outbox:
+            print("sortie: the server at %s did not answer for %.0f s; %d report(s) of run %s were not sent"
+                  % (self.api, SERVER_EXIT_WAIT, len(self.outbox), self.run_id), file=sys.stderr)
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Runs
 
 
 class Run:
     """One tracked experiment. Made by :func:`sortie.start`; use it as a context manager or call finish()."""
 
-    def __init__(self, run_id, name, events_file, artifact_dir, scheduled):
+    def __init__(self, run_id, name, events_file, artifact_dir, scheduled, writer=None):
         self._id = run_id
         self._name = name
         self._events_file = events_file
         self._artifact_dir = artifact_dir
         self._scheduled = scheduled
-        self._writer = _Writer(events_file)
+        self._writer = writer if writer is not None else _Writer(events_file)
         self._owner_pid = os.getpid()
         self._finished = False
 
@@ -275,8 +503,14 @@ class Run:
 
     @property
     def events_file(self):
-        """The events file this run appends to."""
+        """The events file this run appends to (None when it reports to a server)."""
         return self._events_file
+
+    @property
+    def server(self):
+        """The API URL of the Sortie server this run reports to, or None."""
+        w = self._writer
+        return w.api if isinstance(w, _ServerWriter) else None
 
     @property
     def artifact_dir(self):
@@ -444,6 +678,8 @@ def start(name=None, params=None):
         if events:
             run = Run(os.environ.get("SORTIE_EXPERIMENT_ID"), os.environ.get("SORTIE_EXPERIMENT_NAME"),
                       os.path.abspath(events), os.environ.get("SORTIE_ARTIFACT_DIR"), scheduled=True)
+        elif _server_settings() is not None:
+            run = _server_open(name, params)
         else:
             info = _track_open(name, params)
             run = Run(info.get("id"), info.get("name"), info["events_file"], info.get("artifact_dir"),
@@ -454,6 +690,28 @@ def start(name=None, params=None):
     if params and run.inside_scheduled_run:
         run.log_params(params)
     return run
+
+
+def _server_open(name, params):
+    """A run in the server's table: created now if the server answers, else as soon as it does (kept in the
+    outbox, first). A refusal (a name in use, a bad token) is an error here, where the caller sees it."""
+    api, token = _server_settings()
+    run_id = os.urandom(5).hex()
+    create = {"id": run_id, "name": None if name is None else str(name),
+              "project": os.path.basename(os.getcwd()) or None,
+              "params": json.loads(_json(params or {}, _encode_lenient)),
+              "command": [sys.executable] + [str(a) for a in sys.argv], "host": socket.gethostname()}
+    writer = _ServerWriter(api, token, run_id, create)
+    made = {}
+    try:
+        made = writer.post("/tracked", create)
+        writer.outbox.popleft()
+    except _Permanent as e:
+        raise SortieError("sortie: the server at %s refused the run: %s" % (api, e)) from None
+    except OSError as e:
+        print("sortie: the server at %s does not answer (%s); the run is created there when it does, and what it "
+              "logs is kept until then" % (api, e), file=sys.stderr)
+    return Run(run_id, made.get("name", name), None, None, scheduled=False, writer=writer)
 
 
 def _sortie_command():

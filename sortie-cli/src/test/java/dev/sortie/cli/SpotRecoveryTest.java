@@ -109,6 +109,11 @@ class SpotRecoveryTest {
     }
 
     Expected uninterrupted() throws Exception {
+        return uninterrupted(tmp);
+    }
+
+    /** {@link #uninterrupted()}, run in a folder under {@code tmp} (for the server's recovery tests too). */
+    static Expected uninterrupted(Path tmp) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("baseline"));
         Files.writeString(dir.resolve("train.py"), TRAIN);
         ProcessBuilder pb = new ProcessBuilder("python3", "train.py", Integer.toString(STEPS), "0", "10").directory(dir.toFile())
@@ -357,11 +362,18 @@ class SpotRecoveryTest {
         Instance first = theInstance();
         cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
         List<TestProject.Result> raced = statusUntil(2, e -> e.attempt() == 2);
+        // the status that claimed the recovery did not wait for the replacement instance: when it returned, the
+        // attempt was still being launched (by a sortie of its own in the background), not running on an instance
+        Experiment claimed = theExperiment();
+        assertThat(claimed.handle()).as("attempt 2 still launching when status returned: " + claimed).isNotNull()
+                .matches(h -> h.launcher(), "the launcher's handle");
         List<TestProject.Result> rest = statusUntil(1, e -> e.status() == ExperimentStatus.SUCCEEDED);
         String said = joined(raced) + joined(rest);
         assertThat(count(said, "continuing as attempt 2 on a replacement")).as("one replacement, however many sorties look:\n" + said).isEqualTo(1);
         assertThat(said).contains("preempted at step", "while no sortie followed it", "resumed from its last checkpoint");
         assertSameAsUninterrupted(rest.get(rest.size() - 1), 2);
+        assertThat(Files.readString(project.dir.resolve(".sortie/logs/recover.log"))).as("the background sortie that launched it")
+                .contains("train-1: launching attempt 2 on a replacement", "attempt 2 runs on its replacement");
         assertThat(cloud.alive()).as("the replacement alone, idle: the interrupted one terminated, no second replacement").hasSize(1)
                 .noneMatch(i -> i.instanceId().equals(first.instanceId()));
     }

@@ -54,7 +54,15 @@ public final class Run implements AutoCloseable {
     private boolean failed; // guarded by state
     private String failure; // guarded by state: the error text of the first fail(), or null
 
+    /** Posts the events file to a server (a run reporting to {@code SORTIE_SERVER}), or null. */
+    private final ServerReporter reporter;
+
     Run(String id, String name, boolean scheduled, Path eventsFile, Path artifactDir) throws IOException {
+        this(id, name, scheduled, eventsFile, artifactDir, null);
+    }
+
+    Run(String id, String name, boolean scheduled, Path eventsFile, Path artifactDir, ServerReporter reporter) throws IOException {
+        this.reporter = reporter;
         this.id = id;
         this.name = name;
         this.scheduled = scheduled;
@@ -304,6 +312,10 @@ public final class Run implements AutoCloseable {
             writer.close(end);
         } catch (IOException e) {
             throw new UncheckedIOException("sortie: cannot write the last events to " + eventsFile(), e);
+        } finally {
+            if (reporter != null) {
+                reporter.finish(null, null); // what is left goes to the server (waiting a while for one that is down)
+            }
         }
     }
 
@@ -357,6 +369,10 @@ public final class Run implements AutoCloseable {
             // No `end`: for a tracked run the watcher sees this process gone and records it interrupted (we
             // cannot tell a normal exit from SIGTERM here); inside a scheduled run the exit status decides.
             writer.flush();
+            if (reporter != null) {
+                // no watcher on a server: say so ourselves, as the watcher would
+                reporter.finish("interrupted", "the process exited without closing the run");
+            }
         }
     }
 }

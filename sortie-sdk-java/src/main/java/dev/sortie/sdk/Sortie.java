@@ -20,7 +20,10 @@ import java.util.Map;
  * attaches to that experiment: events go to the run's events file and the command's exit decides how the
  * experiment ends. Outside one (a script or a test run by hand) {@code start()} runs {@code sortie track open} in
  * the current directory to create a tracked experiment of its own, so the run lands in the same table; the
- * command is {@code $SORTIE_BIN} if set (a command line), else {@code sortie} on {@code PATH}.
+ * command is {@code $SORTIE_BIN} if set (a command line), else {@code sortie} on {@code PATH}. With
+ * {@code $SORTIE_SERVER} (or {@code $SORTIE_API}) and {@code $SORTIE_TOKEN} set, it reports to that Sortie server
+ * instead: the run is created in the server's table through its API and what it logs is posted there as it goes,
+ * buffered and sent again while the server is briefly down (see {@link ServerReporter}).
  *
  * <p>No dependencies beyond the JDK. The wire format is sdk/PROTOCOL.md in the Sortie repository.
  */
@@ -114,8 +117,76 @@ public final class Sortie {
             }
             return run;
         }
+        String[] server = ServerReporter.settings(env);
+        if (server != null) {
+            return openOnServer(env, server[0], server[1], workingDirectory, name, paramsJson);
+        }
         TrackOpen.Info info = TrackOpen.open(env, workingDirectory, name, paramsJson);
         return open(info.id(), info.name(), false, info.eventsFile(), info.artifactDir());
+    }
+
+    /**
+     * A run in a Sortie server's table: created now if the server answers (else as soon as it does), its events
+     * written to a temp file that {@link ServerReporter} posts from.
+     */
+    private static Run openOnServer(Map<String, String> env, String api, String token, Path workingDirectory, String name, String paramsJson) {
+        byte[] b = new byte[5];
+        new java.security.SecureRandom().nextBytes(b);
+        String id = java.util.HexFormat.of().formatHex(b);
+        StringBuilder create = new StringBuilder("{\"id\":\"").append(id).append('"');
+        if (name != null) {
+            create.append(",\"name\":");
+            Json.appendString(create, name);
+        }
+        Path folder = workingDirectory.getFileName();
+        if (folder != null) {
+            create.append(",\"project\":");
+            Json.appendString(create, folder.toString());
+        }
+        if (paramsJson != null) {
+            create.append(",\"params\":").append(paramsJson);
+        }
+        String command = System.getProperty("sun.java.command");
+        if (command != null && !command.isBlank()) {
+            create.append(",\"command\":").append(Json.write(java.util.List.of("java", command.trim())));
+        }
+        String host = null;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            // no name: the server says "unknown"
+        }
+        if (host != null) {
+            create.append(",\"host\":");
+            Json.appendString(create, host);
+        }
+        create.append('}');
+        Path events;
+        try {
+            events = java.nio.file.Files.createTempFile("sortie-" + id + "-", ".jsonl");
+        } catch (java.io.IOException e) {
+            throw new SortieException("sortie: cannot make the run's events file in " + System.getProperty("java.io.tmpdir") + ": " + e, e);
+        }
+        long waitMs = 30_000;
+        String wait = env.get("SORTIE_REPORT_WAIT_S");
+        if (wait != null && !wait.isBlank()) {
+            try {
+                waitMs = (long) (Double.parseDouble(wait.trim()) * 1000);
+            } catch (NumberFormatException e) {
+                throw new SortieException("sortie: SORTIE_REPORT_WAIT_S='" + wait + "': a number of seconds");
+            }
+        }
+        ServerReporter reporter = new ServerReporter(api, token, id, create.toString(), events, waitMs);
+        Map<?, ?> made = reporter.createNow();
+        String madeName = made != null && made.get("name") instanceof String n ? n : name;
+        Run run;
+        try {
+            run = new Run(id, madeName, false, events, null, reporter);
+        } catch (IOException e) {
+            throw new SortieException("sortie: cannot open the events file " + events + ": " + e, e);
+        }
+        reporter.start();
+        return run;
     }
 
     private static Run open(String id, String name, boolean scheduled, Path eventsFile, Path artifactDir) {

@@ -103,6 +103,7 @@ public final class ApiServer implements AutoCloseable {
         new PushApi(context).register(app);
         new ControlApi(context, drain).register(app);
         new TableApi(context).register(app);
+        new TrackedApi(context).register(app);
         if (tls != null) {
             app.start();
         } else {

@@ -9,10 +9,12 @@ import java.time.Duration;
 public final class SortieServer implements AutoCloseable {
     private final ApiServer api;
     private final ServerWorkers workers;
+    private final ServerRecoveries recoveries;
 
-    private SortieServer(ApiServer api, ServerWorkers workers) {
+    private SortieServer(ApiServer api, ServerWorkers workers, ServerRecoveries recoveries) {
         this.api = api;
         this.workers = workers;
+        this.recoveries = recoveries;
     }
 
     /** Starts the API on {@code bind}:{@code port} (0: any) and {@code slots} runs at a time per executor (0: no workers). */
@@ -20,6 +22,7 @@ public final class SortieServer implements AutoCloseable {
         QueueDrain drain = new QueueDrain();
         ApiServer api = ApiServer.start(context, bind, port, tls, drain);
         ServerWorkers workers = null;
+        ServerRecoveries recoveries = null;
         if (slots > 0) {
             try {
                 String home = apiUrl(tls != null, bind, api.port());
@@ -30,12 +33,18 @@ public final class SortieServer implements AutoCloseable {
                 workers = new ServerWorkers(context.service(), slots, e -> expireQuietly(context.tokens(), e.id(), grace));
                 workers.start();
                 drain.set(workers);
+                // runs whose machine went away with nobody to continue them: continued here, with no laptop open
+                recoveries = new ServerRecoveries(context.service(), e -> expireQuietly(context.tokens(), e.id(), grace));
+                recoveries.start();
             } catch (RuntimeException e) {
+                if (workers != null) {
+                    workers.close();
+                }
                 api.close();
                 throw e;
             }
         }
-        return new SortieServer(api, workers);
+        return new SortieServer(api, workers, recoveries);
     }
 
     /** The variables a run dispatched by the server finds: where to post reports, and its own token to post them. */
@@ -98,6 +107,9 @@ public final class SortieServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (recoveries != null) {
+            recoveries.close();
+        }
         if (workers != null) {
             workers.close();
         }

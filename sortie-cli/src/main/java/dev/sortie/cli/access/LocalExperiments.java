@@ -222,7 +222,8 @@ public final class LocalExperiments implements Experiments {
         ExperimentService service = context.service();
         List<Experiment> changed = service.reconcile();
         reconciled = true;
-        dev.sortie.cli.commands.OrphanedRecoveries.launch(service, System.err);
+        // recoveries no sortie does: claimed and said here, launched by a sortie of their own (status does not wait)
+        dev.sortie.cli.commands.OrphanedRecoveries.handOff(service, context.paths(), System.err);
         List<dev.sortie.core.executor.DetachableExecutor.HostSilence> silent = service.silentHosts();
         List<Experiment> inFlight = service.ledger().listByStatus(List.of(ExperimentStatus.RUNNING, ExperimentStatus.QUEUED));
         List<StatusReport.InFlight> rows = new java.util.ArrayList<>();

@@ -393,6 +393,33 @@ class ServerApiTest {
     }
 
     @Test
+    void aWebRunOfATaskWhoseParamsLiveInAParamsFileRunsWithTheEditedValuesInThatFile() throws Exception {
+        // the task reads its params from a file of the server's folder (not params.yaml: other tests' tasks would find it)
+        Files.writeString(draining.dir.resolve("hp.yaml"), "# learning rate, tuned by hand\nlr: 0.10\nepochs: 3  # enough\n");
+        String task = "name: pfile\nrun: cat hp.yaml\nparams: hp.yaml\n";
+        JsonNode first = draining.postJson("/api/v1/experiments", token, "{\"task\": " + ServerProcess.JSON.writeValueAsString(task) + "}", 201);
+        String id = first.get("id").asText();
+        draining.awaitStatus(id, token, "succeeded");
+        assertThat(draining.get("/api/v1/experiments/" + id + "/logs", token).body()).contains("lr: 0.10");
+        // the web run: clone it with lr edited; the run reads the file, which must hold the new value
+        JsonNode copy = draining.postJson("/api/v1/experiments", token, "{\"from\": \"" + id + "\", \"params\": {\"lr\": 0.5}}", 201);
+        String copyId = copy.get("id").asText();
+        draining.awaitStatus(copyId, token, "succeeded");
+        assertThat(draining.get("/api/v1/experiments/" + copyId + "/logs", token).body())
+                .as("the copy's file: its edited value, the rest of the source's file as it was")
+                .isEqualTo("# learning rate, tuned by hand\nlr: 0.5\nepochs: 3  # enough\n");
+        // a copy of the copy, editing the other param: both edits stand
+        JsonNode again = draining.postJson("/api/v1/experiments", token, "{\"from\": \"" + copyId + "\", \"params\": {\"epochs\": 7}}", 201);
+        draining.awaitStatus(again.get("id").asText(), token, "succeeded");
+        assertThat(draining.get("/api/v1/experiments/" + again.get("id").asText() + "/logs", token).body())
+                .isEqualTo("# learning rate, tuned by hand\nlr: 0.5\nepochs: 7  # enough\n");
+        // the source itself, retried, still reads its own values
+        draining.postJson("/api/v1/experiments/" + id + "/retry", token, "{}", 200);
+        draining.awaitStatus(id, token, "succeeded");
+        assertThat(draining.get("/api/v1/experiments/" + id + "/logs?attempt=2", token).body()).contains("lr: 0.10", "epochs: 3");
+    }
+
+    @Test
     void paramsAndNamesFromARequestStayData() throws Exception {
         Path pwned = tmp.resolve("pwned");
         String hostile = "$(touch " + pwned + "); `touch " + pwned + "`; touch " + pwned;

@@ -206,6 +206,27 @@ final class ExperimentFactory {
         return ledger.insertAllNaming(List.of(exp), name != null ? Map.of() : Map.of(id, base)).get(0);
     }
 
+    /**
+     * Records a run started by hand on another machine and reported to this ledger's server by an SDK: no code
+     * snapshot here (the code is on that machine), no process here to watch or stop; {@code executor} says where it
+     * runs ({@code sdk@HOST}, never a configured executor's name, so no worker or reconcile takes it for its own).
+     */
+    Experiment openReported(String id, String name, String base, Params params, List<String> commandLine, String executor) {
+        if (name != null) {
+            ExperimentNames.check(name);
+            if (ledger.nameExists(name)) {
+                throw new ConfigException("an experiment named '" + name + "' already exists; pick another name");
+            }
+        }
+        String finalName = name != null ? name : nextName(base);
+        Instant now = clock.instant();
+        TaskSource source = new TaskSource(null, base, null, null, false, true);
+        Experiment exp = new Experiment(id, finalName, ExperimentStatus.RUNNING, executor,
+                CommandSpec.argv(commandLine.isEmpty() ? List.of("(tracked)") : commandLine), params, null, source.toJson(),
+                now, now, null, null, null, 1, null);
+        return ledger.insertAllNaming(List.of(exp), name != null ? Map.of() : Map.of(id, base)).get(0);
+    }
+
     static String projectRelative(TaskConfig task, String workdirRelative) {
         Path p = Path.of(task.workdir()).resolve(workdirRelative).normalize();
         return p.toString().replace('\\', '/');
@@ -251,6 +272,25 @@ final class ExperimentFactory {
             }
         }
         return yaml(after);
+    }
+
+    /**
+     * A params file's text (a snapshot's) with {@code after}'s values: edited in place where every value can be,
+     * else written anew. What it held is read from the text itself.
+     */
+    static byte[] paramsFileWith(String text, Params after) {
+        Params before;
+        try {
+            JsonNode root = YAML.readTree(text);
+            if (root == null || !root.isObject()) {
+                return yaml(after);
+            }
+            before = Params.of(JSON.convertValue(root, new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() { }));
+        } catch (IOException | IllegalArgumentException e) {
+            return yaml(after);
+        }
+        return YamlValueEdit.apply(text, "", before, after).map(t -> t.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .orElseGet(() -> yaml(after));
     }
 
     /** sortie.yaml with its inline params replaced (only in the snapshot: the user's file is never rewritten). */

@@ -136,6 +136,11 @@ public final class ExperimentService {
         return factory.openTracked(id, name, params, commandLine, handle);
     }
 
+    /** Records a run reported by an SDK from another machine (see {@link ExperimentFactory#openReported}). */
+    public Experiment openReported(String id, String name, String base, Params params, List<String> commandLine, String executor) {
+        return factory.openReported(id, name, base, params, commandLine, executor);
+    }
+
     /** A fresh experiment id. */
     public static String newExperimentId() {
         return ExperimentFactory.newId();
@@ -184,8 +189,10 @@ public final class ExperimentService {
         }
         String id = newExperimentId();
         String base = resolveTask(src.task()).name();
+        // the copy runs the source's snapshot, whose params file (if the task reads one) holds the source's values
+        TaskSource copied = params.equals(src.params()) ? source.asQueued() : source.asQueued().withParamsEdited();
         Experiment copy = new Experiment(id, name != null ? name : base + "-" + id, ExperimentStatus.QUEUED, where, src.command(), params,
-                src.code(), source.asQueued().toJson(), clock.instant(), null, null, null, null, 1, null);
+                src.code(), copied.toJson(), clock.instant(), null, null, null, null, 1, null);
         return ledger.insertAllNaming(List.of(copy), name != null ? Map.of() : Map.of(id, base)).get(0);
     }
 
@@ -260,6 +267,9 @@ public final class ExperimentService {
         String paramsFile = paramsFileFor(task);
         if (task.paramsFile() == null) {
             files.put(ExperimentFactory.projectRelative(task, paramsFile), ExperimentFactory.yaml(exp.params()));
+        } else if (TaskSource.fromJson(exp.task()).paramsEdited()) {
+            String file = ExperimentFactory.projectRelative(task, task.paramsFile());
+            files.put(file, editedParamsFile(exp, file));
         }
         if ("local".equals(executor.type())) {
             DvcCacheLink.of(paths.projectDir()).ifPresent(dvc -> files.put(DvcCacheLink.LOCAL_CONFIG, dvc.localConfig()));
@@ -422,6 +432,27 @@ public final class ExperimentService {
     }
 
     /** The params file a run reads, relative to its workdir: the task's own, else params.yaml unless the project has an unrelated file of that name. */
+    /**
+     * The params file of a copy with edited params ({@link TaskSource#paramsEdited}): its snapshot's file with the
+     * copy's values put in (comments, order and untouched spellings kept, as a new run's snapshot gets it), or the
+     * copy's params written anew where the snapshot has no such file or it cannot be edited exactly.
+     */
+    private byte[] editedParamsFile(Experiment exp, String file) throws IOException {
+        if (exp.code() != null && exp.code().snapshotCommit() != null) {
+            CodeSnapshots snaps = snapshots.get();
+            for (dev.sortie.core.executor.CodeFile f : snaps.files(exp.code().snapshotCommit())) {
+                if (f.path().equals(file) && f.kind() != dev.sortie.core.executor.CodeFile.Kind.SYMLINK) {
+                    String text;
+                    try (java.io.InputStream in = snaps.openBlob(f.blobId())) {
+                        text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                    }
+                    return ExperimentFactory.paramsFileWith(text, exp.params());
+                }
+            }
+        }
+        return ExperimentFactory.yaml(exp.params());
+    }
+
     private String paramsFileFor(TaskConfig task) {
         if (task.paramsFile() != null) {
             return task.paramsFile();
@@ -651,6 +682,20 @@ public final class ExperimentService {
      * log file grows as that one collects).
      */
     public Optional<Experiment> follow(Experiment exp, RunListener console, AttemptControl control) throws IOException, InterruptedException {
+        return follow(exp, console, control, false);
+    }
+
+    /**
+     * As {@link #follow}, for a worker that adopts a run nobody follows (a queue worker, the server): when its
+     * machine goes away, no sortie of its own is there to continue it, so its recovery is this process's to launch at
+     * once (see {@link #claimOrphanedRecoveries()}) rather than after {@link #ORPHANED_AFTER}.
+     */
+    public Optional<Experiment> adopt(Experiment exp, RunListener console, AttemptControl control) throws IOException, InterruptedException {
+        return follow(exp, console, control, true);
+    }
+
+    private Optional<Experiment> follow(Experiment exp, RunListener console, AttemptControl control, boolean adopted)
+            throws IOException, InterruptedException {
         if (exp.status() != ExperimentStatus.RUNNING || !executors.has(exp.executor())
                 || !(executors.get(exp.executor()) instanceof DetachableExecutor detachable) || launcherAlive(exp)) {
             return Optional.empty();
@@ -666,7 +711,7 @@ public final class ExperimentService {
         if (outcome.status() == ExperimentStatus.RUNNING) {
             return Optional.of(ledger.find(exp.id()).orElse(exp));
         }
-        return Optional.of(recordDetachedEnd(exp, outcome));
+        return Optional.of(adopted ? recordOrphanEnd(exp, outcome) : recordDetachedEnd(exp, outcome));
     }
 
     /**
@@ -853,6 +898,34 @@ public final class ExperimentService {
                 cut.code(), cut.task(), cut.createdAt(), before.get().startedAt(), before.get().endedAt(), before.get().exitCode(),
                 before.get().error(), before.get().attempt(), null);
         return Optional.of(new OrphanedRecovery(prepared(again), ended, lastStep(cut.id())));
+    }
+
+    /**
+     * Takes over the launch of an attempt another sortie process of this machine claimed ({@link
+     * #claimOrphanedRecoveries}) and hands to this one, so that one need not wait for the replacement (a {@code sortie
+     * status}): the attempt's launcher becomes this process. Empty unless the attempt is still running, launched by
+     * process {@code fromPid} (nobody else took it, its command not started).
+     */
+    public Optional<PreparedRun> takeOverLaunch(String experimentId, int attempt, long fromPid) {
+        Optional<Experiment> found = ledger.find(experimentId);
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        Experiment e = found.get();
+        RunLocator h = e.handle();
+        if (e.status() != ExperimentStatus.RUNNING || e.attempt() != attempt || h == null || !h.launcher()
+                || !h.host().equals(dev.sortie.core.util.Hosts.name())) {
+            return Optional.empty();
+        }
+        try {
+            if (dev.sortie.core.model.ProcessLocation.parse(h.value()).supervisorPid() != fromPid) {
+                return Optional.empty();
+            }
+        } catch (IllegalArgumentException unreadable) {
+            return Optional.empty();
+        }
+        Experiment mine = e.withHandle(watcherHandle());
+        return ledger.update(mine, ExperimentStatus.RUNNING) ? Optional.of(prepared(mine)) : Optional.empty();
     }
 
     /** How many earlier attempts of an experiment its machine went away under (see {@link #recoverable}); 0 for a first. */

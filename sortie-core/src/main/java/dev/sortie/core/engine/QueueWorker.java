@@ -168,7 +168,7 @@ public final class QueueWorker {
             threads.execute(() -> {
                 Experiment end = null;
                 try {
-                    end = service.follow(e, RunListener.NONE, control).orElse(null);
+                    end = service.adopt(e, RunListener.NONE, control).orElse(null);
                 } catch (Exception ex) {
                     // its host does not answer, say: the next reconcile tries again
                     LOG.log(System.Logger.Level.DEBUG, () -> "following " + e.id() + " failed; the next reconcile tries again", ex);

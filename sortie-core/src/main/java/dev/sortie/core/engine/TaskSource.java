@@ -15,11 +15,18 @@ import java.time.Duration;
  * settings that changed it. {@code queued} says the experiment goes through the queue, so an interrupted attempt
  * is re-queued by the retry policy (a run the user watches in the foreground is left for them to retry).
  * {@code tracked} marks a run started by hand and reported through an SDK ({@code sortie track}): Sortie does not
- * own its process, so it never stops or re-runs it.
+ * own its process, so it never stops or re-runs it. {@code paramsEdited} marks a copy whose params were changed after
+ * its code was snapshotted (the web run: a copy of an experiment with edited params runs the source's snapshot): a
+ * task that reads a params file gets that file rewritten with the copy's values when it runs.
  */
 @SuppressWarnings("checkstyle:ParameterNumber")
-public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked) {
+public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked,
+                         boolean paramsEdited) {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    public TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked) {
+        this(yaml, adHocName, timeout, retries, queued, tracked, false);
+    }
 
     /** The task as a new experiment gets it: its params read from sortie.yaml or the params file. */
     public TaskConfig resolve(Path projectDir) {
@@ -39,7 +46,12 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
     }
 
     public TaskSource asQueued() {
-        return new TaskSource(yaml, adHocName, timeout, retries, true, tracked);
+        return new TaskSource(yaml, adHocName, timeout, retries, true, tracked, paramsEdited);
+    }
+
+    /** This task, for a copy whose params differ from those its code snapshot's params file holds. */
+    public TaskSource withParamsEdited() {
+        return new TaskSource(yaml, adHocName, timeout, retries, queued, tracked, true);
     }
 
     public String toJson() {
@@ -56,6 +68,9 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
         if (tracked) {
             n.put("tracked", true);
         }
+        if (paramsEdited) {
+            n.put("params_edited", true);
+        }
         return n.toString();
     }
 
@@ -66,7 +81,7 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
             return new TaskSource(n.path("yaml").isTextual() ? n.get("yaml").asText() : null,
                     n.path("name").asText("experiment"), t == null ? null : Units.duration(t),
                     n.path("retries").isInt() ? n.get("retries").asInt() : null, n.path("queued").asBoolean(false),
-                    n.path("tracked").asBoolean(false));
+                    n.path("tracked").asBoolean(false), n.path("params_edited").asBoolean(false));
         } catch (Exception e) {
             throw new IllegalStateException("unreadable task record: " + e.getMessage(), e);
         }

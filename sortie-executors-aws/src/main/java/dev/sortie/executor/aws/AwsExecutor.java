@@ -476,7 +476,49 @@ public final class AwsExecutor implements DetachableExecutor, Provisioning {
         if (!onInstance(experiment.handle())) {
             return Optional.empty();
         }
-        return hostOf(experiment.handle()).attach(experiment, request);
+        Optional<DetachedExecution> attached = hostOf(experiment.handle()).attach(experiment, request);
+        // followed by a sortie that did not launch it (logs -f, a queue worker or the server adopting it): when its
+        // instance goes away under it, the instance is tagged and terminated as its launcher would have (as catchUp does)
+        return attached.map(a -> new DoomingExecution(a, () -> {
+            try {
+                instanceAt(experiment.handle()).ifPresent(i -> doomed(i.id()));
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "could not find the instance of {0} to terminate it: {1}", experiment.name(), e.toString());
+            }
+        }));
+    }
+
+    /** A followed run that, when it ends because its machine went away, has the instance doomed (tagged, terminated). */
+    private record DoomingExecution(DetachedExecution run, Runnable doom) implements DetachedExecution {
+        @Override
+        public dev.sortie.core.model.RunLocator handle() {
+            return run.handle();
+        }
+
+        @Override
+        public dev.sortie.core.executor.RunOutcome await() throws InterruptedException {
+            dev.sortie.core.executor.RunOutcome outcome = run.await();
+            if (outcome.status() != dev.sortie.core.model.ExperimentStatus.RUNNING
+                    && dev.sortie.core.executor.Interruptions.machineGone(outcome.error())) {
+                doom.run();
+            }
+            return outcome;
+        }
+
+        @Override
+        public void stop(Duration grace) {
+            run.stop(grace);
+        }
+
+        @Override
+        public Optional<IOException> infrastructureFailure() {
+            return run.infrastructureFailure();
+        }
+
+        @Override
+        public void detach() {
+            run.detach();
+        }
     }
 
     /** Whether a handle names a run on an instance (an agent's), not its launcher alone nor nothing. */

@@ -1,0 +1,33 @@
+package dev.sortie.cli.server;
+
+import dev.sortie.sdk.Run;
+import dev.sortie.sdk.Sortie;
+import java.util.Map;
+
+/**
+ * A Java program using the SDK outside a scheduled run, with SORTIE_SERVER and SORTIE_TOKEN set: run by
+ * {@link SdkServerTest} as its own JVM. {@code ok}: logs and closes; {@code fail}: fail() then close;
+ * {@code exit}: logs and exits without close.
+ */
+public final class SdkServerMain {
+    public static void main(String[] args) throws Exception {
+        String mode = args[0];
+        Run run = Sortie.start(args[1], Map.of("lr", 0.2, "net", Map.of("depth", 4)));
+        for (int step = 0; step < 50; step++) {
+            run.log("loss", 1.0 / (step + 1), step);
+        }
+        run.log("acc", 0.5);
+        run.log("acc", 0.75);
+        run.logParams(Map.of("bs", 64));
+        System.out.println("run " + run.id() + " " + run.name());
+        switch (mode) {
+            case "ok" -> run.close();
+            case "fail" -> {
+                run.fail(new IllegalStateException("diverged"));
+                run.close();
+            }
+            case "exit" -> System.exit(0);
+            default -> throw new IllegalArgumentException(mode);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package dev.sortie.cli.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The SDKs outside a scheduled run with SORTIE_SERVER and SORTIE_TOKEN set: Python's {@code sortie.start()} (sdk/python
+ * from the checkout) and Java's {@code Sortie.start()} each create a tracked run in a real server's table through its
+ * API, with their params, metrics and end; a crash ends it failed; a server down at the start and SIGKILLed in the
+ * middle loses no point and counts none twice.
+ */
+@Tag("integration")
+class SdkServerTest {
+    static final Path SDK = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent().resolve("sdk/python");
+    @TempDir
+    static Path tmp;
+    static ServerProcess server;
+    static String token;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = ServerProcess.start(tmp.resolve("server"), "--workers", "0");
+        token = server.token("alice", false);
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    static Map<String, String> login(String url, String token) {
+        return Map.of("SORTIE_SERVER", url, "SORTIE_TOKEN", token);
+    }
+
+    /** Runs {@code cmd} in a folder of its own with the SDK's environment; its exit code and output. */
+    static ServerProcess.Result run(Map<String, String> env, List<String> cmd) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("work"));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("SORTIE_"));
+        pb.environment().put("PYTHONPATH", SDK.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String text = new String(out, StandardCharsets.UTF_8);
+        System.err.println("$ " + String.join(" ", cmd) + "  -> " + p.exitValue() + "\n" + text);
+        return new ServerProcess.Result(p.exitValue(), text, text);
+    }
+
+    static ServerProcess.Result python(String script, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", script));
+        cmd.addAll(List.of(args));
+        return run(login(server.url, token), cmd);
+    }
+
+    static ServerProcess.Result java(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", ServerProcess.classPath(),
+                SdkServerMain.class.getName()));
+        cmd.addAll(List.of(args));
+        return run(login(server.url, token), cmd);
+    }
+
+    static final String PY = """
+            import sys, sortie
+            with sortie.start(name=sys.argv[1], params={"lr": 0.1, "net": {"depth": 3}}) as run:
+                for s in range(50):
+                    run.log(loss=1.0 / (s + 1), step=s)
+                run.log(acc=0.5)
+                run.log(acc=0.75)
+                run.log_params({"bs": 32})
+                print("run", run.id, run.name, run.server)
+                if sys.argv[2] == "raise":
+                    raise ValueError("boom")
+            """;
+
+    JsonNode experiment(String name) throws Exception {
+        return server.json("/api/v1/experiments/" + name, token);
+    }
+
+    void assertReported(String name, double lr, int depth, int bs) throws Exception {
+        JsonNode e = experiment(name);
+        assertThat(e.get("executor").asText()).as(e.toString()).startsWith("sdk@");
+        assertThat(e.get("params").get("lr").asDouble()).isEqualTo(lr);
+        assertThat(e.get("params").get("net").get("depth").asInt()).isEqualTo(depth);
+        assertThat(e.get("params").get("bs").asInt()).as("params logged after the start").isEqualTo(bs);
+        JsonNode loss = server.json("/api/v1/experiments/" + name + "/metrics/loss", token);
+        assertThat(loss.get("total_points").asInt()).isEqualTo(50);
+        assertThat(loss.get("points").get(49).get("value").asDouble()).isEqualTo(1.0 / 50);
+        JsonNode acc = server.json("/api/v1/experiments/" + name + "/metrics/acc", token);
+        assertThat(acc.get("total_points").asInt()).isEqualTo(2);
+        assertThat(acc.get("points").get(0).get("step").asLong()).as("numbered 0, 1 as in a scheduled run").isZero();
+        assertThat(acc.get("points").get(1).get("value").asDouble()).isEqualTo(0.75);
+    }
+
+    @Test
+    void pythonAndJavaRunsLandInTheServersTableWithParamsMetricsAndTheirEnd() throws Exception {
+        ServerProcess.Result py = python(PY, "py-ok", "ok");
+        assertThat(py.code()).as(py.out()).isZero();
+        assertThat(py.out()).contains("run ", " py-ok " + server.url + "/api/v1");
+        assertThat(experiment("py-ok").get("status").asText()).isEqualTo("succeeded");
+        assertReported("py-ok", 0.1, 3, 32);
+
+        ServerProcess.Result jv = java("ok", "java-ok");
+        assertThat(jv.code()).as(jv.out()).isZero();
+        assertThat(experiment("java-ok").get("status").asText()).isEqualTo("succeeded");
+        assertReported("java-ok", 0.2, 4, 64);
+    }
+
+    @Test
+    void aCrashEndsTheRunFailedWithItsErrorAndAnExitWithoutCloseInterrupted() throws Exception {
+        ServerProcess.Result py = python(PY, "py-raise", "raise");
+        assertThat(py.code()).isEqualTo(1);
+        JsonNode e = experiment("py-raise");
+        assertThat(e.get("status").asText()).isEqualTo("failed");
+        assertThat(e.get("error").asText()).isEqualTo("ValueError: boom");
+        assertReported("py-raise", 0.1, 3, 32);
+        // no `with`: an exception that ends the program ends the run failed
+        ServerProcess.Result bare = python("import sortie\nrun = sortie.start(name='py-bare')\nrun.log(loss=1.0)\n1 / 0\n");
+        assertThat(bare.code()).isEqualTo(1);
+        assertThat(experiment("py-bare").get("status").asText()).isEqualTo("failed");
+        assertThat(experiment("py-bare").get("error").asText()).isEqualTo("ZeroDivisionError: division by zero");
+
+        ServerProcess.Result jv = java("fail", "java-fail");
+        assertThat(jv.code()).as(jv.out()).isZero();
+        assertThat(experiment("java-fail").get("status").asText()).isEqualTo("failed");
+        assertThat(experiment("java-fail").get("error").asText()).isEqualTo("java.lang.IllegalStateException: diverged");
+        ServerProcess.Result exit = java("exit", "java-exit");
+        assertThat(exit.code()).as(exit.out()).isZero();
+        assertThat(experiment("java-exit").get("status").asText()).isEqualTo("interrupted");
+        assertReported("java-exit", 0.2, 4, 64);
+    }
+
+    @Test
+    void aServerDownAtTheStartAndKilledMidRunLosesNoPointAndCountsNoneTwice() throws Exception {
+        Path dir = tmp.resolve("flaky");
+        int port = ServerProcess.freePort();
+        String url = "http://127.0.0.1:" + port;
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        ServerProcess.Result made = ServerProcess.sortie(dir, "server", "token", "create", "--name", "bob");
+        assertThat(made.code()).as(made.err()).isZero();
+        String bob = made.lastLine();
+        Path gate = tmp.resolve("gate");
+        // 100 points while no server listens, then (after the gate) 100 more while the server is killed and restarted
+        String script = """
+                import os, sys, time, sortie
+                run = sortie.start(name="flaky", params={"lr": 0.3})
+                for s in range(100):
+                    run.log(loss=s * 0.5, step=s)
+                    time.sleep(0.01)
+                while not os.path.exists(sys.argv[1]):
+                    time.sleep(0.05)
+                for s in range(100, 200):
+                    run.log(loss=s * 0.5, step=s)
+                    time.sleep(0.01)
+                run.finish()
+                """;
+        Path out = tmp.resolve("flaky.txt");
+        ProcessBuilder pb = new ProcessBuilder("python3", "-c", script, gate.toString()).directory(tmp.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("SORTIE_"));
+        pb.environment().put("PYTHONPATH", SDK.toString());
+        pb.environment().put("SORTIE_REPORT_WAIT_S", "90");
+        pb.environment().putAll(login(url, bob));
+        Process p = pb.start();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> Files.readString(out).contains("does not answer"));
+        try (ServerProcess first = ServerProcess.start(dir, Map.of(), client, "--workers", "0", "--port", Integer.toString(port))) {
+            // the run is created and its first 100 points sent once the server is there
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                var r = first.get("/api/v1/experiments/flaky/metrics/loss", bob);
+                return r.statusCode() == 200 && ServerProcess.JSON.readTree(r.body()).get("total_points").asInt() == 100;
+            });
+            Files.writeString(gate, "");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> ServerProcess.JSON.readTree(first.get("/api/v1/experiments/flaky/metrics/loss", bob).body()).get("total_points").asInt() > 110);
+            first.kill(); // SIGKILL while the run logs
+        }
+        // the SDK saw the outage (a report not taken) before the server is back
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> count(Files.readString(out), "did not take a report") >= 2);
+        try (ServerProcess second = ServerProcess.start(dir, Map.of(), client, "--workers", "0", "--port", Integer.toString(port))) {
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            String said = Files.readString(out);
+            System.err.println("$ python3 (flaky)  -> " + p.exitValue() + "\n" + said);
+            assertThat(p.exitValue()).as(said).isZero();
+            assertThat(said).contains("keeping it and sending again", "takes reports again");
+            JsonNode e = second.json("/api/v1/experiments/flaky", bob);
+            assertThat(e.get("status").asText()).isEqualTo("succeeded");
+            assertThat(e.get("params").get("lr").asDouble()).isEqualTo(0.3);
+            JsonNode series = second.json("/api/v1/experiments/flaky/metrics/loss?points=1000", bob);
+            assertThat(series.get("total_points").asInt()).as("every point once").isEqualTo(200);
+            List<Long> steps = new ArrayList<>();
+            series.get("points").forEach(pt -> steps.add(pt.get("step").asLong()));
+            assertThat(steps).hasSize(200).doesNotHaveDuplicates();
+            List<String> names = new ArrayList<>();
+            second.json("/api/v1/experiments", bob).get("experiments").forEach(x -> names.add(x.get("name").asText()));
+            assertThat(names).as("one row for the run, however often its creation was sent").containsExactly("flaky");
+        }
+    }
+
+    static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+}

@@ -1,0 +1,360 @@
+package dev.sortie.sdk;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A run started by hand that reports to a Sortie server ({@code SORTIE_SERVER} or {@code SORTIE_API}, and
+ * {@code SORTIE_TOKEN}): the run's {@link EventWriter} writes its events file (a temp file here) as always, and this
+ * reporter's thread reads it every 250 ms and posts what is new: the run's creation ({@code POST /tracked}), its
+ * metric points and end ({@code POST /reports/{id}}, attempt 1), later params.
+ *
+ * <p>Requests wait in an outbox (oldest first) until the server acknowledged them, so a server that is down or
+ * restarting loses nothing: the reporter sends again from the oldest with a growing pause (up to 5 s), and
+ * {@link #finish} waits up to {@code SORTIE_REPORT_WAIT_S} (30 s) for the rest. Every request can be sent twice
+ * without counting twice: the run's id is chosen here, and the server keys points by (metric, step), so points
+ * logged without a step are numbered here, as the events protocol numbers them.
+ */
+final class ServerReporter {
+    static final int BATCH_POINTS = 10_000;
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static final long MAX_BACKOFF_MS = 5_000;
+    private static final long POLL_MS = 250;
+
+    private final String api;
+    private final String token;
+    private final String id;
+    private final Path eventsFile;
+    private final long exitWaitMs;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+    private final Object lock = new Object();
+    private final ArrayDeque<Request> outbox = new ArrayDeque<>(); // guarded by lock
+    private final Map<String, Long> nextStep = new HashMap<>(); // guarded by lock
+    private long readOffset; // guarded by lock
+    private boolean ended; // guarded by lock: an end event was read
+    private long retryAt; // guarded by lock: System.nanoTime() before which no request is tried
+    private long backoffMs; // guarded by lock
+    private boolean down; // guarded by lock: said that the server does not answer
+    private boolean warnedArtifact; // guarded by lock
+    private volatile boolean stopping;
+    private final Thread thread;
+
+    /** A request to send: its path under the API, and its JSON body. */
+    record Request(String path, String body) {
+    }
+
+    /** The server refused a request for good (a 4xx other than 408/429): sending it again would not help. */
+    static final class Refused extends Exception {
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    ServerReporter(String api, String token, String id, String createBody, Path eventsFile, long exitWaitMs) {
+        this.api = api;
+        this.token = token;
+        this.id = id;
+        this.eventsFile = eventsFile;
+        this.exitWaitMs = exitWaitMs;
+        outbox.add(new Request("/tracked", createBody));
+        thread = new Thread(this::loop, "sortie-server-reporter");
+        thread.setDaemon(true);
+    }
+
+    /**
+     * Tries the run's creation now, so a refusal (a name in use, a bad token) is an error where the caller sees it;
+     * returns the server's answer, or null when it does not answer (then it is sent when it does).
+     */
+    Map<?, ?> createNow() {
+        synchronized (lock) {
+            Request create = outbox.peekFirst();
+            try {
+                Object answer = Json.parse(post(create));
+                outbox.removeFirst();
+                return answer instanceof Map<?, ?> m ? m : Map.of();
+            } catch (Refused e) {
+                throw new SortieException("sortie: the server at " + api + " refused the run: " + e.getMessage());
+            } catch (IOException e) {
+                noteDown(e);
+                return null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    private void loop() {
+        while (!stopping) {
+            try {
+                Thread.sleep(POLL_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                pass(false);
+            } catch (IOException e) {
+                // kept; the next pass sends again after the backoff
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** Reads what the writer added to the file, then sends the outbox from its oldest request until one fails. */
+    private void pass(boolean force) throws IOException, InterruptedException {
+        synchronized (lock) {
+            read();
+            while (!outbox.isEmpty()) {
+                if (!force && System.nanoTime() - retryAt < 0) {
+                    return;
+                }
+                Request r = outbox.peekFirst();
+                try {
+                    post(r);
+                } catch (Refused e) {
+                    outbox.removeFirst();
+                    System.err.println("sortie: the server at " + api + " refused " + r.path() + " (" + e.getMessage() + "); not sent again");
+                    continue;
+                } catch (IOException e) {
+                    backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(250, backoffMs * 2));
+                    retryAt = System.nanoTime() + backoffMs * 1_000_000L;
+                    noteDown(e);
+                    throw e;
+                }
+                outbox.removeFirst();
+                backoffMs = 0;
+                retryAt = System.nanoTime();
+                if (down) {
+                    down = false;
+                    System.err.println("sortie: the server at " + api + " takes reports again; what was kept was sent");
+                }
+            }
+        }
+    }
+
+    private void noteDown(IOException e) {
+        if (!down) {
+            down = true;
+            System.err.println("sortie: the server at " + api + " did not take a report (" + e.getMessage()
+                    + "); keeping it and sending again");
+        }
+    }
+
+    /** The complete lines the writer appended since the last read, as requests in the outbox. */
+    private void read() throws IOException {
+        byte[] bytes;
+        try (RandomAccessFile f = new RandomAccessFile(eventsFile.toFile(), "r")) {
+            long size = f.length();
+            if (size <= readOffset) {
+                return;
+            }
+            bytes = new byte[(int) Math.min(size - readOffset, 64L << 20)];
+            f.seek(readOffset);
+            f.readFully(bytes);
+        }
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] != '\n') {
+            end--; // a line not complete yet is read next time
+        }
+        if (end == 0) {
+            return;
+        }
+        readOffset += end;
+        List<String> points = new ArrayList<>();
+        for (String line : new String(bytes, 0, end, StandardCharsets.UTF_8).split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            Map<?, ?> ev;
+            try {
+                ev = (Map<?, ?>) Json.parse(line);
+            } catch (RuntimeException e) {
+                continue; // not written by this SDK's writer; nothing to send
+            }
+            Object kind = ev.get("e");
+            if ("m".equals(kind)) {
+                metrics(ev, points);
+                continue;
+            }
+            flushPoints(points);
+            if ("p".equals(kind)) {
+                outbox.add(new Request("/tracked", "{\"id\":\"" + id + "\",\"params\":" + Json.write(ev.get("v")) + "}"));
+            } else if ("a".equals(kind)) {
+                if (!warnedArtifact) {
+                    warnedArtifact = true;
+                    System.err.println("sortie: " + ev.get("path") + " not saved: a run reporting to a server does not upload artifacts yet");
+                }
+            } else if ("end".equals(kind)) {
+                ended = true;
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("attempt", 1);
+                body.put("state", ev.get("status"));
+                body.put("error", ev.get("error"));
+                outbox.add(new Request("/reports/" + id, Json.write(body)));
+            }
+        }
+        flushPoints(points);
+    }
+
+    private void metrics(Map<?, ?> ev, List<String> points) {
+        Object s = ev.get("s");
+        Object t = ev.get("t");
+        String time = t instanceof Number n ? Instant.ofEpochMilli((long) (n.doubleValue() * 1000)).toString() : null;
+        if (!(ev.get("v") instanceof Map<?, ?> values)) {
+            return;
+        }
+        for (Map.Entry<?, ?> e : values.entrySet()) {
+            String key = String.valueOf(e.getKey());
+            long step = s instanceof Number n ? n.longValue() : nextStep.getOrDefault(key, 0L);
+            nextStep.merge(key, step + 1, Math::max);
+            if (!(e.getValue() instanceof Number v) || Double.isNaN(v.doubleValue()) || Double.isInfinite(v.doubleValue())) {
+                continue; // NaN and the infinities are strings in the events file; the server's JSON has neither
+            }
+            StringBuilder p = new StringBuilder("{\"key\":");
+            Json.appendString(p, key);
+            p.append(",\"step\":").append(step).append(",\"value\":");
+            Json.appendNumber(p, v.doubleValue());
+            if (time != null) {
+                p.append(",\"time\":\"").append(time).append('"');
+            }
+            points.add(p.append('}').toString());
+            if (points.size() >= BATCH_POINTS) {
+                flushPoints(points);
+            }
+        }
+    }
+
+    private void flushPoints(List<String> points) {
+        if (!points.isEmpty()) {
+            outbox.add(new Request("/reports/" + id, "{\"attempt\":1,\"metrics\":[" + String.join(",", points) + "]}"));
+            points.clear();
+        }
+    }
+
+    private String post(Request r) throws IOException, InterruptedException, Refused {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(api + r.path())).timeout(TIMEOUT)
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(r.body(), StandardCharsets.UTF_8)).build();
+        HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        int status = resp.statusCode();
+        if (status >= 400) {
+            String message = resp.body();
+            try {
+                if (Json.parse(resp.body()) instanceof Map<?, ?> m && m.get("error") != null) {
+                    message = String.valueOf(m.get("error"));
+                }
+            } catch (RuntimeException notJson) {
+                // the body as it is
+            }
+            if (status == 408 || status == 429 || status >= 500) {
+                throw new IOException(status + " " + message);
+            }
+            throw new Refused(status + " " + message);
+        }
+        return resp.body();
+    }
+
+    /**
+     * Sends everything the file holds, waiting up to {@code SORTIE_REPORT_WAIT_S} for a server that does not answer.
+     * {@code ifNoEnd}: a state to report when the file held no end (the process exits without closing the run).
+     */
+    void finish(String ifNoEnd, String error) {
+        stopping = true;
+        thread.interrupt();
+        try {
+            thread.join(TIMEOUT.toMillis() + 5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        long deadline = System.nanoTime() + exitWaitMs * 1_000_000L;
+        int left;
+        synchronized (lock) {
+            try {
+                read();
+            } catch (IOException e) {
+                System.err.println("sortie: cannot read the run's events file " + eventsFile + ": " + e);
+            }
+            if (!ended && ifNoEnd != null) {
+                ended = true;
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("attempt", 1);
+                body.put("state", ifNoEnd);
+                body.put("error", error);
+                outbox.add(new Request("/reports/" + id, Json.write(body)));
+            }
+            while (true) {
+                try {
+                    pass(true);
+                    break;
+                } catch (IOException e) {
+                    if (System.nanoTime() + backoffMs * 1_000_000L - deadline > 0) {
+                        break;
+                    }
+                    try {
+                        lock.wait(backoffMs);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            left = outbox.size();
+        }
+        if (left > 0) {
+            System.err.println("sortie: the server at " + api + " did not answer for " + exitWaitMs / 1000 + " s; " + left
+                    + " report(s) of run " + id + " were not sent (they are in " + eventsFile + ")");
+        } else {
+            try {
+                Files.deleteIfExists(eventsFile);
+            } catch (IOException e) {
+                // a temp file; the OS cleans it
+            }
+        }
+    }
+
+    /** {@code (API URL, token)} from the environment, or null when not both are set. */
+    static String[] settings(Map<String, String> env) {
+        String token = trim(env.get("SORTIE_TOKEN"));
+        String api = trim(env.get("SORTIE_API")).replaceAll("/+$", "");
+        if (api.isEmpty()) {
+            String server = trim(env.get("SORTIE_SERVER")).replaceAll("/+$", "");
+            if (!server.isEmpty()) {
+                api = server.endsWith("/api/v1") ? server : server + "/api/v1";
+            }
+        }
+        if (api.isEmpty() || token.isEmpty()) {
+            return null;
+        }
+        if (!api.startsWith("http://") && !api.startsWith("https://")) {
+            throw new SortieException("sortie: '" + api + "' is not a server's URL (expected http(s)://HOST:PORT)");
+        }
+        return new String[] {api, token};
+    }
+
+    private static String trim(String s) {
+        return s == null ? "" : s.trim();
+    }
+}
