@@ -138,6 +138,11 @@ class DvcProjectTest {
 
     /** The project, committed, its data added to DVC and pushed to a local DVC remote; nothing reproduced yet. */
     TestProject tutorial() throws Exception {
+        return tutorial(tmp);
+    }
+
+    /** As {@link #tutorial()}, in {@code tmp}, with {@link #bin} set. */
+    static TestProject tutorial(Path tmp) throws Exception {
         TestProject project = new TestProject(tmp.resolve("proj"));
         StringBuilder xml = new StringBuilder();
         for (int i = 0; i < 40; i++) {

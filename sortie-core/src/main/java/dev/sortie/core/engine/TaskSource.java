@@ -15,11 +15,22 @@ import java.time.Duration;
  * settings that changed it. {@code queued} says the experiment goes through the queue, so an interrupted attempt
  * is re-queued by the retry policy (a run the user watches in the foreground is left for them to retry).
  * {@code tracked} marks a run started by hand and reported through an SDK ({@code sortie track}): Sortie does not
- * own its process, so it never stops or re-runs it.
+ * own its process, so it never stops or re-runs it. {@code stage} is the dvc.yaml stage the experiment runs
+ * ({@code sortie run --stage}; null when it runs the task), with {@code stageOutputs}: what the run brings back to the
+ * user's workspace (dvc.lock, the outs of the stage and of the stages it depends on), saved as its artifacts.
  */
 @SuppressWarnings("checkstyle:ParameterNumber")
-public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked) {
+public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked,
+                         String stage, java.util.List<String> stageOutputs) {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    public TaskSource {
+        stageOutputs = stageOutputs == null ? java.util.List.of() : java.util.List.copyOf(stageOutputs);
+    }
+
+    public TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked) {
+        this(yaml, adHocName, timeout, retries, queued, tracked, null, null);
+    }
 
     /** The task as a new experiment gets it: its params read from sortie.yaml or the params file. */
     public TaskConfig resolve(Path projectDir) {
@@ -35,11 +46,16 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
         if (timeout != null) {
             task = task.withTimeout(timeout);
         }
+        if (!stageOutputs.isEmpty()) {
+            java.util.LinkedHashSet<String> artifacts = new java.util.LinkedHashSet<>(task.artifacts());
+            artifacts.addAll(stageOutputs);
+            task = task.withArtifacts(java.util.List.copyOf(artifacts));
+        }
         return retries == null ? task : task.withRetries(retries);
     }
 
     public TaskSource asQueued() {
-        return new TaskSource(yaml, adHocName, timeout, retries, true, tracked);
+        return new TaskSource(yaml, adHocName, timeout, retries, true, tracked, stage, stageOutputs);
     }
 
     public String toJson() {
@@ -56,7 +72,17 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
         if (tracked) {
             n.put("tracked", true);
         }
+        if (stage != null) {
+            n.put("stage", stage);
+            stageOutputs.forEach(n.putArray("stage_outputs")::add);
+        }
         return n.toString();
+    }
+
+    private static java.util.List<String> strings(JsonNode array) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        array.forEach(x -> out.add(x.asText()));
+        return out;
     }
 
     public static TaskSource fromJson(String json) {
@@ -66,7 +92,8 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
             return new TaskSource(n.path("yaml").isTextual() ? n.get("yaml").asText() : null,
                     n.path("name").asText("experiment"), t == null ? null : Units.duration(t),
                     n.path("retries").isInt() ? n.get("retries").asInt() : null, n.path("queued").asBoolean(false),
-                    n.path("tracked").asBoolean(false));
+                    n.path("tracked").asBoolean(false), n.path("stage").isTextual() ? n.get("stage").asText() : null,
+                    strings(n.path("stage_outputs")));
         } catch (Exception e) {
             throw new IllegalStateException("unreadable task record: " + e.getMessage(), e);
         }
