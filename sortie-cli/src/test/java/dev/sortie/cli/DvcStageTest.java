@@ -75,6 +75,25 @@ class DvcStageTest {
         assertThat(project.sortie("run", "--stage", "train", "--", "echo", "hi").code()).isEqualTo(2);
     }
 
+    @Test
+    void aStageRunsOnAnSshHostWithItsDataBroughtThereAndItsResultsBroughtBack() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        Path remote = tmp.resolve("host");
+        SshdFixture sshd = hosts.get(0);
+        project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", sshd, remote)).commit();
+        // the stages before train ran here already: the host gets their outs and reruns none of them
+        DvcProjectTest.dvc(project, "repro", "featurize");
+        TestProject.Result run = project.sortie("run", "-n", "far", "--stage", "train", "-e", "box", "-S", "train.n_est=70");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        String log = DvcProjectTest.log(project, "far");
+        assertThat(log).contains("Running stage 'train'").doesNotContain("Running stage 'prepare'").doesNotContain("Running stage 'featurize'");
+        assertThat(project.read("params.yaml")).contains("n_est: 70").contains("split: 0.20");
+        assertUpToDate(project, "train");
+        try (java.util.stream.Stream<Path> onHost = Files.walk(remote)) {
+            assertThat(onHost.anyMatch(p -> p.endsWith("model.pkl"))).as("the stage ran on the host").isTrue();
+        }
+    }
+
     private static void assertUpToDate(TestProject project, String stage) throws Exception {
         assertThat(project.dir.resolve("model.pkl")).isRegularFile();
         assertThat(project.dir.resolve("data/features/train.txt")).isRegularFile();
