@@ -73,6 +73,10 @@ class DvcStageTest {
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err()).contains("dvc.yaml: no stage 'trian'; did you mean 'train'? its stages: prepare, featurize, train, evaluate");
         assertThat(project.sortie("run", "--stage", "train", "--", "echo", "hi").code()).isEqualTo(2);
+        project.write("sortie.yaml", project.read("sortie.yaml") + "workdir: src\n").commit();
+        TestProject.Result elsewhere = project.sortie("run", "--stage", "train");
+        assertThat(elsewhere.code()).isEqualTo(2);
+        assertThat(elsewhere.err()).contains("'workdir': --stage runs dvc.yaml of the project folder");
     }
 
     @Test

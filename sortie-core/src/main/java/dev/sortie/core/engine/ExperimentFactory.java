@@ -99,6 +99,10 @@ final class ExperimentFactory {
             }
             CommandSpec command;
             if (request.stage() != null) {
+                if (!Path.of(task.workdir()).normalize().toString().isEmpty() && !task.workdir().equals(".")) {
+                    throw new ConfigException(yamlFile, 0, "workdir", "--stage runs dvc.yaml of the project folder; it does not go with workdir: "
+                            + task.workdir() + " (expected '.' or no workdir:)");
+                }
                 String changedParams = !params.equals(task.params()) && task.paramsFile() != null ? projectRelative(task, task.paramsFile()) : null;
                 StageRun stage = StageRun.of(projectDir, request.stage(), changedParams);
                 command = stage.command();
