@@ -97,6 +97,19 @@ class DvcStageTest {
         }
     }
 
+    @Test
+    void aDvcLockThatCannotBeReadFailsTheStageRunOnAHostInsteadOfLeavingItRunning() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", hosts.get(0), tmp.resolve("host")))
+                .write("dvc.lock", "schema: '2.0'\nstages: {prepare: [\n").commit();
+        TestProject.Result run = project.sortie("run", "-n", "broken", "--stage", "train", "-e", "box");
+        assertThat(run.code()).as(run.err()).isNotZero();
+        assertThat(run.err()).contains("dvc.lock");
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            assertThat(l.find("broken").orElseThrow().status().isTerminal()).isTrue();
+        }
+    }
+
     private static void assertUpToDate(TestProject project, String stage) throws Exception {
         assertThat(project.dir.resolve("model.pkl")).isRegularFile();
         assertThat(project.dir.resolve("data/features/train.txt")).isRegularFile();

@@ -85,7 +85,7 @@ public record StageRun(String stage, List<DvcPipeline.Stage> chain, List<String>
         Set<String> hashes = new LinkedHashSet<>();
         Path lock = projectDir.resolve(LOCK_FILE);
         if (Files.isRegularFile(lock)) {
-            JsonNode stages = YAML.readTree(lock.toFile()).path("stages");
+            JsonNode stages = readYaml(lock).path("stages");
             for (DvcPipeline.Stage s : chain) {
                 stages.path(s.name()).path("outs").forEach(o -> hash(o, hashes));
             }
@@ -95,7 +95,7 @@ public record StageRun(String stage, List<DvcPipeline.Stage> chain, List<String>
                 for (Path p = Path.of(s.resolve(dep)); p != null; p = p.getParent()) {
                     Path dvcFile = projectDir.resolve(p + ".dvc");
                     if (Files.isRegularFile(dvcFile)) {
-                        YAML.readTree(dvcFile.toFile()).path("outs").forEach(o -> hash(o, hashes));
+                        readYaml(dvcFile).path("outs").forEach(o -> hash(o, hashes));
                     }
                 }
             }
@@ -106,6 +106,19 @@ public record StageRun(String stage, List<DvcPipeline.Stage> chain, List<String>
             ship(cache, h, store, now, out, sent);
         }
         return out;
+    }
+
+    /** A DVC YAML file (dvc.lock, a .dvc file); one that is not YAML is an error naming it and where. */
+    private static JsonNode readYaml(Path file) throws IOException {
+        try {
+            JsonNode n = YAML.readTree(file.toFile());
+            return n == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : n;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+            String why = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().lines().findFirst().orElse("");
+            throw new IOException(file + (at == null ? "" : ":" + at.getLineNr()) + ": not YAML DVC could read (" + why
+                    + "); the stage's inputs for the host are found from it: fix it or run 'dvc repro' here", e);
+        }
     }
 
     private static void hash(JsonNode out, Set<String> hashes) {
