@@ -1,6 +1,7 @@
 package dev.sortie.agent;
 
 import dev.sortie.core.config.TaskConfig;
+import dev.sortie.core.dvc.DvcPipeline;
 import dev.sortie.core.metrics.MetricFileReader;
 import dev.sortie.core.metrics.MetricLineParser;
 import dev.sortie.core.metrics.RawMetric;
@@ -19,15 +20,21 @@ import java.util.Set;
 /**
  * Gathers a run's metrics from its output lines and its metric files. Output lines are parsed as they come;
  * metric files are re-read on each {@link #pollFiles()} and only values that changed are reported, so
- * polling often costs the ledger nothing when the run is quiet.
+ * polling often costs the ledger nothing when the run is quiet. The metric files are those of sortie.yaml, dvclive's
+ * default one, and those the work copy's {@code dvc.yaml} declares (top-level and stage {@code metrics:}), so a DVC
+ * project need not repeat them. Names are DVC's: where two files hold the same name, each is prefixed with its file
+ * ({@code eval/metrics.json:acc}), as {@code dvc exp show} prefixes them.
  */
 public final class MetricCollector {
+    private static final System.Logger LOG = System.getLogger(MetricCollector.class.getName());
     /** dvclive's default folder: read without configuration, so a dvclive script needs no change. */
     static final String DVCLIVE_DEFAULT = "dvclive/metrics.json";
     private final MetricLineParser parser;
     private final StepCounter steps = new StepCounter();
     private final StepCounter eventSteps = new StepCounter();
     private final List<Path> files;
+    /** Each metric file as the user names it (relative to the work folder), for DVC's prefix of clashing names. */
+    private final Map<Path, String> fileNames = new HashMap<>();
     private final Map<String, Double> fileValues = new HashMap<>();
     /**
      * The metric files that were there before the run, as they were: a file counts only once the run wrote or
@@ -51,10 +58,15 @@ public final class MetricCollector {
     private MetricCollector(TaskConfig task, Path workdir, boolean baseline) {
         this.parser = new MetricLineParser(task.metricPatterns());
         Set<Path> f = new LinkedHashSet<>();
-        for (String m : task.metricFiles()) {
-            f.add(workdir.resolve(m));
+        List<String> names = new ArrayList<>(task.metricFiles());
+        names.addAll(declaredByDvc(workdir));
+        names.add(DVCLIVE_DEFAULT);
+        for (String m : names) {
+            Path file = workdir.resolve(m).normalize();
+            if (f.add(file)) {
+                fileNames.put(file, workdir.normalize().relativize(file).toString().replace('\\', '/'));
+            }
         }
-        f.add(workdir.resolve(DVCLIVE_DEFAULT));
         this.files = List.copyOf(f);
         for (Path file : baseline ? files : List.<Path>of()) {
             FileState state = FileState.of(file);
@@ -78,20 +90,41 @@ public final class MetricCollector {
         return eventSteps.assign(raw, time);
     }
 
+    /** The metric files the work copy's dvc.yaml declares; none when there is none, or it cannot be read (logged). */
+    private static List<String> declaredByDvc(Path workdir) {
+        if (!Files.isRegularFile(workdir.resolve(DvcPipeline.FILE_NAME))) {
+            return List.of();
+        }
+        try {
+            return DvcPipeline.read(workdir.resolve(DvcPipeline.FILE_NAME)).metricFiles();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the metrics of dvc.yaml are not read: {0}", e.getMessage());
+            return List.of();
+        }
+    }
+
     /** Values in the metric files that are new or changed since the last poll. Files without a step count as step 0. */
     public List<MetricPoint> pollFiles() {
         List<MetricPoint> out = new ArrayList<>();
         Instant now = Instant.now();
+        Map<Path, List<RawMetric>> read = new java.util.LinkedHashMap<>();
+        Map<String, Integer> filesOfName = new HashMap<>();
         for (Path file : files) {
             if (!Files.isRegularFile(file) || stillUntouched(file)) {
                 continue;
             }
-            for (RawMetric r : MetricFileReader.read(file)) {
+            List<RawMetric> metrics = MetricFileReader.read(file);
+            read.put(file, metrics);
+            metrics.stream().map(RawMetric::key).distinct().forEach(k -> filesOfName.merge(k, 1, Integer::sum));
+        }
+        for (Map.Entry<Path, List<RawMetric>> e : read.entrySet()) {
+            for (RawMetric r : e.getValue()) {
                 long step = r.step() == null ? 0 : r.step();
-                String id = r.key() + '\u0000' + step;
+                String key = filesOfName.get(r.key()) > 1 ? fileNames.get(e.getKey()) + ":" + r.key() : r.key();
+                String id = key + '\u0000' + step;
                 Double before = fileValues.put(id, r.value());
                 if (before == null || Double.compare(before, r.value()) != 0) {
-                    out.add(new MetricPoint(r.key(), step, r.value(), now));
+                    out.add(new MetricPoint(key, step, r.value(), now));
                 }
             }
         }

@@ -131,13 +131,18 @@ class DvcProjectTest {
         assertThat(run.code()).as(run.out() + run.err()).isZero();
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             Experiment e = l.find("from-init").orElseThrow();
-            assertThat(l.latestMetrics(e.id())).containsKeys("roc_auc/test", "avg_prec/test");
+            assertThat(l.latestMetrics(e.id())).containsKeys("roc_auc.test", "avg_prec.test");
             assertThat(e.params().get("train.n_est")).contains(60L);
         }
     }
 
     /** The project, committed, its data added to DVC and pushed to a local DVC remote; nothing reproduced yet. */
     TestProject tutorial() throws Exception {
+        return tutorial(tmp);
+    }
+
+    /** As {@link #tutorial()}, in {@code tmp}, with {@link #bin} set. */
+    static TestProject tutorial(Path tmp) throws Exception {
         TestProject project = new TestProject(tmp.resolve("proj"));
         StringBuilder xml = new StringBuilder();
         for (int i = 0; i < 40; i++) {
@@ -222,7 +227,45 @@ class DvcProjectTest {
         }
         String expected = Files.readString(project.dir.resolve("eval/metrics.json"));
         com.fasterxml.jackson.databind.JsonNode m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(expected);
-        assertThat(coldMetrics).containsEntry("roc_auc/test", m.get("roc_auc").get("test").asDouble())
-                .containsEntry("avg_prec/test", m.get("avg_prec").get("test").asDouble());
+        assertThat(coldMetrics).containsEntry("roc_auc.test", m.get("roc_auc").get("test").asDouble())
+                .containsEntry("avg_prec.test", m.get("avg_prec").get("test").asDouble());
+    }
+
+    @Test
+    void theMetricsDvcYamlDeclaresAreRecordedUnderDvcsNamesEqualToDvcExpShow() throws Exception {
+        TestProject project = tutorial();
+        // no metrics: in sortie.yaml; dvc.yaml's are enough
+        project.write("sortie.yaml", """
+                name: tut
+                run: dvc repro
+                env: {PATH: "%s:/usr/local/bin:/usr/bin:/bin"}
+                """.formatted(bin)).commit();
+        TestProject.Result run = project.sortie("run", "-n", "mine", "-S", "train.n_est=70");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        Map<String, Double> ours;
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            ours = new java.util.TreeMap<>(l.latestMetrics(l.find("mine").orElseThrow().id()));
+        }
+        ours.keySet().removeIf(k -> k.startsWith("sys/"));
+
+        dvc(project, "exp", "run", "-q", "-S", "train.n_est=70");
+        com.fasterxml.jackson.databind.JsonNode shown = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dvc(project, "exp", "show", "--json", "--no-pager"));
+        Map<String, Double> dvcs = new java.util.TreeMap<>();
+        shown.get(0).get("data").get("metrics").fields().forEachRemaining(f -> flatten("", f.getValue().get("data"), dvcs));
+        assertThat(dvcs).containsKeys("roc_auc.test", "avg_prec.test");
+        assertThat(ours).isEqualTo(dvcs);
+    }
+
+    /** DVC's metric names: nested keys joined with '.'. */
+    private static void flatten(String prefix, com.fasterxml.jackson.databind.JsonNode node, Map<String, Double> out) {
+        node.fields().forEachRemaining(f -> {
+            String key = prefix.isEmpty() ? f.getKey() : prefix + "." + f.getKey();
+            if (f.getValue().isNumber()) {
+                out.put(key, f.getValue().asDouble());
+            } else if (f.getValue().isObject()) {
+                flatten(key, f.getValue(), out);
+            }
+        });
     }
 }

@@ -50,9 +50,9 @@ class DvcliveInteropTest {
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             Experiment e = l.find("live").orElseThrow();
-            assertThat(l.series(e.id(), "train/loss")).extracting(MetricPoint::step).containsExactly(0L, 1L, 2L, 3L);
-            assertThat(l.series(e.id(), "train/loss").get(3).value()).isEqualTo(0.25);
-            assertThat(l.latestMetrics(e.id())).containsKeys("train/loss", "acc");
+            assertThat(l.series(e.id(), "train.loss")).extracting(MetricPoint::step).containsExactly(0L, 1L, 2L, 3L);
+            assertThat(l.series(e.id(), "train.loss").get(3).value()).isEqualTo(0.25);
+            assertThat(l.latestMetrics(e.id())).containsKeys("train.loss", "acc");
         }
     }
 }

@@ -24,7 +24,8 @@ import picocli.CommandLine.Parameters;
                 "  sortie run --queue -S lr=0.1,0.01 -S bs=32,64   # queue a grid of 4; then: sortie queue start -j 2",
                 // $$ keeps picocli from interpolating the example's ${lr} (it printed 'null')
                 "  sortie run -- python train.py --lr '$${lr}'",
-                "  sortie run -e gpu1 --detach              # start on host gpu1 and return; sortie logs -f follows it"})
+                "  sortie run -e gpu1 --detach              # start on host gpu1 and return; sortie logs -f follows it",
+                "  sortie run --stage train -e gpu1         # one stage of dvc.yaml (dvc repro train) on gpu1; its outs and dvc.lock come back"})
 public final class RunCommand extends ContextCommand {
     @Option(names = {"-e", "--executor"}, paramLabel = "EXECUTOR", description = "Where to run (default: local).")
     String executor;
@@ -35,6 +36,10 @@ public final class RunCommand extends ContextCommand {
     @Option(names = {"-S", "--set-param"}, paramLabel = "KEY=VALUE", description = {"Override a param; nested keys with dots (train.lr=0.1).",
             "A comma list (lr=0.1,0.2) is a grid, for --queue; a comma inside one value is \\,."})
     List<String> params = new ArrayList<>();
+
+    @Option(names = "--stage", paramLabel = "STAGE", description = {"Run one stage of dvc.yaml with the stages it depends on (dvc repro STAGE)",
+            "instead of the task's run:, here or on -e; its outs and dvc.lock come back into this workspace and DVC's cache."})
+    String stage;
 
     @Option(names = "--timeout", paramLabel = "DURATION", description = "Stop the run after this long (e.g. 30m, 2h); overrides sortie.yaml.")
     String timeout;
@@ -63,6 +68,9 @@ public final class RunCommand extends ContextCommand {
             throw new IllegalArgumentException("--retries " + retries + ": expected 0 to 100");
         }
         if (queue) {
+            if (stage != null) {
+                throw new IllegalArgumentException("--stage runs in the foreground and brings its results back into the workspace; it does not go with --queue");
+            }
             return enqueue(t);
         }
         if (retries != null) {
@@ -70,6 +78,10 @@ public final class RunCommand extends ContextCommand {
         }
         List<ParamOverride> overrides = singleRun(params);
         if (!(experiments() instanceof dev.sortie.cli.access.LocalExperiments)) {
+            if (stage != null) {
+                throw new IllegalArgumentException("--stage runs from this workspace, not through the server at " + experiments().where()
+                        + ": log out of it, or run the stage with 'sortie run --stage' in a project without a server");
+            }
             return runOnServer(overrides, t);
         }
         context().pathsOrHere();
@@ -79,15 +91,25 @@ public final class RunCommand extends ContextCommand {
         if (detach && queue) {
             throw new IllegalArgumentException("--detach and --queue do not go together: a queued run starts from 'sortie queue start'");
         }
+        if (detach && stage != null) {
+            throw new IllegalArgumentException("--stage brings the stage's outs and dvc.lock back when it ends; it does not go with --detach"
+                    + " (without --stage, 'sortie pull EXP' brings a detached run's artifacts back)");
+        }
         if (detach && !service.executors().detachable(executor == null ? "local" : executor)) {
             throw new IllegalArgumentException("--detach needs an executor whose runs outlive sortie (type ssh or pool); '"
                     + (executor == null ? "local" : executor) + "' runs inside this process");
         }
         dev.sortie.core.util.Trace.mark("config read, ledger open");
         context().store(); // a configured store that does not answer (S3) fails the run now, not at its end
-        PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t, null));
+        PreparedRun prepared = service.prepare(new RunRequest(name, overrides, command, executor, t, null, stage));
         dev.sortie.core.util.Trace.mark("prepared (code snapshot, experiment recorded)");
         int code = Foreground.run(service, prepared, quiet, detach);
+        if (code == 0 && stage != null) {
+            Experiment done = service.ledger().find(prepared.experiment().id()).orElse(prepared.experiment());
+            if (!StageResults.bringBack(experiments(), done, service.paths().projectDir(), prepared.task().env(), err())) {
+                return 3;
+            }
+        }
         // after this run, not before it (its start waits for nothing): runs whose instance went away with no sortie to recover them
         OrphanedRecoveries.launch(service, System.err);
         return code;

@@ -68,6 +68,11 @@ public record TaskConfig(
                 metricPatterns, t, checkpointInterval, retries, maxRecoveries, env, data);
     }
 
+    public TaskConfig withArtifacts(List<String> a) {
+        return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, a, metricFiles,
+                metricPatterns, timeout, checkpointInterval, retries, maxRecoveries, env, data);
+    }
+
     public TaskConfig withRetries(int r) {
         return new TaskConfig(name, workdir, setup, run, params, paramsFile, resources, checkpoints, artifacts, metricFiles,
                 metricPatterns, timeout, checkpointInterval, r, maxRecoveries, env, data);

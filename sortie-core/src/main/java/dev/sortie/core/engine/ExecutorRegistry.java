@@ -34,6 +34,11 @@ public final class ExecutorRegistry implements AutoCloseable {
     private final Map<String, Executor> built = new HashMap<>();
     private final ExecutorContext context;
 
+    /** The store runs save into and restore from (a stage run's inputs go to a host through it). */
+    public dev.sortie.core.store.BlobStore store() {
+        return context.store();
+    }
+
     public ExecutorRegistry(ExecutorContext context, List<Path> configFiles) {
         // Providers see every configured executor (a pool resolves the names of its hosts); a live view, filled below.
         this.context = context.withExecutors(Collections.unmodifiableMap(specs));

@@ -81,7 +81,11 @@ final class ExperimentFactory {
         java.util.Set<String> names = new java.util.HashSet<>();
         int nextNumber = -1;
         for (RunRequest request : requests) {
-            if (yaml == null && request.argv() == null) {
+            if (request.stage() != null && request.argv() != null) {
+                throw new ConfigException("--stage " + request.stage() + " runs 'dvc repro " + request.stage()
+                        + "'; give either --stage or a command after '--', not both");
+            }
+            if (yaml == null && request.argv() == null && request.stage() == null) {
                 throw new ConfigException("no " + TaskConfigLoader.FILE_NAME + " in " + projectDir
                         + " and no command after '--': run 'sortie init' to create one, or give the command, e.g. sortie run -- python train.py");
             }
@@ -93,7 +97,22 @@ final class ExperimentFactory {
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(e.getMessage());
             }
-            CommandSpec command = command(request, task, params, yamlFile);
+            CommandSpec command;
+            if (request.stage() != null) {
+                if (!Path.of(task.workdir()).normalize().toString().isEmpty() && !task.workdir().equals(".")) {
+                    throw new ConfigException(yamlFile, 0, "workdir", "--stage runs dvc.yaml of the project folder; it does not go with workdir: "
+                            + task.workdir() + " (expected '.' or no workdir:)");
+                }
+                String changedParams = !params.equals(task.params()) && task.paramsFile() != null ? projectRelative(task, task.paramsFile()) : null;
+                StageRun stage = StageRun.of(projectDir, request.stage(), changedParams);
+                command = stage.command();
+                source = new TaskSource(yaml, source.adHocName(), source.timeout(), source.retries(), queued, false, false, stage.stage(), stage.outputs());
+                java.util.LinkedHashSet<String> artifacts = new java.util.LinkedHashSet<>(task.artifacts());
+                artifacts.addAll(stage.outputs());
+                task = task.withArtifacts(List.copyOf(artifacts));
+            } else {
+                command = command(request, task, params, yamlFile);
+            }
             String executor = request.executor() == null ? (queued ? ANY_EXECUTOR : ExecutorRegistry.LOCAL) : request.executor();
             if (!executor.equals(ANY_EXECUTOR)) {
                 executors.spec(executor);

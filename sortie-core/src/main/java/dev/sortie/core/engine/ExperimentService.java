@@ -275,12 +275,23 @@ public final class ExperimentService {
             DvcCacheLink.of(paths.projectDir()).ifPresent(dvc -> files.put(DvcCacheLink.LOCAL_CONFIG, dvc.localConfig()));
         }
         List<ArtifactRecord> restore = run.checkpoints();
+        String stage = TaskSource.fromJson(exp.task()).stage();
         LedgerListener recorder = new LedgerListener(ledger, exp, console, clock);
-        LaunchRequest request = new LaunchRequest(exp, task, codeSource(exp), files, argv(exp), environment(exp, task, paramsFile, run.resumed()),
-                paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore, recorder);
         RunOutcome outcome;
         Trace.mark("launch " + exp.name());
+        LaunchRequest request = new LaunchRequest(exp, task, codeSource(exp), files, argv(exp), environment(exp, task, paramsFile, run.resumed()),
+                paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore, recorder);
         try {
+            if (stage != null && !"local".equals(executor.type())) {
+                // a stage on a host: what git does not carry of its inputs goes there through the store (a local run
+                // shares the project's DVC cache instead); the host's DVC needs no git repository around the work
+                // copy. A dvc.yaml or DVC cache that cannot be read fails the run here, as a launch failure.
+                restore = new java.util.ArrayList<>(restore);
+                restore.addAll(StageRun.inputs(paths.projectDir(), stage, executors.store(), clock.instant()));
+                files.put(DvcCacheLink.LOCAL_CONFIG, StageRun.HOST_DVC_CONFIG);
+                request = new LaunchRequest(exp, task, request.code(), files, request.command(), request.environment(),
+                        request.logFile(), request.runDir(), restore, recorder);
+            }
             control.launching(Thread.currentThread());
             Execution execution = executor.launch(request);
             // A stop that came while launching interrupted this thread to cut a wait short; the run started

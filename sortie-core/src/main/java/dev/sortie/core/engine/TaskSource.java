@@ -17,15 +17,22 @@ import java.time.Duration;
  * {@code tracked} marks a run started by hand and reported through an SDK ({@code sortie track}): Sortie does not
  * own its process, so it never stops or re-runs it. {@code paramsEdited} marks a copy whose params were changed after
  * its code was snapshotted (the web run: a copy of an experiment with edited params runs the source's snapshot): a
- * task that reads a params file gets that file rewritten with the copy's values when it runs.
+ * task that reads a params file gets that file rewritten with the copy's values when it runs. {@code stage} is the
+ * dvc.yaml stage the experiment runs ({@code sortie run --stage}; null when it runs the task), with
+ * {@code stageOutputs}: what the run brings back to the user's workspace (dvc.lock, the outs of the stage and of the
+ * stages it depends on), saved as its artifacts.
  */
 @SuppressWarnings("checkstyle:ParameterNumber")
 public record TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked,
-                         boolean paramsEdited) {
+                         boolean paramsEdited, String stage, java.util.List<String> stageOutputs) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    public TaskSource {
+        stageOutputs = stageOutputs == null ? java.util.List.of() : java.util.List.copyOf(stageOutputs);
+    }
+
     public TaskSource(String yaml, String adHocName, Duration timeout, Integer retries, boolean queued, boolean tracked) {
-        this(yaml, adHocName, timeout, retries, queued, tracked, false);
+        this(yaml, adHocName, timeout, retries, queued, tracked, false, null, null);
     }
 
     /** The task as a new experiment gets it: its params read from sortie.yaml or the params file. */
@@ -42,16 +49,21 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
         if (timeout != null) {
             task = task.withTimeout(timeout);
         }
+        if (!stageOutputs.isEmpty()) {
+            java.util.LinkedHashSet<String> artifacts = new java.util.LinkedHashSet<>(task.artifacts());
+            artifacts.addAll(stageOutputs);
+            task = task.withArtifacts(java.util.List.copyOf(artifacts));
+        }
         return retries == null ? task : task.withRetries(retries);
     }
 
     public TaskSource asQueued() {
-        return new TaskSource(yaml, adHocName, timeout, retries, true, tracked, paramsEdited);
+        return new TaskSource(yaml, adHocName, timeout, retries, true, tracked, paramsEdited, stage, stageOutputs);
     }
 
     /** This task, for a copy whose params differ from those its code snapshot's params file holds. */
     public TaskSource withParamsEdited() {
-        return new TaskSource(yaml, adHocName, timeout, retries, queued, tracked, true);
+        return new TaskSource(yaml, adHocName, timeout, retries, queued, tracked, true, stage, stageOutputs);
     }
 
     public String toJson() {
@@ -71,7 +83,17 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
         if (paramsEdited) {
             n.put("params_edited", true);
         }
+        if (stage != null) {
+            n.put("stage", stage);
+            stageOutputs.forEach(n.putArray("stage_outputs")::add);
+        }
         return n.toString();
+    }
+
+    private static java.util.List<String> strings(JsonNode array) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        array.forEach(x -> out.add(x.asText()));
+        return out;
     }
 
     public static TaskSource fromJson(String json) {
@@ -81,7 +103,8 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
             return new TaskSource(n.path("yaml").isTextual() ? n.get("yaml").asText() : null,
                     n.path("name").asText("experiment"), t == null ? null : Units.duration(t),
                     n.path("retries").isInt() ? n.get("retries").asInt() : null, n.path("queued").asBoolean(false),
-                    n.path("tracked").asBoolean(false), n.path("params_edited").asBoolean(false));
+                    n.path("tracked").asBoolean(false), n.path("params_edited").asBoolean(false),
+                    n.path("stage").isTextual() ? n.get("stage").asText() : null, strings(n.path("stage_outputs")));
         } catch (Exception e) {
             throw new IllegalStateException("unreadable task record: " + e.getMessage(), e);
         }

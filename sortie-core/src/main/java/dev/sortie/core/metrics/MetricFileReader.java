@@ -14,7 +14,9 @@ import java.util.stream.Stream;
 /**
  * Reads metric files a run writes: DVC/dvclive's {@code metrics.json} (latest values, with {@code step}) and
  * dvclive's step series under {@code plots/metrics/**}{@code /*.tsv} beside it, and any other JSON or YAML file
- * of numbers. Metric names follow dvclive: nested keys and sub-folders join with '/'.
+ * of numbers. Metric names are DVC's, as {@code dvc metrics show} and {@code dvc exp show} print them: nested keys join
+ * with '.' ({@code {"roc_auc": {"test": 0.9}}} is {@code roc_auc.test}), and so do the sub-folders of dvclive's series
+ * ({@code plots/metrics/train/loss.tsv} is {@code train.loss}, the name of that metric in its metrics.json).
  * Files that are missing or half-written are skipped; they are read again later.
  */
 public final class MetricFileReader {
@@ -47,7 +49,7 @@ public final class MetricFileReader {
             if (node == null || !node.isObject()) {
                 return List.of();
             }
-            return MetricLineParser.fromJsonObject(node, "/");
+            return MetricLineParser.fromJsonObject(node, ".");
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "metrics file {0} skipped this time (being written? not JSON or YAML?): {1}", file, e);
             return List.of();
@@ -60,8 +62,9 @@ public final class MetricFileReader {
         try (Stream<Path> files = Files.walk(plotsDir)) {
             for (Path tsv : files.filter(p -> p.toString().endsWith(".tsv")).sorted().toList()) {
                 String rel = plotsDir.relativize(tsv).toString().replace('\\', '/');
-                String metric = rel.substring(0, rel.length() - ".tsv".length());
-                out.addAll(readTsv(tsv, metric));
+                String metric = rel.substring(0, rel.length() - ".tsv".length()).replace('/', '.');
+                String leaf = tsv.getFileName().toString();
+                out.addAll(readTsv(tsv, metric, leaf.substring(0, leaf.length() - ".tsv".length())));
             }
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "metrics under {0} read only in part: {1}", plotsDir, e);
@@ -70,7 +73,7 @@ public final class MetricFileReader {
         return out;
     }
 
-    static List<RawMetric> readTsv(Path tsv, String metric) throws IOException {
+    static List<RawMetric> readTsv(Path tsv, String metric, String leaf) throws IOException {
         List<String> lines = Files.readAllLines(tsv, StandardCharsets.UTF_8);
         if (lines.isEmpty()) {
             return List.of();
@@ -78,7 +81,6 @@ public final class MetricFileReader {
         String[] header = lines.get(0).split("\t");
         int stepCol = -1;
         int valueCol = -1;
-        String leaf = metric.substring(metric.lastIndexOf('/') + 1);
         for (int i = 0; i < header.length; i++) {
             if (header[i].equals("step")) {
                 stepCol = i;

@@ -1,0 +1,124 @@
+package dev.sortie.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sortie.core.engine.TaskSource;
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.executor.ssh.SshdFixture;
+import dev.sortie.ledger.SqliteLedger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code sortie run --stage NAME [-e EXECUTOR]} on the tutorial-shaped DVC project of {@link DvcProjectTest}, with
+ * real DVC: the stage runs with the stages it depends on (as {@code dvc repro NAME}), here and on an ssh host, and
+ * its outs and dvc.lock come back into the user's workspace and DVC cache, so DVC there says it is up to date.
+ */
+@Tag("integration")
+class DvcStageTest {
+    static SshHosts hosts;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
+    static void installDvc() throws Exception {
+        DvcProjectTest.bin = DvcVenv.bin();
+        hosts = SshHosts.start(1);
+    }
+
+    @AfterAll
+    static void stopSshd() throws Exception {
+        if (hosts != null) {
+            hosts.close();
+        }
+    }
+
+    @Test
+    void aStageRunsHereWithWhatItDependsOnAndItsOutsAndDvcLockComeBackSoDvcSaysItIsUpToDate() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        TestProject.Result run = project.sortie("run", "-n", "st", "--stage", "train");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        String log = DvcProjectTest.log(project, "st");
+        assertThat(log).contains("Running stage 'prepare'", "Running stage 'featurize'", "Running stage 'train'")
+                .doesNotContain("Running stage 'evaluate'");
+        assertThat(run.err()).contains("stage train of st: brought back");
+        assertUpToDate(project, "train");
+        assertThat(project.dir.resolve("eval/metrics.json")).doesNotExist(); // evaluate stays for later, here
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment e = l.find("st").orElseThrow();
+            assertThat(TaskSource.fromJson(e.task()).stage()).isEqualTo("train");
+            assertThat(e.command().toString()).contains("dvc repro 'train'");
+        }
+        // what comes later reads what came back: evaluate reruns nothing before it
+        String evaluate = DvcProjectTest.dvc(project, "repro", "evaluate");
+        assertThat(evaluate).contains("Running stage 'evaluate'").doesNotContain("Running stage 'train'")
+                .doesNotContain("Running stage 'prepare'");
+    }
+
+    @Test
+    void anUnknownStageIsABadUsageNamingTheStagesThereAre() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        TestProject.Result run = project.sortie("run", "--stage", "trian");
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err()).contains("dvc.yaml: no stage 'trian'; did you mean 'train'? its stages: prepare, featurize, train, evaluate");
+        assertThat(project.sortie("run", "--stage", "train", "--", "echo", "hi").code()).isEqualTo(2);
+        project.write("sortie.yaml", project.read("sortie.yaml") + "workdir: src\n").commit();
+        TestProject.Result elsewhere = project.sortie("run", "--stage", "train");
+        assertThat(elsewhere.code()).isEqualTo(2);
+        assertThat(elsewhere.err()).contains("'workdir': --stage runs dvc.yaml of the project folder");
+    }
+
+    @Test
+    void aStageRunsOnAnSshHostWithItsDataBroughtThereAndItsResultsBroughtBack() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        Path remote = tmp.resolve("host");
+        SshdFixture sshd = hosts.get(0);
+        project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", sshd, remote)).commit();
+        // the stages before train ran here already: the host gets their outs and reruns none of them
+        DvcProjectTest.dvc(project, "repro", "featurize");
+        TestProject.Result run = project.sortie("run", "-n", "far", "--stage", "train", "-e", "box", "-S", "train.n_est=70");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        String log = DvcProjectTest.log(project, "far");
+        assertThat(log).contains("Running stage 'train'").doesNotContain("Running stage 'prepare'").doesNotContain("Running stage 'featurize'");
+        assertThat(project.read("params.yaml")).contains("n_est: 70").contains("split: 0.20");
+        assertUpToDate(project, "train");
+        try (java.util.stream.Stream<Path> onHost = Files.walk(remote)) {
+            assertThat(onHost.anyMatch(p -> p.endsWith("model.pkl"))).as("the stage ran on the host").isTrue();
+        }
+    }
+
+    @Test
+    void aDvcLockThatCannotBeReadFailsTheStageRunOnAHostInsteadOfLeavingItRunning() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", hosts.get(0), tmp.resolve("host")))
+                .write("dvc.lock", "schema: '2.0'\nstages: {prepare: [\n").commit();
+        TestProject.Result run = project.sortie("run", "-n", "broken", "--stage", "train", "-e", "box");
+        assertThat(run.code()).as(run.err()).isNotZero();
+        assertThat(run.err()).contains("dvc.lock");
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            assertThat(l.find("broken").orElseThrow().status().isTerminal()).isTrue();
+        }
+    }
+
+    private static void assertUpToDate(TestProject project, String stage) throws Exception {
+        assertThat(project.dir.resolve("model.pkl")).isRegularFile();
+        assertThat(project.dir.resolve("data/features/train.txt")).isRegularFile();
+        assertThat(project.read("dvc.lock")).contains("prepare:", "featurize:", "train:");
+        String status = DvcProjectTest.dvc(project, "status", "--with-deps", stage);
+        assertThat(status).as(status).contains("Data and pipelines are up to date");
+        // the outs are in the user's DVC cache: removed from the workspace, DVC checks them out again
+        Files.delete(project.dir.resolve("model.pkl"));
+        DvcProjectTest.dvc(project, "checkout", "-q", stage);
+        assertThat(project.dir.resolve("model.pkl")).isRegularFile();
+    }
+}
