@@ -302,6 +302,23 @@ def dvc_exps(d, env):
     return out
 
 
+def wait_workers_gone(d, deadline):
+    """Waits (untimed) until the queue workers of project d have exited, so each row starts its own."""
+    celery = os.path.join(d, ".dvc", "tmp", "exps", "celery")
+    while time.time() < deadline:
+        alive = False
+        for f in os.listdir(celery) if os.path.isdir(celery) else []:
+            if f.endswith(".pid"):
+                try:
+                    os.kill(int(open(os.path.join(celery, f)).read().strip()), 0)
+                    alive = True
+                except (ValueError, OSError):
+                    pass
+        if not alive:
+            return
+        time.sleep(0.5)
+
+
 def bench_dvc(d, env, logfile, name, timeout):
     before = dvc_exps(d, env) if os.path.isdir(os.path.join(d, ".dvc", "tmp", "exps")) else {}
     ended_before = sum(v for k, v in (queue_counts(d, env) if before else {}).items() if k not in ("Queued", "Running"))
@@ -324,8 +341,9 @@ def bench_dvc(d, env, logfile, name, timeout):
         if rev not in before:
             done += 1
             metrics[k] = m
-    # Let the idle workers go before the next row (they would exit after 10 s anyway).
-    run(["dvc", "queue", "stop"], d, env, logfile, check=False)
+    # Not `dvc queue stop`: its shutdown stays in the broker and stops the workers the next row in this project starts,
+    # after one task each. The idle workers exit by themselves; the next row waits for that, untimed.
+    wait_workers_gone(d, time.time() + 120)
     return row(name, end - t0, done, metrics, "; ".join(notes), queue_s=t1 - t0, drain_s=end - t1)
 
 
