@@ -75,7 +75,8 @@ public final class WorkSetup {
         if (task.setup() != null) {
             stages.add(List.of("sh", "-c", task.setup()));
         }
-        if (files.containsKey(DVC_LOCAL_CONFIG)) {
+        // Sortie copies small DVC-tracked data from the cache itself (DvcDataCheckout): no DVC start-up per run
+        if (files.containsKey(DVC_LOCAL_CONFIG) && !DvcDataCheckout.checkout(root)) {
             stages.add(DVC_CHECKOUT); // after setup, which may be what installs dvc
         }
         stages.add(command);

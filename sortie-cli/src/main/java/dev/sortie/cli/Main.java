@@ -10,6 +10,7 @@ import dev.sortie.cli.commands.RecoverCommand;
 import dev.sortie.cli.commands.DownCommand;
 import dev.sortie.cli.commands.UpCommand;
 import dev.sortie.cli.commands.ExecutorCommand;
+import dev.sortie.cli.commands.ImportCommand;
 import dev.sortie.cli.commands.InitCommand;
 import dev.sortie.cli.commands.LogsCommand;
 import dev.sortie.cli.commands.PlotsCommand;
@@ -54,7 +55,7 @@ public final class Main implements Runnable {
      */
     static final List<Class<?>> COMMANDS = List.of(InitCommand.class, RunCommand.class, ShowCommand.class, StatusCommand.class,
             LogsCommand.class, StopCommand.class, RetryCommand.class, RemoveCommand.class, DiffCommand.class, PlotsCommand.class,
-            ApplyCommand.class, BranchCommand.class, PullCommand.class, QueueCommand.class, LoginCommand.class, LogoutCommand.class, PushCommand.class, TrackCommand.class, ExecutorCommand.class, UpCommand.class, DownCommand.class, ServerCommand.class,
+            ApplyCommand.class, BranchCommand.class, ImportCommand.class, PullCommand.class, QueueCommand.class, LoginCommand.class, LogoutCommand.class, PushCommand.class, TrackCommand.class, ExecutorCommand.class, UpCommand.class, DownCommand.class, ServerCommand.class,
             RecoverCommand.class, CommandLine.HelpCommand.class);
 
     @Option(names = "-C", paramLabel = "DIR", description = "Run as if started in DIR (like git -C).")

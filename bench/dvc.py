@@ -1,0 +1,456 @@
+#!/usr/bin/env python3
+"""DVC pipeline benchmark, side by side in one run: a grid of 6 experiments over a four-stage pipeline in the DVC
+tutorial's shape (prepare, featurize, train, evaluate; nested params.yaml; eval/metrics.json; a ROC plot; data
+tracked by DVC), 2 at a time, by
+
+1. Sortie: `sortie run --queue -S train.n_est=50,60,70 -S featurize.max_features=50,100` (sortie.yaml: `run: dvc
+   repro`), then `sortie queue start -j 2` (returns when the queue is empty);
+2. DVC 3 (from PyPI): `dvc exp run --queue` with the same two `-S` lists, then `dvc queue start -j 2`, waited on until
+   every task has ended (DVC's task result files, confirmed by `dvc queue status`, as bench/queue.py does);
+
+each with the run-cache cold (a fresh copy of the project: its DVC cache holds the data only) and warm (the same
+grid again in that project: every stage's result is in the run-cache). Both run the same stages with the same
+Python; the metrics of every grid point are compared between the two (and with the cold run's), and a row whose
+metrics differ or whose experiments did not all succeed is reported as such.
+
+The rows are timed in turn, round after round (Sortie cold, DVC cold, Sortie warm, DVC warm, ...: --rounds, default
+3), each figure is the median of its rounds with every round's time and the load average as it started beside it,
+and DVC/Sortie is the median of the ratios of the pairs timed in the same round.
+
+Usage: python3 bench/dvc.py [--rounds R] [--venv DIR] [--timeout S] [--json] [--keep]
+Build Sortie first (mvn -q -DskipTests package). DVC is installed into bench/.venv-dvc the first time (or give a
+venv that has dvc 3 with --venv). Work happens in bench/work/dvc-* (git-ignored), removed at the end unless --keep or
+something failed. Progress goes to stderr; the table (or --json) to stdout.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import Commands, first_line, interleaved, median, paired_ratios
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SORTIE = os.path.join(ROOT, "sortie")
+SORTIE_LIB = os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")
+WORK = os.path.join(ROOT, "bench", "work")
+REQUIREMENTS = os.path.join(ROOT, "bench", "requirements-queue.txt")
+JOBS = 2
+GRID = [("train.n_est", ["50", "60", "70"]), ("featurize.max_features", ["50", "100"])]
+METRICS = ["roc_auc.test", "avg_prec.test"]
+
+BASE_ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost",
+                GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0",
+                DVC_NO_ANALYTICS="1", DVC_STUDIO_OFFLINE="1")
+BASE_ENV.pop("PYTHONUNBUFFERED", None)
+
+_commands = Commands(BASE_ENV, "dvc-bench")
+log, run, capture = _commands.log, _commands.run, _commands.capture
+
+# The tutorial's shape with small pure-Python stages (as DvcProjectTest's): what is timed is what each tool does
+# around the stages, not scikit-learn.
+PARAMS = """\
+# the tutorial's params
+prepare:
+  split: 0.20
+  seed: 20170428
+
+featurize:
+  max_features: 100
+  ngrams: 1
+
+train:
+  seed: 20170428
+  n_est: 50
+  min_split: 2
+"""
+
+DVC_YAML = """\
+stages:
+  prepare:
+    cmd: python src/prepare.py data/data.xml
+    deps: [data/data.xml, src/prepare.py]
+    params: [prepare.seed, prepare.split]
+    outs: [data/prepared]
+  featurize:
+    cmd: python src/featurization.py data/prepared data/features
+    deps: [data/prepared, src/featurization.py]
+    params: [featurize.max_features, featurize.ngrams]
+    outs: [data/features]
+  train:
+    cmd: python src/train.py data/features model.pkl
+    deps: [data/features, src/train.py]
+    params: [train.seed, train.n_est, train.min_split]
+    outs: [model.pkl]
+  evaluate:
+    cmd: python src/evaluate.py model.pkl data/features
+    deps: [data/features, model.pkl, src/evaluate.py]
+    metrics: [eval/metrics.json: {cache: false}]
+    plots: [eval/plots/roc.json: {cache: false, x: fpr, y: tpr}]
+"""
+
+SOURCES = {
+    "src/prepare.py": """\
+import os, random, sys, yaml
+p = yaml.safe_load(open("params.yaml"))["prepare"]
+rows = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+random.seed(p["seed"])
+os.makedirs("data/prepared", exist_ok=True)
+with open("data/prepared/train.tsv", "w") as tr, open("data/prepared/test.tsv", "w") as te:
+    for r in rows:
+        (te if random.random() < p["split"] else tr).write(r + "\\n")
+""",
+    "src/featurization.py": """\
+import os, sys, yaml
+p = yaml.safe_load(open("params.yaml"))["featurize"]
+os.makedirs(sys.argv[2], exist_ok=True)
+for part in ("train", "test"):
+    rows = open(os.path.join(sys.argv[1], part + ".tsv")).read().split()
+    feats = [len(r) % p["max_features"] * p["ngrams"] for r in rows]
+    open(os.path.join(sys.argv[2], part + ".txt"), "w").write(" ".join(map(str, feats)))
+""",
+    "src/train.py": """\
+import sys, yaml
+p = yaml.safe_load(open("params.yaml"))["train"]
+feats = [int(x) for x in open(sys.argv[1] + "/train.txt").read().split()]
+open(sys.argv[2], "w").write(str(sum(feats) * p["n_est"] / (1000.0 * p["min_split"])))
+""",
+    "src/evaluate.py": """\
+import json, os, sys
+w = float(open(sys.argv[1]).read())
+feats = [int(x) for x in open(sys.argv[2] + "/test.txt").read().split()]
+auc = 1.0 / (1.0 + abs(w - sum(feats) / 100.0))
+os.makedirs("eval/plots", exist_ok=True)
+json.dump({"avg_prec": {"test": round(auc * 0.9, 6)}, "roc_auc": {"test": round(auc, 6)}}, open("eval/metrics.json", "w"))
+json.dump({"roc": [{"fpr": x / 4, "tpr": min(1.0, auc + x / 4)} for x in range(5)]}, open("eval/plots/roc.json", "w"))
+""",
+}
+
+SORTIE_YAML = """\
+name: tut
+run: dvc repro
+metrics: [eval/metrics.json]
+"""
+
+
+def grid_args():
+    out = []
+    for key, vals in GRID:
+        out += ["-S", f"{key}={','.join(vals)}"]
+    return out
+
+
+def grid_size():
+    n = 1
+    for _, vals in GRID:
+        n *= len(vals)
+    return n
+
+
+def env_with(venv, work):
+    # dvc and the stages' `python` from the venv, for both tools; DVC's site cache and global/system config under
+    # the work dir, so nothing outside it is read or left behind.
+    return dict(BASE_ENV, PATH=os.path.join(venv, "bin") + os.pathsep + BASE_ENV.get("PATH", ""),
+                DVC_SITE_CACHE_DIR=os.path.join(work, "dvc-site-cache"),
+                DVC_GLOBAL_CONFIG_DIR=os.path.join(work, "dvc-global"),
+                DVC_SYSTEM_CONFIG_DIR=os.path.join(work, "dvc-system"))
+
+
+def ensure_dvc(venv):
+    dvc = os.path.join(venv, "bin", "dvc")
+    try:
+        v = capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
+        if v.startswith("3."):
+            return v
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    log(f"installing DVC into {venv} (pip, once)")
+    if not os.path.exists(os.path.join(venv, "bin", "python")):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        with open(os.path.join(venv, ".gitignore"), "w") as f:
+            f.write("*\n")
+    subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "--disable-pip-version-check",
+                    "--no-input", "-r", REQUIREMENTS], check=True, stdin=subprocess.DEVNULL)
+    return capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
+
+
+def template(work, env):
+    """The project both tools start from: committed, its data added to DVC, DVC's cache holding only the data."""
+    d = os.path.join(work, "template")
+    os.makedirs(d)
+    files = dict(SOURCES)
+    files.update({"params.yaml": PARAMS, "dvc.yaml": DVC_YAML, "sortie.yaml": SORTIE_YAML,
+                  "data/data.xml": "".join(f'<row id="{i}">{"x" * (i % 7 + 1)}</row>\n' for i in range(40))})
+    for name, text in files.items():
+        os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    logfile = os.path.join(work, "template.log")
+    run(["git", "init", "-q"], d, env, logfile)
+    run(["dvc", "init", "-q"], d, env, logfile)
+    run(["dvc", "config", "core.analytics", "false"], d, env, logfile)
+    run(["dvc", "config", "core.check_update", "false"], d, env, logfile)
+    run(["dvc", "add", "-q", "data/data.xml"], d, env, logfile)
+    run(["git", "add", "-A"], d, env, logfile)
+    run(["git", "commit", "-qm", "tutorial"], d, env, logfile)
+    return d
+
+
+def copy_of(tpl, d):
+    shutil.copytree(tpl, d, symlinks=True)
+    return d
+
+
+def key_of(params):
+    return tuple(str(params.get(k)) for k, _ in GRID)
+
+
+def row(name, total, done, metrics, note="", **extra):
+    r = {"name": name, "total_s": total, "completed": done, "expected": grid_size(), "metrics": metrics, "note": note}
+    r.update(extra)
+    return r
+
+
+# --------------------------------------------------------------------------------------------------- sortie
+
+def sortie_version():
+    if not os.path.isdir(SORTIE_LIB):
+        return "not built"
+    return "; ".join(l.strip() for l in capture([SORTIE, "--version"], ROOT).splitlines() if l.strip())
+
+
+def bench_sortie(d, env, logfile, name):
+    known = {e["name"] for e in json.loads(capture([SORTIE, "show", "--json"], d, env) or "[]")} \
+        if os.path.isdir(os.path.join(d, ".sortie")) else set()
+    t0 = time.perf_counter()
+    run([SORTIE, "run", "--queue", *grid_args()], d, env, logfile)
+    t1 = time.perf_counter()
+    p = run([SORTIE, "queue", "start", "-j", str(JOBS)], d, env, logfile, check=False)
+    t2 = time.perf_counter()
+    note = f"`queue start` exited {p.returncode}: {first_line(p.stderr)}" if p.returncode else ""
+    metrics = {}
+    done = 0
+    for e in json.loads(capture([SORTIE, "show", "--json"], d, env)):
+        if e["name"] in known:
+            continue
+        if e.get("status") == "succeeded":
+            done += 1
+        # metric names as the ledger has them ('roc_auc/test' or 'roc_auc.test'): compared with DVC's dotted ones
+        m = {k.replace("/", "."): v for k, v in e.items() if k.replace("/", ".") in METRICS}
+        metrics[key_of({k: norm(e.get(k)) for k, _ in GRID})] = m
+    return row(name, t2 - t0, done, metrics, note, queue_s=t1 - t0, drain_s=t2 - t1)
+
+
+def norm(v):
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+# ------------------------------------------------------------------------------------------------------ DVC
+
+TASK_STATES = ("Queued", "Running", "Success", "Failed")
+
+
+def queue_counts(d, env):
+    counts = {}
+    for line in capture(["dvc", "queue", "status"], d, env).splitlines():
+        parts = line.split()
+        if parts and parts[-1] in TASK_STATES and len(parts) >= 3:
+            counts[parts[-1]] = counts.get(parts[-1], 0) + 1
+    return counts
+
+
+def wait_dvc(d, env, n, deadline, logfile):
+    """Waits until n tasks in all have ended (see bench/queue.py's wait_dvc: DVC's celery result files, whose mtimes
+    give when each ended, confirmed by `dvc queue status`). Returns (end time, counts, timed out)."""
+    results = os.path.join(d, ".dvc", "tmp", "exps", "celery", "result")
+    last_status, counts = 0.0, {}
+    while True:
+        now = time.time()
+        files = [os.path.join(results, f) for f in os.listdir(results)] if os.path.isdir(results) else None
+        if (files is None or len(files) >= n) and now - last_status >= (5 if files is None else 1):
+            counts, last_status = queue_counts(d, env), now
+            with open(logfile, "a") as f:
+                f.write(f"[{time.strftime('%H:%M:%S')}] dvc queue status: {counts}\n")
+            ended = sum(v for k, v in counts.items() if k not in ("Queued", "Running"))
+            if ended >= n and not counts.get("Queued") and not counts.get("Running"):
+                return (max(os.path.getmtime(f) for f in files) if files else time.time()), counts, False
+        if now > deadline:
+            return now, counts, True
+        time.sleep(0.5)
+
+
+def dvc_exps(d, env):
+    """{commit: (params key, metrics)} of the experiments `dvc exp show --json` lists."""
+    out = {}
+    for baseline in json.loads(capture(["dvc", "exp", "show", "--json"], d, env)):
+        for exp in baseline.get("experiments") or []:
+            for rev in exp.get("revs") or []:
+                data = rev.get("data") or {}
+                params = ((data.get("params") or {}).get("params.yaml") or {}).get("data", {})
+                flat = {}
+                for k, _ in GRID:
+                    section, leaf = k.split(".")
+                    flat[k] = (params.get(section) or {}).get(leaf)
+                m = ((data.get("metrics") or {}).get("eval/metrics.json") or {}).get("data", {})
+                out[rev["rev"]] = (key_of(flat), {f"{a}.{b}": m.get(a, {}).get(b) for a, b in (x.split(".") for x in METRICS)})
+    return out
+
+
+def wait_workers_gone(d, deadline):
+    """Waits (untimed) until the queue workers of project d have exited, so each row starts its own."""
+    celery = os.path.join(d, ".dvc", "tmp", "exps", "celery")
+    while time.time() < deadline:
+        alive = False
+        for f in os.listdir(celery) if os.path.isdir(celery) else []:
+            if f.endswith(".pid"):
+                try:
+                    os.kill(int(open(os.path.join(celery, f)).read().strip()), 0)
+                    alive = True
+                except (ValueError, OSError):
+                    pass
+        if not alive:
+            return
+        time.sleep(0.5)
+
+
+def bench_dvc(d, env, logfile, name, timeout):
+    before = dvc_exps(d, env) if os.path.isdir(os.path.join(d, ".dvc", "tmp", "exps")) else {}
+    ended_before = sum(v for k, v in (queue_counts(d, env) if before else {}).items() if k not in ("Queued", "Running"))
+    t0 = time.time()
+    run(["dvc", "exp", "run", "--queue", *grid_args()], d, env, logfile)
+    t1 = time.time()
+    run(["dvc", "queue", "start", "-j", str(JOBS)], d, env, logfile)
+    end, counts, timed_out = wait_dvc(d, env, ended_before + grid_size(), t1 + timeout, logfile)
+    notes = []
+    if timed_out:
+        notes.append(f"stopped at --timeout {timeout:.0f}s")
+        run(["dvc", "queue", "remove", "--queued"], d, env, logfile, check=False)
+        run(["dvc", "queue", "stop", "--kill"], d, env, logfile, check=False)
+    failed = counts.get("Failed", 0)
+    if failed:
+        notes.append(f"{failed} failed ({counts})")
+    metrics = {}
+    done = 0
+    for rev, (k, m) in dvc_exps(d, env).items():
+        if rev not in before:
+            done += 1
+            metrics[k] = m
+    # Not `dvc queue stop`: its shutdown stays in the broker and stops the workers the next row in this project starts,
+    # after one task each. The idle workers exit by themselves; the next row waits for that, untimed.
+    wait_workers_gone(d, time.time() + 120)
+    return row(name, end - t0, done, metrics, "; ".join(notes), queue_s=t1 - t0, drain_s=end - t1)
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+def same_metrics(a, b):
+    """Every grid point both have, with metrics, has the same metrics in both (a missing point is counted apart)."""
+    common = [k for k in a if k in b and all(a[k].get(m) is not None and b[k].get(m) is not None for m in METRICS)]
+    return bool(common) and all(float(a[k][m]) == float(b[k][m]) for k in common for m in METRICS)
+
+
+def fmt(x, spec=".2f"):
+    return "n/a" if x is None else format(x, spec)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the four rows, interleaved (default 3)")
+    ap.add_argument("--venv", default=os.path.join(ROOT, "bench", ".venv-dvc"), help="a venv with dvc 3 (made if missing)")
+    ap.add_argument("--timeout", type=float, default=900, help="stop DVC's queue after this many seconds (default 900)")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (bench/work/dvc-*)")
+    a = ap.parse_args()
+    cmdline = shlex.join(["python3", os.path.relpath(os.path.abspath(sys.argv[0]), ROOT), *sys.argv[1:]])
+    if not os.path.isdir(SORTIE_LIB):
+        sys.exit(f"Sortie is not built: run `mvn -q -DskipTests package` in {ROOT}")
+    venv = os.path.abspath(a.venv)
+    os.makedirs(WORK, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="dvc-", dir=WORK)
+    env = env_with(venv, work)
+    versions = {"python": platform.python_version(), "sortie": sortie_version(), "dvc": ensure_dvc(venv),
+                "git": capture(["git", "--version"], ROOT).strip(), "cpus": os.cpu_count()}
+    tpl = template(work, env)
+    dirs = {}
+
+    def measure(tool, warm):
+        def m(i):
+            key = (tool, i)
+            if not warm:
+                dirs[key] = copy_of(tpl, os.path.join(work, f"round-{i + 1}-{tool}"))
+            d = dirs[key]
+            logfile = os.path.join(work, f"round-{i + 1}-{tool}.log")
+            name = f"{'Sortie' if tool == 'sortie' else 'DVC'}, run-cache {'warm' if warm else 'cold'}"
+            if tool == "sortie":
+                return bench_sortie(d, env, logfile, name)
+            return bench_dvc(d, env, logfile, name, a.timeout)
+        return m
+
+    rows_spec = [("sortie cold", measure("sortie", False)), ("dvc cold", measure("dvc", False)),
+                 ("sortie warm", measure("sortie", True)), ("dvc warm", measure("dvc", True))]
+    log(f"grid of {grid_size()}, {JOBS} at a time, {a.rounds} rounds of: " + ", ".join(n for n, _ in rows_spec))
+    try:
+        runs = interleaved(rows_spec, a.rounds, log)
+    except Exception:
+        log(f"failed; work dir kept: {work}")
+        raise
+
+    # every row's metrics the same as a complete row's, grid point by grid point, in every round
+    complete = [r for rs in runs.values() for r in rs if r["completed"] == grid_size() and len(r["metrics"]) == grid_size()
+                and all(v is not None for m in r["metrics"].values() for v in m.values())]
+    reference = complete[0]["metrics"] if complete else {}
+    sortie_ok = True
+    for name, rs in runs.items():
+        for r in rs:
+            r["same_metrics"] = same_metrics(r["metrics"], reference)
+            r["complete"] = r in complete
+            if not r["complete"] and not r["note"]:
+                r["note"] = "incomplete"
+            if name.startswith("sortie"):
+                sortie_ok = sortie_ok and r["same_metrics"] and r["complete"]
+    # a DVC task that failed (its own run-cache race: two workers writing one entry) is said in its row; the goal
+    # needs Sortie's rows complete and every metric both tools computed equal
+    all_ok = sortie_ok and all(r["same_metrics"] for rs in runs.values() for r in rs)
+    rows = {}
+    for name, rs in runs.items():
+        rows[name] = {"name": rs[0]["name"], "total_s": median([r["total_s"] for r in rs]),
+                      "queue_s": median([r["queue_s"] for r in rs]), "drain_s": median([r["drain_s"] for r in rs]),
+                      "rounds": [{"total_s": r["total_s"], "load": r["load"], "completed": r["completed"],
+                                  "same_metrics": r["same_metrics"], "note": r["note"]} for r in rs]}
+    ratios = {cache: median(paired_ratios(runs[f"dvc {cache}"], runs[f"sortie {cache}"], "total_s"))
+              for cache in ("cold", "warm")}
+    goals = [{"goal": f"Sortie at least 2x faster than DVC's queue, run-cache {c}", "ratio": ratios[c],
+              "met": bool(ratios[c] is not None and ratios[c] >= 2 and all_ok)} for c in ("cold", "warm")]
+
+    if a.json:
+        print(json.dumps({"command": cmdline, "grid": GRID, "jobs": JOBS, "rounds": a.rounds, "versions": versions,
+                          "rows": rows, "dvc_over_sortie": ratios, "metrics_identical": all_ok, "goals": goals}, indent=2))
+    else:
+        print(f"DVC pipeline benchmark: a grid of {grid_size()} over four stages, {JOBS} at a time; rows interleaved, "
+              f"{a.rounds} rounds; each figure the median of its rounds\n")
+        print("| run | total wall s (queue + drain) | each round: total s (load) | experiments, metrics = DVC's |")
+        print("| --- | ---: | --- | --- |")
+        for r in rows.values():
+            each = ", ".join(f"{fmt(x['total_s'])} ({x['load']})" for x in r["rounds"])
+            checks = ", ".join(f"{x['completed']}/{grid_size()} {'same' if x['same_metrics'] else 'DIFFERENT'}"
+                               + (f" ({x['note']})" if x["note"] else "") for x in r["rounds"])
+            print(f"| {r['name']} | {fmt(r['total_s'])} ({fmt(r['queue_s'])} + {fmt(r['drain_s'])}) | {each} | {checks} |")
+        print(f"\nDVC/Sortie (median of the rounds' pairs): cold {fmt(ratios['cold'])}x, warm {fmt(ratios['warm'])}x\n")
+        for g in goals:
+            print(f"- {g['goal']}: {'met' if g['met'] else 'not met'}")
+        print(f"\nCommand: `{cmdline}`")
+        print("Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()))
+    if a.keep or not all_ok:
+        log(f"work dir kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
