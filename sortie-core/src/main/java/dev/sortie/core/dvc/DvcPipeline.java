@@ -1,0 +1,426 @@
+package dev.sortie.core.dvc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sortie.core.config.ConfigException;
+import dev.sortie.core.config.YamlDocument;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A DVC project's {@code dvc.yaml}, read as DVC reads it: its stages (cmd, wdir, deps, params, outs, metrics, plots;
+ * {@code foreach}/{@code do} and {@code matrix} stages expanded into DVC's {@code name@key} stages with
+ * {@code ${item}}, {@code ${key}} and {@code ${item.field}} filled in) and its top-level {@code metrics:} and
+ * {@code plots:}. Paths of a stage are relative to its {@code wdir}; {@link Stage#resolve} makes them relative to
+ * the folder of dvc.yaml. Other {@code ${...}} (DVC's {@code vars}) are left as they are written.
+ *
+ * @param file    the dvc.yaml read
+ * @param stages  the stages by name, in the file's order
+ * @param metrics the top-level {@code metrics:} files
+ * @param plots   the top-level {@code plots:}: a file, or a plot id with its options (x, y, template, title...)
+ */
+public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> metrics, List<Plot> plots) {
+    public static final String FILE_NAME = "dvc.yaml";
+    static final List<String> TOP_FIELDS = List.of("stages", "vars", "metrics", "plots", "params", "artifacts", "datasets");
+    static final List<String> STAGE_FIELDS = List.of("cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "frozen",
+            "always_changed", "desc", "meta", "vars", "foreach", "do", "matrix");
+    private static final Pattern REF = Pattern.compile("\\$\\{\\s*(item|key)((?:\\.[A-Za-z0-9_-]+)*)\\s*}");
+
+    public DvcPipeline {
+        stages = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(stages));
+        metrics = List.copyOf(metrics);
+        plots = List.copyOf(plots);
+    }
+
+    /**
+     * One stage.
+     *
+     * @param wdir    the folder the command runs in, relative to dvc.yaml's folder ({@code .} when not given)
+     * @param params  param keys, each as {@code file:key} when not in the default {@code params.yaml}
+     * @param outs    outputs, with whether DVC caches them ({@code cache: false} for most metrics files)
+     */
+    public record Stage(String name, String cmd, String wdir, List<String> deps, List<String> params, List<Out> outs,
+                        List<Out> metrics, List<Out> plots, boolean frozen) {
+        public Stage {
+            deps = List.copyOf(deps);
+            params = List.copyOf(params);
+            outs = List.copyOf(outs);
+            metrics = List.copyOf(metrics);
+            plots = List.copyOf(plots);
+        }
+
+        /** {@code path} of this stage (relative to its wdir) relative to dvc.yaml's folder, normalized. */
+        public String resolve(String path) {
+            if (wdir.equals(".")) {
+                return Path.of(path).normalize().toString();
+            }
+            return Path.of(wdir).resolve(path).normalize().toString();
+        }
+
+        /** Everything the stage writes that DVC tracks: outs, metrics and plots. */
+        public List<Out> allOuts() {
+            List<Out> all = new ArrayList<>(outs);
+            all.addAll(metrics);
+            all.addAll(plots);
+            return all;
+        }
+    }
+
+    /** An output path and whether DVC keeps it in its cache; {@code options} are its other settings as written. */
+    public record Out(String path, boolean cache, Map<String, Object> options) {
+        public Out {
+            options = options == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
+        }
+    }
+
+    /**
+     * A top-level plot: {@code id} is a file path or a name; {@code options} the plot's settings as written
+     * ({@code x}, {@code y} (a field, a list, or a map of file to fields), {@code template}, {@code title}...).
+     */
+    public record Plot(String id, Map<String, Object> options) {
+        public Plot {
+            options = options == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
+        }
+    }
+
+    /** The pipeline of the project in {@code dir}, or empty when there is no dvc.yaml there. */
+    public static Optional<DvcPipeline> find(Path dir) {
+        Path file = dir.resolve(FILE_NAME);
+        return Files.isRegularFile(file) ? Optional.of(read(file)) : Optional.empty();
+    }
+
+    /** Reads {@code file}; a mistake is a {@link ConfigException} naming dvc.yaml, its line, the stage and field. */
+    public static DvcPipeline read(Path file) {
+        return parse(YamlDocument.read(file));
+    }
+
+    public static DvcPipeline parse(Path file, String text) {
+        return parse(YamlDocument.parse(file, text));
+    }
+
+    private static DvcPipeline parse(YamlDocument doc) {
+        JsonNode root = doc.root();
+        if (root.isMissingNode()) {
+            return new DvcPipeline(doc.file(), Map.of(), List.of(), List.of());
+        }
+        if (!root.isObject()) {
+            throw doc.error("", "dvc.yaml must be a mapping with 'stages:', found " + YamlDocument.typeName(root));
+        }
+        doc.requireKnownFields(root, "", TOP_FIELDS);
+        Map<String, Stage> stages = new LinkedHashMap<>();
+        JsonNode s = root.path("stages");
+        if (!s.isMissingNode() && !s.isNull()) {
+            if (!s.isObject()) {
+                throw doc.error("stages", "expected a mapping of stage name to stage, found " + YamlDocument.typeName(s));
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = s.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                for (Stage stage : stages(doc, e.getKey(), e.getValue())) {
+                    stages.put(stage.name(), stage);
+                }
+            }
+        }
+        List<String> metrics = new ArrayList<>();
+        for (Out o : outs(doc, "metrics", root.path("metrics"), Map.of())) {
+            metrics.add(o.path());
+        }
+        List<Plot> plots = new ArrayList<>();
+        for (Out o : outs(doc, "plots", root.path("plots"), Map.of())) {
+            plots.add(new Plot(o.path(), o.options()));
+        }
+        return new DvcPipeline(doc.file(), stages, metrics, plots);
+    }
+
+    /** The stage {@code name}, or a {@link ConfigException} naming the stages there are. */
+    public Stage stage(String name) {
+        Stage st = stages.get(name);
+        if (st == null) {
+            String hint = dev.sortie.core.config.Suggest.nearest(name, stages.keySet()).map(n -> "did you mean '" + n + "'? ").orElse("");
+            throw new ConfigException(file, 0, null, "no stage '" + name + "'; " + hint
+                    + (stages.isEmpty() ? "it declares no stages" : "its stages: " + String.join(", ", stages.keySet())));
+        }
+        return st;
+    }
+
+    /**
+     * The metric files of the pipeline relative to dvc.yaml's folder, as {@code dvc metrics show} lists them: the
+     * top-level {@code metrics:}, then each stage's, each once.
+     */
+    public List<String> metricFiles() {
+        Set<String> out = new LinkedHashSet<>();
+        for (String m : metrics) {
+            out.add(Path.of(m).normalize().toString());
+        }
+        for (Stage st : stages.values()) {
+            for (Out m : st.metrics()) {
+                out.add(st.resolve(m.path()));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * The stage {@code target} and every stage it depends on, in the order {@code dvc repro target} runs them: a
+     * stage depends on another when one of its deps is, or is inside, or holds, an out of the other.
+     */
+    public List<Stage> upstream(String target) {
+        List<Stage> order = new ArrayList<>();
+        visit(stage(target), order, new LinkedHashSet<>());
+        return order;
+    }
+
+    private void visit(Stage st, List<Stage> order, Set<String> seen) {
+        if (!seen.add(st.name())) {
+            return;
+        }
+        for (String dep : st.deps()) {
+            String d = st.resolve(dep);
+            for (Stage other : stages.values()) {
+                if (other != st && other.allOuts().stream().map(o -> other.resolve(o.path())).anyMatch(o -> overlaps(d, o))) {
+                    visit(other, order, seen);
+                }
+            }
+        }
+        order.add(st);
+    }
+
+    private static boolean overlaps(String a, String b) {
+        return a.equals(b) || a.startsWith(b + "/") || b.startsWith(a + "/");
+    }
+
+    private static List<Stage> stages(YamlDocument doc, String name, JsonNode node) {
+        String path = "stages." + name;
+        if (!node.isObject()) {
+            throw doc.error(path, "stage '" + name + "': expected a mapping with 'cmd:', found " + YamlDocument.typeName(node));
+        }
+        doc.requireKnownFields(node, path, STAGE_FIELDS);
+        if (node.has("foreach") || node.has("matrix")) {
+            return expanded(doc, name, node);
+        }
+        if (node.has("do")) {
+            throw doc.error(path + ".do", "stage '" + name + "': 'do:' goes with 'foreach:'");
+        }
+        return List.of(stage(doc, name, path, node, Map.of()));
+    }
+
+    /** DVC's foreach (a list: {@code name@value} or {@code name@index}; a mapping: {@code name@key}) and matrix stages. */
+    private static List<Stage> expanded(YamlDocument doc, String name, JsonNode node) {
+        String path = "stages." + name;
+        List<Stage> out = new ArrayList<>();
+        if (node.has("foreach")) {
+            JsonNode each = node.get("foreach");
+            JsonNode body = node.path("do");
+            if (!body.isObject()) {
+                throw doc.error(path + ".do", "stage '" + name + "': 'foreach:' needs a 'do:' mapping with the stage");
+            }
+            doc.requireKnownFields(body, path + ".do", STAGE_FIELDS);
+            if (each.isArray()) {
+                for (int i = 0; i < each.size(); i++) {
+                    JsonNode item = each.get(i);
+                    String key = item.isValueNode() ? item.asText() : String.valueOf(i);
+                    out.add(stage(doc, name + "@" + key, path + ".do", body, Map.of("item", item, "key", textNode(key))));
+                }
+            } else if (each.isObject()) {
+                for (Iterator<Map.Entry<String, JsonNode>> it = each.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    out.add(stage(doc, name + "@" + e.getKey(), path + ".do", body, Map.of("item", e.getValue(), "key", textNode(e.getKey()))));
+                }
+            } else {
+                throw doc.error(path + ".foreach", "stage '" + name + "': expected a list or a mapping (a '${...}' of vars is not read by Sortie), found "
+                        + YamlDocument.typeName(each));
+            }
+            return out;
+        }
+        JsonNode matrix = node.get("matrix");
+        if (!matrix.isObject()) {
+            throw doc.error(path + ".matrix", "stage '" + name + "': expected a mapping of name to a list of values, found " + YamlDocument.typeName(matrix));
+        }
+        List<Map<String, JsonNode>> combos = new ArrayList<>();
+        combos.add(new LinkedHashMap<>());
+        for (Iterator<Map.Entry<String, JsonNode>> it = matrix.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> axis = it.next();
+            if (!axis.getValue().isArray()) {
+                throw doc.error(path + ".matrix." + axis.getKey(), "stage '" + name + "': expected a list of values, found " + YamlDocument.typeName(axis.getValue()));
+            }
+            List<Map<String, JsonNode>> next = new ArrayList<>();
+            for (Map<String, JsonNode> c : combos) {
+                for (JsonNode v : axis.getValue()) {
+                    Map<String, JsonNode> m = new LinkedHashMap<>(c);
+                    m.put(axis.getKey(), v);
+                    next.add(m);
+                }
+            }
+            combos = next;
+        }
+        for (Map<String, JsonNode> c : combos) {
+            List<String> parts = new ArrayList<>();
+            c.values().forEach(v -> parts.add(v.isValueNode() ? v.asText() : String.valueOf(parts.size())));
+            com.fasterxml.jackson.databind.node.ObjectNode item = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            c.forEach(item::set);
+            out.add(stage(doc, name + "@" + String.join("-", parts), path, node, Map.of("item", item)));
+        }
+        return out;
+    }
+
+    private static JsonNode textNode(String s) {
+        return com.fasterxml.jackson.databind.node.TextNode.valueOf(s);
+    }
+
+    private static Stage stage(YamlDocument doc, String name, String path, JsonNode node, Map<String, JsonNode> vars) {
+        JsonNode cmd = node.path("cmd");
+        String command;
+        if (cmd.isTextual()) {
+            command = fill(cmd.asText(), vars);
+        } else if (cmd.isArray() && cmd.size() > 0) {
+            List<String> lines = new ArrayList<>();
+            cmd.forEach(c -> lines.add(fill(c.asText(), vars)));
+            command = String.join(" && ", lines);
+        } else {
+            throw doc.error(path + ".cmd", "stage '" + name + "': expected the command (a string or a list of strings), found "
+                    + (cmd.isMissingNode() ? "none" : YamlDocument.typeName(cmd)));
+        }
+        JsonNode w = node.path("wdir");
+        if (!w.isMissingNode() && !w.isTextual()) {
+            throw doc.error(path + ".wdir", "stage '" + name + "': expected a folder relative to dvc.yaml, found " + YamlDocument.typeName(w));
+        }
+        String wdir = w.isTextual() ? Path.of(fill(w.asText(), vars)).normalize().toString() : ".";
+        if (wdir.isEmpty() || Path.of(wdir).isAbsolute() || wdir.startsWith("..")) {
+            wdir = wdir.isEmpty() ? "." : wdir;
+            if (!wdir.equals(".")) {
+                throw doc.error(path + ".wdir", "stage '" + name + "': '" + w.asText() + "' is outside the project; expected a folder inside it");
+            }
+        }
+        List<String> deps = new ArrayList<>();
+        for (Out d : outs(doc, path + ".deps", node.path("deps"), vars)) {
+            deps.add(d.path());
+        }
+        List<String> params = params(doc, name, path + ".params", node.path("params"), vars);
+        JsonNode frozen = node.path("frozen");
+        return new Stage(name, command, wdir, deps, params, outs(doc, path + ".outs", node.path("outs"), vars),
+                outs(doc, path + ".metrics", node.path("metrics"), vars), outs(doc, path + ".plots", node.path("plots"), vars),
+                frozen.asBoolean(false));
+    }
+
+    /** {@code params:}: keys of params.yaml, or {@code {file: [keys]}} (an empty list: the whole file). */
+    private static List<String> params(YamlDocument doc, String stage, String path, JsonNode list, Map<String, JsonNode> vars) {
+        List<String> out = new ArrayList<>();
+        if (list.isMissingNode() || list.isNull()) {
+            return out;
+        }
+        if (!list.isArray()) {
+            throw doc.error(path, "stage '" + stage + "': expected a list of param keys, found " + YamlDocument.typeName(list));
+        }
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode p = list.get(i);
+            if (p.isValueNode() && !p.isNull()) {
+                out.add(fill(p.asText(), vars));
+            } else if (p.isObject()) {
+                for (Iterator<Map.Entry<String, JsonNode>> it = p.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    String f = fill(e.getKey(), vars);
+                    if (e.getValue().isArray() && e.getValue().size() > 0) {
+                        e.getValue().forEach(k -> out.add(f + ":" + fill(k.asText(), vars)));
+                    } else {
+                        out.add(f + ":");
+                    }
+                }
+            } else {
+                throw doc.error(path + "[" + i + "]", "stage '" + stage + "': expected a param key or {file: [keys]}, found " + YamlDocument.typeName(p));
+            }
+        }
+        return out;
+    }
+
+    /** A dvc.yaml list of paths: strings, or one-key mappings {@code {path: {options}}}. */
+    private static List<Out> outs(YamlDocument doc, String path, JsonNode list, Map<String, JsonNode> vars) {
+        List<Out> out = new ArrayList<>();
+        if (list.isMissingNode() || list.isNull()) {
+            return out;
+        }
+        if (!list.isArray()) {
+            throw doc.error(path, where(path) + "expected a list of paths, found " + YamlDocument.typeName(list));
+        }
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode item = list.get(i);
+            if (item.isTextual()) {
+                out.add(new Out(fill(item.asText(), vars), true, Map.of()));
+            } else if (item.isObject() && item.size() == 1) {
+                Map.Entry<String, JsonNode> e = item.fields().next();
+                Map<String, Object> options = new LinkedHashMap<>();
+                if (e.getValue().isObject()) {
+                    e.getValue().fields().forEachRemaining(o -> options.put(o.getKey(), plain(o.getValue())));
+                } else if (!e.getValue().isNull()) {
+                    throw doc.error(path + "[" + i + "]", where(path) + "the options of '" + e.getKey() + "' must be a mapping (cache: false, ...), found "
+                            + YamlDocument.typeName(e.getValue()));
+                }
+                boolean cache = !(options.get("cache") instanceof Boolean b) || b;
+                out.add(new Out(fill(e.getKey(), vars), cache, options));
+            } else {
+                throw doc.error(path + "[" + i + "]", where(path) + "expected a path or {path: {options}}, found " + YamlDocument.typeName(item));
+            }
+        }
+        return out;
+    }
+
+    private static String where(String path) {
+        if (!path.startsWith("stages.")) {
+            return "";
+        }
+        String rest = path.substring("stages.".length());
+        int dot = rest.lastIndexOf('.');
+        return "stage '" + (dot < 0 ? rest : rest.substring(0, dot).replace(".do", "")) + "': ";
+    }
+
+    private static Object plain(JsonNode n) {
+        if (n.isTextual()) {
+            return n.asText();
+        }
+        if (n.isBoolean()) {
+            return n.asBoolean();
+        }
+        if (n.isIntegralNumber()) {
+            return n.asLong();
+        }
+        if (n.isNumber()) {
+            return n.asDouble();
+        }
+        if (n.isArray()) {
+            List<Object> l = new ArrayList<>();
+            n.forEach(x -> l.add(plain(x)));
+            return List.copyOf(l);
+        }
+        if (n.isObject()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            n.fields().forEachRemaining(e -> m.put(e.getKey(), plain(e.getValue())));
+            return java.util.Collections.unmodifiableMap(m);
+        }
+        return null;
+    }
+
+    /** {@code ${item}}, {@code ${item.field}} and {@code ${key}} of a foreach/matrix stage; other references stay. */
+    private static String fill(String s, Map<String, JsonNode> vars) {
+        if (vars.isEmpty() || !s.contains("${")) {
+            return s;
+        }
+        Matcher m = REF.matcher(s);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            JsonNode v = vars.get(m.group(1));
+            for (String f : m.group(2).isEmpty() ? new String[0] : m.group(2).substring(1).split("\\.")) {
+                v = v == null ? null : v.get(f);
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(v == null || !v.isValueNode() ? m.group() : v.asText()));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+}
