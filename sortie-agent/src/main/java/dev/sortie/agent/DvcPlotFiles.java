@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * y). A plot file that was there before the run, unchanged (committed with the code), is not the run's own.
  */
 final class DvcPlotFiles {
+    private static final System.Logger LOG = System.getLogger(DvcPlotFiles.class.getName());
     private final Path root;
     private final Path cwd;
     /** The plot files there before the run, as they were; null: not known (a salvaged run), every file counts. */
@@ -36,13 +37,17 @@ final class DvcPlotFiles {
     static DvcPlotFiles beforeTheRun(Path root, Path cwd) {
         Map<String, String> seen = new HashMap<>();
         List<String> candidates = new ArrayList<>();
-        DvcPlots.declared(cwd).forEach(p -> candidates.add(p.path()));
+        try {
+            DvcPlots.declared(cwd).forEach(p -> candidates.add(p.path()));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the plots declared in {0} are not known before the run: {1}", cwd, e);
+        }
         Path live = cwd.resolve("dvclive");
         if (Files.isDirectory(live)) {
             try (Stream<Path> walk = Files.walk(live)) {
                 walk.filter(Files::isRegularFile).forEach(f -> candidates.add(cwd.relativize(f).toString().replace('\\', '/')));
             } catch (IOException | RuntimeException e) {
-                System.getLogger(DvcPlotFiles.class.getName()).log(System.Logger.Level.DEBUG, "{0} not listed: {1}", live, e);
+                LOG.log(System.Logger.Level.DEBUG, "{0} not listed: {1}", live, e);
             }
         }
         for (String c : candidates) {
@@ -63,10 +68,20 @@ final class DvcPlotFiles {
      * Writes the manifest of the plots the run wrote or changed and returns what to save (those files and the
      * manifest, relative to the root); nothing when the run wrote no plot.
      */
-    List<String> record() throws IOException {
+    List<String> record() {
         if (!Files.isDirectory(cwd)) {
             return List.of();
         }
+        try {
+            return write();
+        } catch (IOException | RuntimeException e) {
+            // the run's result stands without its plots: said, not turned into a failure
+            LOG.log(System.Logger.Level.WARNING, "the DVC plots of the run in " + cwd + " are not kept", e);
+            return List.of();
+        }
+    }
+
+    private List<String> write() throws IOException {
         String rel = root.relativize(cwd).toString().replace('\\', '/');
         String prefix = rel.isEmpty() ? "" : rel + "/";
         List<DvcPlot> kept = new ArrayList<>();

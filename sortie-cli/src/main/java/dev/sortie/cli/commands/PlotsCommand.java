@@ -192,7 +192,7 @@ public final class PlotsCommand extends ContextCommand {
      * The DVC plots each experiment recorded (its {@link DvcPlots#MANIFEST} and the files it names), each experiment
      * in its own colour, as the metric charts colour it.
      */
-    private static DvcPlotSet dvcPlots(dev.sortie.cli.access.Experiments where, List<Experiment> exps) throws IOException {
+    private DvcPlotSet dvcPlots(dev.sortie.cli.access.Experiments where, List<Experiment> exps) throws IOException {
         List<DvcPlotSet.Loaded> loaded = new ArrayList<>();
         Path tmp = Files.createTempDirectory("sortie-plots");
         try {
@@ -212,7 +212,15 @@ public final class PlotsCommand extends ContextCommand {
                 if (manifest == null) {
                     continue;
                 }
-                for (DvcPlot p : DvcPlots.readManifest(read(where, e, manifest, tmp))) {
+                List<DvcPlot> listed;
+                try {
+                    listed = DvcPlots.readManifest(read(where, e, manifest, tmp));
+                } catch (IOException | RuntimeException x) {
+                    // the metric charts and the other experiments' plots are still drawn
+                    err().println("sortie: the DVC plots of " + e.name() + " are not drawn: " + DvcPlots.MANIFEST + ": " + x.getMessage());
+                    continue;
+                }
+                for (DvcPlot p : listed) {
                     ArtifactRecord f = files.get(p.path());
                     if (f != null) {
                         loaded.add(new DvcPlotSet.Loaded(e.name(), i, p, read(where, e, f, tmp)));

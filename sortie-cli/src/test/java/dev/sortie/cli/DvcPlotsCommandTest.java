@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * dvc.yaml, two experiments, one line each on the curves, a matrix and an image each.
  */
 @Tag("integration")
-class DvcPlotsTest {
+class DvcPlotsCommandTest {
     static Path python;
 
     @TempDir
