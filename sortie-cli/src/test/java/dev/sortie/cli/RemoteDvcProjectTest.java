@@ -124,6 +124,9 @@ class RemoteDvcProjectTest {
         assertThat(project.read("params.yaml")).contains("n_est: 80");
         assertThat(project.read("dvc.lock")).contains("n_est: 80");
         assertThat(DvcProjectTest.dvc(project, "status")).contains("Data and pipelines are up to date");
+        // the plot file is the run's and comes back; Sortie's manifest of how to draw it is no file of the project
+        assertThat(project.dir.resolve("eval/plots/roc.json")).isRegularFile();
+        assertThat(project.dir.resolve(".sortie/dvc-plots.json")).doesNotExist();
         apply(project, "local");
         assertThat(project.read("params.yaml")).contains("n_est: 50");
         assertThat(DvcProjectTest.dvc(project, "status")).contains("Data and pipelines are up to date");

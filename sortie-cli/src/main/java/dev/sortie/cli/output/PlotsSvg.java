@@ -41,7 +41,7 @@ public final class PlotsSvg {
             "table.values td.num{text-align:right;font-variant-numeric:tabular-nums}",
             "div.dvc{background:#fff;border:1px solid #ddd;border-radius:6px;margin:0 16px 16px 0;padding:8px;display:inline-block;vertical-align:top}",
             "div.dvc h2{font-size:15px;margin:0 0 8px}",
-            "div.dvc img{max-width:900px;image-rendering:auto}",
+            "div.dvc img{display:block;max-width:900px;min-width:64px}",
             "table.confusion{border-collapse:collapse;font-size:13px}",
             "table.confusion th,table.confusion td{padding:6px 10px;border:1px solid #ddd}",
             "table.confusion td.num{text-align:right;font-variant-numeric:tabular-nums;min-width:3em}");
