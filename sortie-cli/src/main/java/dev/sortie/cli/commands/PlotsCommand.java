@@ -106,7 +106,7 @@ public final class PlotsCommand extends ContextCommand {
             } else {
                 String sub = String.join(", ", names) + " · " + count(charts.size(), "chart")
                         + (values.isEmpty() ? "" : " · " + count(values.size(), "single value"))
-                        + (dvc.matrices().isEmpty() ? "" : " · " + count(dvc.matrices().size(), "confusion matrix").replace("matrixs", "matrices"))
+                        + (dvc.matrices().isEmpty() ? "" : " · " + dvc.matrices().size() + (dvc.matrices().size() == 1 ? " confusion matrix" : " confusion matrices"))
                         + (dvc.images().isEmpty() ? "" : " · " + count(dvc.images().size(), "image"));
                 Files.writeString(tmp, PlotsSvg.html("Sortie plots: " + String.join(", ", names), sub, charts, values, dvc.html()),
                         StandardCharsets.UTF_8);
