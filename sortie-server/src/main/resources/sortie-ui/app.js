@@ -243,12 +243,14 @@ async function compareView(ids) {
   section('run', e => ({ status: e.status, executor: e.executor, host: e.host, duration_s: e.duration_s, exit_code: e.exit_code,
     attempt: e.attempt, command: e.command }));
   const charts = el('div', { id: 'compare-charts', class: 'charts' });
+  const dvcPlots = el('div', { class: 'charts', id: 'dvc-plots' });
+  const dvcSection = el('section', { hidden: true }, el('h2', {}, 'DVC plots'), dvcPlots);
   main.replaceChildren(el('h1', {}, 'Compare'),
     el('p', {}, 'Rows whose values differ are highlighted.'),
     el('table', { id: 'compare-table' },
       el('thead', {}, el('tr', {}, el('th', {}, ''), exps.map(e => el('th', {}, expLink(e))))),
       el('tbody', {}, rows)),
-    el('h2', {}, 'Metrics'), charts);
+    el('h2', {}, 'Metrics'), charts, dvcSection);
   // one chart per metric, every experiment a line in it: one request per metric, the series cut by the server onto
   // one grid of steps keeping each bucket's lowest and highest point (GET /series), drawn as they come
   const keys = [...new Set(exps.flatMap(e => Object.keys(e.metrics || {})))].filter(k => !k.startsWith('sys/')).sort();
@@ -266,6 +268,9 @@ async function compareView(ids) {
     box.dataset.drawn = String(Date.now());
   }));
   charts.dataset.drawn = String(Date.now());
+  // the experiments' DVC curves overlaid, one line each; their matrices and images side by side
+  const plots = await Promise.all(exps.map(async e => ({ name: e.name, plots: await dvcPlotsOf(e.id) })));
+  dvcSection.hidden = (await drawDvcPlots(dvcPlots, plots)) === 0;
 }
 
 /** A live chart of one metric: uPlot, its data replaced on each poll. */
@@ -336,6 +341,157 @@ async function downloadArtifact(id, a) {
 
 const FINISHED = new Set(['succeeded', 'failed', 'stopped', 'interrupted']);
 
+// ---- DVC's plots -----------------------------------------------------------------------------------------------
+// A run of a DVC project keeps the plot files it wrote (dvc.yaml's plots:, dvclive's ROC, precision-recall,
+// confusion matrix, images) as artifacts, with a manifest that says how to draw each (template, x, y).
+
+const DVC_MANIFEST = '.sortie/dvc-plots.json';
+const IMAGE_TYPES = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
+const LINE_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+async function artifactBlob(id, a) {
+  const r = await api(`/experiments/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(a.hash)}`, { raw: true });
+  return r.blob();
+}
+
+/** The kind of a plot: an image by its file's suffix, a confusion matrix by its template, else a curve. */
+function plotKind(p) {
+  const ext = p.path.split('.').pop().toLowerCase();
+  if (IMAGE_TYPES[ext]) return 'image';
+  return (p.template || '').startsWith('confusion') ? 'confusion' : 'curve';
+}
+
+/** Rows of a plot file: JSON (a list, or an object holding one, as dvclive writes) or CSV/TSV with a header. */
+function plotRows(path, textValue) {
+  const ext = path.split('.').pop().toLowerCase();
+  if (ext === 'csv' || ext === 'tsv') {
+    const lines = textValue.split(/\r?\n/).filter(l => l.trim() !== '');
+    const sep = ext === 'tsv' ? '\t' : ',';
+    const unquote = c => c.trim().replace(/^"(.*)"$/, '$1');
+    const head = (lines.shift() || '').split(sep).map(unquote);
+    return lines.map(l => { const cells = l.split(sep).map(unquote); return Object.fromEntries(head.map((h, i) => [h, cells[i]])); });
+  }
+  // Python's json writes Infinity and NaN (sklearn's first ROC threshold) as bare words JSON.parse refuses
+  const j = JSON.parse(textValue.replace(/(?<=[:\[,]\s*)-?(Infinity|NaN)(?=\s*[,\]}])/g, 'null'));
+  if (Array.isArray(j)) return j;
+  for (const v of Object.values(j || {})) if (Array.isArray(v)) return v;
+  return [];
+}
+
+/** A curve's lines: one per y field (or the last field that is not x); x the row's index where none is named. */
+function curveLines(p, rows) {
+  let ys = p.y && p.y.length ? p.y : [];
+  if (!ys.length && rows.length) ys = Object.keys(rows[0]).filter(k => k !== p.x && k !== 'step').slice(-1);
+  const byIndex = !p.x || (p.x === 'step' && rows.length && !('step' in rows[0]));
+  return ys.map(field => {
+    const num = v => (v === null || v === undefined || v === '' ? NaN : Number(v));
+    const ok = rows.map((r, i) => [byIndex ? i : num(r[p.x]), num(r[field])])
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]);
+    return { field, xs: ok.map(q => q[0]), ys: ok.map(q => q[1]) };
+  });
+}
+
+/** The DVC plots an experiment recorded: [{plot, blob}], empty when it has none. */
+async function dvcPlotsOf(id) {
+  const list = await api(`/experiments/${encodeURIComponent(id)}/artifacts`);
+  const latest = new Map();
+  for (const a of list.artifacts) {
+    if (a.kind !== 'artifact') continue;
+    const had = latest.get(a.path);
+    if (!had || String(a.saved) >= String(had.saved)) latest.set(a.path, a);
+  }
+  const m = latest.get(DVC_MANIFEST);
+  if (!m) return [];
+  const manifest = JSON.parse(await (await artifactBlob(id, m)).text());
+  const plots = (manifest.plots || []).filter(p => latest.has(p.path));
+  return Promise.all(plots.map(async p => ({ plot: p, blob: await artifactBlob(id, latest.get(p.path)) })));
+}
+
+/** The chart title of a curve's line: a named plot's title; a file's own plot names the field it draws. */
+function curveTitle(p, field, several) { return p.title === p.path || several ? `${p.title} · ${field}` : p.title; }
+
+/**
+ * Curves of several experiments overlaid in one uPlot: every point of every line on one x axis (sorted, points at the
+ * same x kept apart), each line's values where it has points and gaps spanned elsewhere.
+ */
+function overlaidCurve(title, xLabel, lines) {
+  const rows = [];
+  lines.forEach((l, k) => l.xs.forEach((x, i) => rows.push([x, k, l.ys[i]])));
+  rows.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const data = [rows.map(r => r[0]), ...lines.map((l, k) => rows.map(r => (r[1] === k ? r[2] : null)))];
+  const box = el('div', { class: 'chart dvc-curve', 'data-plot': title, 'data-lines': String(lines.length),
+    'data-points': String(rows.length) }, el('strong', {}, title));
+  const plot = new uPlot({ width: 420, height: 260, scales: { x: { time: false } },
+    axes: [{ label: xLabel }, {}],
+    series: [{ label: xLabel }, ...lines.map(l => ({ label: l.name, stroke: LINE_COLORS[l.color % LINE_COLORS.length], width: 2,
+      spanGaps: true, points: { show: l.xs.length <= 60 } }))] }, data, box);
+  cleanups.push(() => plot.destroy());
+  return box;
+}
+
+function confusionTable(title, experiment, p, rows) {
+  const actual = p.x || 'actual', predicted = (p.y && p.y[0]) || 'predicted';
+  const num = v => (v !== '' && v !== null && !isNaN(Number(v)) ? Number(v) : null);
+  const labels = [...new Set(rows.flatMap(r => [r[actual], r[predicted]]).filter(v => v !== undefined && v !== null).map(String))]
+    .sort((a, b) => (num(a) !== null && num(b) !== null ? num(a) - num(b) : a.localeCompare(b)));
+  const counts = labels.map(() => labels.map(() => 0));
+  rows.forEach(r => {
+    const a = labels.indexOf(String(r[actual])), q = labels.indexOf(String(r[predicted]));
+    if (a >= 0 && q >= 0) counts[a][q]++;
+  });
+  const max = Math.max(1, ...counts.flat());
+  return el('div', { class: 'chart dvc-confusion', 'data-plot': title, 'data-experiment': experiment },
+    el('strong', {}, `${title} · ${experiment}`),
+    el('table', { class: 'confusion' },
+      el('thead', {}, el('tr', {}, el('th', {}, `${actual} \\ ${predicted}`), labels.map(l => el('th', {}, l)))),
+      el('tbody', {}, labels.map((l, a) => el('tr', {}, el('th', {}, l), counts[a].map(c => {
+        const td = el('td', { class: 'num' + (c / max > 0.6 ? ' dark' : ''), 'data-count': String(c) }, String(c));
+        // the share of the largest cell, as DVC's confusion template shades it (a style property, allowed by the CSP)
+        td.style.backgroundColor = `rgba(31, 111, 235, ${(0.08 + 0.8 * c / max).toFixed(3)})`;
+        return td;
+    }))))));
+}
+
+/** An image plot: its bytes fetched with the token, shown through an object URL (the CSP allows blob: images). */
+function imageBox(title, experiment, path, blob) {
+  const ext = path.split('.').pop().toLowerCase();
+  const url = URL.createObjectURL(new Blob([blob], { type: IMAGE_TYPES[ext] || 'application/octet-stream' }));
+  cleanups.push(() => URL.revokeObjectURL(url));
+  return el('div', { class: 'chart dvc-image', 'data-plot': title, 'data-experiment': experiment },
+    el('strong', {}, `${title} · ${experiment}`), el('img', { src: url, alt: path }));
+}
+
+/**
+ * Draws the DVC plots of experiments [{name, plots}] into box: the curves overlaid (one line per experiment), a
+ * confusion matrix and the images per experiment. Returns how many were drawn.
+ */
+async function drawDvcPlots(box, experiments) {
+  const curves = new Map(), others = [];
+  for (const [k, e] of experiments.entries()) {
+    for (const { plot: p, blob } of e.plots) {
+      const kind = plotKind(p);
+      try {
+        if (kind === 'image') { others.push(imageBox(p.title, e.name, p.path, blob)); continue; }
+        const rows = plotRows(p.path, await blob.text());
+        if (kind === 'confusion') { others.push(confusionTable(p.title, e.name, p, rows)); continue; }
+        const lines = curveLines(p, rows);
+        for (const l of lines) {
+          const title = curveTitle(p, l.field, lines.length > 1);
+          if (!curves.has(title)) curves.set(title, { x: p.x || 'step', lines: [] });
+          const c = curves.get(title);
+          const name = c.lines.some(o => o.name === e.name) ? `${e.name} · ${p.path}` : e.name;
+          c.lines.push({ name, color: k, xs: l.xs, ys: l.ys });
+        }
+      } catch (err) {
+        others.push(el('p', { class: 'hint' }, `${e.name}: ${p.path} could not be drawn: ${err.message}`));
+      }
+    }
+  }
+  box.replaceChildren(...[...curves.entries()].map(([title, c]) => overlaidCurve(title, c.x, c.lines)), ...others);
+  box.dataset.plots = String(curves.size + others.length);
+  return curves.size + others.length;
+}
+
 async function experimentView(id) {
   let e = await api('/experiments/' + encodeURIComponent(id));
   id = e.id;
@@ -346,6 +502,8 @@ async function experimentView(id) {
   const chartsByKey = new Map();
   const log = el('pre', { class: 'log', id: 'log' });
   const artifacts = el('ul', { id: 'artifacts' });
+  const dvcPlots = el('div', { class: 'charts', id: 'dvc-plots' });
+  const dvcSection = el('section', { hidden: true }, el('h2', {}, 'DVC plots'), dvcPlots);
   const stop = el('button', { type: 'button', id: 'stop', on: { click: async () => {
     try { await api(`/experiments/${encodeURIComponent(id)}/stop`, { method: 'POST', body: {} }); showError(''); }
     catch (err) { showError(err.message); }
@@ -366,6 +524,7 @@ async function experimentView(id) {
     el('section', {}, facts),
     el('section', {}, el('h2', {}, 'Params'), params),
     el('section', {}, el('h2', {}, 'Metrics'), charts),
+    dvcSection,
     el('section', {}, el('h2', {}, 'Log'), log),
     el('section', {}, el('h2', {}, 'Attempts'), el('table', { id: 'attempts' },
       el('thead', {}, el('tr', {}, ['attempt', 'status', 'host', 'started', 'ended', 'exit code', 'error'].map(h => el('th', {}, h)))), attempts)),
@@ -412,6 +571,10 @@ async function experimentView(id) {
           a.path), ` (${a.kind}, ${a.size} bytes)`)));
       if (list.artifacts.length === 0) artifacts.append(el('li', {}, 'none'));
       artifactsShown = FINISHED.has(e.status) ? 'final' : 'running';
+      // DVC's plots are saved at the run's end: drawn once it ended
+      if (artifactsShown === 'final' && list.artifacts.some(a => a.path === DVC_MANIFEST)) {
+        dvcSection.hidden = (await drawDvcPlots(dvcPlots, [{ name: e.name, plots: await dvcPlotsOf(id) }])) === 0;
+      }
     }
     main.dataset.status = e.status;
   });

@@ -330,6 +330,8 @@ public final class RunSupervisor implements Execution {
         private final MetricCollector metrics;
         private final OutputCollector outputs;
         private final WorkFolders paths = new WorkFolders(spec.task(), spec.workRoot(), spec.cwd());
+        /** DVC's plot files there before the run: only those it writes or changes are kept (see DvcPlotFiles). */
+        private final DvcPlotFiles plots = DvcPlotFiles.beforeTheRun(spec.workRoot(), spec.cwd());
         private final List<MetricPoint> pending = new ArrayList<>();
         private final long started = System.nanoTime();
         private final java.util.concurrent.ConcurrentLinkedQueue<MetricPoint> sampled = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -585,7 +587,9 @@ public final class RunSupervisor implements Execution {
                 lastFlush = 0; // the last chance: no pause before it
                 flush();
                 saveCheckpoints();
-                List<ArtifactRecord> saved = outputs.save(ArtifactKind.ARTIFACT, paths.artifacts());
+                List<String> artifacts = new ArrayList<>(paths.artifacts());
+                plots.record().stream().filter(p -> !artifacts.contains(p)).forEach(artifacts::add);
+                List<ArtifactRecord> saved = outputs.save(ArtifactKind.ARTIFACT, artifacts);
                 if (!saved.isEmpty()) {
                     spec.listener().saved(saved);
                 }

@@ -54,7 +54,9 @@ public final class Salvage {
         if (Files.isDirectory(folders.root())) {
             OutputCollector outputs = new OutputCollector(folders.root(), store);
             List<ArtifactRecord> saved = new ArrayList<>(outputs.save(ArtifactKind.CHECKPOINT, folders.checkpoints()));
-            saved.addAll(outputs.save(ArtifactKind.ARTIFACT, folders.artifacts()));
+            List<String> artifacts = new ArrayList<>(folders.artifacts());
+            DvcPlotFiles.afterTheRun(folders.root(), folders.cwd()).record().stream().filter(p -> !artifacts.contains(p)).forEach(artifacts::add);
+            saved.addAll(outputs.save(ArtifactKind.ARTIFACT, artifacts));
             for (RunEvents.Artifact a : requested) {
                 saved.addAll(outputs.saveRequested(a.kind(), a.path(), folders.cwd()));
             }

@@ -29,6 +29,19 @@ final class DvcVenv {
         return bin;
     }
 
+    /**
+     * The venv's bin folder with what dvclive's plots need added, on first use: scikit-learn (its
+     * {@code log_sklearn_plot} computes the curves with it) and Pillow (its {@code log_image}).
+     */
+    static synchronized Path withPlotting() throws Exception {
+        Path bin = bin();
+        if (!Files.exists(bin.resolve("plotting-ready"))) {
+            run(List.of(bin.resolve("python").toString(), "-m", "pip", "install", "--quiet", "scikit-learn", "pillow"));
+            Files.writeString(bin.resolve("plotting-ready"), "");
+        }
+        return bin;
+    }
+
     private static void run(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -78,6 +78,18 @@ class RemoteDvcProjectTest {
         long sentAt = Files.getLastModifiedTime(hostData).toMillis();
         // what the host computed came back: the model's object and the run-cache are in the user's DVC cache
         assertThat(project.dir.resolve(".dvc/cache/runs")).isDirectory();
+        // and the evaluate stage's ROC plot (dvc.yaml's plots:) with how to draw it: drawn against fpr
+        TestProject.Result plots = project.sortie("plots", "cold", "-o", "cold.html", "--json");
+        assertThat(plots.code()).as(plots.out() + plots.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode roc = null;
+        for (com.fasterxml.jackson.databind.JsonNode c : new com.fasterxml.jackson.databind.ObjectMapper().readTree(plots.out()).get("charts")) {
+            if (c.get("metric").asText().equals("eval/plots/roc.json · tpr")) {
+                roc = c;
+            }
+        }
+        assertThat(roc).as(plots.out()).isNotNull();
+        assertThat(roc.get("x").asText()).isEqualTo("fpr");
+        assertThat(roc.get("points").asInt()).isEqualTo(5);
 
         TestProject.Result second = project.sortie("run", "-e", "box", "-n", "warm");
         assertThat(second.code()).as(second.out() + second.err()).isZero();
@@ -112,6 +124,9 @@ class RemoteDvcProjectTest {
         assertThat(project.read("params.yaml")).contains("n_est: 80");
         assertThat(project.read("dvc.lock")).contains("n_est: 80");
         assertThat(DvcProjectTest.dvc(project, "status")).contains("Data and pipelines are up to date");
+        // the plot file is the run's and comes back; Sortie's manifest of how to draw it is no file of the project
+        assertThat(project.dir.resolve("eval/plots/roc.json")).isRegularFile();
+        assertThat(project.dir.resolve(".sortie/dvc-plots.json")).doesNotExist();
         apply(project, "local");
         assertThat(project.read("params.yaml")).contains("n_est: 50");
         assertThat(DvcProjectTest.dvc(project, "status")).contains("Data and pipelines are up to date");

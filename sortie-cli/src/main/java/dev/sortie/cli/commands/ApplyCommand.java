@@ -57,8 +57,9 @@ public final class ApplyCommand extends ContextCommand {
         }
         int n = 0;
         for (ArtifactRecord r : files) {
-            if (r.kind() != ArtifactKind.ARTIFACT || lockDirs.stream().noneMatch(d -> r.path().startsWith(d))) {
-                continue;
+            if (r.kind() != ArtifactKind.ARTIFACT || lockDirs.stream().noneMatch(d -> r.path().startsWith(d))
+                    || r.path().equals(dev.sortie.core.dvc.DvcPlots.MANIFEST)) {
+                continue; // the plots' manifest is Sortie's note of how to draw them, not a file of the project
             }
             Path target = projectDir.resolve(r.path()).normalize();
             if (!target.startsWith(projectDir)) {

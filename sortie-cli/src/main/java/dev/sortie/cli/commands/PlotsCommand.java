@@ -2,10 +2,15 @@ package dev.sortie.cli.commands;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sortie.cli.output.DvcPlotSet;
 import dev.sortie.cli.output.PlotsModel;
 import dev.sortie.cli.output.PlotsModel.Chart;
 import dev.sortie.cli.output.PlotsPng;
 import dev.sortie.cli.output.PlotsSvg;
+import dev.sortie.core.dvc.DvcPlot;
+import dev.sortie.core.dvc.DvcPlots;
+import dev.sortie.core.model.ArtifactKind;
+import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +32,9 @@ import picocli.CommandLine.Parameters;
         description = {"Draw the step series of experiments: one chart per metric, one line per experiment.",
                 "Writes one self-contained HTML file (inline SVG; hover a point for its step and value) or a PNG.",
                 "System metrics (sys/*) are drawn against seconds since the run started; a metric with one value per",
-                "experiment (a final score) is a value in a table, not a chart of one point."},
+                "experiment (a final score) is a value in a table, not a chart of one point.",
+                "DVC's plots the runs wrote (dvc.yaml's plots:, dvclive's ROC, precision-recall, confusion matrix, images)",
+                "are drawn beside them: curves one line per experiment, a confusion matrix and the images per experiment."},
         footer = {"", "Examples:",
                 "  sortie plots fast slow                 # every metric, to sortie-plots.html",
                 "  sortie plots fast slow --metric loss,acc -o runs.html",
@@ -40,7 +47,8 @@ public final class PlotsCommand extends ContextCommand {
     List<String> experiments;
 
     @Option(names = "--metric", paramLabel = "M", split = ",",
-            description = "A metric to draw (repeatable, or comma-separated; default: every metric of the experiments).")
+            description = "A metric to draw (repeatable, or comma-separated; default: every metric of the experiments, "
+                    + "and their DVC plots).")
     List<String> metrics;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
@@ -67,9 +75,15 @@ public final class PlotsCommand extends ContextCommand {
             }
         }
         PlotsModel.Plots plots = PlotsModel.plots(sources, metrics);
-        List<Chart> charts = plots.charts();
+        // DVC's plots are drawn with every metric; --metric picks metrics alone
+        DvcPlotSet dvc = metrics == null || metrics.isEmpty() ? dvcPlots(where, exps) : DvcPlotSet.of(List.of());
+        for (String problem : dvc.problems()) {
+            err().println("sortie: a DVC plot is not drawn: " + problem);
+        }
+        List<Chart> charts = new ArrayList<>(plots.charts());
+        charts.addAll(dvc.curves());
         List<PlotsModel.Value> values = plots.values();
-        if (plots.isEmpty()) {
+        if (plots.isEmpty() && dvc.isEmpty()) {
             throw new IllegalArgumentException((exps.size() == 1 ? exps.get(0).name() + " has" : "these experiments have")
                     + " no metrics to plot yet");
         }
@@ -91,8 +105,10 @@ public final class PlotsCommand extends ContextCommand {
                 PlotsPng.write(charts, PlotsPng.WIDTH, PlotsPng.PLOT_HEIGHT, tmp);
             } else {
                 String sub = String.join(", ", names) + " · " + count(charts.size(), "chart")
-                        + (values.isEmpty() ? "" : " · " + count(values.size(), "single value"));
-                Files.writeString(tmp, PlotsSvg.html("Sortie plots: " + String.join(", ", names), sub, charts, values),
+                        + (values.isEmpty() ? "" : " · " + count(values.size(), "single value"))
+                        + (dvc.matrices().isEmpty() ? "" : " · " + dvc.matrices().size() + (dvc.matrices().size() == 1 ? " confusion matrix" : " confusion matrices"))
+                        + (dvc.images().isEmpty() ? "" : " · " + count(dvc.images().size(), "image"));
+                Files.writeString(tmp, PlotsSvg.html("Sortie plots: " + String.join(", ", names), sub, charts, values, dvc.html()),
                         StandardCharsets.UTF_8);
             }
             try {
@@ -106,6 +122,9 @@ public final class PlotsCommand extends ContextCommand {
 
         err().println("sortie: wrote " + count(charts.size(), "chart") + (kind == Kind.HTML && !values.isEmpty()
                 ? " and " + count(values.size(), "single value") : "") + " of " + count(exps.size(), "experiment") + " to " + file);
+        if (kind == Kind.PNG && (!dvc.matrices().isEmpty() || !dvc.images().isEmpty())) {
+            err().println("  DVC's confusion matrices and images are in the HTML output only (-o plots.html)");
+        }
         if (kind == Kind.PNG && !values.isEmpty()) {
             // a PNG holds charts only: the single values are said here rather than drawn as one-point charts
             for (PlotsModel.Value v : values) {
@@ -144,9 +163,84 @@ public final class PlotsCommand extends ContextCommand {
                 vs.add(vm);
             }
             m.put("values", vs);
+            List<Map<String, Object>> ms = new ArrayList<>();
+            for (DvcPlotSet.Matrix x : dvc.matrices()) {
+                Map<String, Object> mm = new LinkedHashMap<>();
+                mm.put("title", x.title());
+                mm.put("experiment", x.experiment());
+                mm.put("labels", x.confusion().labels());
+                mm.put("counts", x.confusion().counts());
+                ms.add(mm);
+            }
+            m.put("confusion_matrices", ms);
+            List<Map<String, Object>> is = new ArrayList<>();
+            for (DvcPlotSet.Image x : dvc.images()) {
+                Map<String, Object> im = new LinkedHashMap<>();
+                im.put("title", x.title());
+                im.put("experiment", x.experiment());
+                im.put("path", x.path());
+                im.put("type", x.type());
+                is.add(im);
+            }
+            m.put("images", is);
             out().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
         }
         return 0;
+    }
+
+    /**
+     * The DVC plots each experiment recorded (its {@link DvcPlots#MANIFEST} and the files it names), each experiment
+     * in its own colour, as the metric charts colour it.
+     */
+    private DvcPlotSet dvcPlots(dev.sortie.cli.access.Experiments where, List<Experiment> exps) throws IOException {
+        List<DvcPlotSet.Loaded> loaded = new ArrayList<>();
+        Path tmp = Files.createTempDirectory("sortie-plots");
+        try {
+            for (int i = 0; i < exps.size(); i++) {
+                Experiment e = exps.get(i);
+                // the latest saved version of each path (a resumed run may save a file again)
+                Map<String, ArtifactRecord> files = new LinkedHashMap<>();
+                for (ArtifactRecord r : where.artifacts(e.id())) {
+                    if (r.kind() == ArtifactKind.ARTIFACT) {
+                        ArtifactRecord had = files.get(r.path());
+                        if (had == null || !r.savedAt().isBefore(had.savedAt())) {
+                            files.put(r.path(), r);
+                        }
+                    }
+                }
+                ArtifactRecord manifest = files.get(DvcPlots.MANIFEST);
+                if (manifest == null) {
+                    continue;
+                }
+                List<DvcPlot> listed;
+                try {
+                    listed = DvcPlots.readManifest(read(where, e, manifest, tmp));
+                } catch (IOException | RuntimeException x) {
+                    // the metric charts and the other experiments' plots are still drawn
+                    err().println("sortie: the DVC plots of " + e.name() + " are not drawn: " + DvcPlots.MANIFEST + ": " + x.getMessage());
+                    continue;
+                }
+                for (DvcPlot p : listed) {
+                    ArtifactRecord f = files.get(p.path());
+                    if (f != null) {
+                        loaded.add(new DvcPlotSet.Loaded(e.name(), i, p, read(where, e, f, tmp)));
+                    }
+                }
+            }
+        } finally {
+            try (java.util.stream.Stream<Path> walk = Files.walk(tmp)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+        return DvcPlotSet.of(loaded);
+    }
+
+    private static byte[] read(dev.sortie.cli.access.Experiments where, Experiment e, ArtifactRecord r, Path tmp) throws IOException {
+        Path f = tmp.resolve(r.hash());
+        if (!Files.exists(f)) {
+            where.download(e.id(), r, f);
+        }
+        return Files.readAllBytes(f);
     }
 
     private static String count(int n, String noun) {

@@ -42,16 +42,17 @@ public final class PlotsLayout {
         int yLabelChars = y.labels().stream().mapToInt(String::length).max().orElse(1);
         this.left = Math.max(48, Math.ceil(yLabelChars * CHAR_WIDTH) + 18);
         // the last x label is centred on the right edge of the plot: leave room for half of it
-        Ticks probe = b == null ? PlotsModel.ticks(0, 1, 6, true) : PlotsModel.ticks(b[0], b[1], 6, true);
+        boolean ints = chart.integerX();
+        Ticks probe = b == null ? PlotsModel.ticks(0, 1, 6, ints) : PlotsModel.ticks(b[0], b[1], 6, ints);
         String lastLabel = probe.labels().get(probe.labels().size() - 1);
         this.right = width - Math.max(RIGHT, Math.ceil(textWidth(lastLabel) / 2) + 8);
         int xTarget = (int) Math.max(2, Math.min(11, (right - left) / 90));
-        Ticks x = b == null ? PlotsModel.ticks(0, 1, xTarget, true) : PlotsModel.ticks(b[0], b[1], xTarget, true);
+        Ticks x = b == null ? PlotsModel.ticks(0, 1, xTarget, ints) : PlotsModel.ticks(b[0], b[1], xTarget, ints);
         // long step labels (1000000) need more room than the estimate above assumed
         int xLabelChars = x.labels().stream().mapToInt(String::length).max().orElse(1);
         if (x.values().size() > 2 && (right - left) / (x.values().size() - 1) < xLabelChars * CHAR_WIDTH + 16) {
             int fit = (int) Math.max(2, (right - left) / (xLabelChars * CHAR_WIDTH + 16));
-            x = b == null ? x : PlotsModel.ticks(b[0], b[1], fit, true);
+            x = b == null ? x : PlotsModel.ticks(b[0], b[1], fit, ints);
         }
         this.xTicks = x;
         this.yTicks = y;

@@ -29,12 +29,50 @@ public final class PlotsModel {
      * One line: an experiment's points of one metric, by step. {@code color} indexes {@link #color(int)} and stays
      * the same for an experiment across charts.
      */
-    public record Series(String name, int color, long[] steps, double[] values) {
+    public record Series(String name, int color, long[] steps, double[] values, double[] x) {
+        /** {@code x}: where each point is drawn; null: at its step. Decimal for DVC's curves (an ROC's fpr). */
         public Series {
             Objects.requireNonNull(name, "name");
             if (steps.length != values.length) {
                 throw new IllegalArgumentException("steps and values differ in length");
             }
+            if (x == null) {
+                x = new double[steps.length];
+                for (int i = 0; i < steps.length; i++) {
+                    x[i] = steps[i];
+                }
+            } else if (x.length != values.length) {
+                throw new IllegalArgumentException("x and values differ in length");
+            }
+        }
+
+        public Series(String name, int color, long[] steps, double[] values) {
+            this(name, color, steps, values, null);
+        }
+
+        /**
+         * A curve against a decimal x (DVC's plots: fpr, recall), its finite points sorted by x (stable, so a
+         * curve's points at the same x keep their order); {@link #steps} are then the points' ranks.
+         */
+        public static Series decimal(String name, int color, double[] x, double[] values) {
+            int n = 0;
+            Integer[] idx = new Integer[x.length];
+            for (int i = 0; i < x.length; i++) {
+                if (Double.isFinite(x[i]) && Double.isFinite(values[i])) {
+                    idx[n++] = i;
+                }
+            }
+            Integer[] keep = Arrays.copyOf(idx, n);
+            Arrays.sort(keep, (a, b) -> Double.compare(x[a], x[b]));
+            long[] s = new long[n];
+            double[] xs = new double[n];
+            double[] v = new double[n];
+            for (int i = 0; i < n; i++) {
+                s[i] = i;
+                xs[i] = x[keep[i]];
+                v[i] = values[keep[i]];
+            }
+            return new Series(name, color, s, v, xs);
         }
 
         /** A series of the finite points among {@code steps}/{@code values}, sorted by step (stable). */
@@ -96,6 +134,11 @@ public final class PlotsModel {
 
         public Chart(String metric, List<Series> series) {
             this(metric, series, STEP);
+        }
+
+        /** Whether x is whole numbers (steps, seconds) rather than a decimal field of a DVC plot. */
+        public boolean integerX() {
+            return STEP.equals(x) || SECONDS.equals(x);
         }
 
         public boolean hasData() {
@@ -370,8 +413,10 @@ public final class PlotsModel {
         }
         int buckets = (maxPoints - 2) / 2;
         long[] steps = new long[maxPoints];
+        double[] xs = new double[maxPoints];
         double[] values = new double[maxPoints];
         int k = 0;
+        xs[k] = s.x()[0];
         steps[k] = s.steps()[0];
         values[k++] = s.values()[0];
         int inner = n - 2; // indices 1 .. n-2
@@ -394,19 +439,22 @@ public final class PlotsModel {
             }
             int a = Math.min(min, max);
             int c = Math.max(min, max);
+            xs[k] = s.x()[a];
             steps[k] = s.steps()[a];
             values[k++] = s.values()[a];
             if (c != a) {
+                xs[k] = s.x()[c];
                 steps[k] = s.steps()[c];
                 values[k++] = s.values()[c];
             }
         }
+        xs[k] = s.x()[n - 1];
         steps[k] = s.steps()[n - 1];
         values[k++] = s.values()[n - 1];
-        return new Series(s.name(), s.color(), Arrays.copyOf(steps, k), Arrays.copyOf(values, k));
+        return new Series(s.name(), s.color(), Arrays.copyOf(steps, k), Arrays.copyOf(values, k), Arrays.copyOf(xs, k));
     }
 
-    /** The data range of a chart over all its series: {minStep, maxStep, minValue, maxValue}; null without data. */
+    /** The data range of a chart over all its series: {minX, maxX, minValue, maxValue}; null without data. */
     public static double[] bounds(Chart c) {
         double x0 = Double.POSITIVE_INFINITY;
         double x1 = Double.NEGATIVE_INFINITY;
@@ -414,8 +462,8 @@ public final class PlotsModel {
         double y1 = Double.NEGATIVE_INFINITY;
         for (Series s : c.series()) {
             for (int i = 0; i < s.size(); i++) {
-                x0 = Math.min(x0, s.steps()[i]);
-                x1 = Math.max(x1, s.steps()[i]);
+                x0 = Math.min(x0, s.x()[i]);
+                x1 = Math.max(x1, s.x()[i]);
                 y0 = Math.min(y0, s.values()[i]);
                 y1 = Math.max(y1, s.values()[i]);
             }

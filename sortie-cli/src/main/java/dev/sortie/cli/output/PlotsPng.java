@@ -145,7 +145,7 @@ public final class PlotsPng {
                 pg.setColor(new Color(PlotsModel.color(s.color())));
                 Path2D.Double path = new Path2D.Double();
                 for (int i = 0; i < s.size(); i++) {
-                    double x = l.px(s.steps()[i]);
+                    double x = l.px(s.x()[i]);
                     double y = l.py(s.values()[i]);
                     if (i == 0) {
                         path.moveTo(x, y);
@@ -156,7 +156,7 @@ public final class PlotsPng {
                 pg.draw(path);
                 if (full.size() <= PlotsSvg.VISIBLE_MARKERS) {
                     for (int i = 0; i < s.size(); i++) {
-                        pg.fill(new Ellipse2D.Double(l.px(s.steps()[i]) - 2.5, l.py(s.values()[i]) - 2.5, 5, 5));
+                        pg.fill(new Ellipse2D.Double(l.px(s.x()[i]) - 2.5, l.py(s.values()[i]) - 2.5, 5, 5));
                     }
                 }
             }

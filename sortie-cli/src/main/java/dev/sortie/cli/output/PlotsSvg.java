@@ -38,7 +38,13 @@ public final class PlotsSvg {
             "svg g.few circle.pt{fill-opacity:1}",
             "table.values{border-collapse:collapse;background:#fff;border:1px solid #ddd;margin:0 0 16px;font-size:13px}",
             "table.values th,table.values td{padding:4px 10px;border-bottom:1px solid #eee;text-align:left}",
-            "table.values td.num{text-align:right;font-variant-numeric:tabular-nums}");
+            "table.values td.num{text-align:right;font-variant-numeric:tabular-nums}",
+            "div.dvc{background:#fff;border:1px solid #ddd;border-radius:6px;margin:0 16px 16px 0;padding:8px;display:inline-block;vertical-align:top}",
+            "div.dvc h2{font-size:15px;margin:0 0 8px}",
+            "div.dvc img{display:block;max-width:900px;min-width:64px}",
+            "table.confusion{border-collapse:collapse;font-size:13px}",
+            "table.confusion th,table.confusion td{padding:6px 10px;border:1px solid #ddd}",
+            "table.confusion td.num{text-align:right;font-variant-numeric:tabular-nums;min-width:3em}");
 
     private PlotsSvg() {
     }
@@ -53,6 +59,11 @@ public final class PlotsSvg {
      * metric, one column per experiment.
      */
     public static String html(String heading, String subheading, List<Chart> charts, List<PlotsModel.Value> values) {
+        return html(heading, subheading, charts, values, "");
+    }
+
+    /** As {@link #html(String, String, List, List)}, with {@code appendix} (well-formed XHTML: DVC's matrices and images) after the charts. */
+    public static String html(String heading, String subheading, List<Chart> charts, List<PlotsModel.Value> values, String appendix) {
         StringBuilder sb = new StringBuilder(64 * 1024);
         sb.append("<!DOCTYPE html>\n");
         sb.append("<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
@@ -94,6 +105,7 @@ public final class PlotsSvg {
             svg(sb, PlotsLayout.of(c, WIDTH, PLOT_HEIGHT));
             sb.append("</div>\n");
         }
+        sb.append(appendix);
         sb.append("</body>\n</html>\n");
         return sb.toString();
     }
@@ -176,13 +188,13 @@ public final class PlotsSvg {
                 if (i > 0) {
                     sb.append(' ');
                 }
-                sb.append(num(l.px(s.steps()[i]))).append(',').append(num(l.py(s.values()[i])));
+                sb.append(num(l.px(s.x()[i]))).append(',').append(num(l.py(s.values()[i])));
             }
             sb.append("\"/>\n");
             for (int i : markers(s)) {
-                sb.append("<circle class=\"pt\"").append(few ? "" : " fill-opacity=\"0\"").append(" cx=\"").append(num(l.px(s.steps()[i]))).append("\" cy=\"")
+                sb.append("<circle class=\"pt\"").append(few ? "" : " fill-opacity=\"0\"").append(" cx=\"").append(num(l.px(s.x()[i]))).append("\" cy=\"")
                         .append(num(l.py(s.values()[i]))).append("\" r=\"3\"><title>").append(esc(s.name()))
-                        .append(" · ").append(esc(c.x())).append(' ').append(s.steps()[i]).append(": ").append(esc(c.metric())).append(" = ")
+                        .append(" · ").append(esc(c.x())).append(' ').append(PlotsModel.formatValue(s.x()[i])).append(": ").append(esc(c.metric())).append(" = ")
                         .append(PlotsModel.formatValue(s.values()[i])).append("</title></circle>\n");
             }
             sb.append("</g>\n");

@@ -165,4 +165,44 @@ class PlotsSvgTest {
         assertThat(elements(doc, SVG, "polyline").stream().map(p -> p.getParentNode()).map(g -> ((Element) g).getAttribute("stroke")).distinct())
                 .hasSize(25);
     }
+    @Test
+    void dvcPlotsDrawCurvesAgainstDecimalXAndMatricesAndImagesAsWellFormedXhtml() throws Exception {
+        dev.sortie.core.dvc.DvcPlot roc = new dev.sortie.core.dvc.DvcPlot("dvclive/plots/sklearn/roc.json", "simple", "fpr",
+                List.of("tpr"), "ROC");
+        dev.sortie.core.dvc.DvcPlot cm = new dev.sortie.core.dvc.DvcPlot("cm.json", "confusion", "actual", List.of("predicted"), "CM");
+        dev.sortie.core.dvc.DvcPlot img = new dev.sortie.core.dvc.DvcPlot("plots/a<b>.png", null, null, List.of(), null);
+        DvcPlotSet set = DvcPlotSet.of(List.of(
+                new DvcPlotSet.Loaded("a", 0, roc, "{\"roc\": [{\"fpr\": 0, \"tpr\": 0}, {\"fpr\": 0.25, \"tpr\": 0.5}, {\"fpr\": 1, \"tpr\": 1}]}"
+                        .getBytes(StandardCharsets.UTF_8)),
+                new DvcPlotSet.Loaded("b", 1, roc, "[{\"fpr\": 0, \"tpr\": 0}, {\"fpr\": 0.5, \"tpr\": 0.9}, {\"fpr\": 1, \"tpr\": 1}]"
+                        .getBytes(StandardCharsets.UTF_8)),
+                new DvcPlotSet.Loaded("a", 0, cm, "[{\"actual\": \"x\", \"predicted\": \"y\"}, {\"actual\": \"y\", \"predicted\": \"y\"}]"
+                        .getBytes(StandardCharsets.UTF_8)),
+                new DvcPlotSet.Loaded("a", 0, img, new byte[] {(byte) 0x89, 'P', 'N', 'G'})));
+        assertThat(set.curves()).hasSize(1);
+        Chart c = set.curves().get(0);
+        assertThat(c.x()).isEqualTo("fpr");
+        assertThat(c.integerX()).isFalse();
+        assertThat(c.series()).extracting(Series::name).containsExactly("a", "b");
+        assertThat(c.series().get(0).x()).containsExactly(0, 0.25, 1);
+
+        Document doc = parse(PlotsSvg.html("t", "s", set.curves(), List.of(), set.html()));
+        List<String> xTicks = new ArrayList<>();
+        for (Element t : elements(doc, SVG, "text")) {
+            if ("xtick".equals(t.getAttribute("class"))) {
+                xTicks.add(t.getTextContent());
+            }
+        }
+        assertThat(xTicks).contains("0.0", "0.2", "1.0");
+        List<String> hovers = new ArrayList<>();
+        for (Element circle : elements(doc, SVG, "circle")) {
+            hovers.add(child(circle, "title").getTextContent());
+        }
+        assertThat(hovers).contains("a · fpr 0.25: ROC = 0.5");
+        String xhtml = "http://www.w3.org/1999/xhtml";
+        assertThat(elements(doc, xhtml, "td")).extracting(Element::getTextContent).containsExactly("0", "1", "0", "1");
+        Element image = elements(doc, xhtml, "img").get(0);
+        assertThat(image.getAttribute("alt")).isEqualTo("plots/a<b>.png");
+        assertThat(image.getAttribute("src")).isEqualTo("data:image/png;base64,iVBORw==");
+    }
 }

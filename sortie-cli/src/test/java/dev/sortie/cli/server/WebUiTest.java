@@ -359,6 +359,66 @@ class WebUiTest {
                 .until(() -> Files.exists(saved) && Files.readString(saved).equals("weights 42"));
     }
 
+    /**
+     * What dvclive writes for an ROC curve, a confusion matrix and an image (its files and formats: a JSON object
+     * holding the rows, sklearn's first threshold as a bare Infinity, a list of actual/predicted rows, a PNG),
+     * small; argv[1] moves one score, so the two runs differ.
+     */
+    static final String DVCLIVE_FILES = """
+            import json, os, struct, sys, zlib
+            s = float(sys.argv[1])
+            os.makedirs("dvclive/plots/sklearn", exist_ok=True)
+            os.makedirs("dvclive/plots/images", exist_ok=True)
+            roc = [{"fpr": 0.0, "tpr": 0.0, "threshold": float("inf")}, {"fpr": 0.0, "tpr": 0.5, "threshold": 0.8},
+                   {"fpr": s, "tpr": 0.75, "threshold": 0.5}, {"fpr": 1.0, "tpr": 1.0, "threshold": 0.1}]
+            json.dump({"roc": roc}, open("dvclive/plots/sklearn/roc.json", "w"))
+            pairs = [(0, 0), (0, 0), (0, 1), (1, 1), (1, 1), (1, 0 if s > 0.4 else 1)]
+            json.dump([{"actual": str(a), "predicted": str(p)} for a, p in pairs], open("dvclive/plots/sklearn/confusion_matrix.json", "w"))
+            raw = b"".join(b"\\0" + bytes((200, 30, 30)) * 4 for _ in range(4))
+            chunk = lambda k, d: struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d))
+            open("dvclive/plots/images/sample.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n"
+                + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+            """;
+
+    @Test
+    void dvcPlotsShowOnTheExperimentsPageAndOverlaidInCompare() throws Exception {
+        ObjectNode body = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        String[] ids = new String[2];
+        String[] shifts = {"0.25", "0.5"};
+        for (int i = 0; i < 2; i++) {
+            body.put("name", "dvc-plots-" + i);
+            body.putArray("command").add("python3").add("-c").add(DVCLIVE_FILES).add(shifts[i]);
+            ids[i] = queue(body.toString()).get("id").asText();
+        }
+        for (String id : ids) {
+            server.awaitStatus(id, token, "succeeded");
+        }
+
+        signedIn("experiment/" + ids[1]);
+        String roc = "#dvc-plots .dvc-curve[data-plot='Receiver operating characteristic (ROC)']";
+        WebElement curve = waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(roc)));
+        assertThat(curve.getAttribute("data-lines")).isEqualTo("1");
+        assertThat(curve.findElements(By.tagName("canvas"))).isNotEmpty();
+        // 0 and 1 actual by 0 and 1 predicted: the second run put a 1 at 0
+        assertThat(texts("#dvc-plots .dvc-confusion td")).containsExactly("2", "1", "1", "2");
+        // the image came through the artifacts route with the token, shown from an object URL under the page's CSP
+        WebElement img = browser.findElement(By.cssSelector("#dvc-plots .dvc-image img"));
+        waitUpTo(30).until(d -> ((Number) browser.executeScript("return arguments[0].naturalWidth", img)).intValue() == 4);
+        assertThat(img.getAttribute("src")).startsWith("blob:");
+        browser.executeScript("document.getElementById('dvc-plots').scrollIntoView()");
+        HeadlessChromium.screenshot(browser, "dvc-plots-experiment");
+
+        browser.get(server.url + "/#/compare/" + ids[0] + "," + ids[1]);
+        WebElement both = waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(
+                By.cssSelector(roc + "[data-lines='2']")));
+        assertThat(both.getAttribute("data-points")).isEqualTo("8");
+        assertThat(texts("#dvc-plots .dvc-confusion strong")).containsExactly(
+                "Confusion Matrix · dvc-plots-0", "Confusion Matrix · dvc-plots-1");
+        assertThat(texts("#dvc-plots .dvc-confusion[data-experiment='dvc-plots-0'] td")).containsExactly("2", "1", "0", "3");
+        assertThat(browser.findElements(By.cssSelector("#dvc-plots .dvc-image img"))).hasSize(2);
+        browser.executeScript("document.getElementById('dvc-plots').scrollIntoView()");
+    }
+
     @Test
     void theExecutorsPageListsExecutorsWithTheirRunsAndTheQueue() throws Exception {
         String id = queue("{\"command\": [\"sh\", \"-c\", \"sleep 300\"], \"name\": \"busy-1\"}").get("id").asText();
