@@ -9,6 +9,7 @@ import dev.sortie.executor.ssh.SshdFixture;
 import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -95,6 +96,32 @@ class DvcStageTest {
         try (java.util.stream.Stream<Path> onHost = Files.walk(remote)) {
             assertThat(onHost.anyMatch(p -> p.endsWith("model.pkl"))).as("the stage ran on the host").isTrue();
         }
+
+        // a second stage run on the same host sends no data: the host's DVC cache and store are as the first left
+        // them, and the run's work copy uses that cache (it holds no DVC cache of its own)
+        java.util.Map<Path, Long> before = dataOnHost(remote);
+        TestProject.Result again = project.sortie("run", "-n", "again", "--stage", "train", "-e", "box");
+        assertThat(again.code()).as(again.out() + again.err()).isZero();
+        assertThat(DvcProjectTest.log(project, "again")).doesNotContain("Running stage");
+        assertThat(dataOnHost(remote)).isEqualTo(before);
+        try (java.util.stream.Stream<Path> onHost = Files.walk(remote.resolve("runs"))) {
+            assertThat(onHost.filter(p -> p.endsWith(".dvc/cache")).toList()).as("a work copy's own DVC cache").isEmpty();
+        }
+    }
+
+    /** The files of the host's DVC cache and store, with when each was last written. */
+    private static java.util.Map<Path, Long> dataOnHost(Path remote) throws Exception {
+        java.util.Map<Path, Long> files = new java.util.TreeMap<>();
+        for (Path dir : List.of(remote.resolve("cache/dvc"), remote.resolve("store"))) {
+            if (Files.isDirectory(dir)) {
+                try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+                    for (Path f : s.filter(Files::isRegularFile).toList()) {
+                        files.put(remote.relativize(f), Files.getLastModifiedTime(f).toMillis());
+                    }
+                }
+            }
+        }
+        return files;
     }
 
     @Test
@@ -104,7 +131,7 @@ class DvcStageTest {
                 .write("dvc.lock", "schema: '2.0'\nstages: {prepare: [\n").commit();
         TestProject.Result run = project.sortie("run", "-n", "broken", "--stage", "train", "-e", "box");
         assertThat(run.code()).as(run.err()).isNotZero();
-        assertThat(run.err()).contains("dvc.lock");
+        assertThat(run.err()).containsPattern("dvc.lock:\\d+: not YAML DVC could read");
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             assertThat(l.find("broken").orElseThrow().status().isTerminal()).isTrue();
         }
