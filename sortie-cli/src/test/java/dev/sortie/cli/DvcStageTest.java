@@ -67,6 +67,40 @@ class DvcStageTest {
     }
 
     @Test
+    void aRetriedStageRunBringsItsResultsBackAsTheFirstRunDidAndTheStageShowsInTheTable() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        TestProject.Result run = project.sortie("run", "-n", "prep", "--stage", "prepare");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        // what came back goes from the workspace; the retry brings its own results back
+        Files.delete(project.dir.resolve("dvc.lock"));
+        try (java.util.stream.Stream<Path> s = Files.walk(project.dir.resolve("data/prepared"))) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        TestProject.Result again = project.sortie("retry", "prep");
+        assertThat(again.code()).as(again.out() + again.err()).isZero();
+        assertThat(again.err()).contains("stage prepare of prep: brought back");
+        assertThat(project.dir.resolve("data/prepared")).isDirectory();
+        assertThat(project.read("dvc.lock")).contains("prepare:");
+        assertThat(DvcProjectTest.dvc(project, "status", "prepare")).contains("Data and pipelines are up to date");
+        // a queue worker would leave the results behind: refused, saying how
+        TestProject.Result queued = project.sortie("retry", "--queue", "prep");
+        assertThat(queued.code()).isEqualTo(2);
+        assertThat(queued.err()).contains("ran stage prepare of dvc.yaml (--stage)", "sortie retry prep");
+
+        project.sortie("run", "-n", "whole", "--", "true");
+        TestProject.Result show = project.sortie("show", "--columns", "name,stage");
+        assertThat(show.out()).containsPattern("prep\\s+prepare");
+        assertThat(project.sortie("show").out()).contains("stage");
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(project.sortie("show", "--json").out());
+        java.util.Map<String, String> stages = new java.util.TreeMap<>();
+        json.forEach(row -> stages.put(row.path("name").asText(), row.path("stage").isNull() ? "-" : row.path("stage").asText()));
+        assertThat(stages).isEqualTo(java.util.Map.of("prep", "prepare", "whole", "-"));
+    }
+
+    @Test
     void anUnknownStageIsABadUsageNamingTheStagesThereAre() throws Exception {
         TestProject project = DvcProjectTest.tutorial(tmp);
         TestProject.Result run = project.sortie("run", "--stage", "trian");
@@ -97,6 +131,14 @@ class DvcStageTest {
             assertThat(onHost.anyMatch(p -> p.endsWith("model.pkl"))).as("the stage ran on the host").isTrue();
         }
 
+        // the data went to the host once, into the project's DVC cache there, not also through Sortie's store
+        byte[] data = Files.readAllBytes(project.dir.resolve("data/data.xml"));
+        try (java.util.stream.Stream<Path> store = Files.walk(remote.resolve("store"))) {
+            List<Path> copies = store.filter(Files::isRegularFile).filter(p -> sameBytes(p, data)).toList();
+            assertThat(copies).as("DVC-tracked data in the host's store").isEmpty();
+        } catch (java.nio.file.NoSuchFileException noStore) {
+            // nothing went through the store at all
+        }
         // a second stage run on the same host sends no data: the host's DVC cache and store are as the first left
         // them, and the run's work copy uses that cache (it holds no DVC cache of its own)
         java.util.Map<Path, Long> before = dataOnHost(remote);
@@ -106,6 +148,14 @@ class DvcStageTest {
         assertThat(dataOnHost(remote)).isEqualTo(before);
         try (java.util.stream.Stream<Path> onHost = Files.walk(remote.resolve("runs"))) {
             assertThat(onHost.filter(p -> p.endsWith(".dvc/cache")).toList()).as("a work copy's own DVC cache").isEmpty();
+        }
+    }
+
+    private static boolean sameBytes(Path file, byte[] data) {
+        try {
+            return Files.size(file) == data.length && java.util.Arrays.equals(Files.readAllBytes(file), data);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
