@@ -1,16 +1,11 @@
 package dev.sortie.agent;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.io.IOException;
+import dev.sortie.core.dvc.DvcPipeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -21,52 +16,33 @@ import java.util.Set;
  */
 final class DvcResults {
     private static final System.Logger LOG = System.getLogger(DvcResults.class.getName());
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private DvcResults() {
     }
 
-    /** The paths (relative to {@code cwd}) to save at a run's end; empty where {@code cwd} has no {@code dvc.yaml}. */
+    /**
+     * The paths (relative to {@code cwd}) to save at a run's end; empty where {@code cwd} has no {@code dvc.yaml}. The
+     * outs are those of core's {@link DvcPipeline}, which reads dvc.yaml as runs and {@code --stage} read it (a
+     * stage's {@code wdir}, {@code foreach} stages).
+     */
     static List<String> paths(Path cwd) {
-        Path dvcYaml = cwd.resolve("dvc.yaml");
+        Path dvcYaml = cwd.resolve(DvcPipeline.FILE_NAME);
         if (!Files.isRegularFile(dvcYaml)) {
             return List.of();
         }
         Set<String> out = new LinkedHashSet<>();
         out.add("dvc.lock");
         try {
-            JsonNode root = YAML.readTree(dvcYaml.toFile());
-            if (root != null) {
-                uncached(root.path("metrics"), out);
-                uncached(root.path("plots"), out);
-                for (JsonNode stage : root.path("stages")) {
-                    for (String field : List.of("outs", "metrics", "plots")) {
-                        uncached(stage.path(field), out);
+            for (DvcPipeline.Stage stage : DvcPipeline.read(dvcYaml).stages().values()) {
+                for (DvcPipeline.Out o : stage.allOuts()) {
+                    if (!o.cache() && !o.path().contains("${")) { // a path still naming a var is no file to keep
+                        out.add(stage.resolve(o.path()).replace('\\', '/'));
                     }
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "{0} could not be read ({1}); only dvc.lock is kept with the experiment", dvcYaml, e);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0} could not be read ({1}); only dvc.lock is kept with the experiment", dvcYaml, e.getMessage());
         }
         return new ArrayList<>(out);
-    }
-
-    /** Entries of a list of outs ({@code - path} or {@code - path: {cache: false}}) that are not cached. */
-    private static void uncached(JsonNode list, Set<String> out) {
-        if (!list.isArray()) {
-            return;
-        }
-        for (JsonNode entry : list) {
-            if (!entry.isObject()) {
-                continue; // a plain path: cached
-            }
-            for (Iterator<Map.Entry<String, JsonNode>> it = entry.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                JsonNode cache = e.getValue().path("cache");
-                if (cache.isBoolean() && !cache.asBoolean() && !e.getKey().contains("${")) {
-                    out.add(e.getKey());
-                }
-            }
-        }
     }
 }

@@ -26,11 +26,13 @@ public final class WorkSetup {
     /**
      * Before the run (after its setup), DVC-tracked data is checked out of the user's cache (as {@code dvc exp run} does), so
      * {@code dvc repro} finds its data sources and unchanged stages' outputs; where dvc is not on the PATH the
-     * run's own command decides. A failed checkout is said in the log and the run goes on: DVC then names what
-     * is missing.
+     * run's own command decides. {@code --allow-missing}: what has no data yet is no failure of the checkout (the
+     * outs of a stage that has never run, which a project without a committed dvc.lock has for every stage, or data
+     * only in a DVC remote); {@code dvc repro} then makes it or names what is missing. Any other failed checkout is
+     * said in the log and the run goes on.
      */
     static final List<String> DVC_CHECKOUT = List.of("sh", "-c", "if command -v dvc >/dev/null 2>&1; then"
-            + " dvc checkout --quiet || echo \"[sortie] dvc checkout exited $?; the run goes on\" >&2; fi");
+            + " dvc checkout --quiet --allow-missing || echo \"[sortie] dvc checkout exited $?; the run goes on\" >&2; fi");
 
     /** Writes the code into an empty folder. */
     @FunctionalInterface

@@ -51,4 +51,29 @@ class DvcDataCheckoutTest {
         String log = DvcProjectTest.log(project, "reads-data");
         assertThat(log).contains("<rows>1</rows>").contains("aaa").contains("bbb").contains("prep").doesNotContain("dvc checkout");
     }
+
+    @Test
+    void aPipelineThatHasNeverRunGetsItsDataFromDvcCheckoutWithNoFailureInTheLog() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("data/data.xml", "<rows>2</rows>\n").write("dvc.yaml", """
+                stages:
+                  copy:
+                    cmd: cp data/data.xml out.xml
+                    deps: [data/data.xml]
+                    outs: [out.xml]
+                """);
+        DvcProjectTest.dvc(project, "init", "-q");
+        DvcProjectTest.dvc(project, "add", "-q", "data/data.xml");
+        // links DVC makes itself: the checkout is DVC's, of a project with no dvc.lock (the stage's out has no data yet)
+        DvcProjectTest.dvc(project, "config", "cache.type", "symlink");
+        project.write("sortie.yaml", """
+                name: never-ran
+                run: cat data/data.xml
+                env: {PATH: "%s:/usr/bin:/bin"}
+                """.formatted(bin)).commit();
+        TestProject.Result r = project.sortie("run", "-n", "first");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        String log = DvcProjectTest.log(project, "first");
+        assertThat(log).contains("<rows>2</rows>").doesNotContain("dvc checkout exited");
+    }
 }

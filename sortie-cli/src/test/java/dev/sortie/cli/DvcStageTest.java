@@ -9,6 +9,7 @@ import dev.sortie.executor.ssh.SshdFixture;
 import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,6 +67,40 @@ class DvcStageTest {
     }
 
     @Test
+    void aRetriedStageRunBringsItsResultsBackAsTheFirstRunDidAndTheStageShowsInTheTable() throws Exception {
+        TestProject project = DvcProjectTest.tutorial(tmp);
+        TestProject.Result run = project.sortie("run", "-n", "prep", "--stage", "prepare");
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        // what came back goes from the workspace; the retry brings its own results back
+        Files.delete(project.dir.resolve("dvc.lock"));
+        try (java.util.stream.Stream<Path> s = Files.walk(project.dir.resolve("data/prepared"))) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        TestProject.Result again = project.sortie("retry", "prep");
+        assertThat(again.code()).as(again.out() + again.err()).isZero();
+        assertThat(again.err()).contains("stage prepare of prep: brought back");
+        assertThat(project.dir.resolve("data/prepared")).isDirectory();
+        assertThat(project.read("dvc.lock")).contains("prepare:");
+        assertThat(DvcProjectTest.dvc(project, "status", "prepare")).contains("Data and pipelines are up to date");
+        // a queue worker would leave the results behind: refused, saying how
+        TestProject.Result queued = project.sortie("retry", "--queue", "prep");
+        assertThat(queued.code()).isEqualTo(2);
+        assertThat(queued.err()).contains("ran stage prepare of dvc.yaml (--stage)", "sortie retry prep");
+
+        project.sortie("run", "-n", "whole", "--", "true");
+        TestProject.Result show = project.sortie("show", "--columns", "name,stage");
+        assertThat(show.out()).containsPattern("prep\\s+prepare");
+        assertThat(project.sortie("show").out()).contains("stage");
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(project.sortie("show", "--json").out());
+        java.util.Map<String, String> stages = new java.util.TreeMap<>();
+        json.forEach(row -> stages.put(row.path("name").asText(), row.path("stage").isNull() ? "-" : row.path("stage").asText()));
+        assertThat(stages).isEqualTo(java.util.Map.of("prep", "prepare", "whole", "-"));
+    }
+
+    @Test
     void anUnknownStageIsABadUsageNamingTheStagesThereAre() throws Exception {
         TestProject project = DvcProjectTest.tutorial(tmp);
         TestProject.Result run = project.sortie("run", "--stage", "trian");
@@ -95,6 +130,48 @@ class DvcStageTest {
         try (java.util.stream.Stream<Path> onHost = Files.walk(remote)) {
             assertThat(onHost.anyMatch(p -> p.endsWith("model.pkl"))).as("the stage ran on the host").isTrue();
         }
+
+        // the data went to the host once, into the project's DVC cache there, not also through Sortie's store
+        byte[] data = Files.readAllBytes(project.dir.resolve("data/data.xml"));
+        try (java.util.stream.Stream<Path> store = Files.walk(remote.resolve("store"))) {
+            List<Path> copies = store.filter(Files::isRegularFile).filter(p -> sameBytes(p, data)).toList();
+            assertThat(copies).as("DVC-tracked data in the host's store").isEmpty();
+        } catch (java.nio.file.NoSuchFileException noStore) {
+            // nothing went through the store at all
+        }
+        // a second stage run on the same host sends no data: the host's DVC cache and store are as the first left
+        // them, and the run's work copy uses that cache (it holds no DVC cache of its own)
+        java.util.Map<Path, Long> before = dataOnHost(remote);
+        TestProject.Result again = project.sortie("run", "-n", "again", "--stage", "train", "-e", "box");
+        assertThat(again.code()).as(again.out() + again.err()).isZero();
+        assertThat(DvcProjectTest.log(project, "again")).doesNotContain("Running stage");
+        assertThat(dataOnHost(remote)).isEqualTo(before);
+        try (java.util.stream.Stream<Path> onHost = Files.walk(remote.resolve("runs"))) {
+            assertThat(onHost.filter(p -> p.endsWith(".dvc/cache")).toList()).as("a work copy's own DVC cache").isEmpty();
+        }
+    }
+
+    private static boolean sameBytes(Path file, byte[] data) {
+        try {
+            return Files.size(file) == data.length && java.util.Arrays.equals(Files.readAllBytes(file), data);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The files of the host's DVC cache and store, with when each was last written. */
+    private static java.util.Map<Path, Long> dataOnHost(Path remote) throws Exception {
+        java.util.Map<Path, Long> files = new java.util.TreeMap<>();
+        for (Path dir : List.of(remote.resolve("cache/dvc"), remote.resolve("store"))) {
+            if (Files.isDirectory(dir)) {
+                try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+                    for (Path f : s.filter(Files::isRegularFile).toList()) {
+                        files.put(remote.relativize(f), Files.getLastModifiedTime(f).toMillis());
+                    }
+                }
+            }
+        }
+        return files;
     }
 
     @Test
@@ -104,7 +181,7 @@ class DvcStageTest {
                 .write("dvc.lock", "schema: '2.0'\nstages: {prepare: [\n").commit();
         TestProject.Result run = project.sortie("run", "-n", "broken", "--stage", "train", "-e", "box");
         assertThat(run.code()).as(run.err()).isNotZero();
-        assertThat(run.err()).contains("dvc.lock");
+        assertThat(run.err()).containsPattern("dvc.lock:\\d+: not YAML DVC could read");
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             assertThat(l.find("broken").orElseThrow().status().isTerminal()).isTrue();
         }

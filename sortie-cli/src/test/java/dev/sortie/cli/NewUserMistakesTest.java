@@ -33,6 +33,21 @@ class NewUserMistakesTest {
     }
 
     @Test
+    void aNestedMetricTypedWithTheOldSlashesGetsDvcsDottedNameSuggested() throws Exception {
+        TestProject project = new TestProject(tmp.resolve("proj"));
+        project.write("sortie.yaml", "name: p\nrun: 'true'\nmetrics: [m.json]\n").commit();
+        TestProject.Result r = project.sortie("run", "-n", "nested", "--", "sh", "-c",
+                "echo '{\"roc_auc\": {\"test\": 0.9, \"train\": 0.95}, \"x\": {\"y\": {\"z\": 0.7}}}' > m.json");
+        assertThat(r.code()).as(r.err()).isZero();
+        TestProject.Result filter = project.sortie("show", "--filter", "roc_auc/test>0.5");
+        assertThat(filter.code()).isEqualTo(2);
+        assertThat(filter.err()).contains("no column 'roc_auc/test'; did you mean 'roc_auc.test'?");
+        TestProject.Result deep = project.sortie("show", "--sort-by", "x/y/z"); // however many levels, however short
+        assertThat(deep.code()).isEqualTo(2);
+        assertThat(deep.err()).contains("did you mean 'x.y.z'?");
+    }
+
+    @Test
     void aFilterWhoseValueIsNoNumberForAMetricIsAUsageError() throws Exception {
         TestProject project = new TestProject(tmp.resolve("proj"));
         project.write("sortie.yaml", "name: p\nrun: echo loss=0.5\n").commit();

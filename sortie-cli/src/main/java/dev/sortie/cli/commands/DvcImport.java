@@ -88,7 +88,7 @@ final class DvcImport {
             try {
                 template = dvcYaml.isPresent() ? DvcInitTemplate.of(tmp)
                         : new DvcInitTemplate(List.of(), List.of(), paramsBytes.isPresent());
-            } catch (IllegalArgumentException e) {
+            } catch (ConfigException e) {
                 throw new ConfigException(where + ": " + e.getMessage().replace(tmp.toString() + "/", ""));
             }
             Set<String> files = new LinkedHashSet<>(template.metrics());

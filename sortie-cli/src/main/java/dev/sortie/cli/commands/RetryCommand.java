@@ -1,6 +1,8 @@
 package dev.sortie.cli.commands;
 
 import dev.sortie.core.engine.ExperimentService;
+import dev.sortie.core.engine.PreparedRun;
+import dev.sortie.core.engine.TaskSource;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import java.util.ArrayList;
@@ -47,6 +49,9 @@ public final class RetryCommand extends ContextCommand {
         boolean local = access instanceof dev.sortie.cli.access.LocalExperiments;
         if (queue || failed || refs.size() > 1 || !local) {
             for (String ref : refs) {
+                refuseStage(access.find(ref), local);
+            }
+            for (String ref : refs) {
                 Experiment e = access.requeue(ref);
                 err().println("sortie: re-queued " + e.name() + " (attempt " + e.attempt() + ")");
             }
@@ -54,6 +59,29 @@ public final class RetryCommand extends ContextCommand {
             return 0;
         }
         ExperimentService service = ((dev.sortie.cli.access.LocalExperiments) access).service();
-        return Foreground.run(service, service.prepareRetry(refs.get(0)), quiet);
+        PreparedRun prepared = service.prepareRetry(refs.get(0));
+        int code = Foreground.run(service, prepared, quiet);
+        if (code == 0 && TaskSource.fromJson(prepared.experiment().task()).stage() != null) {
+            // as after 'sortie run --stage': the stage's outs and dvc.lock come into the workspace and DVC's cache
+            Experiment done = service.ledger().find(prepared.experiment().id()).orElse(prepared.experiment());
+            if (!StageResults.bringBack(access, done, service.paths().projectDir(), prepared.task().env(), err())) {
+                return 3;
+            }
+        }
+        return code;
+    }
+
+    /**
+     * A stage run's outs and dvc.lock come into the workspace when it ends in the foreground here; a queue worker or
+     * a server does not write into the workspace, so such a retry would leave the results behind: refused, with how.
+     */
+    private static void refuseStage(Experiment e, boolean local) {
+        String stage = TaskSource.fromJson(e.task()).stage();
+        if (stage != null) {
+            throw new IllegalArgumentException("'" + e.name() + "' ran stage " + stage + " of dvc.yaml (--stage), whose outs and dvc.lock"
+                    + " come back into the workspace when it ends here; " + (local
+                    ? "retry it alone in the foreground: sortie retry " + e.name()
+                    : "retry it in the project with a local ledger, or run the stage again: sortie run --stage " + stage));
+        }
     }
 }

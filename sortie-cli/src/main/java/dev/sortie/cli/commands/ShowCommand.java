@@ -11,11 +11,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "show", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Print the experiments table: name, status, executor, created, duration, each param and each metric.",
+        description = "Print the experiments table: name, status, executor, created, duration, each param and each metric"
+                + " (and the DVC stage when any experiment ran one with --stage).",
         footer = {"", "Examples:",
                 "  sortie show --sort-by loss --filter 'loss<0.3' --filter status=succeeded",
                 "  sortie show --columns name,lr,loss --md",
-                "Filter operators: = != < <= > >= and ~ (contains). Columns: built-ins (id, name, status, executor,",
+                "Filter operators: = != < <= > >= and ~ (contains). Columns: built-ins (id, name, status, executor, stage,",
                 "created, started, ended, duration, exit_code, attempt, commit, command, error), params, metrics."})
 public final class ShowCommand extends ContextCommand {
     @Option(names = "--sort-by", paramLabel = "COLUMN", description = "Sort by a column (a metric, a param or a built-in).")

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -19,11 +20,13 @@ import java.util.TreeSet;
  */
 public final class ExperimentTable {
     public static final List<String> DEFAULT_BUILTINS = List.of("name", "status", "executor", "created", "duration");
-    public static final List<String> ALL_BUILTINS = List.of("id", "name", "status", "executor", "created", "started", "ended",
+    public static final List<String> ALL_BUILTINS = List.of("id", "name", "status", "executor", "stage", "created", "started", "ended",
             "duration", "exit_code", "attempt", "commit", "command", "error");
     private final List<Row> rows = new ArrayList<>();
     private final Set<String> paramKeys = new LinkedHashSet<>();
     private final Set<String> metricKeys = new TreeSet<>();
+    /** The DVC stage each experiment ran ({@code sortie run --stage}), by id; only those that ran one. */
+    private final Map<String, String> stages = new java.util.HashMap<>();
     private final Instant now;
 
     public ExperimentTable(List<ExperimentView> views, Instant now) {
@@ -33,6 +36,10 @@ public final class ExperimentTable {
             paramKeys.addAll(params.keySet());
             metricKeys.addAll(v.metrics().keySet());
             rows.add(new Row(v.experiment(), params, v.metrics()));
+            String stage = stageOf(v.experiment());
+            if (stage != null) {
+                stages.put(v.experiment().id(), stage);
+            }
         }
     }
 
@@ -56,6 +63,11 @@ public final class ExperimentTable {
             case "name": return e.name();
             case "status": return e.status().label();
             case "executor": return e.executor();
+            case "stage":
+                if (!paramKeys.contains(field)) { // a param named stage is the user's own column
+                    return stages.get(e.id());
+                }
+                break;
             case "created": return e.createdAt();
             case "started": return e.startedAt();
             case "ended": return e.endedAt();
@@ -84,8 +96,17 @@ public final class ExperimentTable {
                 || (field.startsWith("m:") && metricKeys.contains(field.substring(2)))) {
             return;
         }
-        String hint = Suggest.nearest(field, fields()).map(s -> "did you mean '" + s + "'? ").orElse("");
+        String hint = dvcName(field).or(() -> Suggest.nearest(field, fields())).map(s -> "did you mean '" + s + "'? ").orElse("");
         throw new IllegalArgumentException(what + ": no column '" + field + "'; " + hint + "columns: " + String.join(", ", fields()));
+    }
+
+    /**
+     * The metric {@code field} names in DVC's spelling: nested keys of metric files were recorded as {@code a/b}
+     * before Sortie took DVC's {@code a.b} ({@code roc_auc/test} is now {@code roc_auc.test}); however many levels.
+     */
+    private Optional<String> dvcName(String field) {
+        String dotted = field.replace('/', '.');
+        return !dotted.equals(field) && metricKeys.contains(dotted) ? Optional.of(dotted) : Optional.empty();
     }
 
     public void filter(List<RowFilter> filters) {
@@ -120,6 +141,9 @@ public final class ExperimentTable {
         List<String> cols = columns;
         if (cols == null || cols.isEmpty()) {
             cols = new ArrayList<>(DEFAULT_BUILTINS);
+            if (!stages.isEmpty() && !paramKeys.contains("stage")) {
+                cols.add(cols.indexOf("executor") + 1, "stage"); // DVC stages run alone: which one each row ran
+            }
             for (String p : paramKeys) {
                 cols.add(p);
             }
@@ -140,6 +164,14 @@ public final class ExperimentTable {
             t.add(cells);
         }
         return t;
+    }
+
+    private static String stageOf(Experiment e) {
+        try {
+            return e.task() == null ? null : dev.sortie.core.engine.TaskSource.fromJson(e.task()).stage();
+        } catch (RuntimeException unreadable) {
+            return null; // a task recorded by an older sortie: no stage
+        }
     }
 
     public int size() {

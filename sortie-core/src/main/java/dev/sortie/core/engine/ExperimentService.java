@@ -283,14 +283,10 @@ public final class ExperimentService {
                 paths.logFile(exp.id(), exp.attempt()), paths.runDir(exp.id()), restore, recorder);
         try {
             if (stage != null && !"local".equals(executor.type())) {
-                // a stage on a host: what git does not carry of its inputs goes there through the store (a local run
-                // shares the project's DVC cache instead); the host's DVC needs no git repository around the work
-                // copy. A dvc.yaml or DVC cache that cannot be read fails the run here, as a launch failure.
-                restore = new java.util.ArrayList<>(restore);
-                restore.addAll(StageRun.inputs(paths.projectDir(), stage, executors.store(), clock.instant()));
-                files.put(DvcCacheLink.LOCAL_CONFIG, StageRun.HOST_DVC_CONFIG);
-                request = new LaunchRequest(exp, task, request.code(), files, request.command(), request.environment(),
-                        request.logFile(), request.runDir(), restore, recorder);
+                // a stage on a host: its data reaches the host through the project's DVC cache there, which the
+                // executor fills from what the snapshot's DVC files name; a dvc.lock or .dvc file that DVC could not
+                // read fails the run here, as a launch failure naming the file and line.
+                StageRun.checkInputs(paths.projectDir(), stage);
             }
             control.launching(Thread.currentThread());
             Execution execution = executor.launch(request);

@@ -1,16 +1,11 @@
 package dev.sortie.core.engine;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.dvc.DvcPipeline;
 import dev.sortie.core.model.CommandSpec;
-import dev.sortie.core.model.ArtifactKind;
-import dev.sortie.core.model.ArtifactRecord;
-import dev.sortie.core.store.BlobStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -27,17 +22,8 @@ import java.util.Set;
  */
 public record StageRun(String stage, List<DvcPipeline.Stage> chain, List<String> outputs) {
     public static final String LOCK_FILE = "dvc.lock";
-    /**
-     * The {@code .dvc/config.local} of a stage's work copy on a host: that copy has no git repository of its own
-     * (yet), and DVC refuses to run outside one unless told {@code core.no_scm}.
-     */
-    static final byte[] HOST_DVC_CONFIG = ("# written by sortie: the work copy on this host is not a git repository, and has its own cache\n"
-            + "[core]\n    no_scm = true\n[cache]\n    dir = cache\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    /** The work copy's DVC cache on a host, where the objects a stage needs are restored (relative to the work folder). */
-    static final String WORK_COPY_CACHE = ".dvc/cache";
     private static final com.fasterxml.jackson.databind.ObjectMapper YAML = new com.fasterxml.jackson.databind.ObjectMapper(
             new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     public StageRun {
         chain = List.copyOf(chain);
@@ -67,83 +53,39 @@ public record StageRun(String stage, List<DvcPipeline.Stage> chain, List<String>
     }
 
     /**
-     * What a host needs besides the code to run the stage as {@code dvc repro} would here: the DVC cache objects of the
-     * data the stage and those it depends on read or wrote as this workspace last recorded them (the outs in
-     * dvc.lock of those stages, the data of the {@code .dvc} files they depend on), taken from the user's DVC cache
-     * and put in {@code store}, so they reach the host content-addressed (a blob the host has is not sent again) and
-     * are restored into the work copy's own DVC cache ({@code .dvc/cache}). Sortie's {@code dvc checkout} there links
-     * the data into the work copy, and {@code dvc repro} skips what is unchanged, as it would here. An object the
-     * user's cache lacks is not sent: DVC on the host reproduces what needs it, as it would here.
+     * Checks, before a stage goes to a host, that the DVC files the host's DVC will read for it are YAML: dvc.lock and
+     * the {@code .dvc} files of the data the stage and those it depends on read. The data itself reaches the host
+     * through the project's DVC cache there (the executor sends what the snapshot's DVC files name, once per host); a
+     * file that is not YAML would only fail there, later and less clearly, so it fails the launch here, naming the
+     * file and the line.
      */
-    static List<ArtifactRecord> inputs(Path projectDir, String stage, BlobStore store, Instant now) throws IOException {
+    static void checkInputs(Path projectDir, String stage) throws IOException {
         DvcPipeline pipeline = DvcPipeline.read(projectDir.resolve(DvcPipeline.FILE_NAME));
-        List<DvcPipeline.Stage> chain = pipeline.upstream(stage);
-        Path cache = DvcCacheLink.of(projectDir).map(DvcCacheLink::cacheDir).orElse(null);
-        if (cache == null) {
-            return List.of();
-        }
-        Set<String> hashes = new LinkedHashSet<>();
         Path lock = projectDir.resolve(LOCK_FILE);
         if (Files.isRegularFile(lock)) {
-            JsonNode stages = readYaml(lock).path("stages");
-            for (DvcPipeline.Stage s : chain) {
-                stages.path(s.name()).path("outs").forEach(o -> hash(o, hashes));
-            }
+            readYaml(lock);
         }
-        for (DvcPipeline.Stage s : chain) {
+        for (DvcPipeline.Stage s : pipeline.upstream(stage)) {
             for (String dep : s.deps()) {
                 for (Path p = Path.of(s.resolve(dep)); p != null; p = p.getParent()) {
                     Path dvcFile = projectDir.resolve(p + ".dvc");
                     if (Files.isRegularFile(dvcFile)) {
-                        readYaml(dvcFile).path("outs").forEach(o -> hash(o, hashes));
+                        readYaml(dvcFile);
                     }
                 }
             }
         }
-        List<ArtifactRecord> out = new ArrayList<>();
-        Set<String> sent = new java.util.HashSet<>();
-        for (String h : hashes) {
-            ship(cache, h, store, now, out, sent);
-        }
-        return out;
     }
 
     /** A DVC YAML file (dvc.lock, a .dvc file); one that is not YAML is an error naming it and where. */
-    private static JsonNode readYaml(Path file) throws IOException {
+    private static void readYaml(Path file) throws IOException {
         try {
-            JsonNode n = YAML.readTree(file.toFile());
-            return n == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : n;
+            YAML.readTree(file.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
             String why = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().lines().findFirst().orElse("");
             throw new IOException(file + (at == null ? "" : ":" + at.getLineNr()) + ": not YAML DVC could read (" + why
-                    + "); the stage's inputs for the host are found from it: fix it or run 'dvc repro' here", e);
-        }
-    }
-
-    private static void hash(JsonNode out, Set<String> hashes) {
-        if (out.path("md5").isTextual()) {
-            hashes.add(out.get("md5").asText());
-        }
-    }
-
-    /** One object of the cache (DVC 3's {@code files/md5/ab/cdef...}), and for a folder's {@code .dir} object, its files. */
-    private static void ship(Path cache, String md5, BlobStore store, Instant now, List<ArtifactRecord> out, Set<String> sent) throws IOException {
-        if (md5.length() < 3 || !md5.matches("[0-9a-f]+(\\.dir)?") || !sent.add(md5)) {
-            return;
-        }
-        String rel = "files/md5/" + md5.substring(0, 2) + "/" + md5.substring(2);
-        Path object = cache.resolve(rel);
-        if (!Files.isRegularFile(object)) {
-            return;
-        }
-        out.add(new ArtifactRecord(ArtifactKind.ARTIFACT, WORK_COPY_CACHE + "/" + rel, store.put(object), Files.size(object), now));
-        if (md5.endsWith(".dir")) {
-            for (JsonNode entry : JSON.readTree(object.toFile())) {
-                if (entry.path("md5").isTextual()) {
-                    ship(cache, entry.get("md5").asText(), store, now, out, sent);
-                }
-            }
+                    + "); DVC on the host reads it: fix it or run 'dvc repro' here", e);
         }
     }
 
