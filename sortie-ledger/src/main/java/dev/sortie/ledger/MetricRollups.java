@@ -186,18 +186,13 @@ final class MetricRollups {
                 setValue(ps, 7, b.firstValue);
                 ps.setLong(8, b.lastStep);
                 setValue(ps, 9, b.lastValue);
+                // a bucket of NaNs alone has no extreme: its values null, its steps the first's (never null, so
+                // that the reader needs no null check on them)
                 boolean any = !Double.isNaN(b.minValue);
-                if (any) {
-                    ps.setLong(10, b.minStep);
-                    ps.setDouble(11, b.minValue);
-                    ps.setLong(12, b.maxStep);
-                    ps.setDouble(13, b.maxValue);
-                } else {
-                    ps.setNull(10, Types.BIGINT);
-                    ps.setNull(11, Types.DOUBLE);
-                    ps.setNull(12, Types.BIGINT);
-                    ps.setNull(13, Types.DOUBLE);
-                }
+                ps.setLong(10, any ? b.minStep : b.firstStep);
+                setValue(ps, 11, b.minValue);
+                ps.setLong(12, any ? b.maxStep : b.firstStep);
+                setValue(ps, 13, b.maxValue);
                 ps.addBatch();
                 if (++n % 5_000 == 0) {
                     ps.executeBatch();
@@ -244,46 +239,56 @@ final class MetricRollups {
     }
 
     /**
-     * The first, lowest, highest and last point of each bucket of one level, by step, each once: every point that a
-     * min/max cut onto buckets made of whole buckets of this level keeps, and the series' first and last point.
+     * The lowest and highest point of each bucket of one level, by step, each once, and the series' first and last
+     * point: every point that a min/max cut onto buckets made of whole buckets of this level keeps. Four columns a row
+     * (each column read costs a call into SQLite's native code; a chart reads tens of thousands of rows).
      */
     static List<MetricPoint> extremes(Connection c, String experimentId, String key, int level) throws SQLException {
         List<MetricPoint> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT first_step, first_value, min_step, min_value, max_step, max_value,"
-                + " last_step, last_value FROM metric_rollups WHERE experiment_id = ? AND metric_key = ? AND width_log2 = ? ORDER BY bucket")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT min_step, min_value, max_step, max_value FROM metric_rollups"
+                + " WHERE experiment_id = ? AND metric_key = ? AND width_log2 = ? ORDER BY bucket")) {
             ps.setString(1, experimentId);
             ps.setString(2, key);
             ps.setInt(3, level);
             try (ResultSet rs = ps.executeQuery()) {
-                long[] steps = new long[4];
-                double[] values = new double[4];
                 while (rs.next()) {
-                    int n = 0;
-                    for (int col = 1; col <= 7; col += 2) {
-                        long step = rs.getLong(col);
-                        if (rs.wasNull()) {
-                            continue; // no lowest or highest: every value of the bucket is NaN
-                        }
-                        double v = rs.getDouble(col + 1);
-                        steps[n] = step;
-                        values[n] = rs.wasNull() ? Double.NaN : v;
-                        n++;
+                    long minStep = rs.getLong(1);
+                    double min = rs.getDouble(2);
+                    if (rs.wasNull()) {
+                        continue; // every value of the bucket is NaN: no extreme
                     }
-                    // at most 4 points: sort them by step and drop the repeats
-                    for (int i = 1; i < n; i++) {
-                        for (int j = i; j > 0 && steps[j - 1] > steps[j]; j--) {
-                            long s = steps[j];
-                            steps[j] = steps[j - 1];
-                            steps[j - 1] = s;
-                            double v = values[j];
-                            values[j] = values[j - 1];
-                            values[j - 1] = v;
-                        }
+                    long maxStep = rs.getLong(3);
+                    double max = rs.getDouble(4);
+                    out.add(new MetricPoint(key, Math.min(minStep, maxStep), minStep <= maxStep ? min : max, null));
+                    if (minStep != maxStep) {
+                        out.add(new MetricPoint(key, Math.max(minStep, maxStep), minStep <= maxStep ? max : min, null));
                     }
-                    for (int i = 0; i < n; i++) {
-                        if (i == 0 || steps[i] != steps[i - 1]) {
-                            out.add(new MetricPoint(key, steps[i], values[i], null)); // a rollup keeps no times
-                        }
+                }
+            }
+        }
+        // the first and last point, which give a chart its span (their values may be NaN)
+        try (PreparedStatement ps = c.prepareStatement("SELECT first_step, first_value FROM (SELECT first_step, first_value FROM metric_rollups"
+                + " WHERE experiment_id = ? AND metric_key = ? AND width_log2 = ? ORDER BY bucket LIMIT 1) f UNION ALL"
+                + " SELECT last_step, last_value FROM (SELECT last_step, last_value FROM metric_rollups"
+                + " WHERE experiment_id = ? AND metric_key = ? AND width_log2 = ? ORDER BY bucket DESC LIMIT 1) l")) {
+            for (int i = 0; i < 2; i++) {
+                ps.setString(1 + 3 * i, experimentId);
+                ps.setString(2 + 3 * i, key);
+                ps.setInt(3 + 3 * i, TOP);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    long step = rs.getLong(1);
+                    double v = rs.getDouble(2);
+                    if (out.isEmpty() || out.get(0).step() > step) {
+                        out.add(0, new MetricPoint(key, step, rs.wasNull() ? Double.NaN : v, null));
+                    }
+                }
+                if (rs.next()) {
+                    long step = rs.getLong(1);
+                    double v = rs.getDouble(2);
+                    if (out.get(out.size() - 1).step() < step) {
+                        out.add(new MetricPoint(key, step, rs.wasNull() ? Double.NaN : v, null));
                     }
                 }
             }
