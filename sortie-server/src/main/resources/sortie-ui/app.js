@@ -258,7 +258,7 @@ async function compareView(ids) {
   await Promise.all(keys.map(async key => {
     const box = el('div', { class: 'chart', 'data-metric': key }, el('strong', {}, key));
     charts.append(box);
-    const m = await api('/series?key=' + encodeURIComponent(key) + '&experiments=' + encodeURIComponent(idList) + '&buckets=150');
+    const m = await api('/series?key=' + encodeURIComponent(key) + '&experiments=' + encodeURIComponent(idList) + '&buckets=300');
     const plot = new uPlot({ width: 420, height: 220, scales: { x: { time: false } }, legend: { show: m.series.length <= 10 },
       series: [{ label: 'step' }, ...m.series.map((s, i) => ({ label: s.name, stroke: `hsl(${(i * 137) % 360} 65% 45%)`, width: 1,
         spanGaps: true }))] }, [m.steps, ...m.series.map(s => s.values)], box);

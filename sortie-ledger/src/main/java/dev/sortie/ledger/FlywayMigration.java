@@ -24,6 +24,8 @@ final class FlywayMigration {
                     .dataSource(db.dataSource())
                     .locations(LOCATION, VENDOR_LOCATION + db.dialect().folder())
                     .table(SchemaMigrator.HISTORY_TABLE)
+                    // the migrations that are Java code (V8 fills the rollups from the points already recorded)
+                    .javaMigrations(new V8__Metric_rollups())
                     .failOnMissingLocations(true)
                     .load()
                     .migrate();

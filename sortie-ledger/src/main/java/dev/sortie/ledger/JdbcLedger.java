@@ -228,6 +228,16 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
     }
 
     @Override
+    public java.util.Optional<dev.sortie.core.model.SeriesSpan> seriesSpan(String experimentId, String key) {
+        return db.read("read the span of metric '" + key + "' of experiment " + experimentId, c -> metrics.span(c, experimentId, key));
+    }
+
+    @Override
+    public List<MetricPoint> seriesExtremes(String experimentId, String key, long bucketWidth) {
+        return db.read("read metric '" + key + "' of experiment " + experimentId, c -> metrics.extremes(c, experimentId, key, bucketWidth));
+    }
+
+    @Override
     public long lastStep(String experimentId) {
         return db.read("read the last step of experiment " + experimentId, c -> metrics.lastStep(c, experimentId));
     }

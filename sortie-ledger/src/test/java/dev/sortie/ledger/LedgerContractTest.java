@@ -329,6 +329,84 @@ abstract class LedgerContractTest {
     }
 
     @Test
+    void rollupsCutLikeEveryPointWhateverOrderPointsCameInResentOrReplaced() {
+        ledger.insert(queued("roll", "rolled"));
+        ledger.insert(queued("other", "beside"));
+        java.util.Random random = new java.util.Random(12);
+        List<MetricPoint> all = new ArrayList<>();
+        for (int step = 3; step < 10_003; step++) {
+            double v = step == 4321 ? 50 : step == 7777 ? -40 : step % 997 == 0 || (step > 9000 && step < 9040) ? Double.NaN
+                    : step % 500 < 20 ? 0.25 : Math.round(Math.sin(step / 300.0) * 100) / 100.0; // ties of equal values
+            all.add(new MetricPoint("loss", step, v, T0.plusSeconds(step)));
+        }
+        java.util.Collections.shuffle(all, random);
+        for (int from = 0; from < all.size(); ) {
+            int to = Math.min(all.size(), from + 1 + random.nextInt(700));
+            ledger.recordMetrics("roll", all.subList(from, to));
+            // an agent resending a report it was not sure had arrived, and a batch holding the same step twice
+            if (random.nextInt(4) == 0) {
+                ledger.recordMetrics("roll", all.subList(from, Math.min(to, from + 50)));
+            }
+            from = to;
+        }
+        ledger.recordMetrics("other", points("loss", 3000, -1));
+        // replaced values: the spike gone (so the old highest point of its buckets is stale), a new dip beside it
+        ledger.recordMetrics("roll", List.of(new MetricPoint("loss", 4321, 0.5, T0), new MetricPoint("loss", 4322, -70, T0),
+                new MetricPoint("loss", 4322, -60, T0)));
+
+        List<MetricPoint> raw = ledger.series("roll", "loss");
+        assertThat(raw).hasSize(10_000);
+        assertThat(ledger.seriesSpan("roll", "loss")).contains(new dev.sortie.core.model.SeriesSpan(10_000, 3, 10_002));
+        for (long width = 1; width <= 1 << 16; width <<= 1) {
+            List<MetricPoint> extremes = ledger.seriesExtremes("roll", "loss", width);
+            assertThat(cut(extremes, width)).as("width %d", width).isEqualTo(cut(raw, width));
+            if (width >= 64) {
+                assertThat(extremes.size()).as("width %d", width).isLessThanOrEqualTo(4 * (int) (10_003 / (width / 4) + 1));
+            }
+        }
+        assertThat(cut(ledger.seriesExtremes("roll", "loss", 256), 256)).anyMatch(b -> b.contains("-60.0@4322"));
+        assertThat(ledger.seriesSpan("other", "loss")).contains(new dev.sortie.core.model.SeriesSpan(3000, 0, 2999));
+        assertThat(ledger.seriesSpan("roll", "nope")).isEmpty();
+
+        ledger.clearMetrics("other");
+        assertThat(ledger.seriesSpan("other", "loss")).isEmpty();
+        assertThat(ledger.seriesExtremes("other", "loss", 1024)).isEmpty();
+        ledger.recordMetrics("other", List.of(new MetricPoint("loss", 5, 1, T0)));
+        assertThat(ledger.seriesSpan("other", "loss")).contains(new dev.sortie.core.model.SeriesSpan(1, 5, 5));
+        ledger.delete("roll");
+        ledger.insert(queued("roll", "rolled"));
+        assertThat(ledger.seriesSpan("roll", "loss")).isEmpty();
+        assertThat(ledger.seriesExtremes("roll", "loss", 1 << 14)).isEmpty();
+    }
+
+    /**
+     * A min/max cut of a series onto buckets of {@code width} steps starting at multiples of it, as the server's compare
+     * charts cut: each bucket's lowest and highest point (NaN left out, of equal values the lowest step), and the
+     * series' first and last step.
+     */
+    private static List<String> cut(List<MetricPoint> series, long width) {
+        java.util.TreeMap<Long, MetricPoint[]> buckets = new java.util.TreeMap<>();
+        for (MetricPoint p : series) {
+            if (Double.isNaN(p.value())) {
+                continue;
+            }
+            MetricPoint[] b = buckets.computeIfAbsent(Math.floorDiv(p.step(), width), k -> new MetricPoint[2]);
+            if (b[0] == null || p.value() < b[0].value() || (p.value() == b[0].value() && p.step() < b[0].step())) {
+                b[0] = p;
+            }
+            if (b[1] == null || p.value() > b[1].value() || (p.value() == b[1].value() && p.step() < b[1].step())) {
+                b[1] = p;
+            }
+        }
+        List<String> out = new ArrayList<>();
+        if (!series.isEmpty()) {
+            out.add("first " + series.get(0).step() + ", last " + series.get(series.size() - 1).step());
+        }
+        buckets.forEach((k, b) -> out.add(k + ": " + b[0].value() + "@" + b[0].step() + " " + b[1].value() + "@" + b[1].step()));
+        return out;
+    }
+
+    @Test
     void clearMetricsStartsClean() {
         ledger.insert(queued("m-5", "m"));
         ledger.recordMetrics("m-5", points("loss", 10, 1.0));

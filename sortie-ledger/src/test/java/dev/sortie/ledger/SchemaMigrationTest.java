@@ -53,7 +53,7 @@ class SchemaMigrationTest {
                 .contains("artifacts", "attempts", "control", "experiments", "flyway_schema_history", "metric_points", "metrics");
         assertThat(query(file, "PRAGMA journal_mode")).containsExactly("wal");
         assertThat(query(file, "SELECT version FROM flyway_schema_history WHERE success ORDER BY installed_rank"))
-                .containsExactly("1", "2", "3", "4", "6", "7");
+                .containsExactly("1", "2", "3", "4", "6", "7", "8");
     }
 
     @Test
@@ -69,7 +69,7 @@ class SchemaMigrationTest {
         }
 
         assertThat(lockFile).as("the fast path takes neither the lock nor Flyway").doesNotExist();
-        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("6");
+        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("7");
     }
 
     @Test
@@ -98,7 +98,7 @@ class SchemaMigrationTest {
             opened.forEach(SqliteLedger::close);
             pool.shutdownNow();
         }
-        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1", "3:1", "4:1", "6:1", "7:1");
+        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1", "3:1", "4:1", "6:1", "7:1", "8:1");
     }
 
     /**
@@ -157,6 +157,32 @@ class SchemaMigrationTest {
                 + " '{}', NULL, 1700000000000, 1700000000100, 1, " + handle + ")";
     }
 
+    /** A ledger of V7 (points, no rollups) gets its rollups filled by V8 from the points it has. */
+    @Test
+    void v8FillsTheRollupsOfTheSeriesAlreadyRecorded() throws Exception {
+        Path file = dir.resolve("v7/ledger.db");
+        java.util.List<dev.sortie.core.model.MetricPoint> points = new ArrayList<>();
+        for (int step = 0; step < 5000; step++) {
+            points.add(new dev.sortie.core.model.MetricPoint("loss", step, step == 1234 ? 99 : step % 7, TestExperiments.T0));
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file)) {
+            ledger.insert(queued("abcd", "first"));
+            ledger.recordMetrics("abcd", points);
+        }
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+                java.sql.Statement s = c.createStatement()) {
+            s.execute("DROP TABLE metric_rollups");
+            s.execute("DELETE FROM flyway_schema_history WHERE version = '8'");
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file)) {
+            assertThat(ledger.seriesSpan("abcd", "loss")).contains(new dev.sortie.core.model.SeriesSpan(5000, 0, 4999));
+            java.util.List<dev.sortie.core.model.MetricPoint> extremes = ledger.seriesExtremes("abcd", "loss", 1024);
+            assertThat(extremes).hasSizeLessThan(30).anyMatch(p -> p.step() == 1234 && p.value() == 99);
+            assertThat(extremes).extracting(dev.sortie.core.model.MetricPoint::step).contains(0L, 4999L).isSorted();
+        }
+        assertThat(SchemaMigrationTestSupport.historyRows(file)).contains("8:1");
+    }
+
     @Test
     void aFileThatIsNotALedgerFailsClearly() throws Exception {
         Path file = dir.resolve("ledger.db");
@@ -172,6 +198,8 @@ class SchemaMigrationTest {
         List<Path> all = new ArrayList<>(migrations("db/migration"));
         all.addAll(migrations("db/vendor/sqlite"));
         all.addAll(migrations("db/vendor/postgresql"));
+        // V8 is Java code (it fills the rollups), named as Flyway reads versions
+        all.add(Path.of(V8__Metric_rollups.class.getSimpleName()));
         assertThat(all.stream().mapToInt(SchemaMigrationTest::version).max().orElse(0))
                 .isEqualTo(SchemaMigrator.CURRENT_VERSION);
     }

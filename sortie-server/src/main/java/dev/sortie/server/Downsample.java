@@ -52,11 +52,27 @@ final class Downsample {
     }
 
     /**
+     * The width of the buckets {@link #aligned} cuts the steps {@code lo} to {@code hi} into for about {@code buckets}
+     * buckets: the power of two at or above (hi - lo + 1) / buckets, so that the buckets, which start at multiples of
+     * it, are unions of whole buckets of the ledger's rollups (Ledger#seriesExtremes) and the cut of the rollups equals
+     * the cut of every point. Between buckets / 2 and buckets + 1 buckets come out.
+     */
+    static long gridWidth(long lo, long hi, int buckets) {
+        double ideal = (hi - lo + 1) / (double) Math.max(1, buckets);
+        long width = 1;
+        while (width < ideal && width < (1L << 62)) {
+            width <<= 1;
+        }
+        return width;
+    }
+
+    /**
      * Several series of one metric cut onto one grid, for one chart of them all: the steps from the lowest first step to
-     * the highest last step are split into {@code buckets} equal buckets, and each bucket gives every series two slots,
+     * the highest last step are split into buckets of {@link #gridWidth} steps starting at multiples of it (about
+     * {@code buckets} of them), and each bucket gives every series two slots,
      * its lowest and its highest point there in the order they came (one point fills the first slot alone; a bucket
-     * without points leaves both null). The slots' steps are the bucket's start and middle: every series is drawn against
-     * the same 2 x buckets steps, however many points and steps each had, and no extreme is lost.
+     * without points leaves both null; of equal values the first). The slots' steps are the bucket's start and middle:
+     * every series is drawn against the same steps, however many points and steps each had, and no extreme is lost.
      */
     static Aligned aligned(List<List<MetricPoint>> series, int buckets) {
         long lo = Long.MAX_VALUE;
@@ -70,11 +86,14 @@ final class Downsample {
         if (lo > hi) {
             return new Aligned(new double[0], series.stream().map(s -> new Double[0]).toList());
         }
-        double width = (hi - lo + 1) / (double) buckets;
-        double[] steps = new double[2 * buckets];
-        for (int b = 0; b < buckets; b++) {
-            steps[2 * b] = lo + b * width;
-            steps[2 * b + 1] = lo + (b + 0.5) * width;
+        long width = gridWidth(lo, hi, buckets);
+        long origin = Math.floorDiv(lo, width);
+        int count = (int) (Math.floorDiv(hi, width) - origin + 1);
+        buckets = count;
+        double[] steps = new double[2 * count];
+        for (int b = 0; b < count; b++) {
+            steps[2 * b] = (double) (origin + b) * width;
+            steps[2 * b + 1] = (origin + b + 0.5) * width;
         }
         List<Double[]> values = new ArrayList<>();
         for (List<MetricPoint> s : series) {
@@ -88,7 +107,7 @@ final class Downsample {
                 if (Double.isNaN(value)) {
                     continue;
                 }
-                int b = (int) Math.min(buckets - 1, Math.max(0, (long) ((s.get(i).step() - lo) / width)));
+                int b = (int) (Math.floorDiv(s.get(i).step(), width) - origin);
                 if (low[b] < 0 || value < s.get(low[b]).value()) {
                     low[b] = i;
                 }

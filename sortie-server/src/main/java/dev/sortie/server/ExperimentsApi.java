@@ -14,6 +14,7 @@ import dev.sortie.core.model.ArtifactRecord;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentView;
 import dev.sortie.core.model.MetricPoint;
+import dev.sortie.core.model.SeriesSpan;
 import dev.sortie.core.params.ParamOverride;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -173,13 +174,23 @@ final class ExperimentsApi {
         Experiment e = find(ctx);
         String key = ctx.pathParam("key");
         int points = intParam(ctx, "points", DEFAULT_POINTS, 4, MAX_POINTS);
-        List<MetricPoint> all = context.ledger().series(e.id(), key);
-        List<MetricPoint> shown = Downsample.minMax(all, points);
+        long total = context.ledger().seriesSpan(e.id(), key).map(SeriesSpan::points).orElse(0L);
+        List<MetricPoint> shown;
+        if (total <= points) {
+            shown = context.ledger().series(e.id(), key);
+            total = shown.size(); // points recorded since the span was read
+        } else {
+            // a long series: each rollup bucket's extremes (a quarter of the points asked for or fewer buckets), cut
+            // to the points asked for; the global extremes, first and last survive both cuts
+            SeriesSpan span = context.ledger().seriesSpan(e.id(), key).orElseThrow();
+            long width = Downsample.gridWidth(span.firstStep(), span.lastStep(), Math.max(1, points / 4));
+            shown = Downsample.minMax(context.ledger().seriesExtremes(e.id(), key, width), points);
+        }
         ObjectNode out = Json.object();
         out.put("experiment", e.id());
         out.put("key", key);
-        out.put("total_points", all.size());
-        out.put("downsampled", shown.size() < all.size());
+        out.put("total_points", total);
+        out.put("downsampled", shown.size() < total);
         ArrayNode arr = out.putArray("points");
         shown.forEach(p -> arr.add(Json.point(p)));
         ApiServer.json(ctx, out);
@@ -207,11 +218,25 @@ final class ExperimentsApi {
         }
         int buckets = intParam(ctx, "buckets", DEFAULT_BUCKETS, 2, MAX_BUCKETS);
         List<Experiment> exps = new ArrayList<>();
-        List<List<MetricPoint>> all = new ArrayList<>();
+        List<SeriesSpan> spans = new ArrayList<>();
+        long lo = Long.MAX_VALUE;
+        long hi = Long.MIN_VALUE;
         for (String id : wanted) {
             Experiment e = context.service().find(id);
             exps.add(e);
-            all.add(context.ledger().series(e.id(), key));
+            SeriesSpan span = context.ledger().seriesSpan(e.id(), key).orElse(null);
+            spans.add(span);
+            if (span != null) {
+                lo = Math.min(lo, span.firstStep());
+                hi = Math.max(hi, span.lastStep());
+            }
+        }
+        // the grid first, from the spans; then of each series only the rollup rows that fit it (every point when short):
+        // cut onto the grid, they give the same lines as every point would
+        List<List<MetricPoint>> all = new ArrayList<>();
+        long width = lo > hi ? 1 : Downsample.gridWidth(lo, hi, buckets);
+        for (int i = 0; i < exps.size(); i++) {
+            all.add(spans.get(i) == null ? List.of() : context.ledger().seriesExtremes(exps.get(i).id(), key, width));
         }
         Downsample.Aligned aligned = Downsample.aligned(all, buckets);
         ObjectNode out = Json.object();
@@ -225,7 +250,7 @@ final class ExperimentsApi {
             ObjectNode one = series.addObject();
             one.put("experiment", exps.get(i).id());
             one.put("name", exps.get(i).name());
-            one.put("total_points", all.get(i).size());
+            one.put("total_points", spans.get(i) == null ? 0 : spans.get(i).points());
             ArrayNode values = one.putArray("values");
             for (Double v : aligned.values().get(i)) {
                 if (v == null) {

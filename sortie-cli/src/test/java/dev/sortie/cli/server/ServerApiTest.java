@@ -287,6 +287,36 @@ class ServerApiTest {
         draining.awaitStatus(id, token, "succeeded");
     }
 
+    /** A series longer than the points asked for is served from the ledger's rollups: cut, its spike and dip kept. */
+    @Test
+    void aLongSeriesIsServedCutFromItsRollupsWithItsExtremes() throws Exception {
+        String id = idle.postJson("/api/v1/experiments", idleToken, "{\"command\": [\"true\"]}", 201).get("id").asText();
+        StringBuilder metrics = new StringBuilder();
+        for (int step = 0; step < 3000; step++) {
+            double v = step == 1234 ? 50 : step == 2345 ? -40 : Math.sin(step / 100.0);
+            metrics.append(step == 0 ? "" : ", ").append("{\"key\": \"loss\", \"step\": ").append(step).append(", \"value\": ").append(v).append('}');
+        }
+        idle.postJson("/api/v1/reports/" + id, idleToken, "{\"attempt\": 1, \"state\": \"running\", \"metrics\": [" + metrics + "]}", 200);
+
+        JsonNode cut = idle.json("/api/v1/experiments/" + id + "/metrics/loss?points=100", idleToken);
+        assertThat(cut.get("total_points").asInt()).isEqualTo(3000);
+        assertThat(cut.get("downsampled").asBoolean()).isTrue();
+        List<Long> steps = new java.util.ArrayList<>();
+        List<Double> values = new java.util.ArrayList<>();
+        cut.get("points").forEach(p -> {
+            steps.add(p.get("step").asLong());
+            values.add(p.get("value").asDouble());
+        });
+        assertThat(steps).hasSizeLessThanOrEqualTo(100).hasSizeGreaterThan(50).isSorted().contains(0L, 1234L, 2345L, 2999L);
+        assertThat(values).contains(50.0, -40.0);
+        JsonNode all = idle.json("/api/v1/experiments/" + id + "/metrics/loss?points=5000", idleToken);
+        assertThat(all.get("points")).hasSize(3000);
+        assertThat(all.get("downsampled").asBoolean()).isFalse();
+        JsonNode compared = idle.json("/api/v1/series?key=loss&buckets=10&experiments=" + id, idleToken);
+        assertThat(compared.get("series").get(0).get("total_points").asInt()).isEqualTo(3000);
+        assertThat(compared.get("series").get(0).get("values").toString()).contains("50.0", "-40.0");
+    }
+
     @Test
     void aReportSentTwiceCountsOnceAndAnOverlappingResendAddsOnlyWhatIsNew() throws Exception {
         String id = idle.postJson("/api/v1/experiments", idleToken, "{\"command\": [\"true\"]}", 201).get("id").asText();

@@ -90,6 +90,27 @@ public interface Ledger extends AutoCloseable {
     List<MetricPoint> series(String experimentId, String key);
 
     /**
+     * The number of points and the first and last step of one metric's series; empty when it has none. A ledger that
+     * keeps rollups of its series answers from a handful of rows; this default reads every point.
+     */
+    default Optional<dev.sortie.core.model.SeriesSpan> seriesSpan(String experimentId, String key) {
+        List<MetricPoint> s = series(experimentId, key);
+        return s.isEmpty() ? Optional.empty()
+                : Optional.of(new dev.sortie.core.model.SeriesSpan(s.size(), s.get(0).step(), s.get(s.size() - 1).step()));
+    }
+
+    /**
+     * The points of a series that a chart cutting it into buckets of {@code bucketWidth} steps (a power of two, the
+     * buckets starting at multiples of it) needs to keep each bucket's lowest and highest point exactly: its first and
+     * last point, and of each smaller aligned bucket its first, lowest, highest and last point (of equal values the
+     * lowest step), by step. Every point when the series is short or the buckets narrow. A ledger that keeps rollups
+     * reads them instead of every point; this default returns every point.
+     */
+    default List<MetricPoint> seriesExtremes(String experimentId, String key, long bucketWidth) {
+        return series(experimentId, key);
+    }
+
+    /**
      * The highest step of any metric of an experiment, the machine's own samples ({@code sys/...}, which count their
      * own steps) left out; -1 when it has none: where a run was when it was interrupted. A ledger answers it with one
      * query on each key's latest point; this default reads every series.
