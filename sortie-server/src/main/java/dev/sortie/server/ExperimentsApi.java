@@ -427,6 +427,17 @@ final class ExperimentsApi {
 
     private void stop(Context ctx) throws IOException {
         Experiment e = find(ctx);
+        if (e.status() == dev.sortie.core.model.ExperimentStatus.RUNNING && e.executor().startsWith(TrackedApi.EXECUTOR_PREFIX)
+                && dev.sortie.core.engine.TaskSource.fromJson(e.task()).tracked()) {
+            // no process of the server's to signal: recorded stopped, the run's SDK learns it from the answer to its
+            // next post (at the latest one heartbeat later) and ends the program (see the SDKs' docs)
+            Experiment stopped = e.ended(dev.sortie.core.model.ExperimentStatus.STOPPED, java.time.Instant.now(), null, "stopped by user");
+            if (!context.ledger().update(stopped, dev.sortie.core.model.ExperimentStatus.RUNNING)) {
+                stopped = context.service().find(e.id()); // it ended meanwhile: how it ended stands
+            }
+            ApiServer.json(ctx, Json.experiment(stopped, context.ledger().latestMetrics(e.id())));
+            return;
+        }
         Experiment stopped = context.service().stop(e.id(), STOP_GRACE);
         ApiServer.json(ctx, Json.experiment(stopped, context.ledger().latestMetrics(e.id())));
     }
