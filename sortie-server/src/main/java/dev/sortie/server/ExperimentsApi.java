@@ -60,6 +60,37 @@ final class ExperimentsApi {
         app.get(p + "/{id}/artifacts/{hash}", this::download);
         app.post(p + "/{id}/stop", this::stop);
         app.post(p + "/{id}/retry", this::retry);
+        app.get(p + "/{id}/code-diff/{other}", this::codeDiff);
+    }
+
+    /**
+     * The code diff from experiment {@code id}'s snapshot to {@code other}'s, as {@code git diff} prints it, made from
+     * the server's repository (where the runs it launched snapshot their code): {@code sortie diff} through a server.
+     * 404 naming the experiment when one has no snapshot or its snapshot is not here (a pushed run's code stays on the
+     * machine that pushed it).
+     */
+    private void codeDiff(Context ctx) {
+        Experiment a = find(ctx);
+        Experiment b = context.service().find(ctx.pathParam("other"));
+        String from = snapshot(a);
+        String to = snapshot(b);
+        java.io.ByteArrayOutputStream diff = new java.io.ByteArrayOutputStream();
+        if (!from.equals(to)) {
+            try {
+                context.service().snapshots().diff(from, to, diff);
+            } catch (IOException | RuntimeException e) {
+                throw new ApiError(404, "the code snapshots of " + a.name() + " (" + from + ") and " + b.name() + " (" + to
+                        + ") are not both in the server's repository (" + e.getMessage() + "); a pushed run's snapshot stays where it was pushed from", null);
+            }
+        }
+        ApiServer.json(ctx, Json.object().put("from", from).put("to", to).put("diff", diff.toString(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    private static String snapshot(Experiment e) {
+        if (e.code() == null || e.code().snapshotCommit() == null) {
+            throw new ApiError(404, "experiment " + e.name() + " has no code snapshot (a run tracked from an SDK, or one made before snapshots)", null);
+        }
+        return e.code().snapshotCommit();
     }
 
     private void list(Context ctx) {
