@@ -36,6 +36,7 @@ public final class ApiServer implements AutoCloseable {
     private final List<Route> routes = new CopyOnWriteArrayList<>();
 
     private final TrackedLiveness liveness;
+    private volatile PushApi push;
 
     private ApiServer(Javalin app, TrackedLiveness liveness) {
         this.app = app;
@@ -105,7 +106,8 @@ public final class ApiServer implements AutoCloseable {
         new ExperimentsApi(context).register(app);
         new ReportsApi(context, liveness).register(app);
         new QueueApi(context).register(app);
-        new PushApi(context).register(app);
+        PushApi push = new PushApi(context);
+        push.register(app);
         new ControlApi(context, drain).register(app);
         new TableApi(context).register(app);
         new TrackedApi(context, liveness).register(app);
@@ -116,6 +118,8 @@ public final class ApiServer implements AutoCloseable {
         }
         api.routes.addAll(routes);
         liveness.start();
+        push.startSweeping(); // uploads given up are deleted now and every hour
+        api.push = push;
         return api;
     }
 
@@ -170,6 +174,9 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         liveness.close();
+        if (push != null) {
+            push.close();
+        }
         app.stop();
     }
 }
