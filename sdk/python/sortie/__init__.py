@@ -44,7 +44,7 @@ import urllib.parse
 
 _time = time.time
 
-__all__ = ["start", "active_run", "Run", "SortieError"]
+__all__ = ["start", "active_run", "Run", "SortieError", "RunStopped"]
 __version__ = "0.1.0"
 
 FLUSH_INTERVAL = 0.25  # seconds between background flushes (the protocol asks for at most 0.5)
@@ -61,6 +61,15 @@ _METRICS, _PARAMS, _ARTIFACT, _END = 0, 1, 2, 3
 
 class SortieError(RuntimeError):
     """Sortie could not be reached or refused the request (``sortie track open`` failed or is missing)."""
+
+
+class RunStopped(SortieError):
+    """Raised by ``log()`` (and the other calls that report) of a run the Sortie server ended while it went on:
+    ``sortie stop`` of the run, or the server gave it up as lost. ``status`` is how the server ended it."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -149,6 +158,8 @@ def _step(step):
 
 
 class _Writer:
+    ended = None  # (status, error) when the server ended the run while it went on; never for an events file
+
     def __init__(self, path):
         self.path = path
         parent = os.path.dirname(path)
@@ -252,6 +263,8 @@ SERVER_BATCH_POINTS = 10_000  # points per report (the server takes up to 100,00
 SERVER_TIMEOUT = 10.0  # seconds one request may take
 SERVER_MAX_BACKOFF = 5.0  # seconds between tries while the server does not answer (as the agent's reporter)
 SERVER_EXIT_WAIT = float(os.environ.get("SORTIE_REPORT_WAIT_S") or 30)  # how long finish() waits for a down server
+SERVER_HEARTBEAT = 30.0  # seconds between posts of an idle run, until the server's answer to /tracked says otherwise
+_ENDED = ("succeeded", "failed", "stopped", "interrupted")
 
 
 def _iso(t):
@@ -310,6 +323,9 @@ class _ServerWriter(_Writer):
         self._down_since = None
         self._warned_artifact = False
         self._warned_nonfinite = False
+        self.heartbeat = SERVER_HEARTBEAT
+        self.last_post = time.monotonic()
+        self.end_queued = False
         self._reset()
         self._warned = False
 
@@ -355,6 +371,7 @@ class _ServerWriter(_Writer):
                           file=sys.stderr)
             elif kind == _END:
                 _, t, status, error = item
+                self.end_queued = True
                 self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "state": status, "error": error}))
         if points:
             self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "metrics": points}))
@@ -404,7 +421,7 @@ class _ServerWriter(_Writer):
                 return
             path, body = self.outbox[0]
             try:
-                self.post(path, body)
+                answer = self.post(path, body)
             except _Permanent as e:
                 self.outbox.popleft()
                 print("sortie: the server at %s refused %s (%s); not sent again" % (self.api, path, e), file=sys.stderr)
@@ -418,11 +435,27 @@ class _ServerWriter(_Writer):
                           % (self.api, e), file=sys.stderr)
                 raise
             self.outbox.popleft()
+            self.answered(answer)
             self.backoff = 0.0
             self.retry_at = 0.0
             if self._down_since is not None:
                 print("sortie: the server at %s takes reports again; what was kept was sent" % self.api, file=sys.stderr)
                 self._down_since = None
+
+    def answered(self, answer):
+        """What the server's answer says: how often to post when idle (/tracked), and whether the run was ended
+        there while it goes on here (``sortie stop``, or lost): then log() raises :class:`RunStopped`."""
+        self.last_post = time.monotonic()
+        if not isinstance(answer, dict):
+            return
+        beat = answer.get("heartbeat_s")
+        if isinstance(beat, (int, float)) and beat > 0:
+            self.heartbeat = float(beat)
+        status = answer.get("status")
+        if status in _ENDED and not self.end_queued and self.ended is None:
+            self.ended = (status, answer.get("error"))
+            print("sortie: the server at %s ended run %s: %s%s" % (self.api, self.run_id, status,
+                  " (%s)" % answer["error"] if answer.get("error") else ""), file=sys.stderr)
 
     def flush(self, force=False):
         """Sends what was logged; True when the server has all of it. A server that does not answer is no
@@ -437,6 +470,10 @@ class _ServerWriter(_Writer):
                 if n:
                     pop = q.popleft
                     self._enqueue([pop() for _ in range(n)])
+                elif (not self.outbox and not self.end_queued and self.ended is None
+                      and time.monotonic() - self.last_post >= self.heartbeat):
+                    # nothing to report for a while: an empty report, so the server knows this process is there
+                    self.outbox.append(("/reports/" + self.run_id, {"attempt": 1}))
                 try:
                     self._send(force)
                     sent = not self.outbox
@@ -540,6 +577,8 @@ class Run:
         # The hot path, kept inline: values is a dict nobody else holds (the kwargs, or a copy).
         if self._finished:
             raise RuntimeError("sortie: run %s is finished; start a new one to log more" % self._name)
+        if self._writer.ended is not None:
+            self._stopped()
         for k, v in values.items():
             t = type(v)
             if (t is not float and t is not int) or type(k) is not str:
@@ -555,6 +594,18 @@ class Run:
         w.pending += len(values)
         if w.pending >= FLUSH_POINTS:
             self._full()
+
+    def _stopped(self):
+        status, error = self._writer.ended
+        raise RunStopped("sortie: run %s was ended on the server (%s%s) while it went on; stopping here"
+                         % (self._name, status, ": " + error if error else ""), status)
+
+    @property
+    def stopped(self):
+        """How the server ended this run while it went on ("stopped" after ``sortie stop``, "interrupted" when it
+        gave it up as lost), or None. Learnt from the answer to the run's next post (within a heartbeat)."""
+        ended = self._writer.ended
+        return None if ended is None else ended[0]
 
     def log_metrics(self, metrics, step=None):
         """Logs a dict of metric name to number, as one step (``step`` optional)."""
@@ -591,6 +642,8 @@ class Run:
     def _append(self, event):
         if self._finished:
             raise RuntimeError("sortie: run %s is finished; start a new one to log more" % self._name)
+        if self._writer.ended is not None:
+            self._stopped()
         w = self._writer
         if w.thread is None:
             w.start()
@@ -613,7 +666,7 @@ class Run:
             return
         w = self._writer
         owner = os.getpid() == self._owner_pid  # a forked child never ends its parent's run
-        if owner and (not self._scheduled or status == "failed"):
+        if owner and (not self._scheduled or status == "failed") and w.ended is None:
             w.queue.append((_END, time.time(), status, None if error is None else str(error)))
         self._finished = True
         global _active
@@ -706,6 +759,7 @@ def _server_open(name, params):
     try:
         made = writer.post("/tracked", create)
         writer.outbox.popleft()
+        writer.answered(made)
     except _Permanent as e:
         raise SortieError("sortie: the server at %s refused the run: %s" % (api, e)) from None
     except OSError as e:

@@ -389,6 +389,48 @@ class SpotRecoveryTest {
     }
 
     /** A foreground run preempted, its sortie SIGKILLed once it said {@code line}; then status until it is done. */
+    @Test
+    void aSortieKilledWhileLaunchingTheReplacementIsContinuedByAServerWithNoWorkers() throws Exception {
+        addSpotExecutor();
+        Path out = tmp.resolve("run.txt");
+        Process run = startTraining(out, 25);
+        Instance first = theInstance();
+        cloud.control("POST", "/vms/" + first.instanceId() + "/interrupt", "{\"in_seconds\": 25}");
+        Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50))
+                .until(() -> Files.readString(out).contains("continuing as attempt 2 on a replacement"));
+        run.destroyForcibly(); // SIGKILL mid-launch: from here on only the server, which drains no queue, is there
+        assertThat(run.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Path serverOut = tmp.resolve("server.txt");
+        Process server = sortieProcess(serverOut, "server", "--dir", project.dir.toString(), "--port", "0", "--workers", "0").start();
+        try {
+            Awaitility.await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                if (!server.isAlive()) {
+                    throw new AssertionError("the server ended (" + server.exitValue() + "): " + Files.readString(serverOut));
+                }
+                try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+                    Experiment e = l.list().get(0);
+                    if (e.status().isTerminal() && e.status() != ExperimentStatus.SUCCEEDED && e.attempt() > 1) {
+                        throw new AssertionError(e.status().label() + ": " + e.error() + "\n" + Files.readString(serverOut));
+                    }
+                    return e.status() == ExperimentStatus.SUCCEEDED;
+                }
+            });
+        } finally {
+            server.destroy();
+            if (!server.waitFor(60, TimeUnit.SECONDS)) {
+                server.destroyForcibly();
+            }
+            System.err.println("$ sortie server --workers 0\n" + Files.readString(serverOut));
+        }
+        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
+            Experiment e = l.list().get(0);
+            assertThat(l.attempts(e.id())).extracting(a -> a.attempt() + " " + a.status().label()).containsExactly("1 interrupted", "2 succeeded");
+            assertThat(l.series(e.id(), "loss").stream().map(dev.sortie.core.model.MetricPoint::step).toList()).as("every step once")
+                    .doesNotHaveDuplicates().hasSize(STEPS);
+        }
+        sortie("down", "--orphans");
+    }
+
     void killedDuringTheRecoveryThenStatus(String line) throws Exception {
         addSpotExecutor();
         Path out = tmp.resolve("run.txt");

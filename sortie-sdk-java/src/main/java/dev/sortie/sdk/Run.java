@@ -100,6 +100,16 @@ public final class Run implements AutoCloseable {
         return Optional.ofNullable(artifactDir);
     }
 
+    /**
+     * How the Sortie server ended this tracked run while the program went on: {@code "stopped: stopped by user"}
+     * after {@code sortie stop}, {@code "interrupted: lost: ..."} when it gave the run up as lost. Learnt from the
+     * answer to the run's next post (within a heartbeat); a training loop that checks it ends itself. Empty while
+     * the run goes on, and always outside a server.
+     */
+    public Optional<String> endedOnServer() {
+        return reporter == null ? Optional.empty() : Optional.ofNullable(reporter.endedOnServer());
+    }
+
     // ------------------------------------------------------------------------------------------------------
     // Metrics
 

@@ -51,6 +51,11 @@ final class ServerReporter {
     private long backoffMs; // guarded by lock
     private boolean down; // guarded by lock: said that the server does not answer
     private boolean warnedArtifact; // guarded by lock
+    /** How often an idle run posts (an empty report) so the server does not end it lost; the server's answer says. */
+    private long heartbeatNanos = 30_000_000_000L; // guarded by lock
+    private long lastPost = System.nanoTime(); // guarded by lock
+    /** How the server ended the run while it went on (a stop, lost), with why; null while it did not. */
+    private volatile String endedOnServer;
     private volatile boolean stopping;
     private final Thread thread;
 
@@ -86,6 +91,7 @@ final class ServerReporter {
             try {
                 Object answer = Json.parse(post(create));
                 outbox.removeFirst();
+                answered(answer);
                 return answer instanceof Map<?, ?> m ? m : Map.of();
             } catch (Refused e) {
                 throw new SortieException("sortie: the server at " + api + " refused the run: " + e.getMessage());
@@ -124,13 +130,18 @@ final class ServerReporter {
     private void pass(boolean force) throws IOException, InterruptedException {
         synchronized (lock) {
             read();
+            if (outbox.isEmpty() && !ended && endedOnServer == null && System.nanoTime() - lastPost >= heartbeatNanos) {
+                // nothing to report for a while: an empty report, so the server knows this process is there
+                outbox.add(new Request("/reports/" + id, "{\"attempt\":1}"));
+            }
             while (!outbox.isEmpty()) {
                 if (!force && System.nanoTime() - retryAt < 0) {
                     return;
                 }
                 Request r = outbox.peekFirst();
+                String answer;
                 try {
-                    post(r);
+                    answer = post(r);
                 } catch (Refused e) {
                     outbox.removeFirst();
                     System.err.println("sortie: the server at " + api + " refused " + r.path() + " (" + e.getMessage() + "); not sent again");
@@ -142,6 +153,11 @@ final class ServerReporter {
                     throw e;
                 }
                 outbox.removeFirst();
+                try {
+                    answered(Json.parse(answer));
+                } catch (RuntimeException notJson) {
+                    answered(null);
+                }
                 backoffMs = 0;
                 retryAt = System.nanoTime();
                 if (down) {
@@ -150,6 +166,28 @@ final class ServerReporter {
                 }
             }
         }
+    }
+
+    /** What an answer says: how often to post while idle ({@code heartbeat_s}), and whether the server ended the run. */
+    private void answered(Object answer) {
+        lastPost = System.nanoTime();
+        if (!(answer instanceof Map<?, ?> m)) {
+            return;
+        }
+        if (m.get("heartbeat_s") instanceof Number n && n.doubleValue() > 0) {
+            heartbeatNanos = (long) (n.doubleValue() * 1e9);
+        }
+        Object status = m.get("status");
+        if (!ended && endedOnServer == null && status instanceof String s
+                && (s.equals("succeeded") || s.equals("failed") || s.equals("stopped") || s.equals("interrupted"))) {
+            endedOnServer = s + (m.get("error") instanceof String why ? ": " + why : "");
+            System.err.println("sortie: the server at " + api + " ended run " + id + ": " + endedOnServer);
+        }
+    }
+
+    /** How the server ended the run while this process went on ({@code "stopped: stopped by user"}), or null. */
+    String endedOnServer() {
+        return endedOnServer;
     }
 
     private void noteDown(IOException e) {

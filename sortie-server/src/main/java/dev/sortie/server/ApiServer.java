@@ -35,8 +35,12 @@ public final class ApiServer implements AutoCloseable {
     private final Javalin app;
     private final List<Route> routes = new CopyOnWriteArrayList<>();
 
-    private ApiServer(Javalin app) {
+    private final TrackedLiveness liveness;
+    private volatile PushApi push;
+
+    private ApiServer(Javalin app, TrackedLiveness liveness) {
         this.app = app;
+        this.liveness = liveness;
     }
 
     /** Starts listening on {@code bind}:{@code port} (0: any free port); {@code tls} null for plain HTTP. */
@@ -62,7 +66,9 @@ public final class ApiServer implements AutoCloseable {
                 config.jetty.addConnector((server, http) -> tls.connector(server, http, bind, port));
             }
         });
-        ApiServer api = new ApiServer(app);
+        // tracked runs whose SDK stopped posting are ended here (the server is all that hears from them)
+        TrackedLiveness liveness = new TrackedLiveness(context.ledger(), TrackedLiveness.lostAfterSetting(), java.time.Clock.systemUTC());
+        ApiServer api = new ApiServer(app, liveness);
         app.before("/api/*", ctx -> authorize(context.tokens(), ctx));
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.field()));
         app.exception(NotFoundException.class, (e, ctx) -> error(ctx, 404, e.getMessage(), null));
@@ -98,18 +104,22 @@ public final class ApiServer implements AutoCloseable {
             json(ctx, out);
         });
         new ExperimentsApi(context).register(app);
-        new ReportsApi(context).register(app);
+        new ReportsApi(context, liveness).register(app);
         new QueueApi(context).register(app);
-        new PushApi(context).register(app);
+        PushApi push = new PushApi(context);
+        push.register(app);
         new ControlApi(context, drain).register(app);
         new TableApi(context).register(app);
-        new TrackedApi(context).register(app);
+        new TrackedApi(context, liveness).register(app);
         if (tls != null) {
             app.start();
         } else {
             app.start(bind, port);
         }
         api.routes.addAll(routes);
+        liveness.start();
+        push.startSweeping(); // uploads given up are deleted now and every hour
+        api.push = push;
         return api;
     }
 
@@ -163,6 +173,10 @@ public final class ApiServer implements AutoCloseable {
 
     @Override
     public void close() {
+        liveness.close();
+        if (push != null) {
+            push.close();
+        }
         app.stop();
     }
 }

@@ -61,6 +61,37 @@ final class ExperimentsApi {
         app.get(p + "/{id}/artifacts/{hash}", this::download);
         app.post(p + "/{id}/stop", this::stop);
         app.post(p + "/{id}/retry", this::retry);
+        app.get(p + "/{id}/code-diff/{other}", this::codeDiff);
+    }
+
+    /**
+     * The code diff from experiment {@code id}'s snapshot to {@code other}'s, as {@code git diff} prints it, made from
+     * the server's repository (where the runs it launched snapshot their code): {@code sortie diff} through a server.
+     * 404 naming the experiment when one has no snapshot or its snapshot is not here (a pushed run's code stays on the
+     * machine that pushed it).
+     */
+    private void codeDiff(Context ctx) {
+        Experiment a = find(ctx);
+        Experiment b = context.service().find(ctx.pathParam("other"));
+        String from = snapshot(a);
+        String to = snapshot(b);
+        java.io.ByteArrayOutputStream diff = new java.io.ByteArrayOutputStream();
+        if (!from.equals(to)) {
+            try {
+                context.service().snapshots().diff(from, to, diff);
+            } catch (IOException | RuntimeException e) {
+                throw new ApiError(404, "the code snapshots of " + a.name() + " (" + from + ") and " + b.name() + " (" + to
+                        + ") are not both in the server's repository (" + e.getMessage() + "); a pushed run's snapshot stays where it was pushed from", null);
+            }
+        }
+        ApiServer.json(ctx, Json.object().put("from", from).put("to", to).put("diff", diff.toString(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    private static String snapshot(Experiment e) {
+        if (e.code() == null || e.code().snapshotCommit() == null) {
+            throw new ApiError(404, "experiment " + e.name() + " has no code snapshot (a run tracked from an SDK, or one made before snapshots)", null);
+        }
+        return e.code().snapshotCommit();
     }
 
     private void list(Context ctx) {
@@ -452,6 +483,17 @@ final class ExperimentsApi {
 
     private void stop(Context ctx) throws IOException {
         Experiment e = find(ctx);
+        if (e.status() == dev.sortie.core.model.ExperimentStatus.RUNNING && e.executor().startsWith(TrackedApi.EXECUTOR_PREFIX)
+                && dev.sortie.core.engine.TaskSource.fromJson(e.task()).tracked()) {
+            // no process of the server's to signal: recorded stopped, the run's SDK learns it from the answer to its
+            // next post (at the latest one heartbeat later) and ends the program (see the SDKs' docs)
+            Experiment stopped = e.ended(dev.sortie.core.model.ExperimentStatus.STOPPED, java.time.Instant.now(), null, "stopped by user");
+            if (!context.ledger().update(stopped, dev.sortie.core.model.ExperimentStatus.RUNNING)) {
+                stopped = context.service().find(e.id()); // it ended meanwhile: how it ended stands
+            }
+            ApiServer.json(ctx, Json.experiment(stopped, context.ledger().latestMetrics(e.id())));
+            return;
+        }
         Experiment stopped = context.service().stop(e.id(), STOP_GRACE);
         ApiServer.json(ctx, Json.experiment(stopped, context.ledger().latestMetrics(e.id())));
     }

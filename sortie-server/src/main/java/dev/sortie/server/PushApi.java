@@ -31,12 +31,59 @@ import java.util.Optional;
  * first, by hash, only those the store lacks. Every route can be sent again and changes nothing the second time, so
  * a push cut short is finished by pushing again.
  */
-final class PushApi {
+final class PushApi implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(PushApi.class.getName());
     private static final java.util.regex.Pattern HASH = java.util.regex.Pattern.compile("[0-9a-f]{16,128}");
+    /** An upload nobody added to for this long was given up (its push never came back): its part is deleted. */
+    static final java.time.Duration UPLOAD_EXPIRES = java.time.Duration.ofDays(1);
     private final ServerContext context;
+    private final java.util.concurrent.ScheduledExecutorService sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "sortie-server-upload-sweeper");
+        t.setDaemon(true);
+        return t;
+    });
 
     PushApi(ServerContext context) {
         this.context = context;
+    }
+
+    /** Deletes the parts of uploads given up, now (at the server's start) and every hour. */
+    void startSweeping() {
+        sweeper.scheduleWithFixedDelay(this::expireUploads, 0, 1, java.util.concurrent.TimeUnit.HOURS);
+    }
+
+    /** Deletes each part in {@code .sortie/uploads/} not written to for {@link #UPLOAD_EXPIRES}; the number deleted. */
+    int expireUploads() {
+        Path dir = context.paths().stateDir().resolve("uploads");
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        java.nio.file.attribute.FileTime before = java.nio.file.attribute.FileTime.from(Instant.now().minus(UPLOAD_EXPIRES));
+        int deleted = 0;
+        try (var parts = Files.list(dir)) {
+            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".part")).toList()) {
+                String hash = part.getFileName().toString().replaceFirst("\\.part$", "");
+                // under the upload's lock: a push adding to it this moment keeps it
+                synchronized (uploading.computeIfAbsent(hash, h -> new Object())) {
+                    try {
+                        if (Files.getLastModifiedTime(part).compareTo(before) < 0 && Files.deleteIfExists(part)) {
+                            deleted++;
+                            LOG.log(System.Logger.Level.INFO, "deleted {0}: an upload nobody added to for {1} h", part, UPLOAD_EXPIRES.toHours());
+                        }
+                    } catch (IOException e) {
+                        LOG.log(System.Logger.Level.WARNING, "the given-up upload " + part + " could not be deleted", e);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the uploads in " + dir + " could not be listed to delete those given up", e);
+        }
+        return deleted;
+    }
+
+    @Override
+    public void close() {
+        sweeper.shutdownNow();
     }
 
     void register(Javalin app) {
@@ -74,7 +121,12 @@ final class PushApi {
                 .put("stored", context.store().contains(hash)));
     }
 
-    /** A part of a blob at {@code offset}, which must be the size received so far (409 with that size otherwise). */
+    /**
+     * A part of a blob at {@code offset}, at most the size received so far (409 with that size beyond it: a gap). A part
+     * from before that size is a second push of the same blob at once (or a resend): the bytes the server has are
+     * skipped and the rest appended, so the two pushes go on together instead of one failing. The answer's
+     * {@code size} is where to send from next; {@code stored} once the blob is whole in the store (nothing to send).
+     */
     private void uploadPart(Context ctx) throws IOException {
         String hash = hash(ctx);
         String o = ctx.queryParam("offset");
@@ -89,9 +141,15 @@ final class PushApi {
         }
         Path part = partFile(hash);
         synchronized (uploading.computeIfAbsent(hash, h -> new Object())) {
+            if (context.store().contains(hash)) {
+                // another push of it completed meanwhile
+                ctx.bodyInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                ApiServer.json(ctx, Json.object().put("hash", hash).put("size", context.store().size(hash)).put("stored", true));
+                return;
+            }
             Files.createDirectories(part.getParent());
             long size = Files.exists(part) ? Files.size(part) : 0;
-            if (offset != size) {
+            if (offset > size) {
                 ObjectNode n = Json.object().put("error", "the upload of " + hash + " has " + size + " bytes: send the part at offset " + size)
                         .put("field", "offset").put("size", size);
                 ctx.status(409);
@@ -101,6 +159,17 @@ final class PushApi {
             // written as it arrives: a connection cut mid-part leaves the bytes that came, and the next push goes on from there
             try (InputStream in = ctx.bodyInputStream();
                  java.io.OutputStream out = Files.newOutputStream(part, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)) {
+                long have = size - offset; // bytes of this part the server has already (another push sent them)
+                while (have > 0) {
+                    long skipped = in.skip(have);
+                    if (skipped <= 0) {
+                        if (in.read() < 0) {
+                            break; // the part ends before the bytes the server has
+                        }
+                        skipped = 1;
+                    }
+                    have -= skipped;
+                }
                 in.transferTo(out);
             }
             ApiServer.json(ctx, Json.object().put("hash", hash).put("size", Files.size(part)));

@@ -37,8 +37,11 @@ final class ReportsApi {
     /** One writer per experiment's log at a time: two reports of one run may arrive at once. */
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
 
-    ReportsApi(ServerContext context) {
+    private final TrackedLiveness liveness;
+
+    ReportsApi(ServerContext context, TrackedLiveness liveness) {
         this.context = context;
+        this.liveness = liveness;
     }
 
     void register(Javalin app) {
@@ -62,6 +65,7 @@ final class ReportsApi {
             throw ApiError.badRequest("attempt", "'attempt' is needed: the attempt this report is about (a whole number from 1)");
         }
         int attempt = a.asInt();
+        liveness.seen(e.id()); // any report, even an empty one, says the run's process is there
         if (attempt > e.attempt()) {
             throw ApiError.badRequest("attempt", "experiment " + e.name() + " has no attempt " + attempt + " (it is at attempt " + e.attempt() + ")");
         }
@@ -121,6 +125,9 @@ final class ReportsApi {
         out.put("experiment", e.id());
         out.put("attempt", attempt);
         out.put("status", now.status().label());
+        if (now.status().isTerminal()) {
+            out.put("error", now.error()); // why it ended: a tracked run's SDK says so when the server ended it (a stop, lost)
+        }
         out.put("log_size", logSize);
         out.put("points", points.size());
         ApiServer.json(ctx, out);

@@ -24,13 +24,21 @@ final class ServerRecoveries implements AutoCloseable {
     private static final Duration GRACE = Duration.ofSeconds(10);
 
     private final OrphanedRecoveries recoveries;
+    private final ExperimentService service;
+    private final boolean reconcile;
     private final Consumer<Experiment> ended;
     private final java.util.concurrent.ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sortie-server-recoveries"));
     private final ExecutorService launches = Executors.newCachedThreadPool(r -> daemon(r, "sortie-server-recovery-launch"));
 
-    /** @param ended told of a replacement that ended while it was launched (its run tokens expire) */
-    ServerRecoveries(ExperimentService service, Consumer<Experiment> ended) {
+    /**
+     * @param reconcile whether each round first marks interrupted the runs whose sortie is gone (a foreground run's
+     *                  sortie killed mid-recovery): the queue workers do it when there are any; without them, this does
+     * @param ended     told of a replacement that ended while it was launched (its run tokens expire)
+     */
+    ServerRecoveries(ExperimentService service, boolean reconcile, Consumer<Experiment> ended) {
         this.recoveries = new OrphanedRecoveries(service, GRACE);
+        this.service = service;
+        this.reconcile = reconcile;
         this.ended = ended;
     }
 
@@ -46,6 +54,9 @@ final class ServerRecoveries implements AutoCloseable {
 
     private void once() {
         try {
+            if (reconcile) {
+                service.reconcile();
+            }
             for (OrphanedRecoveries.Claimed c : recoveries.claim()) {
                 LOG.log(System.Logger.Level.INFO, "{0}", c.line().replaceFirst("^sortie: ", ""));
                 launches.execute(() -> launch(c));

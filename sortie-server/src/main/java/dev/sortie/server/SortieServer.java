@@ -23,26 +23,28 @@ public final class SortieServer implements AutoCloseable {
         ApiServer api = ApiServer.start(context, bind, port, tls, drain);
         ServerWorkers workers = null;
         ServerRecoveries recoveries = null;
-        if (slots > 0) {
-            try {
-                String home = apiUrl(tls != null, bind, api.port());
-                // each attempt the workers launch reports home with a token of its own, revoked when it ends
-                context.service().reportHome(exp -> java.util.Map.of(HOME_URL_ENV, home, HOME_TOKEN_ENV,
-                        context.tokens().createRun(exp.id(), exp.attempt())));
-                Duration grace = runTokenGrace();
+        try {
+            String home = apiUrl(tls != null, bind, api.port());
+            // each attempt the server launches (its workers, its recoveries) reports home with a token of its own,
+            // revoked when it ends: so a replacement it launched is followed to its end even with no workers
+            context.service().reportHome(exp -> java.util.Map.of(HOME_URL_ENV, home, HOME_TOKEN_ENV,
+                    context.tokens().createRun(exp.id(), exp.attempt())));
+            Duration grace = runTokenGrace();
+            if (slots > 0) {
                 workers = new ServerWorkers(context.service(), slots, e -> expireQuietly(context.tokens(), e.id(), grace));
                 workers.start();
                 drain.set(workers);
-                // runs whose machine went away with nobody to continue them: continued here, with no laptop open
-                recoveries = new ServerRecoveries(context.service(), e -> expireQuietly(context.tokens(), e.id(), grace));
-                recoveries.start();
-            } catch (RuntimeException e) {
-                if (workers != null) {
-                    workers.close();
-                }
-                api.close();
-                throw e;
             }
+            // runs whose machine went away with nobody to continue them: continued here, with no laptop open, whether
+            // or not this server drains queues (--workers 0 still continues them)
+            recoveries = new ServerRecoveries(context.service(), workers == null, e -> expireQuietly(context.tokens(), e.id(), grace));
+            recoveries.start();
+        } catch (RuntimeException e) {
+            if (workers != null) {
+                workers.close();
+            }
+            api.close();
+            throw e;
         }
         return new SortieServer(api, workers, recoveries);
     }

@@ -31,8 +31,11 @@ final class TrackedApi {
     private static final Pattern HOST = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     private final ServerContext context;
 
-    TrackedApi(ServerContext context) {
+    private final TrackedLiveness liveness;
+
+    TrackedApi(ServerContext context, TrackedLiveness liveness) {
         this.context = context;
+        this.liveness = liveness;
     }
 
     void register(Javalin app) {
@@ -71,9 +74,10 @@ final class TrackedApi {
         String host = ExperimentsApi.text(body, "host");
         String where = EXECUTOR_PREFIX + (host != null && HOST.matcher(host).matches() ? host : "unknown");
 
+        liveness.seen(id);
         Optional<Experiment> existing = context.ledger().find(id);
         if (existing.isPresent()) {
-            ApiServer.json(ctx, Json.experiment(again(existing.get(), params), Map.of()));
+            ApiServer.json(ctx, withHeartbeat(Json.experiment(again(existing.get(), params), Map.of())));
             return;
         }
         Experiment made;
@@ -90,7 +94,19 @@ final class TrackedApi {
             made = again(raced.get(), params);
         }
         ctx.status(201);
-        ApiServer.json(ctx, Json.experiment(made, Map.of()));
+        ApiServer.json(ctx, withHeartbeat(Json.experiment(made, Map.of())));
+    }
+
+    /**
+     * The answer tells the SDK how often to post when it has nothing to report ({@code heartbeat_s}) and after how long
+     * without a post the server ends the run lost ({@code lost_after_s}).
+     */
+    private com.fasterxml.jackson.databind.JsonNode withHeartbeat(com.fasterxml.jackson.databind.JsonNode experiment) {
+        if (experiment instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+            o.put("heartbeat_s", liveness.heartbeat().toMillis() / 1000.0);
+            o.put("lost_after_s", liveness.lostAfter().toSeconds());
+        }
+        return experiment;
     }
 
     /** The run this id made before (a resend), with any new params added; another experiment's id is a conflict. */

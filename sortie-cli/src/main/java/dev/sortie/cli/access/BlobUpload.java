@@ -46,7 +46,18 @@ public final class BlobUpload {
                     if (part.length == 0) {
                         throw new IOException("blob " + hash + " in " + store.location() + " ends at " + offset + " bytes, not " + size);
                     }
-                    offset = server.putBytes(base + "?offset=" + offset, part).path("size").asLong();
+                    JsonNode answer = server.putBytes(base + "?offset=" + offset, part);
+                    long now = answer.path("size").asLong();
+                    if (answer.path("stored").asBoolean()) {
+                        // another push of this blob finished it meanwhile
+                        progress.sent(size, size, start);
+                        return 0;
+                    }
+                    if (now > offset + part.length) {
+                        // another push of this blob at once got further: go on from where the server is
+                        in.skipNBytes(Math.min(now, size) - offset - part.length);
+                    }
+                    offset = now;
                     progress.sent(offset, size, start);
                 }
             }

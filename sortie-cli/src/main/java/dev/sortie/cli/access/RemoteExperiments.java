@@ -38,6 +38,11 @@ public final class RemoteExperiments implements Experiments {
         this.projectDir = projectDir;
     }
 
+    /** The code diff of two experiments' snapshots, made by the server from its repository ({@code GET .../code-diff/...}). */
+    public String codeDiff(Experiment from, Experiment to) {
+        return client.get("/experiments/" + ServerClient.encode(from.id()) + "/code-diff/" + ServerClient.encode(to.id())).path("diff").asText();
+    }
+
     /** The whole table in one streamed answer (GET /table, NDJSON), each row parsed as it arrives. */
     @Override
     public List<ExperimentView> views() {

@@ -89,11 +89,17 @@ public final class DiffCommand extends ContextCommand {
         String to = y.code().snapshotCommit();
         java.io.ByteArrayOutputStream diff = new java.io.ByteArrayOutputStream();
         try {
-            context().snapshots().diff(from, to, diff);
+            if (experiments() instanceof dev.sortie.cli.access.RemoteExperiments remote) {
+                // the server's experiments' snapshots are in the server's repository: it makes the diff
+                diff.writeBytes(remote.codeDiff(x, y).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } else {
+                context().snapshots().diff(from, to, diff);
+            }
         } catch (java.io.IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "no code diff of {0} and {1}: {2}", from, to, e);
-            err().println("sortie: the code snapshots of " + x.name() + " and " + y.name() + " are not in this repository ("
-                    + e.getMessage() + "); where they are: git diff " + abbrev(from) + " " + abbrev(to));
+            err().println("sortie: the code snapshots of " + x.name() + " and " + y.name() + " are not in "
+                    + (experiments() instanceof dev.sortie.cli.access.RemoteExperiments ? "the server's repository" : "this repository")
+                    + " (" + e.getMessage() + "); where they are: git diff " + abbrev(from) + " " + abbrev(to));
             return;
         }
         if (diff.size() == 0) {

@@ -243,6 +243,8 @@ class RemoteCliTest {
     @Test
     void diffPullAndQueueListGoThroughTheServer() throws Exception {
         for (int i = 1; i <= 2; i++) {
+            // the server snapshots its own folder for each run it is sent: the two differ in this file
+            Files.writeString(server.dir.resolve("model.py"), "depth = " + i + "\n");
             ServerProcess.Result q = cli(elsewhere(), remote(), null, "run", "--queue", "-n", "cmp-" + i, "-S", "lr=0." + i, "--", "sh", "-c",
                     "echo loss=0.$1; mkdir -p \"$SORTIE_ARTIFACT_DIR/out\"; echo weights $1 > \"$SORTIE_ARTIFACT_DIR/out/w.txt\"; echo $0", "${lr}",
                     String.valueOf(i));
@@ -256,8 +258,14 @@ class RemoteCliTest {
             assertThat(viaServer.code()).as(viaServer.err()).isZero();
             assertThat(viaServer.out()).isEqualTo(local.out()).contains("0.2");
         }
-        // the code diff needs the snapshots, which are in the server's repository, not here: it says where to diff them
-        assertThat(cli(elsewhere(), remote(), null, "diff", "cmp-1", "cmp-2").err()).contains("git diff ");
+        // the code diff needs the snapshots, which are in the server's repository, not here: the server makes it
+        ServerProcess.Result codeHere = cli(server.dir, Map.of(), null, "diff", "cmp-1", "cmp-2");
+        ServerProcess.Result codeViaServer = cli(elsewhere(), remote(), null, "diff", "cmp-1", "cmp-2");
+        assertThat(codeViaServer.code()).as(codeViaServer.err()).isZero();
+        assertThat(codeViaServer.err()).doesNotContain("git diff ");
+        assertThat(codeViaServer.out()).isEqualTo(codeHere.out()).contains("code: cmp-1 (", "diff --git ", "-depth = 1", "+depth = 2");
+        JsonNode noSnapshot = ServerProcess.JSON.readTree(server.get("/api/v1/experiments/cmp-1/code-diff/nosuch", token).body());
+        assertThat(noSnapshot.get("error").asText()).contains("nosuch");
 
         Path into = tmp.resolve("pulled");
         ServerProcess.Result pulled = cli(elsewhere(), remote(), null, "pull", "cmp-2", "--to", into.toString());

@@ -176,6 +176,53 @@ class RemoteControlCliTest {
         }
     }
 
+    java.net.http.HttpResponse<String> putPart(String hash, long offset, byte[] bytes, int from, int to) throws Exception {
+        return server.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url + "/api/v1/blobs/" + hash + "/upload?offset=" + offset))
+                .header("Authorization", "Bearer " + token).PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes, from, to - from)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void twoPushesOfOneBlobAtOnceGoOnTogetherAndAnUploadGivenUpForADayIsDeleted() throws Exception {
+        byte[] bytes = new byte[3 << 20];
+        new java.util.Random(7).nextBytes(bytes);
+        String hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        int mib = 1 << 20;
+        // push A sent its first 2 MiB; push B, started at the same time, sends its own first 2 MiB: the server has them
+        assertThat(putPart(hash, 0, bytes, 0, 2 * mib).body()).contains("\"size\":" + 2 * mib);
+        java.net.http.HttpResponse<String> b = putPart(hash, 0, bytes, 0, 2 * mib);
+        assertThat(b.statusCode()).as(b.body()).isEqualTo(200);
+        assertThat(ServerProcess.JSON.readTree(b.body()).get("size").asLong()).isEqualTo(2 * mib);
+        // B goes on with a part that overlaps what A sent, then A sends its last MiB, which B sent already
+        assertThat(ServerProcess.JSON.readTree(putPart(hash, mib, bytes, mib, 3 * mib).body()).get("size").asLong()).isEqualTo(3 * mib);
+        java.net.http.HttpResponse<String> a = putPart(hash, 2 * mib, bytes, 2 * mib, 3 * mib);
+        assertThat(a.statusCode()).as(a.body()).isEqualTo(200);
+        assertThat(ServerProcess.JSON.readTree(a.body()).get("size").asLong()).isEqualTo(3 * mib);
+        // a gap is still refused with where to send from
+        assertThat(putPart(hash, 4 * mib, bytes, 0, 10).statusCode()).isEqualTo(409);
+        for (int i = 0; i < 2; i++) {
+            JsonNode done = server.postJson("/api/v1/blobs/" + hash + "/upload/complete", token, "{}", 200);
+            assertThat(done.get("stored").asBoolean()).isTrue();
+            assertThat(done.get("size").asLong()).isEqualTo(3 * mib);
+        }
+        // a part that comes after the other push stored the blob: told it is there
+        JsonNode late = ServerProcess.JSON.readTree(putPart(hash, mib, bytes, mib, 2 * mib).body());
+        assertThat(late.get("stored").asBoolean()).isTrue();
+
+        // uploads given up (their push never came back) are deleted once a day old, at the start and every hour
+        Path dir = tmp.resolve("sweep");
+        Path uploads = Files.createDirectories(dir.resolve(".sortie/uploads"));
+        Path old = Files.write(uploads.resolve("ab".repeat(32) + ".part"), new byte[1000]);
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofHours(25))));
+        Path recent = Files.write(uploads.resolve("cd".repeat(32) + ".part"), new byte[1000]);
+        Files.setLastModifiedTime(recent, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofHours(23))));
+        try (ServerProcess sweeping = ServerProcess.start(dir, "--workers", "0")) {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).pollInterval(java.time.Duration.ofMillis(100))
+                    .until(() -> !Files.exists(old));
+            assertThat(recent).as("an upload of the last day may still go on").exists();
+        }
+    }
+
     /**
      * A TCP proxy on loopback to the server that closes the connections once {@code budget} bytes went from the
      * client to the server: a network that drops a long upload in the middle.

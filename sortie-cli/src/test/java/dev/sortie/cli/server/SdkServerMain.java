@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * A Java program using the SDK outside a scheduled run, with SORTIE_SERVER and SORTIE_TOKEN set: run by
  * {@link SdkServerTest} as its own JVM. {@code ok}: logs and closes; {@code fail}: fail() then close;
- * {@code exit}: logs and exits without close.
+ * {@code exit}: logs and exits without close; {@code idle GATE}: logs nothing until the file GATE exists, then
+ * closes; {@code until-stopped}: logs every 50 ms until the server ended the run, says how, and closes.
  */
 public final class SdkServerMain {
     public static void main(String[] args) throws Exception {
@@ -27,6 +28,20 @@ public final class SdkServerMain {
                 run.close();
             }
             case "exit" -> System.exit(0);
+            case "idle" -> {
+                while (!java.nio.file.Files.exists(java.nio.file.Path.of(args[2]))) {
+                    Thread.sleep(50);
+                }
+                run.close();
+            }
+            case "until-stopped" -> {
+                for (long step = 50; run.endedOnServer().isEmpty(); step++) {
+                    run.log("loss", 1.0 / step, step);
+                    Thread.sleep(50);
+                }
+                System.out.println("ended on the server: " + run.endedOnServer().get());
+                run.close();
+            }
             default -> throw new IllegalArgumentException(mode);
         }
     }

@@ -35,7 +35,9 @@ class SdkServerTest {
 
     @BeforeAll
     static void startServer() throws Exception {
-        server = ServerProcess.start(tmp.resolve("server"), "--workers", "0");
+        // a tracked run that sent nothing for 6 s is lost (the SDK posts every 1.5 s while idle)
+        server = ServerProcess.start(tmp.resolve("server"), Map.of("SORTIE_TRACKED_LOST_AFTER_S", "6"),
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build(), "--workers", "0");
         token = server.token("alice", false);
     }
 
@@ -213,6 +215,109 @@ class SdkServerTest {
             second.json("/api/v1/experiments", bob).get("experiments").forEach(x -> names.add(x.get("name").asText()));
             assertThat(names).as("one row for the run, however often its creation was sent").containsExactly("flaky");
         }
+    }
+
+    /** A Python SDK run started in the background, its output in {@code out}. */
+    static Process pythonInBackground(Path out, String script, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", script));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("SORTIE_"));
+        pb.environment().put("PYTHONPATH", SDK.toString());
+        pb.environment().putAll(login(server.url, token));
+        return pb.start();
+    }
+
+    /** {@link SdkServerMain} started in the background, its output in {@code out}. */
+    static Process javaInBackground(Path out, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", ServerProcess.classPath(),
+                SdkServerMain.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("SORTIE_"));
+        pb.environment().putAll(login(server.url, token));
+        return pb.start();
+    }
+
+    @Test
+    void aTrackedRunWhoseProcessWasKilledIsEndedLostWhileAnIdleOneIsKeptByItsHeartbeat() throws Exception {
+        String script = """
+                import os, sys, time, sortie
+                run = sortie.start(name=sys.argv[1])
+                run.log(loss=1.0)
+                run.flush()
+                print("started", flush=True)
+                while not os.path.exists(sys.argv[2]):
+                    time.sleep(0.05)
+                run.log(loss=0.5)
+                run.finish()
+                """;
+        Path gate = tmp.resolve("idle-gate");
+        Path killedOut = tmp.resolve("killed.txt");
+        Path idleOut = tmp.resolve("idle.txt");
+        Process killed = pythonInBackground(killedOut, script, "py-killed", tmp.resolve("never").toString());
+        Process idle = pythonInBackground(idleOut, script, "py-idle", gate.toString());
+        Path javaOut = tmp.resolve("java-idle.txt");
+        Process javaIdle = javaInBackground(javaOut, "idle", "java-idle", gate.toString());
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+                .until(() -> Files.readString(killedOut).contains("started") && Files.readString(idleOut).contains("started")
+                        && Files.readString(javaOut).contains("run "));
+        killed.destroyForcibly(); // SIGKILL: no finish, no exit hook
+        assertThat(killed.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> experiment("py-killed").get("status").asText().equals("interrupted"));
+        JsonNode lost = experiment("py-killed");
+        assertThat(lost.get("error").asText()).startsWith("lost: the SDK of this run on ").contains("sent nothing for", "6 s allowed");
+        // the idle run sent no metric for as long, but its heartbeat kept it: it goes on and ends as it says
+        assertThat(experiment("py-idle").get("status").asText()).isEqualTo("running");
+        assertThat(experiment("java-idle").get("status").asText()).isEqualTo("running");
+        Files.writeString(gate, "");
+        assertThat(javaIdle.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(javaIdle.exitValue()).as(Files.readString(javaOut)).isZero();
+        assertThat(experiment("java-idle").get("status").asText()).isEqualTo("succeeded");
+        assertThat(idle.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(idle.exitValue()).as(Files.readString(idleOut)).isZero();
+        assertThat(experiment("py-idle").get("status").asText()).isEqualTo("succeeded");
+        assertThat(server.json("/api/v1/experiments/py-idle/metrics/loss", token).get("total_points").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void aTrackedRunStoppedOnTheServerEndsItsProgramAtItsNextLog() throws Exception {
+        String script = """
+                import sys, time, sortie
+                with sortie.start(name="py-stopped") as run:
+                    s = 0
+                    try:
+                        while True:
+                            run.log(loss=1.0 / (s + 1), step=s)
+                            s += 1
+                            if s == 5:
+                                print("logging", flush=True)
+                            time.sleep(0.05)
+                    except sortie.RunStopped as e:
+                        print("told:", e.status, run.stopped, e, flush=True)
+                        raise
+                """;
+        Path out = tmp.resolve("stopped.txt");
+        Process p = pythonInBackground(out, script);
+        Path javaOut = tmp.resolve("java-stopped.txt");
+        Process jv = javaInBackground(javaOut, "until-stopped", "java-stopped");
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+                .until(() -> Files.readString(out).contains("logging") && Files.readString(javaOut).contains("run "));
+        JsonNode stopped = server.postJson("/api/v1/experiments/py-stopped/stop", token, "", 200);
+        assertThat(stopped.get("status").asText()).isEqualTo("stopped");
+        assertThat(server.postJson("/api/v1/experiments/java-stopped/stop", token, "", 200).get("status").asText()).isEqualTo("stopped");
+        assertThat(jv.waitFor(60, TimeUnit.SECONDS)).as("the Java program sees the stop at its next post").isTrue();
+        assertThat(Files.readString(javaOut)).contains("ended on the server: stopped: stopped by user");
+        assertThat(experiment("java-stopped").get("status").asText()).isEqualTo("stopped");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the program learns of the stop at its next post").isTrue();
+        String said = Files.readString(out);
+        System.err.println("$ python3 (stopped)  -> " + p.exitValue() + "\n" + said);
+        assertThat(p.exitValue()).isEqualTo(1);
+        assertThat(said).contains("told: stopped stopped sortie: run py-stopped was ended on the server (stopped: stopped by user)");
+        JsonNode e = experiment("py-stopped");
+        assertThat(e.get("status").asText()).as("its SDK's end does not overwrite the stop").isEqualTo("stopped");
+        assertThat(e.get("error").asText()).isEqualTo("stopped by user");
     }
 
     static int count(String text, String what) {
