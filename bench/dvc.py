@@ -53,84 +53,11 @@ BASE_ENV.pop("PYTHONUNBUFFERED", None)
 _commands = Commands(BASE_ENV, "dvc-bench")
 log, run, capture = _commands.log, _commands.run, _commands.capture
 
-# The tutorial's shape with small pure-Python stages (as DvcProjectTest's): what is timed is what each tool does
-# around the stages, not scikit-learn.
-PARAMS = """\
-# the tutorial's params
-prepare:
-  split: 0.20
-  seed: 20170428
-
-featurize:
-  max_features: 100
-  ngrams: 1
-
-train:
-  seed: 20170428
-  n_est: 50
-  min_split: 2
-"""
-
-DVC_YAML = """\
-stages:
-  prepare:
-    cmd: python src/prepare.py data/data.xml
-    deps: [data/data.xml, src/prepare.py]
-    params: [prepare.seed, prepare.split]
-    outs: [data/prepared]
-  featurize:
-    cmd: python src/featurization.py data/prepared data/features
-    deps: [data/prepared, src/featurization.py]
-    params: [featurize.max_features, featurize.ngrams]
-    outs: [data/features]
-  train:
-    cmd: python src/train.py data/features model.pkl
-    deps: [data/features, src/train.py]
-    params: [train.seed, train.n_est, train.min_split]
-    outs: [model.pkl]
-  evaluate:
-    cmd: python src/evaluate.py model.pkl data/features
-    deps: [data/features, model.pkl, src/evaluate.py]
-    metrics: [eval/metrics.json: {cache: false}]
-    plots: [eval/plots/roc.json: {cache: false, x: fpr, y: tpr}]
-"""
-
-SOURCES = {
-    "src/prepare.py": """\
-import os, random, sys, yaml
-p = yaml.safe_load(open("params.yaml"))["prepare"]
-rows = [l.strip() for l in open(sys.argv[1]) if l.strip()]
-random.seed(p["seed"])
-os.makedirs("data/prepared", exist_ok=True)
-with open("data/prepared/train.tsv", "w") as tr, open("data/prepared/test.tsv", "w") as te:
-    for r in rows:
-        (te if random.random() < p["split"] else tr).write(r + "\\n")
-""",
-    "src/featurization.py": """\
-import os, sys, yaml
-p = yaml.safe_load(open("params.yaml"))["featurize"]
-os.makedirs(sys.argv[2], exist_ok=True)
-for part in ("train", "test"):
-    rows = open(os.path.join(sys.argv[1], part + ".tsv")).read().split()
-    feats = [len(r) % p["max_features"] * p["ngrams"] for r in rows]
-    open(os.path.join(sys.argv[2], part + ".txt"), "w").write(" ".join(map(str, feats)))
-""",
-    "src/train.py": """\
-import sys, yaml
-p = yaml.safe_load(open("params.yaml"))["train"]
-feats = [int(x) for x in open(sys.argv[1] + "/train.txt").read().split()]
-open(sys.argv[2], "w").write(str(sum(feats) * p["n_est"] / (1000.0 * p["min_split"])))
-""",
-    "src/evaluate.py": """\
-import json, os, sys
-w = float(open(sys.argv[1]).read())
-feats = [int(x) for x in open(sys.argv[2] + "/test.txt").read().split()]
-auc = 1.0 / (1.0 + abs(w - sum(feats) / 100.0))
-os.makedirs("eval/plots", exist_ok=True)
-json.dump({"avg_prec": {"test": round(auc * 0.9, 6)}, "roc_auc": {"test": round(auc, 6)}}, open("eval/metrics.json", "w"))
-json.dump({"roc": [{"fpr": x / 4, "tpr": min(1.0, auc + x / 4)} for x in range(5)]}, open("eval/plots/roc.json", "w"))
-""",
-}
+# The tutorial's shape with small pure-Python stages, the project DvcProjectTest runs (testkit/dvc-tutorial/): what
+# is timed is what each tool does around the stages, not scikit-learn.
+TUTORIAL = os.path.join(ROOT, "testkit", "dvc-tutorial")
+TUTORIAL_FILES = ["data/data.xml", "params.yaml", "dvc.yaml", "src/prepare.py", "src/featurization.py", "src/train.py",
+                  "src/evaluate.py"]
 
 SORTIE_YAML = """\
 name: tut
@@ -184,9 +111,10 @@ def template(work, env):
     """The project both tools start from: committed, its data added to DVC, DVC's cache holding only the data."""
     d = os.path.join(work, "template")
     os.makedirs(d)
-    files = dict(SOURCES)
-    files.update({"params.yaml": PARAMS, "dvc.yaml": DVC_YAML, "sortie.yaml": SORTIE_YAML,
-                  "data/data.xml": "".join(f'<row id="{i}">{"x" * (i % 7 + 1)}</row>\n' for i in range(40))})
+    files = {"sortie.yaml": SORTIE_YAML}
+    for name in TUTORIAL_FILES:
+        with open(os.path.join(TUTORIAL, name)) as f:
+            files[name] = f.read()
     for name, text in files.items():
         os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
         with open(os.path.join(d, name), "w") as f:

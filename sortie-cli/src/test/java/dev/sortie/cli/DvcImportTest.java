@@ -43,15 +43,7 @@ class DvcImportTest {
     }
 
     TestProject tutorial() throws Exception {
-        TestProject project = new TestProject(tmp.resolve("proj"));
-        StringBuilder xml = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            xml.append("<row id=\"").append(i).append("\">").append("x".repeat(i % 7 + 1)).append("</row>\n");
-        }
-        project.write("data/data.xml", xml.toString())
-                .write("params.yaml", DvcProjectTest.PARAMS).write("dvc.yaml", DvcProjectTest.DVC_YAML)
-                .write("src/prepare.py", DvcProjectTest.PREPARE).write("src/featurization.py", DvcProjectTest.FEATURIZE)
-                .write("src/train.py", DvcProjectTest.TRAIN).write("src/evaluate.py", DvcProjectTest.EVALUATE);
+        TestProject project = DvcProjectTest.tutorialFiles(tmp.resolve("proj"));
         DvcProjectTest.dvc(project, "init", "-q");
         DvcProjectTest.dvc(project, "add", "-q", "data/data.xml");
         project.commit();

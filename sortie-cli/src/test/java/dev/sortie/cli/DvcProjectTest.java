@@ -36,83 +36,10 @@ class DvcProjectTest {
         bin = DvcVenv.bin();
     }
 
-    static final String PARAMS = """
-            # the tutorial's params: comments and spellings are the user's
-            prepare:
-              split: 0.20
-              seed: 20170428
-
-            featurize:
-              max_features: 100
-              ngrams: 1
-
-            train:
-              seed: 20170428
-              n_est: 50
-              min_split: 2
-            """;
-
-    static final String DVC_YAML = """
-            stages:
-              prepare:
-                cmd: python src/prepare.py data/data.xml
-                deps: [data/data.xml, src/prepare.py]
-                params: [prepare.seed, prepare.split]
-                outs: [data/prepared]
-              featurize:
-                cmd: python src/featurization.py data/prepared data/features
-                deps: [data/prepared, src/featurization.py]
-                params: [featurize.max_features, featurize.ngrams]
-                outs: [data/features]
-              train:
-                cmd: python src/train.py data/features model.pkl
-                deps: [data/features, src/train.py]
-                params: [train.seed, train.n_est, train.min_split]
-                outs: [model.pkl]
-              evaluate:
-                cmd: python src/evaluate.py model.pkl data/features
-                deps: [data/features, model.pkl, src/evaluate.py]
-                metrics: [eval/metrics.json: {cache: false}]
-                plots: [eval/plots/roc.json: {cache: false, x: fpr, y: tpr}]
-            """;
-
-    static final String PREPARE = """
-            import os, random, sys, yaml
-            p = yaml.safe_load(open("params.yaml"))["prepare"]
-            rows = [l.strip() for l in open(sys.argv[1]) if l.strip()]
-            random.seed(p["seed"])
-            os.makedirs("data/prepared", exist_ok=True)
-            with open("data/prepared/train.tsv", "w") as tr, open("data/prepared/test.tsv", "w") as te:
-                for r in rows:
-                    (te if random.random() < p["split"] else tr).write(r + "\\n")
-            """;
-
-    static final String FEATURIZE = """
-            import os, sys, yaml
-            p = yaml.safe_load(open("params.yaml"))["featurize"]
-            os.makedirs(sys.argv[2], exist_ok=True)
-            for part in ("train", "test"):
-                rows = open(os.path.join(sys.argv[1], part + ".tsv")).read().split()
-                feats = [len(r) % p["max_features"] * p["ngrams"] for r in rows]
-                open(os.path.join(sys.argv[2], part + ".txt"), "w").write(" ".join(map(str, feats)))
-            """;
-
-    static final String TRAIN = """
-            import sys, yaml
-            p = yaml.safe_load(open("params.yaml"))["train"]
-            feats = [int(x) for x in open(sys.argv[1] + "/train.txt").read().split()]
-            open(sys.argv[2], "w").write(str(sum(feats) * p["n_est"] / (1000.0 * p["min_split"])))
-            """;
-
-    static final String EVALUATE = """
-            import json, os, sys
-            w = float(open(sys.argv[1]).read())
-            feats = [int(x) for x in open(sys.argv[2] + "/test.txt").read().split()]
-            auc = 1.0 / (1.0 + abs(w - sum(feats) / 100.0))
-            os.makedirs("eval/plots", exist_ok=True)
-            json.dump({"avg_prec": {"test": round(auc * 0.9, 6)}, "roc_auc": {"test": round(auc, 6)}}, open("eval/metrics.json", "w"))
-            json.dump({"roc": [{"fpr": x / 4, "tpr": min(1.0, auc + x / 4)} for x in range(5)]}, open("eval/plots/roc.json", "w"))
-            """;
+    /** The project's files, shared with bench/dvc.py: testkit/dvc-tutorial/. */
+    static final String TUTORIAL = "dvc-tutorial";
+    static final String PARAMS = Testkit.read(TUTORIAL + "/params.yaml");
+    static final String DVC_YAML = Testkit.read(TUTORIAL + "/dvc.yaml");
 
     @Test
     void initInADvcProjectWritesATaskThatRunsThePipeline() throws Exception {
@@ -144,16 +71,8 @@ class DvcProjectTest {
 
     /** As {@link #tutorial()}, in {@code tmp}, with {@link #bin} set. */
     static TestProject tutorial(Path tmp) throws Exception {
-        TestProject project = new TestProject(tmp.resolve("proj"));
-        StringBuilder xml = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            xml.append("<row id=\"").append(i).append("\">").append("x".repeat(i % 7 + 1)).append("</row>\n");
-        }
-        project.write("data/data.xml", xml.toString())
-                .write("params.yaml", PARAMS).write("dvc.yaml", DVC_YAML)
-                .write("src/prepare.py", PREPARE).write("src/featurization.py", FEATURIZE)
-                .write("src/train.py", TRAIN).write("src/evaluate.py", EVALUATE)
-                .write("sortie.yaml", """
+        TestProject project = tutorialFiles(tmp.resolve("proj"));
+        project.write("sortie.yaml", """
                         name: tut
                         run: dvc repro
                         env: {PATH: "%s:/usr/local/bin:/usr/bin:/bin"}
@@ -164,6 +83,16 @@ class DvcProjectTest {
         dvc(project, "remote", "add", "-d", "storage", tmp.resolve("dvc-remote").toString());
         dvc(project, "push", "-q");
         project.commit();
+        return project;
+    }
+
+    /** The tutorial's files (data, params, dvc.yaml, stages) in a new project at {@code dir}; no DVC or git yet. */
+    static TestProject tutorialFiles(Path dir) throws Exception {
+        TestProject project = new TestProject(dir);
+        for (String file : List.of("data/data.xml", "params.yaml", "dvc.yaml", "src/prepare.py", "src/featurization.py",
+                "src/train.py", "src/evaluate.py")) {
+            project.write(file, Testkit.read(TUTORIAL + "/" + file));
+        }
         return project;
     }
 

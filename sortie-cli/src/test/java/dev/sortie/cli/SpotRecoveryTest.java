@@ -42,7 +42,7 @@ import software.amazon.awssdk.services.ec2.model.Instance;
 @ExtendWith(SimcloudExtension.class)
 class SpotRecoveryTest {
     /** The training (testkit/sgd/train.py, which bench/spot.py runs too). */
-    static final String TRAIN = testkit("sgd/train.py");
+    static final String TRAIN = Testkit.read("sgd/train.py");
 
     /** A file of the repository's testkit folder (beside this module), as text. */
     static String testkit(String path) {
