@@ -41,6 +41,8 @@ final class V8__Metric_rollups extends BaseJavaMigration {
         }
         long started = System.nanoTime();
         long series = MetricRollups.fillAll(c);
-        LOG.log(System.Logger.Level.INFO, "filled the rollups of {0} metric series in {1} ms", series, (System.nanoTime() - started) / 1_000_000);
+        if (series > 0) { // a new ledger has nothing to fill, and a command that does nothing leaves no log file
+            LOG.log(System.Logger.Level.INFO, "filled the rollups of {0} metric series in {1} ms", series, (System.nanoTime() - started) / 1_000_000);
+        }
     }
 }

@@ -61,7 +61,7 @@ public final class RetryCommand extends ContextCommand {
         ExperimentService service = ((dev.sortie.cli.access.LocalExperiments) access).service();
         PreparedRun prepared = service.prepareRetry(refs.get(0));
         int code = Foreground.run(service, prepared, quiet);
-        if (code == 0 && TaskSource.fromJson(prepared.experiment().task()).stage() != null) {
+        if (code == 0 && TaskSource.stageOf(prepared.experiment().task()) != null) {
             // as after 'sortie run --stage': the stage's outs and dvc.lock come into the workspace and DVC's cache
             Experiment done = service.ledger().find(prepared.experiment().id()).orElse(prepared.experiment());
             if (!StageResults.bringBack(access, done, service.paths().projectDir(), prepared.task().env(), err())) {
@@ -76,7 +76,7 @@ public final class RetryCommand extends ContextCommand {
      * a server does not write into the workspace, so such a retry would leave the results behind: refused, with how.
      */
     private static void refuseStage(Experiment e, boolean local) {
-        String stage = TaskSource.fromJson(e.task()).stage();
+        String stage = TaskSource.stageOf(e.task());
         if (stage != null) {
             throw new IllegalArgumentException("'" + e.name() + "' ran stage " + stage + " of dvc.yaml (--stage), whose outs and dvc.lock"
                     + " come back into the workspace when it ends here; " + (local

@@ -168,7 +168,7 @@ public final class ExperimentTable {
 
     private static String stageOf(Experiment e) {
         try {
-            return e.task() == null ? null : dev.sortie.core.engine.TaskSource.fromJson(e.task()).stage();
+            return dev.sortie.core.engine.TaskSource.stageOf(e.task());
         } catch (RuntimeException unreadable) {
             return null; // a task recorded by an older sortie: no stage
         }

@@ -96,6 +96,11 @@ public record TaskSource(String yaml, String adHocName, Duration timeout, Intege
         return out;
     }
 
+    /** The dvc.yaml stage of a task record, or null (also when there is no record: one a server did not send). */
+    public static String stageOf(String json) {
+        return json == null ? null : fromJson(json).stage();
+    }
+
     public static TaskSource fromJson(String json) {
         try {
             JsonNode n = JSON.readTree(json);
