@@ -1,7 +1,6 @@
 package dev.sortie.cli.commands;
 
 import dev.sortie.agent.ProcessGroups;
-import dev.sortie.cli.Main;
 import dev.sortie.core.engine.ExperimentService;
 import dev.sortie.core.engine.ProjectPaths;
 import dev.sortie.core.model.Experiment;
@@ -138,21 +137,8 @@ public final class OrphanedRecoveries {
 
     /** {@code sortie -C PROJECT recover ID --attempt N --from PID}, in a session of its own (it outlives this process). */
     private static Process startLauncher(ProjectPaths paths, Experiment claimed) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        for (String prop : new String[] {"org.sqlite.lib.path", "org.sqlite.lib.name"}) {
-            String v = System.getProperty(prop);
-            if (v != null) {
-                cmd.add("-D" + prop + "=" + v);
-            }
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(Main.class.getName());
-        cmd.add("-C");
-        cmd.add(paths.projectDir().toString());
-        cmd.addAll(List.of("recover", claimed.id(), "--attempt", Integer.toString(claimed.attempt()),
-                "--from", Long.toString(ProcessHandle.current().pid())));
+        List<String> cmd = SelfCommand.of(paths.projectDir(), List.of(), List.of("recover", claimed.id(), "--attempt",
+                Integer.toString(claimed.attempt()), "--from", Long.toString(ProcessHandle.current().pid())));
         Path log = paths.stateDir().resolve("logs").resolve("recover.log");
         Files.createDirectories(log.getParent());
         ProcessBuilder pb = new ProcessBuilder(ProcessGroups.inNewGroup(cmd)).redirectErrorStream(true)

@@ -119,22 +119,8 @@ public final class TrackCommand {
 
         /** The watcher runs in its own session, so it outlives the SDK's call and a Ctrl-C in the notebook's terminal. */
         private static Process startWatcher(ProjectPaths paths, String id, long tracked) throws java.io.IOException {
-            List<String> cmd = new ArrayList<>();
-            cmd.add(ProcessHandle.current().info().command().orElse("java"));
-            cmd.add("-XX:+UseSerialGC");
-            cmd.add("-XX:TieredStopAtLevel=1");
-            for (String prop : new String[] {"org.sqlite.lib.path", "org.sqlite.lib.name"}) {
-                String v = System.getProperty(prop);
-                if (v != null) {
-                    cmd.add("-D" + prop + "=" + v);
-                }
-            }
-            cmd.add("-cp");
-            cmd.add(System.getProperty("java.class.path"));
-            cmd.add(Main.class.getName());
-            cmd.add("-C");
-            cmd.add(paths.projectDir().toString());
-            cmd.addAll(List.of("track", "watch", id, "--pid", Long.toString(tracked)));
+            List<String> cmd = SelfCommand.of(paths.projectDir(), List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
+                    List.of("track", "watch", id, "--pid", Long.toString(tracked)));
             return new ProcessBuilder(ProcessGroups.inNewGroup(cmd))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(paths.runDir(id).resolve("logs").resolve("watch.log").toFile()))
