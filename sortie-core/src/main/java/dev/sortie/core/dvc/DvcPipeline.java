@@ -103,14 +103,23 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
 
     /** Reads {@code file}; a mistake is a {@link ConfigException} naming dvc.yaml, its line, the stage and field. */
     public static DvcPipeline read(Path file) {
-        return parse(YamlDocument.read(file));
+        return read(file, Map.of());
+    }
+
+    /**
+     * Reads {@code file} with the params files in {@code paramsTexts} (paths relative to dvc.yaml's folder, or
+     * absolute) read from the text given instead of the disk: the pipeline a run sees after its {@code -S} values
+     * went into its params.yaml, so {@code ${...}} of those params give the run's values.
+     */
+    public static DvcPipeline read(Path file, Map<String, String> paramsTexts) {
+        return parse(YamlDocument.read(file), paramsTexts);
     }
 
     public static DvcPipeline parse(Path file, String text) {
-        return parse(YamlDocument.parse(file, text));
+        return parse(YamlDocument.parse(file, text), Map.of());
     }
 
-    private static DvcPipeline parse(YamlDocument doc) {
+    private static DvcPipeline parse(YamlDocument doc, Map<String, String> paramsTexts) {
         JsonNode root = doc.root();
         if (root.isMissingNode()) {
             return new DvcPipeline(doc.file(), Map.of(), List.of(), List.of());
@@ -119,7 +128,7 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
             throw doc.error("", "dvc.yaml must be a mapping with 'stages:', found " + YamlDocument.typeName(root));
         }
         doc.requireKnownFields(root, "", TOP_FIELDS);
-        Templating t = templating(doc, root);
+        Templating t = templating(doc, root, paramsTexts);
         Map<String, Stage> stages = new LinkedHashMap<>();
         JsonNode s = root.path("stages");
         if (!s.isMissingNode() && !s.isNull()) {
@@ -205,14 +214,16 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
     private record Templating(Path dir, DvcVars vars, DvcParsingConfig config) {
     }
 
-    private static Templating templating(YamlDocument doc, JsonNode root) {
+    private static Templating templating(YamlDocument doc, JsonNode root, Map<String, String> paramsTexts) {
         Path parent = doc.file().toAbsolutePath().getParent();
         Path dir = parent == null ? Path.of("").toAbsolutePath() : parent;
+        Map<Path, String> replaced = new LinkedHashMap<>();
+        paramsTexts.forEach((f, text) -> replaced.put(dir.resolve(f).toAbsolutePath().normalize(), text));
         JsonNode topVars = root.path("vars");
         if (DvcInterpolation.isInterpolated(topVars)) {
             throw doc.error("vars", "'vars:' cannot use ${...} (DVC refuses interpolating in 'vars'); write the file names and values as they are");
         }
-        DvcVars vars = DvcVars.empty();
+        DvcVars vars = DvcVars.empty(replaced);
         try {
             vars.loadDefault(dir);
             vars.load(dir, topVars, "");

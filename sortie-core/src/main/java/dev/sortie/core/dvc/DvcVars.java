@@ -31,23 +31,28 @@ final class DvcVars {
     /** Files loaded, to the keys loaded from them ({@code null}: the whole file), as DVC tracks its imports. */
     private final Map<Path, List<String>> imports;
     private final Set<String> reserved;
+    /** Params files read from this text instead of the disk (a run's params.yaml with its -S values), by absolute path. */
+    private final Map<Path, String> replaced;
 
-    private DvcVars(ObjectNode data, Map<String, String> sources, Map<Path, List<String>> imports, Set<String> reserved) {
+    private DvcVars(ObjectNode data, Map<String, String> sources, Map<Path, List<String>> imports, Set<String> reserved,
+                    Map<Path, String> replaced) {
         this.data = data;
         this.sources = sources;
         this.imports = imports;
         this.reserved = reserved;
+        this.replaced = replaced;
     }
 
-    static DvcVars empty() {
+    /** No values yet; a file in {@code replaced} (absolute, normalized) is read from its text there, not from disk. */
+    static DvcVars empty(Map<Path, String> replaced) {
         return new DvcVars(com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(), new LinkedHashMap<>(),
-                new LinkedHashMap<>(), new LinkedHashSet<>());
+                new LinkedHashMap<>(), new LinkedHashSet<>(), Map.copyOf(replaced));
     }
 
     DvcVars copy() {
         Map<Path, List<String>> imp = new LinkedHashMap<>();
         imports.forEach((k, v) -> imp.put(k, v == null ? null : new ArrayList<>(v)));
-        return new DvcVars(data.deepCopy(), new LinkedHashMap<>(sources), imp, new LinkedHashSet<>(reserved));
+        return new DvcVars(data.deepCopy(), new LinkedHashMap<>(sources), imp, new LinkedHashSet<>(reserved), replaced);
     }
 
     /** A copy with {@code values} set at the top level (a foreach's {@code item}/{@code key}), reserved from vars. */
@@ -93,7 +98,8 @@ final class DvcVars {
 
     /** DVC's default: {@code params.yaml} in {@code dir} when it is there. */
     void loadDefault(Path dir) {
-        if (Files.isRegularFile(dir.resolve(DvcPipeline.PARAMS_FILE))) {
+        Path file = dir.resolve(DvcPipeline.PARAMS_FILE).toAbsolutePath().normalize();
+        if (replaced.containsKey(file) || Files.isRegularFile(file)) {
             mergeFile(dir, DvcPipeline.PARAMS_FILE);
         }
     }
@@ -106,7 +112,7 @@ final class DvcVars {
         if (keys != null && keys.isEmpty()) {
             keys = null;
         }
-        Path file = dir.resolve(name).normalize();
+        Path file = dir.resolve(name).toAbsolutePath().normalize();
         if (imports.containsKey(file)) {
             List<String> had = imports.get(file);
             if (keys == null && had == null) {
@@ -119,10 +125,11 @@ final class DvcVars {
                 throw new DvcVarsException("cannot partially load '" + item + "' as it's already loaded");
             }
         }
-        if (!Files.exists(file)) {
+        String text = replaced.get(file);
+        if (text == null && !Files.exists(file)) {
             throw new DvcVarsException("vars file '" + name + "' does not exist (looked for " + file + ")");
         }
-        if (Files.isDirectory(file)) {
+        if (text == null && Files.isDirectory(file)) {
             throw new DvcVarsException("vars file '" + name + "' is a directory; expected a YAML or JSON params file");
         }
         String lower = name.toLowerCase(java.util.Locale.ROOT);
@@ -131,7 +138,7 @@ final class DvcVars {
         }
         JsonNode root;
         try {
-            root = YamlDocument.read(file).root();
+            root = (text == null ? YamlDocument.read(file) : YamlDocument.parse(file, text)).root();
         } catch (ConfigException e) {
             throw new DvcVarsException("vars file '" + name + "': " + e.getMessage());
         }

@@ -223,6 +223,17 @@ class DvcTemplatingTest {
     }
 
     @Test
+    void aRunsParamsTextIsReadInsteadOfTheFileOnDisk() throws Exception {
+        write("params.yaml", "train: {epochs: 10}\n");
+        Path file = dir.resolve("dvc.yaml");
+        Files.writeString(file, "stages:\n  t:\n    cmd: python t.py ${train.epochs}\n    outs:\n      - m-${train.epochs}.pkl\n");
+        DvcPipeline run = DvcPipeline.read(file, java.util.Map.of("params.yaml", "train: {epochs: 20}\n"));
+        assertThat(run.stage("t").cmd()).isEqualTo("python t.py 20");
+        assertThat(run.stage("t").outs()).extracting(DvcPipeline.Out::path).containsExactly("m-20.pkl");
+        assertThat(DvcPipeline.read(file).stage("t").cmd()).isEqualTo("python t.py 10");
+    }
+
+    @Test
     void pythonFloatReprAsDvcPrintsIt() {
         assertThat(DvcInterpolation.pyFloat(0.1)).isEqualTo("0.1");
         assertThat(DvcInterpolation.pyFloat(1.0)).isEqualTo("1.0");
