@@ -134,6 +134,12 @@ class DvcTemplatingTest {
         ours.stages().forEach((name, st) -> sorties.put(name, st.cmd()));
         assertThat(new TreeMap<>(sorties)).isEqualTo(new TreeMap<>(dvcs));
         assertThat(sorties.get("plain")).isEqualTo("echo 0.001 1e-05 1e+16 10 0.2 true 'base model' 7 false ${HOME}");
+
+        // a key DVC cannot find is refused before anything runs, as DVC refuses it: exit 2 naming file, line, stage, key
+        project.write("dvc.yaml", DVC_YAML.replace("${train.epochs}", "${train.epoch}")).commit();
+        TestProject.Result bad = project.sortie("run", "--stage", "plain");
+        assertThat(bad.code()).as(bad.err()).isEqualTo(2);
+        assertThat(bad.err()).contains("dvc.yaml:6: 'stages.plain.cmd': stage 'plain': could not find 'train.epoch' in the vars; did you mean 'train.epochs'?");
     }
 
     @Test
