@@ -32,6 +32,7 @@ import java.util.Set;
  */
 public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> metrics, List<Plot> plots) {
     public static final String FILE_NAME = "dvc.yaml";
+    private static final System.Logger LOG = System.getLogger(DvcPipeline.class.getName());
     /** DVC's default params file, also the default source of {@code ${...}} values. */
     static final String PARAMS_FILE = "params.yaml";
     static final List<String> TOP_FIELDS = List.of("stages", "vars", "metrics", "plots", "params", "artifacts", "datasets");
@@ -309,6 +310,13 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
     private static List<Stage> expanded(YamlDocument doc, Templating t, String name, JsonNode node) {
         String path = "stages." + name;
         List<Stage> out = new ArrayList<>();
+        for (String reserved : List.of("item", "key")) {
+            if (t.vars().has(reserved)) {
+                // DVC warns the same way: the vars' value is hidden inside this stage
+                LOG.log(System.Logger.Level.WARNING, "{0}: ''{1}'' of the vars is overwritten for the stages generated from ''{2}''",
+                        doc.file(), reserved, name);
+            }
+        }
         if (node.has("foreach")) {
             JsonNode body = node.path("do");
             if (!body.isObject()) {

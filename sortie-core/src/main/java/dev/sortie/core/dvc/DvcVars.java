@@ -73,7 +73,8 @@ final class DvcVars {
 
     /**
      * Loads DVC's {@code vars:} list {@code list} (already checked to have no {@code ${}}) into this context, files
-     * relative to {@code dir}; {@code where} names the list in errors ({@code vars}, {@code train.vars}).
+     * relative to {@code dir}; {@code stagePrefix} ({@code ""} or {@code "train."}) names an inline mapping's source
+     * as DVC does ({@code vars[1]}, {@code train.vars[0]}).
      */
     void load(Path dir, JsonNode list, String stagePrefix) {
         if (list.isMissingNode() || list.isNull()) {
