@@ -1,6 +1,9 @@
 package dev.sortie.core.dvc;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.sortie.core.config.ConfigException;
 import dev.sortie.core.config.YamlDocument;
 import java.nio.file.Files;
@@ -13,15 +16,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A DVC project's {@code dvc.yaml}, read as DVC reads it: its stages (cmd, wdir, deps, params, outs, metrics, plots;
- * {@code foreach}/{@code do} and {@code matrix} stages expanded into DVC's {@code name@key} stages with
- * {@code ${item}}, {@code ${key}} and {@code ${item.field}} filled in) and its top-level {@code metrics:} and
- * {@code plots:}. Paths of a stage are relative to its {@code wdir}; {@link Stage#resolve} makes them relative to
- * the folder of dvc.yaml. Other {@code ${...}} (DVC's {@code vars}) are left as they are written.
+ * {@code foreach}/{@code do} and {@code matrix} stages expanded into DVC's {@code name@key} stages) and its top-level
+ * {@code metrics:} and {@code plots:}, with DVC's templating done as DVC 3 does it: {@code ${...}} read from
+ * params.yaml, the top-level and the stage's {@code vars:}, and a foreach/matrix stage's {@code ${item}} and
+ * {@code ${key}} (see {@link DvcVars} and {@link DvcInterpolation}). Paths of a stage are relative to its
+ * {@code wdir}; {@link Stage#resolve} makes them relative to the folder of dvc.yaml.
  *
  * @param file    the dvc.yaml read
  * @param stages  the stages by name, in the file's order
@@ -30,10 +32,12 @@ import java.util.regex.Pattern;
  */
 public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> metrics, List<Plot> plots) {
     public static final String FILE_NAME = "dvc.yaml";
+    private static final System.Logger LOG = System.getLogger(DvcPipeline.class.getName());
+    /** DVC's default params file, also the default source of {@code ${...}} values. */
+    static final String PARAMS_FILE = "params.yaml";
     static final List<String> TOP_FIELDS = List.of("stages", "vars", "metrics", "plots", "params", "artifacts", "datasets");
     static final List<String> STAGE_FIELDS = List.of("cmd", "wdir", "deps", "params", "outs", "metrics", "plots", "frozen",
             "always_changed", "desc", "meta", "vars", "foreach", "do", "matrix");
-    private static final Pattern REF = Pattern.compile("\\$\\{\\s*(item|key)((?:\\.[A-Za-z0-9_-]+)*)\\s*}");
 
     public DvcPipeline {
         stages = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(stages));
@@ -100,14 +104,23 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
 
     /** Reads {@code file}; a mistake is a {@link ConfigException} naming dvc.yaml, its line, the stage and field. */
     public static DvcPipeline read(Path file) {
-        return parse(YamlDocument.read(file));
+        return read(file, Map.of());
+    }
+
+    /**
+     * Reads {@code file} with the params files in {@code paramsTexts} (paths relative to dvc.yaml's folder, or
+     * absolute) read from the text given instead of the disk: the pipeline a run sees after its {@code -S} values
+     * went into its params.yaml, so {@code ${...}} of those params give the run's values.
+     */
+    public static DvcPipeline read(Path file, Map<String, String> paramsTexts) {
+        return parse(YamlDocument.read(file), paramsTexts);
     }
 
     public static DvcPipeline parse(Path file, String text) {
-        return parse(YamlDocument.parse(file, text));
+        return parse(YamlDocument.parse(file, text), Map.of());
     }
 
-    private static DvcPipeline parse(YamlDocument doc) {
+    private static DvcPipeline parse(YamlDocument doc, Map<String, String> paramsTexts) {
         JsonNode root = doc.root();
         if (root.isMissingNode()) {
             return new DvcPipeline(doc.file(), Map.of(), List.of(), List.of());
@@ -116,6 +129,7 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
             throw doc.error("", "dvc.yaml must be a mapping with 'stages:', found " + YamlDocument.typeName(root));
         }
         doc.requireKnownFields(root, "", TOP_FIELDS);
+        Templating t = templating(doc, root, paramsTexts);
         Map<String, Stage> stages = new LinkedHashMap<>();
         JsonNode s = root.path("stages");
         if (!s.isMissingNode() && !s.isNull()) {
@@ -124,17 +138,17 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
             }
             for (Iterator<Map.Entry<String, JsonNode>> it = s.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                for (Stage stage : stages(doc, e.getKey(), e.getValue())) {
+                for (Stage stage : stages(doc, t, e.getKey(), e.getValue())) {
                     stages.put(stage.name(), stage);
                 }
             }
         }
         List<String> metrics = new ArrayList<>();
-        for (Out o : outs(doc, "metrics", root.path("metrics"), Map.of())) {
+        for (Out o : outs(doc, "metrics", top(doc, t, root, "metrics"))) {
             metrics.add(o.path());
         }
         List<Plot> plots = new ArrayList<>();
-        for (Out o : outs(doc, "plots", root.path("plots"), Map.of())) {
+        for (Out o : outs(doc, "plots", top(doc, t, root, "plots"))) {
             plots.add(new Plot(o.path(), o.options()));
         }
         return new DvcPipeline(doc.file(), stages, metrics, plots);
@@ -197,92 +211,203 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
         return a.equals(b) || a.startsWith(b + "/") || b.startsWith(a + "/");
     }
 
-    private static List<Stage> stages(YamlDocument doc, String name, JsonNode node) {
+    /** The vars every stage starts from (params.yaml, then the top-level {@code vars:}) and DVC's parsing config. */
+    private record Templating(Path dir, DvcVars vars, DvcParsingConfig config) {
+    }
+
+    private static Templating templating(YamlDocument doc, JsonNode root, Map<String, String> paramsTexts) {
+        Path parent = doc.file().toAbsolutePath().getParent();
+        Path dir = parent == null ? Path.of("").toAbsolutePath() : parent;
+        Map<Path, String> replaced = new LinkedHashMap<>();
+        paramsTexts.forEach((f, text) -> replaced.put(dir.resolve(f).toAbsolutePath().normalize(), text));
+        JsonNode topVars = root.path("vars");
+        if (DvcInterpolation.isInterpolated(topVars)) {
+            throw doc.error("vars", "'vars:' cannot use ${...} (DVC refuses interpolating in 'vars'); write the file names and values as they are");
+        }
+        DvcVars vars = DvcVars.empty(replaced);
+        try {
+            vars.loadDefault(dir);
+            vars.load(dir, topVars, "");
+        } catch (DvcVars.DvcVarsException e) {
+            throw doc.error("vars", e.getMessage());
+        }
+        return new Templating(dir, vars, DvcParsingConfig.of(dir));
+    }
+
+    /** A top-level section ({@code metrics:}, {@code plots:}) with its {@code ${...}} filled in. */
+    private static JsonNode top(YamlDocument doc, Templating t, JsonNode root, String field) {
+        try {
+            return DvcInterpolation.resolve(root.path(field), t.vars(), null, t.config());
+        } catch (DvcVars.DvcVarsException e) {
+            throw doc.error(field, e.getMessage());
+        }
+    }
+
+    private static List<Stage> stages(YamlDocument doc, Templating t, String name, JsonNode node) {
         String path = "stages." + name;
         if (!node.isObject()) {
             throw doc.error(path, "stage '" + name + "': expected a mapping with 'cmd:', found " + YamlDocument.typeName(node));
         }
         doc.requireKnownFields(node, path, STAGE_FIELDS);
         if (node.has("foreach") || node.has("matrix")) {
-            return expanded(doc, name, node);
+            return expanded(doc, t, name, node);
         }
         if (node.has("do")) {
             throw doc.error(path + ".do", "stage '" + name + "': 'do:' goes with 'foreach:'");
         }
-        return List.of(stage(doc, name, path, node, Map.of()));
+        return List.of(resolved(doc, t, t.vars(), name, path, node));
     }
 
-    /** DVC's foreach (a list: {@code name@value} or {@code name@index}; a mapping: {@code name@key}) and matrix stages. */
-    private static List<Stage> expanded(YamlDocument doc, String name, JsonNode node) {
+    /**
+     * The stage {@code name} of {@code node} with DVC's templating done in {@code vars}: its wdir first (the stage's
+     * own {@code vars:} files are relative to it), then its {@code vars:} merged into a copy, then every other field.
+     */
+    private static Stage resolved(YamlDocument doc, Templating t, DvcVars vars, String name, String path, JsonNode node) {
+        ObjectNode out = JsonNodeFactory.instance.objectNode();
+        Path dir = t.dir();
+        JsonNode w = node.path("wdir");
+        if (w.isTextual()) {
+            JsonNode wdir = resolveField(doc, t, vars, name, path, "wdir", w);
+            String text = wdir.isTextual() ? wdir.asText() : DvcInterpolation.toStr(wdir, t.config());
+            dir = dir.resolve(text);
+        }
+        JsonNode own = node.path("vars");
+        if (!own.isMissingNode()) {
+            if (DvcInterpolation.isInterpolated(own)) {
+                throw doc.error(path + ".vars", "stage '" + name + "': 'vars:' cannot use ${...} (DVC refuses interpolating in 'vars')");
+            }
+            vars = vars.copy();
+            try {
+                vars.load(dir, own, name + ".");
+            } catch (DvcVars.DvcVarsException e) {
+                throw doc.error(path + ".vars", "stage '" + name + "': " + e.getMessage());
+            }
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getKey().equals("vars") && !e.getKey().equals("matrix")) {
+                out.set(e.getKey(), resolveField(doc, t, vars, name, path, e.getKey(), e.getValue()));
+            }
+        }
+        return stage(doc, name, path, out);
+    }
+
+    private static JsonNode resolveField(YamlDocument doc, Templating t, DvcVars vars, String name, String path, String field, JsonNode value) {
+        try {
+            return DvcInterpolation.resolve(value, vars, field, t.config());
+        } catch (DvcVars.DvcVarsException e) {
+            throw doc.error(path + "." + field, "stage '" + name + "': " + e.getMessage());
+        }
+    }
+
+    /**
+     * DVC's foreach and matrix stages. foreach data (a list, a mapping, or a whole-value {@code ${...}} of either):
+     * a mapping gives {@code name@key} with {@code ${key}} and {@code ${item}}; a list of plain values
+     * {@code name@value}, a list holding any list or mapping {@code name@index}, both with {@code ${item}} only. A
+     * matrix gives {@code name@v1-v2} (a list or mapping value is named {@code axisIndex}) with {@code ${item.axis}}
+     * and {@code ${key}} the joined name.
+     */
+    private static List<Stage> expanded(YamlDocument doc, Templating t, String name, JsonNode node) {
         String path = "stages." + name;
         List<Stage> out = new ArrayList<>();
+        for (String reserved : List.of("item", "key")) {
+            if (t.vars().has(reserved)) {
+                // DVC warns the same way: the vars' value is hidden inside this stage
+                LOG.log(System.Logger.Level.WARNING, "{0}: ''{1}'' of the vars is overwritten for the stages generated from ''{2}''",
+                        doc.file(), reserved, name);
+            }
+        }
         if (node.has("foreach")) {
-            JsonNode each = node.get("foreach");
             JsonNode body = node.path("do");
             if (!body.isObject()) {
                 throw doc.error(path + ".do", "stage '" + name + "': 'foreach:' needs a 'do:' mapping with the stage");
             }
             doc.requireKnownFields(body, path + ".do", STAGE_FIELDS);
+            JsonNode each = iteration(doc, t, name, path + ".foreach", node.get("foreach"));
+            Map<String, JsonNode> items = new LinkedHashMap<>();
             if (each.isArray()) {
+                boolean composite = false;
+                for (JsonNode item : each) {
+                    composite |= item.isContainerNode();
+                }
                 for (int i = 0; i < each.size(); i++) {
                     JsonNode item = each.get(i);
-                    String key = item.isValueNode() ? item.asText() : String.valueOf(i);
-                    out.add(stage(doc, name + "@" + key, path + ".do", body, Map.of("item", item, "key", textNode(key))));
+                    items.put(composite ? String.valueOf(i) : DvcInterpolation.toStr(item, t.config()), item);
                 }
             } else if (each.isObject()) {
-                for (Iterator<Map.Entry<String, JsonNode>> it = each.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
-                    out.add(stage(doc, name + "@" + e.getKey(), path + ".do", body, Map.of("item", e.getValue(), "key", textNode(e.getKey()))));
-                }
+                each.fields().forEachRemaining(e -> items.put(e.getKey(), e.getValue()));
             } else {
-                throw doc.error(path + ".foreach", "stage '" + name + "': expected a list or a mapping (a '${...}' of vars is not read by Sortie), found "
-                        + YamlDocument.typeName(each));
+                throw doc.error(path + ".foreach", "stage '" + name + "': foreach: expected a list or a mapping, found " + YamlDocument.typeName(each));
+            }
+            for (Map.Entry<String, JsonNode> e : items.entrySet()) {
+                Map<String, JsonNode> iteration = new LinkedHashMap<>();
+                iteration.put("item", e.getValue());
+                if (each.isObject()) {
+                    iteration.put("key", TextNode.valueOf(e.getKey()));
+                }
+                out.add(resolved(doc, t, t.vars().withIteration(iteration), name + "@" + e.getKey(), path + ".do", body));
             }
             return out;
         }
-        JsonNode matrix = node.get("matrix");
+        JsonNode matrix = iteration(doc, t, name, path + ".matrix", node.get("matrix"));
         if (!matrix.isObject()) {
             throw doc.error(path + ".matrix", "stage '" + name + "': expected a mapping of name to a list of values, found " + YamlDocument.typeName(matrix));
         }
         List<Map<String, JsonNode>> combos = new ArrayList<>();
+        List<List<String>> names = new ArrayList<>();
         combos.add(new LinkedHashMap<>());
+        names.add(List.of());
         for (Iterator<Map.Entry<String, JsonNode>> it = matrix.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> axis = it.next();
             if (!axis.getValue().isArray()) {
                 throw doc.error(path + ".matrix." + axis.getKey(), "stage '" + name + "': expected a list of values, found " + YamlDocument.typeName(axis.getValue()));
             }
             List<Map<String, JsonNode>> next = new ArrayList<>();
-            for (Map<String, JsonNode> c : combos) {
-                for (JsonNode v : axis.getValue()) {
-                    Map<String, JsonNode> m = new LinkedHashMap<>(c);
+            List<List<String>> nextNames = new ArrayList<>();
+            for (int c = 0; c < combos.size(); c++) {
+                for (int i = 0; i < axis.getValue().size(); i++) {
+                    JsonNode v = axis.getValue().get(i);
+                    Map<String, JsonNode> m = new LinkedHashMap<>(combos.get(c));
                     m.put(axis.getKey(), v);
                     next.add(m);
+                    List<String> n = new ArrayList<>(names.get(c));
+                    n.add(v.isContainerNode() ? axis.getKey() + i : DvcInterpolation.toStr(v, t.config()));
+                    nextNames.add(n);
                 }
             }
             combos = next;
+            names = nextNames;
         }
-        for (Map<String, JsonNode> c : combos) {
-            List<String> parts = new ArrayList<>();
-            c.values().forEach(v -> parts.add(v.isValueNode() ? v.asText() : String.valueOf(parts.size())));
-            com.fasterxml.jackson.databind.node.ObjectNode item = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-            c.forEach(item::set);
-            out.add(stage(doc, name + "@" + String.join("-", parts), path, node, Map.of("item", item)));
+        for (int c = 0; c < combos.size(); c++) {
+            ObjectNode item = JsonNodeFactory.instance.objectNode();
+            combos.get(c).forEach(item::set);
+            String key = String.join("-", names.get(c));
+            Map<String, JsonNode> iteration = new LinkedHashMap<>();
+            iteration.put("key", TextNode.valueOf(key));
+            iteration.put("item", item);
+            out.add(resolved(doc, t, t.vars().withIteration(iteration), name + "@" + key, path, node));
         }
         return out;
     }
 
-    private static JsonNode textNode(String s) {
-        return com.fasterxml.jackson.databind.node.TextNode.valueOf(s);
+    /** foreach/matrix data with its {@code ${...}} resolved (a whole {@code ${list}} keeps its type). */
+    private static JsonNode iteration(YamlDocument doc, Templating t, String name, String path, JsonNode data) {
+        try {
+            return DvcInterpolation.resolve(data, t.vars(), null, t.config());
+        } catch (DvcVars.DvcVarsException e) {
+            throw doc.error(path, "stage '" + name + "': " + e.getMessage());
+        }
     }
 
-    private static Stage stage(YamlDocument doc, String name, String path, JsonNode node, Map<String, JsonNode> vars) {
+    /** A stage from its fields, already templated. */
+    private static Stage stage(YamlDocument doc, String name, String path, JsonNode node) {
         JsonNode cmd = node.path("cmd");
         String command;
         if (cmd.isTextual()) {
-            command = fill(cmd.asText(), vars);
+            command = cmd.asText();
         } else if (cmd.isArray() && cmd.size() > 0) {
             List<String> lines = new ArrayList<>();
-            cmd.forEach(c -> lines.add(fill(c.asText(), vars)));
+            cmd.forEach(c -> lines.add(c.asText()));
             command = String.join(" && ", lines);
         } else {
             throw doc.error(path + ".cmd", "stage '" + name + "': expected the command (a string or a list of strings), found "
@@ -292,7 +417,7 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
         if (!w.isMissingNode() && !w.isTextual()) {
             throw doc.error(path + ".wdir", "stage '" + name + "': expected a folder relative to dvc.yaml, found " + YamlDocument.typeName(w));
         }
-        String wdir = w.isTextual() ? Path.of(fill(w.asText(), vars)).normalize().toString() : ".";
+        String wdir = w.isTextual() ? Path.of(w.asText()).normalize().toString() : ".";
         if (wdir.isEmpty() || Path.of(wdir).isAbsolute() || wdir.startsWith("..")) {
             wdir = wdir.isEmpty() ? "." : wdir;
             if (!wdir.equals(".")) {
@@ -300,18 +425,18 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
             }
         }
         List<String> deps = new ArrayList<>();
-        for (Out d : outs(doc, path + ".deps", node.path("deps"), vars)) {
+        for (Out d : outs(doc, path + ".deps", node.path("deps"))) {
             deps.add(d.path());
         }
-        List<String> params = params(doc, name, path + ".params", node.path("params"), vars);
+        List<String> params = params(doc, name, path + ".params", node.path("params"));
         JsonNode frozen = node.path("frozen");
-        return new Stage(name, command, wdir, deps, params, outs(doc, path + ".outs", node.path("outs"), vars),
-                outs(doc, path + ".metrics", node.path("metrics"), vars), outs(doc, path + ".plots", node.path("plots"), vars),
+        return new Stage(name, command, wdir, deps, params, outs(doc, path + ".outs", node.path("outs")),
+                outs(doc, path + ".metrics", node.path("metrics")), outs(doc, path + ".plots", node.path("plots")),
                 frozen.asBoolean(false));
     }
 
     /** {@code params:}: keys of params.yaml, or {@code {file: [keys]}} (an empty list: the whole file). */
-    private static List<String> params(YamlDocument doc, String stage, String path, JsonNode list, Map<String, JsonNode> vars) {
+    private static List<String> params(YamlDocument doc, String stage, String path, JsonNode list) {
         List<String> out = new ArrayList<>();
         if (list.isMissingNode() || list.isNull()) {
             return out;
@@ -322,13 +447,13 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
         for (int i = 0; i < list.size(); i++) {
             JsonNode p = list.get(i);
             if (p.isValueNode() && !p.isNull()) {
-                out.add(fill(p.asText(), vars));
+                out.add(p.asText());
             } else if (p.isObject()) {
                 for (Iterator<Map.Entry<String, JsonNode>> it = p.fields(); it.hasNext(); ) {
                     Map.Entry<String, JsonNode> e = it.next();
-                    String f = fill(e.getKey(), vars);
+                    String f = e.getKey();
                     if (e.getValue().isArray() && e.getValue().size() > 0) {
-                        e.getValue().forEach(k -> out.add(f + ":" + fill(k.asText(), vars)));
+                        e.getValue().forEach(k -> out.add(f + ":" + k.asText()));
                     } else {
                         out.add(f + ":");
                     }
@@ -341,7 +466,7 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
     }
 
     /** A dvc.yaml list of paths: strings, or one-key mappings {@code {path: {options}}}. */
-    private static List<Out> outs(YamlDocument doc, String path, JsonNode list, Map<String, JsonNode> vars) {
+    private static List<Out> outs(YamlDocument doc, String path, JsonNode list) {
         List<Out> out = new ArrayList<>();
         if (list.isMissingNode() || list.isNull()) {
             return out;
@@ -352,7 +477,7 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
         for (int i = 0; i < list.size(); i++) {
             JsonNode item = list.get(i);
             if (item.isTextual()) {
-                out.add(new Out(fill(item.asText(), vars), true, Map.of()));
+                out.add(new Out(item.asText(), true, Map.of()));
             } else if (item.isObject() && item.size() == 1) {
                 Map.Entry<String, JsonNode> e = item.fields().next();
                 Map<String, Object> options = new LinkedHashMap<>();
@@ -363,7 +488,7 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
                             + YamlDocument.typeName(e.getValue()));
                 }
                 boolean cache = !(options.get("cache") instanceof Boolean b) || b;
-                out.add(new Out(fill(e.getKey(), vars), cache, options));
+                out.add(new Out(e.getKey(), cache, options));
             } else {
                 throw doc.error(path + "[" + i + "]", where(path) + "expected a path or {path: {options}}, found " + YamlDocument.typeName(item));
             }
@@ -404,23 +529,5 @@ public record DvcPipeline(Path file, Map<String, Stage> stages, List<String> met
             return java.util.Collections.unmodifiableMap(m);
         }
         return null;
-    }
-
-    /** {@code ${item}}, {@code ${item.field}} and {@code ${key}} of a foreach/matrix stage; other references stay. */
-    private static String fill(String s, Map<String, JsonNode> vars) {
-        if (vars.isEmpty() || !s.contains("${")) {
-            return s;
-        }
-        Matcher m = REF.matcher(s);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            JsonNode v = vars.get(m.group(1));
-            for (String f : m.group(2).isEmpty() ? new String[0] : m.group(2).substring(1).split("\\.")) {
-                v = v == null ? null : v.get(f);
-            }
-            m.appendReplacement(out, Matcher.quoteReplacement(v == null || !v.isValueNode() ? m.group() : v.asText()));
-        }
-        m.appendTail(out);
-        return out.toString();
     }
 }

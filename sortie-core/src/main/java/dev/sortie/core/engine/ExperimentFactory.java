@@ -104,7 +104,9 @@ final class ExperimentFactory {
                             + task.workdir() + " (expected '.' or no workdir:)");
                 }
                 String changedParams = !params.equals(task.params()) && task.paramsFile() != null ? projectRelative(task, task.paramsFile()) : null;
-                StageRun stage = StageRun.of(projectDir, request.stage(), changedParams);
+                String changedText = changedParams == null ? null
+                        : new String(paramsFileWith(projectDir.resolve(changedParams), task.params(), params), java.nio.charset.StandardCharsets.UTF_8);
+                StageRun stage = StageRun.of(projectDir, request.stage(), changedParams, changedText);
                 command = stage.command();
                 source = new TaskSource(yaml, source.adHocName(), source.timeout(), source.retries(), queued, false, false, stage.stage(), stage.outputs());
                 java.util.LinkedHashSet<String> artifacts = new java.util.LinkedHashSet<>(task.artifacts());

@@ -33,11 +33,16 @@ public record StageRun(String stage, List<DvcPipeline.Stage> chain, List<String>
     /**
      * The run of {@code stage} of the dvc.yaml in {@code projectDir}; a {@link ConfigException} (exit 2) when there is
      * no dvc.yaml or no such stage, naming the stages there are. {@code paramsFile}: the params file the run changed
-     * (brought back too), or null.
+     * (brought back too), or null; {@code paramsText}: its text as the run has it, which dvc.yaml's {@code ${...}}
+     * read (an out named by a param is the run's out).
      */
-    static StageRun of(Path projectDir, String stage, String paramsFile) {
-        DvcPipeline pipeline = DvcPipeline.find(projectDir).orElseThrow(() -> new ConfigException("--stage " + stage + ": no "
-                + DvcPipeline.FILE_NAME + " in " + projectDir + "; --stage runs a stage of a DVC pipeline (dvc repro " + stage + ")"));
+    static StageRun of(Path projectDir, String stage, String paramsFile, String paramsText) {
+        if (!java.nio.file.Files.isRegularFile(projectDir.resolve(DvcPipeline.FILE_NAME))) {
+            throw new ConfigException("--stage " + stage + ": no " + DvcPipeline.FILE_NAME + " in " + projectDir
+                    + "; --stage runs a stage of a DVC pipeline (dvc repro " + stage + ")");
+        }
+        DvcPipeline pipeline = DvcPipeline.read(projectDir.resolve(DvcPipeline.FILE_NAME),
+                paramsFile == null || paramsText == null ? java.util.Map.of() : java.util.Map.of(paramsFile, paramsText));
         List<DvcPipeline.Stage> chain = pipeline.upstream(stage);
         Set<String> outputs = new LinkedHashSet<>();
         outputs.add(LOCK_FILE);
