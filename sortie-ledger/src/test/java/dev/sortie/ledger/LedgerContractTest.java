@@ -599,6 +599,9 @@ abstract class LedgerContractTest {
             if (i % 6 == 1) {
                 params.put("seed", i % 4 == 1 ? "auto" : (Object) (long) i); // numbers and text in one column
             }
+            if (i % 4 != 3) {
+                params.put("flag", i % 3 == 0); // JSON booleans: text 'true'/'false' on every database, as in Java
+            }
             all.add(new Experiment(String.format("p-%03d", i), names[i % names.length] + (i < names.length ? "" : "-" + i), st,
                     i % 3 == 0 ? "gpu" : "local", CommandSpec.shell("x"), Params.of(params), null, null, created, started, ended,
                     ended == null ? null : i % 2, null, 1, null));
@@ -617,9 +620,10 @@ abstract class LedgerContractTest {
         List<List<String>> filterSets = List.of(List.of(), List.of("lr>0.5"), List.of("loss<=0.4", "opt=adam"), List.of("status=failed"),
                 List.of("status!=queued", "executor=gpu"), List.of("opt~adam"), List.of("lr!=0.3"), List.of("params.train.bs>=32"),
                 List.of("metrics.val.acc=2"), List.of("name>m"), List.of("executor=gpu", "metrics.loss>0.1"), List.of("opt<b"),
-                List.of("seed>3"), List.of("seed=auto"), List.of("exit_code=1"), List.of("started<" + T0.plusSeconds(2).toEpochMilli()));
+                List.of("seed>3"), List.of("seed=auto"),
+                List.of("flag=true"), List.of("params.flag==false"), List.of("flag!=true"), List.of("flag>false"), List.of("flag~ru"), List.of("exit_code=1"), List.of("started<" + T0.plusSeconds(2).toEpochMilli()));
         List<String> sorts = new ArrayList<>(List.of("lr", "loss", "params.lr", "metrics.loss", "metrics.val.acc", "name", "status",
-                "opt", "train.bs", "seed", "created", "started", "ended", "exit_code", "executor", "id"));
+                "opt", "train.bs", "seed", "flag", "params.flag", "created", "started", "ended", "exit_code", "executor", "id"));
         sorts.add(null);
         int checked = 0;
         for (List<String> filters : filterSets) {
