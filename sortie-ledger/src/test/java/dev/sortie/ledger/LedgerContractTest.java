@@ -661,6 +661,55 @@ abstract class LedgerContractTest {
         assertThat(ledger.tablePage(TableQuery.first(0)).total()).isEqualTo(all.size());
     }
 
+    @Test
+    void columnsAreTheNamesThatReadingEveryRowGives() {
+        // params in order of first appearance (nested keys flattened), metrics in code-point order, DVC stages; kept
+        // through inserts, an experiment pushed with an older creation time, new params on update, and deletes
+        java.util.function.Function<Map<String, Object>, Params> p = Params::of;
+        String stage = "{\"name\":\"x\",\"stage\":\"train\"}";
+        Experiment a = new Experiment("c-1", "a", ExperimentStatus.SUCCEEDED, "local", CommandSpec.shell("x"),
+                p.apply(Map.of("lr", 0.1)), null, null, T0.plusSeconds(5), null, null, null, null, 1, null);
+        Experiment b = new Experiment("c-2", "b", ExperimentStatus.QUEUED, "local", CommandSpec.shell("x"),
+                p.apply(new java.util.LinkedHashMap<>(Map.of("train", Map.of("bs", 8)))), null, stage, T0.plusSeconds(6), null, null, null, null, 1, null);
+        java.util.LinkedHashMap<String, Object> olderParams = new java.util.LinkedHashMap<>();
+        olderParams.put("opt", "sgd");
+        olderParams.put("lr", 0.3);
+        olderParams.put("flag", true);
+        Experiment older = new Experiment("c-0", "older", ExperimentStatus.SUCCEEDED, "local", CommandSpec.shell("x"),
+                p.apply(olderParams), null, null, T0, null, null, null, null, 1, null);
+        ledger.insert(a);
+        assertThat(ledger.columns()).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+        ledger.insertAll(List.of(b, older));
+        ledger.recordMetrics("c-1", List.of(new MetricPoint("val.acc", 1, 0.5, T0), new MetricPoint("Loss", 1, 0.5, T0)));
+        ledger.recordMetrics("c-2", List.of(new MetricPoint("loss", 1, Double.NaN, T0), new MetricPoint("é", 1, 1, T0)));
+        dev.sortie.core.ledger.TableColumns cols = ledger.columns();
+        assertThat(cols.params()).containsExactly("opt", "lr", "flag", "train.bs");
+        assertThat(cols.metrics()).containsExactly("Loss", "loss", "val.acc", "é");
+        assertThat(cols.stages()).isTrue();
+        assertThat(cols).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+
+        // new params on update: 'opt' moves to the next oldest row that has it, 'flag' goes, 'seed' comes
+        Experiment a2 = new Experiment(a.id(), a.name(), a.status(), a.executor(), a.command(), p.apply(Map.of("opt", "adam")),
+                null, null, a.createdAt(), null, null, null, null, 1, null);
+        assertThat(ledger.update(a2, ExperimentStatus.SUCCEEDED)).isTrue();
+        java.util.LinkedHashMap<String, Object> newer = new java.util.LinkedHashMap<>(olderParams);
+        newer.remove("flag");
+        newer.put("seed", 7L);
+        assertThat(ledger.update(new Experiment(older.id(), older.name(), older.status(), older.executor(), older.command(),
+                p.apply(newer), null, null, older.createdAt(), null, null, null, null, 1, null), ExperimentStatus.SUCCEEDED)).isTrue();
+        assertThat(ledger.columns()).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+        assertThat(ledger.columns().params()).containsExactly("opt", "lr", "seed", "train.bs");
+
+        // deletes: the oldest user of 'opt' and 'lr' goes, then the only one with a stage
+        assertThat(ledger.delete("c-0")).isTrue();
+        assertThat(ledger.columns()).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+        assertThat(ledger.columns().params()).containsExactly("opt", "train.bs");
+        assertThat(ledger.delete("c-2")).isTrue();
+        assertThat(ledger.columns()).isEqualTo(new dev.sortie.core.ledger.TableColumns(List.of("opt"), List.of("Loss", "val.acc"), false));
+        assertThat(ledger.delete("c-1")).isTrue();
+        assertThat(ledger.columns()).isEqualTo(new dev.sortie.core.ledger.TableColumns(List.of(), List.of(), false));
+    }
+
     /** The ledger with {@link Ledger#tablePage} as its in-memory default (every row read, filtered and sorted in Java). */
     private static Ledger inMemoryPages(Ledger real) {
         return (Ledger) Proxy.newProxyInstance(Ledger.class.getClassLoader(), new Class<?>[] {Ledger.class}, (proxy, method, args) -> {
