@@ -195,6 +195,17 @@ class RemoteCliTest {
             assertThat(viaServer.code()).as(String.join(" ", args) + ": " + viaServer.err()).isEqualTo(2);
             assertThat(viaServer.err()).as(String.join(" ", args)).isEqualTo(local.err());
         }
+        // only the page comes back: the names first, then the rows the database chose, cut to the chosen columns
+        List<String> lines = server.get("/api/v1/table?sort=loss&order=desc&limit=2&filter=" + java.net.URLEncoder.encode(mine,
+                StandardCharsets.UTF_8) + "&columns=name,loss", token).body().lines().toList();
+        assertThat(lines).hasSize(3);
+        JsonNode head = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(0));
+        assertThat(head.path("columns").path("params").toString()).contains("\"lr\"", "\"train.bs\"", "\"flag\"");
+        assertThat(head.path("total").asInt()).isEqualTo(14);
+        JsonNode first = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(1));
+        assertThat(first.path("name").asText()).startsWith("cmp-");
+        assertThat(first.path("params").size()).isZero();
+        assertThat(first.path("metrics").fieldNames()).toIterable().containsExactly("loss");
     }
 
     @Test
