@@ -74,7 +74,7 @@ final class ColumnNamesTable {
     /** Counts the names of a row just written. */
     void add(Connection c, Row row) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
-            for (Name n : names(row)) {
+            for (Name n : inLockOrder(names(row))) {
                 bind(ps, n.kind, n.name, row.createdAt, row.seq, n.position, 1);
                 ps.addBatch();
             }
@@ -89,7 +89,7 @@ final class ColumnNamesTable {
             return;
         }
         try (PreparedStatement dec = c.prepareStatement("UPDATE column_names SET uses = uses - 1 WHERE kind = ? AND name = ?")) {
-            for (Name n : gone) {
+            for (Name n : inLockOrder(gone)) {
                 dec.setString(1, n.kind);
                 dec.setString(2, n.name);
                 dec.addBatch();
@@ -190,6 +190,16 @@ final class ColumnNamesTable {
             out.add(new Name(STAGE, stage, 0));
         }
         return out;
+    }
+
+    /**
+     * The names in key order: two transactions writing the same names (PostgreSQL locks each row it upserts) take their
+     * rows in one order, so neither waits for a row the other holds while holding one it wants.
+     */
+    private static List<Name> inLockOrder(List<Name> names) {
+        List<Name> sorted = new ArrayList<>(names);
+        sorted.sort(java.util.Comparator.comparing(Name::kind).thenComparing(Name::name));
+        return sorted;
     }
 
     private static void bind(PreparedStatement ps, Object... values) throws SQLException {
