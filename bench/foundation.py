@@ -63,6 +63,15 @@ def seed_ledger(db, n, n_params, n_metrics):
     con.executemany("INSERT INTO experiments (id, seq, name, status, executor, command, params, created_at, started_at,"
                     " ended_at, exit_code, attempt, latest_metrics) VALUES (" + ",".join("?" * 13) + ")", exps)
     con.executemany("INSERT INTO metrics (experiment_id, metric_key, step, value, logged_at) VALUES (?,?,?,?,?)", metrics)
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'column_names'").fetchone():
+        # the param names the ledger keeps with its rows (V9): each key where it first appears, and how many rows use it
+        names = {}
+        for e in exps:
+            for pos, key in enumerate(json.loads(e[6])):
+                first = names.setdefault(key, [key, e[7], e[1], pos, 0])
+                first[4] += 1
+        con.executemany("INSERT INTO column_names (kind, name, first_created_at, first_seq, position, uses) VALUES ('param', ?, ?, ?, ?, ?)",
+                        list(names.values()))
     con.commit()
     con.close()
 

@@ -7,11 +7,12 @@ are timed in turn, round after round (local, through the server, local, ...: --r
 load average as it started; the ratio is the median of the pairs timed side by side in one round. Both commands'
 outputs are checked equal first.
 
-Usage: python3 bench/server_show.py [--runs N] [--experiments N]   (build first: mvn -q -DskipTests package)
+Usage: python3 bench/server_show.py [--runs N] [--experiments N] [--show "SHOW OPTIONS"]   (build first: mvn -q -DskipTests package)
 """
 import argparse
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--experiments", type=int, default=10_000)
+    ap.add_argument("--show", default="", help="show's options, e.g. \"--sort-by m03 --filter p01>0.5 --limit 20\"")
     a = ap.parse_args()
+    show = [SORTIE, "show"] + shlex.split(a.show)
     if not os.path.isdir(os.path.join(ROOT, "sortie-cli", "target", "dist", "lib")):
         sys.exit("build Sortie first: mvn -q -DskipTests package")
     os.makedirs(WORK, exist_ok=True)
@@ -62,14 +65,14 @@ def main():
                 sys.exit("the server ended: " + open(os.path.join(work, "server.out")).read())
             time.sleep(0.1)
         remote = dict(base, SORTIE_SERVER=url, SORTIE_TOKEN=token)
-        local_out = subprocess.run([SORTIE, "show"], cwd=d, env=base, check=True, capture_output=True).stdout
-        remote_out = subprocess.run([SORTIE, "show"], cwd=laptop, env=remote, check=True, capture_output=True).stdout
+        local_out = subprocess.run(show, cwd=d, env=base, check=True, capture_output=True).stdout
+        remote_out = subprocess.run(show, cwd=laptop, env=remote, check=True, capture_output=True).stdout
         if local_out != remote_out:
             sys.exit("sortie show through the server differs from the local one")
-        rows = [("local", f"`sortie show` on the local ledger, {a.experiments} experiments x 20 params x 20 metrics",
-                 lambda i: timed([SORTIE, "show"], d, base)),
+        rows = [("local", f"`{' '.join(['sortie show'] + shlex.split(a.show))}` on the local ledger, {a.experiments} experiments x 20 params x 20 metrics",
+                 lambda i: timed(show, d, base)),
                 ("server", "`sortie show` through `sortie server` on loopback, same ledger",
-                 lambda i: timed([SORTIE, "show"], laptop, remote))]
+                 lambda i: timed(show, laptop, remote))]
         runs = interleaved([(k, f) for k, _, f in rows], a.runs, lambda m: print(f"[server-show] {m}", file=sys.stderr, flush=True))
         ratio = median(paired_ratios(runs["server"], runs["local"], "s"))
         print(f"| measurement (median of {a.runs} rounds, rows interleaved) | seconds | load average (median) | each round: s (load) |")

@@ -25,7 +25,7 @@ final class FlywayMigration {
                     .locations(LOCATION, VENDOR_LOCATION + db.dialect().folder())
                     .table(SchemaMigrator.HISTORY_TABLE)
                     // the migrations that are Java code (V8 fills the rollups from the points already recorded)
-                    .javaMigrations(new V8__Metric_rollups())
+                    .javaMigrations(new V8__Metric_rollups(), new V9__Column_names())
                     .failOnMissingLocations(true)
                     .load()
                     .migrate();

@@ -37,12 +37,14 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
     private final ArtifactsTable artifacts = new ArtifactsTable();
     private final ControlTable controls = new ControlTable();
     private final AttemptsTable attempts = new AttemptsTable();
+    private final ColumnNamesTable columnNames;
 
     JdbcLedger(Database db) {
         this.db = db;
         JsonColumns json = new JsonColumns();
         this.experiments = new ExperimentsTable(json, db.dialect());
         this.metrics = new MetricsTable(json);
+        this.columnNames = new ColumnNamesTable(json);
         this.pages = new TablePages(new ExperimentRows(json), db.dialect());
     }
 
@@ -71,6 +73,7 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
                 : "add " + batch.size() + " experiments";
         db.writeExclusive(what, c -> {
             experiments.insertAll(c, batch);
+            countNames(c, batch);
             return null;
         });
     }
@@ -84,6 +87,7 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
         return db.writeExclusive(what, c -> {
             List<Experiment> named = experiments.withDefaultNames(c, batch, defaultNameBases);
             experiments.insertAll(c, named);
+            countNames(c, named);
             return named;
         });
     }
@@ -117,7 +121,15 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
     @Override
     public boolean update(Experiment experiment, ExperimentStatus expected) {
         return db.write("update experiment " + experiment.id(), c -> {
+            ColumnNamesTable.Row before = columnNames.row(c, experiment.id());
             boolean updated = experiments.update(c, experiment, expected);
+            if (updated) {
+                ColumnNamesTable.Row after = columnNames.row(c, experiment.id());
+                if (!after.sameNames(before)) { // new params (an edited re-run): the table's param names follow
+                    columnNames.remove(c, before);
+                    columnNames.add(c, after);
+                }
+            }
             if (updated && experiment.status().isTerminal() && experiment.endedAt() != null) {
                 attempts.ended(c, experiment); // the attempt's own record, kept when the next attempt takes the row
             }
@@ -183,6 +195,18 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
     List<String> explain(TableQuery query) {
         long now = System.currentTimeMillis();
         return db.read("explain a page of the experiments table", c -> pages.explain(c, query, now));
+    }
+
+    @Override
+    public dev.sortie.core.ledger.TableColumns columns() {
+        return db.read("list the columns of the experiments table", columnNames::columns);
+    }
+
+    /** Counts the param and stage names of experiments just inserted, in the same transaction. */
+    private void countNames(Connection c, Collection<Experiment> inserted) throws SQLException {
+        for (Experiment e : inserted) {
+            columnNames.add(c, columnNames.row(c, e.id()));
+        }
     }
 
     @Override
@@ -275,7 +299,12 @@ public abstract sealed class JdbcLedger implements Ledger permits SqliteLedger, 
             metrics.clear(c, experimentId);
             artifacts.clear(c, experimentId);
             attempts.clear(c, experimentId);
-            return experiments.delete(c, experimentId);
+            ColumnNamesTable.Row before = columnNames.row(c, experimentId);
+            boolean deleted = experiments.delete(c, experimentId);
+            if (deleted) {
+                columnNames.remove(c, before);
+            }
+            return deleted;
         });
     }
 

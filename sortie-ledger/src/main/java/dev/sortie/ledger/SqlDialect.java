@@ -83,23 +83,37 @@ enum SqlDialect {
             String keys = path.stream().map(SqlDialect::literal).collect(java.util.stream.Collectors.joining(", "));
             return "(p.doc #> ARRAY[" + keys + "]::text[])";
         }
+        return "json_extract(params, " + sqlitePath(path) + ")";
+    }
+
+    private static String sqlitePath(java.util.List<String> path) {
         StringBuilder p = new StringBuilder("$");
         for (String part : path) {
             p.append(".\"").append(part.replace("\"", "")).append('"');
         }
-        return "json_extract(params, " + literal(p.toString()) + ")";
+        return literal(p.toString());
     }
 
-    /** A JSON value of {@link #param} as a number, null when it is none (text, an object, absent). */
-    String jsonNumber(String json) {
+    /** The param at {@code path} as a number, null when it is none (text, a boolean, an object, absent). */
+    String paramNumber(java.util.List<String> path) {
+        String json = param(path);
+        // SQLite's json_extract reads a JSON true as the integer 1: its json_type tells a boolean from a number
         return this == POSTGRESQL
                 ? "(CASE WHEN jsonb_typeof(" + json + ") = 'number' THEN (" + json + " #>> '{}')::double precision END)"
-                : "(CASE WHEN typeof(" + json + ") IN ('integer', 'real') THEN " + json + " END)";
+                : "(CASE WHEN json_type(params, " + sqlitePath(path) + ") IN ('integer', 'real') THEN " + json + " END)";
     }
 
-    /** A JSON value of {@link #param} as text (a number's digits, a string's characters), null when absent or JSON null. */
-    String jsonText(String json) {
-        return this == POSTGRESQL ? "(" + json + " #>> '{}')" : "CAST(" + json + " AS TEXT)";
+    /**
+     * The param at {@code path} as text (a number's digits, a string's characters, a boolean's 'true' or 'false', as Java
+     * writes them), null when absent or JSON null. A boolean is text on both databases: {@code flag=true} and a sort by a
+     * boolean param give the same rows in the same order on SQLite (whose json_extract would give 1 and 0) and PostgreSQL.
+     */
+    String paramText(java.util.List<String> path) {
+        if (this == POSTGRESQL) {
+            return "(" + param(path) + " #>> '{}')";
+        }
+        String type = "json_type(params, " + sqlitePath(path) + ")";
+        return "(CASE " + type + " WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(" + param(path) + " AS TEXT) END)";
     }
 
     /** A SQL string literal of {@code s}. */

@@ -264,10 +264,10 @@ final class TablePages {
             return new Column(m, m, "CAST(" + m + " AS TEXT)", desc -> m + (desc ? " DESC" : ""), true, false, key);
         }
         // a bare name: the param where the row has it, else the metric
-        String j = dialect.param(Arrays.asList(field.split("\\.", -1)));
-        String jText = dialect.jsonText(j);
+        List<String> path = Arrays.asList(field.split("\\.", -1));
+        String jText = dialect.paramText(path);
         String m = metric(field);
-        String number = "(CASE WHEN " + jText + " IS NOT NULL THEN " + dialect.jsonNumber(j) + " ELSE " + m + " END)";
+        String number = "(CASE WHEN " + jText + " IS NOT NULL THEN " + dialect.paramNumber(path) + " ELSE " + m + " END)";
         String text = "(CASE WHEN " + jText + " IS NOT NULL THEN " + jText + " ELSE CAST(" + m + " AS TEXT) END)";
         return new Column(text, number, text, mixedOrder(number, text), true, true);
     }
@@ -281,9 +281,9 @@ final class TablePages {
     }
 
     private Column json(String key) {
-        String j = dialect.param(Arrays.asList(key.split("\\.", -1)));
-        String number = dialect.jsonNumber(j);
-        String text = dialect.jsonText(j);
+        List<String> path = Arrays.asList(key.split("\\.", -1));
+        String number = dialect.paramNumber(path);
+        String text = dialect.paramText(path);
         return new Column(text, number, text, mixedOrder(number, text), true, true);
     }
 

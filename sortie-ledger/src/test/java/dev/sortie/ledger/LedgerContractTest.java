@@ -599,6 +599,9 @@ abstract class LedgerContractTest {
             if (i % 6 == 1) {
                 params.put("seed", i % 4 == 1 ? "auto" : (Object) (long) i); // numbers and text in one column
             }
+            if (i % 4 != 3) {
+                params.put("flag", i % 3 == 0); // JSON booleans: text 'true'/'false' on every database, as in Java
+            }
             all.add(new Experiment(String.format("p-%03d", i), names[i % names.length] + (i < names.length ? "" : "-" + i), st,
                     i % 3 == 0 ? "gpu" : "local", CommandSpec.shell("x"), Params.of(params), null, null, created, started, ended,
                     ended == null ? null : i % 2, null, 1, null));
@@ -617,9 +620,10 @@ abstract class LedgerContractTest {
         List<List<String>> filterSets = List.of(List.of(), List.of("lr>0.5"), List.of("loss<=0.4", "opt=adam"), List.of("status=failed"),
                 List.of("status!=queued", "executor=gpu"), List.of("opt~adam"), List.of("lr!=0.3"), List.of("params.train.bs>=32"),
                 List.of("metrics.val.acc=2"), List.of("name>m"), List.of("executor=gpu", "metrics.loss>0.1"), List.of("opt<b"),
-                List.of("seed>3"), List.of("seed=auto"), List.of("exit_code=1"), List.of("started<" + T0.plusSeconds(2).toEpochMilli()));
+                List.of("seed>3"), List.of("seed=auto"),
+                List.of("flag=true"), List.of("params.flag==false"), List.of("flag!=true"), List.of("flag>false"), List.of("flag~ru"), List.of("exit_code=1"), List.of("started<" + T0.plusSeconds(2).toEpochMilli()));
         List<String> sorts = new ArrayList<>(List.of("lr", "loss", "params.lr", "metrics.loss", "metrics.val.acc", "name", "status",
-                "opt", "train.bs", "seed", "created", "started", "ended", "exit_code", "executor", "id"));
+                "opt", "train.bs", "seed", "flag", "params.flag", "created", "started", "ended", "exit_code", "executor", "id"));
         sorts.add(null);
         int checked = 0;
         for (List<String> filters : filterSets) {
@@ -655,6 +659,55 @@ abstract class LedgerContractTest {
                 .allSatisfy(v -> assertThat(v.experiment().startedAt()).isNull());
         assertThat(ledger.tablePage(TableQuery.first(0)).rows()).isEmpty();
         assertThat(ledger.tablePage(TableQuery.first(0)).total()).isEqualTo(all.size());
+    }
+
+    @Test
+    void columnsAreTheNamesThatReadingEveryRowGives() {
+        // params in order of first appearance (nested keys flattened), metrics in code-point order, DVC stages; kept
+        // through inserts, an experiment pushed with an older creation time, new params on update, and deletes
+        java.util.function.Function<Map<String, Object>, Params> p = Params::of;
+        String stage = "{\"name\":\"x\",\"stage\":\"train\"}";
+        Experiment a = new Experiment("c-1", "a", ExperimentStatus.SUCCEEDED, "local", CommandSpec.shell("x"),
+                p.apply(Map.of("lr", 0.1)), null, null, T0.plusSeconds(5), null, null, null, null, 1, null);
+        Experiment b = new Experiment("c-2", "b", ExperimentStatus.QUEUED, "local", CommandSpec.shell("x"),
+                p.apply(new java.util.LinkedHashMap<>(Map.of("train", Map.of("bs", 8)))), null, stage, T0.plusSeconds(6), null, null, null, null, 1, null);
+        java.util.LinkedHashMap<String, Object> olderParams = new java.util.LinkedHashMap<>();
+        olderParams.put("opt", "sgd");
+        olderParams.put("lr", 0.3);
+        olderParams.put("flag", true);
+        Experiment older = new Experiment("c-0", "older", ExperimentStatus.SUCCEEDED, "local", CommandSpec.shell("x"),
+                p.apply(olderParams), null, null, T0, null, null, null, null, 1, null);
+        ledger.insert(a);
+        assertThat(ledger.columns()).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+        ledger.insertAll(List.of(b, older));
+        ledger.recordMetrics("c-1", List.of(new MetricPoint("val.acc", 1, 0.5, T0), new MetricPoint("Loss", 1, 0.5, T0)));
+        ledger.recordMetrics("c-2", List.of(new MetricPoint("loss", 1, Double.NaN, T0), new MetricPoint("é", 1, 1, T0)));
+        dev.sortie.core.ledger.TableColumns cols = ledger.columns();
+        assertThat(cols.params()).containsExactly("opt", "lr", "flag", "train.bs");
+        assertThat(cols.metrics()).containsExactly("Loss", "loss", "val.acc", "é");
+        assertThat(cols.stages()).isTrue();
+        assertThat(cols).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+
+        // new params on update: 'opt' moves to the next oldest row that has it, 'flag' goes, 'seed' comes
+        Experiment a2 = new Experiment(a.id(), a.name(), a.status(), a.executor(), a.command(), p.apply(Map.of("opt", "adam")),
+                null, null, a.createdAt(), null, null, null, null, 1, null);
+        assertThat(ledger.update(a2, ExperimentStatus.SUCCEEDED)).isTrue();
+        java.util.LinkedHashMap<String, Object> newer = new java.util.LinkedHashMap<>(olderParams);
+        newer.remove("flag");
+        newer.put("seed", 7L);
+        assertThat(ledger.update(new Experiment(older.id(), older.name(), older.status(), older.executor(), older.command(),
+                p.apply(newer), null, null, older.createdAt(), null, null, null, null, 1, null), ExperimentStatus.SUCCEEDED)).isTrue();
+        assertThat(ledger.columns()).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+        assertThat(ledger.columns().params()).containsExactly("opt", "lr", "seed", "train.bs");
+
+        // deletes: the oldest user of 'opt' and 'lr' goes, then the only one with a stage
+        assertThat(ledger.delete("c-0")).isTrue();
+        assertThat(ledger.columns()).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+        assertThat(ledger.columns().params()).containsExactly("opt", "train.bs");
+        assertThat(ledger.delete("c-2")).isTrue();
+        assertThat(ledger.columns()).isEqualTo(new dev.sortie.core.ledger.TableColumns(List.of("opt"), List.of("Loss", "val.acc"), false));
+        assertThat(ledger.delete("c-1")).isTrue();
+        assertThat(ledger.columns()).isEqualTo(new dev.sortie.core.ledger.TableColumns(List.of(), List.of(), false));
     }
 
     /** The ledger with {@link Ledger#tablePage} as its in-memory default (every row read, filtered and sorted in Java). */

@@ -53,7 +53,7 @@ class SchemaMigrationTest {
                 .contains("artifacts", "attempts", "control", "experiments", "flyway_schema_history", "metric_points", "metrics");
         assertThat(query(file, "PRAGMA journal_mode")).containsExactly("wal");
         assertThat(query(file, "SELECT version FROM flyway_schema_history WHERE success ORDER BY installed_rank"))
-                .containsExactly("1", "2", "3", "4", "6", "7", "8");
+                .containsExactly("1", "2", "3", "4", "6", "7", "8", "9");
     }
 
     @Test
@@ -69,7 +69,7 @@ class SchemaMigrationTest {
         }
 
         assertThat(lockFile).as("the fast path takes neither the lock nor Flyway").doesNotExist();
-        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("7");
+        assertThat(query(file, "SELECT COUNT(*) FROM flyway_schema_history")).containsExactly("8");
     }
 
     @Test
@@ -98,7 +98,7 @@ class SchemaMigrationTest {
             opened.forEach(SqliteLedger::close);
             pool.shutdownNow();
         }
-        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1", "3:1", "4:1", "6:1", "7:1", "8:1");
+        assertThat(SchemaMigrationTestSupport.historyRows(file)).containsExactly("1:1", "2:1", "3:1", "4:1", "6:1", "7:1", "8:1", "9:1");
     }
 
     /**
@@ -172,7 +172,8 @@ class SchemaMigrationTest {
         try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
                 java.sql.Statement s = c.createStatement()) {
             s.execute("DROP TABLE metric_rollups");
-            s.execute("DELETE FROM flyway_schema_history WHERE version = '8'");
+            s.execute("DROP TABLE column_names");
+            s.execute("DELETE FROM flyway_schema_history WHERE version IN ('8', '9')");
         }
         try (SqliteLedger ledger = SqliteLedger.open(file)) {
             assertThat(ledger.seriesSpan("abcd", "loss")).contains(new dev.sortie.core.model.SeriesSpan(5000, 0, 4999));
@@ -181,6 +182,36 @@ class SchemaMigrationTest {
             assertThat(extremes).extracting(dev.sortie.core.model.MetricPoint::step).contains(0L, 4999L).isSorted();
         }
         assertThat(SchemaMigrationTestSupport.historyRows(file)).contains("8:1");
+    }
+
+    /** A ledger of V8 (no names table) gets its param and stage names listed by V9 from the experiments it has. */
+    @Test
+    void v9ListsTheNamesOfTheExperimentsAlreadyRecorded() throws Exception {
+        Path file = dir.resolve("v8/ledger.db");
+        dev.sortie.core.ledger.TableColumns before;
+        try (SqliteLedger ledger = SqliteLedger.open(file)) {
+            for (int i = 0; i < 5; i++) {
+                java.util.Map<String, Object> params = new java.util.LinkedHashMap<>();
+                params.put("k" + (4 - i), i);
+                params.put("train", java.util.Map.of("lr", 0.1));
+                ledger.insert(new dev.sortie.core.model.Experiment("e-" + i, "n-" + i, dev.sortie.core.model.ExperimentStatus.QUEUED, "local",
+                        dev.sortie.core.model.CommandSpec.shell("x"), dev.sortie.core.params.Params.of(params), null,
+                        i == 3 ? "{\"stage\":\"train\"}" : null, TestExperiments.T0.minusSeconds(i % 3), null, null, null, null, 1, null));
+            }
+            ledger.recordMetrics("e-1", java.util.List.of(new dev.sortie.core.model.MetricPoint("loss", 1, 0.5, TestExperiments.T0)));
+            before = ledger.columns();
+        }
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+                java.sql.Statement s = c.createStatement()) {
+            s.execute("DROP TABLE column_names");
+            s.execute("DELETE FROM flyway_schema_history WHERE version = '9'");
+        }
+        try (SqliteLedger ledger = SqliteLedger.open(file)) {
+            assertThat(ledger.columns()).isEqualTo(before).isEqualTo(dev.sortie.core.ledger.TableColumns.of(ledger.views()));
+            assertThat(ledger.columns().params()).containsExactly("k2", "train.lr", "k3", "k0", "k4", "k1");
+            assertThat(ledger.columns().stages()).isTrue();
+        }
+        assertThat(SchemaMigrationTestSupport.historyRows(file)).contains("9:1");
     }
 
     @Test
@@ -200,6 +231,7 @@ class SchemaMigrationTest {
         all.addAll(migrations("db/vendor/postgresql"));
         // V8 is Java code (it fills the rollups), named as Flyway reads versions
         all.add(Path.of(V8__Metric_rollups.class.getSimpleName()));
+        all.add(Path.of(V9__Column_names.class.getSimpleName()));
         assertThat(all.stream().mapToInt(SchemaMigrationTest::version).max().orElse(0))
                 .isEqualTo(SchemaMigrator.CURRENT_VERSION);
     }

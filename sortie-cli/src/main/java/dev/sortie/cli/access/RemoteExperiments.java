@@ -66,6 +66,59 @@ public final class RemoteExperiments implements Experiments {
         return all;
     }
 
+    /** One page of the table as {@code sortie show} asks it, worked out by the server's database, with the table's column names. */
+    public record ShowPage(dev.sortie.core.ledger.TableColumns columns, List<ExperimentView> rows) {
+    }
+
+    /**
+     * The rows that pass {@code filters} (show's expressions), sorted by {@code sortBy} (null: creation order), at most
+     * {@code limit} (null: all), each with only the params and metrics of {@code columns} (null: all), from
+     * {@code GET /table} with query params: the server's database filters, sorts and cuts, and only the page comes back.
+     */
+    public ShowPage showPage(List<String> filters, String sortBy, boolean descending, Integer limit, List<String> columns) {
+        StringBuilder q = new StringBuilder("/table?order=").append(descending ? "desc" : "asc");
+        if (sortBy != null) {
+            q.append("&sort=").append(ServerClient.encode(sortBy));
+        }
+        for (String f : filters) {
+            q.append("&filter=").append(ServerClient.encode(f));
+        }
+        if (limit != null) {
+            q.append("&limit=").append(limit);
+        }
+        if (columns != null && !columns.isEmpty()) {
+            q.append("&columns=").append(ServerClient.encode(String.join(",", columns)));
+        }
+        List<ExperimentView> rows = new ArrayList<>();
+        dev.sortie.core.ledger.TableColumns names = null;
+        HttpResponse<java.io.InputStream> r = client.getStream(q.toString());
+        try (java.io.InputStream in = r.body();
+             com.fasterxml.jackson.databind.MappingIterator<JsonNode> lines = ServerClient.JSON.readerFor(JsonNode.class).readValues(in)) {
+            if (lines.hasNextValue()) {
+                JsonNode c = lines.nextValue().path("columns");
+                names = new dev.sortie.core.ledger.TableColumns(strings(c.path("params")), strings(c.path("metrics")), c.path("stages").asBoolean());
+            }
+            while (lines.hasNextValue()) {
+                JsonNode e = lines.nextValue();
+                rows.add(new ExperimentView(experiment(e), metrics(e.get("metrics"))));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("reading the table from " + client.url() + " failed: " + e.getMessage(), e);
+        }
+        long total = r.headers().firstValueAsLong("X-Sortie-Total").orElse(rows.size());
+        if (names == null || total != rows.size()) {
+            throw new java.io.UncheckedIOException(new IOException("the table from " + client.url() + " was cut short: " + rows.size()
+                    + " of " + total + " experiments arrived; try again"));
+        }
+        return new ShowPage(names, rows);
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
     @Override
     public List<AttemptRecord> attempts(String experimentId) {
         List<AttemptRecord> out = new ArrayList<>();

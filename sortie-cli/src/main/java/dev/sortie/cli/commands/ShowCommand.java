@@ -31,6 +31,9 @@ public final class ShowCommand extends ContextCommand {
     @Option(names = "--columns", split = ",", paramLabel = "COLUMN", description = "Columns to show, comma-separated.")
     List<String> columns;
 
+    @Option(names = "--limit", paramLabel = "N", description = "Show only the first N rows (after filters and sorting).")
+    Integer limit;
+
     @Option(names = "--attempts", description = "Under the table, each experiment's ended attempts: where each ran and how it ended"
             + " (an attempt a spot interruption or a lost instance ended, continued by the next, stays listed).")
     boolean attempts;
@@ -40,18 +43,36 @@ public final class ShowCommand extends ContextCommand {
 
     @Override
     public Integer call() {
-        dev.sortie.cli.access.Experiments experiments = experiments();
-        ExperimentTable table = new ExperimentTable(experiments.views(), Instant.now());
+        if (limit != null && limit < 0) {
+            throw new IllegalArgumentException("--limit " + limit + ": expected 0 or more rows");
+        }
         List<RowFilter> parsed = new ArrayList<>();
         for (String f : filters) {
             parsed.add(RowFilter.parse(f));
         }
-        table.filter(parsed);
-        if (sortBy != null) {
-            if (!sortOrder.equalsIgnoreCase("asc") && !sortOrder.equalsIgnoreCase("desc")) {
-                throw new IllegalArgumentException("--sort-order '" + sortOrder + "': expected asc or desc");
+        if (sortBy != null && !sortOrder.equalsIgnoreCase("asc") && !sortOrder.equalsIgnoreCase("desc")) {
+            throw new IllegalArgumentException("--sort-order '" + sortOrder + "': expected asc or desc");
+        }
+        boolean descending = sortOrder.equalsIgnoreCase("desc");
+        dev.sortie.cli.access.Experiments experiments = experiments();
+        ExperimentTable table;
+        if (experiments instanceof dev.sortie.cli.access.RemoteExperiments remote && serverSortsAlike(parsed)) {
+            // the server's database filters, sorts and cuts; the names it sends check the fields as a local table would
+            var page = remote.showPage(filters, sortBy, descending, limit, columns);
+            table = new ExperimentTable(page.rows(), page.columns(), Instant.now());
+            table.checkFilters(parsed);
+            if (sortBy != null) {
+                table.checkField(sortBy, "--sort-by");
             }
-            table.sort(sortBy, sortOrder.equalsIgnoreCase("desc"));
+        } else {
+            table = new ExperimentTable(experiments.views(), Instant.now());
+            table.filter(parsed);
+            if (sortBy != null) {
+                table.sort(sortBy, descending);
+            }
+            if (limit != null) {
+                table.limit(limit);
+            }
         }
         Table rendered = table.render(columns);
         Table.Format f = OutputFormat.of(format);
@@ -64,6 +85,27 @@ public final class ShowCommand extends ContextCommand {
             printAttempts(experiments, table.experiments());
         }
         return 0;
+    }
+
+    /**
+     * Whether the server's database orders and filters these fields as show does here. Not: {@code stage} (a DVC stage is
+     * no column of the database), {@code commit} (show compares the short commit it prints), and a time compared with
+     * text (show compares the printed time, the database the epoch milliseconds); those come as the whole table, sorted
+     * and filtered here.
+     */
+    private boolean serverSortsAlike(List<RowFilter> parsed) {
+        if (sortBy != null && (sortBy.equals("stage") || sortBy.equals("commit"))) {
+            return false;
+        }
+        for (RowFilter f : parsed) {
+            if (f.field().equals("stage") || f.field().equals("commit")) {
+                return false;
+            }
+            if (List.of("created", "started", "ended").contains(f.field()) && f.needsNumber()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void printAttempts(dev.sortie.cli.access.Experiments experiments, List<dev.sortie.core.model.Experiment> shown) {

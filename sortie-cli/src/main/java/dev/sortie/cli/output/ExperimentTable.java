@@ -28,13 +28,24 @@ public final class ExperimentTable {
     /** The DVC stage each experiment ran ({@code sortie run --stage}), by id; only those that ran one. */
     private final Map<String, String> stages = new java.util.HashMap<>();
     private final Instant now;
+    /** Whether any experiment of the whole table ran a DVC stage (then the default columns include {@code stage}). */
+    private final boolean anyStage;
 
     public ExperimentTable(List<ExperimentView> views, Instant now) {
+        this(views, dev.sortie.core.ledger.TableColumns.of(views), now);
+    }
+
+    /**
+     * A table of some rows of a larger one (a page the server's database chose) whose column names are {@code columns}:
+     * the same default columns, names and errors as a table of every row.
+     */
+    public ExperimentTable(List<ExperimentView> views, dev.sortie.core.ledger.TableColumns columns, Instant now) {
         this.now = now;
+        paramKeys.addAll(columns.params());
+        metricKeys.addAll(columns.metrics());
+        anyStage = columns.stages();
         for (ExperimentView v : views) {
             Map<String, Object> params = v.experiment().params().flatten();
-            paramKeys.addAll(params.keySet());
-            metricKeys.addAll(v.metrics().keySet());
             rows.add(new Row(v.experiment(), params, v.metrics()));
             String stage = stageOf(v.experiment());
             if (stage != null) {
@@ -110,6 +121,12 @@ public final class ExperimentTable {
     }
 
     public void filter(List<RowFilter> filters) {
+        checkFilters(filters);
+        rows.removeIf(r -> !filters.stream().allMatch(f -> f.test(value(r, f.field()))));
+    }
+
+    /** Refuses filters on columns the table does not have, and a metric compared with something that is no number. */
+    public void checkFilters(List<RowFilter> filters) {
         for (RowFilter f : filters) {
             checkField(f.field(), "--filter " + f.text());
             boolean metric = !ALL_BUILTINS.contains(f.field()) && !paramKeys.contains(f.field());
@@ -119,13 +136,23 @@ public final class ExperimentTable {
                         + "' holds numbers; expected a number after '" + f.op() + "', got '" + f.value() + "', e.g. '" + f.field() + f.op() + "0.3'");
             }
         }
-        rows.removeIf(r -> !filters.stream().allMatch(f -> f.test(value(r, f.field()))));
+    }
+
+    /** Keeps the first {@code limit} rows. */
+    public void limit(int limit) {
+        if (rows.size() > limit) {
+            rows.subList(limit, rows.size()).clear();
+        }
     }
 
     public void sort(String field, boolean descending) {
         checkField(field, "--sort-by");
         Comparator<Row> cmp = (a, b) -> RowFilter.compareValues(value(a, field), value(b, field));
         Comparator<Row> ordered = descending ? cmp.reversed() : cmp;
+        if (descending) {
+            // ties newest first: descending reverses the whole order, as the ledgers' pages (a server's show, the web UI) do
+            java.util.Collections.reverse(rows);
+        }
         // Rows without the value go last either way: they are the least interesting when ranking.
         rows.sort((a, b) -> {
             boolean na = value(a, field) == null;
@@ -141,7 +168,7 @@ public final class ExperimentTable {
         List<String> cols = columns;
         if (cols == null || cols.isEmpty()) {
             cols = new ArrayList<>(DEFAULT_BUILTINS);
-            if (!stages.isEmpty() && !paramKeys.contains("stage")) {
+            if (anyStage && !paramKeys.contains("stage")) {
                 cols.add(cols.indexOf("executor") + 1, "stage"); // DVC stages run alone: which one each row ran
             }
             for (String p : paramKeys) {

@@ -133,6 +133,81 @@ class RemoteCliTest {
         }
     }
 
+    /**
+     * Sorts, filters, --limit and column choices worked out by the server's database print byte for byte what show
+     * prints on the server's own ledger, and bad filters and columns fail the same way (exit 2, the same message).
+     */
+    @Test
+    void showThroughTheServerSortsFiltersAndCutsOnTheServerAsShowDoesLocally() throws Exception {
+        java.time.Instant t0 = java.time.Instant.parse("2026-01-02T03:04:05Z");
+        try (dev.sortie.ledger.SqliteLedger ledger = dev.sortie.ledger.SqliteLedger.open(server.dir.resolve(".sortie/ledger.db"))) {
+            String[] opts = {"sgd", "adam", "Adam", "adamw"};
+            for (int i = 0; i < 14; i++) {
+                Map<String, Object> params = new java.util.LinkedHashMap<>();
+                if (i % 5 != 4) {
+                    params.put("lr", Math.round((i * 7 % 10) * 0.1 * 10) / 10.0); // ties, and rows without lr
+                }
+                params.put("opt", opts[i % opts.length]);
+                if (i % 3 != 2) {
+                    params.put("flag", i % 2 == 0); // a boolean param
+                }
+                params.put("train", Map.of("bs", 16 << (i % 3))); // nested
+                if (i % 6 == 1) {
+                    params.put("acc", "n/a"); // a param named like a metric: the param's column
+                }
+                dev.sortie.core.model.ExperimentStatus st = i % 4 == 3 ? dev.sortie.core.model.ExperimentStatus.FAILED
+                        : dev.sortie.core.model.ExperimentStatus.SUCCEEDED;
+                java.time.Instant created = t0.plusSeconds(i / 2); // pairs created in the same second: ties kept in order
+                ledger.insert(new dev.sortie.core.model.Experiment(String.format("cafe%04d", i), "cmp-" + (char) ('a' + (i * 5) % 14),
+                        st, i % 3 == 0 ? "gpu" : "local", dev.sortie.core.model.CommandSpec.shell("python train.py"),
+                        dev.sortie.core.params.Params.of(params), null, null, created, created.plusSeconds(1),
+                        created.plusSeconds(2 + i % 4), st == dev.sortie.core.model.ExperimentStatus.FAILED ? 1 : 0, null, 1, null));
+                if (i % 5 != 2) {
+                    ledger.recordMetrics(String.format("cafe%04d", i), List.of(new dev.sortie.core.model.MetricPoint("loss", 3, (i * 3 % 8) / 8.0, t0),
+                            new dev.sortie.core.model.MetricPoint("acc", 3, (i % 4) / 4.0, t0)));
+                }
+            }
+        }
+        String mine = "name~cmp-";
+        List<String[]> cases = List.of(
+                new String[] {"show", "--filter", mine},
+                new String[] {"show", "--filter", mine, "--sort-by", "loss", "--sort-order", "desc", "--limit", "5"},
+                new String[] {"show", "--filter", mine, "--sort-by", "lr", "--limit", "4", "--json"},
+                new String[] {"show", "--filter", mine, "--filter", "flag=true", "--sort-by", "opt", "--csv"},
+                new String[] {"show", "--filter", mine, "--filter", "flag!=true", "--sort-by", "flag", "--sort-order", "desc"},
+                new String[] {"show", "--filter", mine, "--filter", "lr>=0.3", "--filter", "loss<0.5", "--sort-by", "train.bs", "--json"},
+                new String[] {"show", "--filter", mine, "--filter", "opt~adam", "--sort-by", "name", "--columns", "name,opt,lr,acc,m:acc,loss"},
+                new String[] {"show", "--filter", mine, "--filter", "acc=n/a", "--sort-by", "m:acc", "--sort-order", "desc", "--limit", "3", "--md"},
+                new String[] {"show", "--filter", mine, "--sort-by", "exit_code", "--columns", "name,executor,exit_code,created,ended", "--limit", "6"});
+        for (String[] args : cases) {
+            ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
+            ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
+            assertThat(local.code()).as(String.join(" ", args) + ": " + local.err()).isZero();
+            assertThat(viaServer.code()).as(viaServer.err()).isZero();
+            assertThat(viaServer.out()).as(String.join(" ", args)).isEqualTo(local.out()).contains("cmp-");
+        }
+        for (String[] args : List.of(new String[] {"show", "--filter", "nosuch=1"}, new String[] {"show", "--filter", "loss<<0.3"},
+                new String[] {"show", "--filter", "loss<abc"}, new String[] {"show", "--sort-by", "los"},
+                new String[] {"show", "--filter", mine, "--columns", "name,nosuch"})) {
+            ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
+            ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
+            assertThat(local.code()).as(String.join(" ", args) + ": " + local.err()).isEqualTo(2);
+            assertThat(viaServer.code()).as(String.join(" ", args) + ": " + viaServer.err()).isEqualTo(2);
+            assertThat(viaServer.err()).as(String.join(" ", args)).isEqualTo(local.err());
+        }
+        // only the page comes back: the names first, then the rows the database chose, cut to the chosen columns
+        List<String> lines = server.get("/api/v1/table?sort=loss&order=desc&limit=2&filter=" + java.net.URLEncoder.encode(mine,
+                StandardCharsets.UTF_8) + "&columns=name,loss", token).body().lines().toList();
+        assertThat(lines).hasSize(3);
+        JsonNode head = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(0));
+        assertThat(head.path("columns").path("params").toString()).contains("\"lr\"", "\"train.bs\"", "\"flag\"");
+        assertThat(head.path("total").asInt()).isEqualTo(14);
+        JsonNode first = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(1));
+        assertThat(first.path("name").asText()).startsWith("cmp-");
+        assertThat(first.path("params").size()).isZero();
+        assertThat(first.path("metrics").fieldNames()).toIterable().containsExactly("loss");
+    }
+
     @Test
     void runQueuedThroughTheServerIsFollowedByLogsAndStopAndRetryGoThroughIt() throws Exception {
         ServerProcess.Result q = cli(elsewhere(), remote(), null, "run", "--queue", "-n", "follow-me", "--",

@@ -66,6 +66,16 @@ public interface Ledger extends AutoCloseable {
         return InMemoryTablePages.page(views(), query, java.time.Instant.now());
     }
 
+    /**
+     * The param and metric names of the whole table and whether any experiment ran a DVC stage ({@link TableColumns}):
+     * show's default columns and the names its filters and sort may use, without reading every row where the ledger
+     * keeps them apart (a database ledger: a names table kept with the rows, the metrics table's index); this default
+     * reads every row.
+     */
+    default TableColumns columns() {
+        return TableColumns.of(views());
+    }
+
     boolean nameExists(String name);
 
     /** How many experiments there are. */
