@@ -164,7 +164,7 @@ class RecoveryFailureStatusTest {
             Map<String, String> login = Map.of("SORTIE_SERVER", url[0], "SORTIE_TOKEN", lines.get(lines.size() - 1).trim());
             TestProject.Result remote = sortie(login, "status");
             assertThat(remote.code()).as(remote.out()).isZero();
-            assertThat(remote.out()).containsPattern("sortie: train-1: its recovery failed: attempt 2, .*capacity.*(log: the server.s log "
+            assertThat(remote.out()).containsPattern("sortie: train-1: its recovery failed: attempt 2, .*capacity.*\\(log: the server.s log "
                     + ".*sortie\\.log; 'sortie retry train-1' tries again");
             TestProject.Result remoteJson = sortie(login, "status", "--json");
             JsonNode rdoc = new ObjectMapper().readTree(remoteJson.out().substring(remoteJson.out().indexOf('{')));
