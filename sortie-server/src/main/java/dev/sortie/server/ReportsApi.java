@@ -65,7 +65,8 @@ final class ReportsApi {
             throw ApiError.badRequest("attempt", "'attempt' is needed: the attempt this report is about (a whole number from 1)");
         }
         int attempt = a.asInt();
-        liveness.seen(e.id()); // any report, even an empty one, says the run's process is there
+        boolean tracked = e.executor().startsWith(TrackedApi.EXECUTOR_PREFIX);
+        liveness.seen(e.id(), tracked); // any report, even an empty one, says the run's process is there
         if (attempt > e.attempt()) {
             throw ApiError.badRequest("attempt", "experiment " + e.name() + " has no attempt " + attempt + " (it is at attempt " + e.attempt() + ")");
         }
@@ -120,6 +121,9 @@ final class ReportsApi {
             } else {
                 now = context.service().find(e.id()); // someone else (a stop) decided first; theirs stands
             }
+        }
+        if (tracked && now.status().isTerminal()) {
+            liveness.ended(e.id());
         }
         ObjectNode out = Json.object();
         out.put("experiment", e.id());
