@@ -322,7 +322,6 @@ class _ServerWriter(_Writer):
         self.conn = None
         self._down_since = None
         self._warned_artifact = False
-        self._warned_nonfinite = False
         self.heartbeat = SERVER_HEARTBEAT
         self.last_post = time.monotonic()
         self.end_queued = False
@@ -343,11 +342,8 @@ class _ServerWriter(_Writer):
                 _, t, step, values = item
                 when = _iso(t)
                 for k, v in values.items():
-                    if isinstance(v, float) and (v != v or v in (math.inf, -math.inf)):
-                        if not self._warned_nonfinite:
-                            self._warned_nonfinite = True
-                            print("sortie: %s=%r not sent: the server's JSON has no NaN or infinity" % (k, v), file=sys.stderr)
-                        continue
+                    # NaN and the infinities go as the strings "NaN", "Infinity", "-Infinity" (post() spells them so,
+                    # as the events file does), which the server maps back: a diverging loss shows as NaN
                     if step is None:
                         s = self.next_step.get(k, 0)
                     else:

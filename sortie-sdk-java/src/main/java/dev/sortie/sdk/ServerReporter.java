@@ -265,13 +265,14 @@ final class ServerReporter {
             String key = String.valueOf(e.getKey());
             long step = s instanceof Number n ? n.longValue() : nextStep.getOrDefault(key, 0L);
             nextStep.merge(key, step + 1, Math::max);
-            if (!(e.getValue() instanceof Number v) || Double.isNaN(v.doubleValue()) || Double.isInfinite(v.doubleValue())) {
-                continue; // NaN and the infinities are strings in the events file; the server's JSON has neither
+            Double v = value(e.getValue());
+            if (v == null) {
+                continue; // not a value this SDK's writer wrote
             }
             StringBuilder p = new StringBuilder("{\"key\":");
             Json.appendString(p, key);
             p.append(",\"step\":").append(step).append(",\"value\":");
-            Json.appendNumber(p, v.doubleValue());
+            Json.appendNumber(p, v);
             if (time != null) {
                 p.append(",\"time\":\"").append(time).append('"');
             }
@@ -280,6 +281,25 @@ final class ServerReporter {
                 flushPoints(points);
             }
         }
+    }
+
+    /**
+     * A value as the events file has it: a number, or NaN and the infinities as the strings "NaN", "Infinity" and
+     * "-Infinity", which go to the server as those same strings (it maps them back), so a diverging loss shows as NaN.
+     */
+    static Double value(Object o) {
+        if (o instanceof Number n) {
+            return n.doubleValue();
+        }
+        if (o instanceof String s) {
+            return switch (s) {
+                case "NaN" -> Double.NaN;
+                case "Infinity" -> Double.POSITIVE_INFINITY;
+                case "-Infinity" -> Double.NEGATIVE_INFINITY;
+                default -> null;
+            };
+        }
+        return null;
     }
 
     private void flushPoints(List<String> points) {

@@ -203,6 +203,30 @@ final class ReportsApi {
         return out;
     }
 
+    /**
+     * A point's value: a JSON number, or one of the strings JSON has for what it has no number for, {@code "NaN"},
+     * {@code "Infinity"} and {@code "-Infinity"} (as the events file and the SDKs and agents write them): a diverging
+     * loss is recorded as NaN, as a local run records it, rather than dropped or its whole report refused.
+     */
+    static double value(JsonNode v, String field) {
+        if (v != null && v.isNumber()) {
+            return v.asDouble();
+        }
+        if (v != null && v.isTextual()) {
+            switch (v.asText()) {
+                case "NaN":
+                    return Double.NaN;
+                case "Infinity":
+                    return Double.POSITIVE_INFINITY;
+                case "-Infinity":
+                    return Double.NEGATIVE_INFINITY;
+                default:
+                    break;
+            }
+        }
+        throw ApiError.badRequest(field, field + " must be a number, or \"NaN\", \"Infinity\" or \"-Infinity\"");
+    }
+
     private static void metrics(JsonNode arr, String field, boolean system, List<MetricPoint> out) {
         if (arr == null || arr.isNull()) {
             return;
@@ -220,10 +244,7 @@ final class ReportsApi {
             if (key == null || key.isEmpty() || key.length() > 200 || key.chars().anyMatch(ch -> ch < 0x20)) {
                 throw ApiError.badRequest(f + ".key", f + ".key must be a metric name (1 to 200 characters, no control characters)");
             }
-            JsonNode v = p.get("value");
-            if (v == null || !v.isNumber()) {
-                throw ApiError.badRequest(f + ".value", f + ".value must be a number");
-            }
+            double value = value(p.get("value"), f + ".value");
             Instant time = null;
             if (p.hasNonNull("time")) {
                 try {
@@ -236,13 +257,13 @@ final class ReportsApi {
                 if (time == null) {
                     throw ApiError.badRequest(f + ".time", f + ".time is needed: a system metric is keyed by its time");
                 }
-                out.add(new MetricPoint(SYSTEM_PREFIX + key, time.toEpochMilli(), v.asDouble(), time));
+                out.add(new MetricPoint(SYSTEM_PREFIX + key, time.toEpochMilli(), value, time));
             } else {
                 JsonNode step = p.get("step");
                 if (step == null || !step.isIntegralNumber() || step.asLong() < 0) {
                     throw ApiError.badRequest(f + ".step", f + ".step must be a whole number from 0 (a point is keyed by its key and step)");
                 }
-                out.add(new MetricPoint(key, step.asLong(), v.asDouble(), time == null ? Instant.now() : time));
+                out.add(new MetricPoint(key, step.asLong(), value, time == null ? Instant.now() : time));
             }
         }
     }

@@ -126,6 +126,44 @@ class SdkServerTest {
         assertReported("java-ok", 0.2, 4, 64);
     }
 
+    /** The loss series' values at steps 48 to 52 as the server serves them (NaN and the infinities as JSON strings). */
+    List<String> lossTail(String name) throws Exception {
+        JsonNode loss = server.json("/api/v1/experiments/" + name + "/metrics/loss?points=1000", token);
+        assertThat(loss.get("total_points").asInt()).as(loss.toString()).isEqualTo(53);
+        List<String> tail = new ArrayList<>();
+        loss.get("points").forEach(p -> {
+            if (p.get("step").asLong() >= 48) {
+                tail.add(p.get("step").asLong() + "=" + p.get("value").asText());
+            }
+        });
+        return tail;
+    }
+
+    @Test
+    void nanAndInfinitiesAreCarriedToTheServerNotDropped() throws Exception {
+        ServerProcess.Result py = python("""
+                import sys, sortie
+                with sortie.start(name="py-diverge") as run:
+                    for s in range(50):
+                        run.log(loss=1.0 / (s + 1), step=s)
+                    run.log(loss=float("nan"), step=50)
+                    run.log(loss=float("inf"), step=51)
+                    run.log(loss=float("-inf"), step=52)
+                """);
+        assertThat(py.code()).as(py.out()).isZero();
+        assertThat(py.out()).as("nothing dropped, nothing refused").doesNotContain("not sent", "refused");
+        assertThat(experiment("py-diverge").get("status").asText()).isEqualTo("succeeded");
+        assertThat(lossTail("py-diverge")).containsExactly("48=" + (1.0 / 49), "49=" + (1.0 / 50), "50=NaN", "51=Infinity", "52=-Infinity");
+
+        ServerProcess.Result jv = java("diverge", "java-diverge");
+        assertThat(jv.code()).as(jv.out()).isZero();
+        assertThat(jv.out()).doesNotContain("not sent", "refused");
+        assertThat(experiment("java-diverge").get("status").asText()).isEqualTo("succeeded");
+        assertThat(lossTail("java-diverge")).containsExactly("48=" + (1.0 / 49), "49=" + (1.0 / 50), "50=NaN", "51=Infinity", "52=-Infinity");
+        // the latest loss in the experiment's record (what the table and status show)
+        assertThat(experiment("java-diverge").get("metrics").get("loss").asText()).isEqualTo("-Infinity");
+    }
+
     @Test
     void aCrashEndsTheRunFailedWithItsErrorAndAnExitWithoutCloseInterrupted() throws Exception {
         ServerProcess.Result py = python(PY, "py-raise", "raise");
