@@ -164,6 +164,43 @@ class SdkServerTest {
         assertThat(experiment("java-diverge").get("metrics").get("loss").asText()).isEqualTo("-Infinity");
     }
 
+    /** The saved file {@code file} (in the SDK programs' working folder) is the run's one artifact, and the server gives its bytes back. */
+    void assertSaved(String name, String file) throws Exception {
+        byte[] expected = Files.readAllBytes(tmp.resolve("work").resolve(file));
+        JsonNode listed = server.json("/api/v1/experiments/" + name + "/artifacts", token).get("artifacts");
+        assertThat(listed).as(listed.toString()).hasSize(1);
+        JsonNode a = listed.get(0);
+        assertThat(a.get("path").asText()).isEqualTo(file);
+        assertThat(a.get("size").asLong()).isEqualTo(expected.length);
+        var resp = HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url + "/api/v1/experiments/"
+                        + name + "/artifacts/" + a.get("hash").asText())).header("Authorization", "Bearer " + token).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(resp.statusCode()).isEqualTo(200);
+        assertThat(resp.body()).as("the bytes back, as saved").isEqualTo(expected);
+    }
+
+    @Test
+    void savedFilesOfTrackedRunsAreUploadedToTheServersStoreAndListedOnTheirExperiment() throws Exception {
+        // 9 MiB: more than one upload part (8 MiB), so the resumable upload is exercised in both SDKs
+        ServerProcess.Result py = python("""
+                import random, sortie
+                data = random.Random(7).randbytes(9 << 20)
+                with open("py-model.bin", "wb") as f:
+                    f.write(data)
+                with sortie.start(name="py-save") as run:
+                    run.log(loss=0.5)
+                    run.log_artifact("py-model.bin")
+                """);
+        assertThat(py.code()).as(py.out()).isZero();
+        assertThat(py.out()).as("nothing refused or left unsaved").doesNotContain("not saved", "refused");
+        assertSaved("py-save", "py-model.bin");
+
+        ServerProcess.Result jv = java("save", "java-save", "java-model.bin");
+        assertThat(jv.code()).as(jv.out()).isZero();
+        assertThat(jv.out()).doesNotContain("not saved", "refused");
+        assertSaved("java-save", "java-model.bin");
+    }
+
     @Test
     void aCrashEndsTheRunFailedWithItsErrorAndAnExitWithoutCloseInterrupted() throws Exception {
         ServerProcess.Result py = python(PY, "py-raise", "raise");
