@@ -194,6 +194,13 @@ class SdkServerTest {
         assertThat(py.code()).as(py.out()).isZero();
         assertThat(py.out()).as("nothing refused or left unsaved").doesNotContain("not saved", "refused");
         assertSaved("py-save", "py-model.bin");
+        // and 'sortie pull' through the server brings it back as it does a scheduled run's artifact
+        Path into = tmp.resolve("pulled");
+        ServerProcess.Result pulled = run(login(server.url, token), List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                ServerProcess.classPath(), dev.sortie.cli.Main.class.getName(), "pull", "py-save", "--to", into.toString()));
+        assertThat(pulled.code()).as(pulled.out()).isZero();
+        assertThat(pulled.out()).contains("artifact  py-model.bin");
+        assertThat(into.resolve("py-model.bin")).hasBinaryContent(Files.readAllBytes(tmp.resolve("work/py-model.bin")));
 
         ServerProcess.Result jv = java("save", "java-save", "java-model.bin");
         assertThat(jv.code()).as(jv.out()).isZero();
