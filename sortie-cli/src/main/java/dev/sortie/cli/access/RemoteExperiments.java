@@ -354,7 +354,7 @@ public final class RemoteExperiments implements Experiments {
                 n.path("attempt").asInt(1), null);
     }
 
-    /** Latest metrics; a null (NaN or infinite on the server, JSON has neither) is NaN. */
+    /** Latest metrics; "NaN", "Infinity" and "-Infinity" are those doubles (asDouble parses them), a null NaN. */
     private static Map<String, Double> metrics(JsonNode m) {
         Map<String, Double> out = new LinkedHashMap<>();
         if (m != null) {
