@@ -94,6 +94,21 @@ def _finite(value):
     return value
 
 
+_BLOB = "blob"  # an outbox entry that uploads a saved file rather than posting JSON
+
+
+def _sha256(path):
+    """The store's name for a file's bytes (SHA-256, lowercase hex) and its size."""
+    import hashlib
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
 def _json(value, encode=_encode):
     try:
         return encode(value)
@@ -263,6 +278,7 @@ SERVER_BATCH_POINTS = 10_000  # points per report (the server takes up to 100,00
 SERVER_TIMEOUT = 10.0  # seconds one request may take
 SERVER_MAX_BACKOFF = 5.0  # seconds between tries while the server does not answer (as the agent's reporter)
 SERVER_EXIT_WAIT = float(os.environ.get("SORTIE_REPORT_WAIT_S") or 30)  # how long finish() waits for a down server
+SERVER_BLOB_PART = 8 << 20  # bytes per upload request of a saved file (as the CLI's push)
 SERVER_HEARTBEAT = 30.0  # seconds between posts of an idle run, until the server's answer to /tracked says otherwise
 _ENDED = ("succeeded", "failed", "stopped", "interrupted")
 
@@ -321,8 +337,6 @@ class _ServerWriter(_Writer):
         self.backoff = 0.0
         self.conn = None
         self._down_since = None
-        self._warned_artifact = False
-        self._warned_nonfinite = False
         self.heartbeat = SERVER_HEARTBEAT
         self.last_post = time.monotonic()
         self.end_queued = False
@@ -343,11 +357,8 @@ class _ServerWriter(_Writer):
                 _, t, step, values = item
                 when = _iso(t)
                 for k, v in values.items():
-                    if isinstance(v, float) and (v != v or v in (math.inf, -math.inf)):
-                        if not self._warned_nonfinite:
-                            self._warned_nonfinite = True
-                            print("sortie: %s=%r not sent: the server's JSON has no NaN or infinity" % (k, v), file=sys.stderr)
-                        continue
+                    # NaN and the infinities go as the strings "NaN", "Infinity", "-Infinity" (post() spells them so,
+                    # as the events file does), which the server maps back: a diverging loss shows as NaN
                     if step is None:
                         s = self.next_step.get(k, 0)
                     else:
@@ -365,16 +376,35 @@ class _ServerWriter(_Writer):
             if kind == _PARAMS:
                 self.outbox.append(("/tracked", {"id": self.run_id, "params": item[2]}))
             elif kind == _ARTIFACT:
-                if not self._warned_artifact:
-                    self._warned_artifact = True
-                    print("sortie: %s not saved: a run reporting to a server does not upload artifacts yet" % item[2],
-                          file=sys.stderr)
+                self._enqueue_artifact(item[2], item[3])
             elif kind == _END:
                 _, t, status, error = item
                 self.end_queued = True
                 self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "state": status, "error": error}))
         if points:
             self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "metrics": points}))
+
+    def _enqueue_artifact(self, path, kind):
+        """A saved file (or each file of a saved folder): its bytes uploaded to the server's store, then recorded on
+        the run under its path relative to the working folder (its name when it lies outside), as a local run's."""
+        cwd = os.getcwd()
+        if os.path.isdir(path):
+            files = sorted(os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs)
+        else:
+            files = [path]
+        records = []
+        for f in files:
+            try:
+                digest, size = _sha256(f)
+            except OSError as e:
+                print("sortie: %s not saved: %s" % (f, e), file=sys.stderr)
+                continue
+            inside = os.path.commonpath([cwd, f]) == cwd
+            rel = os.path.relpath(f, cwd) if inside else os.path.relpath(f, os.path.dirname(path))
+            self.outbox.append((_BLOB, (f, digest, size)))
+            records.append({"path": rel.replace(os.sep, "/"), "hash": digest, "size": size, "kind": kind})
+        if records:
+            self.outbox.append(("/reports/" + self.run_id, {"attempt": 1, "artifacts": records}))
 
     # -- sending
 
@@ -389,11 +419,43 @@ class _ServerWriter(_Writer):
     def post(self, path, body):
         """One request on the kept-alive connection; its JSON answer. OSError when the server cannot be reached,
         _Permanent when it refused for good, and a retryable OSError for 5xx, 408 and 429."""
-        data = _json(body, _encode_lenient).encode("utf-8")
-        conn = self._connection()
+        if path is _BLOB:
+            return self._upload(*body)
+        return self._request("POST", path, _json(body, _encode_lenient).encode("utf-8"), "application/json")
+
+    def _upload(self, file, digest, size):
+        """Sends a saved file to the store in parts (the resumable upload 'sortie push' uses): from the bytes the
+        server has, so a server restarted mid-file costs only the part it was sent."""
+        base = "/blobs/%s/upload" % digest
+        state = self._request("GET", base, None, None)
+        if state.get("stored"):
+            return {}
+        offset = state.get("size") or 0
+        if offset > size:
+            offset = 0
         try:
-            conn.request("POST", self._base + path, body=data, headers={
-                "Authorization": "Bearer " + self.token, "Content-Type": "application/json"})
+            with open(file, "rb") as f:
+                while offset < size:
+                    f.seek(offset)
+                    part = f.read(min(SERVER_BLOB_PART, size - offset))
+                    if not part:
+                        raise _Permanent(0, "%s is shorter than when it was saved (%d bytes)" % (file, size))
+                    answer = self._request("PUT", "%s?offset=%d" % (base, offset), part, "application/octet-stream")
+                    if answer.get("stored"):
+                        return {}
+                    offset = answer.get("size", offset + len(part))
+        except FileNotFoundError as e:
+            raise _Permanent(0, "%s is gone: %s" % (file, e)) from None
+        self._request("POST", base + "/complete", b"{}", "application/json")
+        return {}
+
+    def _request(self, method, path, data, content_type):
+        conn = self._connection()
+        headers = {"Authorization": "Bearer " + self.token}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            conn.request(method, self._base + path, body=data, headers=headers)
             r = conn.getresponse()
             payload = r.read()
         except (OSError, http.client.HTTPException) as e:
@@ -435,7 +497,8 @@ class _ServerWriter(_Writer):
                           % (self.api, e), file=sys.stderr)
                 raise
             self.outbox.popleft()
-            self.answered(answer)
+            if path is not _BLOB:
+                self.answered(answer)
             self.backoff = 0.0
             self.retry_at = 0.0
             if self._down_since is not None:

@@ -282,7 +282,7 @@ function metricChart(id, key) {
     const m = await api('/experiments/' + encodeURIComponent(id) + '/metrics/' + encodeURIComponent(key) + '?points=1000');
     // machine metrics (sys/...) are stepped by epoch milliseconds: drawn against time (uPlot takes seconds)
     const byTime = m.points.length > 0 && m.points[0].step > 1e11;
-    const xs = m.points.map(p => byTime ? p.step / 1000 : p.step), ys = m.points.map(p => p.value);
+    const xs = m.points.map(p => byTime ? p.step / 1000 : p.step), ys = m.points.map(p => (typeof p.value === 'number' ? p.value : null)); // "NaN", "Infinity": a gap, said below
     if (!plot) {
       plot = new uPlot({ width: 420, height: 220, scales: { x: { time: byTime } },
         series: [{ label: 'step' }, { label: key, stroke: '#1f6feb', width: 2, points: { show: true } }] }, [xs, ys], box);

@@ -50,7 +50,6 @@ final class ServerReporter {
     private long retryAt; // guarded by lock: System.nanoTime() before which no request is tried
     private long backoffMs; // guarded by lock
     private boolean down; // guarded by lock: said that the server does not answer
-    private boolean warnedArtifact; // guarded by lock
     /** How often an idle run posts (an empty report) so the server does not end it lost; the server's answer says. */
     private long heartbeatNanos = 30_000_000_000L; // guarded by lock
     private long lastPost = System.nanoTime(); // guarded by lock
@@ -59,9 +58,15 @@ final class ServerReporter {
     private volatile boolean stopping;
     private final Thread thread;
 
-    /** A request to send: its path under the API, and its JSON body. */
-    record Request(String path, String body) {
+    /** A request to send: its path under the API, and its JSON body; or, with {@code file} set, a saved file's upload. */
+    record Request(String path, String body, Path file, String hash, long size) {
+        Request(String path, String body) {
+            this(path, body, null, null, 0);
+        }
     }
+
+    /** Bytes per upload request of a saved file, as the CLI's push sends them. */
+    static final int BLOB_PART = 8 << 20;
 
     /** The server refused a request for good (a 4xx other than 408/429): sending it again would not help. */
     static final class Refused extends Exception {
@@ -237,11 +242,8 @@ final class ServerReporter {
             flushPoints(points);
             if ("p".equals(kind)) {
                 outbox.add(new Request("/tracked", "{\"id\":\"" + id + "\",\"params\":" + Json.write(ev.get("v")) + "}"));
-            } else if ("a".equals(kind)) {
-                if (!warnedArtifact) {
-                    warnedArtifact = true;
-                    System.err.println("sortie: " + ev.get("path") + " not saved: a run reporting to a server does not upload artifacts yet");
-                }
+            } else if ("a".equals(kind) && ev.get("path") instanceof String file) {
+                artifact(Path.of(file), ev.get("kind") instanceof String k ? k : "artifact");
             } else if ("end".equals(kind)) {
                 ended = true;
                 Map<String, Object> body = new LinkedHashMap<>();
@@ -265,13 +267,14 @@ final class ServerReporter {
             String key = String.valueOf(e.getKey());
             long step = s instanceof Number n ? n.longValue() : nextStep.getOrDefault(key, 0L);
             nextStep.merge(key, step + 1, Math::max);
-            if (!(e.getValue() instanceof Number v) || Double.isNaN(v.doubleValue()) || Double.isInfinite(v.doubleValue())) {
-                continue; // NaN and the infinities are strings in the events file; the server's JSON has neither
+            Double v = value(e.getValue());
+            if (v == null) {
+                continue; // not a value this SDK's writer wrote
             }
             StringBuilder p = new StringBuilder("{\"key\":");
             Json.appendString(p, key);
             p.append(",\"step\":").append(step).append(",\"value\":");
-            Json.appendNumber(p, v.doubleValue());
+            Json.appendNumber(p, v);
             if (time != null) {
                 p.append(",\"time\":\"").append(time).append('"');
             }
@@ -282,6 +285,119 @@ final class ServerReporter {
         }
     }
 
+    /**
+     * A value as the events file has it: a number, or NaN and the infinities as the strings "NaN", "Infinity" and
+     * "-Infinity", which go to the server as those same strings (it maps them back), so a diverging loss shows as NaN.
+     */
+    static Double value(Object o) {
+        if (o instanceof Number n) {
+            return n.doubleValue();
+        }
+        if (o instanceof String s) {
+            return switch (s) {
+                case "NaN" -> Double.NaN;
+                case "Infinity" -> Double.POSITIVE_INFINITY;
+                case "-Infinity" -> Double.NEGATIVE_INFINITY;
+                default -> null;
+            };
+        }
+        return null;
+    }
+
+    /**
+     * A saved file (or each file of a saved folder): its bytes uploaded to the server's store, then recorded on the run
+     * under its path relative to the working directory (its name when it lies outside), as a local run's.
+     */
+    private void artifact(Path saved, String kind) {
+        List<Path> files = new ArrayList<>();
+        try {
+            if (Files.isDirectory(saved)) {
+                try (var walk = Files.walk(saved)) {
+                    walk.filter(Files::isRegularFile).sorted().forEach(files::add);
+                }
+            } else {
+                files.add(saved);
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            System.err.println("sortie: " + saved + " not saved: " + e.getMessage());
+            return;
+        }
+        Path cwd = Path.of("").toAbsolutePath();
+        List<String> records = new ArrayList<>();
+        for (Path f : files) {
+            String hash;
+            long size;
+            try {
+                size = Files.size(f);
+                hash = sha256(f);
+            } catch (IOException e) {
+                System.err.println("sortie: " + f + " not saved: " + e.getMessage());
+                continue;
+            }
+            Path rel = f.startsWith(cwd) ? cwd.relativize(f) : saved.getParent() == null ? f.getFileName() : saved.getParent().relativize(f);
+            outbox.add(new Request("/blobs/" + hash + "/upload", null, f, hash, size));
+            StringBuilder r = new StringBuilder("{\"path\":");
+            Json.appendString(r, rel.toString().replace(java.io.File.separatorChar, '/'));
+            r.append(",\"hash\":\"").append(hash).append("\",\"size\":").append(size).append(",\"kind\":");
+            Json.appendString(r, kind);
+            records.add(r.append('}').toString());
+        }
+        if (!records.isEmpty()) {
+            outbox.add(new Request("/reports/" + id, "{\"attempt\":1,\"artifacts\":[" + String.join(",", records) + "]}"));
+        }
+    }
+
+    /** The store's name for a file's bytes: SHA-256, lowercase hex. */
+    static String sha256(Path f) throws IOException {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (var in = Files.newInputStream(f)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    /**
+     * Sends a saved file to the store in parts (the resumable upload 'sortie push' uses), from the bytes the server
+     * has, so a server restarted mid-file costs only the part it was sent.
+     */
+    private String upload(Request r) throws IOException, InterruptedException, Refused {
+        Object state = Json.parse(send(HttpRequest.newBuilder(URI.create(api + r.path())).GET(), r.path()));
+        if (state instanceof Map<?, ?> m && Boolean.TRUE.equals(m.get("stored"))) {
+            return "{}";
+        }
+        long offset = state instanceof Map<?, ?> m && m.get("size") instanceof Number n ? n.longValue() : 0;
+        if (offset > r.size()) {
+            offset = 0;
+        }
+        try (RandomAccessFile f = new RandomAccessFile(r.file().toFile(), "r")) {
+            while (offset < r.size()) {
+                byte[] part = new byte[(int) Math.min(BLOB_PART, r.size() - offset)];
+                f.seek(offset);
+                f.readFully(part);
+                String path = r.path() + "?offset=" + offset;
+                Object answer = Json.parse(send(HttpRequest.newBuilder(URI.create(api + path))
+                        .header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(part)), path));
+                if (answer instanceof Map<?, ?> m && Boolean.TRUE.equals(m.get("stored"))) {
+                    return "{}";
+                }
+                offset = answer instanceof Map<?, ?> m && m.get("size") instanceof Number n ? n.longValue() : offset + part.length;
+            }
+        } catch (java.io.FileNotFoundException | java.io.EOFException e) {
+            throw new Refused(r.file() + " changed or is gone since it was saved: " + e.getMessage());
+        }
+        send(HttpRequest.newBuilder(URI.create(api + r.path() + "/complete")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")), r.path() + "/complete");
+        return "{}";
+    }
+
     private void flushPoints(List<String> points) {
         if (!points.isEmpty()) {
             outbox.add(new Request("/reports/" + id, "{\"attempt\":1,\"metrics\":[" + String.join(",", points) + "]}"));
@@ -290,9 +406,15 @@ final class ServerReporter {
     }
 
     private String post(Request r) throws IOException, InterruptedException, Refused {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(api + r.path())).timeout(TIMEOUT)
-                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(r.body(), StandardCharsets.UTF_8)).build();
+        if (r.file() != null) {
+            return upload(r);
+        }
+        return send(HttpRequest.newBuilder(URI.create(api + r.path())).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(r.body(), StandardCharsets.UTF_8)), r.path());
+    }
+
+    private String send(HttpRequest.Builder b, String path) throws IOException, InterruptedException, Refused {
+        HttpRequest req = b.timeout(TIMEOUT).header("Authorization", "Bearer " + token).build();
         HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         int status = resp.statusCode();
         if (status >= 400) {

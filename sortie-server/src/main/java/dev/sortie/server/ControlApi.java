@@ -116,6 +116,12 @@ final class ControlApi {
                 n.put("lost_after_s", h.lostAfter().toSeconds());
             }
         }
+        ArrayNode failed = out.putArray("recovery_failed");
+        for (dev.sortie.core.engine.FailedRecoveries.Failed f : new dev.sortie.core.engine.FailedRecoveries(context.ledger()).list()) {
+            // the server's recovery loop launched it: how that went is in the server's own log
+            failed.addObject().put("id", f.experiment().id()).put("name", f.experiment().name()).put("attempt", f.experiment().attempt())
+                    .put("lost_attempt", f.lostAttempt()).put("why", f.why()).put("log", "the server's log " + context.paths().sortieLogFile());
+        }
         out.set("workers", workers(drain.states()));
         ApiServer.json(ctx, out);
     }

@@ -56,8 +56,25 @@ final class Json {
         n.put("host", e.handle() == null ? null : e.handle().host());
         n.set("params", MAPPER.valueToTree(e.params().asMap()));
         ObjectNode m = n.putObject("metrics");
-        metrics.forEach((k, v) -> number(m, k, v));
+        metrics.forEach((k, v) -> metricValue(m, k, v));
         return n;
+    }
+
+    /**
+     * A metric's value: a number, or NaN and the infinities as the strings {@code "NaN"}, {@code "Infinity"} and
+     * {@code "-Infinity"} (JSON has no such numbers; the events file and the reports spell them so), so that a
+     * diverging loss reads as NaN rather than as no value; null for none.
+     */
+    static void metricValue(ObjectNode n, String key, Double v) {
+        if (v == null) {
+            n.putNull(key);
+        } else if (v.isNaN()) {
+            n.put(key, "NaN");
+        } else if (v.isInfinite()) {
+            n.put(key, v > 0 ? "Infinity" : "-Infinity");
+        } else {
+            n.put(key, v);
+        }
     }
 
     static void number(ObjectNode n, String key, Double v) {
@@ -107,7 +124,7 @@ final class Json {
     static ObjectNode point(MetricPoint p) {
         ObjectNode n = object();
         n.put("step", p.step());
-        number(n, "value", p.value());
+        metricValue(n, "value", p.value());
         n.put("time", time(p.time()));
         return n;
     }

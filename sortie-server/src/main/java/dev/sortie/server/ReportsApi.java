@@ -32,7 +32,9 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ReportsApi {
     static final String SYSTEM_PREFIX = "sys/";
     static final int MAX_ITEMS = 100_000;
-    private static final Set<String> FIELDS = Set.of("attempt", "state", "exit_code", "error", "logs", "metrics", "system");
+    private static final Set<String> FIELDS = Set.of("attempt", "state", "exit_code", "error", "logs", "metrics", "system",
+            "artifacts");
+    private static final java.util.regex.Pattern HASH = java.util.regex.Pattern.compile("[0-9a-f]{16,128}");
     private final ServerContext context;
     /** One writer per experiment's log at a time: two reports of one run may arrive at once. */
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
@@ -65,7 +67,8 @@ final class ReportsApi {
             throw ApiError.badRequest("attempt", "'attempt' is needed: the attempt this report is about (a whole number from 1)");
         }
         int attempt = a.asInt();
-        liveness.seen(e.id()); // any report, even an empty one, says the run's process is there
+        boolean tracked = e.executor().startsWith(TrackedApi.EXECUTOR_PREFIX);
+        liveness.seen(e.id(), tracked); // any report, even an empty one, says the run's process is there
         if (attempt > e.attempt()) {
             throw ApiError.badRequest("attempt", "experiment " + e.name() + " has no attempt " + attempt + " (it is at attempt " + e.attempt() + ")");
         }
@@ -93,6 +96,7 @@ final class ReportsApi {
         List<MetricPoint> points = new ArrayList<>();
         metrics(body.get("metrics"), "metrics", false, points);
         metrics(body.get("system"), "system", true, points);
+        List<dev.sortie.core.model.ArtifactRecord> artifacts = artifacts(body.get("artifacts"));
         if (attempt < e.attempt()) {
             // a buffered report of an attempt that has ended since: its metrics were cleared or continued by the next
             throw new ApiError(409, "attempt " + attempt + " of experiment " + e.name() + " is over (it is at attempt " + e.attempt()
@@ -108,6 +112,9 @@ final class ReportsApi {
             if (!points.isEmpty()) {
                 context.ledger().recordMetrics(e.id(), points);
             }
+            if (!artifacts.isEmpty()) {
+                context.ledger().recordArtifacts(e.id(), artifacts);
+            }
         }
         Experiment now = e;
         if (state != null && state.isTerminal()) {
@@ -120,6 +127,9 @@ final class ReportsApi {
             } else {
                 now = context.service().find(e.id()); // someone else (a stop) decided first; theirs stands
             }
+        }
+        if (tracked && now.status().isTerminal()) {
+            liveness.ended(e.id());
         }
         ObjectNode out = Json.object();
         out.put("experiment", e.id());
@@ -199,6 +209,69 @@ final class ReportsApi {
         return out;
     }
 
+    /**
+     * A point's value: a JSON number, or one of the strings JSON has for what it has no number for, {@code "NaN"},
+     * {@code "Infinity"} and {@code "-Infinity"} (as the events file and the SDKs and agents write them): a diverging
+     * loss is recorded as NaN, as a local run records it, rather than dropped or its whole report refused.
+     */
+    static double value(JsonNode v, String field) {
+        if (v != null && v.isNumber()) {
+            return v.asDouble();
+        }
+        if (v != null && v.isTextual()) {
+            switch (v.asText()) {
+                case "NaN":
+                    return Double.NaN;
+                case "Infinity":
+                    return Double.POSITIVE_INFINITY;
+                case "-Infinity":
+                    return Double.NEGATIVE_INFINITY;
+                default:
+                    break;
+            }
+        }
+        throw ApiError.badRequest(field, field + " must be a number, or \"NaN\", \"Infinity\" or \"-Infinity\"");
+    }
+
+    /**
+     * Files the run saved, whose bytes were uploaded first ({@code PUT /blobs/{hash}/upload}, as {@code sortie push}
+     * sends them): {@code [{"path": "model.pt", "hash": HASH, "size": N, "kind": "artifact"}]}. A blob the store does not
+     * have is refused (nothing of the report recorded): the record never names bytes that are not there.
+     */
+    private List<dev.sortie.core.model.ArtifactRecord> artifacts(JsonNode arr) throws IOException {
+        List<dev.sortie.core.model.ArtifactRecord> out = new ArrayList<>();
+        if (arr == null || arr.isNull()) {
+            return out;
+        }
+        if (!arr.isArray() || arr.size() > MAX_ITEMS) {
+            throw ApiError.badRequest("artifacts", "'artifacts' must be an array (at most " + MAX_ITEMS + ") of {path, hash, size, kind}");
+        }
+        for (int i = 0; i < arr.size(); i++) {
+            JsonNode a = arr.get(i);
+            String f = "artifacts[" + i + "]";
+            String path = a.path("path").isTextual() ? a.get("path").asText() : "";
+            if (path.isEmpty() || path.length() > 1000 || path.startsWith("/") || path.chars().anyMatch(ch -> ch < 0x20)
+                    || List.of(path.split("/")).contains("..")) {
+                throw ApiError.badRequest(f + ".path", f + ".path must be a relative path with '/' separators (no '..', no control characters)");
+            }
+            String hash = a.path("hash").asText();
+            if (!HASH.matcher(hash).matches()) {
+                throw ApiError.badRequest(f + ".hash", f + ".hash must be the blob's hash (lowercase hex)");
+            }
+            if (!context.store().contains(hash)) {
+                throw ApiError.badRequest(f + ".hash", "the store has no blob " + hash + ": upload it first (PUT /blobs/" + hash + "/upload)");
+            }
+            dev.sortie.core.model.ArtifactKind kind;
+            try {
+                kind = dev.sortie.core.model.ArtifactKind.valueOf(a.path("kind").asText("artifact").toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException ex) {
+                throw ApiError.badRequest(f + ".kind", f + ".kind must be artifact or checkpoint");
+            }
+            out.add(new dev.sortie.core.model.ArtifactRecord(kind, path, hash, context.store().size(hash), Instant.now()));
+        }
+        return out;
+    }
+
     private static void metrics(JsonNode arr, String field, boolean system, List<MetricPoint> out) {
         if (arr == null || arr.isNull()) {
             return;
@@ -216,10 +289,7 @@ final class ReportsApi {
             if (key == null || key.isEmpty() || key.length() > 200 || key.chars().anyMatch(ch -> ch < 0x20)) {
                 throw ApiError.badRequest(f + ".key", f + ".key must be a metric name (1 to 200 characters, no control characters)");
             }
-            JsonNode v = p.get("value");
-            if (v == null || !v.isNumber()) {
-                throw ApiError.badRequest(f + ".value", f + ".value must be a number");
-            }
+            double value = value(p.get("value"), f + ".value");
             Instant time = null;
             if (p.hasNonNull("time")) {
                 try {
@@ -232,13 +302,13 @@ final class ReportsApi {
                 if (time == null) {
                     throw ApiError.badRequest(f + ".time", f + ".time is needed: a system metric is keyed by its time");
                 }
-                out.add(new MetricPoint(SYSTEM_PREFIX + key, time.toEpochMilli(), v.asDouble(), time));
+                out.add(new MetricPoint(SYSTEM_PREFIX + key, time.toEpochMilli(), value, time));
             } else {
                 JsonNode step = p.get("step");
                 if (step == null || !step.isIntegralNumber() || step.asLong() < 0) {
                     throw ApiError.badRequest(f + ".step", f + ".step must be a whole number from 0 (a point is keyed by its key and step)");
                 }
-                out.add(new MetricPoint(key, step.asLong(), v.asDouble(), time == null ? Instant.now() : time));
+                out.add(new MetricPoint(key, step.asLong(), value, time == null ? Instant.now() : time));
             }
         }
     }

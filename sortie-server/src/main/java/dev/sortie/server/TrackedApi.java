@@ -74,7 +74,7 @@ final class TrackedApi {
         String host = ExperimentsApi.text(body, "host");
         String where = EXECUTOR_PREFIX + (host != null && HOST.matcher(host).matches() ? host : "unknown");
 
-        liveness.seen(id);
+        liveness.seen(id, true);
         Optional<Experiment> existing = context.ledger().find(id);
         if (existing.isPresent()) {
             ApiServer.json(ctx, withHeartbeat(Json.experiment(again(existing.get(), params), Map.of())));

@@ -257,7 +257,34 @@ public final class LocalExperiments implements Experiments {
             }
         }
         return new StatusReport(rows, service.executors().names(), dev.sortie.core.engine.ExecutorInstances.of(service, inFlight), cloud,
-                volumes, silent, changed, errors, List.of());
+                volumes, silent, changed, errors, List.of(), failedRecoveries(service));
+    }
+
+    /**
+     * The recoveries whose replacement could not be launched, with the log that says how the launch went: the
+     * background 'sortie recover' log where status handed it off, else the attempt's own log.
+     */
+    private List<StatusReport.FailedRecovery> failedRecoveries(ExperimentService service) {
+        java.nio.file.Path project = context.paths().projectDir();
+        java.nio.file.Path recoverLog = context.paths().stateDir().resolve("logs").resolve("recover.log");
+        List<StatusReport.FailedRecovery> out = new java.util.ArrayList<>();
+        for (dev.sortie.core.engine.FailedRecoveries.Failed f : new dev.sortie.core.engine.FailedRecoveries(service.ledger()).list()) {
+            Experiment e = f.experiment();
+            java.nio.file.Path log = handedOff(recoverLog, e) ? recoverLog : context.paths().logFile(e.id(), e.attempt());
+            String shown = log.startsWith(project) ? project.relativize(log).toString() : log.toString();
+            out.add(new StatusReport.FailedRecovery(e.id(), e.name(), e.attempt(), f.lostAttempt(), f.why(), shown));
+        }
+        return out;
+    }
+
+    /** Whether the background launcher's log names this experiment's attempt (its launch was handed off). */
+    private static boolean handedOff(java.nio.file.Path recoverLog, Experiment e) {
+        try {
+            return Files.isRegularFile(recoverLog)
+                    && Files.readString(recoverLog).contains(e.name() + ": launching attempt " + e.attempt() + " ");
+        } catch (IOException | java.io.UncheckedIOException x) {
+            return false;
+        }
     }
 
     @Override

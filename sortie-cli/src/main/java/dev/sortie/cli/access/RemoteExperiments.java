@@ -316,7 +316,12 @@ public final class RemoteExperiments implements Experiments {
         }
         List<String> errors = new ArrayList<>();
         n.path("errors").forEach(x -> errors.add(x.asText()));
-        return new StatusReport(rows, executors, instances, cloud, volumes, silent, List.of(), errors, workers(n.path("workers")));
+        List<StatusReport.FailedRecovery> failed = new ArrayList<>();
+        for (JsonNode f : n.path("recovery_failed")) {
+            failed.add(new StatusReport.FailedRecovery(text(f, "id"), text(f, "name"), f.path("attempt").asInt(), f.path("lost_attempt").asInt(),
+                    text(f, "why"), text(f, "log")));
+        }
+        return new StatusReport(rows, executors, instances, cloud, volumes, silent, List.of(), errors, workers(n.path("workers")), failed);
     }
 
     private static List<StatusReport.Worker> workers(JsonNode arr) {
@@ -402,7 +407,7 @@ public final class RemoteExperiments implements Experiments {
                 n.path("attempt").asInt(1), null);
     }
 
-    /** Latest metrics; a null (NaN or infinite on the server, JSON has neither) is NaN. */
+    /** Latest metrics; "NaN", "Infinity" and "-Infinity" are those doubles (asDouble parses them), a null NaN. */
     private static Map<String, Double> metrics(JsonNode m) {
         Map<String, Double> out = new LinkedHashMap<>();
         if (m != null) {

@@ -84,6 +84,17 @@ public final class StatusCommand extends ContextCommand {
                 m.put("lost_after_seconds", h.lostAfter() == null ? null : h.lostAfter().toSeconds());
                 return m;
             }).toList());
+            doc.put("recovery_failed", report.failedRecoveries().stream().map(f -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("id", f.id());
+                m.put("name", f.name());
+                m.put("attempt", f.attempt());
+                m.put("lost_attempt", f.lostAttempt());
+                m.put("why", f.why());
+                m.put("log", f.log());
+                m.put("hint", hint(f));
+                return m;
+            }).toList());
             doc.put("interrupted_now", report.changed().stream().map(Experiment::name).toList());
             if (!report.workers().isEmpty()) {
                 doc.put("workers", report.workers().stream().map(w -> Map.of("executor", w.executor(), "jobs", w.jobs(), "draining", w.draining()))
@@ -97,6 +108,9 @@ public final class StatusCommand extends ContextCommand {
         }
         for (DetachableExecutor.HostSilence h : report.silent()) {
             err().println(silenceLine(h, now));
+        }
+        for (dev.sortie.cli.access.StatusReport.FailedRecovery f : report.failedRecoveries()) {
+            err().println(failedRecoveryLine(f));
         }
         if (report.inFlight().isEmpty()) {
             out().println("no experiments in flight");
@@ -169,6 +183,19 @@ public final class StatusCommand extends ContextCommand {
             default -> "sortie: " + e.name() + " ended on " + e.executor() + ": " + e.status().label()
                     + (e.error() == null ? "" : " (" + e.error() + ")");
         };
+    }
+
+    /**
+     * "sortie: train-1: its recovery failed: attempt 2, the replacement of attempt 1 (its machine went away), could not
+     * be launched: could not start: ... (log: .sortie/logs/recover.log; 'sortie retry train-1' tries again)".
+     */
+    static String failedRecoveryLine(dev.sortie.cli.access.StatusReport.FailedRecovery f) {
+        return "sortie: " + f.name() + ": its recovery failed: attempt " + f.attempt() + ", the replacement of attempt " + f.lostAttempt()
+                + " (its machine went away), could not be launched: " + f.why() + " (log: " + f.log() + "; " + hint(f) + ")";
+    }
+
+    private static String hint(dev.sortie.cli.access.StatusReport.FailedRecovery f) {
+        return "'sortie retry " + f.name() + "' tries again, 'sortie remove " + f.name() + "' forgets it";
     }
 
     /** "sortie: gpu1 (10.0.0.5:22) cannot be reached since 12:01:02Z (2m10s; connection refused); its runs are declared lost after 5m". */

@@ -8,7 +8,9 @@ import java.util.Map;
  * A Java program using the SDK outside a scheduled run, with SORTIE_SERVER and SORTIE_TOKEN set: run by
  * {@link SdkServerTest} as its own JVM. {@code ok}: logs and closes; {@code fail}: fail() then close;
  * {@code exit}: logs and exits without close; {@code idle GATE}: logs nothing until the file GATE exists, then
- * closes; {@code until-stopped}: logs every 50 ms until the server ended the run, says how, and closes.
+ * closes; {@code until-stopped}: logs every 50 ms until the server ended the run, says how, and closes;
+ * {@code diverge}: logs a loss that becomes NaN, +Infinity and -Infinity at steps 50 to 52, and closes; {@code save FILE}:
+ * writes 9 MiB of pseudo-random bytes to FILE (relative to the working directory), saves it as an artifact, and closes.
  */
 public final class SdkServerMain {
     public static void main(String[] args) throws Exception {
@@ -23,6 +25,19 @@ public final class SdkServerMain {
         System.out.println("run " + run.id() + " " + run.name());
         switch (mode) {
             case "ok" -> run.close();
+            case "save" -> {
+                byte[] bytes = new byte[9 << 20];
+                new java.util.Random(7).nextBytes(bytes);
+                java.nio.file.Files.write(java.nio.file.Path.of(args[2]), bytes);
+                run.logArtifact(java.nio.file.Path.of(args[2]));
+                run.close();
+            }
+            case "diverge" -> {
+                run.log("loss", Double.NaN, 50);
+                run.log("loss", Double.POSITIVE_INFINITY, 51);
+                run.log("loss", Double.NEGATIVE_INFINITY, 52);
+                run.close();
+            }
             case "fail" -> {
                 run.fail(new IllegalStateException("diverged"));
                 run.close();

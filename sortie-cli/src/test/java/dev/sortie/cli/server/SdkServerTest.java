@@ -126,6 +126,88 @@ class SdkServerTest {
         assertReported("java-ok", 0.2, 4, 64);
     }
 
+    /** The loss series' values at steps 48 to 52 as the server serves them (NaN and the infinities as JSON strings). */
+    List<String> lossTail(String name) throws Exception {
+        JsonNode loss = server.json("/api/v1/experiments/" + name + "/metrics/loss?points=1000", token);
+        assertThat(loss.get("total_points").asInt()).as(loss.toString()).isEqualTo(53);
+        List<String> tail = new ArrayList<>();
+        loss.get("points").forEach(p -> {
+            if (p.get("step").asLong() >= 48) {
+                tail.add(p.get("step").asLong() + "=" + p.get("value").asText());
+            }
+        });
+        return tail;
+    }
+
+    @Test
+    void nanAndInfinitiesAreCarriedToTheServerNotDropped() throws Exception {
+        ServerProcess.Result py = python("""
+                import sys, sortie
+                with sortie.start(name="py-diverge") as run:
+                    for s in range(50):
+                        run.log(loss=1.0 / (s + 1), step=s)
+                    run.log(loss=float("nan"), step=50)
+                    run.log(loss=float("inf"), step=51)
+                    run.log(loss=float("-inf"), step=52)
+                """);
+        assertThat(py.code()).as(py.out()).isZero();
+        assertThat(py.out()).as("nothing dropped, nothing refused").doesNotContain("not sent", "refused");
+        assertThat(experiment("py-diverge").get("status").asText()).isEqualTo("succeeded");
+        assertThat(lossTail("py-diverge")).containsExactly("48=" + (1.0 / 49), "49=" + (1.0 / 50), "50=NaN", "51=Infinity", "52=-Infinity");
+
+        ServerProcess.Result jv = java("diverge", "java-diverge");
+        assertThat(jv.code()).as(jv.out()).isZero();
+        assertThat(jv.out()).doesNotContain("not sent", "refused");
+        assertThat(experiment("java-diverge").get("status").asText()).isEqualTo("succeeded");
+        assertThat(lossTail("java-diverge")).containsExactly("48=" + (1.0 / 49), "49=" + (1.0 / 50), "50=NaN", "51=Infinity", "52=-Infinity");
+        // the latest loss in the experiment's record (what the table and status show)
+        assertThat(experiment("java-diverge").get("metrics").get("loss").asText()).isEqualTo("-Infinity");
+    }
+
+    /** The saved file {@code file} (in the SDK programs' working folder) is the run's one artifact, and the server gives its bytes back. */
+    void assertSaved(String name, String file) throws Exception {
+        byte[] expected = Files.readAllBytes(tmp.resolve("work").resolve(file));
+        JsonNode listed = server.json("/api/v1/experiments/" + name + "/artifacts", token).get("artifacts");
+        assertThat(listed).as(listed.toString()).hasSize(1);
+        JsonNode a = listed.get(0);
+        assertThat(a.get("path").asText()).isEqualTo(file);
+        assertThat(a.get("size").asLong()).isEqualTo(expected.length);
+        var resp = HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url + "/api/v1/experiments/"
+                        + name + "/artifacts/" + a.get("hash").asText())).header("Authorization", "Bearer " + token).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(resp.statusCode()).isEqualTo(200);
+        assertThat(resp.body()).as("the bytes back, as saved").isEqualTo(expected);
+    }
+
+    @Test
+    void savedFilesOfTrackedRunsAreUploadedToTheServersStoreAndListedOnTheirExperiment() throws Exception {
+        // 9 MiB: more than one upload part (8 MiB), so the resumable upload is exercised in both SDKs
+        ServerProcess.Result py = python("""
+                import random, sortie
+                data = random.Random(7).randbytes(9 << 20)
+                with open("py-model.bin", "wb") as f:
+                    f.write(data)
+                with sortie.start(name="py-save") as run:
+                    run.log(loss=0.5)
+                    run.log_artifact("py-model.bin")
+                """);
+        assertThat(py.code()).as(py.out()).isZero();
+        assertThat(py.out()).as("nothing refused or left unsaved").doesNotContain("not saved", "refused");
+        assertSaved("py-save", "py-model.bin");
+        // and 'sortie pull' through the server brings it back as it does a scheduled run's artifact
+        Path into = tmp.resolve("pulled");
+        ServerProcess.Result pulled = run(login(server.url, token), List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                ServerProcess.classPath(), dev.sortie.cli.Main.class.getName(), "pull", "py-save", "--to", into.toString()));
+        assertThat(pulled.code()).as(pulled.out()).isZero();
+        assertThat(pulled.out()).contains("artifact  py-model.bin");
+        assertThat(into.resolve("py-model.bin")).hasBinaryContent(Files.readAllBytes(tmp.resolve("work/py-model.bin")));
+
+        ServerProcess.Result jv = java("save", "java-save", "java-model.bin");
+        assertThat(jv.code()).as(jv.out()).isZero();
+        assertThat(jv.out()).doesNotContain("not saved", "refused");
+        assertSaved("java-save", "java-model.bin");
+    }
+
     @Test
     void aCrashEndsTheRunFailedWithItsErrorAndAnExitWithoutCloseInterrupted() throws Exception {
         ServerProcess.Result py = python(PY, "py-raise", "raise");
