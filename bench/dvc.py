@@ -33,8 +33,8 @@ import tempfile
 import time
 
 from benchlib import Commands, first_line, interleaved, median, paired_ratios
-from dvcbench import (BASE_ENV, dvc_env, ended, ensure_dvc, fmt, init_dvc, queue_counts, sortie_version, stop_queue,
-                      wait_dvc)
+from dvcbench import (BASE_ENV, clean_up, dvc_env, ended, ensure_dvc, fmt, footer, init_dvc, queue_counts, sortie_version,
+                      stop_queue, wait_dvc)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
@@ -295,12 +295,8 @@ def main():
         print(f"\nDVC/Sortie (median of the rounds' pairs): cold {fmt(ratios['cold'])}x, warm {fmt(ratios['warm'])}x\n")
         for g in goals:
             print(f"- {g['goal']}: {'met' if g['met'] else 'not met'}")
-        print(f"\nCommand: `{cmdline}`")
-        print("Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()))
-    if a.keep or not all_ok:
-        log(f"work dir kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+        footer(cmdline, versions)
+    clean_up(_commands, work, a.keep or not all_ok)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ wait for DVC's queue to drain, timed from DVC's own result files. Imported by th
 `python3 bench/NAME.py`); each passes its benchlib.Commands, whose log and output files it keeps."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -122,3 +123,17 @@ def sortie_version(commands, sortie):
 
 def fmt(x, spec=".2f"):
     return "n/a" if x is None else format(x, spec)
+
+
+def footer(cmdline, versions):
+    """The table's last lines: the command that made it and the versions of what it ran."""
+    print(f"\nCommand: `{cmdline}`")
+    print("Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()))
+
+
+def clean_up(commands, work, keep):
+    """Removes the work folder, unless keep (--keep, or a row that did not complete: kept to look into)."""
+    if keep:
+        commands.log(f"work dir kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
