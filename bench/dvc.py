@@ -24,17 +24,17 @@ something failed. Progress goes to stderr; the table (or --json) to stdout.
 """
 import argparse
 import json
-import math
 import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 from benchlib import Commands, first_line, interleaved, median, paired_ratios
+from dvcbench import (BASE_ENV, clean_up, dvc_env, ended, ensure_dvc, fmt, footer, init_dvc, queue_counts, sortie_version,
+                      stop_queue, wait_dvc)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
@@ -44,11 +44,6 @@ REQUIREMENTS = os.path.join(ROOT, "bench", "requirements-queue.txt")
 JOBS = 2
 GRID = [("train.n_est", ["50", "60", "70"]), ("featurize.max_features", ["50", "100"])]
 METRICS = ["roc_auc.test", "avg_prec.test"]
-
-BASE_ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost",
-                GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0",
-                DVC_NO_ANALYTICS="1", DVC_STUDIO_OFFLINE="1")
-BASE_ENV.pop("PYTHONUNBUFFERED", None)
 
 _commands = Commands(BASE_ENV, "dvc-bench")
 log, run, capture = _commands.log, _commands.run, _commands.capture
@@ -80,33 +75,6 @@ def grid_size():
     return n
 
 
-def env_with(venv, work):
-    # dvc and the stages' `python` from the venv, for both tools; DVC's site cache and global/system config under
-    # the work dir, so nothing outside it is read or left behind.
-    return dict(BASE_ENV, PATH=os.path.join(venv, "bin") + os.pathsep + BASE_ENV.get("PATH", ""),
-                DVC_SITE_CACHE_DIR=os.path.join(work, "dvc-site-cache"),
-                DVC_GLOBAL_CONFIG_DIR=os.path.join(work, "dvc-global"),
-                DVC_SYSTEM_CONFIG_DIR=os.path.join(work, "dvc-system"))
-
-
-def ensure_dvc(venv):
-    dvc = os.path.join(venv, "bin", "dvc")
-    try:
-        v = capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
-        if v.startswith("3."):
-            return v
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    log(f"installing DVC into {venv} (pip, once)")
-    if not os.path.exists(os.path.join(venv, "bin", "python")):
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-        with open(os.path.join(venv, ".gitignore"), "w") as f:
-            f.write("*\n")
-    subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "--disable-pip-version-check",
-                    "--no-input", "-r", REQUIREMENTS], check=True, stdin=subprocess.DEVNULL)
-    return capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
-
-
 def template(work, env):
     """The project both tools start from: committed, its data added to DVC, DVC's cache holding only the data."""
     d = os.path.join(work, "template")
@@ -121,9 +89,7 @@ def template(work, env):
             f.write(text)
     logfile = os.path.join(work, "template.log")
     run(["git", "init", "-q"], d, env, logfile)
-    run(["dvc", "init", "-q"], d, env, logfile)
-    run(["dvc", "config", "core.analytics", "false"], d, env, logfile)
-    run(["dvc", "config", "core.check_update", "false"], d, env, logfile)
+    init_dvc(_commands, d, env, logfile)
     run(["dvc", "add", "-q", "data/data.xml"], d, env, logfile)
     run(["git", "add", "-A"], d, env, logfile)
     run(["git", "commit", "-qm", "tutorial"], d, env, logfile)
@@ -146,12 +112,6 @@ def row(name, total, done, metrics, note="", **extra):
 
 
 # --------------------------------------------------------------------------------------------------- sortie
-
-def sortie_version():
-    if not os.path.isdir(SORTIE_LIB):
-        return "not built"
-    return "; ".join(l.strip() for l in capture([SORTIE, "--version"], ROOT).splitlines() if l.strip())
-
 
 def bench_sortie(d, env, logfile, name):
     known = {e["name"] for e in json.loads(capture([SORTIE, "show", "--json"], d, env) or "[]")} \
@@ -180,38 +140,6 @@ def norm(v):
 
 
 # ------------------------------------------------------------------------------------------------------ DVC
-
-TASK_STATES = ("Queued", "Running", "Success", "Failed")
-
-
-def queue_counts(d, env):
-    counts = {}
-    for line in capture(["dvc", "queue", "status"], d, env).splitlines():
-        parts = line.split()
-        if parts and parts[-1] in TASK_STATES and len(parts) >= 3:
-            counts[parts[-1]] = counts.get(parts[-1], 0) + 1
-    return counts
-
-
-def wait_dvc(d, env, n, deadline, logfile):
-    """Waits until n tasks in all have ended (see bench/queue.py's wait_dvc: DVC's celery result files, whose mtimes
-    give when each ended, confirmed by `dvc queue status`). Returns (end time, counts, timed out)."""
-    results = os.path.join(d, ".dvc", "tmp", "exps", "celery", "result")
-    last_status, counts = 0.0, {}
-    while True:
-        now = time.time()
-        files = [os.path.join(results, f) for f in os.listdir(results)] if os.path.isdir(results) else None
-        if (files is None or len(files) >= n) and now - last_status >= (5 if files is None else 1):
-            counts, last_status = queue_counts(d, env), now
-            with open(logfile, "a") as f:
-                f.write(f"[{time.strftime('%H:%M:%S')}] dvc queue status: {counts}\n")
-            ended = sum(v for k, v in counts.items() if k not in ("Queued", "Running"))
-            if ended >= n and not counts.get("Queued") and not counts.get("Running"):
-                return (max(os.path.getmtime(f) for f in files) if files else time.time()), counts, False
-        if now > deadline:
-            return now, counts, True
-        time.sleep(0.5)
-
 
 def dvc_exps(d, env):
     """{commit: (params key, metrics)} of the experiments `dvc exp show --json` lists."""
@@ -249,17 +177,16 @@ def wait_workers_gone(d, deadline):
 
 def bench_dvc(d, env, logfile, name, timeout):
     before = dvc_exps(d, env) if os.path.isdir(os.path.join(d, ".dvc", "tmp", "exps")) else {}
-    ended_before = sum(v for k, v in (queue_counts(d, env) if before else {}).items() if k not in ("Queued", "Running"))
+    ended_before = ended(queue_counts(_commands, d, env)) if before else 0
     t0 = time.time()
     run(["dvc", "exp", "run", "--queue", *grid_args()], d, env, logfile)
     t1 = time.time()
     run(["dvc", "queue", "start", "-j", str(JOBS)], d, env, logfile)
-    end, counts, timed_out = wait_dvc(d, env, ended_before + grid_size(), t1 + timeout, logfile)
+    end, counts, timed_out = wait_dvc(_commands, d, env, ended_before + grid_size(), t1 + timeout, logfile)
     notes = []
     if timed_out:
         notes.append(f"stopped at --timeout {timeout:.0f}s")
-        run(["dvc", "queue", "remove", "--queued"], d, env, logfile, check=False)
-        run(["dvc", "queue", "stop", "--kill"], d, env, logfile, check=False)
+        stop_queue(_commands, d, env, logfile)
     failed = counts.get("Failed", 0)
     if failed:
         notes.append(f"{failed} failed ({counts})")
@@ -283,10 +210,6 @@ def same_metrics(a, b):
     return bool(common) and all(float(a[k][m]) == float(b[k][m]) for k in common for m in METRICS)
 
 
-def fmt(x, spec=".2f"):
-    return "n/a" if x is None else format(x, spec)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the four rows, interleaved (default 3)")
@@ -301,8 +224,8 @@ def main():
     venv = os.path.abspath(a.venv)
     os.makedirs(WORK, exist_ok=True)
     work = tempfile.mkdtemp(prefix="dvc-", dir=WORK)
-    env = env_with(venv, work)
-    versions = {"python": platform.python_version(), "sortie": sortie_version(), "dvc": ensure_dvc(venv),
+    env = dvc_env(venv, work)
+    versions = {"python": platform.python_version(), "sortie": sortie_version(_commands, SORTIE), "dvc": ensure_dvc(_commands, venv, REQUIREMENTS),
                 "git": capture(["git", "--version"], ROOT).strip(), "cpus": os.cpu_count()}
     tpl = template(work, env)
     dirs = {}
@@ -372,12 +295,8 @@ def main():
         print(f"\nDVC/Sortie (median of the rounds' pairs): cold {fmt(ratios['cold'])}x, warm {fmt(ratios['warm'])}x\n")
         for g in goals:
             print(f"- {g['goal']}: {'met' if g['met'] else 'not met'}")
-        print(f"\nCommand: `{cmdline}`")
-        print("Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()))
-    if a.keep or not all_ok:
-        log(f"work dir kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+        footer(cmdline, versions)
+    clean_up(_commands, work, a.keep or not all_ok)
 
 
 if __name__ == "__main__":

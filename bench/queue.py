@@ -26,13 +26,14 @@ import os
 import platform
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 from benchlib import Commands, first_line, interleaved, median, paired_ratios
+from dvcbench import (BASE_ENV, clean_up, dvc_env, ensure_dvc, fmt, footer, init_dvc, queue_counts, sortie_version, stop_queue,
+                      wait_dvc)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SORTIE = os.path.join(ROOT, "sortie")
@@ -49,16 +50,6 @@ CODE = 'import sys; print("metric=" + str(float(sys.argv[1]) * 2))'
 CODE_DVC = ('import sys, json; m = float(sys.argv[1]) * 2; print("metric=" + str(m)); '
             'json.dump({"metric": m}, open("metrics.json", "w"))')
 JOBS = 2
-
-# Identity for the throwaway repos' commits (DVC commits each experiment too), and nothing that could prompt
-# or phone home: no git credential prompts, no DVC analytics, update check or Studio, no user-level DVC config.
-BASE_ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost",
-                GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@localhost", GIT_TERMINAL_PROMPT="0",
-                DVC_NO_ANALYTICS="1", DVC_STUDIO_OFFLINE="1")
-# Every row's experiment prints as Python does when its output is a file or a pipe: one write per process. With
-# PYTHONUNBUFFERED=1 each print is two writes (the text, then the newline), and the floor's two commands, which
-# share one output file, interleave them (`metric=0.002metric=0.004`, then two newlines).
-BASE_ENV.pop("PYTHONUNBUFFERED", None)
 
 _commands = Commands(BASE_ENV, "queue-bench")
 log, run, capture = _commands.log, _commands.run, _commands.capture
@@ -128,15 +119,6 @@ def bench_floor(work, vals):
 
 # --------------------------------------------------------------------------------------------------- sortie
 
-def sortie_version():
-    if not os.path.isdir(SORTIE_LIB):
-        return "not built"
-    try:
-        return "; ".join(l.strip() for l in capture([SORTIE, "--version"], ROOT).splitlines() if l.strip())
-    except (subprocess.CalledProcessError, OSError) as e:
-        return f"unknown ({e})"
-
-
 def bench_sortie(work, vals):
     name = "Sortie (`run --queue` + `queue start -j 2`)"
     if not os.path.isdir(SORTIE_LIB):
@@ -170,48 +152,6 @@ def bench_sortie(work, vals):
 
 # ------------------------------------------------------------------------------------------------------ DVC
 
-def dvc_env(work):
-    # The workers are spawned as `dvc exp queue-worker`, found on PATH, so the venv's bin must come first.
-    # Site cache and global/system config go under the work dir, so nothing outside it is read or left behind.
-    return dict(BASE_ENV, PATH=os.path.join(VENV, "bin") + os.pathsep + BASE_ENV.get("PATH", ""),
-                DVC_SITE_CACHE_DIR=os.path.join(work, "dvc-site-cache"),
-                DVC_GLOBAL_CONFIG_DIR=os.path.join(work, "dvc-global"),
-                DVC_SYSTEM_CONFIG_DIR=os.path.join(work, "dvc-system"))
-
-
-def ensure_dvc():
-    """Returns DVC's version, installing it into bench/.venv-dvc the first time (the only network use)."""
-    dvc = os.path.join(VENV, "bin", "dvc")
-    try:
-        v = capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
-        if v.startswith("3."):
-            return v
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    log(f"installing DVC into {VENV} (pip, once)")
-    if not os.path.exists(os.path.join(VENV, "bin", "python")):
-        subprocess.run([PY, "-m", "venv", VENV], check=True)
-        # The venv is not covered by the repository's .gitignore; this keeps git from seeing it.
-        with open(os.path.join(VENV, ".gitignore"), "w") as f:
-            f.write("*\n")
-    subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check",
-                    "--no-input", "-r", REQUIREMENTS], check=True, stdin=subprocess.DEVNULL)
-    return capture([dvc, "--version"], ROOT, dict(BASE_ENV)).strip()
-
-
-TASK_LINE = re.compile(r"^[0-9a-f]{7,}\s+\S+\s+.*\s(\w+)\s*$")
-
-
-def queue_counts(d, env):
-    """Tasks by state (Queued, Running, Success, Failed, ...) from `dvc queue status`, the documented view."""
-    counts = {}
-    for line in capture(["dvc", "queue", "status"], d, env).splitlines():
-        m = TASK_LINE.match(line.strip())
-        if m:
-            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-    return counts
-
-
 def dvc_results(d, env):
     """Experiments that succeeded with metric = 2*lr, read from `dvc exp show --json`."""
     ok = 0
@@ -227,38 +167,9 @@ def dvc_results(d, env):
     return ok
 
 
-def wait_dvc(d, env, n, deadline, logfile):
-    """Waits until the n queued tasks have ended; returns (when the last one ended, task counts, timed out).
-
-    `dvc queue status` is the documented view, but one call takes 2-3 s of CPU on the machine the two workers
-    share, so polling it would slow DVC down and still miss the end by up to a poll interval. So this
-    watches the celery result files DVC writes as each task ends (after the experiment is collected into
-    git), which costs nothing, takes the end from their mtimes, and asks `dvc queue status` only to confirm.
-    The end is thus when DVC finished, before any user could notice: if anything, a figure in DVC's favour.
-    Without that folder (another DVC layout) it polls status alone, every 5 s.
-    """
-    results = os.path.join(d, ".dvc", "tmp", "exps", "celery", "result")
-    last_status, counts = 0.0, {}
-    while True:
-        now = time.time()
-        files = [os.path.join(results, f) for f in os.listdir(results)] if os.path.isdir(results) else None
-        if (files is None or len(files) >= n) and now - last_status >= (5 if files is None else 1):
-            counts, last_status = queue_counts(d, env), now
-            with open(logfile, "a") as f:
-                f.write(f"[{time.strftime('%H:%M:%S')}] dvc queue status: {counts}\n")
-            # Require n tasks in an end state, not just none queued or running: a task passing from queued
-            # to running can be missing from both lists for a moment.
-            ended = sum(v for k, v in counts.items() if k not in ("Queued", "Running"))
-            if ended >= n and not counts.get("Queued") and not counts.get("Running"):
-                return (max(os.path.getmtime(f) for f in files) if files else time.time()), counts, False
-        if now > deadline:
-            return now, counts, True
-        time.sleep(0.5)
-
-
 def bench_dvc(work, vals, count, timeout):
     name = "DVC (`exp run --queue` + `queue start -j 2`)"
-    env = dvc_env(work)
+    env = dvc_env(VENV, work)
     d = os.path.join(work, "dvc")
     logfile = os.path.join(work, "dvc.log")
     # `${lr}` is DVC's templating, filled from params.yaml (which `-S` rewrites per experiment); `params: [lr]`
@@ -268,9 +179,7 @@ def bench_dvc(work, vals, count, timeout):
                 "    params: [lr]\n"
                 "    metrics:\n      - metrics.json:\n          cache: false\n")
     git_repo(d, {"params.yaml": "lr: 0.1\n", "dvc.yaml": dvc_yaml})
-    run(["dvc", "init", "-q"], d, env, logfile)
-    run(["dvc", "config", "core.analytics", "false"], d, env, logfile)
-    run(["dvc", "config", "core.check_update", "false"], d, env, logfile)
+    init_dvc(_commands, d, env, logfile)
     git_commit(d, env)
 
     # Wall-clock time here (not perf_counter), to compare with the mtimes of DVC's result files below.
@@ -278,7 +187,7 @@ def bench_dvc(work, vals, count, timeout):
     run(["dvc", "exp", "run", "--queue", "-S", "lr=" + ",".join(vals)], d, env, logfile)
     queue_s = time.time() - t0
     grid = "one grid call"
-    queued = queue_counts(d, env).get("Queued", 0)  # not timed: a check of this script, not a user's step
+    queued = queue_counts(_commands, d, env).get("Queued", 0)  # not timed: a check of this script, not a user's step
     if queued != len(vals):
         # A DVC that does not expand comma lists queues one experiment with lr="v1,v2,..."; queue one by one.
         log(f"DVC queued {queued} experiments for {len(vals)} values; queueing them one at a time instead")
@@ -290,11 +199,10 @@ def bench_dvc(work, vals, count, timeout):
         grid = "one call per value"
     t1 = time.time()
     run(["dvc", "queue", "start", "-j", str(JOBS)], d, env, logfile)
-    end, counts, timed_out = wait_dvc(d, env, len(vals), t1 + timeout, logfile)
+    end, counts, timed_out = wait_dvc(_commands, d, env, len(vals), t1 + timeout, logfile)
     if timed_out:
         log(f"DVC passed --dvc-timeout {timeout:.0f}s; stopping its queue")
-        run(["dvc", "queue", "remove", "--queued"], d, env, logfile, check=False)
-        run(["dvc", "queue", "stop", "--kill"], d, env, logfile, check=False)
+        stop_queue(_commands, d, env, logfile)
 
     done = dvc_results(d, env)
     failed = sum(v for k, v in counts.items() if k not in ("Queued", "Running", "Success"))
@@ -316,10 +224,6 @@ def bench_dvc(work, vals, count, timeout):
 
 
 # ---------------------------------------------------------------------------------------------------- report
-
-def fmt(x, spec=".2f"):
-    return "n/a" if x is None else format(x, spec)
-
 
 def ratio(a, b):
     return a["per_exp_s"] / b["per_exp_s"] if a and b and a["per_exp_s"] and b["per_exp_s"] else None
@@ -347,7 +251,7 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     work = tempfile.mkdtemp(prefix="queue-", dir=WORK)
     vals = values(a.count)
-    versions = {"python": f"{platform.python_version()} ({PY})", "sortie": sortie_version(),
+    versions = {"python": f"{platform.python_version()} ({PY})", "sortie": sortie_version(_commands, SORTIE),
                 "dvc": "skipped", "git": capture(["git", "--version"], ROOT).strip(),
                 "cpus": os.cpu_count(), "load average at start": round(os.getloadavg()[0], 2)}
 
@@ -366,7 +270,7 @@ def main():
                          if i < a.dvc_rounds else None))
     try:
         if "dvc" not in a.skip:
-            versions["dvc"] = ensure_dvc()  # before any timing: pip must not compete for the CPU
+            versions["dvc"] = ensure_dvc(_commands, VENV, REQUIREMENTS)  # before any timing: pip must not compete for the CPU
         log(f"{a.count} experiments, {JOBS} at a time, {a.rounds} rounds of: " + ", ".join(n for n, _ in measures))
         runs = interleaved(measures, a.rounds, log)
     except Exception:
@@ -426,13 +330,8 @@ def main():
         for g in goals:
             print(f"- {g['goal']}: {'met' if g['met'] else 'not met'}"
                   f"{' (no figure to compare)' if g['ratio'] is None else ''}")
-        print(f"\nCommand: `{cmdline}`")
-        print("Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()))
-
-    if a.keep or not all_ok:
-        log(f"work dir kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+        footer(cmdline, versions)
+    clean_up(_commands, work, a.keep or not all_ok)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -16,18 +14,11 @@ import org.junit.jupiter.api.io.TempDir;
  * project's DVC cache by Sortie without starting DVC: also for a command that is not DVC and a PATH without dvc.
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.class)
 class DvcDataCheckoutTest {
-    static Path bin;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
-    static void installDvc() throws Exception {
-        bin = DvcVenv.bin();
-        DvcProjectTest.bin = bin;
-    }
 
     @Test
     void dvcTrackedFilesAndFoldersAreInTheWorkCopyWithoutDvcOnThePath() throws Exception {
@@ -70,7 +61,7 @@ class DvcDataCheckoutTest {
                 name: never-ran
                 run: cat data/data.xml
                 env: {PATH: "%s:/usr/bin:/bin"}
-                """.formatted(bin)).commit();
+                """.formatted(DvcVenv.BIN)).commit();
         TestProject.Result r = project.sortie("run", "-n", "first");
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         String log = DvcProjectTest.log(project, "first");

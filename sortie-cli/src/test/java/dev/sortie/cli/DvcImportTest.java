@@ -16,11 +16,9 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,19 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
  * (DvcProjectTest's), compared with what {@code dvc exp show --json} lists.
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.class)
 class DvcImportTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static Path bin;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
-    static void installDvc() throws Exception {
-        bin = DvcVenv.bin();
-        DvcProjectTest.bin = bin;
-    }
 
     TestProject tutorial() throws Exception {
         TestProject project = DvcProjectTest.tutorialFiles(tmp.resolve("proj"));

@@ -4,15 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -21,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
  * dvc.yaml, two experiments, one line each on the curves, a matrix and an image each.
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.Plotting.class)
 class DvcPlotsCommandTest {
-    static Path python;
 
     @TempDir
     Path tmp;
@@ -62,12 +59,6 @@ class DvcPlotsCommandTest {
                   y: b
             """;
 
-    @BeforeAll
-    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
-    static void install() throws Exception {
-        python = DvcVenv.withPlotting().resolve("python");
-    }
-
     @Test
     void dvclivesAndDvcYamlsPlotsAreDrawnBesideTheMetricsOneLineOrMatrixPerExperiment() throws Exception {
         TestProject project = new TestProject(tmp.resolve("proj"));
@@ -76,7 +67,7 @@ class DvcPlotsCommandTest {
                 .write("committed.json", "[{\"a\": 1, \"b\": 2}, {\"a\": 2, \"b\": 3}]")
                 .write(".gitignore", "dvclive/\neval/\n").commit();
         for (String[] exp : List.of(new String[] {"low", "0.3"}, new String[] {"high", "0.7"})) {
-            TestProject.Result r = project.sortie("run", "-n", exp[0], "--", python.toString(), "train.py", exp[1]);
+            TestProject.Result r = project.sortie("run", "-n", exp[0], "--", DvcVenv.BIN.resolve("python").toString(), "train.py", exp[1]);
             assertThat(r.code()).as(r.out() + r.err()).isZero();
         }
 

@@ -12,10 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,17 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  * PyPI. The stages are small pure-Python scripts, so a pipeline runs in seconds.
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.class)
 class DvcProjectTest {
-    static Path bin;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
-    static void installDvc() throws Exception {
-        bin = DvcVenv.bin();
-    }
 
     /** The project's files, shared with bench/dvc.py: testkit/dvc-tutorial/. */
     static final String TUTORIAL = "dvc-tutorial";
@@ -54,7 +47,7 @@ class DvcProjectTest {
         assertThat(yaml).contains("run: dvc repro").doesNotContain("\nmetrics:").contains("eval/metrics.json")
                 .contains("artifacts: [eval/plots/roc.json]").doesNotContain("params:\n").doesNotContain("train.py");
         // as written, with dvc on the PATH of the run (a user's shell has it)
-        project.write("sortie.yaml", yaml + "env: {PATH: \"" + bin + ":/usr/local/bin:/usr/bin:/bin\"}\n").commit();
+        project.write("sortie.yaml", yaml + "env: {PATH: \"" + DvcVenv.BIN + ":/usr/local/bin:/usr/bin:/bin\"}\n").commit();
         TestProject.Result run = project.sortie("run", "-n", "from-init", "-S", "train.n_est=60");
         assertThat(run.code()).as(run.out() + run.err()).isZero();
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
@@ -69,7 +62,7 @@ class DvcProjectTest {
         return tutorial(tmp);
     }
 
-    /** As {@link #tutorial()}, in {@code tmp}, with {@link #bin} set. */
+    /** As {@link #tutorial()}, in {@code tmp}, with the DVC of {@link DvcVenv#BIN} on its PATH. */
     static TestProject tutorial(Path tmp) throws Exception {
         TestProject project = tutorialFiles(tmp.resolve("proj"));
         project.write("sortie.yaml", """
@@ -77,7 +70,7 @@ class DvcProjectTest {
                         run: dvc repro
                         env: {PATH: "%s:/usr/local/bin:/usr/bin:/bin"}
                         metrics: [eval/metrics.json]
-                        """.formatted(bin));
+                        """.formatted(DvcVenv.BIN));
         dvc(project, "init", "-q");
         dvc(project, "add", "-q", "data/data.xml");
         dvc(project, "remote", "add", "-d", "storage", tmp.resolve("dvc-remote").toString());
@@ -97,10 +90,10 @@ class DvcProjectTest {
     }
 
     static String dvc(TestProject project, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(bin.resolve("dvc").toString()));
+        List<String> cmd = new ArrayList<>(List.of(DvcVenv.BIN.resolve("dvc").toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(project.dir.toFile()).redirectErrorStream(true);
-        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        pb.environment().put("PATH", DvcVenv.BIN + ":" + System.getenv("PATH"));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
@@ -169,7 +162,7 @@ class DvcProjectTest {
                 name: tut
                 run: dvc repro
                 env: {PATH: "%s:/usr/local/bin:/usr/bin:/bin"}
-                """.formatted(bin)).commit();
+                """.formatted(DvcVenv.BIN)).commit();
         TestProject.Result run = project.sortie("run", "-n", "mine", "-S", "train.n_est=70");
         assertThat(run.code()).as(run.out() + run.err()).isZero();
         Map<String, Double> ours;

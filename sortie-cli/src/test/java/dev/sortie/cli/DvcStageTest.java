@@ -10,12 +10,9 @@ import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,25 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
  * its outs and dvc.lock come back into the user's workspace and DVC cache, so DVC there says it is up to date.
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.class)
 class DvcStageTest {
-    static SshHosts hosts;
+    @SshHost
+    static SshdFixture sshd;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
-    static void installDvc() throws Exception {
-        DvcProjectTest.bin = DvcVenv.bin();
-        hosts = SshHosts.start(1);
-    }
-
-    @AfterAll
-    static void stopSshd() throws Exception {
-        if (hosts != null) {
-            hosts.close();
-        }
-    }
 
     @Test
     void aStageRunsHereWithWhatItDependsOnAndItsOutsAndDvcLockComeBackSoDvcSaysItIsUpToDate() throws Exception {
@@ -117,7 +102,6 @@ class DvcStageTest {
     void aStageRunsOnAnSshHostWithItsDataBroughtThereAndItsResultsBroughtBack() throws Exception {
         TestProject project = DvcProjectTest.tutorial(tmp);
         Path remote = tmp.resolve("host");
-        SshdFixture sshd = hosts.get(0);
         project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", sshd, remote)).commit();
         // the stages before train ran here already: the host gets their outs and reruns none of them
         DvcProjectTest.dvc(project, "repro", "featurize");
@@ -177,7 +161,7 @@ class DvcStageTest {
     @Test
     void aDvcLockThatCannotBeReadFailsTheStageRunOnAHostInsteadOfLeavingItRunning() throws Exception {
         TestProject project = DvcProjectTest.tutorial(tmp);
-        project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", hosts.get(0), tmp.resolve("host")))
+        project.write(".sortie/config.yaml", "executors:\n" + SshHosts.executor("box", sshd, tmp.resolve("host")))
                 .write("dvc.lock", "schema: '2.0'\nstages: {prepare: [\n").commit();
         TestProject.Result run = project.sortie("run", "-n", "broken", "--stage", "train", "-e", "box");
         assertThat(run.code()).as(run.err()).isNotZero();

@@ -5,20 +5,36 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Real DVC and dvclive from PyPI in a virtualenv the tests keep under ~/.cache/sortie-tests (made on first use,
- * reused after). pip may take minutes on a fresh machine: callers give their {@code @BeforeAll} a long timeout.
+ * reused after). A test class that runs them says {@code @ExtendWith(DvcVenv.class)} (or {@link Plotting}) and uses
+ * {@link #BIN}: the venv is made before the class's {@code @BeforeAll} methods, outside the lifecycle methods'
+ * default timeout (pip may take minutes on a fresh machine; each pip call has 10 minutes).
  */
-final class DvcVenv {
+final class DvcVenv implements BeforeAllCallback {
     static final Path DIR = Path.of(System.getProperty("user.home"), ".cache", "sortie-tests", "dvclive-venv");
+    /** The venv's bin folder, with {@code python}, {@code dvc} and dvclive once the extension has run. */
+    static final Path BIN = DIR.resolve("bin");
 
-    private DvcVenv() {
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        bin();
+    }
+
+    /** As {@link DvcVenv}, with what dvclive's plots need too ({@link #withPlotting}). */
+    static final class Plotting implements BeforeAllCallback {
+        @Override
+        public void beforeAll(ExtensionContext context) throws Exception {
+            withPlotting();
+        }
     }
 
     /** The venv's bin folder, with {@code python}, {@code dvc} and dvclive installed. */
     static synchronized Path bin() throws Exception {
-        Path bin = DIR.resolve("bin");
+        Path bin = BIN;
         if (!Files.exists(bin.resolve("dvclive-ready")) || !Files.isExecutable(bin.resolve("dvc"))) {
             Files.createDirectories(DIR.getParent());
             run(List.of("python3", "-m", "venv", "--clear", DIR.toString()));

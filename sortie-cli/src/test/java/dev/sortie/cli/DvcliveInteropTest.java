@@ -6,13 +6,10 @@ import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.MetricPoint;
 import dev.sortie.ledger.SqliteLedger;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -20,19 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
  * test into a virtualenv it keeps under ~/.cache/sortie-tests (so later runs reuse it).
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.class)
 class DvcliveInteropTest {
-    static Path python;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    // pip installs dvclive and dvc on a fresh machine (each step may take up to 600 s, below): the default 5 m of
-    // junit-platform.properties would fail the class while pip still works
-    @Timeout(value = 25, unit = TimeUnit.MINUTES)
-    static void installDvclive() throws Exception {
-        python = DvcVenv.bin().resolve("python");
-    }
 
     @Test
     void aDvcliveScriptIsTrackedWithNoChange() throws Exception {
@@ -46,7 +35,7 @@ class DvcliveInteropTest {
                         live.log_metric("acc", epoch * 0.25)
                         live.next_step()
                 """).write(".gitignore", "dvclive/\n").commit();
-        TestProject.Result r = project.sortie("run", "-n", "live", "--", python.toString(), "train.py");
+        TestProject.Result r = project.sortie("run", "-n", "live", "--", DvcVenv.BIN.resolve("python").toString(), "train.py");
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
             Experiment e = l.find("live").orElseThrow();

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sortie.executor.ssh.SshdFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,24 +12,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code sortie executor test} against a real sshd: the host report, and a remote_dir that cannot be written. */
 @Tag("integration")
 class ExecutorTestCommandTest {
-    static SshHosts hosts;
+    @SshHost
     static SshdFixture sshd;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void startSshd() throws Exception {
-        hosts = SshHosts.start(1);
-        sshd = hosts.get(0);
-    }
-
-    @AfterAll
-    static void stopSshd() throws Exception {
-        if (hosts != null) {
-            hosts.close();
-        }
-    }
 
     @Test
     void reportsTheHostAndSaysWhatIsMissingWithTheFix() throws Exception {

@@ -9,7 +9,6 @@ import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -30,17 +29,6 @@ class JavaSdkTest {
         return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     }
 
-    private Experiment awaitEnd(TestProject project, String name) throws Exception {
-        Experiment[] e = {null};
-        RunLifecycleTest.waitUntil(name + " to end", Duration.ofSeconds(60), () -> {
-            try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
-                e[0] = l.find(name).orElse(null);
-                return e[0] != null && e[0].status() != ExperimentStatus.RUNNING;
-            }
-        });
-        return e[0];
-    }
-
     @Test
     void aProgramRunByHandTracksItselfAndFailsWhenItSaysSo() throws Exception {
         TestProject project = new TestProject(tmp.resolve("proj"));
@@ -55,7 +43,7 @@ class JavaSdkTest {
                     .redirectOutput(tmp.resolve("out.log").toFile());
             pb.environment().put("SORTIE_BIN", java() + " -cp " + cp() + " " + Main.class.getName());
             assertThat(pb.start().waitFor()).as(Files.readString(tmp.resolve("out.log"))).isZero();
-            Experiment e = awaitEnd(project, "java-run");
+            Experiment e = project.awaitEnd("java-run");
             assertThat(e.status()).isEqualTo(fail ? ExperimentStatus.FAILED : ExperimentStatus.SUCCEEDED);
             try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
                 assertThat(l.series(e.id(), "loss")).hasSize(20);

@@ -62,22 +62,11 @@ class PythonSdkTest {
         return p.exitValue();
     }
 
-    private Experiment awaitEnd(String name) throws Exception {
-        Experiment[] e = {null};
-        RunLifecycleTest.waitUntil(name + " to end", Duration.ofSeconds(60), () -> {
-            try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
-                e[0] = l.find(name).orElse(null);
-                return e[0] != null && e[0].status() != ExperimentStatus.RUNNING;
-            }
-        });
-        return e[0];
-    }
-
     @Test
     void aScriptRunByHandLandsInTheTable() throws Exception {
         Path log = tmp.resolve("py.log");
         assertThat(python(List.of("python3", "train.py"), log)).as(Files.readString(log)).isZero();
-        Experiment e = awaitEnd("by-hand");
+        Experiment e = project.awaitEnd("by-hand");
         assertThat(e.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
         assertThat(e.params().get("opt.name")).contains("adam");
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
@@ -91,7 +80,7 @@ class PythonSdkTest {
     void anExceptionMarksTheRunFailedAndKeepsWhatWasLogged() throws Exception {
         Path log = tmp.resolve("py.log");
         assertThat(python(List.of("python3", "train.py", "fail"), log)).isNotZero();
-        Experiment e = awaitEnd("by-hand");
+        Experiment e = project.awaitEnd("by-hand");
         assertThat(e.status()).isEqualTo(ExperimentStatus.FAILED);
         assertThat(e.error()).contains("boom");
         try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {

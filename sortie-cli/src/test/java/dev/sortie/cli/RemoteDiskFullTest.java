@@ -10,8 +10,6 @@ import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,25 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("integration")
 class RemoteDiskFullTest {
-    static SshHosts hosts;
+    @SshHost(disk = "24m")
     static SshdFixture host;
 
     @TempDir
     Path tmp;
     TestProject project;
-
-    @BeforeAll
-    static void startHost() throws Exception {
-        hosts = SshHosts.start(0);
-        host = hosts.addWithDisk("24m");
-    }
-
-    @AfterAll
-    static void stopHost() throws Exception {
-        if (hosts != null) {
-            hosts.close();
-        }
-    }
 
     @BeforeEach
     void setUp() throws Exception {

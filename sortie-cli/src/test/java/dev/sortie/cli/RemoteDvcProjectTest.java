@@ -11,12 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,27 +24,13 @@ import org.junit.jupiter.api.io.TempDir;
  * back into the user's DVC cache, so a local run then skips every stage too.
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.class)
 class RemoteDvcProjectTest {
-    static SshHosts hosts;
+    @SshHost
     static SshdFixture sshd;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
-    static void start() throws Exception {
-        DvcProjectTest.bin = DvcVenv.bin();
-        hosts = SshHosts.start(1);
-        sshd = hosts.get(0);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (hosts != null) {
-            hosts.close();
-        }
-    }
 
     @AfterEach
     void killLeftovers() throws Exception {
@@ -192,7 +176,7 @@ class RemoteDvcProjectTest {
     private String apply(TestProject project, String experiment) throws Exception {
         Path out = tmp.resolve("apply-" + experiment + ".txt");
         ProcessBuilder pb = project.processBuilder(out, "apply", experiment);
-        pb.environment().put("PATH", DvcProjectTest.bin + ":" + System.getenv("PATH"));
+        pb.environment().put("PATH", DvcVenv.BIN + ":" + System.getenv("PATH"));
         Process p = pb.start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         String text = Files.readString(out);

@@ -9,9 +9,7 @@ import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,24 +21,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("integration")
 class RemoteWorkCopyGitTest {
-    static SshHosts hosts;
+    @SshHost
     static SshdFixture sshd;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void startSshd() throws Exception {
-        hosts = SshHosts.start(1);
-        sshd = hosts.get(0);
-    }
-
-    @AfterAll
-    static void stopSshd() throws Exception {
-        if (hosts != null) {
-            hosts.close();
-        }
-    }
 
     @AfterEach
     void killLeftovers() throws Exception {

@@ -1,11 +1,16 @@
 package dev.sortie.cli;
 
+import dev.sortie.core.ledger.Ledger;
+import dev.sortie.core.model.Experiment;
+import dev.sortie.core.model.ExperimentStatus;
+import dev.sortie.ledger.SqliteLedger;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +68,18 @@ final class TestProject {
             throw new IllegalStateException("git " + String.join(" ", args) + " failed: " + out);
         }
         return out;
+    }
+
+    /** Waits up to 60 s for experiment {@code name} to be in this project's ledger and no longer running; returns it. */
+    Experiment awaitEnd(String name) throws Exception {
+        Experiment[] e = {null};
+        RunLifecycleTest.waitUntil(name + " to end", Duration.ofSeconds(60), () -> {
+            try (Ledger l = SqliteLedger.open(dir.resolve(".sortie/ledger.db"))) {
+                e[0] = l.find(name).orElse(null);
+                return e[0] != null && e[0].status() != ExperimentStatus.RUNNING;
+            }
+        });
+        return e[0];
     }
 
     /** Runs {@code sortie -C dir ARGS} in this JVM. */

@@ -9,7 +9,6 @@ import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -48,17 +47,6 @@ class TrackTest {
         return pb.start();
     }
 
-    private Experiment awaitEnd() throws Exception {
-        Experiment[] e = {null};
-        RunLifecycleTest.waitUntil("the tracked run to end", Duration.ofSeconds(60), () -> {
-            try (Ledger l = ledger()) {
-                e[0] = l.find("nb").orElse(null);
-                return e[0] != null && e[0].status() != ExperimentStatus.RUNNING;
-            }
-        });
-        return e[0];
-    }
-
     @Test
     void eventsLandInTheTableAndEndTheRun() throws Exception {
         Process nb = notebook("""
@@ -69,7 +57,7 @@ class TrackTest {
                 echo '{"e":"end","status":"succeeded"}' >> "$ev"
                 """);
         assertThat(nb.waitFor()).as(Files.readString(tmp.resolve("nb.log"))).isZero();
-        Experiment e = awaitEnd();
+        Experiment e = project.awaitEnd("nb");
         assertThat(e.status()).isEqualTo(ExperimentStatus.SUCCEEDED);
         assertThat(e.params().get("opt.name")).contains("adam");
         assertThat(e.code().snapshotCommit()).isNotNull();
@@ -88,7 +76,7 @@ class TrackTest {
                 echo '{"e":"end","status":"failed","error":"ValueError: boom"}' >> "$ev"
                 """);
         nb.waitFor();
-        Experiment e = awaitEnd();
+        Experiment e = project.awaitEnd("nb");
         assertThat(e.status()).isEqualTo(ExperimentStatus.FAILED);
         assertThat(e.error()).isEqualTo("ValueError: boom");
         try (Ledger l = ledger()) {
@@ -104,7 +92,7 @@ class TrackTest {
                 kill -9 $$
                 """);
         nb.waitFor();
-        Experiment e = awaitEnd();
+        Experiment e = project.awaitEnd("nb");
         assertThat(e.status()).isEqualTo(ExperimentStatus.INTERRUPTED);
         try (Ledger l = ledger()) {
             assertThat(l.latestMetrics(e.id())).containsOnlyKeys("loss");

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sortie.cli.Main;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -14,8 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,58 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 class RemoteCliTest {
     @TempDir
     static Path tmp;
+    @StartedServer(args = {"--workers", "2"})
     static ServerProcess server;
+    @ServerToken("carol")
     static String token;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = ServerProcess.start(tmp.resolve("server"), "--workers", "2");
-        token = server.token("carol", false);
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
-    }
-
-    /** {@code sortie ARGS} in {@code cwd} with {@code env} added (and no login of the user running the tests). */
-    static ServerProcess.Result cli(Path cwd, Map<String, String> env, String stdin, String... args) throws Exception {
-        return cli(tmp.resolve("no-login"), cwd, env, stdin, args);
-    }
-
-    /** As above, with {@code credentials} as the login file (one that does not exist: no login). */
-    static ServerProcess.Result cli(Path credentials, Path cwd, Map<String, String> env, String stdin, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", ServerProcess.classPath(),
-                Main.class.getName()));
-        cmd.addAll(List.of(args));
-        Files.createDirectories(cwd);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
-        pb.environment().remove("SORTIE_SERVER");
-        pb.environment().remove("SORTIE_TOKEN");
-        pb.environment().put("SORTIE_CREDENTIALS", credentials.toString());
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        if (stdin != null) {
-            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-        p.getOutputStream().close();
-        java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return p.getErrorStream().readAllBytes();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
-        return new ServerProcess.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err.get(), StandardCharsets.UTF_8));
-    }
-
-    static Map<String, String> remote() {
-        return Map.of("SORTIE_SERVER", server.url, "SORTIE_TOKEN", token);
-    }
 
     static Path elsewhere() {
         return tmp.resolve("laptop");
@@ -88,25 +37,25 @@ class RemoteCliTest {
         Path credentials = tmp.resolve("home/.config/sortie/credentials");
         Map<String, String> env = Map.of("SORTIE_CREDENTIALS", credentials.toString());
 
-        ServerProcess.Result bad = cli(elsewhere(), env, "not-a-token\n", "login", server.url, "--token-stdin");
+        ServerProcess.Result bad = server.cli(elsewhere(), env, "not-a-token\n", "login", server.url, "--token-stdin");
         assertThat(bad.code()).as(bad.err()).isEqualTo(2);
         assertThat(bad.err()).contains(server.url, "sortie login").doesNotContain("not-a-token");
         assertThat(credentials).doesNotExist();
 
-        ServerProcess.Result ok = cli(elsewhere(), env, token + "\n", "login", server.url + "/", "--token-stdin");
+        ServerProcess.Result ok = server.cli(elsewhere(), env, token + "\n", "login", server.url + "/", "--token-stdin");
         assertThat(ok.code()).as(ok.err()).isZero();
         assertThat(ok.out() + ok.err()).contains("logged in to " + server.url).doesNotContain(token);
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(credentials))).isEqualTo("rw-------");
         assertThat(Files.readString(credentials)).contains("token=" + token, "server=" + server.url.replace(":", "\\:"));
 
         // logged in: commands go to the server, from a folder that is no project at all
-        cli(elsewhere(), remote(), null, "run", "--queue", "-n", "after-login", "--", "sh", "-c", "echo hi");
-        ServerProcess.Result shown = cli(elsewhere(), env, null, "show", "--columns", "name", "--filter", "name=after-login");
+        server.cli(elsewhere(), server.remote(token), null, "run", "--queue", "-n", "after-login", "--", "sh", "-c", "echo hi");
+        ServerProcess.Result shown = server.cli(elsewhere(), env, null, "show", "--columns", "name", "--filter", "name=after-login");
         assertThat(shown.code()).as(shown.err()).isZero();
         assertThat(shown.out()).contains("after-login");
         assertThat(elsewhere().resolve(".sortie")).doesNotExist();
 
-        ServerProcess.Result out = cli(elsewhere(), env, null, "logout");
+        ServerProcess.Result out = server.cli(elsewhere(), env, null, "logout");
         assertThat(out.code()).isZero();
         assertThat(credentials).doesNotExist();
     }
@@ -114,7 +63,7 @@ class RemoteCliTest {
     @Test
     void showThroughTheServerPrintsWhatShowPrintsOnTheServersOwnLedger() throws Exception {
         for (int i = 1; i <= 3; i++) {
-            ServerProcess.Result q = cli(elsewhere(), remote(), null, "run", "--queue", "-n", "same-" + i, "-S", "lr=0.0" + i, "--",
+            ServerProcess.Result q = server.cli(elsewhere(), server.remote(token), null, "run", "--queue", "-n", "same-" + i, "-S", "lr=0.0" + i, "--",
                     "sh", "-c", "echo loss=$(( 10 - $1 )) acc=0.$1; echo lr=$0", "${lr}", String.valueOf(i));
             assertThat(q.code()).as(q.err()).isZero();
             assertThat(q.err()).contains("queued 1 experiment", server.url);
@@ -125,8 +74,8 @@ class RemoteCliTest {
         for (String[] args : List.of(new String[] {"show", "--filter", "name~same-", "--json"},
                 new String[] {"show", "--filter", "name~same-", "--sort-by", "loss", "--columns", "name,status,lr,loss,acc,exit_code"},
                 new String[] {"show", "--filter", "name~same-", "--csv", "--columns", "id,name,executor,attempt,command,lr,loss"})) {
-            ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
-            ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
+            ServerProcess.Result local = server.cli(server.dir, Map.of(), null, args);
+            ServerProcess.Result viaServer = server.cli(elsewhere(), server.remote(token), null, args);
             assertThat(local.code()).as(local.err()).isZero();
             assertThat(viaServer.code()).as(viaServer.err()).isZero();
             assertThat(viaServer.out()).as(String.join(" ", args)).isEqualTo(local.out()).contains("same-3");
@@ -210,30 +159,30 @@ class RemoteCliTest {
 
     @Test
     void runQueuedThroughTheServerIsFollowedByLogsAndStopAndRetryGoThroughIt() throws Exception {
-        ServerProcess.Result q = cli(elsewhere(), remote(), null, "run", "--queue", "-n", "follow-me", "--",
+        ServerProcess.Result q = server.cli(elsewhere(), server.remote(token), null, "run", "--queue", "-n", "follow-me", "--",
                 "sh", "-c", "echo first; sleep 2; echo second; exit 3");
         assertThat(q.code()).as(q.err()).isZero();
-        ServerProcess.Result followed = cli(elsewhere(), remote(), null, "logs", "-f", "follow-me");
+        ServerProcess.Result followed = server.cli(elsewhere(), server.remote(token), null, "logs", "-f", "follow-me");
         assertThat(followed.out()).isEqualTo("first\nsecond\n");
         assertThat(followed.code()).as("the run failed: logs -f ends with 1, as locally").isEqualTo(1);
 
-        ServerProcess.Result retried = cli(elsewhere(), remote(), null, "retry", "follow-me");
+        ServerProcess.Result retried = server.cli(elsewhere(), server.remote(token), null, "retry", "follow-me");
         assertThat(retried.code()).as(retried.err()).isZero();
         assertThat(retried.err()).contains("re-queued follow-me (attempt 2)");
         JsonNode again = server.awaitStatus("follow-me", token, "failed");
         assertThat(again.get("attempt").asInt()).isEqualTo(2);
         String[] attempts = {"show", "--attempts", "--filter", "name=follow-me", "--columns", "name,status,attempt,exit_code"};
-        ServerProcess.Result localAttempts = cli(server.dir, Map.of(), null, attempts);
-        assertThat(cli(elsewhere(), remote(), null, attempts).out()).isEqualTo(localAttempts.out()).contains("attempt 1  failed");
+        ServerProcess.Result localAttempts = server.cli(server.dir, Map.of(), null, attempts);
+        assertThat(server.cli(elsewhere(), server.remote(token), null, attempts).out()).isEqualTo(localAttempts.out()).contains("attempt 1  failed");
 
-        cli(elsewhere(), remote(), null, "run", "--queue", "-n", "long-one", "--", "sh", "-c", "echo up; sleep 300");
+        server.cli(elsewhere(), server.remote(token), null, "run", "--queue", "-n", "long-one", "--", "sh", "-c", "echo up; sleep 300");
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofMillis(200))
                 .until(() -> server.get("/api/v1/experiments/long-one/logs", token).body().contains("up"));
         // Ctrl-C on 'logs -f' ends the follow (exit 0), not the run
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", ServerProcess.classPath(),
                 Main.class.getName(), "logs", "-f", "long-one"));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(elsewhere().toFile());
-        pb.environment().putAll(remote());
+        pb.environment().putAll(server.remote(token));
         Path followOut = tmp.resolve("follow.out");
         Path followErr = tmp.resolve("follow.err");
         Process follower = pb.redirectOutput(followOut.toFile()).redirectError(followErr.toFile()).start();
@@ -245,13 +194,13 @@ class RemoteCliTest {
         assertThat(Files.readString(followErr)).contains("stopped following long-one; it goes on on the server at " + server.url);
         assertThat(server.json("/api/v1/experiments/long-one", token).get("status").asText()).isEqualTo("running");
 
-        ServerProcess.Result stopped = cli(elsewhere(), remote(), null, "stop", "long-one");
+        ServerProcess.Result stopped = server.cli(elsewhere(), server.remote(token), null, "stop", "long-one");
         assertThat(stopped.code()).as(stopped.err()).isZero();
         assertThat(stopped.err()).contains("long-one stopped");
         assertThat(server.awaitStatus("long-one", token, "stopped").get("exit_code").isNull()).isFalse();
 
         // a foreground run through the server: queued there, followed here, its exit code
-        ServerProcess.Result run = cli(elsewhere(), remote(), null, "run", "-n", "in-front", "--", "sh", "-c", "echo in front");
+        ServerProcess.Result run = server.cli(elsewhere(), server.remote(token), null, "run", "-n", "in-front", "--", "sh", "-c", "echo in front");
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(run.out()).isEqualTo("in front\n");
     }
@@ -263,7 +212,7 @@ class RemoteCliTest {
             port = s.getLocalPort();
         }
         String down = "http://127.0.0.1:" + port;
-        ServerProcess.Result r = cli(elsewhere(), Map.of("SORTIE_SERVER", down, "SORTIE_TOKEN", token), null, "show");
+        ServerProcess.Result r = server.cli(elsewhere(), Map.of("SORTIE_SERVER", down, "SORTIE_TOKEN", token), null, "show");
         assertThat(r.code()).isEqualTo(3);
         assertThat(r.err()).contains("cannot reach the Sortie server at " + down).doesNotContain(token);
 
@@ -271,7 +220,7 @@ class RemoteCliTest {
         Map<String, String> env = new HashMap<>(Map.of("SORTIE_SERVER", server.url, "SORTIE_TOKEN", wrong));
         env.put("SORTIE_DEBUG", "1");
         for (String[] args : List.of(new String[] {"show"}, new String[] {"logs", "-f", "x"}, new String[] {"-vv", "stop", "x"})) {
-            ServerProcess.Result refused = cli(elsewhere(), env, null, args);
+            ServerProcess.Result refused = server.cli(elsewhere(), env, null, args);
             assertThat(refused.code()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(refused.err()).contains("refused the token", "sortie login " + server.url);
             assertThat(refused.out() + refused.err()).doesNotContain(wrong).doesNotContain(token);
@@ -283,17 +232,17 @@ class RemoteCliTest {
     void pushCopiesLocalExperimentsWithLogsMetricsAndArtifactsAndPushingAgainChangesNothing() throws Exception {
         Path project = tmp.resolve("pusher");
         for (int i = 1; i <= 2; i++) {
-            ServerProcess.Result run = cli(project, Map.of(), null, "run", "-n", "local-" + i, "-S", "+lr=0." + i, "--", "sh", "-c",
+            ServerProcess.Result run = server.cli(project, Map.of(), null, "run", "-n", "local-" + i, "-S", "+lr=0." + i, "--", "sh", "-c",
                     "echo step=1 loss=0.9; echo step=2 loss=0.$0; echo model $0 > \"$SORTIE_ARTIFACT_DIR/model.txt\"", String.valueOf(i));
             assertThat(run.code()).as(run.err()).isZero();
         }
         String[] show = {"show", "--filter", "name~local-", "--columns", "id,name,status,executor,attempt,exit_code,lr,loss"};
-        ServerProcess.Result local = cli(project, Map.of(), null, show);
+        ServerProcess.Result local = server.cli(project, Map.of(), null, show);
 
-        ServerProcess.Result first = cli(project, remote(), null, "push");
+        ServerProcess.Result first = server.cli(project, server.remote(token), null, "push");
         assertThat(first.code()).as(first.err()).isZero();
         assertThat(first.err()).contains("[1/2] local-1", "[2/2] local-2", "2 new, 0 already there, 2 blobs sent").doesNotContain(token);
-        ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, show);
+        ServerProcess.Result viaServer = server.cli(elsewhere(), server.remote(token), null, show);
         assertThat(viaServer.out()).isEqualTo(local.out()).contains("local-2");
 
         String id = server.json("/api/v1/experiments/local-2", token).get("id").asText();
@@ -303,14 +252,14 @@ class RemoteCliTest {
         JsonNode artifact = server.json("/api/v1/experiments/" + id + "/artifacts", token).get("artifacts").get(0);
         assertThat(server.get("/api/v1/experiments/" + id + "/artifacts/" + artifact.get("hash").asText(), token).body()).isEqualTo("model 2\n");
 
-        ServerProcess.Result second = cli(project, remote(), null, "push");
+        ServerProcess.Result second = server.cli(project, server.remote(token), null, "push");
         assertThat(second.code()).as(second.err()).isZero();
         assertThat(second.err()).contains("0 new, 2 already there, 0 blobs sent");
         assertThat(server.json("/api/v1/experiments/" + id, token)).isEqualTo(before);
         assertThat(server.json("/api/v1/experiments?filter=name~local-", token).get("total").asInt()).isEqualTo(2);
         assertThat(server.json("/api/v1/experiments/" + id + "/metrics/loss", token).get("total_points").asInt()).isEqualTo(2);
 
-        ServerProcess.Result noLogin = cli(project, Map.of(), null, "push");
+        ServerProcess.Result noLogin = server.cli(project, Map.of(), null, "push");
         assertThat(noLogin.code()).isEqualTo(2);
         assertThat(noLogin.err()).contains("sortie login");
     }
@@ -320,7 +269,7 @@ class RemoteCliTest {
         for (int i = 1; i <= 2; i++) {
             // the server snapshots its own folder for each run it is sent: the two differ in this file
             Files.writeString(server.dir.resolve("model.py"), "depth = " + i + "\n");
-            ServerProcess.Result q = cli(elsewhere(), remote(), null, "run", "--queue", "-n", "cmp-" + i, "-S", "lr=0." + i, "--", "sh", "-c",
+            ServerProcess.Result q = server.cli(elsewhere(), server.remote(token), null, "run", "--queue", "-n", "cmp-" + i, "-S", "lr=0." + i, "--", "sh", "-c",
                     "echo loss=0.$1; mkdir -p \"$SORTIE_ARTIFACT_DIR/out\"; echo weights $1 > \"$SORTIE_ARTIFACT_DIR/out/w.txt\"; echo $0", "${lr}",
                     String.valueOf(i));
             assertThat(q.code()).as(q.err()).isZero();
@@ -328,14 +277,14 @@ class RemoteCliTest {
         server.awaitStatus("cmp-1", token, "succeeded");
         server.awaitStatus("cmp-2", token, "succeeded");
         for (String[] args : List.of(new String[] {"diff", "cmp-1", "cmp-2", "--no-code"}, new String[] {"diff", "cmp-1", "cmp-2", "--all", "--json"})) {
-            ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
-            ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
+            ServerProcess.Result local = server.cli(server.dir, Map.of(), null, args);
+            ServerProcess.Result viaServer = server.cli(elsewhere(), server.remote(token), null, args);
             assertThat(viaServer.code()).as(viaServer.err()).isZero();
             assertThat(viaServer.out()).isEqualTo(local.out()).contains("0.2");
         }
         // the code diff needs the snapshots, which are in the server's repository, not here: the server makes it
-        ServerProcess.Result codeHere = cli(server.dir, Map.of(), null, "diff", "cmp-1", "cmp-2");
-        ServerProcess.Result codeViaServer = cli(elsewhere(), remote(), null, "diff", "cmp-1", "cmp-2");
+        ServerProcess.Result codeHere = server.cli(server.dir, Map.of(), null, "diff", "cmp-1", "cmp-2");
+        ServerProcess.Result codeViaServer = server.cli(elsewhere(), server.remote(token), null, "diff", "cmp-1", "cmp-2");
         assertThat(codeViaServer.code()).as(codeViaServer.err()).isZero();
         assertThat(codeViaServer.err()).doesNotContain("git diff ");
         assertThat(codeViaServer.out()).isEqualTo(codeHere.out()).contains("code: cmp-1 (", "diff --git ", "-depth = 1", "+depth = 2");
@@ -343,12 +292,12 @@ class RemoteCliTest {
         assertThat(noSnapshot.get("error").asText()).contains("nosuch");
 
         Path into = tmp.resolve("pulled");
-        ServerProcess.Result pulled = cli(elsewhere(), remote(), null, "pull", "cmp-2", "--to", into.toString());
+        ServerProcess.Result pulled = server.cli(elsewhere(), server.remote(token), null, "pull", "cmp-2", "--to", into.toString());
         assertThat(pulled.code()).as(pulled.err()).isZero();
         assertThat(pulled.out()).isEqualTo("artifact  .sortie/artifacts/out/w.txt\n");
         assertThat(into.resolve(".sortie/artifacts/out/w.txt")).hasContent("weights 2");
 
-        ServerProcess.Result queue = cli(elsewhere(), remote(), null, "queue", "list", "--json");
+        ServerProcess.Result queue = server.cli(elsewhere(), server.remote(token), null, "queue", "list", "--json");
         assertThat(queue.code()).as(queue.err()).isZero();
         assertThat(ServerProcess.JSON.readTree(queue.out()).isArray()).isTrue();
     }

@@ -9,8 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,30 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 class RemoteControlCliTest {
     @TempDir
     static Path tmp;
+    @StartedServer(args = {"--workers", "2"})
     static ServerProcess server;
+    @ServerToken("dave")
     static String token;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = ServerProcess.start(tmp.resolve("server"), "--workers", "2");
-        token = server.token("dave", false);
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
-    }
-
-    /** {@code sortie ARGS} as its own process, with no login of the user running the tests. */
-    static ServerProcess.Result cli(Path cwd, Map<String, String> env, String stdin, String... args) throws Exception {
-        return RemoteCliTest.cli(tmp.resolve("no-login"), cwd, env, stdin, args);
-    }
-
-    static Map<String, String> remote() {
-        return Map.of("SORTIE_SERVER", server.url, "SORTIE_TOKEN", token);
-    }
 
     static Path laptop() {
         return tmp.resolve("laptop");
@@ -54,17 +32,17 @@ class RemoteControlCliTest {
 
     @Test
     void statusAndPlotsThroughTheServerSayWhatTheyDoOnItsLedger() throws Exception {
-        ServerProcess.Result q = cli(laptop(), remote(), null, "run", "--queue", "-n", "plotted", "--", "sh", "-c",
+        ServerProcess.Result q = server.cli(laptop(), server.remote(token), null, "run", "--queue", "-n", "plotted", "--", "sh", "-c",
                 "for i in 1 2 3 4; do echo step=$i loss=0.$((9 - i)) acc=0.$i; done");
         assertThat(q.code()).as(q.err()).isZero();
-        cli(laptop(), remote(), null, "run", "--queue", "-n", "sleeper", "--", "sh", "-c", "echo step=1 loss=0.5; sleep 300");
+        server.cli(laptop(), server.remote(token), null, "run", "--queue", "-n", "sleeper", "--", "sh", "-c", "echo step=1 loss=0.5; sleep 300");
         server.awaitStatus("plotted", token, "succeeded");
         server.awaitStatus("sleeper", token, "running");
         Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
                 .until(() -> server.json("/api/v1/experiments/sleeper", token).path("metrics").has("loss"));
 
-        ServerProcess.Result local = cli(server.dir, Map.of(), null, "status", "--json");
-        ServerProcess.Result viaServer = cli(laptop(), remote(), null, "status", "--json");
+        ServerProcess.Result local = server.cli(server.dir, Map.of(), null, "status", "--json");
+        ServerProcess.Result viaServer = server.cli(laptop(), server.remote(token), null, "status", "--json");
         assertThat(viaServer.code()).as(viaServer.err()).isZero();
         JsonNode remoteDoc = ServerProcess.JSON.readTree(viaServer.out());
         // 2 at a time as the server was started, or 3 after the queue test's 'queue start -j 3'
@@ -77,7 +55,7 @@ class RemoteControlCliTest {
         assertThat(remoteDoc.get("experiments").get(0).get("name").asText()).isEqualTo("sleeper");
         assertThat(remoteDoc.get("experiments").get(0).get("pid").asLong()).isPositive();
 
-        ServerProcess.Result text = cli(laptop(), remote(), null, "status");
+        ServerProcess.Result text = server.cli(laptop(), server.remote(token), null, "status");
         assertThat(text.code()).as(text.err()).isZero();
         assertThat(text.err()).doesNotContain("does not go through the server");
         assertThat(text.out()).contains("sleeper", "running", "loss=0.5", "this machine", "busy", "queue workers of " + server.url + ": local (")
@@ -86,60 +64,60 @@ class RemoteControlCliTest {
         // plots: the same file through the server as from the server's own ledger
         Path localHtml = tmp.resolve("local.html");
         Path remoteHtml = tmp.resolve("remote.html");
-        ServerProcess.Result localPlots = cli(server.dir, Map.of(), null, "plots", "plotted", "-o", localHtml.toString());
-        ServerProcess.Result remotePlots = cli(laptop(), remote(), null, "plots", "plotted", "-o", remoteHtml.toString());
+        ServerProcess.Result localPlots = server.cli(server.dir, Map.of(), null, "plots", "plotted", "-o", localHtml.toString());
+        ServerProcess.Result remotePlots = server.cli(laptop(), server.remote(token), null, "plots", "plotted", "-o", remoteHtml.toString());
         assertThat(remotePlots.code()).as(remotePlots.err()).isZero();
         assertThat(remotePlots.err()).isEqualTo(localPlots.err().replace(localHtml.toString(), remoteHtml.toString()))
                 .contains("wrote 2 charts of 1 experiment");
         assertThat(Files.readString(remoteHtml)).isEqualTo(Files.readString(localHtml));
 
         // remove: a running one is refused as locally (exit 2); --force stops it first; the log goes with it
-        ServerProcess.Result refused = cli(laptop(), remote(), null, "remove", "sleeper");
+        ServerProcess.Result refused = server.cli(laptop(), server.remote(token), null, "remove", "sleeper");
         assertThat(refused.code()).isEqualTo(2);
         assertThat(refused.err()).contains("'sleeper' is running; stop it first");
-        ServerProcess.Result forced = cli(laptop(), remote(), null, "remove", "--force", "sleeper", "plotted");
+        ServerProcess.Result forced = server.cli(laptop(), server.remote(token), null, "remove", "--force", "sleeper", "plotted");
         assertThat(forced.code()).as(forced.err()).isZero();
         assertThat(forced.err()).contains("removed sleeper (", "removed plotted (");
         assertThat(server.get("/api/v1/experiments/sleeper", token).statusCode()).isEqualTo(404);
         assertThat(server.get("/api/v1/experiments/plotted", token).statusCode()).isEqualTo(404);
-        ServerProcess.Result gone = cli(laptop(), remote(), null, "remove", "plotted");
+        ServerProcess.Result gone = server.cli(laptop(), server.remote(token), null, "remove", "plotted");
         assertThat(gone.code()).isEqualTo(2);
     }
 
     @Test
     void queueStopAndStartTellTheServersWorkersAndQueueRemoveTakesOutOfItsQueue() throws Exception {
-        ServerProcess.Result stop = cli(laptop(), remote(), null, "queue", "stop");
+        ServerProcess.Result stop = server.cli(laptop(), server.remote(token), null, "queue", "stop");
         assertThat(stop.code()).as(stop.err()).isZero();
         assertThat(stop.err()).contains("workers start no more experiments", "on the server at " + server.url);
         Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
                 .until(() -> server.json("/api/v1/status", token).get("workers").get(0).get("draining").asBoolean());
 
         for (String name : new String[] {"waits-1", "waits-2"}) {
-            assertThat(cli(laptop(), remote(), null, "run", "--queue", "-n", name, "--", "sh", "-c", "echo ran").code()).isZero();
+            assertThat(server.cli(laptop(), server.remote(token), null, "run", "--queue", "-n", name, "--", "sh", "-c", "echo ran").code()).isZero();
         }
-        ServerProcess.Result removed = cli(laptop(), remote(), null, "queue", "remove", "waits-2");
+        ServerProcess.Result removed = server.cli(laptop(), server.remote(token), null, "queue", "remove", "waits-2");
         assertThat(removed.code()).as(removed.err()).isZero();
         assertThat(removed.err()).contains("removed 1 queued experiment");
         assertThat(server.get("/api/v1/experiments/waits-2", token).statusCode()).isEqualTo(404);
         // stopped workers claimed nothing
         assertThat(server.json("/api/v1/experiments/waits-1", token).get("status").asText()).isEqualTo("queued");
 
-        ServerProcess.Result start = cli(laptop(), remote(), null, "queue", "start", "-j", "3");
+        ServerProcess.Result start = server.cli(laptop(), server.remote(token), null, "queue", "start", "-j", "3");
         assertThat(start.code()).as(start.err()).isZero();
         assertThat(start.err()).contains("the server at " + server.url + " drains the queue with its workers: local (3 at a time)");
         server.awaitStatus("waits-1", token, "succeeded");
         assertThat(server.json("/api/v1/status", token).get("workers").get(0).get("jobs").asInt()).isEqualTo(3);
 
-        ServerProcess.Result notQueued = cli(laptop(), remote(), null, "queue", "remove", "waits-1");
+        ServerProcess.Result notQueued = server.cli(laptop(), server.remote(token), null, "queue", "remove", "waits-1");
         assertThat(notQueued.code()).isEqualTo(2);
         assertThat(notQueued.err()).contains("waits-1 is not queued (succeeded)");
 
-        ServerProcess.Result unknown = cli(laptop(), remote(), null, "queue", "start", "-e", "nosuch");
+        ServerProcess.Result unknown = server.cli(laptop(), server.remote(token), null, "queue", "start", "-e", "nosuch");
         assertThat(unknown.code()).isEqualTo(2);
         assertThat(unknown.err()).contains("no executor 'nosuch' on this server");
 
         String readOnly = server.token("reader", true);
-        ServerProcess.Result ro = cli(laptop(), Map.of("SORTIE_SERVER", server.url, "SORTIE_TOKEN", readOnly), null, "queue", "stop");
+        ServerProcess.Result ro = server.cli(laptop(), Map.of("SORTIE_SERVER", server.url, "SORTIE_TOKEN", readOnly), null, "queue", "stop");
         assertThat(ro.code()).isEqualTo(2);
         assertThat(ro.err()).contains("read-only token");
     }
@@ -150,20 +128,20 @@ class RemoteControlCliTest {
         byte[] bytes = new byte[40 << 20];
         new java.util.Random(12).nextBytes(bytes);
         Path source = Files.write(tmp.resolve("big.bin"), bytes);
-        ServerProcess.Result run = cli(project, Map.of(), null, "run", "-n", "big-blob", "--", "sh", "-c",
+        ServerProcess.Result run = server.cli(project, Map.of(), null, "run", "-n", "big-blob", "--", "sh", "-c",
                 "cp \"$0\" \"$SORTIE_ARTIFACT_DIR/big.bin\"; echo step=1 loss=0.5", source.toString());
         assertThat(run.code()).as(run.err()).isZero();
 
         // the push's connection is cut after 20 MiB of what it sends: mid-blob (parts of 8 MiB)
         try (CuttingProxy proxy = new CuttingProxy(java.net.URI.create(server.url).getPort(), 20L << 20)) {
-            ServerProcess.Result cut = cli(project, Map.of("SORTIE_SERVER", "http://127.0.0.1:" + proxy.port(), "SORTIE_TOKEN", token), null,
+            ServerProcess.Result cut = server.cli(project, Map.of("SORTIE_SERVER", "http://127.0.0.1:" + proxy.port(), "SORTIE_TOKEN", token), null,
                     "push", "big-blob");
             assertThat(cut.code()).as(cut.err()).isEqualTo(3);
             assertThat(cut.err()).contains("'sortie push' again goes on from what the server has").doesNotContain(token);
         }
         assertThat(server.get("/api/v1/experiments/big-blob", token).statusCode()).isEqualTo(404);
 
-        ServerProcess.Result again = cli(project, remote(), null, "push", "big-blob");
+        ServerProcess.Result again = server.cli(project, server.remote(token), null, "push", "big-blob");
         assertThat(again.code()).as(again.err()).isZero();
         assertThat(again.err()).containsPattern("big-blob: blob [0-9a-f]{12} resumed at (1[6-9]|20)(\\.\\d)? MiB of 40(\\.0)? MiB")
                 .contains("1 new, 0 already there, 1 blob sent");

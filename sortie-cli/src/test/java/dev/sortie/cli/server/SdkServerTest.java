@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,23 +28,11 @@ class SdkServerTest {
     static final Path SDK = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent().resolve("sdk/python");
     @TempDir
     static Path tmp;
+    // a tracked run that sent nothing for 6 s is lost (the SDK posts every 1.5 s while idle)
+    @StartedServer(args = {"--workers", "0"}, env = "SORTIE_TRACKED_LOST_AFTER_S=6")
     static ServerProcess server;
+    @ServerToken("alice")
     static String token;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        // a tracked run that sent nothing for 6 s is lost (the SDK posts every 1.5 s while idle)
-        server = ServerProcess.start(tmp.resolve("server"), Map.of("SORTIE_TRACKED_LOST_AFTER_S", "6"),
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build(), "--workers", "0");
-        token = server.token("alice", false);
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
-    }
 
     static Map<String, String> login(String url, String token) {
         return Map.of("SORTIE_SERVER", url, "SORTIE_TOKEN", token);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sortie.cli.Main;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,6 +18,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,11 +46,11 @@ final class ServerProcess implements AutoCloseable {
     }
 
     static ServerProcess start(Path dir, String... extra) throws IOException {
-        return start(dir, java.util.Map.of(), HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build(), extra);
+        return start(dir, Map.of(), HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build(), extra);
     }
 
     /** A server with more in its environment, talked to with {@code client} (one that trusts its certificate, say). */
-    static ServerProcess start(Path dir, java.util.Map<String, String> env, HttpClient client, String... extra) throws IOException {
+    static ServerProcess start(Path dir, Map<String, String> env, HttpClient client, String... extra) throws IOException {
         Files.createDirectories(dir);
         Path output = dir.resolveSibling(dir.getFileName() + "-server.out");
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", classPath(),
@@ -90,6 +93,50 @@ final class ServerProcess implements AutoCloseable {
         byte[] err = p.getErrorStream().readAllBytes();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code sortie ARGS} as a user's own process in {@code cwd}: none of the test runner's SORTIE_SERVER or
+     * SORTIE_TOKEN, {@code credentials} as the login file (one that does not exist: no login), {@code env} added.
+     */
+    static Result cli(Path credentials, Path cwd, Map<String, String> env, String stdin, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", classPath(),
+                Main.class.getName()));
+        cmd.addAll(List.of(args));
+        Files.createDirectories(cwd);
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
+        pb.environment().remove("SORTIE_SERVER");
+        pb.environment().remove("SORTIE_TOKEN");
+        pb.environment().put("SORTIE_CREDENTIALS", credentials.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getErrorStream().readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        byte[] out = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err.get(), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code sortie ARGS} as a user's own process in {@code cwd} with {@code env} added: with no login (a login file
+     * beside this server's folder that nobody writes) and none of the test runner's SORTIE_SERVER or SORTIE_TOKEN.
+     */
+    Result cli(Path cwd, Map<String, String> env, String stdin, String... args) throws Exception {
+        return cli(dir.resolveSibling("no-login"), cwd, env, stdin, args);
+    }
+
+    /** The environment that points a sortie at this server with {@code token}. */
+    Map<String, String> remote(String token) {
+        return Map.of("SORTIE_SERVER", url, "SORTIE_TOKEN", token);
     }
 
     record Result(int code, String out, String err) {

@@ -36,24 +36,21 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 class WebUiTest {
     @TempDir
     static Path tmp;
+    @StartedServer(args = {"--workers", "2"})
     static ServerProcess server;
+    @ServerToken("web")
     static String token;
     static ChromeDriver browser;
 
     @BeforeAll
     static void start() throws Exception {
         browser = HeadlessChromium.start();
-        server = ServerProcess.start(tmp.resolve("server"), "--workers", "2");
-        token = server.token("web", false);
     }
 
     @AfterAll
     static void stop() throws Exception {
         if (browser != null) {
             browser.quit();
-        }
-        if (server != null) {
-            server.close();
         }
     }
 

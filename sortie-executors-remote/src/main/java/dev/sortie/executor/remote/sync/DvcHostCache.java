@@ -15,7 +15,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -23,8 +22,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * A DVC project's cache on a host: {@code <remote_dir>/cache/dvc/<project key>}, one folder per project (a project's
@@ -56,16 +53,6 @@ public final class DvcHostCache {
             find files/md5 runs -type f 2>/dev/null
             exit 0
             """;
-    /** $1 the cache folder; stdin: relative paths. A tar of those that exist. */
-    private static final String DOWNLOAD = """
-            cd "$1" 2>/dev/null || exit 0
-            set -f
-            set --
-            for p in $(cat); do [ -f "$p" ] && set -- "$@" "$p"; done
-            [ $# -eq 0 ] && exit 0
-            exec tar -c -f - "$@"
-            """;
-
     private final DvcCacheLink local;
     private final String hostDir;
     private final String markers;
@@ -172,59 +159,40 @@ public final class DvcHostCache {
             }
         }
         int[] received = {0};
-        for (int i = 0; i < wanted.size(); i += BATCH) {
-            List<String> batch = wanted.subList(i, Math.min(wanted.size(), i + BATCH));
-            Set<String> asked = new HashSet<>(batch);
-            HostChannel.Result r = c.exec(List.of("sh", "-c", DOWNLOAD, "sortie-dvc-download", hostDir),
-                    stdin -> RemoteFiles.writeLines(stdin, batch),
-                    (HostChannel.StdoutReader) out -> received[0] += readTar(out, asked, c.where()),
-                    RemoteFiles.IDLE_TIMEOUT);
-            if (!r.ok()) {
-                throw new IOException("cannot download DVC cache files from " + hostDir + " on " + c.where() + ": " + RemoteFiles.failure(r));
-            }
-        }
+        String host = c.where();
+        TarDownload.fetch(c, hostDir, wanted, BATCH, "DVC cache files", (name, size, content) -> {
+            store(name, content, host);
+            received[0]++;
+        });
         return received[0];
     }
 
-    private int readTar(InputStream in, Set<String> asked, String host) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(in);
-        int n = 0;
-        TarArchiveEntry e;
-        while ((e = tar.getNextEntry()) != null) {
-            if (!e.isFile()) {
-                continue;
-            }
-            String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
-            if (!asked.contains(name)) {
-                throw new IOException("downloading DVC cache files from " + host + ": unexpected entry '" + HostChannel.abbreviate(name) + "'");
-            }
-            Path target = local.cacheDir().resolve(name);
-            Files.createDirectories(target.getParent());
-            Path part = target.resolveSibling(target.getFileName() + ".sortie-" + ProcessHandle.current().pid());
-            MessageDigest md5 = md5();
-            try {
-                try (OutputStream out = Files.newOutputStream(part)) {
-                    byte[] buf = new byte[1 << 16];
-                    for (int r; (r = tar.read(buf)) > 0; ) {
-                        md5.update(buf, 0, r);
-                        out.write(buf, 0, r);
-                    }
+    /** One object or run-cache entry into the user's cache, atomically, an md5-named one checked against its content. */
+    private void store(String name, InputStream content, String host) throws IOException {
+        Path target = local.cacheDir().resolve(name);
+        Files.createDirectories(target.getParent());
+        Path part = target.resolveSibling(target.getFileName() + ".sortie-" + ProcessHandle.current().pid());
+        MessageDigest md5 = md5();
+        try {
+            try (OutputStream out = Files.newOutputStream(part)) {
+                byte[] buf = new byte[1 << 16];
+                for (int r; (r = content.read(buf)) > 0; ) {
+                    md5.update(buf, 0, r);
+                    out.write(buf, 0, r);
                 }
-                if (name.startsWith("files/md5/")) {
-                    String want = name.substring("files/md5/".length()).replace("/", "").replace(".dir", "");
-                    String got = HexFormat.of().formatHex(md5.digest());
-                    if (!got.equals(want)) {
-                        throw new IOException("DVC cache file " + name + " from " + host + " is corrupt: its content's md5 is " + got);
-                    }
-                }
-                Files.setPosixFilePermissions(part, PosixFilePermissions.fromString("r--r--r--")); // as DVC keeps its cache
-                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                n++;
-            } finally {
-                Files.deleteIfExists(part);
             }
+            if (name.startsWith("files/md5/")) {
+                String want = name.substring("files/md5/".length()).replace("/", "").replace(".dir", "");
+                String got = HexFormat.of().formatHex(md5.digest());
+                if (!got.equals(want)) {
+                    throw new IOException("DVC cache file " + name + " from " + host + " is corrupt: its content's md5 is " + got);
+                }
+            }
+            Files.setPosixFilePermissions(part, PosixFilePermissions.fromString("r--r--r--")); // as DVC keeps its cache
+            Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(part);
         }
-        return n;
     }
 
     private static MessageDigest md5() {

@@ -15,8 +15,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Moves blobs between the local store and the host's ({@code <remote_dir>/store/objects/ab/cdef..}, the layout of
@@ -29,16 +27,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 public final class StoreTransfer {
     /** Paths per download command: their arguments stay far below any system's ARG_MAX (~130 KB of 2,000). */
     private static final int DOWNLOAD_BATCH = 2000;
-
-    /** $1 the objects folder; stdin: ab/cdef.. paths. Writes a tar of those that exist (absent ones are left out). */
-    private static final String DOWNLOAD = """
-            cd "$1" 2>/dev/null || exit 0
-            set -f
-            set --
-            for p in $(cat); do [ -f "$p" ] && set -- "$@" "$p"; done
-            [ $# -eq 0 ] && exit 0
-            exec tar -c -f - "$@"
-            """;
 
     private StoreTransfer() {
     }
@@ -109,18 +97,18 @@ public final class StoreTransfer {
         RemoteFiles.Meter meter = new RemoteFiles.Meter(progress == null ? SyncProgress.NONE : progress, wanted.size(), -1);
         Set<String> received = new HashSet<>();
         long[] bytes = {0};
-        for (int i = 0; i < wanted.size(); i += batchSize) {
-            List<String> batch = wanted.subList(i, Math.min(wanted.size(), i + batchSize));
-            Set<String> asked = new HashSet<>(batch);
-            HostChannel.Result r = c.exec(List.of("sh", "-c", DOWNLOAD, "sortie-download", objects(layout)),
-                    stdin -> RemoteFiles.writeLines(stdin, batch.stream().map(StoreTransfer::path).toList()),
-                    (HostChannel.StdoutReader) out -> bytes[0] += readTar(out, asked, received, local, meter, host),
-                    RemoteFiles.IDLE_TIMEOUT);
-            if (!r.ok()) {
-                throw new IOException("cannot download store blobs from " + objects(layout) + " on " + host + ": "
-                        + RemoteFiles.failure(r));
-            }
-        }
+        TarDownload.fetch(c, objects(layout), wanted.stream().map(StoreTransfer::path).toList(), batchSize, "store blobs",
+                (name, size, content) -> {
+                    String hash = name.replace("/", "");
+                    String got = local.put(new Metered(content, meter));
+                    if (!got.equals(hash)) {
+                        throw new IOException("blob " + hash + " from the store on " + host + " is corrupt: its content hashes to "
+                                + got);
+                    }
+                    received.add(hash);
+                    bytes[0] += size;
+                    meter.file();
+                });
         List<String> absent = wanted.stream().filter(h -> !received.contains(h)).toList();
         if (!absent.isEmpty()) {
             throw new IOException("the store on " + host + " (" + objects(layout) + ") lacks " + absent.size() + " of the "
@@ -129,35 +117,6 @@ public final class StoreTransfer {
         }
         meter.done();
         return new Result(hashes.size(), received.size(), bytes[0]);
-    }
-
-    /** Stores each blob of the stream, checking its hash against its name; returns the bytes read. */
-    private static long readTar(InputStream in, Set<String> asked, Set<String> received, BlobStore local,
-                                RemoteFiles.Meter meter, String host) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(in);
-        long bytes = 0;
-        TarArchiveEntry e;
-        while ((e = tar.getNextEntry()) != null) {
-            if (!e.isFile()) {
-                continue;
-            }
-            String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
-            String hash = name.length() == BlobHash.HEX_LENGTH + 1 && name.charAt(2) == '/'
-                    ? name.substring(0, 2) + name.substring(3) : null;
-            if (hash == null || !asked.contains(hash)) {
-                throw new IOException("downloading from the store on " + host + ": unexpected entry '"
-                        + HostChannel.abbreviate(name) + "' in the stream");
-            }
-            String got = local.put(new Metered(tar, meter));
-            if (!got.equals(hash)) {
-                throw new IOException("blob " + hash + " from the store on " + host + " is corrupt: its content hashes to "
-                        + got);
-            }
-            received.add(hash);
-            bytes += e.getSize();
-            meter.file();
-        }
-        return bytes;
     }
 
     private static Set<String> distinct(Collection<String> sha256s) {
