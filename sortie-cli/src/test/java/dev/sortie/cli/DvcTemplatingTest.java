@@ -16,11 +16,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,15 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
  * templated stage records the params and metrics DVC's own run gives.
  */
 @Tag("integration")
+@ExtendWith(DvcVenv.class)
 class DvcTemplatingTest {
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    @Timeout(value = 25, unit = TimeUnit.MINUTES) // pip on a fresh machine (see DvcVenv)
-    static void installDvc() throws Exception {
-        DvcProjectTest.bin = DvcVenv.bin();
-    }
 
     static final String PARAMS = """
             train:

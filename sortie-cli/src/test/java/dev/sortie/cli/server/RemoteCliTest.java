@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sortie.cli.Main;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -129,8 +130,8 @@ class RemoteCliTest {
                 new String[] {"show", "--filter", mine, "--filter", "acc=n/a", "--sort-by", "m:acc", "--sort-order", "desc", "--limit", "3", "--md"},
                 new String[] {"show", "--filter", mine, "--sort-by", "exit_code", "--columns", "name,executor,exit_code,created,ended", "--limit", "6"});
         for (String[] args : cases) {
-            ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
-            ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
+            ServerProcess.Result local = server.cli(server.dir, Map.of(), null, args);
+            ServerProcess.Result viaServer = server.cli(elsewhere(), server.remote(token), null, args);
             assertThat(local.code()).as(String.join(" ", args) + ": " + local.err()).isZero();
             assertThat(viaServer.code()).as(viaServer.err()).isZero();
             assertThat(viaServer.out()).as(String.join(" ", args)).isEqualTo(local.out()).contains("cmp-");
@@ -138,8 +139,8 @@ class RemoteCliTest {
         for (String[] args : List.of(new String[] {"show", "--filter", "nosuch=1"}, new String[] {"show", "--filter", "loss<<0.3"},
                 new String[] {"show", "--filter", "loss<abc"}, new String[] {"show", "--sort-by", "los"},
                 new String[] {"show", "--filter", mine, "--columns", "name,nosuch"})) {
-            ServerProcess.Result local = cli(server.dir, Map.of(), null, args);
-            ServerProcess.Result viaServer = cli(elsewhere(), remote(), null, args);
+            ServerProcess.Result local = server.cli(server.dir, Map.of(), null, args);
+            ServerProcess.Result viaServer = server.cli(elsewhere(), server.remote(token), null, args);
             assertThat(local.code()).as(String.join(" ", args) + ": " + local.err()).isEqualTo(2);
             assertThat(viaServer.code()).as(String.join(" ", args) + ": " + viaServer.err()).isEqualTo(2);
             assertThat(viaServer.err()).as(String.join(" ", args)).isEqualTo(local.err());
