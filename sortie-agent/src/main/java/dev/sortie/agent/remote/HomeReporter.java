@@ -199,9 +199,7 @@ public final class HomeReporter implements AutoCloseable {
         }
         ArrayNode metrics = body.putArray("metrics");
         for (MetricPoint m : p.points()) {
-            if (Double.isFinite(m.value())) { // JSON has no NaN: a point the server could not take is left to the journal
-                metrics.addObject().put("key", m.key()).put("step", m.step()).put("value", m.value()).put("time", m.time().toString());
-            }
+            addPoint(metrics, m);
         }
         HttpRequest request = HttpRequest.newBuilder(target).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
@@ -299,6 +297,24 @@ public final class HomeReporter implements AutoCloseable {
             f.readFully(b);
             return b;
         }
+    }
+
+    /**
+     * One point of a report. JSON has no number for NaN and the infinities, so they go as the strings the events file
+     * and the SDKs write ("NaN", "Infinity", "-Infinity") and the server maps back: a diverging loss shows as NaN in the
+     * table while the run goes on, as it does for a local run (these points were left out before).
+     */
+    static void addPoint(ArrayNode metrics, MetricPoint m) {
+        ObjectNode point = metrics.addObject().put("key", m.key()).put("step", m.step());
+        double v = m.value();
+        if (Double.isNaN(v)) {
+            point.put("value", "NaN");
+        } else if (Double.isInfinite(v)) {
+            point.put("value", v > 0 ? "Infinity" : "-Infinity");
+        } else {
+            point.put("value", v);
+        }
+        point.put("time", m.time().toString());
     }
 
     /** The length of {@code b}'s longest prefix that does not end inside a UTF-8 character (a line still being written). */

@@ -2,7 +2,11 @@ package dev.sortie.agent.remote;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.sortie.core.model.MetricPoint;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -21,5 +25,23 @@ class HomeReporterTest {
             assertThat(sent.getBytes(StandardCharsets.UTF_8)).isEqualTo(Arrays.copyOf(text, n));
             assertThat(sent).doesNotContain("\ufffd");
         }
+    }
+
+    /** A diverging run's NaN and infinities go home as the strings the server reads back (they were left out before). */
+    @Test
+    void nonFinitePointsAreSentAsTheStringsTheServerReadsNotLeftOut() {
+        ArrayNode metrics = new ObjectMapper().createArrayNode();
+        Instant t = Instant.parse("2026-12-07T01:00:00Z");
+        HomeReporter.addPoint(metrics, new MetricPoint("loss", 1, 0.5, t));
+        HomeReporter.addPoint(metrics, new MetricPoint("loss", 2, Double.NaN, t));
+        HomeReporter.addPoint(metrics, new MetricPoint("loss", 3, Double.POSITIVE_INFINITY, t));
+        HomeReporter.addPoint(metrics, new MetricPoint("grad", 3, Double.NEGATIVE_INFINITY, t));
+        assertThat(metrics).hasSize(4);
+        assertThat(metrics.get(0).get("value").isNumber()).isTrue();
+        assertThat(metrics.get(0).get("value").asDouble()).isEqualTo(0.5);
+        assertThat(metrics.findValuesAsText("value")).containsExactly("0.5", "NaN", "Infinity", "-Infinity");
+        assertThat(metrics.get(1).get("step").asLong()).isEqualTo(2);
+        assertThat(metrics.get(3).get("key").asText()).isEqualTo("grad");
+        assertThat(metrics.get(2).get("time").asText()).isEqualTo("2026-12-07T01:00:00Z");
     }
 }
