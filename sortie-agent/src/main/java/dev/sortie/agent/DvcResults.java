@@ -35,7 +35,7 @@ final class DvcResults {
         try {
             for (DvcPipeline.Stage stage : DvcPipeline.read(dvcYaml).stages().values()) {
                 for (DvcPipeline.Out o : stage.allOuts()) {
-                    if (!o.cache() && !o.path().contains("${")) { // a path still naming a var is no file to keep
+                    if (!o.cache()) { // DvcPipeline has filled in DVC's ${...}: a '${' left is a file's own name
                         out.add(stage.resolve(o.path()).replace('\\', '/'));
                     }
                 }
