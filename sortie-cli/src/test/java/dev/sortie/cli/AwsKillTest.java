@@ -39,8 +39,12 @@ import software.amazon.awssdk.services.ec2.model.Instance;
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 @ExtendWith(SimcloudExtension.class)
 class AwsKillTest {
-    /** The watchdog's idle stop: long enough for a paused launch to reach its step, short enough to wait for. */
-    static final Duration IDLE_STOP = Duration.ofSeconds(20);
+    /**
+     * The watchdog's idle stop, counted from the node's boot: long enough for a paused launch to reach its step (boot
+     * to the run's start took 2.6 s at a load average of 10 on two cores: over 4x that), short enough to wait for
+     * (the four steps that leave a ready instance wait for it, so every second here is four of the class's).
+     */
+    static final Duration IDLE_STOP = Duration.ofSeconds(12);
     static Simcloud cloud;
     @TempDir
     Path tmp;

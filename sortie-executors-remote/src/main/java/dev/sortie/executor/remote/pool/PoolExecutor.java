@@ -75,7 +75,33 @@ public final class PoolExecutor implements DetachableExecutor {
      * @param gpusPerSlot GPUs per run (null: 1)
      */
     public PoolExecutor(String name, String type, List<? extends PoolMember> members, Integer slots, Integer gpusPerSlot) {
-        this(name, type, members, slots, gpusPerSlot, PROBE_EVERY, BUSY_RETRY);
+        this(name, type, members, slots, gpusPerSlot, setting(PROBE_EVERY_ENV, PROBE_EVERY), setting(BUSY_RETRY_ENV, BUSY_RETRY));
+    }
+
+    /** Overrides {@link #PROBE_EVERY} (whole seconds, 1 or more): the tests, which take hosts down and up, shorten it. */
+    static final String PROBE_EVERY_ENV = "SORTIE_POOL_PROBE_EVERY_S";
+    /** Overrides {@link #BUSY_RETRY} (whole seconds, 1 or more): the tests, which hold slots from another process, shorten it. */
+    static final String BUSY_RETRY_ENV = "SORTIE_POOL_BUSY_RETRY_S";
+
+    /** {@code fallback}, or environment variable {@code name}'s whole seconds. */
+    static Duration setting(String name, Duration fallback) {
+        return setting(name, System.getenv(name), fallback);
+    }
+
+    static Duration setting(String name, String value, Duration fallback) {
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        try {
+            long s = Long.parseLong(value.trim());
+            if (s >= 1) {
+                return Duration.ofSeconds(s);
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException(name + "='" + value + "': a whole number of seconds, 1 or more (unset: "
+                + fallback.toSeconds() + ")");
     }
 
     public PoolExecutor(String name, List<? extends PoolMember> members, Integer slots, Integer gpusPerSlot, Duration probeEvery, Duration busyRetry) {

@@ -102,6 +102,18 @@ class PoolExecutorTest {
     }
 
     @Test
+    void theProbeAndBusyRetryIntervalsAreTheProductsUnlessTheirVariableSetsWholeSeconds() {
+        assertThat(PoolExecutor.setting(PoolExecutor.BUSY_RETRY_ENV, null, PoolExecutor.BUSY_RETRY)).isEqualTo(Duration.ofSeconds(10));
+        assertThat(PoolExecutor.setting(PoolExecutor.PROBE_EVERY_ENV, " ", PoolExecutor.PROBE_EVERY)).isEqualTo(Duration.ofSeconds(5));
+        assertThat(PoolExecutor.setting(PoolExecutor.BUSY_RETRY_ENV, " 2 ", PoolExecutor.BUSY_RETRY)).isEqualTo(Duration.ofSeconds(2));
+        for (String bad : List.of("0", "-1", "1.5", "2s")) {
+            assertThatThrownBy(() -> PoolExecutor.setting(PoolExecutor.BUSY_RETRY_ENV, bad, PoolExecutor.BUSY_RETRY))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("SORTIE_POOL_BUSY_RETRY_S='" + bad + "': a whole number of seconds, 1 or more (unset: 10)");
+        }
+    }
+
+    @Test
     void warmingUpProbesEveryHostOnceBeforeAnyLaunch() throws Exception {
         FakeMember a = new FakeMember("a", List.of(0));
         FakeMember b = new FakeMember("b", List.of());
