@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.ledger.SqliteLedger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -77,10 +76,7 @@ class AwsChoiceTest {
     }
 
     TestProject.Result sortie(String... args) throws Exception {
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        ProcessBuilder pb = project.processBuilder(out, args);
-        cloud.environ(pb, tmp);
-        return Simcloud.finish(pb.start(), out, args);
+        return cloud.sortie(project, tmp, Map.of(), args);
     }
 
     void addExecutor(String name, String... more) throws Exception {

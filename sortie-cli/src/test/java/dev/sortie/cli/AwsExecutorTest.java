@@ -7,7 +7,6 @@ import dev.sortie.core.model.ArtifactKind;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
 import dev.sortie.ledger.SqliteLedger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -68,17 +67,7 @@ class AwsExecutorTest {
 
     /** sortie in a JVM of its own, with the simulated cloud's environment (and {@code env}: null values removed). */
     TestProject.Result sortie(Map<String, String> env, String... args) throws Exception {
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        ProcessBuilder pb = project.processBuilder(out, args);
-        cloud.environ(pb, tmp);
-        env.forEach((k, v) -> {
-            if (v == null) {
-                pb.environment().remove(k);
-            } else {
-                pb.environment().put(k, v);
-            }
-        });
-        return Simcloud.finish(pb.start(), out, args);
+        return cloud.sortie(project, tmp, env, args);
     }
 
     TestProject.Result sortie(String... args) throws Exception {

@@ -74,12 +74,7 @@ class AwsNodeStoreTest {
     }
 
     TestProject.Result sortie(String... args) throws Exception {
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        ProcessBuilder pb = project.processBuilder(out, args);
-        cloud.environ(pb, tmp);
-        pb.environment().put("AWS_SECRET_ACCESS_KEY", SECRET);
-        pb.environment().put("SORTIE_CONFIG", tmp.resolve("no-user-config.yaml").toString());
-        return Simcloud.finish(pb.start(), out, args);
+        return cloud.sortie(project, tmp, Map.of("AWS_SECRET_ACCESS_KEY", SECRET, "SORTIE_CONFIG", tmp.resolve("no-user-config.yaml").toString()), args);
     }
 
     List<String> keys(String prefix) {

@@ -2,10 +2,10 @@ package dev.sortie.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -35,10 +35,7 @@ class AwsQuotaTest {
     }
 
     TestProject.Result sortie(String... args) throws Exception {
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        ProcessBuilder pb = project.processBuilder(out, args);
-        cloud.environ(pb, tmp);
-        return Simcloud.finish(pb.start(), out, args);
+        return cloud.sortie(project, tmp, Map.of(), args);
     }
 
     void add(String name, String... more) throws Exception {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
@@ -85,10 +86,7 @@ class AwsVolumeTest {
     }
 
     TestProject.Result sortie(String... args) throws Exception {
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        ProcessBuilder pb = project.processBuilder(out, args);
-        cloud.environ(pb, tmp);
-        return Simcloud.finish(pb.start(), out, args);
+        return cloud.sortie(project, tmp, Map.of(), args);
     }
 
     void addExecutor(String name, String... more) throws Exception {

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sortie.core.ledger.Ledger;
 import dev.sortie.core.model.Experiment;
 import dev.sortie.core.model.ExperimentStatus;
-import dev.sortie.ledger.SqliteLedger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,28 +47,22 @@ class RecoveryFailureStatusTest {
         cloud.assertNothingLeftRunning();
     }
 
+    /** sortie against the cloud with no server and no login of the test run's, {@code env} on top. */
     TestProject.Result sortie(Map<String, String> env, String... args) throws Exception {
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        ProcessBuilder pb = project.processBuilder(out, args);
-        cloud.environ(pb, tmp);
-        pb.environment().remove("SORTIE_SERVER");
-        pb.environment().remove("SORTIE_TOKEN");
-        pb.environment().put("SORTIE_CREDENTIALS", tmp.resolve("no-login").toString());
-        pb.environment().putAll(env);
-        return Simcloud.finish(pb.start(), out, args);
+        Map<String, String> all = new java.util.HashMap<>();
+        all.put("SORTIE_SERVER", null);
+        all.put("SORTIE_TOKEN", null);
+        all.put("SORTIE_CREDENTIALS", tmp.resolve("no-login").toString());
+        all.putAll(env);
+        return cloud.sortie(project, tmp, all, args);
     }
 
     Experiment theExperiment() throws Exception {
-        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
-            List<Experiment> all = l.list();
-            return all.isEmpty() ? null : all.get(0);
-        }
+        return project.onlyExperiment();
     }
 
     int steps(Experiment e) throws Exception {
-        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
-            return l.series(e.id(), "loss").size();
-        }
+        return project.points(e, "loss");
     }
 
     /** {@code sortie status} again and again (it collects the detached run and claims its recovery) until {@code done}. */

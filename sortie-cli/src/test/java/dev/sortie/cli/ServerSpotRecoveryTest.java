@@ -89,28 +89,22 @@ class ServerSpotRecoveryTest {
         cloud.assertNothingLeftRunning();
     }
 
+    /** sortie against the cloud with no server and no login of the test run's, {@code env} on top. */
     TestProject.Result sortie(Map<String, String> env, String... args) throws Exception {
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        ProcessBuilder pb = project.processBuilder(out, args);
-        cloud.environ(pb, tmp);
-        pb.environment().remove("SORTIE_SERVER");
-        pb.environment().remove("SORTIE_TOKEN");
-        pb.environment().put("SORTIE_CREDENTIALS", tmp.resolve("no-login").toString());
-        pb.environment().putAll(env);
-        return Simcloud.finish(pb.start(), out, args);
+        Map<String, String> all = new java.util.HashMap<>();
+        all.put("SORTIE_SERVER", null);
+        all.put("SORTIE_TOKEN", null);
+        all.put("SORTIE_CREDENTIALS", tmp.resolve("no-login").toString());
+        all.putAll(env);
+        return cloud.sortie(project, tmp, all, args);
     }
 
     Experiment theExperiment() throws Exception {
-        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
-            List<Experiment> all = l.list();
-            return all.isEmpty() ? null : all.get(0);
-        }
+        return project.onlyExperiment();
     }
 
     int steps(Experiment e) throws Exception {
-        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
-            return l.series(e.id(), "loss").size();
-        }
+        return project.points(e, "loss");
     }
 
     /** Waits (no sortie of a user running) until the experiment has trained {@code steps} steps, as the server collects them. */

@@ -85,7 +85,6 @@ final class Simcloud implements AutoCloseable {
         return ec2.describeInstancesPaginator(r -> { }).reservations().stream().flatMap(r -> r.instances().stream()).toList();
     }
 
-    /** Instances pending or running. */
     /**
      * A sortie process's environment for this cloud: its endpoint and test credentials and nothing of the test run's
      * own AWS_ variables or test pause points; config (keys, known hosts) and cache (prices) under {@code home}.
@@ -104,6 +103,24 @@ final class Simcloud implements AutoCloseable {
             ec2.terminateInstances(r -> r.instanceIds(left));
         }
         org.assertj.core.api.Assertions.assertThat(left).as("instances left running").isEmpty();
+    }
+
+    /**
+     * Runs {@code sortie ARGS} in {@code project} against this cloud ({@link #environ}, config and cache under
+     * {@code home}), with {@code env} on top (a null value takes the variable away), and waits for it to end.
+     */
+    TestProject.Result sortie(TestProject project, Path home, Map<String, String> env, String... args) throws Exception {
+        Path out = Files.createTempFile(home, "out", ".txt");
+        ProcessBuilder pb = project.processBuilder(out, args);
+        environ(pb, home);
+        env.forEach((k, v) -> {
+            if (v == null) {
+                pb.environment().remove(k);
+            } else {
+                pb.environment().put(k, v);
+            }
+        });
+        return finish(pb.start(), out, args);
     }
 
     /** Waits (5 minutes at most) for a started sortie to end; prints and returns what it said. */

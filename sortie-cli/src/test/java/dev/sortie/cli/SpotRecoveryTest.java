@@ -310,10 +310,7 @@ class SpotRecoveryTest {
 
     /** The one experiment as the ledger has it now, or null before there is one. */
     Experiment theExperiment() throws Exception {
-        try (Ledger l = SqliteLedger.open(project.dir.resolve(".sortie/ledger.db"))) {
-            List<Experiment> all = l.list();
-            return all.isEmpty() ? null : all.get(0);
-        }
+        return project.onlyExperiment();
     }
 
     /**

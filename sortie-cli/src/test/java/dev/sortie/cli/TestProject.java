@@ -82,6 +82,21 @@ final class TestProject {
         return e[0];
     }
 
+    /** The first experiment of this project's ledger (the one, in tests that run one), or null before there is one. */
+    Experiment onlyExperiment() throws Exception {
+        try (Ledger l = SqliteLedger.open(dir.resolve(".sortie/ledger.db"))) {
+            List<Experiment> all = l.list();
+            return all.isEmpty() ? null : all.get(0);
+        }
+    }
+
+    /** How many points of {@code metric} the ledger has for {@code e}. */
+    int points(Experiment e, String metric) throws Exception {
+        try (Ledger l = SqliteLedger.open(dir.resolve(".sortie/ledger.db"))) {
+            return l.series(e.id(), metric).size();
+        }
+    }
+
     /** Runs {@code sortie -C dir ARGS} in this JVM. */
     Result sortie(String... args) {
         PrintStream oldOut = System.out;
