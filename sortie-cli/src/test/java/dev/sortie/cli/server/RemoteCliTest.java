@@ -180,8 +180,9 @@ class RemoteCliTest {
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofMillis(200))
                 .until(() -> server.get("/api/v1/experiments/long-one/logs", token).body().contains("up"));
         // Ctrl-C on 'logs -f' ends the follow (exit 0), not the run
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", ServerProcess.classPath(),
-                Main.class.getName(), "logs", "-f", "long-one"));
+        // SIGINT at its default as the launcher gives it, whatever the test run's own (a background job ignores it)
+        List<String> cmd = new ArrayList<>(dev.sortie.cli.ChildJava.command());
+        cmd.addAll(List.of("-cp", ServerProcess.classPath(), Main.class.getName(), "logs", "-f", "long-one"));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(elsewhere().toFile());
         pb.environment().putAll(server.remote(token));
         Path followOut = tmp.resolve("follow.out");
