@@ -104,10 +104,17 @@ class LauncherSignalsTest {
         }
     }
 
-    /** {@code sortie ARGS} by the launcher, as a background job of {@code sh -c} (which ignores SIGINT for it). */
+    /**
+     * {@code sortie ARGS} by the launcher, as a background job of {@code sh -c} (which ignores SIGINT for it), the
+     * shell itself started as a terminal's shell is, SIGHUP and SIGINT at their defaults, whatever the test run's own
+     * are (a test run under nohup has SIGHUP ignored, and the launcher rightly keeps an ignored SIGHUP ignored).
+     */
     Process backgroundJob(Path output, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "\"$0\" \"$@\" & wait $!", launcher.toString(),
-                "-C", project.dir.toString()));
+        List<String> cmd = new ArrayList<>();
+        if (ChildJava.envResetsSignals()) {
+            cmd.addAll(List.of("env", "--default-signal=HUP,INT"));
+        }
+        cmd.addAll(List.of("sh", "-c", "\"$0\" \"$@\" & wait $!", launcher.toString(), "-C", project.dir.toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
         pb.environment().put("SORTIE_CDS", "off");

@@ -136,7 +136,7 @@ final class TestProject {
     /** The process {@link #spawn} starts, for tests that add to its environment. */
     ProcessBuilder processBuilder(Path output, String... args) {
         List<String> cmd = new ArrayList<>();
-        cmd.addAll(ChildJava.command()); // SIGINT at its default, as the launcher starts sortie
+        cmd.addAll(ChildJava.command()); // SIGINT and SIGHUP at their defaults, as a terminal starts sortie
         cmd.addAll(JVM_FLAGS);
         cmd.add("-cp");
         String cp = System.getProperty("surefire.test.class.path");

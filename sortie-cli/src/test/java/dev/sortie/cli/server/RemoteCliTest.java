@@ -180,7 +180,7 @@ class RemoteCliTest {
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofMillis(200))
                 .until(() -> server.get("/api/v1/experiments/long-one/logs", token).body().contains("up"));
         // Ctrl-C on 'logs -f' ends the follow (exit 0), not the run
-        // SIGINT at its default as the launcher gives it, whatever the test run's own (a background job ignores it)
+        // SIGINT at its default, whatever the test run's own (a background job ignores it)
         List<String> cmd = new ArrayList<>(dev.sortie.cli.ChildJava.command());
         cmd.addAll(List.of("-cp", ServerProcess.classPath(), Main.class.getName(), "logs", "-f", "long-one"));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(elsewhere().toFile());
