@@ -148,6 +148,20 @@ final class Simcloud implements AutoCloseable {
     }
 
     /** A call of the control API (faults, pricing, spot prices, the call log): its JSON answer; fails unless 200. */
+    /**
+     * {@code POST /vms/ID/ACTION} on an instance whose launch was only just asked for: simcloud's watcher makes its VM
+     * a moment after the instance exists, and answers 404 until then (a test once got there first), so this waits up
+     * to 30 s for the VM.
+     */
+    void onNewVm(String instanceId, String action, String json) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .ignoreExceptionsMatching(e -> e instanceof IOException && e.getMessage().contains("no VM for instance"))
+                .until(() -> {
+                    control("POST", "/vms/" + instanceId + "/" + action, json);
+                    return true;
+                });
+    }
+
     JsonNode control(String method, String path, String json) throws IOException, InterruptedException {
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(ready.get("control_url").asText() + path))
                 .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json))

@@ -546,7 +546,7 @@ class SpotRecoveryTest {
         Path out = tmp.resolve("run.txt");
         String first = startAndCatchTheLaunch(out, "requested");
         // the notice is there before the agent is installed, let alone the run started
-        cloud.control("POST", "/vms/" + first + "/interrupt", "{\"in_seconds\": 25}");
+        cloud.onNewVm(first, "interrupt", "{\"in_seconds\": 25}");
         TestProject.Result r = Simcloud.finish(launched, out, "run", "-e", "spot");
         assertSameAsUninterrupted(r, 2);
         assertThat(r.out()).contains("spot interruption notice", "continuing as attempt 2 on a replacement");
@@ -572,7 +572,7 @@ class SpotRecoveryTest {
         addSpotExecutor();
         Path out = tmp.resolve("run.txt");
         String first = startAndCatchTheLaunch(out, step);
-        cloud.control("POST", "/vms/" + first + "/kill", null);
+        cloud.onNewVm(first, "kill", null);
         TestProject.Result r = Simcloud.finish(launched, out, "run", "-e", "spot");
         Experiment e = assertSameAsUninterrupted(r, r.out().contains("continuing as attempt 2") ? 2 : 1);
         assertThat(e.handle().host()).as("the run ended on another instance").doesNotContain("@" + described(first).privateIpAddress() + ":");
