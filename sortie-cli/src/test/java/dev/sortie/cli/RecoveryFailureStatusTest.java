@@ -47,14 +47,8 @@ class RecoveryFailureStatusTest {
         cloud.assertNothingLeftRunning();
     }
 
-    /** sortie against the cloud with no server and no login of the test run's, {@code env} on top. */
     TestProject.Result sortie(Map<String, String> env, String... args) throws Exception {
-        Map<String, String> all = new java.util.HashMap<>();
-        all.put("SORTIE_SERVER", null);
-        all.put("SORTIE_TOKEN", null);
-        all.put("SORTIE_CREDENTIALS", tmp.resolve("no-login").toString());
-        all.putAll(env);
-        return cloud.sortie(project, tmp, all, args);
+        return cloud.sortie(project, tmp, Simcloud.withoutLogin(tmp, env), args);
     }
 
     Experiment theExperiment() throws Exception {

@@ -123,6 +123,19 @@ final class Simcloud implements AutoCloseable {
         return finish(pb.start(), out, args);
     }
 
+    /**
+     * {@code env} on top of an environment with no server and no login of the test run's (a login file under
+     * {@code home} that is not there), for tests whose sortie must use its own project's ledger.
+     */
+    static Map<String, String> withoutLogin(Path home, Map<String, String> env) {
+        Map<String, String> all = new java.util.HashMap<>();
+        all.put("SORTIE_SERVER", null);
+        all.put("SORTIE_TOKEN", null);
+        all.put("SORTIE_CREDENTIALS", home.resolve("no-login").toString());
+        all.putAll(env);
+        return all;
+    }
+
     /** Waits (5 minutes at most) for a started sortie to end; prints and returns what it said. */
     static TestProject.Result finish(Process p, Path out, String... args) throws Exception {
         p.getOutputStream().close();

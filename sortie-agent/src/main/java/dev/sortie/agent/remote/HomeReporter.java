@@ -300,21 +300,12 @@ public final class HomeReporter implements AutoCloseable {
     }
 
     /**
-     * One point of a report. JSON has no number for NaN and the infinities, so they go as the strings the events file
-     * and the SDKs write ("NaN", "Infinity", "-Infinity") and the server maps back: a diverging loss shows as NaN in the
-     * table while the run goes on, as it does for a local run (these points were left out before).
+     * One point of a report. JSON has no number for NaN and the infinities; Jackson writes them as the strings the
+     * events file and the SDKs write ("NaN", "Infinity", "-Infinity"), which the server maps back, so a diverging loss
+     * shows as NaN in the table while the run goes on, as it does for a local run (these points were left out before).
      */
     static void addPoint(ArrayNode metrics, MetricPoint m) {
-        ObjectNode point = metrics.addObject().put("key", m.key()).put("step", m.step());
-        double v = m.value();
-        if (Double.isNaN(v)) {
-            point.put("value", "NaN");
-        } else if (Double.isInfinite(v)) {
-            point.put("value", v > 0 ? "Infinity" : "-Infinity");
-        } else {
-            point.put("value", v);
-        }
-        point.put("time", m.time().toString());
+        metrics.addObject().put("key", m.key()).put("step", m.step()).put("value", m.value()).put("time", m.time().toString());
     }
 
     /** The length of {@code b}'s longest prefix that does not end inside a UTF-8 character (a line still being written). */

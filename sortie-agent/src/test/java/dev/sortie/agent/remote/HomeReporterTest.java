@@ -36,12 +36,25 @@ class HomeReporterTest {
         HomeReporter.addPoint(metrics, new MetricPoint("loss", 2, Double.NaN, t));
         HomeReporter.addPoint(metrics, new MetricPoint("loss", 3, Double.POSITIVE_INFINITY, t));
         HomeReporter.addPoint(metrics, new MetricPoint("grad", 3, Double.NEGATIVE_INFINITY, t));
-        assertThat(metrics).hasSize(4);
-        assertThat(metrics.get(0).get("value").isNumber()).isTrue();
-        assertThat(metrics.get(0).get("value").asDouble()).isEqualTo(0.5);
-        assertThat(metrics.findValuesAsText("value")).containsExactly("0.5", "NaN", "Infinity", "-Infinity");
-        assertThat(metrics.get(1).get("step").asLong()).isEqualTo(2);
-        assertThat(metrics.get(3).get("key").asText()).isEqualTo("grad");
-        assertThat(metrics.get(2).get("time").asText()).isEqualTo("2026-12-07T01:00:00Z");
+        // as the report's body is sent: its text, read back as the server reads it
+        com.fasterxml.jackson.databind.JsonNode sent = assertDoesNotThrowRead(metrics.toString());
+        assertThat(sent).hasSize(4);
+        assertThat(sent.get(0).get("value").isNumber()).isTrue();
+        assertThat(sent.get(0).get("value").asDouble()).isEqualTo(0.5);
+        for (int i = 1; i < 4; i++) {
+            assertThat(sent.get(i).get("value").isTextual()).as(sent.get(i).toString()).isTrue();
+        }
+        assertThat(sent.findValuesAsText("value")).containsExactly("0.5", "NaN", "Infinity", "-Infinity");
+        assertThat(sent.get(1).get("step").asLong()).isEqualTo(2);
+        assertThat(sent.get(3).get("key").asText()).isEqualTo("grad");
+        assertThat(sent.get(2).get("time").asText()).isEqualTo("2026-12-07T01:00:00Z");
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode assertDoesNotThrowRead(String json) {
+        try {
+            return new ObjectMapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + json, e);
+        }
     }
 }
