@@ -103,7 +103,7 @@ public final class AgentLaunch {
      * connection does not touch it. A slot is held through an open file descriptor the agent inherits: the lock
      * lives exactly as long as the agent (Java does not pass it on to the command).
      */
-    static final String LAUNCH = String.join("\n",
+    static final String LAUNCH = AGENT_ALIVE + String.join("\n",
             "cp=$1; d=$2; n=$3; sd=$4; si=$5; mk=$6; ck=$7",
             // the code's cache marker, when this machine remembers syncing that tree here: check it is still there
             "if [ -n \"$mk\" ] && [ ! -e \"$mk\" ]; then exit " + EXIT_CODE_MISSING + "; fi",
@@ -126,8 +126,15 @@ public final class AgentLaunch {
             "fi",
             // a JVM without class-data sharing ignores the archive flags rather than refusing to start
             "setsid \"$J\" " + JVM_FLAGS + " -XX:+IgnoreUnrecognizedVMOptions \"$@\" -cp \"$cp\" " + MAIN + " run \"$d\" \"$n\" </dev/null >\"$d/agent-$n.out\" 2>&1 &",
-            "echo $! > \"$d/agent-$n.pid\"",
-            "echo $!");
+            "p=$!",
+            "echo $p > \"$d/agent-$n.pid\"",
+            // Until the forked shell has exec'd the agent, its pid's command line is this shell's: a look in that
+            // moment finds no agent alive, no journal and nothing printed, and takes the attempt as one whose agent
+            // never started (seen with four launches at once on one host). Wait for the exec, 5 s at most; not for an agent
+            // that already ended (a zombie until this shell ends: its error is in agent-N.out for the look to tell).
+            "i=0; while [ \"$i\" -lt 100 ] && [ -r \"/proc/$p/status\" ] && ! grep -q '^State:[[:space:]]*Z' \"/proc/$p/status\" \\",
+            "    && ! agent_alive \"$d\" \"$n\"; do sleep 0.05; i=$((i + 1)); done",
+            "echo $p");
 
     /**
      * Positional parameters: run dir, attempt, grace seconds, the command's process group (0 if unknown), experiment

@@ -53,7 +53,7 @@ class AgentLaunchScriptTest {
     /** A PATH with the tools the script needs, and java only if asked. */
     Path bin(boolean withJava) throws Exception {
         Path bin = Files.createDirectories(tmp.resolve(withJava ? "bin-java" : "bin"));
-        for (String tool : List.of("mkdir", "cat", "mv", "rm", "setsid", "flock", "sh")) {
+        for (String tool : List.of("mkdir", "cat", "mv", "rm", "setsid", "flock", "sh", "grep", "tr", "sleep")) {
             Path real = Path.of("/usr/bin", tool);
             Files.createSymbolicLink(bin.resolve(tool), Files.exists(real) ? real : Path.of("/bin", tool));
         }
